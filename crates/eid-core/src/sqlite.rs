@@ -1,0 +1,585 @@
+//! The SQLite engine: one file, WAL mode, one writer and a pool of readers.
+//!
+//! SQLite allows one writer at a time, so writes go through a single connection behind a mutex
+//! and reads through a small pool of read connections that see the last committed state.
+
+use std::path::Path;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use eid_domain::{fold, Person, PersonalId, UnitCode};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use time::OffsetDateTime;
+
+use crate::csvfmt;
+use crate::store::{
+    created_changes, digest, from_ms, path_range, person_from_fields, phone_national, to_ms, unit_path,
+    updated_changes, Actor, ApiToken, AuditEntry, BatchCounts, PersonEvent, PersonWriter, Population, PutOutcome,
+    Role, SearchQuery, Session, Staff, Store, StoreError, StoredPerson,
+};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+
+/// The columns of `person` that hold the 18 CSV fields, in CSV order, then version and time.
+const PERSON_COLUMNS: &str = "personal_id, surname, middle_name, given_name, birth_date, sex, hometown_unit, \
+     residence_unit, residence_address, temp_unit, temp_address, household_id, phone, phone_type, life_status, \
+     life_status_date, card_issued, card_revoked, version, updated_at";
+
+const READERS: usize = 4;
+
+/// A SQLite database file.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    available: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 10000;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`, and its parent folder.
+    pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
+        let path = Path::new(path);
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(format!("creating {}: {e}", parent.display())))?;
+        }
+        let writer = connect(path)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            readers.push(connect(path)?);
+        }
+        Ok(SqliteStore { writer: Mutex::new(writer), readers: Mutex::new(readers), available: Condvar::new() })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = {
+            let mut pool = lock(&self.readers);
+            loop {
+                if let Some(c) = pool.pop() {
+                    break c;
+                }
+                pool = self.available.wait(pool).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let result = f(&conn);
+        lock(&self.readers).push(conn);
+        self.available.notify_one();
+        result
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = lock(&self.writer);
+        f(&conn)
+    }
+}
+
+fn opt_text(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Reads the 18 CSV fields (columns 0..18 of [`PERSON_COLUMNS`]) from a row.
+fn row_fields(row: &Row<'_>) -> rusqlite::Result<[String; 18]> {
+    let mut f: [String; 18] = Default::default();
+    for (i, slot) in f.iter_mut().enumerate() {
+        *slot = match i {
+            12 => row.get::<_, Option<String>>(i)?.map(|p| phone_national(&p)).unwrap_or_default(),
+            17 => row.get::<_, Option<i64>>(i)?.map(|r| r.to_string()).unwrap_or_default(),
+            _ => row.get::<_, Option<String>>(i)?.unwrap_or_default(),
+        };
+    }
+    Ok(f)
+}
+
+fn stored_person(row: &Row<'_>) -> Result<StoredPerson, StoreError> {
+    let fields = row_fields(row)?;
+    Ok(StoredPerson { person: person_from_fields(&fields)?, version: row.get(18)?, updated_at: from_ms(row.get(19)?) })
+}
+
+fn staff_from_row(row: &Row<'_>) -> Result<Staff, StoreError> {
+    let role: String = row.get(3)?;
+    let unit: String = row.get(4)?;
+    Ok(Staff {
+        id: row.get(0)?,
+        username: row.get(1)?,
+        display_name: row.get(2)?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        unit: UnitCode::parse(&unit).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        disabled: row.get(5)?,
+    })
+}
+
+const STAFF_COLUMNS: &str = "id, username, display_name, role, unit, disabled";
+
+/// A write transaction on the single writer connection.
+struct SqliteWriter<'a> {
+    conn: MutexGuard<'a, Connection>,
+    actor: String,
+    reason: String,
+    now_ms: i64,
+    counts: BatchCounts,
+    open: bool,
+}
+
+impl SqliteWriter<'_> {
+    fn put_one(&mut self, p: &Person) -> Result<PutOutcome, StoreError> {
+        let fields = csvfmt::fields(p);
+        let dig = digest(&fields);
+        let id = p.id.as_str();
+        let existing: Option<(Vec<u8>, i64)> = self
+            .conn
+            .prepare_cached("SELECT digest, version FROM person WHERE personal_id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (kind, changes, version) = match existing {
+            Some((old, _)) if old == dig => return Ok(PutOutcome::Unchanged),
+            Some((_, version)) => {
+                let old_fields = self
+                    .conn
+                    .prepare_cached(&format!("SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"))?
+                    .query_row([id], row_fields)?;
+                match updated_changes(&old_fields, &fields) {
+                    Some(c) => ("updated", c, version + 1),
+                    None => return Ok(PutOutcome::Unchanged),
+                }
+            }
+            None => ("created", created_changes(&fields), 1),
+        };
+        let res_path = unit_path(&p.residence.unit)
+            .ok_or_else(|| StoreError::Corrupt("residence unit is not a commune".into()))?;
+        let phone = p.phone.as_ref().map(|x| x.as_str());
+        let revoked = p.card.map(|c| i64::from(c.revoked));
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO person (personal_id, surname, middle_name, given_name, name_folded, \
+                 birth_date, birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, \
+                 temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, \
+                 card_revoked, digest, version, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+                 ?21, ?22, ?23, ?24)",
+            )?
+            .execute(params![
+                id,
+                fields[1],
+                fields[2],
+                fields[3],
+                p.name.folded(),
+                fields[4],
+                p.birth.year(),
+                fields[5],
+                opt_text(&fields[6]),
+                fields[7],
+                res_path,
+                fields[8],
+                opt_text(&fields[9]),
+                opt_text(&fields[10]),
+                opt_text(&fields[11]),
+                phone,
+                fields[13],
+                fields[14],
+                opt_text(&fields[15]),
+                opt_text(&fields[16]),
+                revoked,
+                dig,
+                version,
+                self.now_ms,
+            ])?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO person_event (personal_id, at, actor, kind, reason, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![id, self.now_ms, self.actor, kind, self.reason, changes.to_string()])?;
+        Ok(if kind == "created" { PutOutcome::Created } else { PutOutcome::Updated })
+    }
+}
+
+impl PersonWriter for SqliteWriter<'_> {
+    fn put(&mut self, person: &Person) -> Result<(), StoreError> {
+        let outcome = self.put_one(person)?;
+        self.counts.add(outcome);
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<BatchCounts, StoreError> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(self.counts)
+    }
+}
+
+impl Drop for SqliteWriter<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        self.write(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+            )?;
+            for (version, sql) in MIGRATIONS {
+                let done: Option<i64> = conn
+                    .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
+                    .optional()?;
+                if done.is_some() {
+                    continue;
+                }
+                let tx = conn.unchecked_transaction()?;
+                tx.execute_batch(sql)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now') * 1000)",
+                    [version],
+                )?;
+                tx.commit()?;
+            }
+            Ok(())
+        })
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?))
+    }
+
+    fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"))?;
+            let mut rows = stmt.query([id.as_str()])?;
+            match rows.next()? {
+                Some(row) => Ok(Some(stored_person(row)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn history(&self, id: &PersonalId) -> Result<Vec<PersonEvent>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, at, actor, kind, reason, changes FROM person_event WHERE personal_id = ?1 ORDER BY seq",
+            )?;
+            let mut rows = stmt.query([id.as_str()])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let changes: String = r.get(5)?;
+                let actor: String = r.get(2)?;
+                out.push(PersonEvent {
+                    seq: r.get(0)?,
+                    at: from_ms(r.get(1)?),
+                    actor: Actor::from_db(&actor),
+                    kind: r.get(3)?,
+                    reason: r.get(4)?,
+                    changes: serde_json::from_str(&changes).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn search(&self, q: &SearchQuery) -> Result<Vec<StoredPerson>, StoreError> {
+        let Some((lo, hi)) = path_range(&q.within) else { return Ok(Vec::new()) };
+        let prefix = fold(&q.name_prefix);
+        let upper = format!("{prefix}\u{10FFFF}");
+        let birth_date = q.birth_date.map(eid_domain::iso);
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PERSON_COLUMNS} FROM person \
+                 WHERE name_folded >= ?1 AND name_folded < ?2 \
+                 AND (?3 IS NULL OR birth_year = ?3) AND (?4 IS NULL OR birth_date = ?4) \
+                 AND res_path >= ?5 AND res_path < ?6 \
+                 ORDER BY name_folded, personal_id LIMIT ?7"
+            ))?;
+            let mut rows = stmt.query(params![prefix, upper, q.birth_year, birth_date, lo, hi, q.limit])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(stored_person(r)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn writer(&self, actor: &Actor, reason: &str, now: OffsetDateTime) -> Result<Box<dyn PersonWriter + '_>, StoreError> {
+        let conn = lock(&self.writer);
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Box::new(SqliteWriter {
+            conn,
+            actor: actor.to_db(),
+            reason: reason.to_owned(),
+            now_ms: to_ms(now),
+            counts: BatchCounts::default(),
+            open: true,
+        }))
+    }
+
+    fn for_each_person(
+        &self,
+        unit: &UnitCode,
+        f: &mut dyn FnMut(&Person) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let Some((lo, hi)) = path_range(unit) else { return Ok(0) };
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {PERSON_COLUMNS} FROM person WHERE res_path >= ?1 AND res_path < ?2 ORDER BY personal_id"
+            ))?;
+            let mut rows = stmt.query([lo, hi])?;
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                f(&stored_person(r)?.person)?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
+    fn population_by_commune(&self, unit: &UnitCode) -> Result<Vec<(UnitCode, Population)>, StoreError> {
+        let Some((lo, hi)) = path_range(unit) else { return Ok(Vec::new()) };
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT residence_unit, count(*), sum(life_status = 'alive') FROM person \
+                 WHERE res_path >= ?1 AND res_path < ?2 GROUP BY residence_unit ORDER BY residence_unit",
+            )?;
+            let mut rows = stmt.query([lo, hi])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let code: String = r.get(0)?;
+                let unit = UnitCode::parse(&code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let total: i64 = r.get(1)?;
+                let alive: i64 = r.get(2)?;
+                out.push((unit, Population { total: total.unsigned_abs(), alive: alive.unsigned_abs() }));
+            }
+            Ok(out)
+        })
+    }
+
+    fn create_staff(&self, new: &crate::store::NewStaff, now: OffsetDateTime) -> Result<i64, StoreError> {
+        self.write(|c| {
+            let r = c.execute(
+                "INSERT INTO staff (username, display_name, role, unit, password_hash, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![new.username, new.display_name, new.role.as_str(), new.unit.as_str(), new.password_hash, to_ms(now)],
+            );
+            match r {
+                Ok(_) => Ok(c.last_insert_rowid()),
+                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    Err(StoreError::Conflict("username already exists"))
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
+    fn staff_by_username(&self, username: &str) -> Result<Option<(Staff, String)>, StoreError> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {STAFF_COLUMNS}, password_hash FROM staff WHERE username = ?1"))?;
+            let mut rows = stmt.query([username])?;
+            match rows.next()? {
+                Some(r) => Ok(Some((staff_from_row(r)?, r.get(6)?))),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn staff_by_id(&self, id: i64) -> Result<Option<Staff>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"))?;
+            let mut rows = stmt.query([id])?;
+            rows.next()?.map(staff_from_row).transpose()
+        })
+    }
+
+    fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY id"))?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(staff_from_row(r)?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn set_password(&self, staff_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        self.write(|c| {
+            let n = c.execute("UPDATE staff SET password_hash = ?1 WHERE id = ?2", params![password_hash, staff_id])?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+    }
+
+    fn create_session(
+        &self,
+        token_hash: &[u8],
+        staff_id: i64,
+        csrf: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute("DELETE FROM session WHERE expires_at <= ?1", [to_ms(now)])?;
+            c.execute(
+                "INSERT INTO session (token_hash, staff_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token_hash, staff_id, csrf, to_ms(now), to_ms(expires_at)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT s.id, s.username, s.display_name, s.role, s.unit, s.disabled, x.csrf, x.expires_at \
+                 FROM session x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = ?1 AND x.expires_at > ?2",
+            )?;
+            let mut rows = stmt.query(params![token_hash, to_ms(now)])?;
+            match rows.next()? {
+                Some(r) => {
+                    let staff = staff_from_row(r)?;
+                    if staff.disabled {
+                        return Ok(None);
+                    }
+                    Ok(Some(Session { staff, csrf: r.get(6)?, expires_at: from_ms(r.get(7)?) }))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.execute("DELETE FROM session WHERE token_hash = ?1", [token_hash])?;
+            Ok(())
+        })
+    }
+
+    fn create_api_token(
+        &self,
+        staff_id: i64,
+        name: &str,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO api_token (staff_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![staff_id, name, token_hash, to_ms(now)],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    fn revoke_api_token(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE api_token SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                params![to_ms(now), id],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        })
+    }
+
+    fn api_token(&self, token_hash: &[u8]) -> Result<Option<(i64, Staff)>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT s.id, s.username, s.display_name, s.role, s.unit, s.disabled, t.id \
+                 FROM api_token t JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL",
+            )?;
+            let mut rows = stmt.query([token_hash])?;
+            match rows.next()? {
+                Some(r) => {
+                    let staff = staff_from_row(r)?;
+                    if staff.disabled {
+                        return Ok(None);
+                    }
+                    Ok(Some((r.get(6)?, staff)))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT id, staff_id, name, created_at, revoked_at FROM api_token ORDER BY id")?;
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(ApiToken {
+                    id: r.get(0)?,
+                    staff_id: r.get(1)?,
+                    name: r.get(2)?,
+                    created_at: from_ms(r.get(3)?),
+                    revoked_at: r.get::<_, Option<i64>>(4)?.map(from_ms),
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        outcome: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO audit (at, actor, action, target, outcome, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![to_ms(now), actor.to_db(), action, target, outcome, request_id])?;
+            Ok(())
+        })
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, at, actor, action, target, outcome, request_id FROM audit ORDER BY seq DESC LIMIT ?1",
+            )?;
+            let mut rows = stmt.query([limit])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let actor: String = r.get(2)?;
+                out.push(AuditEntry {
+                    seq: r.get(0)?,
+                    at: from_ms(r.get(1)?),
+                    actor: Actor::from_db(&actor),
+                    action: r.get(3)?,
+                    target: r.get(4)?,
+                    outcome: r.get(5)?,
+                    request_id: r.get(6)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

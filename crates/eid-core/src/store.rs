@@ -1,0 +1,493 @@
+//! The storage API: one trait, two engines (SQLite and PostgreSQL), the same behaviour.
+//!
+//! The API is synchronous; the server calls it from blocking threads. Every write that changes a
+//! person appends an event to `person_event` in the same transaction, and `person` is the
+//! projection of those events. Both event and audit tables are append-only: the engines refuse
+//! updates and deletes on them with triggers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use eid_domain::{Level, Person, PersonalId, Tree, UnitCode, Units};
+use time::OffsetDateTime;
+
+/// Who made a change, as recorded in events and the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A staff user, by id.
+    Staff(i64),
+    /// An API token, by id.
+    Token(i64),
+    /// A command run on the server's machine (`eid import`, `eid demo`, `eid admin`).
+    Cli(String),
+}
+
+impl Actor {
+    pub fn to_db(&self) -> String {
+        match self {
+            Actor::Staff(id) => format!("staff:{id}"),
+            Actor::Token(id) => format!("token:{id}"),
+            Actor::Cli(what) => format!("cli:{what}"),
+        }
+    }
+    pub fn from_db(s: &str) -> Actor {
+        if let Some(n) = s.strip_prefix("staff:").and_then(|n| n.parse().ok()) {
+            return Actor::Staff(n);
+        }
+        if let Some(n) = s.strip_prefix("token:").and_then(|n| n.parse().ok()) {
+            return Actor::Token(n);
+        }
+        Actor::Cli(s.strip_prefix("cli:").unwrap_or(s).to_owned())
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_db())
+    }
+}
+
+/// What went wrong in the store. Messages never contain personal data.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The database engine failed (connection, SQL, IO).
+    Db(String),
+    /// A uniqueness rule was broken (for example a second user with the same name).
+    Conflict(&'static str),
+    /// The thing to change does not exist.
+    NotFound,
+    /// Stored data could not be read back into domain types (a bug or a hand-edited database).
+    Corrupt(String),
+    /// The URL names no engine we know.
+    BadUrl(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Db(e) => write!(f, "database error: {e}"),
+            StoreError::Conflict(what) => write!(f, "conflict: {what}"),
+            StoreError::NotFound => f.write_str("not found"),
+            StoreError::Corrupt(e) => write!(f, "stored data is corrupt: {e}"),
+            StoreError::BadUrl(u) => write!(f, "database URL must start with sqlite:// or postgres://, got {u:?}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
+/// A person as stored: the record plus its version (number of events) and last change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPerson {
+    pub person: Person,
+    pub version: i64,
+    pub updated_at: OffsetDateTime,
+}
+
+/// One event of a person's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonEvent {
+    pub seq: i64,
+    pub at: OffsetDateTime,
+    pub actor: Actor,
+    /// `created` or `updated`.
+    pub kind: String,
+    pub reason: String,
+    /// For `created`: `{"column": "value", …}` with every column; for `updated`:
+    /// `{"column": ["old", "new"], …}` with the changed columns. Column names are those of the
+    /// CSV format ([`crate::csvfmt::COLUMNS`]).
+    pub changes: serde_json::Value,
+}
+
+/// What a person search asks for. `name` is folded by the store's caller.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// Folded full name or its beginning (`nguyen van`).
+    pub name_prefix: String,
+    /// Year of birth, or a full date of birth, to narrow the search.
+    pub birth_year: Option<i32>,
+    pub birth_date: Option<time::Date>,
+    /// Only persons whose permanent residence is in this unit's subtree (2024 tree).
+    pub within: UnitCode,
+    pub limit: u32,
+}
+
+/// The outcome of writing one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// Counts of an import or batch write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchCounts {
+    pub imported: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+impl BatchCounts {
+    pub fn add(&mut self, o: PutOutcome) {
+        match o {
+            PutOutcome::Created => self.imported += 1,
+            PutOutcome::Updated => self.updated += 1,
+            PutOutcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// A write transaction over many persons: the importer's view of the store.
+///
+/// Nothing is visible to readers until [`PersonWriter::commit`]; dropping the writer without
+/// committing rolls everything back.
+pub trait PersonWriter {
+    /// Creates or updates one person, appending the event. An engine may buffer: counts are
+    /// final only after commit.
+    fn put(&mut self, person: &Person) -> Result<(), StoreError>;
+    /// Makes every write durable and returns the counts.
+    fn commit(self: Box<Self>) -> Result<BatchCounts, StoreError>;
+}
+
+/// Staff roles. Every role but auditor is tied to the level of its unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Ministry,
+    Province,
+    District,
+    Commune,
+    Auditor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Ministry => "ministry",
+            Role::Province => "province",
+            Role::District => "district",
+            Role::Commune => "commune",
+            Role::Auditor => "auditor",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "ministry" => Some(Role::Ministry),
+            "province" => Some(Role::Province),
+            "district" => Some(Role::District),
+            "commune" => Some(Role::Commune),
+            "auditor" => Some(Role::Auditor),
+            _ => None,
+        }
+    }
+    /// The unit level an officer of this role must be attached to (`None`: any level).
+    pub fn level(self) -> Option<Level> {
+        match self {
+            Role::Ministry => Some(Level::Nation),
+            Role::Province => Some(Level::Province),
+            Role::District => Some(Level::District),
+            Role::Commune => Some(Level::Commune),
+            Role::Auditor => None,
+        }
+    }
+}
+
+/// A staff account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The unit (2024 tree) whose subtree this account may see.
+    pub unit: UnitCode,
+    pub disabled: bool,
+}
+
+impl Staff {
+    /// Whether this account may see a person who lives in `commune`.
+    pub fn sees(&self, commune: &UnitCode) -> bool {
+        self.role != Role::Auditor && Units::get().contains(Tree::Gso2024, &self.unit, commune)
+    }
+}
+
+/// A new staff account; the password hash comes from [`crate::secret::hash_password`].
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit: UnitCode,
+    pub password_hash: String,
+}
+
+/// An API token's metadata (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub staff_id: i64,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A console session, found by the hash of its cookie.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub staff: Staff,
+    pub csrf: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// One line of the audit trail. Targets are ids (a personal ID's hash prefix is not needed:
+/// the audit trail is itself access-controlled), never names or phone numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: OffsetDateTime,
+    pub actor: Actor,
+    /// Dotted verb, e.g. `person.read`, `person.search`, `auth.login`, `token.issue`.
+    pub action: String,
+    /// What it was done to (a personal ID, a unit code, a username, a token id).
+    pub target: String,
+    /// `ok`, `denied`, `failed`.
+    pub outcome: String,
+    pub request_id: String,
+}
+
+/// Population of a unit: everyone, and those alive and present.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Population {
+    pub total: u64,
+    pub alive: u64,
+}
+
+/// The storage API. Both engines pass the same conformance suite (`tests/store.rs`).
+pub trait Store: Send + Sync {
+    /// Which engine this is: `sqlite` or `postgres`.
+    fn engine(&self) -> &'static str;
+    /// Creates or upgrades the schema. Idempotent.
+    fn migrate(&self) -> Result<(), StoreError>;
+    /// Checks that the database answers.
+    fn ping(&self) -> Result<(), StoreError>;
+
+    // Persons.
+    fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError>;
+    fn history(&self, id: &PersonalId) -> Result<Vec<PersonEvent>, StoreError>;
+    fn search(&self, q: &SearchQuery) -> Result<Vec<StoredPerson>, StoreError>;
+    /// Opens a write transaction for many persons, attributed to `actor` with `reason`, at `now`.
+    fn writer(
+        &self,
+        actor: &Actor,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<Box<dyn PersonWriter + '_>, StoreError>;
+    /// Calls `f` with every person whose permanent residence is in `unit`'s subtree (2024 tree),
+    /// in personal-ID order.
+    fn for_each_person(
+        &self,
+        unit: &UnitCode,
+        f: &mut dyn FnMut(&Person) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError>;
+    /// Population per commune (2024 tree) under `unit`; callers sum it up the tree.
+    fn population_by_commune(&self, unit: &UnitCode) -> Result<Vec<(UnitCode, Population)>, StoreError>;
+
+    // Staff, sessions, tokens.
+    fn create_staff(&self, new: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError>;
+    /// The account and its password hash.
+    fn staff_by_username(&self, username: &str) -> Result<Option<(Staff, String)>, StoreError>;
+    fn staff_by_id(&self, id: i64) -> Result<Option<Staff>, StoreError>;
+    fn list_staff(&self) -> Result<Vec<Staff>, StoreError>;
+    fn set_password(&self, staff_id: i64, password_hash: &str) -> Result<(), StoreError>;
+    fn create_session(
+        &self,
+        token_hash: &[u8],
+        staff_id: i64,
+        csrf: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The live session for this cookie hash, if any and not expired at `now`.
+    fn session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<Option<Session>, StoreError>;
+    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+    fn create_api_token(
+        &self,
+        staff_id: i64,
+        name: &str,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError>;
+    fn revoke_api_token(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// The token's id and account, when the token exists and is not revoked.
+    fn api_token(&self, token_hash: &[u8]) -> Result<Option<(i64, Staff)>, StoreError>;
+    fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    // Audit trail.
+    fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        outcome: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The newest entries first.
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Opens a store from a URL: `sqlite://PATH` (created if missing) or `postgres://…`.
+pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(crate::sqlite::SqliteStore::open(path)?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(crate::pg::PgStore::connect(url, None)?))
+    } else {
+        Err(StoreError::BadUrl(url.to_owned()))
+    }
+}
+
+/// The hierarchical key of a commune of the 2024 tree, `PPDDDCCCCC`: a unit's subtree is one
+/// range of keys, so scoping a query to any unit is a range scan on one index.
+pub fn unit_path(commune: &UnitCode) -> Option<i64> {
+    let units = Units::get();
+    let unit = units.unit(Tree::Gso2024, commune)?;
+    if unit.level != Level::Commune {
+        return None;
+    }
+    let mut district = 0;
+    let mut province = 0;
+    for a in units.ancestors(Tree::Gso2024, commune) {
+        match a.level {
+            Level::District => district = i64::from(a.code.number()),
+            Level::Province => province = i64::from(a.code.number()),
+            _ => {}
+        }
+    }
+    Some(province * 100_000_000 + district * 100_000 + i64::from(commune.number()))
+}
+
+/// The half-open range of [`unit_path`] keys inside a unit's subtree (2024 tree).
+pub fn path_range(unit: &UnitCode) -> Option<(i64, i64)> {
+    let units = Units::get();
+    let u = units.unit(Tree::Gso2024, unit)?;
+    match u.level {
+        Level::Nation => Some((0, i64::MAX)),
+        Level::Province => {
+            let p = i64::from(unit.number());
+            Some((p * 100_000_000, (p + 1) * 100_000_000))
+        }
+        Level::District => {
+            let p = units
+                .ancestors(Tree::Gso2024, unit)
+                .iter()
+                .find(|a| a.level == Level::Province)
+                .map(|a| i64::from(a.code.number()))?;
+            let d = i64::from(unit.number());
+            let lo = p * 100_000_000 + d * 100_000;
+            Some((lo, lo + 100_000))
+        }
+        Level::Commune => {
+            let k = unit_path(unit)?;
+            Some((k, k + 1))
+        }
+    }
+}
+
+/// The SHA-256 of a person's CSV fields joined by the unit separator: equal digests mean an
+/// import row changes nothing.
+pub fn digest(fields: &[String; 18]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            h.update([0x1f]);
+        }
+        h.update(f.as_bytes());
+    }
+    h.finalize().to_vec()
+}
+
+/// The `changes` of a `created` event: every column with its value.
+pub fn created_changes(fields: &[String; 18]) -> serde_json::Value {
+    let map = crate::csvfmt::COLUMNS
+        .iter()
+        .zip(fields)
+        .map(|(c, v)| ((*c).to_owned(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map)
+}
+
+/// The `changes` of an `updated` event: each changed column with `[old, new]`, or `None` when
+/// nothing changed.
+pub fn updated_changes(old: &[String; 18], new: &[String; 18]) -> Option<serde_json::Value> {
+    let map: serde_json::Map<String, serde_json::Value> = crate::csvfmt::COLUMNS
+        .iter()
+        .zip(old.iter().zip(new))
+        .filter(|(_, (o, n))| o != n)
+        .map(|(c, (o, n))| ((*c).to_owned(), serde_json::json!([o, n])))
+        .collect();
+    (!map.is_empty()).then_some(serde_json::Value::Object(map))
+}
+
+/// Milliseconds since the Unix epoch, the form timestamps are stored in.
+pub fn to_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The inverse of [`to_ms`].
+pub fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Replays a person's events into the 18 CSV fields of the current record: the projection the
+/// `person` table must always equal.
+pub fn replay(events: &[PersonEvent]) -> Option<[String; 18]> {
+    let mut fields: Option<[String; 18]> = None;
+    for e in events {
+        let obj = e.changes.as_object()?;
+        match e.kind.as_str() {
+            "created" => {
+                let mut f: [String; 18] = Default::default();
+                for (slot, col) in f.iter_mut().zip(crate::csvfmt::COLUMNS) {
+                    *slot = obj.get(col)?.as_str()?.to_owned();
+                }
+                fields = Some(f);
+            }
+            "updated" => {
+                let f = fields.as_mut()?;
+                for (slot, col) in f.iter_mut().zip(crate::csvfmt::COLUMNS) {
+                    if let Some(pair) = obj.get(col) {
+                        *slot = pair.get(1)?.as_str()?.to_owned();
+                    }
+                }
+            }
+            _ => return None,
+        }
+    }
+    fields
+}
+
+/// Rebuilds a person from the 18 stored CSV fields.
+pub fn person_from_fields(fields: &[String; 18]) -> Result<Person, StoreError> {
+    const FAR_FUTURE: time::Date = time::macros::date!(9999 - 12 - 31);
+    let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+    crate::csvfmt::parse_row(&refs, FAR_FUTURE).map_err(|e| StoreError::Corrupt(format!("column {}", e.column)))
+}
+
+/// The national form of a stored E.164 phone (`+84912345678` → `0912345678`), the CSV form.
+pub fn phone_national(e164: &str) -> String {
+    e164.strip_prefix("+84").map(|rest| format!("0{rest}")).unwrap_or_else(|| e164.to_owned())
+}

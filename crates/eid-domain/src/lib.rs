@@ -1,0 +1,20 @@
+//! The rules of Vietnam's population register, as types.
+//!
+//! This crate does no IO: no files, no network, no clock, no randomness, no serialisation
+//! derives. Every value that crosses into the system is parsed here into a type that can
+//! only hold a valid value (`PersonalId`, `PersonName`, `PhoneNumber`, `UnitCode`), and
+//! every parse failure says which rule failed. Time is always a parameter (`today`).
+
+pub mod card;
+pub mod id;
+pub mod name;
+pub mod person;
+pub mod phone;
+pub mod units;
+
+pub use card::{card_expiry, Card};
+pub use id::{IdError, PersonalId};
+pub use name::{fold, NameError, PersonName};
+pub use person::{iso, parse_iso_date, BirthDate, LifeState, LifeStatus, Person, PersonError, Residence, Sex};
+pub use phone::{PhoneError, PhoneNumber, PhoneType};
+pub use units::{Level, Tree, Unit, UnitCode, UnitError, Units};

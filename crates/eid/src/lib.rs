@@ -1,0 +1,22 @@
+//! The eid binary crate: configuration, the command line, the HTTP server (JSON API, metrics,
+//! OpenAPI) and the server-rendered web console.
+//!
+//! This crate owns every wire format: JSON and HTML views are written here and converted by hand
+//! from the domain types of `eid-domain`. It does no SQL: storage goes through `eid-core`'s
+//! synchronous `Store`, always called from `tokio::task::spawn_blocking`.
+
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod startup;
+pub mod state;
+pub mod wire;
+
+pub use config::Config;
+pub use startup::Application;
