@@ -1,0 +1,1530 @@
+//! The PostgreSQL engine of the storage API (PostgreSQL 15 and later).
+//!
+//! Synchronous, on the `postgres` crate, with a small connection pool of its own: callers are
+//! blocking threads (tokio's `spawn_blocking` or plain threads), never async tasks. The pool
+//! size comes from the URL (`postgres://user@host:5432/eid?pool=16`, default 8); connections are
+//! opened when first needed and kept.
+//!
+//! Bulk writes go through [`PgWriter`]: rows are buffered, each batch's current rows fetched in
+//! one query, and new rows, changed rows and events written with `COPY`.
+//!
+//! Error messages carry the server's message and SQLSTATE, never its `DETAIL`, which may quote
+//! row values (personal data).
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use eid_domain::{Person, PersonalId, UnitCode};
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row};
+use time::OffsetDateTime;
+
+use crate::csvfmt;
+use crate::store::{
+    self, from_ms, path_range, person_from_fields, phone_national, to_ms, unit_path, Actor, ApiToken, AuditEntry,
+    BatchCounts, NewStaff, PersonEvent, PersonWriter, Population, Role, SearchQuery, Session, Staff, Store, StoreError,
+    StoredPerson,
+};
+
+/// The numbered migrations, applied in order. Never edit one that has shipped: add a new one.
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+
+/// Connections in the pool unless the URL says `?pool=N`.
+const DEFAULT_POOL: usize = 8;
+/// How long a caller waits for a free connection before giving up.
+const POOL_WAIT: Duration = Duration::from_secs(60);
+/// Persons a writer buffers before it writes them.
+const BATCH: usize = 5_000;
+/// Rows fetched at a time when streaming persons out.
+const STREAM_CHUNK: i32 = 2_000;
+/// Key of the advisory lock that serialises migrations.
+const MIGRATE_LOCK: i64 = 0x0065_6964_5f6d_6967; // "eid_mig"
+
+/// The 18 CSV columns, in [`csvfmt::COLUMNS`] order, as stored in `person`.
+const PERSON_COLS: &str = "personal_id, surname, middle_name, given_name, birth_date, sex, hometown_unit, \
+     residence_unit, residence_address, temp_unit, temp_address, household_id, phone, phone_type, \
+     life_status, life_status_date, card_issued, card_revoked";
+
+/// Every column of `person`, in the order the writer's `COPY` sends them.
+const PERSON_ALL_COLS: &str = "personal_id, surname, middle_name, given_name, name_folded, birth_date, \
+     birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, temp_address, \
+     household_id, phone, phone_type, life_status, life_status_date, card_issued, card_revoked, digest, \
+     version, updated_at";
+
+// ----------------------------------------------------------------------------------------------
+// Errors and conversions
+
+/// A database error as a [`StoreError`], without the server's `DETAIL` (it may quote values).
+fn db(e: postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(d) => StoreError::Db(format!("{}: {} (SQLSTATE {})", d.severity(), d.message(), d.code().code())),
+        None => StoreError::Db(e.to_string()),
+    }
+}
+
+fn is_code(e: &postgres::Error, code: &SqlState) -> bool {
+    e.code() == Some(code)
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+/// Quotes an SQL identifier.
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Connection pool
+
+struct PoolState {
+    idle: Vec<Client>,
+    /// Connections open, idle or lent.
+    open: usize,
+}
+
+struct Pool {
+    config: postgres::Config,
+    schema: Option<String>,
+    max: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn open_client(&self) -> Result<Client, StoreError> {
+        let mut client = self.config.connect(NoTls).map_err(db)?;
+        let mut setup = String::from("SET client_min_messages = warning; SET TIME ZONE 'UTC';");
+        if let Some(schema) = &self.schema {
+            setup.push_str(&format!(" SET search_path TO {};", quote_ident(schema)));
+        }
+        client.batch_execute(&setup).map_err(db)?;
+        Ok(client)
+    }
+
+    /// A connection, opened if none is idle and the pool is not full; otherwise waits.
+    fn get(&self) -> Result<Conn<'_>, StoreError> {
+        let mut state = self.lock();
+        loop {
+            if let Some(client) = state.idle.pop() {
+                if client.is_closed() {
+                    state.open -= 1;
+                    continue;
+                }
+                return Ok(Conn { pool: self, client: Some(client), discard: false });
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                return match self.open_client() {
+                    Ok(client) => Ok(Conn { pool: self, client: Some(client), discard: false }),
+                    Err(e) => {
+                        self.lock().open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            let (next, timeout) = self.freed.wait_timeout(state, POOL_WAIT).unwrap_or_else(|p| p.into_inner());
+            state = next;
+            if timeout.timed_out() && state.idle.is_empty() && state.open >= self.max {
+                return Err(StoreError::Db("no free database connection (pool exhausted)".into()));
+            }
+        }
+    }
+
+    fn put_back(&self, client: Option<Client>, discard: bool) {
+        let mut state = self.lock();
+        match client {
+            Some(c) if !discard && !c.is_closed() => state.idle.push(c),
+            _ => state.open = state.open.saturating_sub(1),
+        }
+        drop(state);
+        self.freed.notify_one();
+    }
+}
+
+/// A connection lent by the pool; goes back when dropped.
+struct Conn<'a> {
+    pool: &'a Pool,
+    client: Option<Client>,
+    /// Close instead of returning (its session state is unknown).
+    discard: bool,
+}
+
+impl Conn<'_> {
+    fn c(&mut self) -> Result<&mut Client, StoreError> {
+        self.client.as_mut().ok_or_else(|| StoreError::Db("connection already returned".into()))
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        self.pool.put_back(self.client.take(), self.discard);
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The store
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: Pool,
+}
+
+/// Splits `pool=N` out of the URL's query string.
+fn split_pool(url: &str) -> Result<(String, usize), StoreError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), DEFAULT_POOL));
+    };
+    let mut size = DEFAULT_POOL;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("pool", n)) => {
+                size = n
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| StoreError::Db("database URL: pool must be a number from 1 to 1000".into()))?;
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() { base.to_owned() } else { format!("{base}?{}", rest.join("&")) };
+    Ok((url, size))
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/db[?pool=N&…]`). With `schema`,
+    /// every connection works in that schema, created if missing (tests use a fresh one each).
+    pub fn connect(url: &str, schema: Option<&str>) -> Result<PgStore, StoreError> {
+        let (url, max) = split_pool(url)?;
+        let mut config: postgres::Config =
+            url.parse().map_err(|e: postgres::Error| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name("eid");
+        }
+        let store = PgStore {
+            pool: Pool {
+                config,
+                schema: schema.map(str::to_owned),
+                max,
+                state: Mutex::new(PoolState { idle: Vec::new(), open: 0 }),
+                freed: Condvar::new(),
+            },
+        };
+        let mut conn = store.pool.get()?;
+        if let Some(schema) = schema {
+            conn.c()?.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema))).map_err(db)?;
+        }
+        drop(conn);
+        Ok(store)
+    }
+
+    fn conn(&self) -> Result<Conn<'_>, StoreError> {
+        self.pool.get()
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Rows to domain types
+
+/// The 18 CSV fields of a person from `PERSON_COLS` at `base`, exactly as [`csvfmt::fields`]
+/// gives them (the phone back in national form).
+fn row_fields(row: &Row, base: usize) -> Result<[String; 18], StoreError> {
+    let mut out: [String; 18] = Default::default();
+    for (i, slot) in out.iter_mut().enumerate() {
+        match i {
+            12 => {
+                if let Some(p) = row.try_get::<_, Option<&str>>(base + i).map_err(db)? {
+                    *slot = phone_national(p);
+                }
+            }
+            17 => {
+                *slot = match row.try_get::<_, Option<bool>>(base + i).map_err(db)? {
+                    Some(true) => "1".into(),
+                    Some(false) => "0".into(),
+                    None => String::new(),
+                }
+            }
+            _ => {
+                if let Some(s) = row.try_get::<_, Option<&str>>(base + i).map_err(db)? {
+                    s.clone_into(slot);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A row of `SELECT PERSON_COLS, version, updated_at`.
+fn stored_person(row: &Row) -> Result<StoredPerson, StoreError> {
+    let person = person_from_fields(&row_fields(row, 0)?)?;
+    Ok(StoredPerson {
+        person,
+        version: row.try_get(18).map_err(db)?,
+        updated_at: from_ms(row.try_get(19).map_err(db)?),
+    })
+}
+
+const STAFF_COLS: &str = "id, username, display_name, role, unit, disabled";
+
+/// A row whose columns from `base` are `STAFF_COLS`.
+fn staff_at(row: &Row, base: usize) -> Result<Staff, StoreError> {
+    let role: &str = row.try_get(base + 3).map_err(db)?;
+    let unit: &str = row.try_get(base + 4).map_err(db)?;
+    Ok(Staff {
+        id: row.try_get(base).map_err(db)?,
+        username: row.try_get(base + 1).map_err(db)?,
+        display_name: row.try_get(base + 2).map_err(db)?,
+        role: Role::parse(role).ok_or_else(|| corrupt("staff has an unknown role"))?,
+        unit: UnitCode::parse(unit).map_err(|_| corrupt("staff has a bad unit code"))?,
+        disabled: row.try_get(base + 5).map_err(db)?,
+    })
+}
+
+// ----------------------------------------------------------------------------------------------
+// COPY text format
+
+/// Appends `s` escaped for `COPY … FROM STDIN` text format.
+fn copy_text(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    for &b in bytes {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// A nullable text column: the empty string is NULL.
+fn copy_opt(out: &mut Vec<u8>, s: &str) {
+    if s.is_empty() {
+        out.extend_from_slice(b"\\N");
+    } else {
+        copy_text(out, s);
+    }
+}
+
+fn copy_int(out: &mut Vec<u8>, n: i64) {
+    let _ = write!(out, "{n}");
+}
+
+/// A bytea column in hex form (`\x…`, its backslash escaped for COPY).
+fn copy_bytea(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\\\x");
+    for &b in bytes {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 15)]);
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The writer
+
+/// A person ready to write: its CSV fields and the derived columns.
+struct Pending {
+    fields: [String; 18],
+    folded: String,
+    birth_year: i32,
+    res_path: i64,
+    phone: Option<String>,
+    digest: Vec<u8>,
+}
+
+/// A row to write: the person's final state in this batch.
+struct OutRow {
+    p: Pending,
+    version: i64,
+    /// The version the row has in the database now; 0 when it is new.
+    base_version: i64,
+}
+
+struct Event {
+    personal_id: String,
+    kind: &'static str,
+    changes: serde_json::Value,
+}
+
+/// The current state of a person while a batch is classified.
+enum Current {
+    Db { fields: Box<[String; 18]>, digest: Vec<u8>, version: i64 },
+    Out(usize),
+}
+
+/// A write transaction on one pooled connection. See [`PersonWriter`].
+pub struct PgWriter<'a> {
+    conn: Conn<'a>,
+    actor: String,
+    reason: String,
+    now_ms: i64,
+    buf: Vec<Pending>,
+    counts: BatchCounts,
+    stage_created: bool,
+    paths: HashMap<UnitCode, i64>,
+    /// COMMIT or ROLLBACK was sent.
+    done: bool,
+}
+
+impl<'a> PgWriter<'a> {
+    fn new(mut conn: Conn<'a>, actor: &Actor, reason: &str, now: OffsetDateTime) -> Result<PgWriter<'a>, StoreError> {
+        conn.c()?.batch_execute("BEGIN").map_err(db)?;
+        Ok(PgWriter {
+            conn,
+            actor: actor.to_db(),
+            reason: reason.to_owned(),
+            now_ms: to_ms(now),
+            buf: Vec::with_capacity(BATCH),
+            counts: BatchCounts::default(),
+            stage_created: false,
+            paths: HashMap::new(),
+            done: false,
+        })
+    }
+
+    fn pending(&mut self, person: &Person) -> Result<Pending, StoreError> {
+        let unit = person.residence.unit;
+        let res_path = match self.paths.get(&unit) {
+            Some(&k) => k,
+            None => {
+                let k = unit_path(&unit).ok_or_else(|| {
+                    StoreError::Corrupt(format!("residence unit {} is not a commune of the 2024 tree", unit.as_str()))
+                })?;
+                self.paths.insert(unit, k);
+                k
+            }
+        };
+        let fields = csvfmt::fields(person);
+        let digest = store::digest(&fields);
+        Ok(Pending {
+            folded: person.name.folded(),
+            birth_year: person.birth.year(),
+            res_path,
+            phone: person.phone.as_ref().map(|p| p.as_str().to_owned()),
+            digest,
+            fields,
+        })
+    }
+
+    /// Writes the buffered persons.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.buf);
+        let (out, events) = self.classify(batch)?;
+        self.write_rows(&out)?;
+        self.write_events(&events)?;
+        self.buf = Vec::with_capacity(BATCH);
+        Ok(())
+    }
+
+    /// Compares the batch with the stored rows: which persons are new, changed or the same.
+    fn classify(&mut self, batch: Vec<Pending>) -> Result<(Vec<OutRow>, Vec<Event>), StoreError> {
+        let ids: Vec<&str> = batch.iter().map(|p| p.fields[0].as_str()).collect();
+        let rows = self
+            .conn
+            .c()?
+            .query(&format!("SELECT digest, version, {PERSON_COLS} FROM person WHERE personal_id = ANY($1)"), &[&ids])
+            .map_err(db)?;
+        drop(ids);
+        let mut current: HashMap<String, Current> = HashMap::with_capacity(batch.len());
+        for row in &rows {
+            let fields = row_fields(row, 2)?;
+            let digest: Vec<u8> = row.try_get(0).map_err(db)?;
+            let version: i64 = row.try_get(1).map_err(db)?;
+            current.insert(fields[0].clone(), Current::Db { fields: Box::new(fields), digest, version });
+        }
+        drop(rows);
+
+        let mut out: Vec<OutRow> = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
+        for p in batch {
+            let id = p.fields[0].clone();
+            let (old_fields, old_digest, old_version, out_index, base_version) = match current.get(&id) {
+                None => {
+                    events.push(Event {
+                        personal_id: id.clone(),
+                        kind: "created",
+                        changes: store::created_changes(&p.fields),
+                    });
+                    current.insert(id, Current::Out(out.len()));
+                    out.push(OutRow { p, version: 1, base_version: 0 });
+                    self.counts.imported += 1;
+                    continue;
+                }
+                Some(Current::Db { fields, digest, version }) => (&**fields, digest, *version, None, *version),
+                Some(Current::Out(i)) => match out.get(*i) {
+                    Some(o) => (&o.p.fields, &o.p.digest, o.version, Some(*i), o.base_version),
+                    None => return Err(StoreError::Db("writer lost track of a row".into())),
+                },
+            };
+            if *old_digest == p.digest {
+                self.counts.unchanged += 1;
+                continue;
+            }
+            let Some(changes) = store::updated_changes(old_fields, &p.fields) else {
+                self.counts.unchanged += 1;
+                continue;
+            };
+            events.push(Event { personal_id: id.clone(), kind: "updated", changes });
+            self.counts.updated += 1;
+            let row = OutRow { p, version: old_version + 1, base_version };
+            match out_index.and_then(|i| out.get_mut(i)) {
+                Some(slot) => *slot = row,
+                None => {
+                    current.insert(id, Current::Out(out.len()));
+                    out.push(row);
+                }
+            }
+        }
+        Ok((out, events))
+    }
+
+    /// Encodes rows in COPY text format, `PERSON_ALL_COLS` (and `base_version` if asked).
+    fn encode_rows<'r>(&self, rows: impl Iterator<Item = &'r OutRow>, with_base: bool) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(BATCH * 400);
+        for r in rows {
+            let f = &r.p.fields;
+            let text = |buf: &mut Vec<u8>, i: usize| {
+                copy_text(buf, f.get(i).map(String::as_str).unwrap_or(""));
+                buf.push(b'\t');
+            };
+            let opt = |buf: &mut Vec<u8>, i: usize| {
+                copy_opt(buf, f.get(i).map(String::as_str).unwrap_or(""));
+                buf.push(b'\t');
+            };
+            text(&mut buf, 0); // personal_id
+            text(&mut buf, 1); // surname
+            text(&mut buf, 2); // middle_name
+            text(&mut buf, 3); // given_name
+            copy_text(&mut buf, &r.p.folded);
+            buf.push(b'\t');
+            text(&mut buf, 4); // birth_date
+            copy_int(&mut buf, i64::from(r.p.birth_year));
+            buf.push(b'\t');
+            text(&mut buf, 5); // sex
+            opt(&mut buf, 6); // hometown_unit
+            text(&mut buf, 7); // residence_unit
+            copy_int(&mut buf, r.p.res_path);
+            buf.push(b'\t');
+            text(&mut buf, 8); // residence_address
+            opt(&mut buf, 9); // temp_unit
+            opt(&mut buf, 10); // temp_address
+            opt(&mut buf, 11); // household_id
+            copy_opt(&mut buf, r.p.phone.as_deref().unwrap_or("")); // phone, E.164
+            buf.push(b'\t');
+            text(&mut buf, 13); // phone_type
+            text(&mut buf, 14); // life_status
+            opt(&mut buf, 15); // life_status_date
+            opt(&mut buf, 16); // card_issued
+            buf.extend_from_slice(match f[17].as_str() {
+                "1" => b"t",
+                "0" => b"f",
+                _ => b"\\N",
+            });
+            buf.push(b'\t');
+            copy_bytea(&mut buf, &r.p.digest);
+            buf.push(b'\t');
+            copy_int(&mut buf, r.version);
+            buf.push(b'\t');
+            copy_int(&mut buf, self.now_ms);
+            if with_base {
+                buf.push(b'\t');
+                copy_int(&mut buf, r.base_version);
+            }
+            buf.push(b'\n');
+        }
+        buf
+    }
+
+    fn copy(&mut self, sql: &str, data: &[u8]) -> Result<u64, StoreError> {
+        copy_in(self.conn.c()?, sql, data).map_err(db)
+    }
+}
+
+/// Sends `data`, already in COPY text format, to `COPY … FROM STDIN`.
+fn copy_in(client: &mut Client, sql: &str, data: &[u8]) -> Result<u64, postgres::Error> {
+    let mut w = client.copy_in(sql)?;
+    // A failed write surfaces again from `finish`, with the server's error.
+    let _ = w.write_all(data);
+    w.finish()
+}
+
+impl PgWriter<'_> {
+    /// New rows go straight into `person` with COPY (a row someone else created meanwhile is a
+    /// conflict); changed rows go through a staging table and one UPDATE that checks the
+    /// version each was read at (optimistic locking).
+    fn write_rows(&mut self, out: &[OutRow]) -> Result<(), StoreError> {
+        if out.iter().any(|r| r.base_version == 0) {
+            let data = self.encode_rows(out.iter().filter(|r| r.base_version == 0), false);
+            copy_in(self.conn.c()?, &format!("COPY person ({PERSON_ALL_COLS}) FROM STDIN"), &data).map_err(|e| {
+                if is_code(&e, &SqlState::UNIQUE_VIOLATION) {
+                    StoreError::Conflict("a person was created by another writer at the same time")
+                } else {
+                    db(e)
+                }
+            })?;
+        }
+        let changed = out.iter().filter(|r| r.base_version > 0).count();
+        if changed == 0 {
+            return Ok(());
+        }
+        let client = self.conn.c()?;
+        if self.stage_created {
+            client.batch_execute("TRUNCATE eid_person_stage").map_err(db)?;
+        } else {
+            client
+                .batch_execute("CREATE TEMP TABLE eid_person_stage (LIKE person, base_version bigint) ON COMMIT DROP")
+                .map_err(db)?;
+            self.stage_created = true;
+        }
+        let data = self.encode_rows(out.iter().filter(|r| r.base_version > 0), true);
+        self.copy(&format!("COPY eid_person_stage ({PERSON_ALL_COLS}, base_version) FROM STDIN"), &data)?;
+        let set = PERSON_ALL_COLS
+            .split(", ")
+            .filter(|c| *c != "personal_id")
+            .map(|c| format!("{c} = s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let n = self
+            .conn
+            .c()?
+            .execute(
+                &format!(
+                    "UPDATE person SET {set} FROM eid_person_stage s \
+                     WHERE person.personal_id = s.personal_id AND person.version = s.base_version"
+                ),
+                &[],
+            )
+            .map_err(db)?;
+        if usize::try_from(n).ok() != Some(changed) {
+            return Err(StoreError::Conflict("a person was changed by another writer at the same time"));
+        }
+        Ok(())
+    }
+
+    fn write_events(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut head = Vec::new();
+        head.push(b'\t');
+        copy_int(&mut head, self.now_ms);
+        head.push(b'\t');
+        copy_text(&mut head, &self.actor);
+        head.push(b'\t');
+        let mut tail = Vec::new();
+        tail.push(b'\t');
+        copy_text(&mut tail, &self.reason);
+        tail.push(b'\t');
+        let mut buf = Vec::with_capacity(events.len() * 600);
+        for e in events {
+            copy_text(&mut buf, &e.personal_id);
+            buf.extend_from_slice(&head);
+            buf.extend_from_slice(e.kind.as_bytes());
+            buf.extend_from_slice(&tail);
+            copy_text(&mut buf, &e.changes.to_string());
+            buf.push(b'\n');
+        }
+        self.copy("COPY person_event (personal_id, at, actor, kind, reason, changes) FROM STDIN", &buf)?;
+        Ok(())
+    }
+}
+
+impl PersonWriter for PgWriter<'_> {
+    fn put(&mut self, person: &Person) -> Result<(), StoreError> {
+        let p = self.pending(person)?;
+        self.buf.push(p);
+        if self.buf.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<BatchCounts, StoreError> {
+        self.flush()?;
+        self.done = true;
+        if let Err(e) = self.conn.c()?.batch_execute("COMMIT") {
+            self.conn.discard = true;
+            return Err(db(e));
+        }
+        Ok(self.counts)
+    }
+}
+
+impl Drop for PgWriter<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let rolled_back = match self.conn.client.as_mut() {
+            Some(c) => c.batch_execute("ROLLBACK").is_ok(),
+            None => false,
+        };
+        if !rolled_back {
+            self.conn.discard = true;
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The Store implementation
+
+impl Store for PgStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.c()?.transaction().map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK]).map_err(db)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)",
+        )
+        .map_err(db)?;
+        let applied: Vec<i32> = tx
+            .query("SELECT version FROM schema_migrations", &[])
+            .map_err(db)?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+        let now = to_ms(OffsetDateTime::now_utc());
+        for (version, sql) in MIGRATIONS {
+            if applied.contains(version) {
+                continue;
+            }
+            tx.batch_execute(sql).map_err(db)?;
+            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", &[version, &now])
+                .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.c()?.batch_execute("SELECT 1").map_err(db)
+    }
+
+    fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .c()?
+            .query_opt(
+                &format!("SELECT {PERSON_COLS}, version, updated_at FROM person WHERE personal_id = $1"),
+                &[&id.as_str()],
+            )
+            .map_err(db)?;
+        row.as_ref().map(stored_person).transpose()
+    }
+
+    fn history(&self, id: &PersonalId) -> Result<Vec<PersonEvent>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .c()?
+            .query(
+                "SELECT seq, at, actor, kind, reason, changes::text FROM person_event \
+                 WHERE personal_id = $1 ORDER BY seq",
+                &[&id.as_str()],
+            )
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let changes: &str = r.try_get(5).map_err(db)?;
+                Ok(PersonEvent {
+                    seq: r.try_get(0).map_err(db)?,
+                    at: from_ms(r.try_get(1).map_err(db)?),
+                    actor: Actor::from_db(r.try_get(2).map_err(db)?),
+                    kind: r.try_get(3).map_err(db)?,
+                    reason: r.try_get(4).map_err(db)?,
+                    changes: serde_json::from_str(changes).map_err(|_| corrupt("event changes are not JSON"))?,
+                })
+            })
+            .collect()
+    }
+
+    fn search(&self, q: &SearchQuery) -> Result<Vec<StoredPerson>, StoreError> {
+        let Some((lo, hi)) = path_range(&q.within) else {
+            return Ok(Vec::new());
+        };
+        let mut pattern = String::with_capacity(q.name_prefix.len() + 1);
+        for c in q.name_prefix.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        let limit = i64::from(q.limit);
+        let birth_date = q.birth_date.map(eid_domain::iso);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&pattern, &lo, &hi, &limit];
+        let mut sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at FROM person \
+             WHERE name_folded LIKE $1 AND res_path >= $2 AND res_path < $3"
+        );
+        if let Some(year) = &q.birth_year {
+            params.push(year);
+            sql.push_str(&format!(" AND birth_year = ${}", params.len()));
+        }
+        if let Some(date) = &birth_date {
+            params.push(date);
+            sql.push_str(&format!(" AND birth_date = ${}", params.len()));
+        }
+        sql.push_str(" ORDER BY name_folded, personal_id LIMIT $4");
+        let mut conn = self.conn()?;
+        let rows = conn.c()?.query(&sql, &params).map_err(db)?;
+        rows.iter().map(stored_person).collect()
+    }
+
+    fn writer(
+        &self,
+        actor: &Actor,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<Box<dyn PersonWriter + '_>, StoreError> {
+        Ok(Box::new(PgWriter::new(self.conn()?, actor, reason, now)?))
+    }
+
+    fn for_each_person(
+        &self,
+        unit: &UnitCode,
+        f: &mut dyn FnMut(&Person) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let Some((lo, hi)) = path_range(unit) else {
+            return Ok(0);
+        };
+        let mut conn = self.conn()?;
+        let mut tx = conn.c()?.build_transaction().read_only(true).start().map_err(db)?;
+        let portal = tx
+            .bind(
+                &format!(
+                    "SELECT {PERSON_COLS} FROM person WHERE res_path >= $1 AND res_path < $2 ORDER BY personal_id"
+                ),
+                &[&lo, &hi],
+            )
+            .map_err(db)?;
+        let mut n = 0u64;
+        loop {
+            let rows = tx.query_portal(&portal, STREAM_CHUNK).map_err(db)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                f(&person_from_fields(&row_fields(row, 0)?)?)?;
+                n += 1;
+            }
+            if rows.len() < usize::try_from(STREAM_CHUNK).unwrap_or(usize::MAX) {
+                break;
+            }
+        }
+        drop(portal);
+        tx.commit().map_err(db)?;
+        Ok(n)
+    }
+
+    fn population_by_commune(&self, unit: &UnitCode) -> Result<Vec<(UnitCode, Population)>, StoreError> {
+        let Some((lo, hi)) = path_range(unit) else {
+            return Ok(Vec::new());
+        };
+        let mut conn = self.conn()?;
+        let rows = conn
+            .c()?
+            .query(
+                "SELECT residence_unit, count(*), count(*) FILTER (WHERE life_status = 'alive') FROM person \
+                 WHERE res_path >= $1 AND res_path < $2 GROUP BY residence_unit ORDER BY residence_unit",
+                &[&lo, &hi],
+            )
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let code: &str = r.try_get(0).map_err(db)?;
+                let total: i64 = r.try_get(1).map_err(db)?;
+                let alive: i64 = r.try_get(2).map_err(db)?;
+                Ok((
+                    UnitCode::parse(code).map_err(|_| corrupt("person has a bad residence unit"))?,
+                    Population { total: u64::try_from(total).unwrap_or(0), alive: u64::try_from(alive).unwrap_or(0) },
+                ))
+            })
+            .collect()
+    }
+
+    fn create_staff(&self, new: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .c()?
+            .query_one(
+                "INSERT INTO staff (username, display_name, role, unit, password_hash, disabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, false, $6) RETURNING id",
+                &[
+                    &new.username,
+                    &new.display_name,
+                    &new.role.as_str(),
+                    &new.unit.as_str(),
+                    &new.password_hash,
+                    &to_ms(now),
+                ],
+            )
+            .map_err(|e| {
+                if is_code(&e, &SqlState::UNIQUE_VIOLATION) {
+                    StoreError::Conflict("username already exists")
+                } else {
+                    db(e)
+                }
+            })?;
+        row.try_get(0).map_err(db)
+    }
+
+    fn staff_by_username(&self, username: &str) -> Result<Option<(Staff, String)>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .c()?
+            .query_opt(&format!("SELECT {STAFF_COLS}, password_hash FROM staff WHERE username = $1"), &[&username])
+            .map_err(db)?;
+        match row {
+            Some(r) => Ok(Some((staff_at(&r, 0)?, r.try_get(6).map_err(db)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn staff_by_id(&self, id: i64) -> Result<Option<Staff>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn.c()?.query_opt(&format!("SELECT {STAFF_COLS} FROM staff WHERE id = $1"), &[&id]).map_err(db)?;
+        row.map(|r| staff_at(&r, 0)).transpose()
+    }
+
+    fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = conn.c()?.query(&format!("SELECT {STAFF_COLS} FROM staff ORDER BY id"), &[]).map_err(db)?;
+        rows.iter().map(|r| staff_at(r, 0)).collect()
+    }
+
+    fn set_password(&self, staff_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let n = conn
+            .c()?
+            .execute("UPDATE staff SET password_hash = $2 WHERE id = $1", &[&staff_id, &password_hash])
+            .map_err(db)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    fn create_session(
+        &self,
+        token_hash: &[u8],
+        staff_id: i64,
+        csrf: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let client = conn.c()?;
+        client.execute("DELETE FROM session WHERE expires_at <= $1", &[&to_ms(now)]).map_err(db)?;
+        client
+            .execute(
+                "INSERT INTO session (token_hash, staff_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&token_hash, &staff_id, &csrf, &to_ms(now), &to_ms(expires_at)],
+            )
+            .map_err(|e| {
+                if is_code(&e, &SqlState::UNIQUE_VIOLATION) {
+                    StoreError::Conflict("session already exists")
+                } else if is_code(&e, &SqlState::FOREIGN_KEY_VIOLATION) {
+                    StoreError::NotFound
+                } else {
+                    db(e)
+                }
+            })?;
+        Ok(())
+    }
+
+    fn session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .c()?
+            .query_opt(
+                "SELECT s.csrf, s.expires_at, st.id, st.username, st.display_name, st.role, st.unit, st.disabled \
+                 FROM session s JOIN staff st ON st.id = s.staff_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT st.disabled",
+                &[&token_hash, &to_ms(now)],
+            )
+            .map_err(db)?;
+        match row {
+            Some(r) => Ok(Some(Session {
+                staff: staff_at(&r, 2)?,
+                csrf: r.try_get(0).map_err(db)?,
+                expires_at: from_ms(r.try_get(1).map_err(db)?),
+            })),
+            None => Ok(None),
+        }
+    }
+
+    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.c()?.execute("DELETE FROM session WHERE token_hash = $1", &[&token_hash]).map_err(db)?;
+        Ok(())
+    }
+
+    fn create_api_token(
+        &self,
+        staff_id: i64,
+        name: &str,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .c()?
+            .query_one(
+                "INSERT INTO api_token (staff_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&staff_id, &name, &token_hash, &to_ms(now)],
+            )
+            .map_err(|e| {
+                if is_code(&e, &SqlState::UNIQUE_VIOLATION) {
+                    StoreError::Conflict("token already exists")
+                } else if is_code(&e, &SqlState::FOREIGN_KEY_VIOLATION) {
+                    StoreError::NotFound
+                } else {
+                    db(e)
+                }
+            })?;
+        row.try_get(0).map_err(db)
+    }
+
+    fn revoke_api_token(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let n = conn
+            .c()?
+            .execute("UPDATE api_token SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &[&id, &to_ms(now)])
+            .map_err(db)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    fn api_token(&self, token_hash: &[u8]) -> Result<Option<(i64, Staff)>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .c()?
+            .query_opt(
+                "SELECT t.id, st.id, st.username, st.display_name, st.role, st.unit, st.disabled \
+                 FROM api_token t JOIN staff st ON st.id = t.staff_id \
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT st.disabled",
+                &[&token_hash],
+            )
+            .map_err(db)?;
+        match row {
+            Some(r) => Ok(Some((r.try_get(0).map_err(db)?, staff_at(&r, 1)?))),
+            None => Ok(None),
+        }
+    }
+
+    fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .c()?
+            .query("SELECT id, staff_id, name, created_at, revoked_at FROM api_token ORDER BY id", &[])
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiToken {
+                    id: r.try_get(0).map_err(db)?,
+                    staff_id: r.try_get(1).map_err(db)?,
+                    name: r.try_get(2).map_err(db)?,
+                    created_at: from_ms(r.try_get(3).map_err(db)?),
+                    revoked_at: r.try_get::<_, Option<i64>>(4).map_err(db)?.map(from_ms),
+                })
+            })
+            .collect()
+    }
+
+    fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        outcome: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.c()?
+            .execute(
+                "INSERT INTO audit (at, actor, action, target, outcome, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&to_ms(now), &actor.to_db(), &action, &target, &outcome, &request_id],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .c()?
+            .query(
+                "SELECT seq, at, actor, action, target, outcome, request_id FROM audit ORDER BY seq DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    seq: r.try_get(0).map_err(db)?,
+                    at: from_ms(r.try_get(1).map_err(db)?),
+                    actor: Actor::from_db(r.try_get(2).map_err(db)?),
+                    action: r.try_get(3).map_err(db)?,
+                    target: r.try_get(4).map_err(db)?,
+                    outcome: r.try_get(5).map_err(db)?,
+                    request_id: r.try_get(6).map_err(db)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    //! Quick checks of the engine against a real server. They run only when
+    //! `EID_TEST_DATABASE_URL` names one (`postgres://postgres@127.0.0.1:54329/postgres`); each
+    //! test works in a fresh schema, dropped at its end. The shared conformance suite is
+    //! `tests/store.rs`.
+
+    use super::*;
+    use eid_domain::{PersonName, PhoneNumber, Sex, Tree, Units};
+    use std::time::Instant;
+    use time::macros::{date, datetime};
+    use time::Date;
+
+    const TODAY: Date = date!(2026 - 01 - 01);
+    const NOW: OffsetDateTime = datetime!(2026-01-01 08:00 UTC);
+
+    /// A fresh store in its own schema, or `None` without a test database.
+    struct Fresh {
+        store: PgStore,
+        url: String,
+        schema: String,
+    }
+
+    impl Drop for Fresh {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                return; // keep the schema to look at
+            }
+            if let Ok(mut c) = Client::connect(&split_pool(&self.url).unwrap().0, NoTls) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA {} CASCADE", quote_ident(&self.schema)));
+            }
+        }
+    }
+
+    fn fresh(name: &str) -> Option<Fresh> {
+        let url = std::env::var("EID_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000;
+        let schema = format!("eid_pg_{name}_{}_{nanos}", std::process::id());
+        let store = PgStore::connect(&url, Some(&schema)).unwrap();
+        store.migrate().unwrap();
+        Some(Fresh { store, url, schema })
+    }
+
+    const BASE: [&str; 18] = [
+        "038090001234",
+        "Lê",
+        "Văn",
+        "An",
+        "1990-05-02",
+        "M",
+        "38",
+        "14755",
+        "Thôn 3",
+        "",
+        "",
+        "HH-1",
+        "0912345678",
+        "smartphone",
+        "alive",
+        "",
+        "2021-06-01",
+        "0",
+    ];
+
+    fn person(changes: &[(usize, &str)]) -> Person {
+        let mut f = BASE;
+        for &(i, v) in changes {
+            f[i] = v;
+        }
+        csvfmt::parse_row(&f, TODAY).unwrap()
+    }
+
+    fn id(s: &str) -> PersonalId {
+        PersonalId::parse(s).unwrap()
+    }
+
+    fn unit(s: &str) -> UnitCode {
+        UnitCode::parse(s).unwrap()
+    }
+
+    fn put_all(store: &PgStore, persons: &[Person]) -> BatchCounts {
+        let mut w = store.writer(&Actor::Cli("test".into()), "test", NOW).unwrap();
+        for p in persons {
+            w.put(p).unwrap();
+        }
+        w.commit().unwrap()
+    }
+
+    fn counts(imported: u64, updated: u64, unchanged: u64) -> BatchCounts {
+        BatchCounts { imported, updated, unchanged }
+    }
+
+    #[test]
+    fn url_pool_size_is_split_off() {
+        assert_eq!(split_pool("postgres://u@h:1/db").unwrap(), ("postgres://u@h:1/db".into(), DEFAULT_POOL));
+        assert_eq!(split_pool("postgres://u@h:1/db?pool=3").unwrap(), ("postgres://u@h:1/db".into(), 3));
+        assert_eq!(
+            split_pool("postgres://u@h/db?sslmode=disable&pool=2").unwrap(),
+            ("postgres://u@h/db?sslmode=disable".into(), 2)
+        );
+        assert!(split_pool("postgres://u@h/db?pool=0").is_err());
+    }
+
+    #[test]
+    fn copy_text_escapes_specials() {
+        let mut out = Vec::new();
+        copy_text(&mut out, "a\\b\tc\nd\re");
+        assert_eq!(out, b"a\\\\b\\tc\\nd\\re");
+        let mut out = Vec::new();
+        copy_bytea(&mut out, &[0x00, 0xab]);
+        assert_eq!(out, b"\\\\x00ab");
+    }
+
+    #[test]
+    fn migrate_twice() {
+        let Some(t) = fresh("migrate") else { return };
+        t.store.migrate().unwrap();
+        t.store.ping().unwrap();
+        assert_eq!(t.store.engine(), "postgres");
+        let mut c = t.store.conn().unwrap();
+        let n: i64 = c.c().unwrap().query_one("SELECT count(*) FROM schema_migrations", &[]).unwrap().get(0);
+        assert_eq!(n, i64::try_from(MIGRATIONS.len()).unwrap());
+    }
+
+    #[test]
+    fn writer_creates_updates_and_skips_unchanged() {
+        let Some(t) = fresh("writer") else { return };
+        let s = &t.store;
+        let a = person(&[]);
+        let b = person(&[(0, "038090001235"), (3, "Bình"), (12, ""), (13, "none"), (16, ""), (17, "")]);
+        assert_eq!(put_all(s, &[a.clone(), b.clone()]), counts(2, 0, 0));
+
+        let got = s.person(&a.id).unwrap().unwrap();
+        assert_eq!(got.person, a);
+        assert_eq!(got.version, 1);
+        assert_eq!(got.updated_at, NOW);
+        assert_eq!(s.person(&b.id).unwrap().unwrap().person, b);
+        assert!(s.person(&id("038090009999")).unwrap().is_none());
+
+        // The same again: nothing changes.
+        assert_eq!(put_all(s, &[a.clone(), b.clone()]), counts(0, 0, 2));
+        assert_eq!(s.history(&a.id).unwrap().len(), 1);
+
+        // A change: one updated event with [old, new].
+        let a2 = person(&[(8, "Thôn 4"), (12, "0987654321")]);
+        assert_eq!(put_all(s, &[a2.clone(), b.clone()]), counts(0, 1, 1));
+        let got = s.person(&a.id).unwrap().unwrap();
+        assert_eq!(got.person, a2);
+        assert_eq!(got.version, 2);
+        let h = s.history(&a.id).unwrap();
+        assert_eq!(h.len(), 2);
+        assert!(h[0].seq < h[1].seq);
+        assert_eq!(h[0].kind, "created");
+        assert_eq!(h[0].changes, store::created_changes(&csvfmt::fields(&a)));
+        assert_eq!(h[0].actor, Actor::Cli("test".into()));
+        assert_eq!(h[0].reason, "test");
+        assert_eq!(h[0].at, NOW);
+        assert_eq!(h[1].kind, "updated");
+        assert_eq!(
+            h[1].changes,
+            serde_json::json!({"residence_address": ["Thôn 3", "Thôn 4"], "phone": ["0912345678", "0987654321"]})
+        );
+        assert_eq!(store::replay(&h), Some(csvfmt::fields(&a2)));
+
+        // The same person twice in one batch, and a new one changed within the batch.
+        let a3 = person(&[(8, "Thôn 5")]);
+        let c1 = person(&[(0, "038090001236")]);
+        let c2 = person(&[(0, "038090001236"), (3, "Cường")]);
+        assert_eq!(put_all(s, &[a3.clone(), a.clone(), c1, c2.clone()]), counts(1, 3, 0));
+        let got = s.person(&a.id).unwrap().unwrap();
+        assert_eq!((got.person, got.version), (a.clone(), 4));
+        let got = s.person(&c2.id).unwrap().unwrap();
+        assert_eq!((got.person, got.version), (c2.clone(), 2));
+        for p in [&a, &b, &c2] {
+            assert_eq!(store::replay(&s.history(&p.id).unwrap()), Some(csvfmt::fields(p)));
+        }
+    }
+
+    #[test]
+    fn dropping_a_writer_rolls_back() {
+        let Some(t) = fresh("rollback") else { return };
+        let s = &t.store;
+        {
+            let mut w = s.writer(&Actor::Staff(1), "x", NOW).unwrap();
+            w.put(&person(&[])).unwrap();
+        }
+        assert!(s.person(&id(BASE[0])).unwrap().is_none());
+        assert!(s.history(&id(BASE[0])).unwrap().is_empty());
+        // The connection went back to the pool in a usable state.
+        assert_eq!(put_all(s, &[person(&[])]), counts(1, 0, 0));
+    }
+
+    #[test]
+    fn search_and_scopes() {
+        let Some(t) = fresh("search") else { return };
+        let s = &t.store;
+        let p1 = person(&[]); // Lê Văn An, 1990-05-02, 14755 (district 380, province 38)
+        let p2 = person(&[(0, "038090001235"), (3, "Anh"), (7, "14758")]);
+        let p3 = person(&[(0, "037085000001"), (3, "Bảo"), (4, "1985"), (7, "14752"), (6, "")]);
+        let p4 = person(&[(0, "001190000001"), (1, "Nguyễn"), (2, "Thị"), (3, "Hoa"), (5, "F"), (7, "00001")]);
+        put_all(s, &[p1.clone(), p2.clone(), p3.clone(), p4.clone()]);
+
+        let q = |name: &str, within: &str| SearchQuery {
+            name_prefix: name.into(),
+            birth_year: None,
+            birth_date: None,
+            within: unit(within),
+            limit: 10,
+        };
+        let ids = |r: Vec<StoredPerson>| r.into_iter().map(|p| p.person.id.as_str().to_owned()).collect::<Vec<_>>();
+        assert_eq!(ids(s.search(&q("le van an", "VN")).unwrap()), vec!["038090001234", "038090001235"]);
+        assert_eq!(ids(s.search(&q("le van anh", "VN")).unwrap()), vec!["038090001235"]);
+        assert_eq!(ids(s.search(&q("le", "38")).unwrap()), vec!["038090001234", "038090001235"]);
+        assert_eq!(ids(s.search(&q("le", "380")).unwrap()), vec!["038090001234", "038090001235"]);
+        assert_eq!(ids(s.search(&q("le", "14758")).unwrap()), vec!["038090001235"]);
+        assert_eq!(ids(s.search(&q("le", "37")).unwrap()), vec!["037085000001"]);
+        assert_eq!(ids(s.search(&q("", "01")).unwrap()), vec![p4.id.as_str().to_owned()]);
+        assert!(s.search(&q("le_", "VN")).unwrap().is_empty());
+        assert!(s.search(&q("l%", "VN")).unwrap().is_empty());
+        assert!(s.search(&q("le\\", "VN")).unwrap().is_empty());
+        let mut by_year = q("le", "VN");
+        by_year.birth_year = Some(1985);
+        assert_eq!(ids(s.search(&by_year).unwrap()), vec!["037085000001"]);
+        let mut by_date = q("le", "VN");
+        by_date.birth_date = Some(date!(1990 - 05 - 02));
+        assert_eq!(ids(s.search(&by_date).unwrap()), vec!["038090001234", "038090001235"]);
+        let mut limited = q("", "VN");
+        limited.limit = 1;
+        assert_eq!(s.search(&limited).unwrap().len(), 1);
+
+        let mut seen = Vec::new();
+        let n = s
+            .for_each_person(&unit("38"), &mut |p| {
+                seen.push(p.id.as_str().to_owned());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!((n, seen), (2, vec!["038090001234".to_owned(), "038090001235".to_owned()]));
+        let n = s.for_each_person(&UnitCode::NATION, &mut |_| Ok(())).unwrap();
+        assert_eq!(n, 4);
+        let stop = s.for_each_person(&UnitCode::NATION, &mut |_| Err(StoreError::NotFound));
+        assert!(matches!(stop, Err(StoreError::NotFound)));
+
+        let dead = Person { life: eid_domain::LifeStatus { state: eid_domain::LifeState::Dead, since: None }, ..p2 };
+        put_all(s, &[dead]);
+        let pop = s.population_by_commune(&unit("38")).unwrap();
+        assert_eq!(
+            pop,
+            vec![
+                (unit("14755"), Population { total: 1, alive: 1 }),
+                (unit("14758"), Population { total: 1, alive: 0 })
+            ]
+        );
+        assert_eq!(s.population_by_commune(&UnitCode::NATION).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn staff_sessions_tokens_and_audit() {
+        let Some(t) = fresh("staff") else { return };
+        let s = &t.store;
+        let new = NewStaff {
+            username: "thu".into(),
+            display_name: "Chị Thu".into(),
+            role: Role::Commune,
+            unit: unit("14755"),
+            password_hash: "h1".into(),
+        };
+        let sid = s.create_staff(&new, NOW).unwrap();
+        assert!(matches!(s.create_staff(&new, NOW), Err(StoreError::Conflict("username already exists"))));
+        let (staff, hash) = s.staff_by_username("thu").unwrap().unwrap();
+        assert_eq!(
+            (staff.id, staff.role, staff.unit, staff.disabled, hash.as_str()),
+            (sid, Role::Commune, unit("14755"), false, "h1")
+        );
+        assert_eq!(s.staff_by_id(sid).unwrap(), Some(staff.clone()));
+        assert_eq!(s.list_staff().unwrap(), vec![staff.clone()]);
+        s.set_password(sid, "h2").unwrap();
+        assert_eq!(s.staff_by_username("thu").unwrap().unwrap().1, "h2");
+        assert!(matches!(s.set_password(sid + 100, "x"), Err(StoreError::NotFound)));
+
+        let later = NOW + time::Duration::hours(1);
+        s.create_session(b"cookie", sid, "csrf", NOW, later).unwrap();
+        let sess = s.session(b"cookie", NOW).unwrap().unwrap();
+        assert_eq!((sess.staff.id, sess.csrf.as_str(), sess.expires_at), (sid, "csrf", later));
+        assert!(s.session(b"cookie", later).unwrap().is_none());
+        assert!(s.session(b"other", NOW).unwrap().is_none());
+        s.delete_session(b"cookie").unwrap();
+        assert!(s.session(b"cookie", NOW).unwrap().is_none());
+
+        let tid = s.create_api_token(sid, "sync", b"tokenhash", NOW).unwrap();
+        assert_eq!(s.api_token(b"tokenhash").unwrap().map(|(id, st)| (id, st.id)), Some((tid, sid)));
+        s.revoke_api_token(tid, later).unwrap();
+        assert!(s.api_token(b"tokenhash").unwrap().is_none());
+        assert!(matches!(s.revoke_api_token(tid + 100, later), Err(StoreError::NotFound)));
+        let list = s.list_api_tokens().unwrap();
+        assert_eq!(
+            list,
+            vec![ApiToken { id: tid, staff_id: sid, name: "sync".into(), created_at: NOW, revoked_at: Some(later) }]
+        );
+
+        s.audit(&Actor::Staff(sid), "auth.login", "thu", "ok", "r1", NOW).unwrap();
+        s.audit(&Actor::Token(tid), "person.read", BASE[0], "denied", "r2", later).unwrap();
+        let log = s.audit_log(10).unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(
+            (log[0].action.as_str(), log[0].actor.clone(), log[0].at),
+            ("person.read", Actor::Token(tid), later)
+        );
+        assert_eq!(
+            (log[1].action.as_str(), log[1].outcome.as_str(), log[1].request_id.as_str()),
+            ("auth.login", "ok", "r1")
+        );
+        assert_eq!(s.audit_log(1).unwrap().len(), 1);
+
+        // Append-only tables refuse changes.
+        put_all(s, &[person(&[])]);
+        let mut c = s.conn().unwrap();
+        let c = c.c().unwrap();
+        for sql in [
+            "UPDATE audit SET outcome = 'ok'",
+            "DELETE FROM audit",
+            "TRUNCATE audit",
+            "UPDATE person_event SET reason = 'x'",
+            "DELETE FROM person_event",
+            "TRUNCATE person_event",
+        ] {
+            let e = c.batch_execute(sql).unwrap_err();
+            let msg = db(e).to_string();
+            assert!(msg.contains("append-only"), "{sql}: {msg}");
+        }
+        assert_eq!(s.audit_log(10).unwrap().len(), 2);
+    }
+
+    /// `cargo test --release -p eid-core pg::tests::bench -- --ignored --nocapture`
+    #[test]
+    #[ignore = "benchmark"]
+    fn bench_writer() {
+        let Some(t) = fresh("bench") else { return };
+        let n: u32 = std::env::var("EID_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+        let persons = synthetic(n);
+        let rate = |what: &str, start: Instant, c: BatchCounts| {
+            let secs = start.elapsed().as_secs_f64();
+            println!("{what}: {n} rows in {secs:.2} s = {:.0} rows/s ({c:?})", f64::from(n) / secs);
+        };
+        let start = Instant::now();
+        let c = put_all(&t.store, &persons);
+        rate("create", start, c);
+        assert_eq!(c.imported, u64::from(n));
+        let start = Instant::now();
+        let c = put_all(&t.store, &persons);
+        rate("unchanged", start, c);
+        assert_eq!(c.unchanged, u64::from(n));
+        let changed: Vec<Person> = persons
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut p = p.clone();
+                if i % 10 == 0 {
+                    p.residence.address = format!("Số {i}, đường Mới");
+                }
+                p
+            })
+            .collect();
+        let start = Instant::now();
+        let c = put_all(&t.store, &changed);
+        rate("10% changed", start, c);
+        assert_eq!(c.updated, u64::from(n / 10 + u32::from(n % 10 != 0)));
+        let start = Instant::now();
+        let m = t.store.for_each_person(&UnitCode::NATION, &mut |_| Ok(())).unwrap();
+        rate("for_each_person", start, BatchCounts { imported: m, ..Default::default() });
+        if let Ok(path) = std::env::var("EID_BENCH_CSV") {
+            let mut w = csv::Writer::from_path(path).unwrap();
+            csvfmt::write_header(&mut w).unwrap();
+            for p in &persons {
+                csvfmt::write_person(&mut w, p).unwrap();
+            }
+        }
+    }
+
+    /// `n` valid, varied persons spread over every commune.
+    fn synthetic(n: u32) -> Vec<Person> {
+        let communes: Vec<UnitCode> =
+            Units::get().communes_under(Tree::Gso2024, &UnitCode::NATION).iter().map(|u| u.code).collect();
+        let surnames = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng"];
+        let middles = ["Văn", "Thị", "Hữu", "Đức", "Ngọc", "Minh", "", "Thanh"];
+        let givens = ["An", "Bình", "Cường", "Dũng", "Hoa", "Lan", "Mai", "Nam", "Phương", "Quân", "Sơn", "Tú"];
+        (0..n)
+            .map(|i| {
+                let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
+                let year = 1940 + i32::try_from(i % 80).unwrap();
+                let id = PersonalId::from_parts(38, sex, year, i / 80).unwrap();
+                let commune = communes[usize::try_from(i).unwrap() % communes.len()];
+                let k = usize::try_from(i).unwrap();
+                let birth = Date::from_calendar_date(
+                    year,
+                    time::Month::try_from(1 + (i % 12) as u8).unwrap(),
+                    1 + (i % 28) as u8,
+                )
+                .unwrap();
+                let phone = (i % 3 != 0).then(|| PhoneNumber::parse(&format!("09{:08}", i % 100_000_000)).unwrap());
+                Person {
+                    id,
+                    name: PersonName::parse(surnames[k % 10], middles[k / 10 % 8], givens[k / 80 % 12]).unwrap(),
+                    birth: eid_domain::BirthDate::Full(birth),
+                    sex,
+                    hometown: Some(commune),
+                    residence: eid_domain::Residence {
+                        unit: commune,
+                        address: format!("Số {}, thôn {}", i % 300, i % 17),
+                    },
+                    temporary: None,
+                    household: Some(format!("HH-{}", i / 4)),
+                    phone_type: if phone.is_some() {
+                        eid_domain::PhoneType::Smartphone
+                    } else {
+                        eid_domain::PhoneType::None
+                    },
+                    phone,
+                    life: eid_domain::LifeStatus::ALIVE,
+                    card: (year < 2010).then_some(eid_domain::Card { issued: date!(2021 - 06 - 01), revoked: false }),
+                }
+            })
+            .collect()
+    }
+}
