@@ -85,13 +85,14 @@ impl Config {
     /// Reads the file at `path` (if any), then the process environment, then `flags`.
     pub fn load(path: Option<&Path>, flags: &Overrides) -> Result<Config, ConfigError> {
         let text = match path {
-            Some(p) => Some(
-                std::fs::read_to_string(p)
-                    .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", p.display())))?,
-            ),
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+                ConfigError(format!("cannot read config file {}: {e}", p.display()))
+            })?),
             None => None,
         };
-        let env: HashMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("EID_")).collect();
+        let env: HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("EID_"))
+            .collect();
         Config::layered(text.as_deref(), &env, flags)
     }
 
@@ -102,7 +103,8 @@ impl Config {
         flags: &Overrides,
     ) -> Result<Config, ConfigError> {
         let file: FileConfig = match file {
-            Some(text) => toml::from_str(text).map_err(|e| ConfigError(format!("config file: {}", e.message())))?,
+            Some(text) => toml::from_str(text)
+                .map_err(|e| ConfigError(format!("config file: {}", e.message())))?,
             None => FileConfig::default(),
         };
         let mut c = Config::default();
@@ -146,7 +148,11 @@ impl Config {
             c.secure_cookies = match v.as_str() {
                 "1" | "true" => true,
                 "0" | "false" => false,
-                _ => return Err(ConfigError(format!("EID_SECURE_COOKIES must be true or false, got {v:?}"))),
+                _ => {
+                    return Err(ConfigError(format!(
+                        "EID_SECURE_COOKIES must be true or false, got {v:?}"
+                    )))
+                }
             };
         }
         if let Some(v) = env.get("EID_LOGIN_MAX_FAILURES") {
@@ -163,30 +169,42 @@ impl Config {
             listen = Some(("--listen", v.clone()));
         }
         if let Some((source, v)) = listen {
-            c.listen = v
-                .parse()
-                .map_err(|_| ConfigError(format!("{source}: {v:?} is not an address such as {DEFAULT_LISTEN}")))?;
+            c.listen = v.parse().map_err(|_| {
+                ConfigError(format!(
+                    "{source}: {v:?} is not an address such as {DEFAULT_LISTEN}"
+                ))
+            })?;
         }
         if c.session_ttl_minutes == 0 {
-            return Err(ConfigError("session_ttl_minutes must be at least 1".to_owned()));
+            return Err(ConfigError(
+                "session_ttl_minutes must be at least 1".to_owned(),
+            ));
         }
         if c.login_window_minutes == 0 || c.login_max_failures == 0 {
-            return Err(ConfigError("login_max_failures and login_window_minutes must be at least 1".to_owned()));
+            return Err(ConfigError(
+                "login_max_failures and login_window_minutes must be at least 1".to_owned(),
+            ));
         }
         Ok(c)
     }
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError> {
-    v.trim().parse().map_err(|_| ConfigError(format!("{name} must be a whole number, got {v:?}")))
+    v.trim()
+        .parse()
+        .map_err(|_| ConfigError(format!("{name} must be a whole number, got {v:?}")))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -201,8 +219,15 @@ mod tests {
     #[test]
     fn the_environment_overrides_the_file_and_flags_override_both() {
         let file = "db = \"sqlite://file.db\"\nlisten = \"127.0.0.1:1\"\nlog = \"debug\"\nsession_ttl_minutes = 5\n";
-        let e = env(&[("EID_DB", "sqlite://env.db"), ("EID_LISTEN", "127.0.0.1:2"), ("EID_SESSION_TTL_MINUTES", "7")]);
-        let flags = Overrides { db: Some("sqlite://flag.db".to_owned()), listen: None };
+        let e = env(&[
+            ("EID_DB", "sqlite://env.db"),
+            ("EID_LISTEN", "127.0.0.1:2"),
+            ("EID_SESSION_TTL_MINUTES", "7"),
+        ]);
+        let flags = Overrides {
+            db: Some("sqlite://flag.db".to_owned()),
+            listen: None,
+        };
 
         let c = Config::layered(Some(file), &e, &flags).unwrap();
 
@@ -211,22 +236,44 @@ mod tests {
         assert_eq!(c.log, "debug");
         assert_eq!(c.session_ttl_minutes, 7);
         let c = Config::layered(Some(file), &HashMap::new(), &Overrides::default()).unwrap();
-        assert_eq!((c.db.as_str(), c.listen.port(), c.session_ttl_minutes), ("sqlite://file.db", 1, 5));
+        assert_eq!(
+            (c.db.as_str(), c.listen.port(), c.session_ttl_minutes),
+            ("sqlite://file.db", 1, 5)
+        );
     }
 
     #[test]
     fn an_unknown_key_in_the_file_is_an_error_that_names_it() {
-        let err = Config::layered(Some("db = \"x\"\nlisten_addr = \"y\"\n"), &HashMap::new(), &Overrides::default())
-            .unwrap_err();
+        let err = Config::layered(
+            Some("db = \"x\"\nlisten_addr = \"y\"\n"),
+            &HashMap::new(),
+            &Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.0.contains("unknown field `listen_addr`"), "{err}");
     }
 
     #[test]
     fn bad_values_name_their_source() {
-        let err = Config::layered(None, &env(&[("EID_LISTEN", "nowhere")]), &Overrides::default()).unwrap_err();
-        assert_eq!(err.0, "EID_LISTEN: \"nowhere\" is not an address such as 127.0.0.1:8080");
-        let err = Config::layered(None, &env(&[("EID_SESSION_TTL_MINUTES", "soon")]), &Overrides::default())
-            .unwrap_err();
-        assert_eq!(err.0, "EID_SESSION_TTL_MINUTES must be a whole number, got \"soon\"");
+        let err = Config::layered(
+            None,
+            &env(&[("EID_LISTEN", "nowhere")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.0,
+            "EID_LISTEN: \"nowhere\" is not an address such as 127.0.0.1:8080"
+        );
+        let err = Config::layered(
+            None,
+            &env(&[("EID_SESSION_TTL_MINUTES", "soon")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.0,
+            "EID_SESSION_TTL_MINUTES must be a whole number, got \"soon\""
+        );
     }
 }

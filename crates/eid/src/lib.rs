@@ -5,6 +5,8 @@
 //! from the domain types of `eid-domain`. It does no SQL: storage goes through `eid-core`'s
 //! synchronous `Store`, always called from `tokio::task::spawn_blocking`.
 
+#![recursion_limit = "512"]
+
 pub mod access;
 pub mod api;
 pub mod auth;

@@ -1,0 +1,245 @@
+//! Who is calling: API bearer tokens, console sessions, and the sign-in rate limiter.
+//!
+//! Tokens and session cookies are random secrets the store knows only by their SHA-256
+//! ([`eid_core::secret::token_hash`]). Sign-in failures are counted in memory per username and
+//! per client IP; a success clears the username's count but not the IP's, so one good account
+//! cannot be used to keep guessing others from the same address.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use eid_core::secret::token_hash;
+use eid_core::store::Staff;
+use eid_core::Actor;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The name of the console session cookie.
+pub const SESSION_COOKIE: &str = "eid_session";
+/// The name of the pre-sign-in CSRF cookie (double-submit for the sign-in form).
+pub const LOGIN_CSRF_COOKIE: &str = "eid_login_csrf";
+
+/// An authenticated caller: the staff account and how it is recorded in the audit trail.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub staff: Staff,
+    pub actor: Actor,
+}
+
+/// An API caller, authenticated by `Authorization: Bearer <token>`.
+#[derive(Debug, Clone)]
+pub struct ApiCaller(pub Caller);
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(AppError::Unauthenticated)?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AppError::BadCredentials)?;
+        let hash = token_hash(token);
+        let found = state
+            .blocking(move |store| Ok(store.api_token(&hash)?))
+            .await?;
+        match found {
+            Some((id, staff)) if !staff.disabled => Ok(ApiCaller(Caller {
+                staff,
+                actor: Actor::Token(id),
+            })),
+            _ => Err(AppError::BadCredentials),
+        }
+    }
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value with the attributes every eid cookie carries.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age_secs: u64,
+    http_only: bool,
+    secure: bool,
+    same_site: &str,
+) -> String {
+    let mut c = format!("{name}={value}; Path=/; Max-Age={max_age_secs}; SameSite={same_site}");
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+/// The client's address as seen by the socket (a reverse proxy's address when behind one).
+pub fn client_ip(parts_extensions: &axum::http::Extensions) -> IpAddr {
+    parts_extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// Failed sign-ins per key within a sliding window.
+pub struct RateLimiter {
+    max: usize,
+    window: Duration,
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+/// Entries kept before expired ones are swept, to bound memory under a spray of usernames.
+const SWEEP_AT: usize = 10_000;
+
+impl RateLimiter {
+    pub fn new(max_failures: u32, window_secs: u64) -> RateLimiter {
+        RateLimiter {
+            max: usize::try_from(max_failures).unwrap_or(usize::MAX).max(1),
+            window: Duration::from_secs(window_secs.max(1)),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn keys(username: &str, ip: IpAddr) -> [String; 2] {
+        [
+            format!("user:{}", username.trim().to_lowercase()),
+            format!("ip:{ip}"),
+        ]
+    }
+
+    /// `Err(seconds)` when the username or the address is locked out at `now`.
+    pub fn check(&self, username: &str, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut wait = None;
+        for key in Self::keys(username, ip) {
+            let Some(times) = map.get(&key) else { continue };
+            let live: Vec<&Instant> = times
+                .iter()
+                .filter(|t| now.duration_since(**t) < self.window)
+                .collect();
+            if live.len() >= self.max {
+                if let Some(oldest) = live.first() {
+                    let left = self.window.saturating_sub(now.duration_since(**oldest));
+                    let secs = left.as_secs().max(1);
+                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+                }
+            }
+        }
+        wait.map_or(Ok(()), Err)
+    }
+
+    /// Records a failed sign-in for the username and the address.
+    pub fn failure(&self, username: &str, ip: IpAddr, now: Instant) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= SWEEP_AT {
+            let window = self.window;
+            map.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < window)
+            });
+        }
+        for key in Self::keys(username, ip) {
+            let times = map.entry(key).or_default();
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= self.window)
+            {
+                times.pop_front();
+            }
+            times.push_back(now);
+            while times.len() > self.max {
+                times.pop_front();
+            }
+        }
+    }
+
+    /// Clears the username's failures after a successful sign-in (the address keeps its own).
+    pub fn success(&self, username: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let [user, _] = Self::keys(username, IpAddr::from([0, 0, 0, 0]));
+        map.remove(&user);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_failures_lock_the_user_and_the_address_for_the_window() {
+        let limiter = RateLimiter::new(5, 900);
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let t0 = Instant::now();
+        for i in 0..5 {
+            assert_eq!(limiter.check("an", ip, t0), Ok(()), "attempt {i}");
+            limiter.failure("an", ip, t0);
+        }
+        assert_eq!(
+            limiter.check("An", IpAddr::from([10, 0, 0, 2]), t0),
+            Err(900)
+        );
+        assert_eq!(
+            limiter.check("binh", ip, t0 + Duration::from_secs(100)),
+            Err(800)
+        );
+        assert_eq!(
+            limiter.check("an", ip, t0 + Duration::from_secs(900)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_success_clears_the_username_but_not_the_address() {
+        let limiter = RateLimiter::new(2, 60);
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let t0 = Instant::now();
+        limiter.failure("an", ip, t0);
+        limiter.failure("an", ip, t0);
+        limiter.success("an");
+        assert_eq!(limiter.check("an", IpAddr::from([10, 0, 0, 9]), t0), Ok(()));
+        assert!(limiter.check("an", ip, t0).is_err());
+    }
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            "a=1; eid_session=abc; lang=en".parse().unwrap(),
+        );
+        assert_eq!(cookie(&h, "eid_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "lang").as_deref(), Some("en"));
+        assert_eq!(cookie(&h, "nope"), None);
+    }
+}

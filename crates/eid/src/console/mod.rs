@@ -1,0 +1,257 @@
+//! The web console: server-rendered pages for staff, in Vietnamese or English.
+//!
+//! Sign-in sets the `eid_session` cookie (HttpOnly, SameSite=Strict); every form that changes
+//! state carries the session's CSRF token, checked in constant time. Pages are askama
+//! templates in `crates/eid/templates`; the navigation is built from [`SECTIONS`], so a new
+//! section is one entry there. Reads go through [`crate::access`], like the API, and are
+//! audited the same way.
+
+pub mod i18n;
+mod pages;
+mod session;
+
+use askama::Template;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use eid_core::store::{Role, Staff};
+use eid_domain::{Tree, Units};
+
+use crate::error::{request_id, AppError};
+use crate::state::AppState;
+use i18n::Lang;
+
+pub use session::ConsoleUser;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(session::login_form).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/lang/{lang}", get(session::switch_lang))
+        .route("/search", get(pages::search))
+        .route("/persons/{id}", get(pages::person))
+        .route("/units", get(pages::units_home))
+        .route("/units/{code}", get(pages::unit))
+        .route("/audit", get(pages::audit))
+        .route("/static/style.css", get(style))
+}
+
+/// The console's style sheet, compiled into the binary.
+const STYLE: &str = include_str!("../../static/style.css");
+
+async fn style() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        STYLE,
+    )
+        .into_response()
+}
+
+/// One section of the left navigation, shown to the roles listed.
+pub struct Section {
+    pub id: &'static str,
+    pub href: &'static str,
+    /// Translation key of the label.
+    pub label: &'static str,
+    pub roles: &'static [Role],
+}
+
+const OFFICERS: &[Role] = &[
+    Role::Ministry,
+    Role::Province,
+    Role::District,
+    Role::Commune,
+];
+
+/// The sections of the console, in menu order. Later sections (accounts, applications,
+/// quotas, campaigns) are one entry each.
+pub const SECTIONS: &[Section] = &[
+    Section {
+        id: "search",
+        href: "/search",
+        label: "nav.search",
+        roles: OFFICERS,
+    },
+    Section {
+        id: "units",
+        href: "/units",
+        label: "nav.units",
+        roles: OFFICERS,
+    },
+    Section {
+        id: "audit",
+        href: "/audit",
+        label: "nav.audit",
+        roles: &[Role::Auditor, Role::Ministry],
+    },
+];
+
+/// A link of the navigation as rendered.
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub active: bool,
+}
+
+/// The signed-in officer as shown in the top bar.
+pub struct UserView {
+    pub display_name: String,
+    pub role: &'static str,
+    pub unit_name: String,
+}
+
+/// What the layout needs on every page.
+pub struct PageCtx {
+    pub lang: Lang,
+    pub user: Option<UserView>,
+    pub nav: Vec<NavLink>,
+    /// The session's CSRF token (empty when signed out).
+    pub csrf: String,
+    /// This page's path and query, percent-encoded, for the language switch.
+    pub here: String,
+}
+
+impl PageCtx {
+    pub fn t(&self, key: &str) -> &'static str {
+        self.lang.t(key)
+    }
+
+    /// The context of a page seen by `user`; `active` is the section id.
+    pub fn new(lang: Lang, user: Option<&ConsoleUser>, active: &str, here: &str) -> PageCtx {
+        let nav = match user {
+            Some(u) => SECTIONS
+                .iter()
+                .filter(|s| s.roles.contains(&u.caller.staff.role))
+                .map(|s| NavLink {
+                    href: s.href,
+                    label: lang.t(s.label),
+                    active: s.id == active,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        PageCtx {
+            lang,
+            user: user.map(|u| user_view(lang, &u.caller.staff)),
+            nav,
+            csrf: user.map(|u| u.csrf.clone()).unwrap_or_default(),
+            here: percent_encode(here),
+        }
+    }
+}
+
+fn user_view(lang: Lang, s: &Staff) -> UserView {
+    let role_key = format!("role.{}", s.role.as_str());
+    UserView {
+        display_name: s.display_name.clone(),
+        role: lang.t(&role_key),
+        unit_name: Units::get()
+            .unit(Tree::Gso2024, &s.unit)
+            .map(|u| u.name.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// Percent-encodes everything but unreserved characters and `/`.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Renders a template into an HTML response.
+pub fn render<T: Template>(t: &T) -> Result<Response, ConsoleError> {
+    t.render()
+        .map(|html| Html(html).into_response())
+        .map_err(|e| ConsoleError(AppError::Internal(format!("template: {e}")), Lang::Vi))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: PageCtx,
+    status: u16,
+    code: &'static str,
+    title: &'static str,
+    detail: String,
+    request_id: String,
+}
+
+/// An error rendered as a console page: signed-out users are sent to the sign-in page, other
+/// errors show a translated title, the code and the request id.
+#[derive(Debug)]
+pub struct ConsoleError(pub AppError, pub Lang);
+
+impl From<AppError> for ConsoleError {
+    fn from(e: AppError) -> ConsoleError {
+        ConsoleError(e, Lang::Vi)
+    }
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let ConsoleError(err, lang) = self;
+        if matches!(err, AppError::Unauthenticated | AppError::BadCredentials) {
+            return Redirect::to("/login").into_response();
+        }
+        let rid = request_id();
+        err.log(&rid);
+        let key = format!("err.{}", err.code());
+        let title = match lang.t(&key) {
+            "??" => lang.t("err.input"),
+            t => t,
+        };
+        let detail = match &err {
+            AppError::BadRequest { message, .. } | AppError::NotFound { message, .. } => {
+                message.clone()
+            }
+            _ => String::new(),
+        };
+        let page = ErrorPage {
+            page: PageCtx::new(lang, None, "", "/"),
+            status: err.status().as_u16(),
+            code: err.code(),
+            title,
+            detail,
+            request_id: rid,
+        };
+        let mut response = match page.render() {
+            Ok(html) => (err.status(), Html(html)).into_response(),
+            Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+        };
+        err.extra_headers(&mut response);
+        response.headers_mut().remove(header::WWW_AUTHENTICATE);
+        response
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_path_is_percent_encoded() {
+        assert_eq!(
+            percent_encode("/search?name=Nguyễn Văn"),
+            "/search%3Fname%3DNguy%E1%BB%85n%20V%C4%83n"
+        );
+    }
+}

@@ -1,0 +1,395 @@
+//! The console's pages: search, person, units and the audit log.
+//!
+//! Each handler reads through [`crate::access`] and turns the result into a flat view struct of
+//! display strings, translated here, so templates only lay out text.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Redirect, Response};
+use eid_core::store::{PersonEvent, Role, StoredPerson};
+use eid_domain::{card_expiry, iso, Tree, UnitCode, Units};
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+use super::i18n::Lang;
+use super::session::MaybeUser;
+use super::{render, ConsoleError, ConsoleUser, PageCtx};
+use crate::access::{self, SearchParams, UnitView};
+use crate::error::AppError;
+use crate::state::{vietnam, AppState};
+use crate::wire::{changes, unit_name};
+
+/// A timestamp in Vietnam's time, to the minute.
+fn local(t: OffsetDateTime) -> String {
+    t.to_offset(vietnam())
+        .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
+        .unwrap_or_default()
+}
+
+fn here(uri: &Uri) -> String {
+    uri.path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+pub async fn home(MaybeUser(user): MaybeUser) -> Response {
+    match user {
+        None => Redirect::to("/login").into_response(),
+        Some(u) if u.caller.staff.role == Role::Auditor => Redirect::to("/audit").into_response(),
+        Some(_) => Redirect::to("/search").into_response(),
+    }
+}
+
+/// One row of the search results (phone masked).
+pub struct ResultRow {
+    pub id: String,
+    pub name: String,
+    pub birth: String,
+    pub sex: &'static str,
+    pub unit: String,
+    pub phone: String,
+    pub life: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    page: PageCtx,
+    name: String,
+    birth: String,
+    unit: String,
+    searched: bool,
+    error: String,
+    rows: Vec<ResultRow>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let lang = user.lang;
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let (name, birth, unit) = (get("name"), get("birth"), get("unit"));
+    let mut page = SearchPage {
+        page: PageCtx::new(lang, Some(&user), "search", &here(&uri)),
+        name: name.clone(),
+        birth: birth.clone(),
+        unit: unit.clone(),
+        searched: false,
+        error: String::new(),
+        rows: Vec::new(),
+    };
+    if !name.trim().is_empty() {
+        let params = SearchParams {
+            name: Some(name),
+            birth: Some(birth),
+            unit: Some(unit),
+            limit: Some("50".to_owned()),
+        };
+        match access::search(&state, &user.caller, &params).await {
+            Ok((_, found)) => {
+                page.searched = true;
+                page.rows = found.iter().map(|p| row(lang, p)).collect();
+            }
+            Err(e @ (AppError::BadRequest { .. } | AppError::NotFound { .. })) => {
+                page.error = e.message()
+            }
+            Err(e) => return Err(ConsoleError(e, lang)),
+        }
+    }
+    render(&page)
+}
+
+fn row(lang: Lang, sp: &StoredPerson) -> ResultRow {
+    let p = &sp.person;
+    ResultRow {
+        id: p.id.as_str().to_owned(),
+        name: p.name.full(),
+        birth: p.birth.to_string(),
+        sex: lang.t(&format!("sex.{}", p.sex.as_str())),
+        unit: unit_name(&p.residence.unit).unwrap_or_else(|| p.residence.unit.as_str().to_owned()),
+        phone: p.phone.as_ref().map(|x| x.masked()).unwrap_or_default(),
+        life: lang.t(&format!("life.{}", p.life.state.as_str())),
+    }
+}
+
+/// A place: unit code, unit name and address.
+pub struct PlaceView {
+    pub code: String,
+    pub name: String,
+    pub address: String,
+}
+
+pub struct CardView {
+    pub issued: String,
+    pub expires: String,
+    pub status: &'static str,
+    pub valid: bool,
+}
+
+pub struct ChangeView {
+    pub field: String,
+    pub old: String,
+    pub new: String,
+}
+
+pub struct EventView {
+    pub at: String,
+    pub actor: String,
+    pub kind: &'static str,
+    pub reason: String,
+    pub changes: Vec<ChangeView>,
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    page: PageCtx,
+    id: String,
+    name: String,
+    birth: String,
+    sex: &'static str,
+    hometown: String,
+    residence: PlaceView,
+    temporary: Option<PlaceView>,
+    household: String,
+    phone: String,
+    phone_type: &'static str,
+    life: &'static str,
+    life_since: String,
+    card: Option<CardView>,
+    version: i64,
+    updated_at: String,
+    events: Vec<EventView>,
+}
+
+fn place(r: &eid_domain::Residence) -> PlaceView {
+    PlaceView {
+        code: r.unit.as_str().to_owned(),
+        name: unit_name(&r.unit).unwrap_or_default(),
+        address: r.address.clone(),
+    }
+}
+
+fn event(lang: Lang, e: &PersonEvent) -> EventView {
+    EventView {
+        at: local(e.at),
+        actor: e.actor.to_db(),
+        kind: if e.kind == "created" {
+            lang.t("history.created")
+        } else {
+            lang.t("history.updated")
+        },
+        reason: e.reason.clone(),
+        changes: changes(e)
+            .into_iter()
+            .filter(|c| {
+                !c.old.as_deref().unwrap_or("").is_empty()
+                    || !c.new.as_deref().unwrap_or("").is_empty()
+            })
+            .map(|c| ChangeView {
+                field: c.field,
+                old: c.old.unwrap_or_default(),
+                new: c.new.unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+pub async fn person(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let lang = user.lang;
+    let (sp, events) = access::person_history(&state, &user.caller, &id)
+        .await
+        .map_err(|e| ConsoleError(e, lang))?;
+    let today = state.today();
+    let p = &sp.person;
+    let card = p.card.map(|c| {
+        let valid = c.is_valid(p.birth, today);
+        CardView {
+            issued: iso(c.issued),
+            expires: card_expiry(p.birth, c.issued)
+                .map(iso)
+                .unwrap_or_else(|| lang.t("card.for_life").to_owned()),
+            status: if c.revoked {
+                lang.t("card.revoked")
+            } else if valid {
+                lang.t("card.valid")
+            } else {
+                lang.t("card.expired")
+            },
+            valid,
+        }
+    });
+    let page = PersonPage {
+        page: PageCtx::new(lang, Some(&user), "search", &here(&uri)),
+        id: p.id.as_str().to_owned(),
+        name: p.name.full(),
+        birth: p.birth.to_string(),
+        sex: lang.t(&format!("sex.{}", p.sex.as_str())),
+        hometown: p
+            .hometown
+            .map(|u| format!("{} ({})", unit_name(&u).unwrap_or_default(), u.as_str()))
+            .unwrap_or_default(),
+        residence: place(&p.residence),
+        temporary: p.temporary.as_ref().map(place),
+        household: p.household.clone().unwrap_or_default(),
+        phone: p.phone.as_ref().map(|x| x.national()).unwrap_or_default(),
+        phone_type: lang.t(&format!("phone.{}", p.phone_type.as_str())),
+        life: lang.t(&format!("life.{}", p.life.state.as_str())),
+        life_since: p.life.since.map(iso).unwrap_or_default(),
+        card,
+        version: sp.version,
+        updated_at: local(sp.updated_at),
+        events: events.iter().map(|e| event(lang, e)).collect(),
+    };
+    render(&page)
+}
+
+pub async fn units_home(user: ConsoleUser) -> Response {
+    Redirect::to(&format!("/units/{}", user.caller.staff.unit.as_str())).into_response()
+}
+
+/// A unit in a breadcrumb or a table, with a link when the caller may open it.
+pub struct UnitRow {
+    pub code: String,
+    pub name: String,
+    pub total: u64,
+    pub alive: u64,
+    pub link: bool,
+}
+
+#[derive(Template)]
+#[template(path = "unit.html")]
+struct UnitPage {
+    page: PageCtx,
+    tree: &'static str,
+    code: String,
+    name: String,
+    total: u64,
+    alive: u64,
+    complete: bool,
+    breadcrumb: Vec<UnitRow>,
+    children: Vec<UnitRow>,
+    maps_to: Option<UnitRow>,
+    unmapped: Option<u64>,
+}
+
+pub async fn unit(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    Path(code): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let lang = user.lang;
+    let view: UnitView = access::unit_view(
+        &state,
+        &user.caller,
+        &code,
+        q.get("tree").map(String::as_str),
+    )
+    .await
+    .map_err(|e| ConsoleError(e, lang))?;
+    let units = Units::get();
+    let scope = user.caller.staff.unit;
+    let can_open = |c: &UnitCode| {
+        view.tree == Tree::Gso2024
+            && (units.contains(Tree::Gso2024, &scope, c)
+                || units.contains(Tree::Gso2024, c, &scope))
+    };
+    let plain = |u: &eid_domain::Unit, link: bool| UnitRow {
+        code: u.code.as_str().to_owned(),
+        name: u.name.clone(),
+        total: 0,
+        alive: 0,
+        link,
+    };
+    let mut breadcrumb: Vec<UnitRow> = Vec::new();
+    if view.unit.code != UnitCode::NATION {
+        if let Some(nation) = units.unit(view.tree, &UnitCode::NATION) {
+            breadcrumb.push(plain(nation, can_open(&UnitCode::NATION)));
+        }
+    }
+    breadcrumb.extend(
+        view.ancestors
+            .iter()
+            .rev()
+            .map(|u| plain(u, can_open(&u.code))),
+    );
+    let page = UnitPage {
+        page: PageCtx::new(lang, Some(&user), "units", &here(&uri)),
+        tree: view.tree.as_str(),
+        code: view.unit.code.as_str().to_owned(),
+        name: view.unit.name.clone(),
+        total: view.population.total,
+        alive: view.population.alive,
+        complete: view.complete,
+        breadcrumb,
+        children: view
+            .children
+            .iter()
+            .map(|(u, p)| UnitRow {
+                code: u.code.as_str().to_owned(),
+                name: u.name.clone(),
+                total: p.total,
+                alive: p.alive,
+                link: can_open(&u.code),
+            })
+            .collect(),
+        maps_to: view.maps_to.map(|u| plain(u, false)),
+        unmapped: view.unmapped.map(|p| p.total),
+    };
+    render(&page)
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub request_id: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    page: PageCtx,
+    rows: Vec<AuditRow>,
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+) -> Result<Response, ConsoleError> {
+    let lang = user.lang;
+    let entries = access::audit_log(&state, &user.caller, 200)
+        .await
+        .map_err(|e| ConsoleError(e, lang))?;
+    let page = AuditPage {
+        page: PageCtx::new(lang, Some(&user), "audit", &here(&uri)),
+        rows: entries
+            .iter()
+            .map(|a| AuditRow {
+                at: local(a.at),
+                actor: a.actor.to_db(),
+                action: a.action.clone(),
+                target: a.target.clone(),
+                outcome: a.outcome.clone(),
+                request_id: a.request_id.clone(),
+            })
+            .collect(),
+    };
+    render(&page)
+}

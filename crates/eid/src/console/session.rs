@@ -1,0 +1,373 @@
+//! Console sessions: sign-in, sign-out, the session extractor, and the language switch.
+//!
+//! The sign-in form is protected by a double-submit token (a cookie and a hidden field that
+//! must match) since there is no session yet; after sign-in, forms carry the session's own
+//! CSRF token. An unknown user and a wrong password take the same Argon2id work and get the
+//! same answer; failures are rate-limited per username and per client IP and audited.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use eid_core::secret::{constant_time_eq, random_token, token_hash, verify_password};
+use eid_core::Actor;
+use time::Duration;
+
+use super::i18n::{Lang, LANG_COOKIE};
+use super::{render, ConsoleError, PageCtx};
+use crate::auth::{client_ip, cookie, set_cookie, Caller, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::error::{request_id, AppError};
+use crate::state::AppState;
+
+/// A signed-in officer, from the session cookie.
+#[derive(Debug, Clone)]
+pub struct ConsoleUser {
+    pub caller: Caller,
+    pub csrf: String,
+    pub lang: Lang,
+    session_hash: Vec<u8>,
+}
+
+impl ConsoleUser {
+    /// Checks a form's CSRF token against the session's, in constant time.
+    pub fn check_csrf(&self, form: &HashMap<String, String>) -> Result<(), ConsoleError> {
+        let given = form.get("csrf").map(String::as_str).unwrap_or("");
+        if !given.is_empty() && constant_time_eq(given.as_bytes(), self.csrf.as_bytes()) {
+            Ok(())
+        } else {
+            Err(ConsoleError(AppError::Csrf, self.lang))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for ConsoleUser {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_headers(&parts.headers);
+        let token = cookie(&parts.headers, SESSION_COOKIE)
+            .ok_or(ConsoleError(AppError::Unauthenticated, lang))?;
+        let hash = token_hash(&token);
+        let now = state.now();
+        let lookup = hash.clone();
+        let session = state
+            .blocking(move |store| Ok(store.session(&lookup, now)?))
+            .await
+            .map_err(|e| ConsoleError(e, lang))?;
+        match session {
+            Some(s) if !s.staff.disabled => Ok(ConsoleUser {
+                caller: Caller {
+                    actor: Actor::Staff(s.staff.id),
+                    staff: s.staff,
+                },
+                csrf: s.csrf,
+                lang,
+                session_hash: hash,
+            }),
+            _ => Err(ConsoleError(AppError::Unauthenticated, lang)),
+        }
+    }
+}
+
+/// The optional form of [`ConsoleUser`]: `None` when signed out.
+pub struct MaybeUser(pub Option<ConsoleUser>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match ConsoleUser::from_request_parts(parts, state).await {
+            Ok(u) => Ok(MaybeUser(Some(u))),
+            Err(ConsoleError(AppError::Unauthenticated, _)) => Ok(MaybeUser(None)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: PageCtx,
+    login_csrf: String,
+    username: String,
+    error: &'static str,
+}
+
+fn login_page(
+    lang: Lang,
+    status: StatusCode,
+    username: &str,
+    error: &'static str,
+    secure: bool,
+) -> Result<Response, ConsoleError> {
+    let token = random_token();
+    let page = LoginPage {
+        page: PageCtx::new(lang, None, "", "/login"),
+        login_csrf: token.clone(),
+        username: username.to_owned(),
+        error,
+    };
+    let mut response = render(&page)?;
+    *response.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(
+        LOGIN_CSRF_COOKIE,
+        &token,
+        3600,
+        true,
+        secure,
+        "Strict",
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    MaybeUser(user): MaybeUser,
+) -> Result<Response, ConsoleError> {
+    if user.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    login_page(
+        Lang::from_headers(&headers),
+        StatusCode::OK,
+        "",
+        "",
+        state.config.secure_cookies,
+    )
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let lang = Lang::from_headers(&headers);
+    let ip = client_ip(&extensions);
+    let secure = state.config.secure_cookies;
+
+    // The double-submit check: the hidden field must equal the cookie set with the form.
+    let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let given = form.get("csrf").map(String::as_str).unwrap_or("");
+    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), given.as_bytes()) {
+        return Err(ConsoleError(AppError::Csrf, lang));
+    }
+    let username = form
+        .get("username")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    let password = form.get("password").cloned().unwrap_or_default();
+    let rid = request_id();
+    let now = state.now();
+
+    if let Err(retry_after) = state.limiter.check(&username, ip, Instant::now()) {
+        state.metrics.login_limited();
+        let user = username.clone();
+        state
+            .blocking(move |store| {
+                Ok(store.audit(
+                    &Actor::Cli("anonymous".to_owned()),
+                    "auth.login",
+                    &user,
+                    "limited",
+                    &rid,
+                    now,
+                )?)
+            })
+            .await
+            .map_err(|e| ConsoleError(e, lang))?;
+        let mut response = login_page(
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            &username,
+            "login.limited",
+            secure,
+        )?;
+        if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Ok(response);
+    }
+
+    let ttl = Duration::minutes(i64::try_from(state.config.session_ttl_minutes).unwrap_or(480));
+    let user = username.clone();
+    let rid2 = rid.clone();
+    let outcome = state
+        .blocking(move |store| {
+            let found = store.staff_by_username(&user)?;
+            let ok = verify_password(&password, found.as_ref().map(|(_, h)| h.as_str()));
+            match found {
+                Some((staff, _)) if ok && !staff.disabled => {
+                    let token = random_token();
+                    let csrf = random_token();
+                    store.create_session(&token_hash(&token), staff.id, &csrf, now, now + ttl)?;
+                    store.audit(
+                        &Actor::Staff(staff.id),
+                        "auth.login",
+                        &user,
+                        "ok",
+                        &rid2,
+                        now,
+                    )?;
+                    Ok(Some(token))
+                }
+                Some((staff, _)) => {
+                    store.audit(
+                        &Actor::Staff(staff.id),
+                        "auth.login",
+                        &user,
+                        "failed",
+                        &rid2,
+                        now,
+                    )?;
+                    Ok(None)
+                }
+                None => {
+                    store.audit(
+                        &Actor::Cli("anonymous".to_owned()),
+                        "auth.login",
+                        &user,
+                        "failed",
+                        &rid2,
+                        now,
+                    )?;
+                    Ok(None)
+                }
+            }
+        })
+        .await
+        .map_err(|e| ConsoleError(e, lang))?;
+
+    match outcome {
+        Some(token) => {
+            state.limiter.success(&username);
+            tracing::info!(request_id = %rid, "console sign-in");
+            let max_age = state.config.session_ttl_minutes * 60;
+            let mut response = Redirect::to("/").into_response();
+            let cookies = [
+                set_cookie(SESSION_COOKIE, &token, max_age, true, secure, "Strict"),
+                set_cookie(LOGIN_CSRF_COOKIE, "", 0, true, secure, "Strict"),
+            ];
+            for c in cookies {
+                if let Ok(v) = HeaderValue::from_str(&c) {
+                    response.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            Ok(response)
+        }
+        None => {
+            state.limiter.failure(&username, ip, Instant::now());
+            state.metrics.login_failure();
+            login_page(
+                lang,
+                StatusCode::UNAUTHORIZED,
+                &username,
+                "login.failed",
+                secure,
+            )
+        }
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    user.check_csrf(&form)?;
+    let hash = user.session_hash.clone();
+    let rid = request_id();
+    let now = state.now();
+    let actor = user.caller.actor.clone();
+    let username = user.caller.staff.username.clone();
+    state
+        .blocking(move |store| {
+            store.delete_session(&hash)?;
+            store.audit(&actor, "auth.logout", &username, "ok", &rid, now)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| ConsoleError(e, user.lang))?;
+    let mut response = Redirect::to("/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&set_cookie(
+        SESSION_COOKIE,
+        "",
+        0,
+        true,
+        state.config.secure_cookies,
+        "Strict",
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+/// Only a local path may be the target of the language switch (no open redirect).
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.contains(['\r', '\n']) =>
+        {
+            n
+        }
+        _ => "/",
+    }
+}
+
+pub async fn switch_lang(
+    State(state): State<AppState>,
+    Path(lang): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let lang = Lang::parse(&lang).ok_or_else(|| {
+        ConsoleError(
+            AppError::not_found("route.not_found", "language must be vi or en"),
+            Lang::Vi,
+        )
+    })?;
+    let mut response = Redirect::to(safe_next(q.get("next").map(String::as_str))).into_response();
+    let c = set_cookie(
+        LANG_COOKIE,
+        lang.code(),
+        365 * 24 * 3600,
+        false,
+        state.config.secure_cookies,
+        "Lax",
+    );
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_switch_only_goes_to_local_paths() {
+        assert_eq!(safe_next(Some("/search?name=an")), "/search?name=an");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

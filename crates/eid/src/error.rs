@@ -1,0 +1,181 @@
+//! The one error type of the HTTP boundary, mapped to a status and a stable code in one place.
+//!
+//! The JSON body is `{"error": {"code", "message", "request_id"}}`. Codes are stable and
+//! greppable (`person.not_found`); messages are for people. An internal cause is logged once
+//! here, with the request id, and never shown: the client sees `internal` and the request id.
+//! The console renders the same errors as HTML through [`crate::console::ConsoleError`].
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use eid_core::StoreError;
+
+tokio::task_local! {
+    /// The id of the request being served, set by the request middleware.
+    pub static REQUEST_ID: String;
+}
+
+/// The request id of the current task, or `-` outside a request.
+pub fn request_id() -> String {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+#[derive(Debug)]
+pub enum AppError {
+    /// Input that does not parse; `code` names what (`person.bad_id`), `message` why.
+    BadRequest { code: &'static str, message: String },
+    /// No credentials were given.
+    Unauthenticated,
+    /// The credentials are unknown, revoked or expired.
+    BadCredentials,
+    /// The caller may not see this (outside their unit, or their role has no access).
+    ScopeDenied,
+    /// The form's CSRF token is missing or wrong.
+    Csrf,
+    /// Nothing with this key exists.
+    NotFound { code: &'static str, message: String },
+    /// Too many failed sign-ins; retry after this many seconds.
+    RateLimited { retry_after: u64 },
+    /// A bug or an unavailable database: logged, never shown.
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::ScopeDenied | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, greppable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest { code, .. } | AppError::NotFound { code, .. } => code,
+            AppError::Unauthenticated => "auth.required",
+            AppError::BadCredentials => "auth.invalid",
+            AppError::ScopeDenied => "scope.denied",
+            AppError::Csrf => "auth.csrf",
+            AppError::RateLimited { .. } => "auth.rate_limited",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The message shown to the client (in English; the console translates by code).
+    pub fn message(&self) -> String {
+        match self {
+            AppError::BadRequest { message, .. } | AppError::NotFound { message, .. } => {
+                message.clone()
+            }
+            AppError::Unauthenticated => {
+                "authentication required: send Authorization: Bearer <token>".to_owned()
+            }
+            AppError::BadCredentials => "the credentials are not valid".to_owned(),
+            AppError::ScopeDenied => "this is outside the scope of your account".to_owned(),
+            AppError::Csrf => {
+                "the form is missing its security token or it has expired; reload the page"
+                    .to_owned()
+            }
+            AppError::RateLimited { retry_after } => {
+                format!("too many failed sign-ins; try again in {retry_after} seconds")
+            }
+            AppError::Internal(_) => {
+                "internal error; quote the request id when reporting it".to_owned()
+            }
+        }
+    }
+
+    /// Logs an internal cause once. Other errors are the client's and are not logged here.
+    pub fn log(&self, request_id: &str) {
+        if let AppError::Internal(cause) = self {
+            tracing::error!(request_id, cause = %cause, "internal error");
+        }
+    }
+
+    /// Headers every rendering of this error carries.
+    pub fn extra_headers(&self, response: &mut Response) {
+        match self {
+            AppError::RateLimited { retry_after } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            AppError::Unauthenticated | AppError::BadCredentials => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let request_id = request_id();
+        self.log(&request_id);
+        let body = serde_json::json!({
+            "error": { "code": self.code(), "message": self.message(), "request_id": request_id }
+        });
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        self.extra_headers(&mut response);
+        response
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_a_stable_code_and_status() {
+        let cases = [
+            (AppError::bad("person.bad_id", "x"), 400, "person.bad_id"),
+            (AppError::Unauthenticated, 401, "auth.required"),
+            (AppError::BadCredentials, 401, "auth.invalid"),
+            (AppError::ScopeDenied, 403, "scope.denied"),
+            (AppError::Csrf, 403, "auth.csrf"),
+            (
+                AppError::not_found("person.not_found", "x"),
+                404,
+                "person.not_found",
+            ),
+            (
+                AppError::RateLimited { retry_after: 3 },
+                429,
+                "auth.rate_limited",
+            ),
+            (AppError::Internal("secret cause".into()), 500, "internal"),
+        ];
+        for (e, status, code) in cases {
+            assert_eq!((e.status().as_u16(), e.code()), (status, code));
+            assert!(!e.message().contains("secret cause"));
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Building and running the server: the router, the request middleware, and the listener.
+//!
+//! [`Application::build`] binds the listener first and returns the address it got, so tests bind
+//! port 0 and learn the real port. The middleware gives every request a random id (also in the
+//! `x-request-id` response header and every error body), counts it in the metrics by route
+//! template, logs it without its path (paths can hold personal IDs), and adds the security
+//! headers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use eid_core::Store;
+
+use crate::config::Config;
+use crate::error::{AppError, REQUEST_ID};
+use crate::state::AppState;
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the store named by `config.db`, migrates it, and binds `config.listen`.
+    pub async fn build(config: Config) -> Result<(Application, SocketAddr), String> {
+        let url = config.db.clone();
+        let store = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, String> {
+            crate::cli::prepare_sqlite_dir(&url)?;
+            let store = eid_core::open(&url).map_err(|e| e.to_string())?;
+            store.migrate().map_err(|e| e.to_string())?;
+            Ok(store)
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        Application::with_store(config, store).await
+    }
+
+    /// Binds `config.listen` over an already opened and migrated store.
+    pub async fn with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+    ) -> Result<(Application, SocketAddr), String> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let state = AppState::new(store, config);
+        let router = router(state.clone());
+        Ok((
+            Application {
+                listener,
+                router,
+                state,
+            },
+            addr,
+        ))
+    }
+
+    /// The shared state (for tests and the demo).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C (or SIGTERM on Unix).
+    pub async fn run_until_stopped(self) -> Result<(), String> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .merge(crate::api::router())
+        .merge(crate::console::router())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            around_request,
+        ))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<&'static str, AppError> {
+    state.blocking(|store| Ok(store.ping()?)).await?;
+    Ok("ok")
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+async fn not_found(request: Request) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let err = AppError::not_found("route.not_found", "no such page or API route");
+    if api {
+        err.into_response()
+    } else {
+        let lang = crate::console::i18n::Lang::from_headers(request.headers());
+        crate::console::ConsoleError(err, lang).into_response()
+    }
+}
+
+/// A random request id: 16 hex digits.
+fn new_request_id() -> String {
+    let mut token = eid_core::secret::random_token();
+    token.truncate(16);
+    token
+}
+
+async fn around_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "other".to_owned());
+    let method = request.method().clone();
+    let id = new_request_id();
+    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.request(&route, status, elapsed);
+    tracing::info!(request_id = %id, %method, route = %route, status, micros = elapsed.as_micros() as u64, "request");
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert("x-request-id", v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}

@@ -1,0 +1,70 @@
+//! The state shared by every request: the store, the configuration, metrics and the sign-in
+//! rate limiter, plus the two helpers every handler needs (the clock and blocking store calls).
+
+use std::sync::Arc;
+
+use eid_core::Store;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::auth::RateLimiter;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::metrics::Metrics;
+
+/// Cheap to clone: everything is behind one `Arc`.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    pub metrics: Metrics,
+    pub limiter: RateLimiter,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Vietnam's time zone (UTC+7), used for "today" (card validity).
+pub fn vietnam() -> UtcOffset {
+    UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC)
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
+        let limiter = RateLimiter::new(config.login_max_failures, config.login_window_minutes * 60);
+        AppState(Arc::new(Inner {
+            store,
+            config,
+            metrics: Metrics::default(),
+            limiter,
+        }))
+    }
+
+    /// The current time: the only clock the server reads.
+    pub fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    /// Today's date in Vietnam.
+    pub fn today(&self) -> time::Date {
+        self.now().to_offset(vietnam()).date()
+    }
+
+    /// Runs `f` with the store on a blocking thread. A panic or cancellation there is an
+    /// internal error.
+    pub async fn blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    }
+}

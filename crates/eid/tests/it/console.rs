@@ -1,0 +1,222 @@
+//! The web console: sign-in with cookie and CSRF, pages, rate limit, language.
+
+use eid_core::store::Role;
+use eid_domain::UnitCode;
+
+use crate::helpers::{
+    agent, app, call, cookie_value, create_user, csrf_field, fresh_store, post_form, set_cookie,
+    sign_in, spawn,
+};
+
+fn session_of(r: &ureq::Response) -> String {
+    let c = set_cookie(r, "eid_session").expect("a session cookie");
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Path=/"),
+        "{c}"
+    );
+    format!("eid_session={}", cookie_value(&c))
+}
+
+#[test]
+fn an_officer_signs_in_searches_and_opens_a_person_with_the_session_cookie() {
+    let app = app();
+    let p = app.local_person();
+
+    let r = sign_in(&app.base, &app.commune.username, &app.commune.password);
+    assert_eq!(r.status(), 303);
+    let session = session_of(&r);
+
+    let query = eid_domain::fold(&p.name.full()).replace(' ', "+");
+    let page = call(
+        agent()
+            .get(&app.url(&format!("/search?name={query}")))
+            .set("Cookie", &session),
+    );
+    assert_eq!(page.status(), 200);
+    let html = page.into_string().unwrap();
+    assert!(html.contains(p.id.as_str()), "the person is listed");
+    assert!(html.contains("<html lang=\"vi\">"));
+    assert!(html.contains("Tra cứu") && html.contains("Đơn vị"));
+    assert!(
+        !html.contains("href=\"/audit\""),
+        "a commune officer has no audit section"
+    );
+    if let Some(phone) = &p.phone {
+        assert!(
+            html.contains(&phone.masked()) && !html.contains(&phone.national()),
+            "phones are masked in lists"
+        );
+    }
+
+    let page = call(
+        agent()
+            .get(&app.url(&format!("/persons/{}", p.id)))
+            .set("Cookie", &session),
+    );
+    assert_eq!(page.status(), 200);
+    let html = page.into_string().unwrap();
+    assert!(html.contains(&p.name.full()));
+    assert!(html.contains("Lịch sử thay đổi") && html.contains("cli:test"));
+
+    let page = call(
+        agent()
+            .get(&app.url(&format!("/persons/{}", app.far_person().id)))
+            .set("Cookie", &session),
+    );
+    assert_eq!(page.status(), 403);
+}
+
+#[test]
+fn a_post_without_the_csrf_token_is_refused() {
+    let app = app();
+    let r = sign_in(&app.base, &app.district.username, &app.district.password);
+    let session = session_of(&r);
+    let page = call(agent().get(&app.url("/search")).set("Cookie", &session))
+        .into_string()
+        .unwrap();
+    let csrf = csrf_field(&page);
+
+    let without = post_form(
+        agent().post(&app.url("/logout")).set("Cookie", &session),
+        &[],
+    );
+    let wrong = post_form(
+        agent().post(&app.url("/logout")).set("Cookie", &session),
+        &[("csrf", "0000")],
+    );
+    let still_in = call(agent().get(&app.url("/search")).set("Cookie", &session));
+    let with = post_form(
+        agent().post(&app.url("/logout")).set("Cookie", &session),
+        &[("csrf", &csrf)],
+    );
+    let after = call(agent().get(&app.url("/search")).set("Cookie", &session));
+
+    assert_eq!(
+        (without.status(), wrong.status(), still_in.status()),
+        (403, 403, 200)
+    );
+    assert_eq!(with.status(), 303);
+    assert_eq!(
+        (after.status(), after.header("location")),
+        (303, Some("/login"))
+    );
+}
+
+#[test]
+fn the_sign_in_form_itself_needs_its_csrf_token() {
+    let app = app();
+
+    let r = post_form(
+        agent().post(&app.url("/login")),
+        &[
+            ("username", &app.commune.username),
+            ("password", &app.commune.password),
+        ],
+    );
+
+    assert_eq!(r.status(), 403);
+    assert!(set_cookie(&r, "eid_session").is_none());
+}
+
+#[test]
+fn the_unit_page_shows_children_with_population_and_the_auditor_sees_the_audit_log() {
+    let app = app();
+    let session = session_of(&sign_in(
+        &app.base,
+        &app.province.username,
+        &app.province.password,
+    ));
+
+    let page = call(agent().get(&app.url("/units/62")).set("Cookie", &session));
+    assert_eq!(page.status(), 200);
+    let html = page.into_string().unwrap();
+    assert!(html.contains("Tỉnh Kon Tum") && html.contains(&app.imported.to_string()));
+    assert!(html.contains("href=\"/units/"), "children link down");
+
+    let auditor = session_of(&sign_in(
+        &app.base,
+        &app.auditor.username,
+        &app.auditor.password,
+    ));
+    let page = call(agent().get(&app.url("/audit")).set("Cookie", &auditor));
+    assert_eq!(page.status(), 200);
+    let html = page.into_string().unwrap();
+    assert!(html.contains("auth.login") && html.contains("Nhật ký"));
+    let search = call(
+        agent()
+            .get(&app.url("/persons/062099999999"))
+            .set("Cookie", &auditor),
+    );
+    assert_eq!(search.status(), 403);
+}
+
+#[test]
+fn the_language_switch_shows_english_strings() {
+    let app = app();
+
+    let r = call(agent().get(&app.url("/lang/en?next=/login")));
+    assert_eq!((r.status(), r.header("location")), (303, Some("/login")));
+    let lang = format!("lang={}", cookie_value(&set_cookie(&r, "lang").unwrap()));
+    let english = call(agent().get(&app.url("/login")).set("Cookie", &lang))
+        .into_string()
+        .unwrap();
+    let vietnamese = call(agent().get(&app.url("/login"))).into_string().unwrap();
+
+    assert!(
+        english.contains("<html lang=\"en\">")
+            && english.contains("Sign in")
+            && english.contains("Username")
+    );
+    assert!(
+        vietnamese.contains("<html lang=\"vi\">")
+            && vietnamese.contains("Đăng nhập")
+            && vietnamese.contains("Tên đăng nhập")
+    );
+    let evil = call(agent().get(&app.url("/lang/en?next=//evil.example")));
+    assert_eq!(evil.header("location"), Some("/"));
+}
+
+#[test]
+fn repeated_failed_sign_ins_are_rate_limited_with_retry_after() {
+    // A server of its own: the limit counts per client address, which all tests share.
+    let store = fresh_store("ratelimit");
+    let user = create_user(
+        store.as_ref(),
+        "an",
+        Role::Commune,
+        UnitCode::parse("23284").unwrap_or(UnitCode::NATION),
+    );
+    let base = spawn(store.clone());
+
+    let unknown = sign_in(&base, "khong.co.ai", "wrong password 1A");
+    let wrong: Vec<u16> = (0..4)
+        .map(|_| sign_in(&base, "an", "wrong password 1A").status())
+        .collect();
+    let limited = sign_in(&base, "an", &user.password);
+
+    assert_eq!(unknown.status(), 401);
+    let unknown_html = unknown.into_string().unwrap();
+    assert_eq!(wrong, vec![401; 4]);
+    let wrong_html = sign_in(&base, "khong.co.ai", "x").into_string().unwrap();
+    assert!(unknown_html.contains("Tên đăng nhập hoặc mật khẩu không đúng."));
+    assert!(
+        !wrong_html.contains("Tên đăng nhập hoặc mật khẩu không đúng."),
+        "now limited"
+    );
+    assert_eq!(limited.status(), 429);
+    assert!(
+        limited
+            .header("retry-after")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    let log = store.audit_log(100).unwrap();
+    assert!(log
+        .iter()
+        .any(|a| a.action == "auth.login" && a.outcome == "limited" && a.target == "an"));
+    assert!(log
+        .iter()
+        .any(|a| a.action == "auth.login" && a.outcome == "failed" && a.target == "khong.co.ai"));
+}

@@ -1,0 +1,13 @@
+//! Black-box tests: the real server on port 0 over a temporary database, driven over HTTP with
+//! ureq, and the real `eid` binary driven as a process. One test binary, one module per area.
+//!
+//! The database is SQLite in a temporary folder, or PostgreSQL in a fresh schema when
+//! `EID_TEST_DATABASE_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod cli;
+mod console;
+mod helpers;
+mod ops;

@@ -1,0 +1,86 @@
+//! Health, metrics and the OpenAPI document.
+
+use crate::helpers::{agent, app, call};
+
+#[test]
+fn healthz_answers_ok_with_a_request_id() {
+    let app = app();
+
+    let r = call(agent().get(&app.url("/healthz")));
+
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.header("x-request-id").map(str::len), Some(16));
+    assert_eq!(r.into_string().unwrap(), "ok");
+}
+
+#[test]
+fn metrics_count_requests_by_route_template_and_never_by_raw_path() {
+    let app = app();
+    let id = app.local_person().id.as_str().to_owned();
+    call(
+        agent()
+            .get(&app.url(&format!("/api/v1/persons/{id}")))
+            .set("Authorization", &format!("Bearer {}", app.commune.token)),
+    );
+    call(agent().get(&app.url("/healthz")));
+
+    let r = call(agent().get(&app.url("/metrics")));
+
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = r.into_string().unwrap();
+    assert!(
+        text.contains("eid_http_requests_total{route=\"/healthz\",status=\"2xx\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("eid_http_requests_total{route=\"/api/v1/persons/{id}\",status=\"2xx\"}"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE eid_http_request_duration_seconds histogram"));
+    assert!(text.contains("eid_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
+    assert!(text.contains("eid_persons_read_total"));
+    assert!(text.contains("eid_login_failures_total"));
+    assert!(text.contains("eid_build_info{version=\""));
+    assert!(!text.contains(&id), "a personal ID leaked into the metrics");
+}
+
+#[test]
+fn the_openapi_document_parses_and_lists_every_api_route() {
+    let app = app();
+
+    let r = call(agent().get(&app.url("/api/v1/openapi.json")));
+
+    assert_eq!(r.status(), 200);
+    let doc: serde_json::Value = r.into_json().unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for route in eid::metrics::ROUTES
+        .iter()
+        .filter(|r| r.starts_with("/api/v1/"))
+    {
+        assert!(
+            paths.contains_key(*route),
+            "{route} is missing from the OpenAPI document"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert!(doc["components"]["schemas"]["Person"]["properties"]["personal_id"].is_object());
+}
+
+#[test]
+fn an_unknown_api_route_is_a_json_404() {
+    let app = app();
+
+    let r = call(agent().get(&app.url("/api/v1/nothing-here")));
+
+    assert_eq!(r.status(), 404);
+    let body: serde_json::Value = r.into_json().unwrap();
+    assert_eq!(body["error"]["code"], "route.not_found");
+}
