@@ -794,13 +794,11 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         println!("{u:<14}  {r:<9}  {n:<34}  {p}");
     }
     println!();
-    println!(
-        "open http://{} and sign in with one of the accounts above",
-        config.listen
-    );
     runtime()?.block_on(async move {
         let (app, addr) = crate::Application::with_store(config, store).await?;
         tracing::info!(%addr, "listening");
+        println!("open http://{addr} and sign in with one of the accounts above");
+        eprintln!("eid listening on http://{addr}");
         app.run_until_stopped().await?;
         Ok::<(), Failure>(())
     })
