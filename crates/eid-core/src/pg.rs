@@ -11,6 +11,7 @@
 //! Error messages carry the server's message and SQLSTATE, never its `DETAIL`, which may quote
 //! row values (personal data).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -19,7 +20,7 @@ use std::time::Duration;
 use eid_domain::{Person, PersonalId, UnitCode};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row};
+use postgres::{Client, CopyInWriter, NoTls, Row};
 use time::OffsetDateTime;
 
 use crate::csvfmt;
@@ -61,7 +62,11 @@ const PERSON_ALL_COLS: &str = "personal_id, surname, middle_name, given_name, na
 fn db(e: postgres::Error) -> StoreError {
     match e.as_db_error() {
         Some(d) => StoreError::Db(format!("{}: {} (SQLSTATE {})", d.severity(), d.message(), d.code().code())),
-        None => StoreError::Db(e.to_string()),
+        // Not from the server (connection, protocol, conversion): the cause says what.
+        None => match std::error::Error::source(&e) {
+            Some(cause) => StoreError::Db(format!("{e}: {cause}")),
+            None => StoreError::Db(e.to_string()),
+        },
     }
 }
 
@@ -355,17 +360,28 @@ struct OutRow {
     version: i64,
     /// The version the row has in the database now; 0 when it is new.
     base_version: i64,
+    /// The `created` event whose changes are this row's fields, until the row is replaced.
+    created_event: Option<usize>,
+}
+
+/// The `changes` of an event.
+enum Changes {
+    /// Every field of the row at this index of the rows to write, written straight to COPY.
+    Created(usize),
+    Json(serde_json::Value),
 }
 
 struct Event {
     personal_id: String,
     kind: &'static str,
-    changes: serde_json::Value,
+    changes: Changes,
 }
 
 /// The current state of a person while a batch is classified.
 enum Current {
-    Db { fields: Box<[String; 18]>, digest: Vec<u8>, version: i64 },
+    /// As stored: a row of the lookup query.
+    Db(usize),
+    /// As written earlier in this batch: an index in the rows to write.
     Out(usize),
 }
 
@@ -428,12 +444,10 @@ impl<'a> PgWriter<'a> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(&mut self.buf);
+        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH));
         let (out, events) = self.classify(batch)?;
         self.write_rows(&out)?;
-        self.write_events(&events)?;
-        self.buf = Vec::with_capacity(BATCH);
-        Ok(())
+        self.write_events(&events, &out)
     }
 
     /// Compares the batch with the stored rows: which persons are new, changed or the same.
@@ -446,49 +460,64 @@ impl<'a> PgWriter<'a> {
             .map_err(db)?;
         drop(ids);
         let mut current: HashMap<String, Current> = HashMap::with_capacity(batch.len());
-        for row in &rows {
-            let fields = row_fields(row, 2)?;
-            let digest: Vec<u8> = row.try_get(0).map_err(db)?;
-            let version: i64 = row.try_get(1).map_err(db)?;
-            current.insert(fields[0].clone(), Current::Db { fields: Box::new(fields), digest, version });
+        for (i, row) in rows.iter().enumerate() {
+            current.insert(row.try_get(2).map_err(db)?, Current::Db(i));
         }
-        drop(rows);
+        let lost = || StoreError::Db("writer lost track of a row".into());
 
         let mut out: Vec<OutRow> = Vec::new();
         let mut events: Vec<Event> = Vec::new();
         for p in batch {
             let id = p.fields[0].clone();
-            let (old_fields, old_digest, old_version, out_index, base_version) = match current.get(&id) {
+            let (old_fields, old_version, out_index, base_version) = match current.get(&id) {
                 None => {
                     events.push(Event {
                         personal_id: id.clone(),
                         kind: "created",
-                        changes: store::created_changes(&p.fields),
+                        changes: Changes::Created(out.len()),
                     });
                     current.insert(id, Current::Out(out.len()));
-                    out.push(OutRow { p, version: 1, base_version: 0 });
+                    out.push(OutRow { p, version: 1, base_version: 0, created_event: Some(events.len() - 1) });
                     self.counts.imported += 1;
                     continue;
                 }
-                Some(Current::Db { fields, digest, version }) => (&**fields, digest, *version, None, *version),
-                Some(Current::Out(i)) => match out.get(*i) {
-                    Some(o) => (&o.p.fields, &o.p.digest, o.version, Some(*i), o.base_version),
-                    None => return Err(StoreError::Db("writer lost track of a row".into())),
-                },
+                Some(Current::Db(i)) => {
+                    let row = rows.get(*i).ok_or_else(lost)?;
+                    let digest: &[u8] = row.try_get(0).map_err(db)?;
+                    if digest == p.digest.as_slice() {
+                        self.counts.unchanged += 1;
+                        continue;
+                    }
+                    let version: i64 = row.try_get(1).map_err(db)?;
+                    (Cow::Owned(row_fields(row, 2)?), version, None, version)
+                }
+                Some(Current::Out(i)) => {
+                    let o = out.get(*i).ok_or_else(lost)?;
+                    if o.p.digest == p.digest {
+                        self.counts.unchanged += 1;
+                        continue;
+                    }
+                    (Cow::Borrowed(&o.p.fields), o.version, Some(*i), o.base_version)
+                }
             };
-            if *old_digest == p.digest {
+            let Some(changes) = store::updated_changes(&old_fields, &p.fields) else {
                 self.counts.unchanged += 1;
                 continue;
-            }
-            let Some(changes) = store::updated_changes(old_fields, &p.fields) else {
-                self.counts.unchanged += 1;
-                continue;
             };
-            events.push(Event { personal_id: id.clone(), kind: "updated", changes });
+            drop(old_fields);
+            events.push(Event { personal_id: id.clone(), kind: "updated", changes: Changes::Json(changes) });
             self.counts.updated += 1;
-            let row = OutRow { p, version: old_version + 1, base_version };
-            match out_index.and_then(|i| out.get_mut(i)) {
-                Some(slot) => *slot = row,
+            let row = OutRow { p, version: old_version + 1, base_version, created_event: None };
+            match out_index {
+                Some(i) => {
+                    // Created earlier in this batch: its `created` event keeps the first fields.
+                    let slot = out.get_mut(i).ok_or_else(lost)?;
+                    if let Some(e) = slot.created_event {
+                        events.get_mut(e).ok_or_else(lost)?.changes =
+                            Changes::Json(store::created_changes(&slot.p.fields));
+                    }
+                    *slot = row;
+                }
                 None => {
                     current.insert(id, Current::Out(out.len()));
                     out.push(row);
@@ -498,84 +527,19 @@ impl<'a> PgWriter<'a> {
         Ok((out, events))
     }
 
-    /// Encodes rows in COPY text format, `PERSON_ALL_COLS` (and `base_version` if asked).
-    fn encode_rows<'r>(&self, rows: impl Iterator<Item = &'r OutRow>, with_base: bool) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(BATCH * 400);
-        for r in rows {
-            let f = &r.p.fields;
-            let text = |buf: &mut Vec<u8>, i: usize| {
-                copy_text(buf, f.get(i).map(String::as_str).unwrap_or(""));
-                buf.push(b'\t');
-            };
-            let opt = |buf: &mut Vec<u8>, i: usize| {
-                copy_opt(buf, f.get(i).map(String::as_str).unwrap_or(""));
-                buf.push(b'\t');
-            };
-            text(&mut buf, 0); // personal_id
-            text(&mut buf, 1); // surname
-            text(&mut buf, 2); // middle_name
-            text(&mut buf, 3); // given_name
-            copy_text(&mut buf, &r.p.folded);
-            buf.push(b'\t');
-            text(&mut buf, 4); // birth_date
-            copy_int(&mut buf, i64::from(r.p.birth_year));
-            buf.push(b'\t');
-            text(&mut buf, 5); // sex
-            opt(&mut buf, 6); // hometown_unit
-            text(&mut buf, 7); // residence_unit
-            copy_int(&mut buf, r.p.res_path);
-            buf.push(b'\t');
-            text(&mut buf, 8); // residence_address
-            opt(&mut buf, 9); // temp_unit
-            opt(&mut buf, 10); // temp_address
-            opt(&mut buf, 11); // household_id
-            copy_opt(&mut buf, r.p.phone.as_deref().unwrap_or("")); // phone, E.164
-            buf.push(b'\t');
-            text(&mut buf, 13); // phone_type
-            text(&mut buf, 14); // life_status
-            opt(&mut buf, 15); // life_status_date
-            opt(&mut buf, 16); // card_issued
-            buf.extend_from_slice(match f[17].as_str() {
-                "1" => b"t",
-                "0" => b"f",
-                _ => b"\\N",
-            });
-            buf.push(b'\t');
-            copy_bytea(&mut buf, &r.p.digest);
-            buf.push(b'\t');
-            copy_int(&mut buf, r.version);
-            buf.push(b'\t');
-            copy_int(&mut buf, self.now_ms);
-            if with_base {
-                buf.push(b'\t');
-                copy_int(&mut buf, r.base_version);
-            }
-            buf.push(b'\n');
-        }
-        buf
-    }
-
-    fn copy(&mut self, sql: &str, data: &[u8]) -> Result<u64, StoreError> {
-        copy_in(self.conn.c()?, sql, data).map_err(db)
-    }
-}
-
-/// Sends `data`, already in COPY text format, to `COPY … FROM STDIN`.
-fn copy_in(client: &mut Client, sql: &str, data: &[u8]) -> Result<u64, postgres::Error> {
-    let mut w = client.copy_in(sql)?;
-    // A failed write surfaces again from `finish`, with the server's error.
-    let _ = w.write_all(data);
-    w.finish()
-}
-
-impl PgWriter<'_> {
     /// New rows go straight into `person` with COPY (a row someone else created meanwhile is a
     /// conflict); changed rows go through a staging table and one UPDATE that checks the
     /// version each was read at (optimistic locking).
     fn write_rows(&mut self, out: &[OutRow]) -> Result<(), StoreError> {
+        let now_ms = self.now_ms;
         if out.iter().any(|r| r.base_version == 0) {
-            let data = self.encode_rows(out.iter().filter(|r| r.base_version == 0), false);
-            copy_in(self.conn.c()?, &format!("COPY person ({PERSON_ALL_COLS}) FROM STDIN"), &data).map_err(|e| {
+            let mut copy =
+                CopyStream::new(self.conn.c()?, &format!("COPY person ({PERSON_ALL_COLS}) FROM STDIN")).map_err(db)?;
+            for r in out.iter().filter(|r| r.base_version == 0) {
+                encode_row(copy.buf(), r, now_ms, false);
+                copy.row_done();
+            }
+            copy.finish().map_err(|e| {
                 if is_code(&e, &SqlState::UNIQUE_VIOLATION) {
                     StoreError::Conflict("a person was created by another writer at the same time")
                 } else {
@@ -596,17 +560,21 @@ impl PgWriter<'_> {
                 .map_err(db)?;
             self.stage_created = true;
         }
-        let data = self.encode_rows(out.iter().filter(|r| r.base_version > 0), true);
-        self.copy(&format!("COPY eid_person_stage ({PERSON_ALL_COLS}, base_version) FROM STDIN"), &data)?;
+        let mut copy =
+            CopyStream::new(client, &format!("COPY eid_person_stage ({PERSON_ALL_COLS}, base_version) FROM STDIN"))
+                .map_err(db)?;
+        for r in out.iter().filter(|r| r.base_version > 0) {
+            encode_row(copy.buf(), r, now_ms, true);
+            copy.row_done();
+        }
+        copy.finish().map_err(db)?;
         let set = PERSON_ALL_COLS
             .split(", ")
             .filter(|c| *c != "personal_id")
             .map(|c| format!("{c} = s.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let n = self
-            .conn
-            .c()?
+        let n = client
             .execute(
                 &format!(
                     "UPDATE person SET {set} FROM eid_person_stage s \
@@ -621,10 +589,11 @@ impl PgWriter<'_> {
         Ok(())
     }
 
-    fn write_events(&mut self, events: &[Event]) -> Result<(), StoreError> {
+    fn write_events(&mut self, events: &[Event], out: &[OutRow]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
+        // The columns all events of the writer share: at, actor (after kind: reason).
         let mut head = Vec::new();
         head.push(b'\t');
         copy_int(&mut head, self.now_ms);
@@ -635,18 +604,147 @@ impl PgWriter<'_> {
         tail.push(b'\t');
         copy_text(&mut tail, &self.reason);
         tail.push(b'\t');
-        let mut buf = Vec::with_capacity(events.len() * 600);
+        let mut copy = CopyStream::new(
+            self.conn.c()?,
+            "COPY person_event (personal_id, at, actor, kind, reason, changes) FROM STDIN",
+        )
+        .map_err(db)?;
         for e in events {
-            copy_text(&mut buf, &e.personal_id);
+            let buf = copy.buf();
+            copy_text(buf, &e.personal_id);
             buf.extend_from_slice(&head);
             buf.extend_from_slice(e.kind.as_bytes());
             buf.extend_from_slice(&tail);
-            copy_text(&mut buf, &e.changes.to_string());
+            match &e.changes {
+                Changes::Created(i) => match out.get(*i) {
+                    Some(r) => created_json(buf, &r.p.fields),
+                    None => return Err(StoreError::Db("writer lost track of a row".into())),
+                },
+                Changes::Json(v) => copy_text(buf, &v.to_string()),
+            }
             buf.push(b'\n');
+            copy.row_done();
         }
-        self.copy("COPY person_event (personal_id, at, actor, kind, reason, changes) FROM STDIN", &buf)?;
+        copy.finish().map_err(db)?;
         Ok(())
     }
+}
+
+/// Bytes sent to the server at a time while a COPY is encoded, so that the server works on one
+/// chunk while the next is encoded.
+const COPY_CHUNK: usize = 64 * 1024;
+
+/// A `COPY … FROM STDIN` fed in chunks.
+struct CopyStream<'c> {
+    w: CopyInWriter<'c>,
+    buf: Vec<u8>,
+    /// A write failed: the server refused the data; `finish` reports why.
+    failed: bool,
+}
+
+impl<'c> CopyStream<'c> {
+    fn new(client: &'c mut Client, sql: &str) -> Result<CopyStream<'c>, postgres::Error> {
+        Ok(CopyStream { w: client.copy_in(sql)?, buf: Vec::with_capacity(COPY_CHUNK + 4096), failed: false })
+    }
+
+    fn buf(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+
+    /// Call after each whole row.
+    fn row_done(&mut self) {
+        if self.buf.len() >= COPY_CHUNK {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if !self.failed && self.w.write_all(&self.buf).is_err() {
+            self.failed = true;
+        }
+        self.buf.clear();
+    }
+
+    fn finish(mut self) -> Result<u64, postgres::Error> {
+        self.send();
+        self.w.finish()
+    }
+}
+
+/// One row of `PERSON_ALL_COLS` (then `base_version` if asked) in COPY text format.
+fn encode_row(buf: &mut Vec<u8>, r: &OutRow, now_ms: i64, with_base: bool) {
+    let f = &r.p.fields;
+    let text = |buf: &mut Vec<u8>, i: usize| {
+        copy_text(buf, f.get(i).map(String::as_str).unwrap_or(""));
+        buf.push(b'\t');
+    };
+    let opt = |buf: &mut Vec<u8>, i: usize| {
+        copy_opt(buf, f.get(i).map(String::as_str).unwrap_or(""));
+        buf.push(b'\t');
+    };
+    text(buf, 0); // personal_id
+    text(buf, 1); // surname
+    text(buf, 2); // middle_name
+    text(buf, 3); // given_name
+    copy_text(buf, &r.p.folded);
+    buf.push(b'\t');
+    text(buf, 4); // birth_date
+    copy_int(buf, i64::from(r.p.birth_year));
+    buf.push(b'\t');
+    text(buf, 5); // sex
+    opt(buf, 6); // hometown_unit
+    text(buf, 7); // residence_unit
+    copy_int(buf, r.p.res_path);
+    buf.push(b'\t');
+    text(buf, 8); // residence_address
+    opt(buf, 9); // temp_unit
+    opt(buf, 10); // temp_address
+    opt(buf, 11); // household_id
+    copy_opt(buf, r.p.phone.as_deref().unwrap_or("")); // phone, E.164
+    buf.push(b'\t');
+    text(buf, 13); // phone_type
+    text(buf, 14); // life_status
+    opt(buf, 15); // life_status_date
+    opt(buf, 16); // card_issued
+    buf.extend_from_slice(match f[17].as_str() {
+        "1" => b"t",
+        "0" => b"f",
+        _ => b"\\N",
+    });
+    buf.push(b'\t');
+    copy_bytea(buf, &r.p.digest);
+    buf.push(b'\t');
+    copy_int(buf, r.version);
+    buf.push(b'\t');
+    copy_int(buf, now_ms);
+    if with_base {
+        buf.push(b'\t');
+        copy_int(buf, r.base_version);
+    }
+    buf.push(b'\n');
+}
+
+/// The `changes` of a `created` event, the same JSON as [`store::created_changes`], written
+/// straight into COPY text format.
+fn created_json(buf: &mut Vec<u8>, fields: &[String; 18]) {
+    buf.push(b'{');
+    for (i, (column, value)) in csvfmt::COLUMNS.iter().zip(fields).enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.push(b'"');
+        buf.extend_from_slice(column.as_bytes());
+        buf.extend_from_slice(b"\":");
+        if value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            // Nothing to escape, for JSON or for COPY.
+            buf.push(b'"');
+            buf.extend_from_slice(value.as_bytes());
+            buf.push(b'"');
+        } else {
+            copy_text(buf, &serde_json::Value::String(value.clone()).to_string());
+        }
+    }
+    buf.push(b'}');
 }
 
 impl PersonWriter for PgWriter<'_> {
@@ -766,8 +864,10 @@ impl Store for PgStore {
         let Some((lo, hi)) = path_range(&q.within) else {
             return Ok(Vec::new());
         };
-        let mut pattern = String::with_capacity(q.name_prefix.len() + 1);
-        for c in q.name_prefix.chars() {
+        // Folding twice changes nothing; it makes the store agree with SQLite on unfolded input.
+        let prefix = eid_domain::fold(&q.name_prefix);
+        let mut pattern = String::with_capacity(prefix.len() + 1);
+        for c in prefix.chars() {
             if matches!(c, '%' | '_' | '\\') {
                 pattern.push('\\');
             }
@@ -1207,6 +1307,16 @@ mod tests {
     }
 
     #[test]
+    fn connection_errors_say_why() {
+        // Nothing listens on port 1.
+        let Err(e) = PgStore::connect("postgres://postgres@127.0.0.1:1/x?connect_timeout=5", None) else {
+            panic!("connected to port 1")
+        };
+        let msg = e.to_string();
+        assert!(msg.starts_with("database error: error connecting to server: "), "{msg}");
+    }
+
+    #[test]
     fn copy_text_escapes_specials() {
         let mut out = Vec::new();
         copy_text(&mut out, "a\\b\tc\nd\re");
@@ -1214,6 +1324,18 @@ mod tests {
         let mut out = Vec::new();
         copy_bytea(&mut out, &[0x00, 0xab]);
         assert_eq!(out, b"\\\\x00ab");
+    }
+
+    #[test]
+    fn created_json_is_created_changes() {
+        let p = person(&[(8, "Số 5 \"Nhà A\" \\ ngõ 2"), (2, "")]);
+        let fields = csvfmt::fields(&p);
+        let mut out = Vec::new();
+        created_json(&mut out, &fields);
+        // Undo the COPY escaping: JSON text has no raw tab or newline, so only backslashes.
+        let text = String::from_utf8(out).unwrap().replace("\\\\", "\\");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v, store::created_changes(&fields));
     }
 
     #[test]
@@ -1267,6 +1389,12 @@ mod tests {
         );
         assert_eq!(store::replay(&h), Some(csvfmt::fields(&a2)));
 
+        // Quotes and backslashes survive COPY and JSON.
+        let d = person(&[(0, "038090001237"), (8, "Số 5 \"Nhà A\" \\ ngõ 2\\")]);
+        assert_eq!(put_all(s, std::slice::from_ref(&d)), counts(1, 0, 0));
+        assert_eq!(s.person(&d.id).unwrap().unwrap().person, d);
+        assert_eq!(s.history(&d.id).unwrap()[0].changes, store::created_changes(&csvfmt::fields(&d)));
+
         // The same person twice in one batch, and a new one changed within the batch.
         let a3 = person(&[(8, "Thôn 5")]);
         let c1 = person(&[(0, "038090001236")]);
@@ -1279,6 +1407,26 @@ mod tests {
         for p in [&a, &b, &c2] {
             assert_eq!(store::replay(&s.history(&p.id).unwrap()), Some(csvfmt::fields(p)));
         }
+    }
+
+    #[test]
+    fn a_small_pool_serves_many_threads() {
+        let Some(t) = fresh("pool") else { return };
+        let url = format!("{}{}pool=2", t.url, if t.url.contains('?') { '&' } else { '?' });
+        let s = PgStore::connect(&url, Some(&t.schema)).unwrap();
+        std::thread::scope(|scope| {
+            for i in 0..8 {
+                let s = &s;
+                scope.spawn(move || {
+                    for j in 0..10 {
+                        s.audit(&Actor::Staff(i), "test.pool", &j.to_string(), "ok", "r", NOW).unwrap();
+                        s.audit_log(5).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(s.audit_log(1000).unwrap().len(), 80);
+        assert!(s.pool.lock().open <= 2);
     }
 
     #[test]
@@ -1434,52 +1582,6 @@ mod tests {
             assert!(msg.contains("append-only"), "{sql}: {msg}");
         }
         assert_eq!(s.audit_log(10).unwrap().len(), 2);
-    }
-
-    /// `cargo test --release -p eid-core pg::tests::bench -- --ignored --nocapture`
-    #[test]
-    #[ignore = "benchmark"]
-    fn bench_writer() {
-        let Some(t) = fresh("bench") else { return };
-        let n: u32 = std::env::var("EID_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-        let persons = synthetic(n);
-        let rate = |what: &str, start: Instant, c: BatchCounts| {
-            let secs = start.elapsed().as_secs_f64();
-            println!("{what}: {n} rows in {secs:.2} s = {:.0} rows/s ({c:?})", f64::from(n) / secs);
-        };
-        let start = Instant::now();
-        let c = put_all(&t.store, &persons);
-        rate("create", start, c);
-        assert_eq!(c.imported, u64::from(n));
-        let start = Instant::now();
-        let c = put_all(&t.store, &persons);
-        rate("unchanged", start, c);
-        assert_eq!(c.unchanged, u64::from(n));
-        let changed: Vec<Person> = persons
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let mut p = p.clone();
-                if i % 10 == 0 {
-                    p.residence.address = format!("Số {i}, đường Mới");
-                }
-                p
-            })
-            .collect();
-        let start = Instant::now();
-        let c = put_all(&t.store, &changed);
-        rate("10% changed", start, c);
-        assert_eq!(c.updated, u64::from(n / 10 + u32::from(n % 10 != 0)));
-        let start = Instant::now();
-        let m = t.store.for_each_person(&UnitCode::NATION, &mut |_| Ok(())).unwrap();
-        rate("for_each_person", start, BatchCounts { imported: m, ..Default::default() });
-        if let Ok(path) = std::env::var("EID_BENCH_CSV") {
-            let mut w = csv::Writer::from_path(path).unwrap();
-            csvfmt::write_header(&mut w).unwrap();
-            for p in &persons {
-                csvfmt::write_person(&mut w, p).unwrap();
-            }
-        }
     }
 
     /// `n` valid, varied persons spread over every commune.

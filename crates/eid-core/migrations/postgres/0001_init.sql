@@ -4,22 +4,24 @@
 
 -- The register: one row per person, the projection of person_event. Column values are the
 -- text forms of the person CSV format (crate::csvfmt), except `phone`, kept in E.164.
+-- Keys and sort columns use the "C" collation: byte order, as in SQLite, whatever the
+-- database's locale, and byte comparisons are faster than the locale's.
 CREATE TABLE person (
-    personal_id       text PRIMARY KEY,
+    personal_id       text COLLATE "C" PRIMARY KEY,
     surname           text NOT NULL,
     middle_name       text NOT NULL,
     given_name        text NOT NULL,
-    name_folded       text NOT NULL,
+    name_folded       text COLLATE "C" NOT NULL,
     birth_date        text NOT NULL,          -- 'YYYY-MM-DD' or 'YYYY'
     birth_year        integer NOT NULL,
     sex               text NOT NULL,
     hometown_unit     text,
-    residence_unit    text NOT NULL,          -- 5-digit commune, 2024 tree
+    residence_unit    text COLLATE "C" NOT NULL, -- 5-digit commune, 2024 tree
     res_path          bigint NOT NULL,        -- store::unit_path(residence_unit)
     residence_address text NOT NULL,
     temp_unit         text,
     temp_address      text,
-    household_id      text,
+    household_id      text COLLATE "C",
     phone             text,                   -- E.164
     phone_type        text NOT NULL,
     life_status       text NOT NULL,
@@ -31,14 +33,15 @@ CREATE TABLE person (
     updated_at        bigint NOT NULL         -- unix ms
 );
 
-CREATE INDEX person_name_idx ON person (name_folded text_pattern_ops, birth_year);
+-- Under "C" the plain operator class serves both `LIKE 'prefix%'` and ORDER BY name_folded.
+CREATE INDEX person_name_idx ON person (name_folded, birth_year);
 CREATE INDEX person_res_path_idx ON person (res_path);
 CREATE INDEX person_household_idx ON person (household_id);
 
 -- Every change to a person, in order. Append-only.
 CREATE TABLE person_event (
     seq         bigserial PRIMARY KEY,
-    personal_id text NOT NULL,
+    personal_id text COLLATE "C" NOT NULL,
     at          bigint NOT NULL,              -- unix ms
     actor       text NOT NULL,
     kind        text NOT NULL,                -- created | updated

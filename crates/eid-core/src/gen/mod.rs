@@ -4,14 +4,14 @@
 //! (weighted by province population, wards 2.5× and towns 1.6× a rural commune), an ethnic
 //! naming system from the province's 2019-census mix (far more minority households in rural
 //! communes of the mountains and the Central Highlands), then a household shape (single, couple,
-//! nuclear family, single parent, three generations; ~3.6 people on average) with coherent ages
+//! nuclear family, single parent, three generations; ~3.4 people on average) with coherent ages
 //! (parents 20–45 years older than their children, grandparents a generation above) and names
 //! (children take the father's family name, or the mother's clan where kinship is matrilineal,
 //! wives keep theirs). Surnames, middle and given names follow their real frequencies and the
-//! fashions of each generation ([`names`] gives the tables and their sources). Ages follow the
+//! fashions of each generation (the `names` submodule has the tables and their sources). Ages follow the
 //! 2024 pyramid (~23 % under 15). Phones, cards (CCCD) and life status depend on age and on how
-//! urban and remote the commune is: ~85 % smartphones in wards, ~10–30 % in remote minority
-//! villages; most adults carry a chip card issued in the 2021 campaign.
+//! urban and remote the commune is: smartphones for ~85 % of adults in wards, ~15–30 % in remote
+//! minority villages; most adults carry a chip card, most issued in the 2021 campaign.
 //!
 //! Randomness is a seeded xoshiro256** with integer-only sampling, so the same configuration gives
 //! the same people on every platform; the first `n` people do not depend on `count`. Personal
@@ -24,8 +24,8 @@ use std::collections::VecDeque;
 
 use eid_domain::person::birthday;
 use eid_domain::{
-    card_expiry, BirthDate, Card, Level, LifeState, LifeStatus, Person, PersonName, PersonalId, PhoneNumber,
-    PhoneType, Residence, Sex, Tree, UnitCode, Units,
+    card_expiry, BirthDate, Card, Level, LifeState, LifeStatus, Person, PersonName, PersonalId,
+    PhoneNumber, PhoneType, Residence, Sex, Tree, UnitCode, Units,
 };
 use time::macros::date;
 use time::Date;
@@ -153,7 +153,7 @@ fn permute(x: u64, n: u64, half_bits: u32, key: u64) -> u64 {
 
 /// A fixed hash for geography (villages and streets of a commune): the same for every seed.
 fn geo(code: u32, salt: u64) -> u64 {
-    mix64((u64::from(code) << 24) ^ salt ^ 0x5EED_0F_0A_11CE)
+    mix64((u64::from(code) << 24) ^ salt ^ 0x5EED_0F0A_11CE)
 }
 
 /// A weighted choice among values, by binary search in cumulative integer weights.
@@ -198,7 +198,11 @@ impl<T: Copy + Default> Pick<T> {
 
 /// Ages from piecewise-constant weights: `(from, to, weight per year)`, both ends inclusive.
 fn ages(pieces: &[(i32, i32, u64)]) -> Pick<i32> {
-    Pick::new(pieces.iter().flat_map(|&(from, to, w)| (from..=to).map(move |a| (a, w))))
+    Pick::new(
+        pieces
+            .iter()
+            .flat_map(|&(from, to, w)| (from..=to).map(move |a| (a, w))),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -281,7 +285,11 @@ impl NameTables {
             )
         };
         NameTables {
-            kinh: [kinh(Region::RedRiver), kinh(Region::NorthCentral), kinh(Region::Mekong)],
+            kinh: [
+                kinh(Region::RedRiver),
+                kinh(Region::NorthCentral),
+                kinh(Region::Mekong),
+            ],
             hoa: Pick::of(names::HOA_SURNAMES),
             tay: Pick::of(names::TAY_SURNAMES),
             muong: Pick::of(names::MUONG_SURNAMES),
@@ -306,8 +314,14 @@ impl NameTables {
                 Pick::of(names::FEMALE_MIDDLE_YOUNG),
             ],
             female_second: Pick::of(names::FEMALE_SECOND_MIDDLE),
-            male_given: [Pick::of(names::MALE_GIVEN_TRADITIONAL), Pick::of(names::MALE_GIVEN_MODERN)],
-            female_given: [Pick::of(names::FEMALE_GIVEN_TRADITIONAL), Pick::of(names::FEMALE_GIVEN_MODERN)],
+            male_given: [
+                Pick::of(names::MALE_GIVEN_TRADITIONAL),
+                Pick::of(names::MALE_GIVEN_MODERN),
+            ],
+            female_given: [
+                Pick::of(names::FEMALE_GIVEN_TRADITIONAL),
+                Pick::of(names::FEMALE_GIVEN_MODERN),
+            ],
             hmong_male_middle: Pick::of(names::HMONG_MALE_MIDDLE),
             hmong_female_middle: Pick::of(names::HMONG_FEMALE_MIDDLE),
             hmong_male: Pick::of(names::HMONG_MALE_GIVEN),
@@ -374,7 +388,11 @@ impl NameTables {
         };
         match sex {
             Sex::Male => {
-                let first = if rural && rng.per_mille(boost) { "Văn" } else { table.pick(rng) };
+                let first = if rural && rng.per_mille(boost) {
+                    "Văn"
+                } else {
+                    table.pick(rng)
+                };
                 if gen == 2 && first != "Văn" && rng.per_mille(25) {
                     let second = table.pick(rng);
                     if second != first && second != "Văn" {
@@ -388,14 +406,25 @@ impl NameTables {
                 if rng.per_mille(double) {
                     return format!("Thị {}", self.female_second.pick(rng));
                 }
-                let first = if rural && rng.per_mille(boost) { "Thị" } else { table.pick(rng) };
+                let first = if rural && rng.per_mille(boost) {
+                    "Thị"
+                } else {
+                    table.pick(rng)
+                };
                 first.to_owned()
             }
         }
     }
 
     /// A Kinh given name of the person's generation, not repeating the last middle name.
-    fn kinh_given(&self, rng: &mut Rng, sex: Sex, year: i32, middle: &str, old_fashioned: bool) -> &'static str {
+    fn kinh_given(
+        &self,
+        rng: &mut Rng,
+        sex: Sex,
+        year: i32,
+        middle: &str,
+        old_fashioned: bool,
+    ) -> &'static str {
         let mut modern = modern_per_mille(year);
         if old_fashioned {
             modern /= 2;
@@ -443,11 +472,20 @@ impl NameTables {
 
     /// The full name of a person of the naming system `eth` whose family name (or clan) is
     /// `family`.
-    fn name(&self, rng: &mut Rng, eth: Ethnic, sex: Sex, year: i32, rural: bool, family: &str) -> Option<PersonName> {
-        let by_sex = |male: &Pick<&'static str>, female: &Pick<&'static str>, rng: &mut Rng| match sex {
-            Sex::Male => male.pick(rng),
-            Sex::Female => female.pick(rng),
-        };
+    fn name(
+        &self,
+        rng: &mut Rng,
+        eth: Ethnic,
+        sex: Sex,
+        year: i32,
+        rural: bool,
+        family: &str,
+    ) -> Option<PersonName> {
+        let by_sex =
+            |male: &Pick<&'static str>, female: &Pick<&'static str>, rng: &mut Rng| match sex {
+                Sex::Male => male.pick(rng),
+                Sex::Female => female.pick(rng),
+            };
         let (surname, middle, given): (&str, String, String) = match eth {
             Ethnic::Kinh | Ethnic::Hoa => {
                 let middle = self.kinh_middle(rng, sex, year, rural);
@@ -501,7 +539,11 @@ impl NameTables {
                 };
                 (prefix, String::new(), given.to_owned())
             }
-            Ethnic::Jrai => (family, String::new(), by_sex(&self.jrai_male, &self.jrai_female, rng).to_owned()),
+            Ethnic::Jrai => (
+                family,
+                String::new(),
+                by_sex(&self.jrai_male, &self.jrai_female, rng).to_owned(),
+            ),
             Ethnic::Ede => {
                 let prefix = match sex {
                     Sex::Male => "Y",
@@ -511,8 +553,16 @@ impl NameTables {
                 (prefix, String::new(), format!("{given} {family}"))
             }
             Ethnic::Kho => {
-                let middle = if sex == Sex::Female && rng.per_mille(600) { "Ha" } else { "" };
-                (family, middle.to_owned(), by_sex(&self.kho_male, &self.kho_female, rng).to_owned())
+                let middle = if sex == Sex::Female && rng.per_mille(600) {
+                    "Ha"
+                } else {
+                    ""
+                };
+                (
+                    family,
+                    middle.to_owned(),
+                    by_sex(&self.kho_male, &self.kho_female, rng).to_owned(),
+                )
             }
         };
         PersonName::parse(surname, &middle, &given).ok()
@@ -655,7 +705,9 @@ impl World {
             None => None,
             Some(code) => {
                 if code.level() != Level::Province {
-                    return Err(format!("{code} is not a province code (provinces have 2 digits)"));
+                    return Err(format!(
+                        "{code} is not a province code (provinces have 2 digits)"
+                    ));
                 }
                 if units.unit(Tree::Gso2024, &code).is_none() {
                     return Err(format!("unknown province {code} in the 2024 tree"));
@@ -672,8 +724,13 @@ impl World {
         let mut home = None;
         let mut total = 0u64;
         for unit in units.provinces(Tree::Gso2024) {
-            let Ok(num) = u8::try_from(unit.code.number()) else { continue };
-            let pop = names::PROVINCES.iter().find(|(n, _)| *n == num).map_or(1000, |&(_, p)| p);
+            let Ok(num) = u8::try_from(unit.code.number()) else {
+                continue;
+            };
+            let pop = names::PROVINCES
+                .iter()
+                .find(|(n, _)| *n == num)
+                .map_or(1000, |&(_, p)| p);
             let lo = communes.len();
             let in_province: Vec<Commune> = units
                 .communes_under(Tree::Gso2024, &unit.code)
@@ -716,7 +773,11 @@ impl World {
                 code: unit.code,
                 lo,
                 hi,
-                districts: units.children(Tree::Gso2024, &unit.code).iter().map(|d| d.code).collect(),
+                districts: units
+                    .children(Tree::Gso2024, &unit.code)
+                    .iter()
+                    .map(|d| d.code)
+                    .collect(),
                 minorities: names::minorities(num),
                 region: names::region(num),
                 villages: Pick::of(names::villages(num)),
@@ -725,7 +786,9 @@ impl World {
         let home = match (wanted, home) {
             (None, _) => (0, communes.len()),
             (Some(_), Some(range)) => range,
-            (Some(code), None) => return Err(format!("province {code} has no communes in the 2024 tree")),
+            (Some(code), None) => {
+                return Err(format!("province {code} has no communes in the 2024 tree"))
+            }
         };
         if home.0 >= home.1 {
             return Err("the 2024 tree has no communes".to_owned());
@@ -761,9 +824,9 @@ impl World {
             home,
             names: NameTables::new(),
             shapes: [
-                shapes(150, 150, 460, 60, 180),
-                shapes(120, 140, 470, 60, 210),
-                shapes(50, 90, 520, 40, 300),
+                shapes(120, 130, 480, 60, 210),
+                shapes(90, 120, 470, 50, 270),
+                shapes(50, 80, 520, 40, 310),
             ],
             kids: [
                 Pick::new([(1, 30), (2, 50), (3, 15), (4, 5)]),
@@ -771,28 +834,41 @@ impl World {
                 Pick::new([(1, 15), (2, 30), (3, 30), (4, 25)]),
             ],
             father_nuclear: ages(&[
-                (23, 27, 5),
-                (28, 32, 9),
-                (33, 37, 11),
+                (23, 27, 3),
+                (28, 32, 7),
+                (33, 37, 10),
                 (38, 42, 11),
-                (43, 47, 10),
-                (48, 52, 8),
-                (53, 57, 5),
-                (58, 64, 2),
+                (43, 47, 11),
+                (48, 52, 10),
+                (53, 57, 7),
+                (58, 64, 3),
             ]),
-            father_three: ages(&[(23, 27, 7), (28, 32, 11), (33, 37, 11), (38, 42, 9), (43, 47, 6), (48, 52, 3)]),
+            father_three: ages(&[
+                (23, 27, 7),
+                (28, 32, 11),
+                (33, 37, 11),
+                (38, 42, 9),
+                (43, 47, 6),
+                (48, 52, 3),
+            ]),
             husband_young: ages(&[(21, 25, 8), (26, 30, 10), (31, 35, 5)]),
             husband_old: ages(&[
-                (48, 54, 8),
-                (55, 59, 10),
+                (48, 54, 6),
+                (55, 59, 9),
                 (60, 64, 11),
-                (65, 69, 10),
-                (70, 74, 8),
-                (75, 79, 6),
-                (80, 84, 3),
+                (65, 69, 11),
+                (70, 74, 9),
+                (75, 79, 7),
+                (80, 84, 4),
                 (85, 92, 1),
             ]),
-            single_young: ages(&[(18, 22, 10), (23, 27, 12), (28, 34, 8), (35, 44, 4), (45, 59, 3)]),
+            single_young: ages(&[
+                (18, 22, 6),
+                (23, 27, 8),
+                (28, 34, 8),
+                (35, 44, 6),
+                (45, 59, 6),
+            ]),
             single_old: ages(&[
                 (60, 64, 4),
                 (65, 69, 6),
@@ -804,10 +880,30 @@ impl World {
                 (95, 100, 1),
             ]),
             single_parent: ages(&[(25, 29, 4), (30, 39, 8), (40, 49, 7), (50, 55, 3)]),
-            first_birth: ages(&[(20, 21, 10), (22, 24, 14), (25, 27, 10), (28, 30, 6), (31, 34, 3), (35, 38, 1)]),
+            first_birth: ages(&[
+                (20, 21, 10),
+                (22, 24, 14),
+                (25, 27, 10),
+                (28, 30, 6),
+                (31, 34, 3),
+                (35, 38, 1),
+            ]),
             spacing: ages(&[(2, 2, 6), (3, 3, 8), (4, 4, 6), (5, 5, 4), (6, 8, 2)]),
-            spouse_gap: ages(&[(-3, -1, 1), (0, 1, 6), (2, 3, 8), (4, 5, 6), (6, 8, 3), (9, 12, 1)]),
-            grand_gap: ages(&[(20, 22, 3), (23, 26, 8), (27, 30, 8), (31, 35, 5), (36, 40, 2)]),
+            spouse_gap: ages(&[
+                (-3, -1, 1),
+                (0, 1, 6),
+                (2, 3, 8),
+                (4, 5, 6),
+                (6, 8, 3),
+                (9, 12, 1),
+            ]),
+            grand_gap: ages(&[
+                (20, 22, 3),
+                (23, 26, 8),
+                (27, 30, 8),
+                (31, 35, 5),
+                (36, 40, 2),
+            ]),
             phone_young: prefixes(false),
             phone_old: prefixes(true),
         })
@@ -819,10 +915,20 @@ impl World {
 
     /// A commune of `communes[lo..hi]`, weighted.
     fn pick_commune(&self, rng: &mut Rng, lo: usize, hi: usize) -> usize {
-        let base = lo.checked_sub(1).and_then(|i| self.commune_cum.get(i)).copied().unwrap_or(0);
-        let top = hi.checked_sub(1).and_then(|i| self.commune_cum.get(i)).copied().unwrap_or(0);
+        let base = lo
+            .checked_sub(1)
+            .and_then(|i| self.commune_cum.get(i))
+            .copied()
+            .unwrap_or(0);
+        let top = hi
+            .checked_sub(1)
+            .and_then(|i| self.commune_cum.get(i))
+            .copied()
+            .unwrap_or(0);
         let r = base + rng.below(top.saturating_sub(base));
-        self.commune_cum.partition_point(|&c| c <= r).clamp(lo, hi.saturating_sub(1))
+        self.commune_cum
+            .partition_point(|&c| c <= r)
+            .clamp(lo, hi.saturating_sub(1))
     }
 
     /// A province (index) weighted by population.
@@ -842,7 +948,11 @@ impl World {
 
     /// The province (number) a birth was registered in: usually `usual`.
     fn born_in(&self, rng: &mut Rng, usual: usize, per_mille: u64) -> u8 {
-        let p = if rng.per_mille(per_mille) { usual } else { self.random_province(rng) };
+        let p = if rng.per_mille(per_mille) {
+            usual
+        } else {
+            self.random_province(rng)
+        };
         self.provinces.get(p).map_or(1, |p| p.num)
     }
 
@@ -864,7 +974,10 @@ impl World {
             }
             let n = p.districts.len() as u64;
             if n > 0 {
-                return p.districts.get(usize::try_from(rng.below(n)).ok()?).copied();
+                return p
+                    .districts
+                    .get(usize::try_from(rng.below(n)).ok()?)
+                    .copied();
             }
             return Some(p.code);
         }
@@ -890,7 +1003,11 @@ impl World {
                 .get(usize::try_from(geo(code, 100 + s) % names::STREETS.len() as u64).unwrap_or(0))
                 .copied()
                 .unwrap_or("Lê Lợi");
-            let road = if matches!(p.num, 1 | 31) && geo(code, 200 + s) % 3 != 0 { "phố" } else { "đường" };
+            let road = if matches!(p.num, 1 | 31) && geo(code, 200 + s) & 3 != 0 {
+                "phố"
+            } else {
+                "đường"
+            };
             (road, name)
         };
         let n = 1 + rng.below(180);
@@ -907,7 +1024,11 @@ impl World {
                             0..=34 => format!("Số {m}/{n} đường {name}, khu phố {k}"),
                             35..=54 => format!("Số {n}, hẻm {m}, đường {name}"),
                             55..=84 => format!("Số {n}, đường {name}, khu phố {k}"),
-                            _ => format!("Số {m}/{}/{n} đường {name}", 1 + rng.below(40)),
+                            _ => format!(
+                                "Số {m}/{}/{} đường {name}",
+                                1 + rng.below(40),
+                                1 + rng.below(30)
+                            ),
                         }
                     }
                     alley => match r {
@@ -933,9 +1054,11 @@ impl World {
             Kind::Rural => {
                 let count = 5 + geo(code, 2) % 12;
                 let v = 1 + rng.below(count);
-                let style = p.villages.at(geo(code, 300 + v));
+                // One kind of village per commune: bản in the hills, thôn in the plain.
+                let style = p.villages.at(geo(code, 300));
                 let names = style.names();
-                let named = !names.is_empty() && geo(code, 400 + v) % 1000 >= style.numbered_per_mille();
+                let named =
+                    !names.is_empty() && geo(code, 400 + v) % 1000 >= style.numbered_per_mille();
                 let village = if named {
                     let i = usize::try_from(geo(code, 500 + v) % names.len() as u64).unwrap_or(0);
                     names.get(i).copied().unwrap_or("Đông").to_owned()
@@ -943,7 +1066,11 @@ impl World {
                     v.to_string()
                 };
                 if style == Village::Ap && rng.per_mille(300) {
-                    format!("Số {}, {} {village}", 1 + rng.below(400), style.word_lower())
+                    format!(
+                        "Số {}, {} {village}",
+                        1 + rng.below(400),
+                        style.word_lower()
+                    )
                 } else {
                     format!("{} {village}", style.word())
                 }
@@ -980,9 +1107,15 @@ impl World {
 
     fn household(&self, rng: &mut Rng, ctr: &mut Counters, out: &mut VecDeque<Person>) {
         let ci = self.pick_commune(rng, self.home.0, self.home.1);
-        let Some(commune) = self.communes.get(ci).copied() else { return };
-        let Some(pi) = self.province(commune.province) else { return };
-        let Some(p) = self.provinces.get(pi) else { return };
+        let Some(commune) = self.communes.get(ci).copied() else {
+            return;
+        };
+        let Some(pi) = self.province(commune.province) else {
+            return;
+        };
+        let Some(p) = self.provinces.get(pi) else {
+            return;
+        };
         let urban = commune.kind != Kind::Rural;
         let eth = self.ethnic(rng, p, urban);
         let minority = eth.minority();
@@ -1019,42 +1152,130 @@ impl World {
         let kids_family = if matrilineal { fam_m } else { fam_f };
 
         let mut members: Vec<Member> = Vec::with_capacity(7);
-        let adult = |sex, age, family, born_in, hometown| Member { sex, age, family, born_in, hometown, child: false };
-        match self.shapes.get(tier.index()).map_or(Shape::Nuclear, |s| s.pick(rng)) {
+        let adult = |sex, age, family, born_in, hometown| Member {
+            sex,
+            age,
+            family,
+            born_in,
+            hometown,
+            child: false,
+        };
+        match self
+            .shapes
+            .get(tier.index())
+            .map_or(Shape::Nuclear, |s| s.pick(rng))
+        {
             Shape::Single => {
-                let old = rng.per_mille(if tier == Tier::Urban { 300 } else { 420 });
+                let old = rng.per_mille(if tier == Tier::Urban { 400 } else { 520 });
                 let (age, sex) = if old {
-                    (self.single_old.pick(rng), if rng.per_mille(700) { Sex::Female } else { Sex::Male })
+                    (
+                        self.single_old.pick(rng),
+                        if rng.per_mille(700) {
+                            Sex::Female
+                        } else {
+                            Sex::Male
+                        },
+                    )
                 } else {
-                    (self.single_young.pick(rng), if rng.per_mille(550) { Sex::Male } else { Sex::Female })
+                    (
+                        self.single_young.pick(rng),
+                        if rng.per_mille(550) {
+                            Sex::Male
+                        } else {
+                            Sex::Female
+                        },
+                    )
                 };
-                members.push(adult(sex, age, fam_f, self.born_in(rng, origin_f, 900), home_f));
+                members.push(adult(
+                    sex,
+                    age,
+                    fam_f,
+                    self.born_in(rng, origin_f, 900),
+                    home_f,
+                ));
             }
             Shape::Couple => {
-                let husband = if rng.per_mille(350) { self.husband_young.pick(rng) } else { self.husband_old.pick(rng) };
+                let husband = if rng.per_mille(250) {
+                    self.husband_young.pick(rng)
+                } else {
+                    self.husband_old.pick(rng)
+                };
                 let wife = (husband - self.spouse_gap.pick(rng)).max(18);
-                members.push(adult(Sex::Male, husband, fam_f, self.born_in(rng, origin_f, 900), home_f));
-                members.push(adult(Sex::Female, wife, fam_m, self.born_in(rng, origin_m, 900), home_m));
+                members.push(adult(
+                    Sex::Male,
+                    husband,
+                    fam_f,
+                    self.born_in(rng, origin_f, 900),
+                    home_f,
+                ));
+                members.push(adult(
+                    Sex::Female,
+                    wife,
+                    fam_m,
+                    self.born_in(rng, origin_m, 900),
+                    home_m,
+                ));
             }
             Shape::Nuclear => {
                 let shift = if tier == Tier::Remote { 3 } else { 0 };
                 let father = (self.father_nuclear.pick(rng) - shift).max(21);
                 let mother = (father - self.spouse_gap.pick(rng)).max(19);
-                members.push(adult(Sex::Male, father, fam_f, self.born_in(rng, origin_f, 900), home_f));
-                members.push(adult(Sex::Female, mother, fam_m, self.born_in(rng, origin_m, 900), home_m));
-                self.children(rng, &mut members, (father, mother), 4, tier, kids_family, (pi, origin_f), home_f);
+                members.push(adult(
+                    Sex::Male,
+                    father,
+                    fam_f,
+                    self.born_in(rng, origin_f, 900),
+                    home_f,
+                ));
+                members.push(adult(
+                    Sex::Female,
+                    mother,
+                    fam_m,
+                    self.born_in(rng, origin_m, 900),
+                    home_m,
+                ));
+                self.children(
+                    rng,
+                    &mut members,
+                    (father, mother),
+                    4,
+                    tier,
+                    kids_family,
+                    (pi, origin_f),
+                    home_f,
+                );
             }
             Shape::SingleParent => {
                 let age = self.single_parent.pick(rng);
-                let (sex, family, origin, home) =
-                    if rng.per_mille(800) { (Sex::Female, fam_m, origin_m, home_m) } else { (Sex::Male, fam_f, origin_f, home_f) };
-                members.push(adult(sex, age, family, self.born_in(rng, origin, 900), home));
+                let (sex, family, origin, home) = if rng.per_mille(800) {
+                    (Sex::Female, fam_m, origin_m, home_m)
+                } else {
+                    (Sex::Male, fam_f, origin_f, home_f)
+                };
+                members.push(adult(
+                    sex,
+                    age,
+                    family,
+                    self.born_in(rng, origin, 900),
+                    home,
+                ));
                 // The absent parent's family name, where children take it.
                 let kids_family = match (sex, matrilineal) {
-                    (Sex::Female, false) | (Sex::Male, true) => self.names.family(rng, eth, p.region),
+                    (Sex::Female, false) | (Sex::Male, true) => {
+                        self.names.family(rng, eth, p.region)
+                    }
                     _ => family,
                 };
-                self.children(rng, &mut members, (age, age), 3, tier, kids_family, (pi, origin), home);
+                self.children(
+                    rng,
+                    &mut members,
+                    (age, age),
+                    3,
+                    tier,
+                    kids_family,
+                    (pi, origin),
+                    home,
+                );
             }
             Shape::ThreeGenerations => {
                 let shift = if tier == Tier::Remote { 2 } else { 0 };
@@ -1062,8 +1283,11 @@ impl World {
                 let mother = (father - self.spouse_gap.pick(rng)).max(19);
                 // Mostly the husband's parents; sometimes the wife's.
                 let maternal = rng.per_mille(150);
-                let (anchor, line_family, line_origin, line_home) =
-                    if maternal { (mother, fam_m, origin_m, home_m) } else { (father, fam_f, origin_f, home_f) };
+                let (anchor, line_family, line_origin, line_home) = if maternal {
+                    (mother, fam_m, origin_m, home_m)
+                } else {
+                    (father, fam_f, origin_f, home_f)
+                };
                 let grandpa = anchor + self.grand_gap.pick(rng);
                 let grandma = (grandpa - self.spouse_gap.pick(rng)).max(anchor + 20);
                 let other_family = self.names.family(rng, eth, p.region);
@@ -1077,14 +1301,47 @@ impl World {
                 };
                 let both = rng.per_mille(600);
                 if (both || rng.per_mille(300)) && grandpa <= MAX_AGE {
-                    members.push(adult(Sex::Male, grandpa, pa_family, self.born_in(rng, line_origin, 950), pa_home));
+                    members.push(adult(
+                        Sex::Male,
+                        grandpa,
+                        pa_family,
+                        self.born_in(rng, line_origin, 950),
+                        pa_home,
+                    ));
                 }
                 if (both || members.is_empty()) && grandma <= MAX_AGE {
-                    members.push(adult(Sex::Female, grandma, ma_family, self.born_in(rng, line_origin, 900), ma_home));
+                    members.push(adult(
+                        Sex::Female,
+                        grandma,
+                        ma_family,
+                        self.born_in(rng, line_origin, 900),
+                        ma_home,
+                    ));
                 }
-                members.push(adult(Sex::Male, father, fam_f, self.born_in(rng, origin_f, 900), home_f));
-                members.push(adult(Sex::Female, mother, fam_m, self.born_in(rng, origin_m, 900), home_m));
-                self.children(rng, &mut members, (father, mother), 3, tier, kids_family, (pi, origin_f), home_f);
+                members.push(adult(
+                    Sex::Male,
+                    father,
+                    fam_f,
+                    self.born_in(rng, origin_f, 900),
+                    home_f,
+                ));
+                members.push(adult(
+                    Sex::Female,
+                    mother,
+                    fam_m,
+                    self.born_in(rng, origin_m, 900),
+                    home_m,
+                ));
+                self.children(
+                    rng,
+                    &mut members,
+                    (father, mother),
+                    3,
+                    tier,
+                    kids_family,
+                    (pi, origin_f),
+                    home_f,
+                );
             }
         }
 
@@ -1109,8 +1366,15 @@ impl World {
         (residence, origin): (usize, usize),
         hometown: Option<UnitCode>,
     ) {
-        let wanted = self.kids.get(tier.index()).map_or(2, |k| k.pick(rng)).min(max);
-        let first = self.first_birth.pick(rng).max(20 + (mother - father).max(0));
+        let wanted = self
+            .kids
+            .get(tier.index())
+            .map_or(2, |k| k.pick(rng))
+            .min(max);
+        let first = self
+            .first_birth
+            .pick(rng)
+            .max(20 + (mother - father).max(0));
         let youngest_possible = father.max(mother) - 45;
         let mut age = mother - first;
         for i in 0..wanted {
@@ -1121,40 +1385,73 @@ impl World {
                 break;
             }
             let gone = match age {
-                ..=25 => 0,
-                26..=30 => 600,
-                _ => 900,
+                ..=17 => 0,
+                18..=22 => 100,
+                23..=25 => 350,
+                26..=30 => 700,
+                _ => 920,
             };
             if rng.per_mille(gone) {
                 continue;
             }
-            let boys = if self.today.year() - age >= 2005 { 530 } else { 510 };
-            let sex = if rng.per_mille(boys) { Sex::Male } else { Sex::Female };
+            let boys = if self.today.year() - age >= 2005 {
+                530
+            } else {
+                510
+            };
+            let sex = if rng.per_mille(boys) {
+                Sex::Male
+            } else {
+                Sex::Female
+            };
             let born_in = if rng.per_mille(880) {
                 self.provinces.get(residence).map_or(1, |p| p.num)
             } else {
                 self.provinces.get(origin).map_or(1, |p| p.num)
             };
-            members.push(Member { sex, age, family, born_in, hometown, child: true });
+            members.push(Member {
+                sex,
+                age,
+                family,
+                born_in,
+                hometown,
+                child: true,
+            });
         }
     }
 
     // -----------------------------------------------------------------------------------------
     // Persons
 
-    fn person(&self, rng: &mut Rng, ctr: &mut Counters, hh: &Household, m: &Member) -> Option<Person> {
+    fn person(
+        &self,
+        rng: &mut Rng,
+        ctr: &mut Counters,
+        hh: &Household,
+        m: &Member,
+    ) -> Option<Person> {
         let max_age = MAX_AGE.min(self.today.year() - 1900);
         let age = m.age.clamp(0, max_age.max(0));
         let jd = self.today_jd - age * 365 - age / 4 - i32::try_from(rng.below(365)).unwrap_or(0);
         let born = Date::from_julian_day(jd.clamp(self.earliest_jd, self.today_jd)).ok()?;
         let year = born.year();
-        let birth = if year < 1960 && rng.per_mille(30) { BirthDate::Year(year) } else { BirthDate::Full(born) };
+        let birth = if year < 1960 && rng.per_mille(30) {
+            BirthDate::Year(year)
+        } else {
+            BirthDate::Full(born)
+        };
         let born = birth.earliest()?;
-        let name = self.names.name(rng, hh.eth, m.sex, year, hh.rural, m.family)?;
+        let name = self
+            .names
+            .name(rng, hh.eth, m.sex, year, hh.rural, m.family)?;
         let id = self.next_id(ctr, m.born_in, m.sex, year)?;
         let temporary = self.temporary(rng, hh, m, age);
         let phone_type = phone_type(rng, hh.tier, age);
-        let phone = if phone_type != PhoneType::None && rng.per_mille(970) { self.phone(rng, ctr, age) } else { None };
+        let phone = if phone_type != PhoneType::None && rng.per_mille(970) {
+            self.phone(rng, ctr, age)
+        } else {
+            None
+        };
         let life = self.life(rng, age, born);
         let end = match life.state {
             LifeState::Dead | LifeState::Emigrated => life.since.unwrap_or(self.today),
@@ -1184,7 +1481,9 @@ impl World {
     /// The next unused personal ID for the prefix; another birth province if that prefix has run
     /// out of its million serials.
     fn next_id(&self, ctr: &mut Counters, province: u8, sex: Sex, year: i32) -> Option<PersonalId> {
-        let century = usize::try_from((year - 1900).div_euclid(100)).ok().filter(|c| *c <= 4)?;
+        let century = usize::try_from((year - 1900).div_euclid(100))
+            .ok()
+            .filter(|c| *c <= 4)?;
         let digit4 = century * 2 + usize::from(sex == Sex::Female);
         let yy = usize::try_from(year.rem_euclid(100)).ok()?;
         let start = self.province(province).unwrap_or(0);
@@ -1207,7 +1506,11 @@ impl World {
     /// A fresh mobile number: the operator prefix by market share, the subscriber number from a
     /// per-prefix counter through a keyed permutation.
     fn phone(&self, rng: &mut Rng, ctr: &mut Counters, age: i32) -> Option<PhoneNumber> {
-        let table = if age >= 35 { &self.phone_old } else { &self.phone_young };
+        let table = if age >= 35 {
+            &self.phone_old
+        } else {
+            &self.phone_young
+        };
         let start = table.pick(rng);
         let n = names::PHONE_PREFIXES.len();
         for step in 0..n {
@@ -1250,22 +1553,25 @@ impl World {
         }
         let c = self.communes.get(ci)?;
         let p = self.provinces.get(self.province(c.province)?)?;
-        Some(Residence { unit: c.code, address: self.address(rng, c, p) })
+        Some(Residence {
+            unit: c.code,
+            address: self.address(rng, c, p),
+        })
     }
 
     /// Alive, or dead (more likely when old), emigrated or absent (more likely of working age),
     /// with the date it happened.
     fn life(&self, rng: &mut Rng, age: i32, born: Date) -> LifeStatus {
         let dead = match age {
-            ..=14 => 50,
-            15..=39 => 150,
-            40..=59 => 400,
-            60..=69 => 1200,
-            70..=79 => 3500,
-            _ => 9000,
+            ..=14 => 60,
+            15..=39 => 180,
+            40..=59 => 500,
+            60..=69 => 1500,
+            70..=79 => 4200,
+            _ => 11_000,
         };
-        let emigrated = if (18..=50).contains(&age) { 800 } else { 150 };
-        let absent = if (18..=45).contains(&age) { 900 } else { 250 };
+        let emigrated = if (18..=50).contains(&age) { 650 } else { 150 };
+        let absent = if (18..=45).contains(&age) { 800 } else { 250 };
         let r = rng.below(100_000);
         let (state, back, adult) = if r < dead {
             (LifeState::Dead, 3650, false)
@@ -1278,7 +1584,9 @@ impl World {
         };
         let born_jd = born.to_julian_day();
         let lo = if adult {
-            birthday(BirthDate::Full(born), 15).map_or(born_jd, |d| d.to_julian_day()).min(self.today_jd)
+            birthday(BirthDate::Full(born), 15)
+                .map_or(born_jd, |d| d.to_julian_day())
+                .min(self.today_jd)
         } else {
             born_jd
         };
@@ -1286,13 +1594,24 @@ impl World {
         if jd < lo {
             jd = rng.between(lo, self.today_jd);
         }
-        LifeStatus { state, since: Date::from_julian_day(jd.clamp(born_jd, self.today_jd)).ok() }
+        LifeStatus {
+            state,
+            since: Date::from_julian_day(jd.clamp(born_jd, self.today_jd)).ok(),
+        }
     }
 
     /// A CCCD card: most people from 14 have one, mostly from the 2021 campaign, some older
     /// 12-digit cards, renewed at 25, 40 and 60 when due; a few children under 14 since July 2024.
     /// Never before birth or after `end` (today, or the day the holder died or emigrated).
-    fn card(&self, rng: &mut Rng, birth: BirthDate, born: Date, age: i32, tier: Tier, end: Date) -> Option<Card> {
+    fn card(
+        &self,
+        rng: &mut Rng,
+        birth: BirthDate,
+        born: Date,
+        age: i32,
+        tier: Tier,
+        end: Date,
+    ) -> Option<Card> {
         let born_jd = born.to_julian_day();
         let end_jd = end.to_julian_day();
         let jd = |d: Date| d.to_julian_day();
@@ -1348,7 +1667,10 @@ impl World {
                 _ => break,
             }
         }
-        Some(Card { issued, revoked: rng.below(100_000) < 200 })
+        Some(Card {
+            issued,
+            revoked: rng.below(100_000) < 200,
+        })
     }
 
     /// A day in `lo..=hi` (both from 2021), weighted like the chip-card campaign: most in 2021.
@@ -1367,8 +1689,12 @@ impl World {
         };
         let years = Pick::new((first..=last).map(|y| (y, weight(y))));
         let year = years.pick(rng);
-        let start = Date::from_ordinal_date(year, 1).map_or(lo, |d| d.to_julian_day()).max(lo);
-        let stop = Date::from_ordinal_date(year + 1, 1).map_or(hi, |d| d.to_julian_day() - 1).min(hi);
+        let start = Date::from_ordinal_date(year, 1)
+            .map_or(lo, |d| d.to_julian_day())
+            .max(lo);
+        let stop = Date::from_ordinal_date(year + 1, 1)
+            .map_or(hi, |d| d.to_julian_day() - 1)
+            .min(hi);
         if start <= stop {
             rng.between(start, stop)
         } else {
@@ -1390,9 +1716,30 @@ fn phone_type(rng: &mut Rng, tier: Tier, age: i32) -> PhoneType {
         _ => 5,
     };
     // (none, basic) per mille; the rest smartphones.
-    const URBAN: [(u64, u64); 6] = [(450, 100), (80, 70), (20, 40), (30, 100), (120, 330), (400, 350)];
-    const RURAL: [(u64, u64); 6] = [(700, 100), (250, 200), (60, 200), (100, 350), (250, 500), (550, 350)];
-    const REMOTE: [(u64, u64); 6] = [(850, 100), (500, 300), (250, 450), (350, 500), (550, 400), (750, 230)];
+    const URBAN: [(u64, u64); 6] = [
+        (450, 100),
+        (80, 70),
+        (20, 40),
+        (30, 100),
+        (120, 330),
+        (400, 350),
+    ];
+    const RURAL: [(u64, u64); 6] = [
+        (700, 100),
+        (250, 200),
+        (40, 150),
+        (80, 300),
+        (220, 480),
+        (550, 350),
+    ];
+    const REMOTE: [(u64, u64); 6] = [
+        (850, 100),
+        (500, 300),
+        (250, 450),
+        (350, 500),
+        (550, 400),
+        (750, 230),
+    ];
     let table = match tier {
         Tier::Urban => &URBAN,
         Tier::Rural => &RURAL,
@@ -1452,7 +1799,8 @@ impl Iterator for Generator {
                 self.remaining -= 1;
                 return Some(person);
             }
-            self.world.household(&mut self.rng, &mut self.counters, &mut self.buffer);
+            self.world
+                .household(&mut self.rng, &mut self.counters, &mut self.buffer);
         }
         None
     }
@@ -1464,6 +1812,7 @@ impl Iterator for Generator {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use std::collections::{HashMap, HashSet};
@@ -1471,11 +1820,18 @@ mod tests {
     const TODAY: Date = date!(2026 - 11 - 23);
 
     fn config(count: u64, seed: u64, province: Option<&str>) -> GenConfig {
-        GenConfig { count, seed, province: province.map(|p| UnitCode::parse(p).unwrap()), today: TODAY }
+        GenConfig {
+            count,
+            seed,
+            province: province.map(|p| UnitCode::parse(p).unwrap()),
+            today: TODAY,
+        }
     }
 
     fn people(count: u64, seed: u64, province: Option<&str>) -> Vec<Person> {
-        Generator::new(&config(count, seed, province)).unwrap().collect()
+        Generator::new(&config(count, seed, province))
+            .unwrap()
+            .collect()
     }
 
     #[test]
@@ -1497,7 +1853,12 @@ mod tests {
         for (seed, province) in [(1, None), (2, Some("62")), (3, Some("79")), (4, Some("14"))] {
             for p in people(20_000, seed, province) {
                 if let Err(e) = p.check(TODAY) {
-                    panic!("{}: {e} in {p:?} born {} card {:?}", e.field(), p.birth, p.card);
+                    panic!(
+                        "{}: {e} in {p:?} born {} card {:?}",
+                        e.field(),
+                        p.birth,
+                        p.card
+                    );
                 }
             }
         }
@@ -1507,8 +1868,14 @@ mod tests {
     fn names_and_addresses_are_nfc_and_households_are_well_formed() {
         for p in people(20_000, 5, None) {
             let n = &p.name;
-            assert_eq!(PersonName::parse(n.surname(), n.middle(), n.given()).unwrap(), *n);
-            assert_eq!(eid_domain::name::nfc(&p.residence.address), p.residence.address);
+            assert_eq!(
+                PersonName::parse(n.surname(), n.middle(), n.given()).unwrap(),
+                *n
+            );
+            assert_eq!(
+                eid_domain::name::nfc(&p.residence.address),
+                p.residence.address
+            );
             assert!(!p.residence.address.is_empty());
             let h = p.household.unwrap();
             assert!(h.starts_with("HK") && h.len() <= 32, "{h}");
@@ -1524,15 +1891,23 @@ mod tests {
         let distinct: HashSet<_> = phones.iter().collect();
         assert_eq!(distinct.len(), phones.len());
         // Most births are registered where people live.
-        let local = all.iter().filter(|p| p.id.as_str()[1..3] == province_of(p)).count();
+        let local = all
+            .iter()
+            .filter(|p| p.id.as_str()[1..3] == province_of(p))
+            .count();
         let share = local as f64 / all.len() as f64;
-        assert!((0.75..0.95).contains(&share), "births registered locally: {share}");
+        assert!(
+            (0.75..0.95).contains(&share),
+            "births registered locally: {share}"
+        );
     }
 
     fn province_of(p: &Person) -> String {
         let units = Units::get();
         let anc = units.ancestors(Tree::Gso2024, &p.residence.unit);
-        anc.last().map(|u| u.code.as_str().to_owned()).unwrap_or_default()
+        anc.last()
+            .map(|u| u.code.as_str().to_owned())
+            .unwrap_or_default()
     }
 
     #[test]
@@ -1541,9 +1916,17 @@ mod tests {
         for code in ["62", "38"] {
             let province = UnitCode::parse(code).unwrap();
             let all = people(5000, 11, Some(code));
-            assert!(all.iter().all(|p| units.contains(Tree::Gso2024, &province, &p.residence.unit)));
+            assert!(all.iter().all(|p| units.contains(
+                Tree::Gso2024,
+                &province,
+                &p.residence.unit
+            )));
             let communes: HashSet<_> = all.iter().map(|p| p.residence.unit).collect();
-            assert!(communes.len() > 50, "{code}: only {} communes", communes.len());
+            assert!(
+                communes.len() > 50,
+                "{code}: only {} communes",
+                communes.len()
+            );
         }
     }
 
@@ -1552,7 +1935,10 @@ mod tests {
         let all = people(50_000, 13, None);
         let mut households: HashMap<String, Vec<&Person>> = HashMap::new();
         for p in &all {
-            households.entry(p.household.clone().unwrap()).or_default().push(p);
+            households
+                .entry(p.household.clone().unwrap())
+                .or_default()
+                .push(p);
         }
         for members in households.values() {
             assert!(members.len() <= 7);
@@ -1578,12 +1964,44 @@ mod tests {
         let smart = |urban: bool| {
             let group: Vec<_> = all
                 .iter()
-                .filter(|p| units.unit(Tree::Gso2024, &p.residence.unit).map(|u| u.urban) == Some(urban))
+                .filter(|p| {
+                    units
+                        .unit(Tree::Gso2024, &p.residence.unit)
+                        .map(|u| u.urban)
+                        == Some(urban)
+                })
                 .collect();
-            group.iter().filter(|p| p.phone_type == PhoneType::Smartphone).count() as f64 / group.len() as f64
+            group
+                .iter()
+                .filter(|p| p.phone_type == PhoneType::Smartphone)
+                .count() as f64
+                / group.len() as f64
         };
         let (urban, rural) = (smart(true), smart(false));
-        assert!(urban > rural + 0.1, "smartphones: urban {urban}, rural {rural}");
+        assert!(
+            urban > rural + 0.1,
+            "smartphones: urban {urban}, rural {rural}"
+        );
+    }
+
+    #[test]
+    fn dates_stay_possible_for_a_register_far_in_the_past_or_the_future() {
+        for today in [
+            date!(1950 - 06 - 01),
+            date!(2000 - 01 - 01),
+            date!(2150 - 12 - 31),
+        ] {
+            let cfg = GenConfig {
+                count: 5000,
+                seed: 3,
+                province: None,
+                today,
+            };
+            for p in Generator::new(&cfg).unwrap() {
+                assert_eq!(p.check(today), Ok(()), "today {today}");
+            }
+        }
+        assert_eq!(people(0, 1, None).len(), 0);
     }
 
     #[test]
@@ -1591,71 +2009,6 @@ mod tests {
         for code in ["99", "03", "389", "15001", "VN"] {
             let cfg = config(1, 1, Some(code));
             assert!(Generator::new(&cfg).is_err(), "{code}");
-        }
-    }
-}
-
-#[cfg(test)]
-mod scratch_stats {
-    use super::*;
-    use std::collections::HashMap;
-
-    #[test]
-    #[ignore]
-    fn print_stats() {
-        let today = date!(2026 - 11 - 23);
-        let prov = std::env::var("PROV").ok().map(|p| UnitCode::parse(&p).unwrap());
-        let cfg = GenConfig { count: 200_000, seed: 9, province: prov, today };
-        let all: Vec<Person> = Generator::new(&cfg).unwrap().collect();
-        let n = all.len() as f64;
-        let mut bands = [0usize; 21];
-        for p in &all {
-            let a = p.birth.age_on(today).clamp(0, 100) as usize;
-            bands[a / 5] += 1;
-        }
-        for (i, b) in bands.iter().enumerate() {
-            println!("{:>3}-{:<3} {:5.2}%", i * 5, i * 5 + 4, *b as f64 / n * 100.0);
-        }
-        let mut sur: HashMap<&str, usize> = HashMap::new();
-        for p in &all { *sur.entry(p.name.surname()).or_default() += 1; }
-        let mut v: Vec<_> = sur.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1));
-        for (s, c) in v.iter().take(20) { print!("{s} {:.1}% ", *c as f64 / n * 100.0); }
-        println!();
-        let count = |f: &dyn Fn(&Person) -> bool| all.iter().filter(|p| f(p)).count() as f64 / n * 100.0;
-        println!("under15 {:.1}% 65+ {:.1}%", count(&|p| p.birth.age_on(today) < 15), count(&|p| p.birth.age_on(today) >= 65));
-        println!("dead {:.2}% emig {:.2}% absent {:.2}%", count(&|p| p.life.state == LifeState::Dead), count(&|p| p.life.state == LifeState::Emigrated), count(&|p| p.life.state == LifeState::Absent));
-        println!("temp {:.2}% card {:.1}% card14+ {:.1}% revoked {:.2}% yearonly {:.2}%", count(&|p| p.temporary.is_some()), count(&|p| p.card.is_some()),
-            all.iter().filter(|p| p.birth.age_on(today) >= 14 && p.card.is_some()).count() as f64 / all.iter().filter(|p| p.birth.age_on(today) >= 14).count() as f64 * 100.0,
-            count(&|p| p.card.map_or(false, |c| c.revoked)), count(&|p| matches!(p.birth, BirthDate::Year(_))));
-        let units = Units::get();
-        for urban in [true, false] {
-            let g: Vec<_> = all.iter().filter(|p| units.unit(Tree::Gso2024, &p.residence.unit).map(|u| u.urban) == Some(urban)).collect();
-            let gn = g.len() as f64;
-            println!("urban={urban} n={} smart {:.1}% basic {:.1}% none {:.1}% phone# {:.1}%", g.len(),
-                g.iter().filter(|p| p.phone_type == PhoneType::Smartphone).count() as f64 / gn * 100.0,
-                g.iter().filter(|p| p.phone_type == PhoneType::Basic).count() as f64 / gn * 100.0,
-                g.iter().filter(|p| p.phone_type == PhoneType::None).count() as f64 / gn * 100.0,
-                g.iter().filter(|p| p.phone.is_some()).count() as f64 / gn * 100.0);
-        }
-        let mut hh: HashMap<&str, usize> = HashMap::new();
-        for p in &all { *hh.entry(p.household.as_deref().unwrap()).or_default() += 1; }
-        let mut sizes = [0usize; 9];
-        for s in hh.values() { sizes[(*s).min(8)] += 1; }
-        println!("households {} mean {:.2} sizes {:?}", hh.len(), n / hh.len() as f64, sizes);
-        let male = count(&|p| p.sex == Sex::Male);
-        println!("male {male:.1}% local-birth {:.1}%", count(&|p| { let a = units.ancestors(Tree::Gso2024, &p.residence.unit); a.last().map(|u| u.code.as_str()) == Some(&p.id.as_str()[1..3]) }));
-        let mut mids: HashMap<String, usize> = HashMap::new();
-        for p in &all { *mids.entry(format!("{:?}/{}", p.sex, p.name.middle())).or_default() += 1; }
-        let mut v: Vec<_> = mids.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1));
-        for (s, c) in v.iter().take(16) { print!("{s} {:.1}% ", *c as f64 / n * 100.0); }
-        println!();
-        let mut hl: HashMap<usize, usize> = HashMap::new();
-        for p in &all { *hl.entry(p.hometown.map_or(0, |h| h.as_str().len())).or_default() += 1; }
-        println!("hometown levels {hl:?}");
-        for p in all.iter().step_by(all.len() / 40) {
-            println!("{} | {} | {} | {} | {:?} | {} | {:?} | {} | {:?} | {:?} | {:?}", p.id, p.name.full(), p.birth, p.sex.as_str(), p.hometown, p.residence.address, p.residence.unit, p.household.as_deref().unwrap(), p.phone_type, p.life, p.card);
         }
     }
 }

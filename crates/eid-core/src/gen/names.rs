@@ -111,7 +111,10 @@ pub(super) enum Ethnic {
 impl Ethnic {
     /// Children take the mother's family name.
     pub(super) fn matrilineal(self) -> bool {
-        matches!(self, Ethnic::Jrai | Ethnic::Ede | Ethnic::Kho | Ethnic::Raglai)
+        matches!(
+            self,
+            Ethnic::Jrai | Ethnic::Ede | Ethnic::Kho | Ethnic::Raglai
+        )
     }
 
     /// An ethnic minority (the Hoa live mostly in cities and are counted with the Kinh here).
@@ -207,10 +210,10 @@ pub(super) fn region(province: u8) -> Region {
 /// Kinh family names, shared by the three regional variants; the regional spellings (Hoàng or
 /// Huỳnh, Vũ or Võ) and Hồ are added per region by [`kinh_regional`]. Per ten thousand.
 pub(super) const KINH_SURNAMES: &[(&str, u16)] = &[
-    ("Nguyễn", 4200),
-    ("Trần", 1100),
-    ("Lê", 950),
-    ("Phạm", 700),
+    ("Nguyễn", 4800),
+    ("Trần", 1300),
+    ("Lê", 1100),
+    ("Phạm", 780),
     ("Phan", 450),
     ("Đặng", 210),
     ("Bùi", 200),
@@ -284,7 +287,13 @@ pub(super) fn kinh_regional(region: Region) -> [(&'static str, u16); 5] {
         Region::NorthCentral => (380, 40, 100, 290, 250),
         _ => (90, 420, 80, 310, 140),
     };
-    [("Hoàng", hoang), ("Huỳnh", huynh), ("Vũ", vu), ("Võ", vo), ("Hồ", ho)]
+    [
+        ("Hoàng", hoang),
+        ("Huỳnh", huynh),
+        ("Vũ", vu),
+        ("Võ", vo),
+        ("Hồ", ho),
+    ]
 }
 
 pub(super) const HOA_SURNAMES: &[(&str, u16)] = &[
@@ -374,7 +383,8 @@ pub(super) const RAGLAI_SURNAMES: &[(&str, u16)] = &[
     ("Mang", 4),
 ];
 
-pub(super) const STIENG_SURNAMES: &[(&str, u16)] = &[("Điểu", 80), ("Lâm", 8), ("Hồ", 6), ("Lê", 3)];
+pub(super) const STIENG_SURNAMES: &[(&str, u16)] =
+    &[("Điểu", 80), ("Lâm", 8), ("Hồ", 6), ("Lê", 3)];
 
 pub(super) const HMONG_SURNAMES: &[(&str, u16)] = &[
     ("Giàng", 20),
@@ -998,7 +1008,8 @@ pub(super) const FEMALE_GIVEN_MODERN: &[(&str, u16)] = &[
 // Minority middle and given names
 
 /// Hmong men: "Giàng A Páo", "Sùng Seo Chứ", "Vàng Mí Lử".
-pub(super) const HMONG_MALE_MIDDLE: &[(&str, u16)] = &[("A", 40), ("Văn", 35), ("Seo", 15), ("Mí", 10)];
+pub(super) const HMONG_MALE_MIDDLE: &[(&str, u16)] =
+    &[("A", 40), ("Văn", 35), ("Seo", 15), ("Mí", 10)];
 pub(super) const HMONG_FEMALE_MIDDLE: &[(&str, u16)] = &[("Thị", 85), ("", 15)];
 pub(super) const HMONG_MALE_GIVEN: &[(&str, u16)] = &[
     ("Páo", 10),
@@ -1095,7 +1106,13 @@ pub(super) const DAO_FEMALE_GIVEN: &[(&str, u16)] = &[
     ("Xuân", 3),
 ];
 
-pub(super) const KHMER_MALE_MIDDLE: &[(&str, u16)] = &[("", 40), ("Văn", 35), ("Thanh", 10), ("Minh", 8), ("Hoàng", 7)];
+pub(super) const KHMER_MALE_MIDDLE: &[(&str, u16)] = &[
+    ("", 40),
+    ("Văn", 35),
+    ("Thanh", 10),
+    ("Minh", 8),
+    ("Hoàng", 7),
+];
 pub(super) const KHMER_FEMALE_MIDDLE: &[(&str, u16)] = &[("Thị", 80), ("", 15), ("Kim", 5)];
 pub(super) const KHMER_MALE_GIVEN: &[(&str, u16)] = &[
     ("Sa Rây", 5),
@@ -1135,7 +1152,8 @@ pub(super) const KHMER_FEMALE_GIVEN: &[(&str, u16)] = &[
     ("Sa Ly", 3),
 ];
 
-pub(super) const CHAM_MALE_MIDDLE: &[(&str, u16)] = &[("Văn", 50), ("Năng", 20), ("Minh", 15), ("Đại", 15)];
+pub(super) const CHAM_MALE_MIDDLE: &[(&str, u16)] =
+    &[("Văn", 50), ("Năng", 20), ("Minh", 15), ("Đại", 15)];
 pub(super) const CHAM_FEMALE_MIDDLE: &[(&str, u16)] = &[("Thị", 85), ("Ngọc", 15)];
 
 pub(super) const BANA_MALE_GIVEN: &[(&str, u16)] = &[
@@ -1591,7 +1609,8 @@ impl Village {
         match self {
             Village::Khu => 1000,
             Village::Thon | Village::Xom | Village::Ap => 450,
-            Village::Ban | Village::Lang | Village::Buon | Village::Bon => 150,
+            Village::Ban => 100,
+            Village::Lang | Village::Buon | Village::Bon => 0,
         }
     }
 

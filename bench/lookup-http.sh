@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Person lookup by personal ID over HTTP on loopback, measured with wrk against /healthz on the
+# same server in the same run. The server holds a generated province (default 200,000 people)
+# on SQLite; requests carry a bearer token of a province officer and ask for random IDs of that
+# province. Goal: ≥ 20,000 requests/s, and ≥ half of /healthz.
+source "$(dirname "$0")/common.sh"
+people=${1:-200000}
+duration=${EID_BENCH_DURATION:-15s}
+need wrk wrk
+build
+dir="$work/lookup"
+rm -rf "$dir" && mkdir -p "$dir"
+db="sqlite://$dir/eid.db"
+
+"$eid" gen persons --count "$people" --seed 7 --province 62 --out "$dir/p.csv" >/dev/null
+"$eid" --db "$db" import persons "$dir/p.csv" --json >/dev/null
+printf 'Bench password 1A\n' | "$eid" --db "$db" admin create-user --username bench --role province --unit 62 --password-stdin >/dev/null
+token=$("$eid" --db "$db" admin issue-token --username bench --name bench | tail -n 1)
+cut -d, -f1 "$dir/p.csv" | tail -n +2 | shuf -n 20000 --random-source=<(yes) > "$dir/ids.txt"
+
+EID_LOG=warn "$eid" --db "$db" serve --listen 127.0.0.1:0 2> "$dir/serve.log" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  addr=$(sed -n 's|.*listening on http://\([0-9.:]*\).*|\1|p' "$dir/serve.log" | head -n 1)
+  [ -n "$addr" ] && break
+  sleep 0.1
+done
+[ -n "$addr" ] || { cat "$dir/serve.log"; exit 1; }
+
+cat > "$dir/lookup.lua" <<LUA
+local ids = {}
+for line in io.lines("$dir/ids.txt") do ids[#ids + 1] = line end
+local i = 0
+wrk.headers["Authorization"] = "Bearer $token"
+request = function()
+  i = i % #ids + 1
+  return wrk.format("GET", "/api/v1/persons/" .. ids[i])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("errors: %d non-2xx\n", summary.errors.status))
+end
+LUA
+# Check one lookup answers 200 before measuring.
+curl -sf -H "Authorization: Bearer $token" "http://$addr/api/v1/persons/$(head -n 1 "$dir/ids.txt")" >/dev/null
+
+threads=2; conns=64
+health=$(wrk -t$threads -c$conns -d"$duration" --latency "http://$addr/healthz" | tee "$dir/health.txt" | awk '/Requests\/sec/ { print $2 }')
+lookup=$(wrk -t$threads -c$conns -d"$duration" --latency -s "$dir/lookup.lua" "http://$addr/" | tee "$dir/lookup.txt" | awk '/Requests\/sec/ { print $2 }')
+
+echo "HTTP on loopback, wrk -t$threads -c$conns -d$duration, $people persons on SQLite"
+printf '  /healthz (baseline):        %10.0f req/s  latency p50/p99: %s\n' "$health" "$(awk '/50%|99%/ { printf "%s ", $2 }' "$dir/health.txt")"
+printf '  /api/v1/persons/{id}:       %10.0f req/s  latency p50/p99: %s\n' "$lookup" "$(awk '/50%|99%/ { printf "%s ", $2 }' "$dir/lookup.txt")"
+grep -h "errors:" "$dir/lookup.txt" | sed 's/^/  lookup /'
+echo "  ratio lookup / healthz: $(ratio "$lookup" "$health")  (goal ≥ 0.50; lookup goal ≥ 20000 req/s)"
