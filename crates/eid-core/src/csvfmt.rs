@@ -7,12 +7,12 @@
 //! `life_status` is `alive`, `dead`, `emigrated` or `absent`; `card_revoked` is `0` or `1`.
 //! Unit codes are GSO codes of the three-level (2024) tree, zero-padded: communes have 5 digits.
 
+use eid_domain::name::nfc;
 use eid_domain::{
     iso, parse_iso_date, BirthDate, Card, LifeState, LifeStatus, Person, PersonName, PersonalId,
     PhoneNumber, PhoneType, Residence, Sex, UnitCode,
 };
 use time::Date;
-use eid_domain::name::nfc;
 
 /// The header, in order.
 pub const COLUMNS: [&str; 18] = [
@@ -48,7 +48,10 @@ pub struct RowError {
 
 impl RowError {
     fn new(column: &'static str, reason: impl Into<String>) -> RowError {
-        RowError { column, reason: reason.into() }
+        RowError {
+            column,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -64,19 +67,27 @@ fn opt(s: &str) -> Option<&str> {
 }
 
 fn unit(column: &'static str, s: &str) -> Result<Option<UnitCode>, RowError> {
-    opt(s).map(|s| UnitCode::parse(s).map_err(|e| RowError::new(column, e.to_string()))).transpose()
+    opt(s)
+        .map(|s| UnitCode::parse(s).map_err(|e| RowError::new(column, e.to_string())))
+        .transpose()
 }
 
 fn date(column: &'static str, s: &str) -> Result<Option<Date>, RowError> {
     opt(s)
-        .map(|s| parse_iso_date(s).ok_or_else(|| RowError::new(column, format!("{s:?} is not a date (YYYY-MM-DD)"))))
+        .map(|s| {
+            parse_iso_date(s)
+                .ok_or_else(|| RowError::new(column, format!("{s:?} is not a date (YYYY-MM-DD)")))
+        })
         .transpose()
 }
 
 /// Checks the header line (after any BOM was removed).
 pub fn check_header(fields: &[&str]) -> Result<(), RowError> {
     if fields.len() != COLUMNS.len() || fields.iter().zip(COLUMNS).any(|(a, b)| a.trim() != b) {
-        return Err(RowError::new("*", format!("header must be: {}", COLUMNS.join(","))));
+        return Err(RowError::new(
+            "*",
+            format!("header must be: {}", COLUMNS.join(",")),
+        ));
     }
     Ok(())
 }
@@ -84,38 +95,65 @@ pub fn check_header(fields: &[&str]) -> Result<(), RowError> {
 /// Parses one data row into a person and checks every rule. `today` bounds the dates.
 pub fn parse_row(fields: &[&str], today: Date) -> Result<Person, RowError> {
     if fields.len() != COLUMNS.len() {
-        return Err(RowError::new("*", format!("expected {} columns, found {}", COLUMNS.len(), fields.len())));
+        return Err(RowError::new(
+            "*",
+            format!("expected {} columns, found {}", COLUMNS.len(), fields.len()),
+        ));
     }
-    if let Some((i, _)) = fields.iter().enumerate().find(|(_, f)| f.len() > MAX_FIELD_BYTES) {
+    if let Some((i, _)) = fields
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.len() > MAX_FIELD_BYTES)
+    {
         let column = COLUMNS.get(i).copied().unwrap_or("*");
-        return Err(RowError::new(column, format!("field is longer than {MAX_FIELD_BYTES} bytes")));
+        return Err(RowError::new(
+            column,
+            format!("field is longer than {MAX_FIELD_BYTES} bytes"),
+        ));
     }
     let f = |i: usize| fields.get(i).copied().unwrap_or("");
-    let id = PersonalId::parse(f(0).trim()).map_err(|e| RowError::new("personal_id", e.to_string()))?;
+    let id =
+        PersonalId::parse(f(0).trim()).map_err(|e| RowError::new("personal_id", e.to_string()))?;
     let name = PersonName::parse(f(1), f(2), f(3)).map_err(|e| {
         let column = match e {
-            eid_domain::NameError::Empty(p) | eid_domain::NameError::TooLong(p, _) | eid_domain::NameError::BadChar(p, _) => {
-                match p {
-                    "surname" => "surname",
-                    "middle name" => "middle_name",
-                    _ => "given_name",
-                }
-            }
+            eid_domain::NameError::Empty(p)
+            | eid_domain::NameError::TooLong(p, _)
+            | eid_domain::NameError::BadChar(p, _) => match p {
+                "surname" => "surname",
+                "middle name" => "middle_name",
+                _ => "given_name",
+            },
         };
         RowError::new(column, e.to_string())
     })?;
     let birth_raw = f(4).trim();
-    let birth = BirthDate::parse(birth_raw)
-        .ok_or_else(|| RowError::new("birth_date", format!("{birth_raw:?} is not a date (YYYY-MM-DD or YYYY)")))?;
+    let birth = BirthDate::parse(birth_raw).ok_or_else(|| {
+        RowError::new(
+            "birth_date",
+            format!("{birth_raw:?} is not a date (YYYY-MM-DD or YYYY)"),
+        )
+    })?;
     let sex_raw = f(5).trim();
-    let sex = Sex::parse(sex_raw).ok_or_else(|| RowError::new("sex", format!("{sex_raw:?} is not M or F")))?;
+    let sex = Sex::parse(sex_raw)
+        .ok_or_else(|| RowError::new("sex", format!("{sex_raw:?} is not M or F")))?;
     let hometown = unit("hometown_unit", f(6))?;
-    let residence_unit =
-        unit("residence_unit", f(7))?.ok_or_else(|| RowError::new("residence_unit", "is required"))?;
-    let residence = Residence { unit: residence_unit, address: nfc(f(8).trim()) };
+    let residence_unit = unit("residence_unit", f(7))?
+        .ok_or_else(|| RowError::new("residence_unit", "is required"))?;
+    let residence = Residence {
+        unit: residence_unit,
+        address: nfc(f(8).trim()),
+    };
     let temporary = match unit("temp_unit", f(9))? {
-        Some(u) => Some(Residence { unit: u, address: nfc(f(10).trim()) }),
-        None if opt(f(10)).is_some() => return Err(RowError::new("temp_unit", "is required with a temporary address")),
+        Some(u) => Some(Residence {
+            unit: u,
+            address: nfc(f(10).trim()),
+        }),
+        None if opt(f(10)).is_some() => {
+            return Err(RowError::new(
+                "temp_unit",
+                "is required with a temporary address",
+            ))
+        }
         None => None,
     };
     let household = opt(f(11)).map(str::to_owned);
@@ -123,27 +161,48 @@ pub fn parse_row(fields: &[&str], today: Date) -> Result<Person, RowError> {
         .map(|p| PhoneNumber::parse(p).map_err(|e| RowError::new("phone", e.to_string())))
         .transpose()?;
     let phone_type = match opt(f(13)) {
-        Some(t) => PhoneType::parse(t)
-            .ok_or_else(|| RowError::new("phone_type", format!("{t:?} is not none, basic or smartphone")))?,
+        Some(t) => PhoneType::parse(t).ok_or_else(|| {
+            RowError::new(
+                "phone_type",
+                format!("{t:?} is not none, basic or smartphone"),
+            )
+        })?,
         None if phone.is_some() => PhoneType::Basic,
         None => PhoneType::None,
     };
     let state = match opt(f(14)) {
-        Some(s) => LifeState::parse(s)
-            .ok_or_else(|| RowError::new("life_status", format!("{s:?} is not alive, dead, emigrated or absent")))?,
+        Some(s) => LifeState::parse(s).ok_or_else(|| {
+            RowError::new(
+                "life_status",
+                format!("{s:?} is not alive, dead, emigrated or absent"),
+            )
+        })?,
         None => LifeState::Alive,
     };
-    let life = LifeStatus { state, since: date("life_status_date", f(15))? };
+    let life = LifeStatus {
+        state,
+        since: date("life_status_date", f(15))?,
+    };
     let card = match date("card_issued", f(16))? {
         Some(issued) => {
             let revoked = match f(17).trim() {
                 "" | "0" => false,
                 "1" => true,
-                other => return Err(RowError::new("card_revoked", format!("{other:?} is not 0 or 1"))),
+                other => {
+                    return Err(RowError::new(
+                        "card_revoked",
+                        format!("{other:?} is not 0 or 1"),
+                    ))
+                }
             };
             Some(Card { issued, revoked })
         }
-        None if f(17).trim() == "1" => return Err(RowError::new("card_revoked", "a revoked card needs its issue date")),
+        None if f(17).trim() == "1" => {
+            return Err(RowError::new(
+                "card_revoked",
+                "a revoked card needs its issue date",
+            ))
+        }
         None => None,
     };
     let person = Person {
@@ -160,13 +219,19 @@ pub fn parse_row(fields: &[&str], today: Date) -> Result<Person, RowError> {
         life,
         card,
     };
-    person.check(today).map_err(|e| RowError::new(e.field(), e.to_string()))?;
+    person
+        .check(today)
+        .map_err(|e| RowError::new(e.field(), e.to_string()))?;
     Ok(person)
 }
 
 /// The person's fields in [`COLUMNS`] order, as they are written to CSV and compared on import.
 pub fn fields(p: &Person) -> [String; 18] {
-    let unit_str = |u: &Option<UnitCode>| u.as_ref().map(|u| u.as_str().to_owned()).unwrap_or_default();
+    let unit_str = |u: &Option<UnitCode>| {
+        u.as_ref()
+            .map(|u| u.as_str().to_owned())
+            .unwrap_or_default()
+    };
     [
         p.id.as_str().to_owned(),
         p.name.surname().to_owned(),
@@ -177,8 +242,14 @@ pub fn fields(p: &Person) -> [String; 18] {
         unit_str(&p.hometown),
         p.residence.unit.as_str().to_owned(),
         p.residence.address.clone(),
-        p.temporary.as_ref().map(|t| t.unit.as_str().to_owned()).unwrap_or_default(),
-        p.temporary.as_ref().map(|t| t.address.clone()).unwrap_or_default(),
+        p.temporary
+            .as_ref()
+            .map(|t| t.unit.as_str().to_owned())
+            .unwrap_or_default(),
+        p.temporary
+            .as_ref()
+            .map(|t| t.address.clone())
+            .unwrap_or_default(),
         p.household.clone().unwrap_or_default(),
         p.phone.as_ref().map(|x| x.national()).unwrap_or_default(),
         p.phone_type.as_str().to_owned(),

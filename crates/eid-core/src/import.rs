@@ -112,7 +112,10 @@ pub fn import_persons<R: Read>(
     on_rejected: &mut dyn FnMut(&Rejected),
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImportSummary, ImportError> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
     let mut record = csv::ByteRecord::new();
     if !reader.read_byte_record(&mut record)? {
         return Err(ImportError::Header("the file is empty".into()));
@@ -137,7 +140,11 @@ pub fn import_persons<R: Read>(
             Ok(false) => break,
             Err(e) => {
                 // A broken quote or similar: the reader cannot resynchronise reliably.
-                let rejected = Rejected { line, column: "*", reason: format!("malformed CSV: {e}") };
+                let rejected = Rejected {
+                    line,
+                    column: "*",
+                    reason: format!("malformed CSV: {e}"),
+                };
                 summary.rejected += 1;
                 summary.rows += 1;
                 on_rejected(&rejected);
@@ -162,7 +169,11 @@ pub fn import_persons<R: Read>(
             }
             Err(e) => {
                 summary.rejected += 1;
-                on_rejected(&Rejected { line, column: e.column, reason: e.reason });
+                on_rejected(&Rejected {
+                    line,
+                    column: e.column,
+                    reason: e.reason,
+                });
                 if opts.on_error == OnError::Abort {
                     // Nothing will be written: stop writing, keep checking for the report.
                     writer = None;
@@ -212,7 +223,11 @@ pub fn import_generated(
 }
 
 /// Writes every person of `unit`'s subtree in the import format; returns how many.
-pub fn export_persons<W: Write>(store: &dyn Store, unit: &UnitCode, out: W) -> Result<u64, ImportError> {
+pub fn export_persons<W: Write>(
+    store: &dyn Store,
+    unit: &UnitCode,
+    out: W,
+) -> Result<u64, ImportError> {
     let mut w = csv::Writer::from_writer(out);
     csvfmt::write_header(&mut w)?;
     let n = store.for_each_person(unit, &mut |p| {

@@ -25,9 +25,9 @@ use time::OffsetDateTime;
 
 use crate::csvfmt;
 use crate::store::{
-    self, from_ms, path_range, person_from_fields, phone_national, to_ms, unit_path, Actor, ApiToken, AuditEntry,
-    BatchCounts, NewStaff, PersonEvent, PersonWriter, Population, Role, SearchQuery, Session, Staff, Store, StoreError,
-    StoredPerson,
+    self, from_ms, path_range, person_from_fields, phone_national, to_ms, unit_path, Actor,
+    ApiToken, AuditEntry, BatchCounts, NewStaff, PersonEvent, PersonWriter, Population, Role,
+    SearchQuery, Session, Staff, Store, StoreError, StoredPerson,
 };
 
 /// The numbered migrations, applied in order. Never edit one that has shipped: add a new one.
@@ -45,7 +45,8 @@ const STREAM_CHUNK: i32 = 2_000;
 const MIGRATE_LOCK: i64 = 0x0065_6964_5f6d_6967; // "eid_mig"
 
 /// The 18 CSV columns, in [`csvfmt::COLUMNS`] order, as stored in `person`.
-const PERSON_COLS: &str = "personal_id, surname, middle_name, given_name, birth_date, sex, hometown_unit, \
+const PERSON_COLS: &str =
+    "personal_id, surname, middle_name, given_name, birth_date, sex, hometown_unit, \
      residence_unit, residence_address, temp_unit, temp_address, household_id, phone, phone_type, \
      life_status, life_status_date, card_issued, card_revoked";
 
@@ -61,7 +62,12 @@ const PERSON_ALL_COLS: &str = "personal_id, surname, middle_name, given_name, na
 /// A database error as a [`StoreError`], without the server's `DETAIL` (it may quote values).
 fn db(e: postgres::Error) -> StoreError {
     match e.as_db_error() {
-        Some(d) => StoreError::Db(format!("{}: {} (SQLSTATE {})", d.severity(), d.message(), d.code().code())),
+        Some(d) => StoreError::Db(format!(
+            "{}: {} (SQLSTATE {})",
+            d.severity(),
+            d.message(),
+            d.code().code()
+        )),
         // Not from the server (connection, protocol, conversion): the cause says what.
         None => match std::error::Error::source(&e) {
             Some(cause) => StoreError::Db(format!("{e}: {cause}")),
@@ -102,7 +108,9 @@ struct Pool {
 
 impl Pool {
     fn lock(&self) -> MutexGuard<'_, PoolState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn open_client(&self) -> Result<Client, StoreError> {
@@ -124,13 +132,21 @@ impl Pool {
                     state.open -= 1;
                     continue;
                 }
-                return Ok(Conn { pool: self, client: Some(client), discard: false });
+                return Ok(Conn {
+                    pool: self,
+                    client: Some(client),
+                    discard: false,
+                });
             }
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
                 return match self.open_client() {
-                    Ok(client) => Ok(Conn { pool: self, client: Some(client), discard: false }),
+                    Ok(client) => Ok(Conn {
+                        pool: self,
+                        client: Some(client),
+                        discard: false,
+                    }),
                     Err(e) => {
                         self.lock().open -= 1;
                         self.freed.notify_one();
@@ -138,10 +154,15 @@ impl Pool {
                     }
                 };
             }
-            let (next, timeout) = self.freed.wait_timeout(state, POOL_WAIT).unwrap_or_else(|p| p.into_inner());
+            let (next, timeout) = self
+                .freed
+                .wait_timeout(state, POOL_WAIT)
+                .unwrap_or_else(|p| p.into_inner());
             state = next;
             if timeout.timed_out() && state.idle.is_empty() && state.open >= self.max {
-                return Err(StoreError::Db("no free database connection (pool exhausted)".into()));
+                return Err(StoreError::Db(
+                    "no free database connection (pool exhausted)".into(),
+                ));
             }
         }
     }
@@ -167,7 +188,9 @@ struct Conn<'a> {
 
 impl Conn<'_> {
     fn c(&mut self) -> Result<&mut Client, StoreError> {
-        self.client.as_mut().ok_or_else(|| StoreError::Db("connection already returned".into()))
+        self.client
+            .as_mut()
+            .ok_or_else(|| StoreError::Db("connection already returned".into()))
     }
 }
 
@@ -199,12 +222,18 @@ fn split_pool(url: &str) -> Result<(String, usize), StoreError> {
                     .parse::<usize>()
                     .ok()
                     .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| StoreError::Db("database URL: pool must be a number from 1 to 1000".into()))?;
+                    .ok_or_else(|| {
+                        StoreError::Db("database URL: pool must be a number from 1 to 1000".into())
+                    })?;
             }
             _ => rest.push(pair),
         }
     }
-    let url = if rest.is_empty() { base.to_owned() } else { format!("{base}?{}", rest.join("&")) };
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
     Ok((url, size))
 }
 
@@ -213,8 +242,9 @@ impl PgStore {
     /// every connection works in that schema, created if missing (tests use a fresh one each).
     pub fn connect(url: &str, schema: Option<&str>) -> Result<PgStore, StoreError> {
         let (url, max) = split_pool(url)?;
-        let mut config: postgres::Config =
-            url.parse().map_err(|e: postgres::Error| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
         if config.get_application_name().is_none() {
             config.application_name("eid");
         }
@@ -223,13 +253,21 @@ impl PgStore {
                 config,
                 schema: schema.map(str::to_owned),
                 max,
-                state: Mutex::new(PoolState { idle: Vec::new(), open: 0 }),
+                state: Mutex::new(PoolState {
+                    idle: Vec::new(),
+                    open: 0,
+                }),
                 freed: Condvar::new(),
             },
         };
         let mut conn = store.pool.get()?;
         if let Some(schema) = schema {
-            conn.c()?.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema))).map_err(db)?;
+            conn.c()?
+                .batch_execute(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS {}",
+                    quote_ident(schema)
+                ))
+                .map_err(db)?;
         }
         drop(conn);
         Ok(store)
@@ -303,7 +341,10 @@ fn staff_at(row: &Row, base: usize) -> Result<Staff, StoreError> {
 /// Appends `s` escaped for `COPY … FROM STDIN` text format.
 fn copy_text(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    if !bytes.iter().any(|&b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+    if !bytes
+        .iter()
+        .any(|&b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
         out.extend_from_slice(bytes);
         return;
     }
@@ -400,7 +441,12 @@ pub struct PgWriter<'a> {
 }
 
 impl<'a> PgWriter<'a> {
-    fn new(mut conn: Conn<'a>, actor: &Actor, reason: &str, now: OffsetDateTime) -> Result<PgWriter<'a>, StoreError> {
+    fn new(
+        mut conn: Conn<'a>,
+        actor: &Actor,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<PgWriter<'a>, StoreError> {
         conn.c()?.batch_execute("BEGIN").map_err(db)?;
         Ok(PgWriter {
             conn,
@@ -421,7 +467,10 @@ impl<'a> PgWriter<'a> {
             Some(&k) => k,
             None => {
                 let k = unit_path(&unit).ok_or_else(|| {
-                    StoreError::Corrupt(format!("residence unit {} is not a commune of the 2024 tree", unit.as_str()))
+                    StoreError::Corrupt(format!(
+                        "residence unit {} is not a commune of the 2024 tree",
+                        unit.as_str()
+                    ))
                 })?;
                 self.paths.insert(unit, k);
                 k
@@ -456,7 +505,12 @@ impl<'a> PgWriter<'a> {
         let rows = self
             .conn
             .c()?
-            .query(&format!("SELECT digest, version, {PERSON_COLS} FROM person WHERE personal_id = ANY($1)"), &[&ids])
+            .query(
+                &format!(
+                    "SELECT digest, version, {PERSON_COLS} FROM person WHERE personal_id = ANY($1)"
+                ),
+                &[&ids],
+            )
             .map_err(db)?;
         drop(ids);
         let mut current: HashMap<String, Current> = HashMap::with_capacity(batch.len());
@@ -477,7 +531,12 @@ impl<'a> PgWriter<'a> {
                         changes: Changes::Created(out.len()),
                     });
                     current.insert(id, Current::Out(out.len()));
-                    out.push(OutRow { p, version: 1, base_version: 0, created_event: Some(events.len() - 1) });
+                    out.push(OutRow {
+                        p,
+                        version: 1,
+                        base_version: 0,
+                        created_event: Some(events.len() - 1),
+                    });
                     self.counts.imported += 1;
                     continue;
                 }
@@ -497,7 +556,12 @@ impl<'a> PgWriter<'a> {
                         self.counts.unchanged += 1;
                         continue;
                     }
-                    (Cow::Borrowed(&o.p.fields), o.version, Some(*i), o.base_version)
+                    (
+                        Cow::Borrowed(&o.p.fields),
+                        o.version,
+                        Some(*i),
+                        o.base_version,
+                    )
                 }
             };
             let Some(changes) = store::updated_changes(&old_fields, &p.fields) else {
@@ -505,9 +569,18 @@ impl<'a> PgWriter<'a> {
                 continue;
             };
             drop(old_fields);
-            events.push(Event { personal_id: id.clone(), kind: "updated", changes: Changes::Json(changes) });
+            events.push(Event {
+                personal_id: id.clone(),
+                kind: "updated",
+                changes: Changes::Json(changes),
+            });
             self.counts.updated += 1;
-            let row = OutRow { p, version: old_version + 1, base_version, created_event: None };
+            let row = OutRow {
+                p,
+                version: old_version + 1,
+                base_version,
+                created_event: None,
+            };
             match out_index {
                 Some(i) => {
                     // Created earlier in this batch: its `created` event keeps the first fields.
@@ -533,8 +606,11 @@ impl<'a> PgWriter<'a> {
     fn write_rows(&mut self, out: &[OutRow]) -> Result<(), StoreError> {
         let now_ms = self.now_ms;
         if out.iter().any(|r| r.base_version == 0) {
-            let mut copy =
-                CopyStream::new(self.conn.c()?, &format!("COPY person ({PERSON_ALL_COLS}) FROM STDIN")).map_err(db)?;
+            let mut copy = CopyStream::new(
+                self.conn.c()?,
+                &format!("COPY person ({PERSON_ALL_COLS}) FROM STDIN"),
+            )
+            .map_err(db)?;
             for r in out.iter().filter(|r| r.base_version == 0) {
                 encode_row(copy.buf(), r, now_ms, false);
                 copy.row_done();
@@ -553,16 +629,20 @@ impl<'a> PgWriter<'a> {
         }
         let client = self.conn.c()?;
         if self.stage_created {
-            client.batch_execute("TRUNCATE eid_person_stage").map_err(db)?;
+            client
+                .batch_execute("TRUNCATE eid_person_stage")
+                .map_err(db)?;
         } else {
             client
                 .batch_execute("CREATE TEMP TABLE eid_person_stage (LIKE person, base_version bigint) ON COMMIT DROP")
                 .map_err(db)?;
             self.stage_created = true;
         }
-        let mut copy =
-            CopyStream::new(client, &format!("COPY eid_person_stage ({PERSON_ALL_COLS}, base_version) FROM STDIN"))
-                .map_err(db)?;
+        let mut copy = CopyStream::new(
+            client,
+            &format!("COPY eid_person_stage ({PERSON_ALL_COLS}, base_version) FROM STDIN"),
+        )
+        .map_err(db)?;
         for r in out.iter().filter(|r| r.base_version > 0) {
             encode_row(copy.buf(), r, now_ms, true);
             copy.row_done();
@@ -584,7 +664,9 @@ impl<'a> PgWriter<'a> {
             )
             .map_err(db)?;
         if usize::try_from(n).ok() != Some(changed) {
-            return Err(StoreError::Conflict("a person was changed by another writer at the same time"));
+            return Err(StoreError::Conflict(
+                "a person was changed by another writer at the same time",
+            ));
         }
         Ok(())
     }
@@ -644,7 +726,11 @@ struct CopyStream<'c> {
 
 impl<'c> CopyStream<'c> {
     fn new(client: &'c mut Client, sql: &str) -> Result<CopyStream<'c>, postgres::Error> {
-        Ok(CopyStream { w: client.copy_in(sql)?, buf: Vec::with_capacity(COPY_CHUNK + 4096), failed: false })
+        Ok(CopyStream {
+            w: client.copy_in(sql)?,
+            buf: Vec::with_capacity(COPY_CHUNK + 4096),
+            failed: false,
+        })
     }
 
     fn buf(&mut self) -> &mut Vec<u8> {
@@ -794,7 +880,8 @@ impl Store for PgStore {
     fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.c()?.transaction().map_err(db)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK]).map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+            .map_err(db)?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)",
         )
@@ -812,8 +899,11 @@ impl Store for PgStore {
                 continue;
             }
             tx.batch_execute(sql).map_err(db)?;
-            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)", &[version, &now])
-                .map_err(db)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[version, &now],
+            )
+            .map_err(db)?;
         }
         tx.commit().map_err(db)
     }
@@ -828,7 +918,9 @@ impl Store for PgStore {
         let row = conn
             .c()?
             .query_opt(
-                &format!("SELECT {PERSON_COLS}, version, updated_at FROM person WHERE personal_id = $1"),
+                &format!(
+                    "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE personal_id = $1"
+                ),
                 &[&id.as_str()],
             )
             .map_err(db)?;
@@ -854,7 +946,8 @@ impl Store for PgStore {
                     actor: Actor::from_db(r.try_get(2).map_err(db)?),
                     kind: r.try_get(3).map_err(db)?,
                     reason: r.try_get(4).map_err(db)?,
-                    changes: serde_json::from_str(changes).map_err(|_| corrupt("event changes are not JSON"))?,
+                    changes: serde_json::from_str(changes)
+                        .map_err(|_| corrupt("event changes are not JSON"))?,
                 })
             })
             .collect()
@@ -913,7 +1006,12 @@ impl Store for PgStore {
             return Ok(0);
         };
         let mut conn = self.conn()?;
-        let mut tx = conn.c()?.build_transaction().read_only(true).start().map_err(db)?;
+        let mut tx = conn
+            .c()?
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .map_err(db)?;
         let portal = tx
             .bind(
                 &format!(
@@ -941,7 +1039,10 @@ impl Store for PgStore {
         Ok(n)
     }
 
-    fn population_by_commune(&self, unit: &UnitCode) -> Result<Vec<(UnitCode, Population)>, StoreError> {
+    fn population_by_commune(
+        &self,
+        unit: &UnitCode,
+    ) -> Result<Vec<(UnitCode, Population)>, StoreError> {
         let Some((lo, hi)) = path_range(unit) else {
             return Ok(Vec::new());
         };
@@ -960,8 +1061,12 @@ impl Store for PgStore {
                 let total: i64 = r.try_get(1).map_err(db)?;
                 let alive: i64 = r.try_get(2).map_err(db)?;
                 Ok((
-                    UnitCode::parse(code).map_err(|_| corrupt("person has a bad residence unit"))?,
-                    Population { total: u64::try_from(total).unwrap_or(0), alive: u64::try_from(alive).unwrap_or(0) },
+                    UnitCode::parse(code)
+                        .map_err(|_| corrupt("person has a bad residence unit"))?,
+                    Population {
+                        total: u64::try_from(total).unwrap_or(0),
+                        alive: u64::try_from(alive).unwrap_or(0),
+                    },
                 ))
             })
             .collect()
@@ -997,7 +1102,10 @@ impl Store for PgStore {
         let mut conn = self.conn()?;
         let row = conn
             .c()?
-            .query_opt(&format!("SELECT {STAFF_COLS}, password_hash FROM staff WHERE username = $1"), &[&username])
+            .query_opt(
+                &format!("SELECT {STAFF_COLS}, password_hash FROM staff WHERE username = $1"),
+                &[&username],
+            )
             .map_err(db)?;
         match row {
             Some(r) => Ok(Some((staff_at(&r, 0)?, r.try_get(6).map_err(db)?))),
@@ -1007,13 +1115,22 @@ impl Store for PgStore {
 
     fn staff_by_id(&self, id: i64) -> Result<Option<Staff>, StoreError> {
         let mut conn = self.conn()?;
-        let row = conn.c()?.query_opt(&format!("SELECT {STAFF_COLS} FROM staff WHERE id = $1"), &[&id]).map_err(db)?;
+        let row = conn
+            .c()?
+            .query_opt(
+                &format!("SELECT {STAFF_COLS} FROM staff WHERE id = $1"),
+                &[&id],
+            )
+            .map_err(db)?;
         row.map(|r| staff_at(&r, 0)).transpose()
     }
 
     fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
         let mut conn = self.conn()?;
-        let rows = conn.c()?.query(&format!("SELECT {STAFF_COLS} FROM staff ORDER BY id"), &[]).map_err(db)?;
+        let rows = conn
+            .c()?
+            .query(&format!("SELECT {STAFF_COLS} FROM staff ORDER BY id"), &[])
+            .map_err(db)?;
         rows.iter().map(|r| staff_at(r, 0)).collect()
     }
 
@@ -1021,7 +1138,10 @@ impl Store for PgStore {
         let mut conn = self.conn()?;
         let n = conn
             .c()?
-            .execute("UPDATE staff SET password_hash = $2 WHERE id = $1", &[&staff_id, &password_hash])
+            .execute(
+                "UPDATE staff SET password_hash = $2 WHERE id = $1",
+                &[&staff_id, &password_hash],
+            )
             .map_err(db)?;
         if n == 0 {
             return Err(StoreError::NotFound);
@@ -1039,7 +1159,9 @@ impl Store for PgStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let client = conn.c()?;
-        client.execute("DELETE FROM session WHERE expires_at <= $1", &[&to_ms(now)]).map_err(db)?;
+        client
+            .execute("DELETE FROM session WHERE expires_at <= $1", &[&to_ms(now)])
+            .map_err(db)?;
         client
             .execute(
                 "INSERT INTO session (token_hash, staff_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
@@ -1057,7 +1179,11 @@ impl Store for PgStore {
         Ok(())
     }
 
-    fn session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
+    fn session(
+        &self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
         let mut conn = self.conn()?;
         let row = conn
             .c()?
@@ -1080,7 +1206,9 @@ impl Store for PgStore {
 
     fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
-        conn.c()?.execute("DELETE FROM session WHERE token_hash = $1", &[&token_hash]).map_err(db)?;
+        conn.c()?
+            .execute("DELETE FROM session WHERE token_hash = $1", &[&token_hash])
+            .map_err(db)?;
         Ok(())
     }
 
@@ -1114,7 +1242,10 @@ impl Store for PgStore {
         let mut conn = self.conn()?;
         let n = conn
             .c()?
-            .execute("UPDATE api_token SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &[&id, &to_ms(now)])
+            .execute(
+                "UPDATE api_token SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &to_ms(now)],
+            )
             .map_err(db)?;
         if n == 0 {
             return Err(StoreError::NotFound);
@@ -1143,7 +1274,10 @@ impl Store for PgStore {
         let mut conn = self.conn()?;
         let rows = conn
             .c()?
-            .query("SELECT id, staff_id, name, created_at, revoked_at FROM api_token ORDER BY id", &[])
+            .query(
+                "SELECT id, staff_id, name, created_at, revoked_at FROM api_token ORDER BY id",
+                &[],
+            )
             .map_err(db)?;
         rows.iter()
             .map(|r| {
@@ -1211,8 +1345,6 @@ mod tests {
     //! `tests/store.rs`.
 
     use super::*;
-    use eid_domain::{PersonName, PhoneNumber, Sex, Tree, Units};
-    use std::time::Instant;
     use time::macros::{date, datetime};
     use time::Date;
 
@@ -1232,13 +1364,18 @@ mod tests {
                 return; // keep the schema to look at
             }
             if let Ok(mut c) = Client::connect(&split_pool(&self.url).unwrap().0, NoTls) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA {} CASCADE", quote_ident(&self.schema)));
+                let _ = c.batch_execute(&format!(
+                    "DROP SCHEMA {} CASCADE",
+                    quote_ident(&self.schema)
+                ));
             }
         }
     }
 
     fn fresh(name: &str) -> Option<Fresh> {
-        let url = std::env::var("EID_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+        let url = std::env::var("EID_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
         let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000;
         let schema = format!("eid_pg_{name}_{}_{nanos}", std::process::id());
         let store = PgStore::connect(&url, Some(&schema)).unwrap();
@@ -1284,7 +1421,9 @@ mod tests {
     }
 
     fn put_all(store: &PgStore, persons: &[Person]) -> BatchCounts {
-        let mut w = store.writer(&Actor::Cli("test".into()), "test", NOW).unwrap();
+        let mut w = store
+            .writer(&Actor::Cli("test".into()), "test", NOW)
+            .unwrap();
         for p in persons {
             w.put(p).unwrap();
         }
@@ -1292,13 +1431,23 @@ mod tests {
     }
 
     fn counts(imported: u64, updated: u64, unchanged: u64) -> BatchCounts {
-        BatchCounts { imported, updated, unchanged }
+        BatchCounts {
+            imported,
+            updated,
+            unchanged,
+        }
     }
 
     #[test]
     fn url_pool_size_is_split_off() {
-        assert_eq!(split_pool("postgres://u@h:1/db").unwrap(), ("postgres://u@h:1/db".into(), DEFAULT_POOL));
-        assert_eq!(split_pool("postgres://u@h:1/db?pool=3").unwrap(), ("postgres://u@h:1/db".into(), 3));
+        assert_eq!(
+            split_pool("postgres://u@h:1/db").unwrap(),
+            ("postgres://u@h:1/db".into(), DEFAULT_POOL)
+        );
+        assert_eq!(
+            split_pool("postgres://u@h:1/db?pool=3").unwrap(),
+            ("postgres://u@h:1/db".into(), 3)
+        );
         assert_eq!(
             split_pool("postgres://u@h/db?sslmode=disable&pool=2").unwrap(),
             ("postgres://u@h/db?sslmode=disable".into(), 2)
@@ -1309,11 +1458,15 @@ mod tests {
     #[test]
     fn connection_errors_say_why() {
         // Nothing listens on port 1.
-        let Err(e) = PgStore::connect("postgres://postgres@127.0.0.1:1/x?connect_timeout=5", None) else {
+        let Err(e) = PgStore::connect("postgres://postgres@127.0.0.1:1/x?connect_timeout=5", None)
+        else {
             panic!("connected to port 1")
         };
         let msg = e.to_string();
-        assert!(msg.starts_with("database error: error connecting to server: "), "{msg}");
+        assert!(
+            msg.starts_with("database error: error connecting to server: "),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -1345,7 +1498,12 @@ mod tests {
         t.store.ping().unwrap();
         assert_eq!(t.store.engine(), "postgres");
         let mut c = t.store.conn().unwrap();
-        let n: i64 = c.c().unwrap().query_one("SELECT count(*) FROM schema_migrations", &[]).unwrap().get(0);
+        let n: i64 = c
+            .c()
+            .unwrap()
+            .query_one("SELECT count(*) FROM schema_migrations", &[])
+            .unwrap()
+            .get(0);
         assert_eq!(n, i64::try_from(MIGRATIONS.len()).unwrap());
     }
 
@@ -1354,7 +1512,14 @@ mod tests {
         let Some(t) = fresh("writer") else { return };
         let s = &t.store;
         let a = person(&[]);
-        let b = person(&[(0, "038090001235"), (3, "Bình"), (12, ""), (13, "none"), (16, ""), (17, "")]);
+        let b = person(&[
+            (0, "038090001235"),
+            (3, "Bình"),
+            (12, ""),
+            (13, "none"),
+            (16, ""),
+            (17, ""),
+        ]);
         assert_eq!(put_all(s, &[a.clone(), b.clone()]), counts(2, 0, 0));
 
         let got = s.person(&a.id).unwrap().unwrap();
@@ -1393,33 +1558,54 @@ mod tests {
         let d = person(&[(0, "038090001237"), (8, "Số 5 \"Nhà A\" \\ ngõ 2\\")]);
         assert_eq!(put_all(s, std::slice::from_ref(&d)), counts(1, 0, 0));
         assert_eq!(s.person(&d.id).unwrap().unwrap().person, d);
-        assert_eq!(s.history(&d.id).unwrap()[0].changes, store::created_changes(&csvfmt::fields(&d)));
+        assert_eq!(
+            s.history(&d.id).unwrap()[0].changes,
+            store::created_changes(&csvfmt::fields(&d))
+        );
 
         // The same person twice in one batch, and a new one changed within the batch.
         let a3 = person(&[(8, "Thôn 5")]);
         let c1 = person(&[(0, "038090001236")]);
         let c2 = person(&[(0, "038090001236"), (3, "Cường")]);
-        assert_eq!(put_all(s, &[a3.clone(), a.clone(), c1, c2.clone()]), counts(1, 3, 0));
+        assert_eq!(
+            put_all(s, &[a3.clone(), a.clone(), c1, c2.clone()]),
+            counts(1, 3, 0)
+        );
         let got = s.person(&a.id).unwrap().unwrap();
         assert_eq!((got.person, got.version), (a.clone(), 4));
         let got = s.person(&c2.id).unwrap().unwrap();
         assert_eq!((got.person, got.version), (c2.clone(), 2));
         for p in [&a, &b, &c2] {
-            assert_eq!(store::replay(&s.history(&p.id).unwrap()), Some(csvfmt::fields(p)));
+            assert_eq!(
+                store::replay(&s.history(&p.id).unwrap()),
+                Some(csvfmt::fields(p))
+            );
         }
     }
 
     #[test]
     fn a_small_pool_serves_many_threads() {
         let Some(t) = fresh("pool") else { return };
-        let url = format!("{}{}pool=2", t.url, if t.url.contains('?') { '&' } else { '?' });
+        let url = format!(
+            "{}{}pool=2",
+            t.url,
+            if t.url.contains('?') { '&' } else { '?' }
+        );
         let s = PgStore::connect(&url, Some(&t.schema)).unwrap();
         std::thread::scope(|scope| {
             for i in 0..8 {
                 let s = &s;
                 scope.spawn(move || {
                     for j in 0..10 {
-                        s.audit(&Actor::Staff(i), "test.pool", &j.to_string(), "ok", "r", NOW).unwrap();
+                        s.audit(
+                            &Actor::Staff(i),
+                            "test.pool",
+                            &j.to_string(),
+                            "ok",
+                            "r",
+                            NOW,
+                        )
+                        .unwrap();
                         s.audit_log(5).unwrap();
                     }
                 });
@@ -1449,8 +1635,21 @@ mod tests {
         let s = &t.store;
         let p1 = person(&[]); // Lê Văn An, 1990-05-02, 14755 (district 380, province 38)
         let p2 = person(&[(0, "038090001235"), (3, "Anh"), (7, "14758")]);
-        let p3 = person(&[(0, "037085000001"), (3, "Bảo"), (4, "1985"), (7, "14752"), (6, "")]);
-        let p4 = person(&[(0, "001190000001"), (1, "Nguyễn"), (2, "Thị"), (3, "Hoa"), (5, "F"), (7, "00001")]);
+        let p3 = person(&[
+            (0, "037085000001"),
+            (3, "Bảo"),
+            (4, "1985"),
+            (7, "14752"),
+            (6, ""),
+        ]);
+        let p4 = person(&[
+            (0, "001190000001"),
+            (1, "Nguyễn"),
+            (2, "Thị"),
+            (3, "Hoa"),
+            (5, "F"),
+            (7, "00001"),
+        ]);
         put_all(s, &[p1.clone(), p2.clone(), p3.clone(), p4.clone()]);
 
         let q = |name: &str, within: &str| SearchQuery {
@@ -1460,14 +1659,36 @@ mod tests {
             within: unit(within),
             limit: 10,
         };
-        let ids = |r: Vec<StoredPerson>| r.into_iter().map(|p| p.person.id.as_str().to_owned()).collect::<Vec<_>>();
-        assert_eq!(ids(s.search(&q("le van an", "VN")).unwrap()), vec!["038090001234", "038090001235"]);
-        assert_eq!(ids(s.search(&q("le van anh", "VN")).unwrap()), vec!["038090001235"]);
-        assert_eq!(ids(s.search(&q("le", "38")).unwrap()), vec!["038090001234", "038090001235"]);
-        assert_eq!(ids(s.search(&q("le", "380")).unwrap()), vec!["038090001234", "038090001235"]);
-        assert_eq!(ids(s.search(&q("le", "14758")).unwrap()), vec!["038090001235"]);
+        let ids = |r: Vec<StoredPerson>| {
+            r.into_iter()
+                .map(|p| p.person.id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(s.search(&q("le van an", "VN")).unwrap()),
+            vec!["038090001234", "038090001235"]
+        );
+        assert_eq!(
+            ids(s.search(&q("le van anh", "VN")).unwrap()),
+            vec!["038090001235"]
+        );
+        assert_eq!(
+            ids(s.search(&q("le", "38")).unwrap()),
+            vec!["038090001234", "038090001235"]
+        );
+        assert_eq!(
+            ids(s.search(&q("le", "380")).unwrap()),
+            vec!["038090001234", "038090001235"]
+        );
+        assert_eq!(
+            ids(s.search(&q("le", "14758")).unwrap()),
+            vec!["038090001235"]
+        );
         assert_eq!(ids(s.search(&q("le", "37")).unwrap()), vec!["037085000001"]);
-        assert_eq!(ids(s.search(&q("", "01")).unwrap()), vec![p4.id.as_str().to_owned()]);
+        assert_eq!(
+            ids(s.search(&q("", "01")).unwrap()),
+            vec![p4.id.as_str().to_owned()]
+        );
         assert!(s.search(&q("le_", "VN")).unwrap().is_empty());
         assert!(s.search(&q("l%", "VN")).unwrap().is_empty());
         assert!(s.search(&q("le\\", "VN")).unwrap().is_empty());
@@ -1476,7 +1697,10 @@ mod tests {
         assert_eq!(ids(s.search(&by_year).unwrap()), vec!["037085000001"]);
         let mut by_date = q("le", "VN");
         by_date.birth_date = Some(date!(1990 - 05 - 02));
-        assert_eq!(ids(s.search(&by_date).unwrap()), vec!["038090001234", "038090001235"]);
+        assert_eq!(
+            ids(s.search(&by_date).unwrap()),
+            vec!["038090001234", "038090001235"]
+        );
         let mut limited = q("", "VN");
         limited.limit = 1;
         assert_eq!(s.search(&limited).unwrap().len(), 1);
@@ -1488,13 +1712,27 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        assert_eq!((n, seen), (2, vec!["038090001234".to_owned(), "038090001235".to_owned()]));
-        let n = s.for_each_person(&UnitCode::NATION, &mut |_| Ok(())).unwrap();
+        assert_eq!(
+            (n, seen),
+            (
+                2,
+                vec!["038090001234".to_owned(), "038090001235".to_owned()]
+            )
+        );
+        let n = s
+            .for_each_person(&UnitCode::NATION, &mut |_| Ok(()))
+            .unwrap();
         assert_eq!(n, 4);
         let stop = s.for_each_person(&UnitCode::NATION, &mut |_| Err(StoreError::NotFound));
         assert!(matches!(stop, Err(StoreError::NotFound)));
 
-        let dead = Person { life: eid_domain::LifeStatus { state: eid_domain::LifeState::Dead, since: None }, ..p2 };
+        let dead = Person {
+            life: eid_domain::LifeStatus {
+                state: eid_domain::LifeState::Dead,
+                since: None,
+            },
+            ..p2
+        };
         put_all(s, &[dead]);
         let pop = s.population_by_commune(&unit("38")).unwrap();
         assert_eq!(
@@ -1519,40 +1757,79 @@ mod tests {
             password_hash: "h1".into(),
         };
         let sid = s.create_staff(&new, NOW).unwrap();
-        assert!(matches!(s.create_staff(&new, NOW), Err(StoreError::Conflict("username already exists"))));
+        assert!(matches!(
+            s.create_staff(&new, NOW),
+            Err(StoreError::Conflict("username already exists"))
+        ));
         let (staff, hash) = s.staff_by_username("thu").unwrap().unwrap();
         assert_eq!(
-            (staff.id, staff.role, staff.unit, staff.disabled, hash.as_str()),
+            (
+                staff.id,
+                staff.role,
+                staff.unit,
+                staff.disabled,
+                hash.as_str()
+            ),
             (sid, Role::Commune, unit("14755"), false, "h1")
         );
         assert_eq!(s.staff_by_id(sid).unwrap(), Some(staff.clone()));
         assert_eq!(s.list_staff().unwrap(), vec![staff.clone()]);
         s.set_password(sid, "h2").unwrap();
         assert_eq!(s.staff_by_username("thu").unwrap().unwrap().1, "h2");
-        assert!(matches!(s.set_password(sid + 100, "x"), Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.set_password(sid + 100, "x"),
+            Err(StoreError::NotFound)
+        ));
 
         let later = NOW + time::Duration::hours(1);
-        s.create_session(b"cookie", sid, "csrf", NOW, later).unwrap();
+        s.create_session(b"cookie", sid, "csrf", NOW, later)
+            .unwrap();
         let sess = s.session(b"cookie", NOW).unwrap().unwrap();
-        assert_eq!((sess.staff.id, sess.csrf.as_str(), sess.expires_at), (sid, "csrf", later));
+        assert_eq!(
+            (sess.staff.id, sess.csrf.as_str(), sess.expires_at),
+            (sid, "csrf", later)
+        );
         assert!(s.session(b"cookie", later).unwrap().is_none());
         assert!(s.session(b"other", NOW).unwrap().is_none());
         s.delete_session(b"cookie").unwrap();
         assert!(s.session(b"cookie", NOW).unwrap().is_none());
 
         let tid = s.create_api_token(sid, "sync", b"tokenhash", NOW).unwrap();
-        assert_eq!(s.api_token(b"tokenhash").unwrap().map(|(id, st)| (id, st.id)), Some((tid, sid)));
+        assert_eq!(
+            s.api_token(b"tokenhash")
+                .unwrap()
+                .map(|(id, st)| (id, st.id)),
+            Some((tid, sid))
+        );
         s.revoke_api_token(tid, later).unwrap();
         assert!(s.api_token(b"tokenhash").unwrap().is_none());
-        assert!(matches!(s.revoke_api_token(tid + 100, later), Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.revoke_api_token(tid + 100, later),
+            Err(StoreError::NotFound)
+        ));
         let list = s.list_api_tokens().unwrap();
         assert_eq!(
             list,
-            vec![ApiToken { id: tid, staff_id: sid, name: "sync".into(), created_at: NOW, revoked_at: Some(later) }]
+            vec![ApiToken {
+                id: tid,
+                staff_id: sid,
+                name: "sync".into(),
+                created_at: NOW,
+                revoked_at: Some(later)
+            }]
         );
 
-        s.audit(&Actor::Staff(sid), "auth.login", "thu", "ok", "r1", NOW).unwrap();
-        s.audit(&Actor::Token(tid), "person.read", BASE[0], "denied", "r2", later).unwrap();
+        s.audit(&Actor::Staff(sid), "auth.login", "thu", "ok", "r1", NOW)
+            .unwrap();
+        s.audit(
+            &Actor::Token(tid),
+            "person.read",
+            BASE[0],
+            "denied",
+            "r2",
+            later,
+        )
+        .unwrap();
         let log = s.audit_log(10).unwrap();
         assert_eq!(log.len(), 2);
         assert_eq!(
@@ -1560,7 +1837,11 @@ mod tests {
             ("person.read", Actor::Token(tid), later)
         );
         assert_eq!(
-            (log[1].action.as_str(), log[1].outcome.as_str(), log[1].request_id.as_str()),
+            (
+                log[1].action.as_str(),
+                log[1].outcome.as_str(),
+                log[1].request_id.as_str()
+            ),
             ("auth.login", "ok", "r1")
         );
         assert_eq!(s.audit_log(1).unwrap().len(), 1);
@@ -1582,51 +1863,5 @@ mod tests {
             assert!(msg.contains("append-only"), "{sql}: {msg}");
         }
         assert_eq!(s.audit_log(10).unwrap().len(), 2);
-    }
-
-    /// `n` valid, varied persons spread over every commune.
-    fn synthetic(n: u32) -> Vec<Person> {
-        let communes: Vec<UnitCode> =
-            Units::get().communes_under(Tree::Gso2024, &UnitCode::NATION).iter().map(|u| u.code).collect();
-        let surnames = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng"];
-        let middles = ["Văn", "Thị", "Hữu", "Đức", "Ngọc", "Minh", "", "Thanh"];
-        let givens = ["An", "Bình", "Cường", "Dũng", "Hoa", "Lan", "Mai", "Nam", "Phương", "Quân", "Sơn", "Tú"];
-        (0..n)
-            .map(|i| {
-                let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
-                let year = 1940 + i32::try_from(i % 80).unwrap();
-                let id = PersonalId::from_parts(38, sex, year, i / 80).unwrap();
-                let commune = communes[usize::try_from(i).unwrap() % communes.len()];
-                let k = usize::try_from(i).unwrap();
-                let birth = Date::from_calendar_date(
-                    year,
-                    time::Month::try_from(1 + (i % 12) as u8).unwrap(),
-                    1 + (i % 28) as u8,
-                )
-                .unwrap();
-                let phone = (i % 3 != 0).then(|| PhoneNumber::parse(&format!("09{:08}", i % 100_000_000)).unwrap());
-                Person {
-                    id,
-                    name: PersonName::parse(surnames[k % 10], middles[k / 10 % 8], givens[k / 80 % 12]).unwrap(),
-                    birth: eid_domain::BirthDate::Full(birth),
-                    sex,
-                    hometown: Some(commune),
-                    residence: eid_domain::Residence {
-                        unit: commune,
-                        address: format!("Số {}, thôn {}", i % 300, i % 17),
-                    },
-                    temporary: None,
-                    household: Some(format!("HH-{}", i / 4)),
-                    phone_type: if phone.is_some() {
-                        eid_domain::PhoneType::Smartphone
-                    } else {
-                        eid_domain::PhoneType::None
-                    },
-                    phone,
-                    life: eid_domain::LifeStatus::ALIVE,
-                    card: (year < 2010).then_some(eid_domain::Card { issued: date!(2021 - 06 - 01), revoked: false }),
-                }
-            })
-            .collect()
     }
 }

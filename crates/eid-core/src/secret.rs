@@ -5,7 +5,9 @@
 //! store keeps only their SHA-256, so a copy of the database grants nothing. Verification of an
 //! unknown user costs the same as a wrong password ([`verify_password`] with `None`).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -42,7 +44,10 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    argon2().verify_password(password.as_bytes(), &parsed).is_ok() && real
+    argon2()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && real
 }
 
 /// The password policy for staff: at least 12 characters, not all of one class.
@@ -80,7 +85,11 @@ pub fn random_password() -> String {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let body: String = bytes
         .iter()
-        .map(|b| ALPHABET.get(usize::from(*b) % ALPHABET.len()).map_or('x', |&c| char::from(c)))
+        .map(|b| {
+            ALPHABET
+                .get(usize::from(*b) % ALPHABET.len())
+                .map_or('x', |&c| char::from(c))
+        })
         .collect();
     format!("{body}-7Ab")
 }
@@ -122,7 +131,10 @@ mod tests {
 
     #[test]
     fn the_policy_names_what_is_missing() {
-        assert_eq!(check_password_policy("short1A!"), Err("password must have at least 12 characters"));
+        assert_eq!(
+            check_password_policy("short1A!"),
+            Err("password must have at least 12 characters")
+        );
         assert!(check_password_policy("alllowercaseletters").is_err());
         assert!(check_password_policy("Lower and Upper 12").is_ok());
         assert!(check_password_policy(&random_password()).is_ok());

@@ -12,9 +12,10 @@ use time::OffsetDateTime;
 
 use crate::csvfmt;
 use crate::store::{
-    created_changes, digest, from_ms, path_range, person_from_fields, phone_national, to_ms, unit_path,
-    updated_changes, Actor, ApiToken, AuditEntry, BatchCounts, PersonEvent, PersonWriter, Population, PutOutcome,
-    Role, SearchQuery, Session, Staff, Store, StoreError, StoredPerson,
+    created_changes, digest, from_ms, path_range, person_from_fields, phone_national, to_ms,
+    unit_path, updated_changes, Actor, ApiToken, AuditEntry, BatchCounts, PersonEvent,
+    PersonWriter, Population, PutOutcome, Role, SearchQuery, Session, Staff, Store, StoreError,
+    StoredPerson,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
@@ -55,17 +56,25 @@ impl SqliteStore {
     pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
         let path = Path::new(path);
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Db(format!("creating {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Db(format!("creating {}: {e}", parent.display())))?;
         }
         let writer = connect(path)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             readers.push(connect(path)?);
         }
-        Ok(SqliteStore { writer: Mutex::new(writer), readers: Mutex::new(readers), available: Condvar::new() })
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers: Mutex::new(readers),
+            available: Condvar::new(),
+        })
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = {
             let mut pool = lock(&self.readers);
             loop {
@@ -81,7 +90,10 @@ impl SqliteStore {
         result
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = lock(&self.writer);
         f(&conn)
     }
@@ -96,8 +108,14 @@ fn row_fields(row: &Row<'_>) -> rusqlite::Result<[String; 18]> {
     let mut f: [String; 18] = Default::default();
     for (i, slot) in f.iter_mut().enumerate() {
         *slot = match i {
-            12 => row.get::<_, Option<String>>(i)?.map(|p| phone_national(&p)).unwrap_or_default(),
-            17 => row.get::<_, Option<i64>>(i)?.map(|r| r.to_string()).unwrap_or_default(),
+            12 => row
+                .get::<_, Option<String>>(i)?
+                .map(|p| phone_national(&p))
+                .unwrap_or_default(),
+            17 => row
+                .get::<_, Option<i64>>(i)?
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
             _ => row.get::<_, Option<String>>(i)?.unwrap_or_default(),
         };
     }
@@ -106,7 +124,11 @@ fn row_fields(row: &Row<'_>) -> rusqlite::Result<[String; 18]> {
 
 fn stored_person(row: &Row<'_>) -> Result<StoredPerson, StoreError> {
     let fields = row_fields(row)?;
-    Ok(StoredPerson { person: person_from_fields(&fields)?, version: row.get(18)?, updated_at: from_ms(row.get(19)?) })
+    Ok(StoredPerson {
+        person: person_from_fields(&fields)?,
+        version: row.get(18)?,
+        updated_at: from_ms(row.get(19)?),
+    })
 }
 
 fn staff_from_row(row: &Row<'_>) -> Result<Staff, StoreError> {
@@ -158,7 +180,9 @@ impl SqliteWriter<'_> {
             Some((_, version)) => {
                 let old_fields = self
                     .conn
-                    .prepare_cached(&format!("SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"))?
+                    .prepare_cached(&format!(
+                        "SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"
+                    ))?
                     .query_row([id], row_fields)?;
                 match updated_changes(&old_fields, &fields) {
                     Some(c) => ("updated", c, version + 1),
@@ -222,7 +246,11 @@ impl SqliteWriter<'_> {
                 "INSERT INTO person_event (personal_id, at, actor, kind, reason, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![id, self.now_ms, self.actor, kind, self.reason, changes.to_string()])?;
-        Ok(if kind == "created" { PutOutcome::Created } else { PutOutcome::Updated })
+        Ok(if kind == "created" {
+            PutOutcome::Created
+        } else {
+            PutOutcome::Updated
+        })
     }
 }
 
@@ -281,12 +309,17 @@ impl Store for SqliteStore {
     }
 
     fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).map(|_| ())?))
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())?)
+        })
     }
 
     fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"))?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"
+            ))?;
             let mut rows = stmt.query([id.as_str()])?;
             match rows.next()? {
                 Some(row) => Ok(Some(stored_person(row)?)),
@@ -319,7 +352,9 @@ impl Store for SqliteStore {
     }
 
     fn search(&self, q: &SearchQuery) -> Result<Vec<StoredPerson>, StoreError> {
-        let Some((lo, hi)) = path_range(&q.within) else { return Ok(Vec::new()) };
+        let Some((lo, hi)) = path_range(&q.within) else {
+            return Ok(Vec::new());
+        };
         let prefix = fold(&q.name_prefix);
         let upper = format!("{prefix}\u{10FFFF}");
         let birth_date = q.birth_date.map(eid_domain::iso);
@@ -331,7 +366,15 @@ impl Store for SqliteStore {
                  AND res_path >= ?5 AND res_path < ?6 \
                  ORDER BY name_folded, personal_id LIMIT ?7"
             ))?;
-            let mut rows = stmt.query(params![prefix, upper, q.birth_year, birth_date, lo, hi, q.limit])?;
+            let mut rows = stmt.query(params![
+                prefix,
+                upper,
+                q.birth_year,
+                birth_date,
+                lo,
+                hi,
+                q.limit
+            ])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
                 out.push(stored_person(r)?);
@@ -340,20 +383,27 @@ impl Store for SqliteStore {
         })
     }
 
-    fn writer(&self, actor: &Actor, reason: &str, now: OffsetDateTime) -> Result<Box<dyn PersonWriter + '_>, StoreError> {
+    fn writer(
+        &self,
+        actor: &Actor,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<Box<dyn PersonWriter + '_>, StoreError> {
         let conn = lock(&self.writer);
         conn.execute_batch("BEGIN IMMEDIATE")?;
         // Loading into an empty register: building the secondary indexes once at the end (a
         // sort) is several times faster than maintaining them row by row.
-        let empty: bool = conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM person)", [], |r| r.get(0))?;
+        let empty: bool =
+            conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM person)", [], |r| r.get(0))?;
         let mut deferred_indexes = Vec::new();
         if empty {
             let mut stmt = conn.prepare(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
                  AND tbl_name IN ('person', 'person_event') ORDER BY name",
             )?;
-            let indexes: Vec<(String, String)> =
-                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            let indexes: Vec<(String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
             drop(stmt);
             for (name, sql) in indexes {
                 conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
@@ -377,7 +427,9 @@ impl Store for SqliteStore {
         unit: &UnitCode,
         f: &mut dyn FnMut(&Person) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
-        let Some((lo, hi)) = path_range(unit) else { return Ok(0) };
+        let Some((lo, hi)) = path_range(unit) else {
+            return Ok(0);
+        };
         self.read(|c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT {PERSON_COLUMNS} FROM person WHERE res_path >= ?1 AND res_path < ?2 ORDER BY personal_id"
@@ -392,8 +444,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn population_by_commune(&self, unit: &UnitCode) -> Result<Vec<(UnitCode, Population)>, StoreError> {
-        let Some((lo, hi)) = path_range(unit) else { return Ok(Vec::new()) };
+    fn population_by_commune(
+        &self,
+        unit: &UnitCode,
+    ) -> Result<Vec<(UnitCode, Population)>, StoreError> {
+        let Some((lo, hi)) = path_range(unit) else {
+            return Ok(Vec::new());
+        };
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT residence_unit, count(*), sum(life_status = 'alive') FROM person \
@@ -412,7 +469,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_staff(&self, new: &crate::store::NewStaff, now: OffsetDateTime) -> Result<i64, StoreError> {
+    fn create_staff(
+        &self,
+        new: &crate::store::NewStaff,
+        now: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
         self.write(|c| {
             let r = c.execute(
                 "INSERT INTO staff (username, display_name, role, unit, password_hash, created_at) \
@@ -431,8 +492,9 @@ impl Store for SqliteStore {
 
     fn staff_by_username(&self, username: &str) -> Result<Option<(Staff, String)>, StoreError> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("SELECT {STAFF_COLUMNS}, password_hash FROM staff WHERE username = ?1"))?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {STAFF_COLUMNS}, password_hash FROM staff WHERE username = ?1"
+            ))?;
             let mut rows = stmt.query([username])?;
             match rows.next()? {
                 Some(r) => Ok(Some((staff_from_row(r)?, r.get(6)?))),
@@ -443,7 +505,8 @@ impl Store for SqliteStore {
 
     fn staff_by_id(&self, id: i64) -> Result<Option<Staff>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"))?;
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"))?;
             let mut rows = stmt.query([id])?;
             rows.next()?.map(staff_from_row).transpose()
         })
@@ -451,7 +514,8 @@ impl Store for SqliteStore {
 
     fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY id"))?;
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY id"))?;
             let mut rows = stmt.query([])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
@@ -463,7 +527,10 @@ impl Store for SqliteStore {
 
     fn set_password(&self, staff_id: i64, password_hash: &str) -> Result<(), StoreError> {
         self.write(|c| {
-            let n = c.execute("UPDATE staff SET password_hash = ?1 WHERE id = ?2", params![password_hash, staff_id])?;
+            let n = c.execute(
+                "UPDATE staff SET password_hash = ?1 WHERE id = ?2",
+                params![password_hash, staff_id],
+            )?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
@@ -489,7 +556,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<Option<Session>, StoreError> {
+    fn session(
+        &self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT s.id, s.username, s.display_name, s.role, s.unit, s.disabled, x.csrf, x.expires_at \
@@ -567,8 +638,9 @@ impl Store for SqliteStore {
 
     fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare_cached("SELECT id, staff_id, name, created_at, revoked_at FROM api_token ORDER BY id")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT id, staff_id, name, created_at, revoked_at FROM api_token ORDER BY id",
+            )?;
             let mut rows = stmt.query([])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {

@@ -69,7 +69,10 @@ impl fmt::Display for StoreError {
             StoreError::Conflict(what) => write!(f, "conflict: {what}"),
             StoreError::NotFound => f.write_str("not found"),
             StoreError::Corrupt(e) => write!(f, "stored data is corrupt: {e}"),
-            StoreError::BadUrl(u) => write!(f, "database URL must start with sqlite:// or postgres://, got {u:?}"),
+            StoreError::BadUrl(u) => write!(
+                f,
+                "database URL must start with sqlite:// or postgres://, got {u:?}"
+            ),
         }
     }
 }
@@ -302,7 +305,10 @@ pub trait Store: Send + Sync {
         f: &mut dyn FnMut(&Person) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError>;
     /// Population per commune (2024 tree) under `unit`; callers sum it up the tree.
-    fn population_by_commune(&self, unit: &UnitCode) -> Result<Vec<(UnitCode, Population)>, StoreError>;
+    fn population_by_commune(
+        &self,
+        unit: &UnitCode,
+    ) -> Result<Vec<(UnitCode, Population)>, StoreError>;
 
     // Staff, sessions, tokens.
     fn create_staff(&self, new: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError>;
@@ -320,7 +326,11 @@ pub trait Store: Send + Sync {
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError>;
     /// The live session for this cookie hash, if any and not expired at `now`.
-    fn session(&self, token_hash: &[u8], now: OffsetDateTime) -> Result<Option<Session>, StoreError>;
+    fn session(
+        &self,
+        token_hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Option<Session>, StoreError>;
     fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
     fn create_api_token(
         &self,
@@ -449,7 +459,8 @@ pub fn to_ms(t: OffsetDateTime) -> i64 {
 
 /// The inverse of [`to_ms`].
 pub fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// Replays a person's events into the 18 CSV fields of the current record: the projection the
@@ -484,10 +495,13 @@ pub fn replay(events: &[PersonEvent]) -> Option<[String; 18]> {
 pub fn person_from_fields(fields: &[String; 18]) -> Result<Person, StoreError> {
     const FAR_FUTURE: time::Date = time::macros::date!(9999 - 12 - 31);
     let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
-    crate::csvfmt::parse_row(&refs, FAR_FUTURE).map_err(|e| StoreError::Corrupt(format!("column {}", e.column)))
+    crate::csvfmt::parse_row(&refs, FAR_FUTURE)
+        .map_err(|e| StoreError::Corrupt(format!("column {}", e.column)))
 }
 
 /// The national form of a stored E.164 phone (`+84912345678` → `0912345678`), the CSV form.
 pub fn phone_national(e164: &str) -> String {
-    e164.strip_prefix("+84").map(|rest| format!("0{rest}")).unwrap_or_else(|| e164.to_owned())
+    e164.strip_prefix("+84")
+        .map(|rest| format!("0{rest}"))
+        .unwrap_or_else(|| e164.to_owned())
 }

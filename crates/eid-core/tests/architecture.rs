@@ -8,11 +8,26 @@ use std::process::Command;
 fn tree(package: &str) -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["tree", "--offline", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            package,
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -23,18 +38,50 @@ fn tree(package: &str) -> BTreeSet<String> {
 #[test]
 fn the_domain_crate_depends_on_no_io_serialisation_or_framework() {
     let deps = tree("eid-domain");
-    assert!(deps.contains("time") && deps.contains("unicode-normalization"), "{deps:?}");
-    for banned in ["eid-core", "tokio", "rusqlite", "postgres", "serde", "serde_json", "csv", "axum", "rand", "getrandom"] {
-        assert!(!deps.contains(banned), "eid-domain must not depend on {banned}: {deps:?}");
+    assert!(
+        deps.contains("time") && deps.contains("unicode-normalization"),
+        "{deps:?}"
+    );
+    for banned in [
+        "eid-core",
+        "tokio",
+        "rusqlite",
+        "postgres",
+        "serde",
+        "serde_json",
+        "csv",
+        "axum",
+        "rand",
+        "getrandom",
+    ] {
+        assert!(
+            !deps.contains(banned),
+            "eid-domain must not depend on {banned}: {deps:?}"
+        );
     }
 }
 
 #[test]
 fn the_core_crate_knows_no_http_html_or_command_line() {
     let deps = tree("eid-core");
-    assert!(deps.contains("eid-domain") && deps.contains("rusqlite") && deps.contains("postgres"), "{deps:?}");
-    for banned in ["eid", "axum", "hyper", "askama", "clap", "indicatif", "tracing-subscriber", "tower-http"] {
-        assert!(!deps.contains(banned), "eid-core must not depend on {banned}");
+    assert!(
+        deps.contains("eid-domain") && deps.contains("rusqlite") && deps.contains("postgres"),
+        "{deps:?}"
+    );
+    for banned in [
+        "eid",
+        "axum",
+        "hyper",
+        "askama",
+        "clap",
+        "indicatif",
+        "tracing-subscriber",
+        "tower-http",
+    ] {
+        assert!(
+            !deps.contains(banned),
+            "eid-core must not depend on {banned}"
+        );
     }
 }
 
@@ -45,7 +92,11 @@ fn only_the_core_crate_contains_sql() {
         for entry in walk(&root.join(dir)) {
             let text = std::fs::read_to_string(&entry).unwrap();
             for needle in ["SELECT ", "INSERT INTO", "CREATE TABLE"] {
-                assert!(!text.contains(needle), "{} contains SQL ({needle})", entry.display());
+                assert!(
+                    !text.contains(needle),
+                    "{} contains SQL ({needle})",
+                    entry.display()
+                );
             }
         }
     }

@@ -19,7 +19,11 @@ const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique(prefix: &str) -> String {
-    format!("{prefix}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The engines under test: SQLite always, PostgreSQL when configured.
@@ -59,13 +63,25 @@ fn csv(rows: &[&str]) -> String {
 }
 
 fn opts(on_error: OnError) -> ImportOptions {
-    ImportOptions { on_error, today: TODAY, now: NOW, actor: Actor::Cli("test".into()), reason: "test import".into() }
+    ImportOptions {
+        on_error,
+        today: TODAY,
+        now: NOW,
+        actor: Actor::Cli("test".into()),
+        reason: "test import".into(),
+    }
 }
 
 fn import(store: &dyn Store, text: &str, on_error: OnError) -> (ImportSummary, Vec<Rejected>) {
     let mut rejected = Vec::new();
-    let summary =
-        import_persons(store, text.as_bytes(), &opts(on_error), &mut |r| rejected.push(r.clone()), &mut |_| {}).unwrap();
+    let summary = import_persons(
+        store,
+        text.as_bytes(),
+        &opts(on_error),
+        &mut |r| rejected.push(r.clone()),
+        &mut |_| {},
+    )
+    .unwrap();
     (summary, rejected)
 }
 
@@ -90,7 +106,16 @@ fn a_new_person_is_created_with_its_event() {
     for s in engines() {
         let (sum, rej) = import(&*s, &csv(ROWS), OnError::Abort);
         assert!(rej.is_empty(), "{}: {rej:?}", s.engine());
-        assert_eq!((sum.imported, sum.updated, sum.unchanged, sum.rows, sum.committed), (4, 0, 0, 4, true));
+        assert_eq!(
+            (
+                sum.imported,
+                sum.updated,
+                sum.unchanged,
+                sum.rows,
+                sum.committed
+            ),
+            (4, 0, 0, 4, true)
+        );
         let p = s.person(&id("038185004321")).unwrap().unwrap();
         assert_eq!(p.person.name.full(), "Nguyễn Thị Bảo Vân");
         assert_eq!(p.version, 1);
@@ -110,7 +135,12 @@ fn importing_the_same_file_twice_changes_nothing() {
     for s in engines() {
         import(&*s, &csv(ROWS), OnError::Abort);
         let (sum, _) = import(&*s, &csv(ROWS), OnError::Abort);
-        assert_eq!((sum.imported, sum.updated, sum.unchanged), (0, 0, 4), "{}", s.engine());
+        assert_eq!(
+            (sum.imported, sum.updated, sum.unchanged),
+            (0, 0, 4),
+            "{}",
+            s.engine()
+        );
         assert_eq!(s.history(&id("038090001234")).unwrap().len(), 1);
     }
 }
@@ -119,9 +149,16 @@ fn importing_the_same_file_twice_changes_nothing() {
 fn a_changed_row_becomes_an_update_event_with_old_and_new_values() {
     for s in engines() {
         import(&*s, &csv(ROWS), OnError::Abort);
-        let changed = ROWS[0].replace("Số 5 Hàm Rồng", "Số 9 Hàm Rồng").replace("0912345678", "0901234567");
+        let changed = ROWS[0]
+            .replace("Số 5 Hàm Rồng", "Số 9 Hàm Rồng")
+            .replace("0912345678", "0901234567");
         let (sum, _) = import(&*s, &csv(&[&changed, ROWS[1]]), OnError::Abort);
-        assert_eq!((sum.imported, sum.updated, sum.unchanged), (0, 1, 1), "{}", s.engine());
+        assert_eq!(
+            (sum.imported, sum.updated, sum.unchanged),
+            (0, 1, 1),
+            "{}",
+            s.engine()
+        );
         let p = s.person(&id("038090001234")).unwrap().unwrap();
         assert_eq!(p.version, 2);
         assert_eq!(p.person.residence.address, "Số 9 Hàm Rồng");
@@ -130,8 +167,14 @@ fn a_changed_row_becomes_an_update_event_with_old_and_new_values() {
         assert_eq!(h[1].kind, "updated");
         let changes = h[1].changes.as_object().unwrap();
         assert_eq!(changes.len(), 2, "{changes:?}");
-        assert_eq!(h[1].changes["residence_address"], serde_json::json!(["Số 5 Hàm Rồng", "Số 9 Hàm Rồng"]));
-        assert_eq!(h[1].changes["phone"], serde_json::json!(["0912345678", "0901234567"]));
+        assert_eq!(
+            h[1].changes["residence_address"],
+            serde_json::json!(["Số 5 Hàm Rồng", "Số 9 Hàm Rồng"])
+        );
+        assert_eq!(
+            h[1].changes["phone"],
+            serde_json::json!(["0912345678", "0901234567"])
+        );
         assert!(h[0].seq < h[1].seq);
     }
 }
@@ -147,7 +190,12 @@ fn the_current_record_is_the_projection_of_its_history() {
         for row in ROWS {
             let pid = id(&row[..12]);
             let current = csvfmt::fields(&s.person(&pid).unwrap().unwrap().person);
-            assert_eq!(replay(&s.history(&pid).unwrap()), Some(current), "{}", s.engine());
+            assert_eq!(
+                replay(&s.history(&pid).unwrap()),
+                Some(current),
+                "{}",
+                s.engine()
+            );
         }
     }
 }
@@ -156,11 +204,17 @@ fn the_current_record_is_the_projection_of_its_history() {
 fn a_writer_dropped_without_commit_writes_nothing() {
     for s in engines() {
         {
-            let mut w = s.writer(&Actor::Cli("test".into()), "rolled back", NOW).unwrap();
+            let mut w = s
+                .writer(&Actor::Cli("test".into()), "rolled back", NOW)
+                .unwrap();
             let p = csvfmt::parse_row(&ROWS[0].split(',').collect::<Vec<_>>(), TODAY).unwrap();
             w.put(&p).unwrap();
         }
-        assert!(s.person(&id("038090001234")).unwrap().is_none(), "{}", s.engine());
+        assert!(
+            s.person(&id("038090001234")).unwrap().is_none(),
+            "{}",
+            s.engine()
+        );
         assert!(s.history(&id("038090001234")).unwrap().is_empty());
     }
 }
@@ -173,8 +227,19 @@ fn abort_writes_nothing_when_one_row_is_bad_and_skip_keeps_the_good_ones() {
         let (sum, rej) = import(&*s, &text, OnError::Abort);
         assert!(!sum.committed);
         assert_eq!((sum.imported, sum.rejected, sum.rows), (0, 1, 3));
-        assert_eq!(rej, vec![Rejected { line: 3, column: "birth_date", reason: "\"1985-02-30\" is not a date (YYYY-MM-DD or YYYY)".into() }]);
-        assert!(s.person(&id("038090001234")).unwrap().is_none(), "{}", s.engine());
+        assert_eq!(
+            rej,
+            vec![Rejected {
+                line: 3,
+                column: "birth_date",
+                reason: "\"1985-02-30\" is not a date (YYYY-MM-DD or YYYY)".into()
+            }]
+        );
+        assert!(
+            s.person(&id("038090001234")).unwrap().is_none(),
+            "{}",
+            s.engine()
+        );
 
         let (sum, rej) = import(&*s, &text, OnError::Skip);
         assert!(sum.committed);
@@ -190,35 +255,115 @@ fn bad_rows_are_reported_with_line_column_and_reason() {
     let long = "x".repeat(1025);
     let nfd_name = "038090001234,Nguye\u{302}\u{303}n,Va\u{306}n,An,1990-05-02,M,38,14755,Số 5,,,,,none,alive,,,";
     let cases: Vec<(String, &str, &str)> = vec![
-        (ROWS[0].replacen("038090001234", "003090001234", 1), "personal_id", "digits 1-3 (003) are not a province code of the GSO list"),
-        (ROWS[0].replacen("038090001234", "03809000123", 1), "personal_id", "must have 12 digits, has 11 characters"),
-        (ROWS[0].replacen("038090001234", "03809000123X", 1), "personal_id", "character 12 is not a digit"),
-        (ROWS[0].replace(",M,", ",F,"), "sex", "personal ID says sex M, record says F"),
-        (ROWS[0].replace("1990-05-02", "1991-05-02"), "birth_date", "personal ID says born in 1990, record says 1991"),
-        (ROWS[0].replace("1990-05-02", "1990-13-02"), "birth_date", "\"1990-13-02\" is not a date (YYYY-MM-DD or YYYY)"),
-        (ROWS[0].replace("2021-06-01", "2027-06-01"), "card_issued", "card issue date is in the future"),
-        (ROWS[0].replace(",14755,", ",99999,"), "residence_unit", "unknown unit 99999 in the 2024 tree"),
-        (ROWS[0].replace(",14755,", ",380,"), "residence_unit", "unit 380 is not a commune"),
-        (ROWS[0].replace(",14755,", ",14a55,"), "residence_unit", "unit code must be VN or 2, 3 or 5 digits: got \"14a55\""),
-        (ROWS[0].replace(",Văn,", ",V4n,"), "middle_name", "middle name contains '4', not a letter"),
-        (ROWS[0].replace("0912345678", "0241234567"), "phone", "prefix 024 is not a Vietnamese mobile prefix"),
-        (format!("{},extra", ROWS[0]), "*", "expected 18 columns, found 19"),
-        (ROWS[0].replacen(",", ";", 3), "*", "expected 18 columns, found 15"),
-        (ROWS[0].replace("Số 5 Hàm Rồng", &long), "residence_address", "field is longer than 1024 bytes"),
-        (ROWS[0].replace("Số 5 Hàm Rồng", &"ô".repeat(201)), "residence_address", "address has 201 characters, more than 200"),
-        (ROWS[0].replace(",alive,,", ",deceased,,"), "life_status", "\"deceased\" is not alive, dead, emigrated or absent"),
+        (
+            ROWS[0].replacen("038090001234", "003090001234", 1),
+            "personal_id",
+            "digits 1-3 (003) are not a province code of the GSO list",
+        ),
+        (
+            ROWS[0].replacen("038090001234", "03809000123", 1),
+            "personal_id",
+            "must have 12 digits, has 11 characters",
+        ),
+        (
+            ROWS[0].replacen("038090001234", "03809000123X", 1),
+            "personal_id",
+            "character 12 is not a digit",
+        ),
+        (
+            ROWS[0].replace(",M,", ",F,"),
+            "sex",
+            "personal ID says sex M, record says F",
+        ),
+        (
+            ROWS[0].replace("1990-05-02", "1991-05-02"),
+            "birth_date",
+            "personal ID says born in 1990, record says 1991",
+        ),
+        (
+            ROWS[0].replace("1990-05-02", "1990-13-02"),
+            "birth_date",
+            "\"1990-13-02\" is not a date (YYYY-MM-DD or YYYY)",
+        ),
+        (
+            ROWS[0].replace("2021-06-01", "2027-06-01"),
+            "card_issued",
+            "card issue date is in the future",
+        ),
+        (
+            ROWS[0].replace(",14755,", ",99999,"),
+            "residence_unit",
+            "unknown unit 99999 in the 2024 tree",
+        ),
+        (
+            ROWS[0].replace(",14755,", ",380,"),
+            "residence_unit",
+            "unit 380 is not a commune",
+        ),
+        (
+            ROWS[0].replace(",14755,", ",14a55,"),
+            "residence_unit",
+            "unit code must be VN or 2, 3 or 5 digits: got \"14a55\"",
+        ),
+        (
+            ROWS[0].replace(",Văn,", ",V4n,"),
+            "middle_name",
+            "middle name contains '4', not a letter",
+        ),
+        (
+            ROWS[0].replace("0912345678", "0241234567"),
+            "phone",
+            "prefix 024 is not a Vietnamese mobile prefix",
+        ),
+        (
+            format!("{},extra", ROWS[0]),
+            "*",
+            "expected 18 columns, found 19",
+        ),
+        (
+            ROWS[0].replacen(",", ";", 3),
+            "*",
+            "expected 18 columns, found 15",
+        ),
+        (
+            ROWS[0].replace("Số 5 Hàm Rồng", &long),
+            "residence_address",
+            "field is longer than 1024 bytes",
+        ),
+        (
+            ROWS[0].replace("Số 5 Hàm Rồng", &"ô".repeat(201)),
+            "residence_address",
+            "address has 201 characters, more than 200",
+        ),
+        (
+            ROWS[0].replace(",alive,,", ",deceased,,"),
+            "life_status",
+            "\"deceased\" is not alive, dead, emigrated or absent",
+        ),
     ];
     let s = &engines()[0];
     for (row, column, reason) in &cases {
         let (sum, rej) = import(&**s, &csv(&[row]), OnError::Abort);
         assert_eq!(sum.rejected, 1, "{row}");
-        assert_eq!((rej[0].line, rej[0].column, rej[0].reason.as_str()), (2, *column, *reason), "{row}");
+        assert_eq!(
+            (rej[0].line, rej[0].column, rej[0].reason.as_str()),
+            (2, *column, *reason),
+            "{row}"
+        );
     }
     // An NFD name is not an error: it is stored in NFC.
     let (sum, rej) = import(&**s, &csv(&[nfd_name]), OnError::Abort);
     assert!(rej.is_empty(), "{rej:?}");
     assert_eq!(sum.imported, 1);
-    assert_eq!(s.person(&id("038090001234")).unwrap().unwrap().person.name.full(), "Nguyễn Văn An");
+    assert_eq!(
+        s.person(&id("038090001234"))
+            .unwrap()
+            .unwrap()
+            .person
+            .name
+            .full(),
+        "Nguyễn Văn An"
+    );
 }
 
 #[test]
@@ -238,16 +383,35 @@ fn a_bom_and_crlf_line_ends_are_accepted() {
         let (sum, rej) = import(&*s, &text, OnError::Abort);
         assert!(rej.is_empty(), "{rej:?}");
         assert_eq!(sum.imported, 4, "{}", s.engine());
-        assert_eq!(s.person(&id("038090001234")).unwrap().unwrap().person.card.unwrap().revoked, false);
+        assert_eq!(
+            s.person(&id("038090001234"))
+                .unwrap()
+                .unwrap()
+                .person
+                .card
+                .unwrap()
+                .revoked,
+            false
+        );
     }
 }
 
 #[test]
 fn a_wrong_header_is_refused_before_anything_is_read() {
     let s = &engines()[0];
-    let err = import_persons(&**s, "id,name\n1,2\n".as_bytes(), &opts(OnError::Skip), &mut |_| {}, &mut |_| {})
-        .unwrap_err();
-    assert!(err.to_string().starts_with("line 1: header must be: personal_id,surname,"), "{err}");
+    let err = import_persons(
+        &**s,
+        "id,name\n1,2\n".as_bytes(),
+        &opts(OnError::Skip),
+        &mut |_| {},
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("line 1: header must be: personal_id,surname,"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -262,18 +426,41 @@ fn search_finds_folded_names_within_the_unit_only() {
             limit: 50,
         };
         let ids = |q: SearchQuery| -> Vec<String> {
-            s.search(&q).unwrap().into_iter().map(|p| p.person.id.to_string()).collect()
+            s.search(&q)
+                .unwrap()
+                .into_iter()
+                .map(|p| p.person.id.to_string())
+                .collect()
         };
-        assert_eq!(ids(q("NGUYEN THI BAO VAN", None, "38")), vec!["038185004321"], "{}", s.engine());
-        assert_eq!(ids(q("nguyễn thị", Some(1985), "14755")), vec!["038185004321"]);
+        assert_eq!(
+            ids(q("NGUYEN THI BAO VAN", None, "38")),
+            vec!["038185004321"],
+            "{}",
+            s.engine()
+        );
+        assert_eq!(
+            ids(q("nguyễn thị", Some(1985), "14755")),
+            vec!["038185004321"]
+        );
         assert_eq!(ids(q("nguyen", Some(1986), "38")), Vec::<String>::new());
-        assert_eq!(ids(q("le van an", None, "381")), Vec::<String>::new(), "other district");
+        assert_eq!(
+            ids(q("le van an", None, "381")),
+            Vec::<String>::new(),
+            "other district"
+        );
         assert_eq!(ids(q("", None, "38")).len(), 3);
         assert_eq!(ids(q("", None, "VN")).len(), 4);
         assert_eq!(ids(q("y nhi", None, "62")), vec!["062305000001"]);
-        let exact = SearchQuery { birth_date: Some(date!(1990 - 05 - 02)), ..q("le", None, "VN") };
+        let exact = SearchQuery {
+            birth_date: Some(date!(1990 - 05 - 02)),
+            ..q("le", None, "VN")
+        };
         assert_eq!(ids(exact), vec!["038090001234"]);
-        assert_eq!(ids(q("%", None, "VN")), Vec::<String>::new(), "wildcards are literal");
+        assert_eq!(
+            ids(q("%", None, "VN")),
+            Vec::<String>::new(),
+            "wildcards are literal"
+        );
     }
 }
 
@@ -287,11 +474,20 @@ fn export_and_population_follow_the_unit_subtree() {
             Ok(())
         });
         assert_eq!(n.unwrap(), 3, "{}", s.engine());
-        assert_eq!(seen, vec!["038060000777", "038090001234", "038185004321"], "ordered by personal ID");
+        assert_eq!(
+            seen,
+            vec!["038060000777", "038090001234", "038185004321"],
+            "ordered by personal ID"
+        );
         let pop = s.population_by_commune(&unit("38")).unwrap();
-        let got: Vec<(String, u64, u64)> =
-            pop.iter().map(|(u, p)| (u.as_str().to_owned(), p.total, p.alive)).collect();
-        assert_eq!(got, vec![("14755".to_owned(), 2, 2), ("14809".to_owned(), 1, 0)]);
+        let got: Vec<(String, u64, u64)> = pop
+            .iter()
+            .map(|(u, p)| (u.as_str().to_owned(), p.total, p.alive))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("14755".to_owned(), 2, 2), ("14809".to_owned(), 1, 0)]
+        );
         assert_eq!(s.population_by_commune(&unit("23341")).unwrap().len(), 1);
 
         let mut out = Vec::new();
@@ -318,43 +514,81 @@ fn staff(username: &str, role: Role, unit_code: &str) -> NewStaff {
 #[test]
 fn staff_usernames_are_unique_and_scopes_follow_the_tree() {
     for s in engines() {
-        let a = s.create_staff(&staff("xa.14755", Role::Commune, "14755"), NOW).unwrap();
-        let err = s.create_staff(&staff("xa.14755", Role::Commune, "14758"), NOW).unwrap_err();
-        assert!(matches!(err, StoreError::Conflict(_)), "{}: {err}", s.engine());
+        let a = s
+            .create_staff(&staff("xa.14755", Role::Commune, "14755"), NOW)
+            .unwrap();
+        let err = s
+            .create_staff(&staff("xa.14755", Role::Commune, "14758"), NOW)
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict(_)),
+            "{}: {err}",
+            s.engine()
+        );
         let (found, hash) = s.staff_by_username("xa.14755").unwrap().unwrap();
         assert_eq!(found.id, a);
         assert!(hash.starts_with("$argon2id$"));
         assert!(found.sees(&unit("14755")));
         assert!(!found.sees(&unit("14758")));
-        let province = s.create_staff(&staff("tinh.38", Role::Province, "38"), NOW).unwrap();
+        let province = s
+            .create_staff(&staff("tinh.38", Role::Province, "38"), NOW)
+            .unwrap();
         let province = s.staff_by_id(province).unwrap().unwrap();
         assert!(province.sees(&unit("14809")) && !province.sees(&unit("23341")));
         assert_eq!(s.list_staff().unwrap().len(), 2);
         s.set_password(a, "new-hash").unwrap();
-        assert_eq!(s.staff_by_username("xa.14755").unwrap().unwrap().1, "new-hash");
-        assert!(matches!(s.set_password(9999, "x"), Err(StoreError::NotFound)));
+        assert_eq!(
+            s.staff_by_username("xa.14755").unwrap().unwrap().1,
+            "new-hash"
+        );
+        assert!(matches!(
+            s.set_password(9999, "x"),
+            Err(StoreError::NotFound)
+        ));
     }
 }
 
 #[test]
 fn sessions_expire_and_tokens_can_be_revoked() {
     for s in engines() {
-        let sid = s.create_staff(&staff("tinh.38", Role::Province, "38"), NOW).unwrap();
+        let sid = s
+            .create_staff(&staff("tinh.38", Role::Province, "38"), NOW)
+            .unwrap();
         let cookie = secret::token_hash(&secret::random_token());
         let later = NOW + time::Duration::hours(8);
-        s.create_session(&cookie, sid, "csrf-1", NOW, later).unwrap();
-        let live = s.session(&cookie, NOW + time::Duration::hours(1)).unwrap().unwrap();
-        assert_eq!((live.staff.id, live.csrf.as_str()), (sid, "csrf-1"), "{}", s.engine());
-        assert!(s.session(&cookie, later).unwrap().is_none(), "expired at its expiry");
+        s.create_session(&cookie, sid, "csrf-1", NOW, later)
+            .unwrap();
+        let live = s
+            .session(&cookie, NOW + time::Duration::hours(1))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (live.staff.id, live.csrf.as_str()),
+            (sid, "csrf-1"),
+            "{}",
+            s.engine()
+        );
+        assert!(
+            s.session(&cookie, later).unwrap().is_none(),
+            "expired at its expiry"
+        );
         s.delete_session(&cookie).unwrap();
         assert!(s.session(&cookie, NOW).unwrap().is_none());
 
         let token = secret::token_hash("api-token");
-        let tid = s.create_api_token(sid, "bank gateway", &token, NOW).unwrap();
-        assert_eq!(s.api_token(&token).unwrap().map(|(id, st)| (id, st.id)), Some((tid, sid)));
+        let tid = s
+            .create_api_token(sid, "bank gateway", &token, NOW)
+            .unwrap();
+        assert_eq!(
+            s.api_token(&token).unwrap().map(|(id, st)| (id, st.id)),
+            Some((tid, sid))
+        );
         s.revoke_api_token(tid, NOW).unwrap();
         assert!(s.api_token(&token).unwrap().is_none());
-        assert!(matches!(s.revoke_api_token(tid, NOW), Err(StoreError::NotFound)));
+        assert!(matches!(
+            s.revoke_api_token(tid, NOW),
+            Err(StoreError::NotFound)
+        ));
         let listed = s.list_api_tokens().unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].revoked_at, Some(NOW));
@@ -364,11 +598,34 @@ fn sessions_expire_and_tokens_can_be_revoked() {
 #[test]
 fn the_audit_trail_lists_newest_first() {
     for s in engines() {
-        s.audit(&Actor::Staff(1), "person.read", "038090001234", "ok", "r1", NOW).unwrap();
-        s.audit(&Actor::Token(2), "person.read", "062305000001", "denied", "r2", NOW).unwrap();
+        s.audit(
+            &Actor::Staff(1),
+            "person.read",
+            "038090001234",
+            "ok",
+            "r1",
+            NOW,
+        )
+        .unwrap();
+        s.audit(
+            &Actor::Token(2),
+            "person.read",
+            "062305000001",
+            "denied",
+            "r2",
+            NOW,
+        )
+        .unwrap();
         let log = s.audit_log(10).unwrap();
         assert_eq!(log.len(), 2, "{}", s.engine());
-        assert_eq!((log[0].actor.clone(), log[0].outcome.as_str(), log[0].request_id.as_str()), (Actor::Token(2), "denied", "r2"));
+        assert_eq!(
+            (
+                log[0].actor.clone(),
+                log[0].outcome.as_str(),
+                log[0].request_id.as_str()
+            ),
+            (Actor::Token(2), "denied", "r2")
+        );
         assert_eq!(s.audit_log(1).unwrap().len(), 1);
     }
 }
@@ -380,7 +637,8 @@ fn events_and_audit_cannot_be_rewritten_in_sqlite() {
     let s = SqliteStore::open(path.to_str().unwrap()).unwrap();
     s.migrate().unwrap();
     import(&s, &csv(ROWS), OnError::Abort);
-    s.audit(&Actor::Staff(1), "person.read", "x", "ok", "r1", NOW).unwrap();
+    s.audit(&Actor::Staff(1), "person.read", "x", "ok", "r1", NOW)
+        .unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
     for sql in [
         "UPDATE person_event SET reason = 'rewritten'",
@@ -395,15 +653,25 @@ fn events_and_audit_cannot_be_rewritten_in_sqlite() {
 
 #[test]
 fn events_and_audit_cannot_be_rewritten_in_postgres() {
-    let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") else { return };
+    let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") else {
+        return;
+    };
     let schema = unique("t");
     let s = PgStore::connect(&url, Some(&schema)).unwrap();
     s.migrate().unwrap();
     import(&s, &csv(ROWS), OnError::Abort);
-    s.audit(&Actor::Staff(1), "person.read", "x", "ok", "r1", NOW).unwrap();
+    s.audit(&Actor::Staff(1), "person.read", "x", "ok", "r1", NOW)
+        .unwrap();
     let mut raw = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    for sql in ["UPDATE person_event SET reason = 'rewritten'", "DELETE FROM person_event", "UPDATE audit SET outcome = 'ok'", "DELETE FROM audit"] {
-        let sql = sql.replace("person_event", &format!("{schema}.person_event")).replace("audit", &format!("{schema}.audit"));
+    for sql in [
+        "UPDATE person_event SET reason = 'rewritten'",
+        "DELETE FROM person_event",
+        "UPDATE audit SET outcome = 'ok'",
+        "DELETE FROM audit",
+    ] {
+        let sql = sql
+            .replace("person_event", &format!("{schema}.person_event"))
+            .replace("audit", &format!("{schema}.audit"));
         assert!(raw.execute(sql.as_str(), &[]).is_err(), "{sql}");
     }
 }

@@ -21,7 +21,9 @@ pub struct Card {
 impl Card {
     /// Whether the card is valid on `today`: issued, not revoked, not expired.
     pub fn is_valid(&self, birth: BirthDate, today: Date) -> bool {
-        !self.revoked && self.issued <= today && card_expiry(birth, self.issued).is_none_or(|e| today < e)
+        !self.revoked
+            && self.issued <= today
+            && card_expiry(birth, self.issued).is_none_or(|e| today < e)
     }
 }
 
@@ -48,7 +50,7 @@ mod tests {
             (date!(2013 - 03 - 14), Some(date!(2015 - 03 - 15))), // 22 years 364 days → still due at 25
             (date!(2013 - 03 - 15), Some(date!(2030 - 03 - 15))), // exactly 23 → next milestone
             (date!(2028 - 06 - 01), Some(date!(2050 - 03 - 15))), // within 2 years of 40 → to 60
-            (date!(2048 - 03 - 15), None),                          // from 58 on → for life
+            (date!(2048 - 03 - 15), None),                        // from 58 on → for life
         ];
         for (issued, want) in cases {
             assert_eq!(card_expiry(born, issued), want, "issued {issued}");
@@ -58,23 +60,39 @@ mod tests {
     #[test]
     fn a_child_card_is_due_at_fourteen_and_year_only_births_count_from_january() {
         let born = BirthDate::Year(2015);
-        assert_eq!(card_expiry(born, date!(2020 - 05 - 01)), Some(date!(2029 - 01 - 01)));
-        assert_eq!(card_expiry(born, date!(2027 - 05 - 01)), Some(date!(2040 - 01 - 01)));
+        assert_eq!(
+            card_expiry(born, date!(2020 - 05 - 01)),
+            Some(date!(2029 - 01 - 01))
+        );
+        assert_eq!(
+            card_expiry(born, date!(2027 - 05 - 01)),
+            Some(date!(2040 - 01 - 01))
+        );
     }
 
     #[test]
     fn leap_day_births_renew_on_the_last_day_of_february() {
         let born = BirthDate::Full(date!(2000 - 02 - 29));
-        assert_eq!(card_expiry(born, date!(2016 - 01 - 01)), Some(date!(2025 - 02 - 28)));
+        assert_eq!(
+            card_expiry(born, date!(2016 - 01 - 01)),
+            Some(date!(2025 - 02 - 28))
+        );
     }
 
     #[test]
     fn validity_needs_issue_not_revoked_not_expired() {
         let born = BirthDate::Full(date!(1990 - 03 - 15));
-        let card = Card { issued: date!(2016 - 01 - 10), revoked: false };
+        let card = Card {
+            issued: date!(2016 - 01 - 10),
+            revoked: false,
+        };
         assert!(card.is_valid(born, date!(2024 - 01 - 01)));
         assert!(!card.is_valid(born, date!(2030 - 03 - 15)));
         assert!(!card.is_valid(born, date!(2015 - 01 - 01)));
-        assert!(!Card { revoked: true, ..card }.is_valid(born, date!(2024 - 01 - 01)));
+        assert!(!Card {
+            revoked: true,
+            ..card
+        }
+        .is_valid(born, date!(2024 - 01 - 01)));
     }
 }

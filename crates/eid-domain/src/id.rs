@@ -30,7 +30,10 @@ impl fmt::Display for IdError {
             IdError::Length(n) => write!(f, "must have 12 digits, has {n} characters"),
             IdError::NotDigit(pos) => write!(f, "character {pos} is not a digit"),
             IdError::UnknownProvince(code) => {
-                write!(f, "digits 1-3 ({code}) are not a province code of the GSO list")
+                write!(
+                    f,
+                    "digits 1-3 ({code}) are not a province code of the GSO list"
+                )
             }
         }
     }
@@ -64,7 +67,12 @@ impl PersonalId {
     ///
     /// Fails like [`PersonalId::parse`] when the province code is unknown or the year is outside
     /// 1900–2399.
-    pub fn from_parts(province: u8, sex: Sex, year: i32, serial: u32) -> Result<PersonalId, IdError> {
+    pub fn from_parts(
+        province: u8,
+        sex: Sex,
+        year: i32,
+        serial: u32,
+    ) -> Result<PersonalId, IdError> {
         let century = (year - 1900).div_euclid(100);
         if !(0..=4).contains(&century) {
             return Err(IdError::NotDigit(4));
@@ -154,16 +162,43 @@ mod tests {
 
     #[test]
     fn ids_are_checked_digit_by_digit() {
-        check("001090000123", expect!["ok province=001 sex=Male year=1990"]);
-        check("038185004321", expect!["ok province=038 sex=Female year=1985"]);
-        check("062204000001", expect!["ok province=062 sex=Male year=2004"]);
-        check("079305123456", expect!["ok province=079 sex=Female year=2005"]);
-        check("049499000001", expect!["ok province=049 sex=Male year=2199"]);
-        check("00109000012", expect!["err must have 12 digits, has 11 characters"]);
-        check("0010900001234", expect!["err must have 12 digits, has 13 characters"]);
+        check(
+            "001090000123",
+            expect!["ok province=001 sex=Male year=1990"],
+        );
+        check(
+            "038185004321",
+            expect!["ok province=038 sex=Female year=1985"],
+        );
+        check(
+            "062204000001",
+            expect!["ok province=062 sex=Male year=2004"],
+        );
+        check(
+            "079305123456",
+            expect!["ok province=079 sex=Female year=2005"],
+        );
+        check(
+            "049499000001",
+            expect!["ok province=049 sex=Male year=2199"],
+        );
+        check(
+            "00109000012",
+            expect!["err must have 12 digits, has 11 characters"],
+        );
+        check(
+            "0010900001234",
+            expect!["err must have 12 digits, has 13 characters"],
+        );
         check("00109O000123", expect!["err character 6 is not a digit"]);
-        check("003090000123", expect!["err digits 1-3 (003) are not a province code of the GSO list"]);
-        check("099090000123", expect!["err digits 1-3 (099) are not a province code of the GSO list"]);
+        check(
+            "003090000123",
+            expect!["err digits 1-3 (003) are not a province code of the GSO list"],
+        );
+        check(
+            "099090000123",
+            expect!["err digits 1-3 (099) are not a province code of the GSO list"],
+        );
         check("", expect!["err must have 12 digits, has 0 characters"]);
         check("０01090000123", expect!["err character 1 is not a digit"]);
     }

@@ -60,10 +60,9 @@ fn clean_part(part: &'static str, raw: &str, required: bool) -> Result<String, N
     if n > MAX_PART_CHARS {
         return Err(NameError::TooLong(part, n));
     }
-    if let Some(c) = collapsed
-        .chars()
-        .find(|&c| !(c.is_alphabetic() || c == ' ' || c == '-' || c == '\'' || is_combining_mark(c)))
-    {
+    if let Some(c) = collapsed.chars().find(|&c| {
+        !(c.is_alphabetic() || c == ' ' || c == '-' || c == '\'' || is_combining_mark(c))
+    }) {
         return Err(NameError::BadChar(part, c));
     }
     Ok(collapsed)
@@ -91,7 +90,8 @@ impl PersonName {
 
     /// The full name in Vietnamese order: surname, middle, given.
     pub fn full(&self) -> String {
-        let mut s = String::with_capacity(self.surname.len() + self.middle.len() + self.given.len() + 2);
+        let mut s =
+            String::with_capacity(self.surname.len() + self.middle.len() + self.given.len() + 2);
         for part in [&self.surname, &self.middle, &self.given] {
             if part.is_empty() {
                 continue;
@@ -114,7 +114,12 @@ impl PersonName {
 impl fmt::Debug for PersonName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let initial = |s: &str| s.chars().next().unwrap_or('-');
-        write!(f, "PersonName({}. {}.)", initial(&self.surname), initial(&self.given))
+        write!(
+            f,
+            "PersonName({}. {}.)",
+            initial(&self.surname),
+            initial(&self.given)
+        )
     }
 }
 
@@ -187,7 +192,8 @@ mod tests {
             assert_eq!(nfd, nfc, "NFD input is stored as NFC");
             assert_eq!(nfd.folded(), folded);
 
-            let upper = PersonName::parse(&s.to_uppercase(), &m.to_uppercase(), &g.to_uppercase()).unwrap();
+            let upper =
+                PersonName::parse(&s.to_uppercase(), &m.to_uppercase(), &g.to_uppercase()).unwrap();
             assert_eq!(upper.folded(), folded, "upper case {s}");
 
             let bare = PersonName::parse(&fold(s), &fold(m), &fold(g)).unwrap();
@@ -216,7 +222,12 @@ mod tests {
             ("", "Văn", "An", "surname is empty"),
             ("Lê", "", "   ", "given name is empty"),
             ("Lê", "V4n", "An", "middle name contains '4', not a letter"),
-            ("Lê", "", "An\u{0}", "given name contains '\\0', not a letter"),
+            (
+                "Lê",
+                "",
+                "An\u{0}",
+                "given name contains '\\0', not a letter",
+            ),
         ];
         for &(s, m, g, want) in cases {
             assert_eq!(PersonName::parse(s, m, g).unwrap_err().to_string(), want);

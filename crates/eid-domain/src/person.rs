@@ -53,7 +53,11 @@ impl BirthDate {
     /// Parses `YYYY-MM-DD` or `YYYY`.
     pub fn parse(s: &str) -> Option<BirthDate> {
         if s.len() == 4 {
-            return s.parse::<i32>().ok().filter(|_| s.bytes().all(|b| b.is_ascii_digit())).map(BirthDate::Year);
+            return s
+                .parse::<i32>()
+                .ok()
+                .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
+                .map(BirthDate::Year);
         }
         parse_iso_date(s).map(BirthDate::Full)
     }
@@ -75,7 +79,9 @@ impl BirthDate {
 
     /// Age in whole years on `today`; a year-only date counts from 1 January.
     pub fn age_on(self, today: Date) -> i32 {
-        let Some(born) = self.earliest() else { return 0 };
+        let Some(born) = self.earliest() else {
+            return 0;
+        };
         let mut age = today.year() - born.year();
         if (today.month() as u8, today.day()) < (born.month() as u8, born.day()) {
             age -= 1;
@@ -111,7 +117,9 @@ pub fn parse_iso_date(s: &str) -> Option<Date> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let year = i32::try_from(num(0..4)?).ok()?;
     let month = Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
@@ -167,7 +175,10 @@ pub struct LifeStatus {
 }
 
 impl LifeStatus {
-    pub const ALIVE: LifeStatus = LifeStatus { state: LifeState::Alive, since: None };
+    pub const ALIVE: LifeStatus = LifeStatus {
+        state: LifeState::Alive,
+        since: None,
+    };
 
     /// Whether the person counts in the denominators of targets (alive and present).
     pub fn counts(&self) -> bool {
@@ -234,9 +245,9 @@ impl PersonError {
     pub fn field(&self) -> &'static str {
         match self {
             PersonError::SexMismatch { .. } => "sex",
-            PersonError::YearMismatch { .. } | PersonError::BirthInFuture | PersonError::BirthTooEarly(_) => {
-                "birth_date"
-            }
+            PersonError::YearMismatch { .. }
+            | PersonError::BirthInFuture
+            | PersonError::BirthTooEarly(_) => "birth_date",
             PersonError::UnknownUnit { field, .. }
             | PersonError::NotACommune { field, .. }
             | PersonError::Address { field, .. } => field,
@@ -253,23 +264,38 @@ impl PersonError {
 impl fmt::Display for PersonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PersonError::SexMismatch { id_says, record_says } => write!(
+            PersonError::SexMismatch {
+                id_says,
+                record_says,
+            } => write!(
                 f,
                 "personal ID says sex {}, record says {}",
                 id_says.as_str(),
                 record_says.as_str()
             ),
-            PersonError::YearMismatch { id_says, record_says } => {
-                write!(f, "personal ID says born in {id_says}, record says {record_says}")
+            PersonError::YearMismatch {
+                id_says,
+                record_says,
+            } => {
+                write!(
+                    f,
+                    "personal ID says born in {id_says}, record says {record_says}"
+                )
             }
             PersonError::BirthInFuture => f.write_str("date of birth is in the future"),
             PersonError::BirthTooEarly(y) => write!(f, "year of birth {y} is before 1900"),
-            PersonError::UnknownUnit { code, .. } => write!(f, "unknown unit {code} in the 2024 tree"),
+            PersonError::UnknownUnit { code, .. } => {
+                write!(f, "unknown unit {code} in the 2024 tree")
+            }
             PersonError::NotACommune { code, .. } => write!(f, "unit {code} is not a commune"),
             PersonError::Address { reason, .. } => f.write_str(reason),
             PersonError::Household(reason) => f.write_str(reason),
-            PersonError::PhoneTypeNone => f.write_str("phone type is none but a phone number is given"),
-            PersonError::LifeDateWithoutEvent => f.write_str("a living person has no life-status date"),
+            PersonError::PhoneTypeNone => {
+                f.write_str("phone type is none but a phone number is given")
+            }
+            PersonError::LifeDateWithoutEvent => {
+                f.write_str("a living person has no life-status date")
+            }
             PersonError::LifeDateBeforeBirth => f.write_str("life-status date is before birth"),
             PersonError::LifeDateInFuture => f.write_str("life-status date is in the future"),
             PersonError::CardBeforeBirth => f.write_str("card issued before birth"),
@@ -290,17 +316,26 @@ pub fn check_address(field: &'static str, address: &str) -> Result<(), PersonErr
         });
     }
     if address.chars().any(char::is_control) {
-        return Err(PersonError::Address { field, reason: "address contains a control character".into() });
+        return Err(PersonError::Address {
+            field,
+            reason: "address contains a control character".into(),
+        });
     }
     Ok(())
 }
 
 fn check_commune(field: &'static str, code: &UnitCode) -> Result<(), PersonError> {
     if code.level() != Level::Commune {
-        return Err(PersonError::NotACommune { field, code: code.as_str().to_owned() });
+        return Err(PersonError::NotACommune {
+            field,
+            code: code.as_str().to_owned(),
+        });
     }
     if Units::get().unit(Tree::Gso2024, code).is_none() {
-        return Err(PersonError::UnknownUnit { field, code: code.as_str().to_owned() });
+        return Err(PersonError::UnknownUnit {
+            field,
+            code: code.as_str().to_owned(),
+        });
     }
     Ok(())
 }
@@ -309,22 +344,34 @@ impl Person {
     /// Checks the rules that span fields. `today` bounds every date.
     pub fn check(&self, today: Date) -> Result<(), PersonError> {
         if self.id.sex() != self.sex {
-            return Err(PersonError::SexMismatch { id_says: self.id.sex(), record_says: self.sex });
+            return Err(PersonError::SexMismatch {
+                id_says: self.id.sex(),
+                record_says: self.sex,
+            });
         }
         let year = self.birth.year();
         if year < 1900 {
             return Err(PersonError::BirthTooEarly(year));
         }
         if self.id.birth_year() != year {
-            return Err(PersonError::YearMismatch { id_says: self.id.birth_year(), record_says: year });
+            return Err(PersonError::YearMismatch {
+                id_says: self.id.birth_year(),
+                record_says: year,
+            });
         }
-        let born = self.birth.earliest().ok_or(PersonError::BirthTooEarly(year))?;
+        let born = self
+            .birth
+            .earliest()
+            .ok_or(PersonError::BirthTooEarly(year))?;
         if born > today {
             return Err(PersonError::BirthInFuture);
         }
         if let Some(home) = &self.hometown {
             if Units::get().unit(Tree::Gso2024, home).is_none() {
-                return Err(PersonError::UnknownUnit { field: "hometown_unit", code: home.as_str().to_owned() });
+                return Err(PersonError::UnknownUnit {
+                    field: "hometown_unit",
+                    code: home.as_str().to_owned(),
+                });
             }
         }
         check_commune("residence_unit", &self.residence.unit)?;
@@ -335,7 +382,8 @@ impl Person {
         }
         if let Some(h) = &self.household {
             let n = h.chars().count();
-            if n > MAX_HOUSEHOLD_CHARS || !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            if n > MAX_HOUSEHOLD_CHARS || !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
                 return Err(PersonError::Household(format!(
                     "household ID must be up to {MAX_HOUSEHOLD_CHARS} letters, digits or '-'"
                 )));
@@ -384,13 +432,19 @@ mod tests {
             birth: BirthDate::Full(date!(1990 - 05 - 02)),
             sex: Sex::Male,
             hometown: Some(UnitCode::parse("38").unwrap()),
-            residence: Residence { unit: UnitCode::parse("14755").unwrap(), address: "Thôn 3".into() },
+            residence: Residence {
+                unit: UnitCode::parse("14755").unwrap(),
+                address: "Thôn 3".into(),
+            },
             temporary: None,
             household: Some("HH-1".into()),
             phone: Some(PhoneNumber::parse("0912345678").unwrap()),
             phone_type: PhoneType::Smartphone,
             life: LifeStatus::ALIVE,
-            card: Some(Card { issued: date!(2021 - 06 - 01), revoked: false }),
+            card: Some(Card {
+                issued: date!(2021 - 06 - 01),
+                revoked: false,
+            }),
         }
     }
 
@@ -409,28 +463,47 @@ mod tests {
     #[test]
     fn records_that_break_a_rule_say_which() {
         let cases: Vec<(&str, Box<dyn Fn(&mut Person)>)> = vec![
-            ("sex: personal ID says sex M, record says F", Box::new(|p| p.sex = Sex::Female)),
+            (
+                "sex: personal ID says sex M, record says F",
+                Box::new(|p| p.sex = Sex::Female),
+            ),
             (
                 "birth_date: personal ID says born in 1990, record says 1991",
                 Box::new(|p| p.birth = BirthDate::Year(1991)),
             ),
-            ("residence_unit: unit 38 is not a commune", Box::new(|p| p.residence.unit = UnitCode::parse("38").unwrap())),
+            (
+                "residence_unit: unit 38 is not a commune",
+                Box::new(|p| p.residence.unit = UnitCode::parse("38").unwrap()),
+            ),
             (
                 "residence_unit: unknown unit 99999 in the 2024 tree",
                 Box::new(|p| p.residence.unit = UnitCode::parse("99999").unwrap()),
             ),
-            ("phone_type: phone type is none but a phone number is given", Box::new(|p| p.phone_type = PhoneType::None)),
+            (
+                "phone_type: phone type is none but a phone number is given",
+                Box::new(|p| p.phone_type = PhoneType::None),
+            ),
             (
                 "life_status_date: a living person has no life-status date",
                 Box::new(|p| p.life.since = Some(date!(2020 - 01 - 01))),
             ),
             (
                 "life_status_date: life-status date is in the future",
-                Box::new(|p| p.life = LifeStatus { state: LifeState::Dead, since: Some(date!(2027 - 01 - 01)) }),
+                Box::new(|p| {
+                    p.life = LifeStatus {
+                        state: LifeState::Dead,
+                        since: Some(date!(2027 - 01 - 01)),
+                    }
+                }),
             ),
             (
                 "card_issued: card issued before birth",
-                Box::new(|p| p.card = Some(Card { issued: date!(1989 - 01 - 01), revoked: false })),
+                Box::new(|p| {
+                    p.card = Some(Card {
+                        issued: date!(1989 - 01 - 01),
+                        revoked: false,
+                    })
+                }),
             ),
             (
                 "residence_address: address contains a control character",
@@ -446,7 +519,10 @@ mod tests {
 
     #[test]
     fn birth_dates_parse_full_or_year_only() {
-        assert_eq!(BirthDate::parse("1990-05-02"), Some(BirthDate::Full(date!(1990 - 05 - 02))));
+        assert_eq!(
+            BirthDate::parse("1990-05-02"),
+            Some(BirthDate::Full(date!(1990 - 05 - 02)))
+        );
         assert_eq!(BirthDate::parse("1947"), Some(BirthDate::Year(1947)));
         assert_eq!(BirthDate::parse("1990-02-30"), None);
         assert_eq!(BirthDate::parse("1990-13-01"), None);
@@ -454,7 +530,10 @@ mod tests {
         assert_eq!(BirthDate::parse("+990"), None);
         assert_eq!(BirthDate::parse("1990-5-2"), None);
         assert_eq!(BirthDate::Year(1947).to_string(), "1947");
-        assert_eq!(BirthDate::Full(date!(1990 - 05 - 02)).to_string(), "1990-05-02");
+        assert_eq!(
+            BirthDate::Full(date!(1990 - 05 - 02)).to_string(),
+            "1990-05-02"
+        );
     }
 
     #[test]

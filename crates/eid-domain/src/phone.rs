@@ -29,7 +29,10 @@ impl fmt::Display for PhoneError {
         match self {
             PhoneError::BadChar(c) => write!(f, "contains {c:?}"),
             PhoneError::Length(n) => {
-                write!(f, "must have 10 digits starting with 0 (or +84 and 9 digits), has {n}")
+                write!(
+                    f,
+                    "must have 10 digits starting with 0 (or +84 and 9 digits), has {n}"
+                )
             }
             PhoneError::OldPrefix => f.write_str("old 11-digit 01xx number, renumbered in 2018"),
             PhoneError::NotMobile(p) => write!(f, "prefix 0{p} is not a Vietnamese mobile prefix"),
@@ -63,16 +66,20 @@ impl PhoneNumber {
                 c => return Err(PhoneError::BadChar(c)),
             }
         }
-        let national = if let Some(rest) = digits.strip_prefix("84").filter(|r| plus || r.len() == 9) {
-            rest
-        } else if plus {
-            return Err(PhoneError::Length(digits.len()));
-        } else if let Some(rest) = digits.strip_prefix('0') {
-            rest
-        } else {
-            return Err(PhoneError::Length(digits.len()));
-        };
-        let national = national.strip_prefix('0').filter(|_| plus).unwrap_or(national);
+        let national =
+            if let Some(rest) = digits.strip_prefix("84").filter(|r| plus || r.len() == 9) {
+                rest
+            } else if plus {
+                return Err(PhoneError::Length(digits.len()));
+            } else if let Some(rest) = digits.strip_prefix('0') {
+                rest
+            } else {
+                return Err(PhoneError::Length(digits.len()));
+            };
+        let national = national
+            .strip_prefix('0')
+            .filter(|_| plus)
+            .unwrap_or(national);
         let b = national.as_bytes();
         if b.len() == 10 && b.first() == Some(&b'1') {
             return Err(PhoneError::OldPrefix);
@@ -179,15 +186,39 @@ mod tests {
 
     #[test]
     fn bad_numbers_say_why() {
-        check("091234567", expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 9"]);
-        check("09123456789", expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 11"]);
-        check("01234567890", expect!["err old 11-digit 01xx number, renumbered in 2018"]);
-        check("0241234567", expect!["err prefix 024 is not a Vietnamese mobile prefix"]);
-        check("0512345678", expect!["err prefix 051 is not a Vietnamese mobile prefix"]);
+        check(
+            "091234567",
+            expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 9"],
+        );
+        check(
+            "09123456789",
+            expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 11"],
+        );
+        check(
+            "01234567890",
+            expect!["err old 11-digit 01xx number, renumbered in 2018"],
+        );
+        check(
+            "0241234567",
+            expect!["err prefix 024 is not a Vietnamese mobile prefix"],
+        );
+        check(
+            "0512345678",
+            expect!["err prefix 051 is not a Vietnamese mobile prefix"],
+        );
         check("0912a45678", expect!["err contains 'a'"]);
-        check("912345678", expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 9"]);
-        check("+1 212 555 0100", expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 11"]);
-        check("", expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 0"]);
+        check(
+            "912345678",
+            expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 9"],
+        );
+        check(
+            "+1 212 555 0100",
+            expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 11"],
+        );
+        check(
+            "",
+            expect!["err must have 10 digits starting with 0 (or +84 and 9 digits), has 0"],
+        );
     }
 
     #[test]
