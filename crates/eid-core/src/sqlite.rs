@@ -144,6 +144,24 @@ fn staff_from_row(row: &Row<'_>) -> Result<Staff, StoreError> {
     })
 }
 
+/// Parses stored `changes`, expanding the array form of a created event into its object form.
+fn expand_changes(text: &str) -> Result<serde_json::Value, StoreError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    match value {
+        serde_json::Value::Array(items) => {
+            let mut fields: [String; 18] = Default::default();
+            if items.len() != fields.len() {
+                return Err(StoreError::Corrupt("created event with a wrong column count".into()));
+            }
+            for (slot, item) in fields.iter_mut().zip(items) {
+                *slot = item.as_str().unwrap_or_default().to_owned();
+            }
+            Ok(created_changes(&fields))
+        }
+        other => Ok(other),
+    }
+}
+
 const STAFF_COLUMNS: &str = "id, username, display_name, role, unit, disabled";
 
 /// A write transaction on the single writer connection.
@@ -189,7 +207,9 @@ impl SqliteWriter<'_> {
                     None => return Ok(PutOutcome::Unchanged),
                 }
             }
-            None => ("created", created_changes(&fields), 1),
+            // A created event stores its columns as a JSON array in CSV order (a third of the
+            // bytes of an object); `history` expands it back to the object of the API.
+            None => ("created", serde_json::json!(fields), 1),
         };
         let res_path = unit_path(&p.residence.unit)
             .ok_or_else(|| StoreError::Corrupt("residence unit is not a commune".into()))?;
@@ -344,7 +364,7 @@ impl Store for SqliteStore {
                     actor: Actor::from_db(&actor),
                     kind: r.get(3)?,
                     reason: r.get(4)?,
-                    changes: serde_json::from_str(&changes).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    changes: expand_changes(&changes)?,
                 });
             }
             Ok(out)
