@@ -25,11 +25,15 @@ const PERSON_COLUMNS: &str = "personal_id, surname, middle_name, given_name, bir
      residence_unit, residence_address, temp_unit, temp_address, household_id, phone, phone_type, life_status, \
      life_status_date, card_issued, card_revoked, version, updated_at";
 
-const READERS: usize = 4;
+const READERS: usize = 8;
 
 /// A SQLite database file.
 pub struct SqliteStore {
     writer: Mutex<Connection>,
+    /// Audit lines waiting for the writer; see [`SqliteStore::audit`].
+    audit_queue: Mutex<AuditQueue>,
+    /// The highest audit ticket known to be committed.
+    audit_committed: std::sync::atomic::AtomicU64,
     readers: Mutex<Vec<Connection>>,
     available: Condvar,
 }
@@ -46,6 +50,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 10000;
          PRAGMA cache_size = -262144;
+         PRAGMA mmap_size = 1073741824;
          PRAGMA temp_store = MEMORY;",
     )?;
     Ok(conn)
@@ -66,6 +71,8 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             writer: Mutex::new(writer),
+            audit_queue: Mutex::new(AuditQueue::default()),
+            audit_committed: std::sync::atomic::AtomicU64::new(0),
             readers: Mutex::new(readers),
             available: Condvar::new(),
         })
@@ -97,6 +104,13 @@ impl SqliteStore {
         let conn = lock(&self.writer);
         f(&conn)
     }
+}
+
+/// Audit lines queued for a group commit, each with its ticket.
+#[derive(Default)]
+struct AuditQueue {
+    next_ticket: u64,
+    pending: Vec<(u64, [String; 5], i64)>,
 }
 
 fn opt_text(s: &str) -> Option<&str> {
@@ -146,12 +160,15 @@ fn staff_from_row(row: &Row<'_>) -> Result<Staff, StoreError> {
 
 /// Parses stored `changes`, expanding the array form of a created event into its object form.
 fn expand_changes(text: &str) -> Result<serde_json::Value, StoreError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     match value {
         serde_json::Value::Array(items) => {
             let mut fields: [String; 18] = Default::default();
             if items.len() != fields.len() {
-                return Err(StoreError::Corrupt("created event with a wrong column count".into()));
+                return Err(StoreError::Corrupt(
+                    "created event with a wrong column count".into(),
+                ));
             }
             for (slot, item) in fields.iter_mut().zip(items) {
                 *slot = item.as_str().unwrap_or_default().to_owned();
@@ -685,13 +702,57 @@ impl Store for SqliteStore {
         request_id: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.write(|c| {
-            c.prepare_cached(
-                "INSERT INTO audit (at, actor, action, target, outcome, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![to_ms(now), actor.to_db(), action, target, outcome, request_id])?;
+        // Group commit: every caller queues its line and takes the writer; whoever gets it first
+        // writes everything queued in one transaction, and the others find theirs committed.
+        // A line is durable (as far as the journal mode goes) before this returns.
+        use std::sync::atomic::Ordering;
+        let ticket = {
+            let mut q = lock(&self.audit_queue);
+            q.next_ticket += 1;
+            let t = q.next_ticket;
+            let line = [
+                actor.to_db(),
+                action.to_owned(),
+                target.to_owned(),
+                outcome.to_owned(),
+                request_id.to_owned(),
+            ];
+            q.pending.push((t, line, to_ms(now)));
+            t
+        };
+        let conn = lock(&self.writer);
+        if self.audit_committed.load(Ordering::Acquire) >= ticket {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut lock(&self.audit_queue).pending);
+        let write = |batch: &[(u64, [String; 5], i64)]| -> Result<(), StoreError> {
+            let tx = conn.unchecked_transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO audit (at, actor, action, target, outcome, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for (_, [actor, action, target, outcome, rid], at) in batch {
+                    stmt.execute(params![at, actor, action, target, outcome, rid])?;
+                }
+            }
+            tx.commit()?;
             Ok(())
-        })
+        };
+        match write(&batch) {
+            Ok(()) => {
+                let highest = batch.iter().map(|(t, _, _)| *t).max().unwrap_or(ticket);
+                self.audit_committed.fetch_max(highest, Ordering::AcqRel);
+                Ok(())
+            }
+            Err(e) => {
+                // Put the others' lines back for the next leader; ours fails with the error.
+                let mut q = lock(&self.audit_queue);
+                let mut rest: Vec<_> = batch.into_iter().filter(|(t, _, _)| *t != ticket).collect();
+                rest.append(&mut q.pending);
+                q.pending = rest;
+                Err(e)
+            }
+        }
     }
 
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {

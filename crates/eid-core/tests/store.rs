@@ -675,3 +675,33 @@ fn events_and_audit_cannot_be_rewritten_in_postgres() {
         assert!(raw.execute(sql.as_str(), &[]).is_err(), "{sql}");
     }
 }
+
+#[test]
+fn concurrent_audit_lines_are_all_kept() {
+    for s in engines() {
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let s = &s;
+                scope.spawn(move || {
+                    for i in 0..50 {
+                        s.audit(
+                            &Actor::Staff(t),
+                            "person.read",
+                            &format!("{t}-{i}"),
+                            "ok",
+                            "r",
+                            NOW,
+                        )
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let log = s.audit_log(1000).unwrap();
+        assert_eq!(log.len(), 400, "{}", s.engine());
+        let mut targets: Vec<&str> = log.iter().map(|e| e.target.as_str()).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        assert_eq!(targets.len(), 400);
+    }
+}
