@@ -4,7 +4,9 @@
 //! and reads through a small pool of read connections that see the last committed state.
 
 use std::path::Path;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use eid_domain::{fold, Person, PersonalId, UnitCode};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -29,11 +31,10 @@ const READERS: usize = 8;
 
 /// A SQLite database file.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
-    /// Audit lines waiting for the writer; see [`SqliteStore::audit`].
-    audit_queue: Mutex<AuditQueue>,
-    /// The highest audit ticket known to be committed.
-    audit_committed: std::sync::atomic::AtomicU64,
+    writer: Arc<Mutex<Connection>>,
+    /// Audit lines on their way to the database; see [`AuditBuffer`].
+    audit: Arc<AuditBuffer>,
+    flusher: Option<std::thread::JoinHandle<()>>,
     readers: Mutex<Vec<Connection>>,
     available: Condvar,
 }
@@ -64,15 +65,23 @@ impl SqliteStore {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Db(format!("creating {}: {e}", parent.display())))?;
         }
-        let writer = connect(path)?;
+        let writer = Arc::new(Mutex::new(connect(path)?));
+        let audit = Arc::new(AuditBuffer::default());
+        let flusher = {
+            let (writer, audit) = (Arc::clone(&writer), Arc::clone(&audit));
+            std::thread::Builder::new()
+                .name("eid-audit-flush".into())
+                .spawn(move || audit.run(&writer))
+                .map_err(|e| StoreError::Db(format!("starting the audit flusher: {e}")))?
+        };
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             readers.push(connect(path)?);
         }
         Ok(SqliteStore {
-            writer: Mutex::new(writer),
-            audit_queue: Mutex::new(AuditQueue::default()),
-            audit_committed: std::sync::atomic::AtomicU64::new(0),
+            writer: Arc::clone(&writer),
+            audit: Arc::clone(&audit),
+            flusher: Some(flusher),
             readers: Mutex::new(readers),
             available: Condvar::new(),
         })
@@ -106,11 +115,89 @@ impl SqliteStore {
     }
 }
 
-/// Audit lines queued for a group commit, each with its ticket.
+/// One audit line as queued: actor, action, target, outcome, request id, and the time.
+type AuditLine = ([String; 5], i64);
+
+/// Audit lines are queued in memory and written by a flusher thread in one transaction every
+/// few milliseconds, so that audited reads do not queue one by one on SQLite's single writer.
+/// Reading the audit trail, and dropping the store, flush first; a crash can lose at most the
+/// last [`AUDIT_FLUSH_EVERY`] of lines.
 #[derive(Default)]
-struct AuditQueue {
-    next_ticket: u64,
-    pending: Vec<(u64, [String; 5], i64)>,
+struct AuditBuffer {
+    pending: Mutex<Vec<AuditLine>>,
+    wake: Condvar,
+    stop: AtomicBool,
+}
+
+/// The longest an audit line waits in memory.
+const AUDIT_FLUSH_EVERY: Duration = Duration::from_millis(20);
+
+impl AuditBuffer {
+    fn push(&self, line: AuditLine) {
+        lock(&self.pending).push(line);
+        self.wake.notify_one();
+    }
+
+    /// Writes every queued line; on failure they go back to the front of the queue.
+    fn flush(&self, writer: &Mutex<Connection>) -> Result<(), StoreError> {
+        let conn = lock(writer);
+        let batch = std::mem::take(&mut *lock(&self.pending));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let write = || -> Result<(), StoreError> {
+            let tx = conn.unchecked_transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO audit (at, actor, action, target, outcome, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for ([actor, action, target, outcome, rid], at) in &batch {
+                    stmt.execute(params![at, actor, action, target, outcome, rid])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        };
+        let result = write();
+        if result.is_err() {
+            let mut q = lock(&self.pending);
+            let mut rest = batch;
+            rest.append(&mut q);
+            *q = rest;
+        }
+        result
+    }
+
+    /// The flusher thread: waits for lines, lets a batch gather, writes it.
+    fn run(&self, writer: &Mutex<Connection>) {
+        loop {
+            {
+                let mut q = lock(&self.pending);
+                while q.is_empty() && !self.stop.load(Ordering::Acquire) {
+                    q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+            }
+            if self.stop.load(Ordering::Acquire) {
+                let _ = self.flush(writer);
+                return;
+            }
+            std::thread::sleep(AUDIT_FLUSH_EVERY);
+            if self.flush(writer).is_err() {
+                // The database refused (disk full, locked): keep the lines and retry later.
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.audit.stop.store(true, Ordering::Release);
+        self.audit.wake.notify_all();
+        if let Some(handle) = self.flusher.take() {
+            let _ = handle.join();
+        }
+    }
 }
 
 fn opt_text(s: &str) -> Option<&str> {
@@ -702,60 +789,19 @@ impl Store for SqliteStore {
         request_id: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        // Group commit: every caller queues its line and takes the writer; whoever gets it first
-        // writes everything queued in one transaction, and the others find theirs committed.
-        // A line is durable (as far as the journal mode goes) before this returns.
-        use std::sync::atomic::Ordering;
-        let ticket = {
-            let mut q = lock(&self.audit_queue);
-            q.next_ticket += 1;
-            let t = q.next_ticket;
-            let line = [
-                actor.to_db(),
-                action.to_owned(),
-                target.to_owned(),
-                outcome.to_owned(),
-                request_id.to_owned(),
-            ];
-            q.pending.push((t, line, to_ms(now)));
-            t
-        };
-        let conn = lock(&self.writer);
-        if self.audit_committed.load(Ordering::Acquire) >= ticket {
-            return Ok(());
-        }
-        let batch = std::mem::take(&mut lock(&self.audit_queue).pending);
-        let write = |batch: &[(u64, [String; 5], i64)]| -> Result<(), StoreError> {
-            let tx = conn.unchecked_transaction()?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO audit (at, actor, action, target, outcome, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
-                for (_, [actor, action, target, outcome, rid], at) in batch {
-                    stmt.execute(params![at, actor, action, target, outcome, rid])?;
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        };
-        match write(&batch) {
-            Ok(()) => {
-                let highest = batch.iter().map(|(t, _, _)| *t).max().unwrap_or(ticket);
-                self.audit_committed.fetch_max(highest, Ordering::AcqRel);
-                Ok(())
-            }
-            Err(e) => {
-                // Put the others' lines back for the next leader; ours fails with the error.
-                let mut q = lock(&self.audit_queue);
-                let mut rest: Vec<_> = batch.into_iter().filter(|(t, _, _)| *t != ticket).collect();
-                rest.append(&mut q.pending);
-                q.pending = rest;
-                Err(e)
-            }
-        }
+        let line = [
+            actor.to_db(),
+            action.to_owned(),
+            target.to_owned(),
+            outcome.to_owned(),
+            request_id.to_owned(),
+        ];
+        self.audit.push((line, to_ms(now)));
+        Ok(())
     }
 
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit.flush(&self.writer)?;
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT seq, at, actor, action, target, outcome, request_id FROM audit ORDER BY seq DESC LIMIT ?1",

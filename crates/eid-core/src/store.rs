@@ -345,6 +345,9 @@ pub trait Store: Send + Sync {
     fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
 
     // Audit trail.
+    /// Records one line. An engine may hold it in memory for a few milliseconds to write lines
+    /// in batches (SQLite: at most 20 ms); [`Store::audit_log`] sees every line recorded before
+    /// it was called.
     fn audit(
         &self,
         actor: &Actor,

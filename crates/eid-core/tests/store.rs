@@ -639,6 +639,11 @@ fn events_and_audit_cannot_be_rewritten_in_sqlite() {
     import(&s, &csv(ROWS), OnError::Abort);
     s.audit(&Actor::Staff(1), "person.read", "x", "ok", "r1", NOW)
         .unwrap();
+    assert_eq!(
+        s.audit_log(10).unwrap().len(),
+        1,
+        "reading the trail flushes queued lines"
+    );
     let raw = rusqlite::Connection::open(&path).unwrap();
     for sql in [
         "UPDATE person_event SET reason = 'rewritten'",
@@ -704,4 +709,30 @@ fn concurrent_audit_lines_are_all_kept() {
         targets.dedup();
         assert_eq!(targets.len(), 400);
     }
+}
+
+#[test]
+fn queued_audit_lines_reach_the_database_without_a_reader() {
+    let dir = std::env::temp_dir().join(unique("eid-audit-flush"));
+    let path = dir.join("eid.db");
+    {
+        let s = SqliteStore::open(path.to_str().unwrap()).unwrap();
+        s.migrate().unwrap();
+        s.audit(&Actor::Staff(1), "person.read", "a", "ok", "r1", NOW)
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        let n: i64 = raw
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1, "the flusher wrote the line");
+        s.audit(&Actor::Staff(1), "person.read", "b", "ok", "r2", NOW)
+            .unwrap();
+    }
+    // Dropping the store flushed the second line.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let n: i64 = raw
+        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2);
 }

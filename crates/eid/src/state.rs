@@ -20,7 +20,13 @@ pub struct Inner {
     pub config: Config,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
+    /// Bounds the store calls in flight: beyond the database's connections, more blocking
+    /// threads only queue on the pool and cost context switches.
+    pub store_slots: tokio::sync::Semaphore,
 }
+
+/// How many store calls may run at once.
+const STORE_SLOTS: usize = 8;
 
 impl std::ops::Deref for AppState {
     type Target = Inner;
@@ -42,6 +48,7 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             limiter,
+            store_slots: tokio::sync::Semaphore::new(STORE_SLOTS),
         }))
     }
 
@@ -63,6 +70,11 @@ impl AppState {
         F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
+        let _slot = self
+            .store_slots
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(format!("store slots closed: {e}")))?;
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
             .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
