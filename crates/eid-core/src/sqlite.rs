@@ -21,6 +21,43 @@ use crate::store::{
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const AUDIT_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];
+
+/// The audit trail's file next to the register's: `data/eid.db` → `data/eid.audit.db`.
+pub fn audit_path(path: &Path) -> std::path::PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!("{stem}.audit.db"))
+}
+
+fn apply_migrations(conn: &Connection, migrations: &[(i64, &str)]) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    for (version, sql) in migrations {
+        let done: Option<i64> = conn
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if done.is_some() {
+            continue;
+        }
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now') * 1000)",
+            [version],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
 
 /// The columns of `person` that hold the 18 CSV fields, in CSV order, then version and time.
 const PERSON_COLUMNS: &str = "personal_id, surname, middle_name, given_name, birth_date, sex, hometown_unit, \
@@ -31,7 +68,9 @@ const READERS: usize = 8;
 
 /// A SQLite database file.
 pub struct SqliteStore {
-    writer: Arc<Mutex<Connection>>,
+    writer: Mutex<Connection>,
+    /// The audit trail's own database, written by the flusher thread.
+    audit_conn: Arc<Mutex<Connection>>,
     /// Audit lines on their way to the database; see [`AuditBuffer`].
     audit: Arc<AuditBuffer>,
     flusher: Option<std::thread::JoinHandle<()>>,
@@ -65,10 +104,11 @@ impl SqliteStore {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Db(format!("creating {}: {e}", parent.display())))?;
         }
-        let writer = Arc::new(Mutex::new(connect(path)?));
+        let writer = Mutex::new(connect(path)?);
+        let audit_conn = Arc::new(Mutex::new(connect(&audit_path(path))?));
         let audit = Arc::new(AuditBuffer::default());
         let flusher = {
-            let (writer, audit) = (Arc::clone(&writer), Arc::clone(&audit));
+            let (writer, audit) = (Arc::clone(&audit_conn), Arc::clone(&audit));
             std::thread::Builder::new()
                 .name("eid-audit-flush".into())
                 .spawn(move || audit.run(&writer))
@@ -79,7 +119,8 @@ impl SqliteStore {
             readers.push(connect(path)?);
         }
         Ok(SqliteStore {
-            writer: Arc::clone(&writer),
+            writer,
+            audit_conn,
             audit: Arc::clone(&audit),
             flusher: Some(flusher),
             readers: Mutex::new(readers),
@@ -408,28 +449,13 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn reads_are_local(&self) -> bool {
+        true
+    }
+
     fn migrate(&self) -> Result<(), StoreError> {
-        self.write(|conn| {
-            conn.execute_batch(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-            )?;
-            for (version, sql) in MIGRATIONS {
-                let done: Option<i64> = conn
-                    .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
-                    .optional()?;
-                if done.is_some() {
-                    continue;
-                }
-                let tx = conn.unchecked_transaction()?;
-                tx.execute_batch(sql)?;
-                tx.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now') * 1000)",
-                    [version],
-                )?;
-                tx.commit()?;
-            }
-            Ok(())
-        })
+        self.write(|conn| apply_migrations(conn, MIGRATIONS))?;
+        apply_migrations(&lock(&self.audit_conn), AUDIT_MIGRATIONS)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
@@ -801,8 +827,9 @@ impl Store for SqliteStore {
     }
 
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        self.audit.flush(&self.writer)?;
-        self.read(|c| {
+        self.audit.flush(&self.audit_conn)?;
+        let c = lock(&self.audit_conn);
+        {
             let mut stmt = c.prepare_cached(
                 "SELECT seq, at, actor, action, target, outcome, request_id FROM audit ORDER BY seq DESC LIMIT ?1",
             )?;
@@ -821,6 +848,6 @@ impl Store for SqliteStore {
                 });
             }
             Ok(out)
-        })
+        }
     }
 }

@@ -645,13 +645,14 @@ fn events_and_audit_cannot_be_rewritten_in_sqlite() {
         "reading the trail flushes queued lines"
     );
     let raw = rusqlite::Connection::open(&path).unwrap();
-    for sql in [
-        "UPDATE person_event SET reason = 'rewritten'",
-        "DELETE FROM person_event",
-        "UPDATE audit SET outcome = 'ok'",
-        "DELETE FROM audit",
+    let raw_audit = rusqlite::Connection::open(eid_core::sqlite::audit_path(&path)).unwrap();
+    for (conn, sql) in [
+        (&raw, "UPDATE person_event SET reason = 'rewritten'"),
+        (&raw, "DELETE FROM person_event"),
+        (&raw_audit, "UPDATE audit SET outcome = 'ok'"),
+        (&raw_audit, "DELETE FROM audit"),
     ] {
-        let err = raw.execute(sql, []).unwrap_err();
+        let err = conn.execute(sql, []).unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
 }
@@ -721,7 +722,7 @@ fn queued_audit_lines_reach_the_database_without_a_reader() {
         s.audit(&Actor::Staff(1), "person.read", "a", "ok", "r1", NOW)
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let raw = rusqlite::Connection::open(&path).unwrap();
+        let raw = rusqlite::Connection::open(eid_core::sqlite::audit_path(&path)).unwrap();
         let n: i64 = raw
             .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
             .unwrap();
@@ -730,7 +731,7 @@ fn queued_audit_lines_reach_the_database_without_a_reader() {
             .unwrap();
     }
     // Dropping the store flushed the second line.
-    let raw = rusqlite::Connection::open(&path).unwrap();
+    let raw = rusqlite::Connection::open(eid_core::sqlite::audit_path(&path)).unwrap();
     let n: i64 = raw
         .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
         .unwrap();

@@ -87,7 +87,7 @@ async fn load(
     let rid = request_id();
     let now = state.now();
     let result = state
-        .blocking(move |store| {
+        .read(move |store| {
             let target = id.as_str();
             if caller.staff.role == Role::Auditor {
                 audit(store, &caller, "person.read", target, "denied", &rid, now)?;

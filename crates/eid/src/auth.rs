@@ -58,9 +58,7 @@ impl FromRequestParts<AppState> for ApiCaller {
             .filter(|t| !t.is_empty())
             .ok_or(AppError::BadCredentials)?;
         let hash = token_hash(token);
-        let found = state
-            .blocking(move |store| Ok(store.api_token(&hash)?))
-            .await?;
+        let found = state.read(move |store| Ok(store.api_token(&hash)?)).await?;
         match found {
             Some((id, staff)) if !staff.disabled => Ok(ApiCaller(Caller {
                 staff,

@@ -120,7 +120,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<&'static str, AppError> {
-    state.blocking(|store| Ok(store.ping()?)).await?;
+    state.read(|store| Ok(store.ping()?)).await?;
     Ok("ok")
 }
 

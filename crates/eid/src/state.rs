@@ -62,6 +62,19 @@ impl AppState {
         self.now().to_offset(vietnam()).date()
     }
 
+    /// Runs a point read (`f` must only read, and only a few rows): inline when the engine's
+    /// reads are local and take microseconds (SQLite), on a blocking thread otherwise.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
+    {
+        if self.store.reads_are_local() {
+            return f(self.store.as_ref());
+        }
+        self.blocking(f).await
+    }
+
     /// Runs `f` with the store on a blocking thread. A panic or cancellation there is an
     /// internal error.
     pub async fn blocking<T, F>(&self, f: F) -> Result<T, AppError>

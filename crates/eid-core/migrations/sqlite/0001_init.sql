@@ -1,4 +1,4 @@
--- The population register, its event history, staff, sessions, API tokens and the audit trail.
+-- The population register, its event history, staff, sessions and API tokens.
 -- Person columns hold the CSV text forms (see src/csvfmt.rs); timestamps are Unix milliseconds.
 
 CREATE TABLE person (
@@ -76,17 +76,4 @@ CREATE TABLE api_token (
     revoked_at INTEGER
 );
 
-CREATE TABLE audit (
-    seq        INTEGER PRIMARY KEY,
-    at         INTEGER NOT NULL,
-    actor      TEXT NOT NULL,
-    action     TEXT NOT NULL,
-    target     TEXT NOT NULL,
-    outcome    TEXT NOT NULL,
-    request_id TEXT NOT NULL
-);
-
-CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
-CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+-- The audit trail lives in a file of its own (migrations/sqlite/audit/); see src/sqlite.rs.

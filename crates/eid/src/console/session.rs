@@ -59,7 +59,7 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let now = state.now();
         let lookup = hash.clone();
         let session = state
-            .blocking(move |store| Ok(store.session(&lookup, now)?))
+            .read(move |store| Ok(store.session(&lookup, now)?))
             .await
             .map_err(|e| ConsoleError(e, lang))?;
         match session {
