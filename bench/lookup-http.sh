@@ -49,7 +49,7 @@ health=$(wrk -t$threads -c$conns -d"$duration" --latency "http://$addr/healthz" 
 lookup=$(wrk -t$threads -c$conns -d"$duration" --latency -s "$dir/lookup.lua" "http://$addr/" | tee "$dir/lookup.txt" | awk '/Requests\/sec/ { print $2 }')
 
 echo "HTTP on loopback, wrk -t$threads -c$conns -d$duration, $people persons on SQLite"
-printf '  /healthz (baseline):        %10.0f req/s  latency p50/p99: %s\n' "$health" "$(awk '/50%|99%/ { printf "%s ", $2 }' "$dir/health.txt")"
-printf '  /api/v1/persons/{id}:       %10.0f req/s  latency p50/p99: %s\n' "$lookup" "$(awk '/50%|99%/ { printf "%s ", $2 }' "$dir/lookup.txt")"
+printf '  /healthz (baseline):        %10.0f req/s  latency p50/p99: %s\n' "$health" "$(awk '/^ +(50|99)%/ { printf "%s ", $2 }' "$dir/health.txt")"
+printf '  /api/v1/persons/{id}:       %10.0f req/s  latency p50/p99: %s\n' "$lookup" "$(awk '/^ +(50|99)%/ { printf "%s ", $2 }' "$dir/lookup.txt")"
 grep -h "errors:" "$dir/lookup.txt" | sed 's/^/  lookup /'
 echo "  ratio lookup / healthz: $(ratio "$lookup" "$health")  (goal ≥ 0.50; lookup goal ≥ 20000 req/s)"
