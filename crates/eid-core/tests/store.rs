@@ -737,3 +737,44 @@ fn queued_audit_lines_reach_the_database_without_a_reader() {
         .unwrap();
     assert_eq!(n, 2);
 }
+
+#[test]
+fn a_bulk_load_into_an_empty_register_rebuilds_every_index() {
+    let dir = std::env::temp_dir().join(unique("eid-bulk"));
+    let path = dir.join("eid.db");
+    let s = SqliteStore::open(path.to_str().unwrap()).unwrap();
+    s.migrate().unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let indexes = |raw: &rusqlite::Connection| -> Vec<String> {
+        let mut st = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let before = indexes(&raw);
+    assert!(before.len() >= 4, "{before:?}");
+    import(&s, &csv(ROWS), OnError::Abort);
+    assert_eq!(indexes(&raw), before);
+
+    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
+        let schema = unique("t");
+        let s = PgStore::connect(&url, Some(&schema)).unwrap();
+        s.migrate().unwrap();
+        let mut raw = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let mut indexes = || -> Vec<String> {
+            raw.query(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY 1",
+                &[&schema],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+        };
+        let before = indexes();
+        assert!(before.len() >= 5, "{before:?}");
+        import(&s, &csv(ROWS), OnError::Abort);
+        assert_eq!(indexes(), before);
+    }
+}
