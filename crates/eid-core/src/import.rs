@@ -105,7 +105,7 @@ fn utf8_fields(record: &csv::ByteRecord) -> Result<Vec<&str>, RowError> {
 }
 
 /// Imports persons from a CSV stream. See the module documentation for the semantics.
-pub fn import_persons<R: Read>(
+pub fn import_persons<R: Read + Send>(
     store: &dyn Store,
     input: R,
     opts: &ImportOptions,
@@ -121,8 +121,7 @@ pub fn import_persons<R: Read>(
         return Err(ImportError::Header("the file is empty".into()));
     }
     {
-        let fields = utf8_fields(&record).map_err(|e| ImportError::Header(e.to_string()))?;
-        let mut fields = fields;
+        let mut fields = utf8_fields(&record).map_err(|e| ImportError::Header(e.to_string()))?;
         if let Some(first) = fields.first_mut() {
             *first = csvfmt::strip_bom(first);
         }
@@ -131,62 +130,37 @@ pub fn import_persons<R: Read>(
 
     let mut writer = Some(store.writer(&opts.actor, &opts.reason, opts.now)?);
     let mut summary = ImportSummary::default();
-    let mut seen: HashMap<PersonalId, u64> = HashMap::new();
-    let mut last_progress = 0u64;
-    loop {
-        let line = reader.position().line();
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                // A broken quote or similar: the reader cannot resynchronise reliably.
-                let rejected = Rejected {
-                    line,
-                    column: "*",
-                    reason: format!("malformed CSV: {e}"),
-                };
-                summary.rejected += 1;
+    // Parsing and checking rows runs on a second thread while this one writes: the two halves
+    // of an import cost about the same, and a machine has more than one core.
+    std::thread::scope(|scope| -> Result<(), ImportError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(16);
+        let today = opts.today;
+        let parser = scope.spawn(move || parse_rows(reader, record, today, &tx));
+        for batch in rx {
+            for item in batch.items {
                 summary.rows += 1;
-                on_rejected(&rejected);
-                break;
-            }
-        }
-        let line = record.position().map_or(line, |p| p.line());
-        summary.rows += 1;
-        let parsed = utf8_fields(&record).and_then(|fields| csvfmt::parse_row(&fields, opts.today));
-        let parsed = parsed.and_then(|p| match seen.insert(p.id, line) {
-            Some(first) => Err(RowError {
-                column: "personal_id",
-                reason: format!("duplicate personal ID, first seen on line {first}"),
-            }),
-            None => Ok(p),
-        });
-        match parsed {
-            Ok(person) => {
-                if let Some(w) = writer.as_mut() {
-                    w.put(&person)?;
+                match item {
+                    Parsed::Person(person) => {
+                        if let Some(w) = writer.as_mut() {
+                            w.put(&person)?;
+                        }
+                    }
+                    Parsed::Rejected(r) => {
+                        summary.rejected += 1;
+                        on_rejected(&r);
+                        if opts.on_error == OnError::Abort {
+                            // Nothing will be written: stop writing, keep checking for the report.
+                            writer = None;
+                        }
+                    }
                 }
             }
-            Err(e) => {
-                summary.rejected += 1;
-                on_rejected(&Rejected {
-                    line,
-                    column: e.column,
-                    reason: e.reason,
-                });
-                if opts.on_error == OnError::Abort {
-                    // Nothing will be written: stop writing, keep checking for the report.
-                    writer = None;
-                }
-            }
+            progress(batch.bytes);
         }
-        let bytes = record.position().map_or(0, |p| p.byte());
-        if bytes - last_progress >= 1 << 20 {
-            last_progress = bytes;
-            progress(bytes);
-        }
-    }
-    progress(reader.position().byte());
+        parser
+            .join()
+            .map_err(|_| ImportError::Io("the CSV parser thread failed".into()))
+    })?;
     if let Some(w) = writer {
         let counts = w.commit()?;
         summary.imported = counts.imported;
@@ -195,6 +169,79 @@ pub fn import_persons<R: Read>(
         summary.committed = true;
     }
     Ok(summary)
+}
+
+/// Rows parsed on the parser thread, in file order, with the bytes read so far.
+struct Batch {
+    items: Vec<Parsed>,
+    bytes: u64,
+}
+
+enum Parsed {
+    Person(Person),
+    Rejected(Rejected),
+}
+
+const BATCH_ROWS: usize = 1024;
+
+/// The parser thread: reads data rows, parses and checks each, rejects repeated IDs, and sends
+/// batches. Stops early when the receiver is gone (the writer failed).
+fn parse_rows<R: Read>(
+    mut reader: csv::Reader<R>,
+    mut record: csv::ByteRecord,
+    today: Date,
+    tx: &std::sync::mpsc::SyncSender<Batch>,
+) {
+    let mut seen: HashMap<PersonalId, u64> = HashMap::new();
+    let mut items = Vec::with_capacity(BATCH_ROWS);
+    loop {
+        let line = reader.position().line();
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                // A broken quote or similar: the reader cannot resynchronise reliably.
+                items.push(Parsed::Rejected(Rejected {
+                    line,
+                    column: "*",
+                    reason: format!("malformed CSV: {e}"),
+                }));
+                break;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        let parsed = utf8_fields(&record)
+            .and_then(|fields| csvfmt::parse_row(&fields, today))
+            .and_then(|p| match seen.insert(p.id, line) {
+                Some(first) => Err(RowError {
+                    column: "personal_id",
+                    reason: format!("duplicate personal ID, first seen on line {first}"),
+                }),
+                None => Ok(p),
+            });
+        items.push(match parsed {
+            Ok(person) => Parsed::Person(person),
+            Err(e) => Parsed::Rejected(Rejected {
+                line,
+                column: e.column,
+                reason: e.reason,
+            }),
+        });
+        if items.len() == BATCH_ROWS {
+            let bytes = record.position().map_or(0, |p| p.byte());
+            let batch = Batch {
+                items: std::mem::replace(&mut items, Vec::with_capacity(BATCH_ROWS)),
+                bytes,
+            };
+            if tx.send(batch).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(Batch {
+        items,
+        bytes: reader.position().byte(),
+    });
 }
 
 /// Imports already-built persons (the demo's generated province), checking each against the
