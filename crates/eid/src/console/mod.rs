@@ -127,6 +127,24 @@ impl PageCtx {
         self.lang.t(key)
     }
 
+    /// A count with thousands grouped as the language writes it: 200.000 in Vietnamese,
+    /// 200,000 in English.
+    pub fn n(&self, n: &u64) -> String {
+        let sep = match self.lang {
+            Lang::Vi => '.',
+            Lang::En => ',',
+        };
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(sep);
+            }
+            out.push(c);
+        }
+        out
+    }
+
     /// The context of a page seen by `user`; `active` is the section id.
     pub fn new(lang: Lang, user: Option<&ConsoleUser>, active: &str, here: &str) -> PageCtx {
         let nav = match user {
@@ -253,5 +271,20 @@ mod tests {
             percent_encode("/search?name=Nguyễn Văn"),
             "/search%3Fname%3DNguy%E1%BB%85n%20V%C4%83n"
         );
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_as_each_language_writes_them() {
+        let vi = PageCtx::new(Lang::Vi, None, "", "/");
+        let en = PageCtx::new(Lang::En, None, "", "/");
+        assert_eq!(vi.n(&200_000), "200.000");
+        assert_eq!(en.n(&1_633_225), "1,633,225");
+        assert_eq!(vi.n(&999), "999");
+        assert_eq!(en.n(&0), "0");
     }
 }
