@@ -1,6 +1,8 @@
 //! The dependency rule of ARCHITECTURE.md, checked with `cargo tree`: the domain crate does no
 //! IO and knows no wire format; the core crate knows no HTTP, HTML or command line.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeSet;
 use std::process::Command;
 

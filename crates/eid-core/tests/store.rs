@@ -1,6 +1,8 @@
 //! The storage conformance suite: every test runs against SQLite, and against PostgreSQL when
 //! `EID_TEST_DATABASE_URL` is set (each test in a fresh schema).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -383,16 +385,14 @@ fn a_bom_and_crlf_line_ends_are_accepted() {
         let (sum, rej) = import(&*s, &text, OnError::Abort);
         assert!(rej.is_empty(), "{rej:?}");
         assert_eq!(sum.imported, 4, "{}", s.engine());
-        assert_eq!(
-            s.person(&id("038090001234"))
-                .unwrap()
-                .unwrap()
-                .person
-                .card
-                .unwrap()
-                .revoked,
-            false
-        );
+        let card = s
+            .person(&id("038090001234"))
+            .unwrap()
+            .unwrap()
+            .person
+            .card
+            .unwrap();
+        assert!(!card.revoked);
     }
 }
 
