@@ -91,7 +91,8 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
          PRAGMA busy_timeout = 10000;
          PRAGMA cache_size = -262144;
          PRAGMA mmap_size = 1073741824;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA threads = 2;",
     )?;
     Ok(conn)
 }
