@@ -47,8 +47,15 @@ impl fmt::Display for NameError {
 impl std::error::Error for NameError {}
 
 fn clean_part(part: &'static str, raw: &str, required: bool) -> Result<String, NameError> {
-    let nfc: String = raw.nfc().collect();
-    let collapsed = nfc.split_whitespace().collect::<Vec<_>>().join(" ");
+    let nfc = nfc(raw);
+    let collapsed = if nfc
+        .split(' ')
+        .all(|w| !w.is_empty() && !w.contains(char::is_whitespace))
+    {
+        nfc
+    } else {
+        nfc.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
     if collapsed.is_empty() {
         return if required {
             Err(NameError::Empty(part))
@@ -125,7 +132,11 @@ impl fmt::Debug for PersonName {
 
 /// Normalises text to NFC, the form the register stores.
 pub fn nfc(s: &str) -> String {
-    s.nfc().collect()
+    // Most text already is NFC: the quick check answers without allocating a decomposition.
+    match unicode_normalization::is_nfc_quick(s.chars()) {
+        unicode_normalization::IsNormalized::Yes => s.to_owned(),
+        _ => s.nfc().collect(),
+    }
 }
 
 /// Folds text for search: lower case, no diacritics, `đ` → `d`, whitespace collapsed to one space.
