@@ -179,14 +179,7 @@ pub async fn login(
         let user = username.clone();
         state
             .blocking(move |store| {
-                Ok(store.audit(
-                    &Actor::Cli("anonymous".to_owned()),
-                    "auth.login",
-                    &user,
-                    "limited",
-                    &rid,
-                    now,
-                )?)
+                Ok(store.audit(&Actor::Anonymous, "auth.login", &user, "limited", &rid, now)?)
             })
             .await
             .map_err(|e| ConsoleError(e, lang))?;
@@ -237,14 +230,7 @@ pub async fn login(
                     Ok(None)
                 }
                 None => {
-                    store.audit(
-                        &Actor::Cli("anonymous".to_owned()),
-                        "auth.login",
-                        &user,
-                        "failed",
-                        &rid2,
-                        now,
-                    )?;
+                    store.audit(&Actor::Anonymous, "auth.login", &user, "failed", &rid2, now)?;
                     Ok(None)
                 }
             }
