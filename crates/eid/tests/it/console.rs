@@ -130,7 +130,20 @@ fn the_unit_page_shows_children_with_population_and_the_auditor_sees_the_audit_l
     let page = call(agent().get(&app.url("/units/62")).set("Cookie", &session));
     assert_eq!(page.status(), 200);
     let html = page.into_string().unwrap();
-    assert!(html.contains("Tỉnh Kon Tum") && html.contains(&app.imported.to_string()));
+    // Counts are grouped by thousands the Vietnamese way: 2.000.
+    let digits = app.imported.to_string();
+    let grouped: String = digits
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            let sep = (i > 0 && (digits.len() - i) % 3 == 0).then_some('.');
+            sep.into_iter().chain(std::iter::once(c))
+        })
+        .collect();
+    assert!(
+        html.contains("Tỉnh Kon Tum") && html.contains(&grouped),
+        "{grouped}"
+    );
     assert!(html.contains("href=\"/units/"), "children link down");
 
     let auditor = session_of(&sign_in(
