@@ -147,3 +147,18 @@ test('the English switch translates the console and signing out ends the session
   assert.ok(res.ok());
   await page.close();
 });
+
+test('a unit is found by its name typed without accents', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await signIn(page, 'province');
+  await page.goto(base + '/units');
+  await page.fill('form.inline-find input[name=name]', 'dak glei');
+  await Promise.all([page.waitForNavigation(), page.click('form.inline-find button')]);
+  const rows = page.locator('table tbody tr');
+  assert.ok((await rows.count()) >= 2, 'the district and its town');
+  assert.match(await page.textContent('main'), /Huyện Đắk Glei/);
+  await page.screenshot({ path: join(shots, 'units-find.png'), fullPage: true });
+  await Promise.all([page.waitForNavigation(), page.locator('table tbody a', { hasText: 'Huyện Đắk Glei' }).click()]);
+  assert.match(page.url(), /\/units\/610$/);
+  await page.close();
+});

@@ -13,7 +13,10 @@ use crate::access::{self, SearchParams};
 use crate::auth::ApiCaller;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::wire::{AuditJson, EventJson, HistoryJson, MeJson, PersonJson, SearchJson, UnitJson};
+use crate::wire::{
+    AuditJson, EventJson, HistoryJson, MeJson, PersonJson, SearchJson, UnitJson, UnitMatchesJson,
+    UnitRefJson,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,8 +25,30 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/persons", get(search))
         .route("/api/v1/persons/{id}", get(person))
         .route("/api/v1/persons/{id}/history", get(history))
+        .route("/api/v1/units", get(units_by_name))
         .route("/api/v1/units/{code}", get(unit))
         .route("/api/v1/audit", get(audit))
+}
+
+/// Units whose folded name (with or without its type word: Tỉnh, Huyện, Xã …) is the query.
+/// Unit names are public reference data: any signed-in caller may look them up.
+async fn units_by_name(
+    ApiCaller(_caller): ApiCaller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<UnitMatchesJson>, AppError> {
+    let tree = access::parse_tree(q.get("tree").map(String::as_str))?;
+    let name = q.get("name").map(String::as_str).unwrap_or("").trim();
+    if name.chars().filter(|c| c.is_alphanumeric()).count() < 1 {
+        return Err(AppError::bad(
+            "unit.name_required",
+            "give a unit name to look up",
+        ));
+    }
+    let units = eid_domain::Units::get().find_by_name(tree, name);
+    Ok(Json(UnitMatchesJson {
+        tree: tree.as_str(),
+        units: units.into_iter().take(100).map(UnitRefJson::new).collect(),
+    }))
 }
 
 async fn openapi() -> Json<serde_json::Value> {

@@ -81,6 +81,17 @@ pub fn document() -> Value {
                 "parameters": [id_param()],
                 "responses": with_ok(json!({ "200": ok("History", "The events.") }))
             }},
+            "/api/v1/units": { "get": {
+                "summary": "Units whose folded name, with or without its type word (Tỉnh, Huyện, Xã …), is the query: provinces first, at most 100.",
+                "operationId": "findUnits",
+                "parameters": [
+                    { "name": "name", "in": "query", "required": true, "schema": { "type": "string" }, "description": "A unit name, with or without diacritics." },
+                    { "name": "tree", "in": "query", "schema": { "type": "string", "enum": ["2024", "2025"], "default": "2024" } }
+                ],
+                "responses": with_ok(json!({ "200": { "description": "The matches.", "content": { "application/json": { "schema": {
+                    "type": "object", "properties": { "tree": { "type": "string" }, "units": { "type": "array", "items": { "$ref": "#/components/schemas/UnitRef" } } }
+                } } } } }))
+            }},
             "/api/v1/units/{code}": { "get": {
                 "summary": "An administrative unit with its children and their populations (only people within the caller's scope are counted).",
                 "operationId": "getUnit",

@@ -221,6 +221,13 @@ impl UnitRefJson {
     }
 }
 
+/// The units a name lookup found, provinces first.
+#[derive(Debug, Serialize)]
+pub struct UnitMatchesJson {
+    pub tree: &'static str,
+    pub units: Vec<UnitRefJson>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ChildJson {
     pub code: String,

@@ -255,8 +255,61 @@ pub async fn person(
     render(&page)
 }
 
-pub async fn units_home(user: ConsoleUser) -> Response {
-    Redirect::to(&format!("/units/{}", user.caller.staff.unit.as_str())).into_response()
+#[derive(Template)]
+#[template(path = "units_find.html")]
+struct UnitsFindPage {
+    page: PageCtx,
+    name: String,
+    matches: Vec<UnitMatch>,
+}
+
+/// A unit found by name, with its place in the tree for telling namesakes apart.
+pub struct UnitMatch {
+    pub code: String,
+    pub name: String,
+    pub within: String,
+    pub link: bool,
+}
+
+/// `/units`: the officer's own unit, or with `?name=` the units of that name (2024 tree).
+pub async fn units_home(
+    user: ConsoleUser,
+    uri: Uri,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    let name = q
+        .get("name")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default();
+    if name.is_empty() {
+        return Ok(
+            Redirect::to(&format!("/units/{}", user.caller.staff.unit.as_str())).into_response(),
+        );
+    }
+    let units = Units::get();
+    let scope = user.caller.staff.unit;
+    let matches = units
+        .find_by_name(Tree::Gso2024, &name)
+        .into_iter()
+        .take(100)
+        .map(|u| UnitMatch {
+            code: u.code.as_str().to_owned(),
+            name: u.name.clone(),
+            within: units
+                .ancestors(Tree::Gso2024, &u.code)
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            link: units.contains(Tree::Gso2024, &scope, &u.code)
+                || units.contains(Tree::Gso2024, &u.code, &scope),
+        })
+        .collect();
+    render(&UnitsFindPage {
+        page: PageCtx::new(user.lang, Some(&user), "units", &here(&uri)),
+        name,
+        matches,
+    })
 }
 
 /// A unit in a breadcrumb or a table, with a link when the caller may open it.

@@ -303,3 +303,60 @@ fn the_audit_log_is_for_auditors_and_the_ministry() {
     assert_eq!((auditor, commune), (200, 403));
     assert!(body.as_array().unwrap().len() <= 5);
 }
+
+#[test]
+fn units_are_found_by_name_with_or_without_accents_and_type_word() {
+    let app = app();
+
+    let (status, body) = get_json(
+        &app.base,
+        "/api/v1/units?name=kon%20tum",
+        &app.commune.token,
+    );
+    assert_eq!(status, 200, "{body}");
+    let found: Vec<(String, String)> = body["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["code"].as_str().unwrap().to_owned(),
+                u["level"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found.first(),
+        Some(&("62".to_owned(), "province".to_owned())),
+        "provinces first: {found:?}"
+    );
+    assert!(
+        found.iter().any(|(c, _)| c == "608"),
+        "Thành phố Kon Tum: {found:?}"
+    );
+
+    let (_, accented) = get_json(
+        &app.base,
+        "/api/v1/units?name=T%E1%BB%88NH%20KON%20TUM",
+        &app.commune.token,
+    );
+    assert_eq!(accented["units"][0]["code"], "62");
+
+    let (_, two_level) = get_json(
+        &app.base,
+        "/api/v1/units?name=kon%20tum&tree=2025",
+        &app.commune.token,
+    );
+    assert!(
+        two_level["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["level"] != "province"),
+        "Kon Tum is no province of the two-level tree"
+    );
+
+    let (status, body) = get_json(&app.base, "/api/v1/units?name=", &app.commune.token);
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "unit.name_required");
+}
