@@ -402,11 +402,28 @@ struct TreeUnits {
     provinces: Vec<usize>,
     /// Folded full name and folded name without type prefix → indices, in code order.
     by_name: HashMap<String, Vec<usize>>,
+    /// Code → index + 1 (0: no such unit), one slot per possible code of each level: lookups by
+    /// code are on every hot path (each imported row, each request).
+    slots: Vec<u32>,
 }
+
+/// Where each level's codes start in [`TreeUnits::slots`].
+fn slot(code: &UnitCode) -> Option<usize> {
+    let n = usize::try_from(code.number()).ok()?;
+    match code.level() {
+        Level::Nation => None,
+        Level::Province => Some(n),
+        Level::District => Some(100 + n),
+        Level::Commune => Some(1_100 + n),
+    }
+}
+
+const SLOTS: usize = 1_100 + 100_000;
 
 impl TreeUnits {
     fn index(&self, code: &UnitCode) -> Option<usize> {
-        self.units.binary_search_by(|u| u.code.cmp(code)).ok()
+        let i = *self.slots.get(slot(code)?)?;
+        usize::try_from(i).ok()?.checked_sub(1)
     }
 
     fn unit(&self, code: &UnitCode) -> Option<&Unit> {
@@ -782,6 +799,14 @@ fn build_tree(tree: Tree, mut rows: Vec<Row>) -> (TreeUnits, usize) {
         }
     }
 
+    let mut slots = vec![0u32; SLOTS];
+    for (i, unit) in units.iter().enumerate() {
+        if let (Some(s), Ok(v)) = (slot(&unit.code), u32::try_from(i + 1)) {
+            if let Some(cell) = slots.get_mut(s) {
+                *cell = v;
+            }
+        }
+    }
     let root = Unit::new(tree, UnitCode::NATION, None, "Việt Nam");
     (
         TreeUnits {
@@ -790,6 +815,7 @@ fn build_tree(tree: Tree, mut rows: Vec<Row>) -> (TreeUnits, usize) {
             children,
             provinces,
             by_name,
+            slots,
         },
         dropped,
     )
