@@ -162,3 +162,24 @@ test('a unit is found by its name typed without accents', async () => {
   assert.match(page.url(), /\/units\/610$/);
   await page.close();
 });
+
+test('a person page lists the other members of the household, each a link', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await signIn(page, 'commune');
+  await page.goto(base + '/search?name=nguyen');
+  const hrefs = await page.locator('table tbody tr a[href^="/persons/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  let found = false;
+  for (const href of hrefs.slice(0, 20)) {
+    await page.goto(base + href);
+    if ((await page.locator('table.members tbody tr').count()) === 0) continue;
+    found = true;
+    const household = (await page.textContent('h2 .mono')).trim();
+    assert.match(await page.textContent('main'), /Thành viên cùng hộ/);
+    await page.screenshot({ path: join(shots, 'person-household.png'), fullPage: true });
+    await Promise.all([page.waitForNavigation(), page.locator('table.members a').first().click()]);
+    assert.match(await page.textContent('main'), new RegExp(household));
+    break;
+  }
+  assert.ok(found, 'someone among the first results lives with others');
+  await page.close();
+});

@@ -1021,6 +1021,20 @@ impl Store for PgStore {
         rows.iter().map(stored_person).collect()
     }
 
+    fn household(&self, household_id: &str, within: &UnitCode) -> Result<Vec<StoredPerson>, StoreError> {
+        let Some((lo, hi)) = path_range(within) else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at FROM person \
+             WHERE household_id = $1 AND res_path >= $2 AND res_path < $3 \
+             ORDER BY birth_date, personal_id LIMIT 100"
+        );
+        let mut conn = self.conn()?;
+        let rows = conn.c()?.query(&sql, &[&household_id, &lo, &hi]).map_err(db)?;
+        rows.iter().map(stored_person).collect()
+    }
+
     fn writer(
         &self,
         actor: &Actor,

@@ -534,6 +534,25 @@ impl Store for SqliteStore {
         })
     }
 
+    fn household(&self, household_id: &str, within: &UnitCode) -> Result<Vec<StoredPerson>, StoreError> {
+        let Some((lo, hi)) = path_range(within) else {
+            return Ok(Vec::new());
+        };
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PERSON_COLUMNS} FROM person \
+                 WHERE household_id = ?1 AND res_path >= ?2 AND res_path < ?3 \
+                 ORDER BY birth_date, personal_id LIMIT 100"
+            ))?;
+            let mut rows = stmt.query(params![household_id, lo, hi])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(stored_person(r)?);
+            }
+            Ok(out)
+        })
+    }
+
     fn writer(
         &self,
         actor: &Actor,

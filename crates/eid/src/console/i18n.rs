@@ -135,6 +135,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("units.maps_to", "Từ 1/7/2025 thuộc", "From 1 July 2025 part of"),
     ("units.partial", "Chỉ tính những người thuộc phạm vi tài khoản của bạn.", "Only people within your account's scope are counted."),
     ("units.none", "Không có đơn vị trực thuộc.", "No units below."),
+    ("household.title", "Thành viên cùng hộ", "Household members"),
     ("units.find", "Tìm đơn vị theo tên", "Find a unit by name"),
     ("units.find_hint", "Thanh Hóa, Ba Đình, Đắk Glei …", "Thanh Hóa, Ba Đình, Đắk Glei …"),
     ("units.find_submit", "Tìm", "Find"),

@@ -166,6 +166,15 @@ struct PersonPage {
     version: i64,
     updated_at: String,
     events: Vec<EventView>,
+    members: Vec<MemberView>,
+}
+
+/// Another member of the person's household, as listed on the person page.
+struct MemberView {
+    id: String,
+    name: String,
+    birth: String,
+    life: &'static str,
 }
 
 fn place(r: &eid_domain::Residence) -> PlaceView {
@@ -213,6 +222,31 @@ pub async fn person(
         .map_err(|e| ConsoleError(e, lang))?;
     let today = state.today();
     let p = &sp.person;
+    // The household's other members within the officer's scope, audited like any read of them.
+    let members = match p.household.clone() {
+        Some(household) => {
+            let caller = user.caller.clone();
+            let (rid, now, own) = (crate::error::request_id(), state.now(), p.id);
+            state
+                .read(move |store| {
+                    let found = store.household(&household, &caller.staff.unit)?;
+                    store.audit(&caller.actor, "person.household", &household, "ok", &rid, now)?;
+                    Ok(found.into_iter().filter(|m| m.person.id != own).collect::<Vec<_>>())
+                })
+                .await
+                .map_err(|e| ConsoleError(e, lang))?
+        }
+        None => Vec::new(),
+    };
+    let members = members
+        .iter()
+        .map(|m| MemberView {
+            id: m.person.id.as_str().to_owned(),
+            name: m.person.name.full(),
+            birth: m.person.birth.to_string(),
+            life: lang.t(&format!("life.{}", m.person.life.state.as_str())),
+        })
+        .collect();
     let card = p.card.map(|c| {
         let valid = c.is_valid(p.birth, today);
         CardView {
@@ -251,6 +285,7 @@ pub async fn person(
         version: sp.version,
         updated_at: local(sp.updated_at),
         events: events.iter().map(|e| event(lang, e)).collect(),
+        members,
     };
     render(&page)
 }
