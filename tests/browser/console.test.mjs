@@ -183,3 +183,25 @@ test('a person page lists the other members of the household, each a link', asyn
   assert.ok(found, 'someone among the first results lives with others');
   await page.close();
 });
+
+test('an officer records a death with its date and reason, and the history shows who and why', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await signIn(page, 'commune');
+  await page.goto(base + '/search?name=nguyen');
+  await Promise.all([page.waitForNavigation(), page.locator('table tbody tr a[href^="/persons/"]').last().click()]);
+  const personUrl = page.url();
+  await Promise.all([page.waitForNavigation(), page.click('a.button[href$="/edit"]')]);
+  await page.selectOption('select[name=life]', 'dead');
+  await page.fill('input[name=life_date]', '2026-11-20');
+  await page.fill('input[name=reason]', 'Trích lục khai tử của UBND xã');
+  await page.screenshot({ path: join(shots, 'person-edit.png'), fullPage: true });
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/edit"] button[type=submit]')]);
+  assert.equal(page.url(), personUrl);
+  const body = await page.textContent('main');
+  assert.match(body, /Đã mất/);
+  assert.match(body, /Trích lục khai tử của UBND xã/);
+  assert.match(body, /staff:\d+/);
+  assert.match(body, /life_status/);
+  await page.screenshot({ path: join(shots, 'person-after-edit.png'), fullPage: true });
+  await page.close();
+});

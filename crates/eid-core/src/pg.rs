@@ -1021,7 +1021,11 @@ impl Store for PgStore {
         rows.iter().map(stored_person).collect()
     }
 
-    fn household(&self, household_id: &str, within: &UnitCode) -> Result<Vec<StoredPerson>, StoreError> {
+    fn household(
+        &self,
+        household_id: &str,
+        within: &UnitCode,
+    ) -> Result<Vec<StoredPerson>, StoreError> {
         let Some((lo, hi)) = path_range(within) else {
             return Ok(Vec::new());
         };
@@ -1031,7 +1035,10 @@ impl Store for PgStore {
              ORDER BY birth_date, personal_id LIMIT 100"
         );
         let mut conn = self.conn()?;
-        let rows = conn.c()?.query(&sql, &[&household_id, &lo, &hi]).map_err(db)?;
+        let rows = conn
+            .c()?
+            .query(&sql, &[&household_id, &lo, &hi])
+            .map_err(db)?;
         rows.iter().map(stored_person).collect()
     }
 

@@ -534,7 +534,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn household(&self, household_id: &str, within: &UnitCode) -> Result<Vec<StoredPerson>, StoreError> {
+    fn household(
+        &self,
+        household_id: &str,
+        within: &UnitCode,
+    ) -> Result<Vec<StoredPerson>, StoreError> {
         let Some((lo, hi)) = path_range(within) else {
             return Ok(Vec::new());
         };

@@ -304,7 +304,11 @@ pub trait Store: Send + Sync {
     fn search(&self, q: &SearchQuery) -> Result<Vec<StoredPerson>, StoreError>;
     /// The members of a household whose permanent residence is in `within`'s subtree, eldest
     /// first (by the text of the birth date, then personal ID), at most 100.
-    fn household(&self, household_id: &str, within: &UnitCode) -> Result<Vec<StoredPerson>, StoreError>;
+    fn household(
+        &self,
+        household_id: &str,
+        within: &UnitCode,
+    ) -> Result<Vec<StoredPerson>, StoreError>;
     /// Opens a write transaction for many persons, attributed to `actor` with `reason`, at `now`.
     fn writer(
         &self,

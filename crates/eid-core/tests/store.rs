@@ -782,13 +782,31 @@ fn a_bulk_load_into_an_empty_register_rebuilds_every_index() {
 #[test]
 fn household_members_are_listed_eldest_first_within_the_unit() {
     for s in engines() {
-        let son = "038205001111,Lê,Minh,Khôi,2005-03-01,M,38,14755,Số 5 Hàm Rồng,,,HK38-1,,none,alive,,,";
-        import(&*s, &csv(&[ROWS[0], ROWS[1], ROWS[2], ROWS[3], son]), OnError::Abort);
+        let son =
+            "038205001111,Lê,Minh,Khôi,2005-03-01,M,38,14755,Số 5 Hàm Rồng,,,HK38-1,,none,alive,,,";
+        import(
+            &*s,
+            &csv(&[ROWS[0], ROWS[1], ROWS[2], ROWS[3], son]),
+            OnError::Abort,
+        );
         let ids = |h: &str, within: &str| -> Vec<String> {
-            s.household(h, &unit(within)).unwrap().into_iter().map(|p| p.person.id.to_string()).collect()
+            s.household(h, &unit(within))
+                .unwrap()
+                .into_iter()
+                .map(|p| p.person.id.to_string())
+                .collect()
         };
-        assert_eq!(ids("HK38-1", "14755"), vec!["038090001234", "038205001111"], "{}", s.engine());
-        assert_eq!(ids("HK38-1", "381"), Vec::<String>::new(), "outside the unit");
+        assert_eq!(
+            ids("HK38-1", "14755"),
+            vec!["038090001234", "038205001111"],
+            "{}",
+            s.engine()
+        );
+        assert_eq!(
+            ids("HK38-1", "381"),
+            Vec::<String>::new(),
+            "outside the unit"
+        );
         assert_eq!(ids("HK-none", "VN"), Vec::<String>::new());
     }
 }

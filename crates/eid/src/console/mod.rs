@@ -6,6 +6,7 @@
 //! section is one entry there. Reads go through [`crate::access`], like the API, and are
 //! audited the same way.
 
+mod edit;
 pub mod i18n;
 mod pages;
 mod session;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{lang}", get(session::switch_lang))
         .route("/search", get(pages::search))
         .route("/persons/{id}", get(pages::person))
+        .route("/persons/{id}/edit", get(edit::form).post(edit::save))
         .route("/units", get(pages::units_home))
         .route("/units/{code}", get(pages::unit))
         .route("/audit", get(pages::audit))
@@ -109,6 +111,8 @@ pub struct UserView {
     pub display_name: String,
     pub role: &'static str,
     pub unit_name: String,
+    /// Officers may correct records in their scope; auditors only read the trail.
+    pub can_edit: bool,
 }
 
 /// What the layout needs on every page.
@@ -125,6 +129,11 @@ pub struct PageCtx {
 impl PageCtx {
     pub fn t(&self, key: &str) -> &'static str {
         self.lang.t(key)
+    }
+
+    /// Whether the signed-in officer may correct records (see `console::edit`).
+    pub fn may_edit(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.can_edit)
     }
 
     /// A count with thousands grouped as the language writes it: 200.000 in Vietnamese,
@@ -172,6 +181,7 @@ impl PageCtx {
 fn user_view(lang: Lang, s: &Staff) -> UserView {
     let role_key = format!("role.{}", s.role.as_str());
     UserView {
+        can_edit: s.role != eid_core::store::Role::Auditor,
         display_name: s.display_name.clone(),
         role: lang.t(&role_key),
         unit_name: Units::get()

@@ -29,7 +29,7 @@ fn local(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn here(uri: &Uri) -> String {
+pub(super) fn here(uri: &Uri) -> String {
     uri.path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned())
@@ -230,8 +230,18 @@ pub async fn person(
             state
                 .read(move |store| {
                     let found = store.household(&household, &caller.staff.unit)?;
-                    store.audit(&caller.actor, "person.household", &household, "ok", &rid, now)?;
-                    Ok(found.into_iter().filter(|m| m.person.id != own).collect::<Vec<_>>())
+                    store.audit(
+                        &caller.actor,
+                        "person.household",
+                        &household,
+                        "ok",
+                        &rid,
+                        now,
+                    )?;
+                    Ok(found
+                        .into_iter()
+                        .filter(|m| m.person.id != own)
+                        .collect::<Vec<_>>())
                 })
                 .await
                 .map_err(|e| ConsoleError(e, lang))?

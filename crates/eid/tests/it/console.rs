@@ -233,3 +233,112 @@ fn repeated_failed_sign_ins_are_rate_limited_with_retry_after() {
         .iter()
         .any(|a| a.action == "auth.login" && a.outcome == "failed" && a.target == "khong.co.ai"));
 }
+
+#[test]
+fn an_officer_corrects_a_record_with_a_reason_and_the_change_is_an_event() {
+    // A store of its own: the change must not disturb the shared app's people.
+    let store = fresh_store("edit");
+    let row = "038090001234,Lê,Văn,An,1990-05-02,M,38,14755,Số 5 Hàm Rồng,,,HK38-1,0912345678,smartphone,alive,,2021-06-01,0";
+    let csv = format!("{}\n{row}\n", eid_core::csvfmt::COLUMNS.join(","));
+    let opts = eid_core::import::ImportOptions {
+        on_error: eid_core::import::OnError::Abort,
+        today: time::OffsetDateTime::now_utc().date(),
+        now: time::OffsetDateTime::now_utc(),
+        actor: eid_core::store::Actor::Cli("test".into()),
+        reason: "seed".into(),
+    };
+    eid_core::import::import_persons(
+        store.as_ref(),
+        csv.as_bytes(),
+        &opts,
+        &mut |_| {},
+        &mut |_| {},
+    )
+    .unwrap();
+    let officer = create_user(
+        store.as_ref(),
+        "xa.14755",
+        Role::Commune,
+        UnitCode::parse("14755").unwrap(),
+    );
+    let auditor = create_user(store.as_ref(), "kiemtra", Role::Auditor, UnitCode::NATION);
+    let base = spawn(store.clone());
+    let session = session_of(&sign_in(&base, "xa.14755", &officer.password));
+    let url = format!("{base}/persons/038090001234/edit");
+
+    let form = call(agent().get(&url).set("Cookie", &session));
+    assert_eq!(form.status(), 200);
+    let html = form.into_string().unwrap();
+    let csrf = csrf_field(&html);
+    let fields = |reason: &str, version: &str, phone: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("version".to_owned(), version.to_owned()),
+            ("address".to_owned(), "Số 9 Hàm Rồng".to_owned()),
+            ("temp_unit".to_owned(), String::new()),
+            ("temp_address".to_owned(), String::new()),
+            ("phone".to_owned(), phone.to_owned()),
+            ("phone_type".to_owned(), "smartphone".to_owned()),
+            ("life".to_owned(), "alive".to_owned()),
+            ("life_date".to_owned(), String::new()),
+            ("reason".to_owned(), reason.to_owned()),
+        ]
+    };
+    let post = |f: Vec<(String, String)>| {
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        post_form(agent().post(&url).set("Cookie", &session), &pairs)
+    };
+
+    let no_reason = post(fields("", "1", "0901 234 567"));
+    assert_eq!(no_reason.status(), 400);
+    assert!(no_reason
+        .into_string()
+        .unwrap()
+        .contains("Cần ghi lý do thay đổi"));
+    let bad_phone = post(fields("đổi số", "1", "0241234567"));
+    assert_eq!(bad_phone.status(), 400);
+    let stale = post(fields("đổi số", "7", "0901 234 567"));
+    assert_eq!(stale.status(), 409);
+    let mut no_csrf = fields("đổi số", "1", "0901 234 567");
+    no_csrf.retain(|(k, _)| k != "csrf");
+    assert_eq!(post(no_csrf).status(), 403);
+    let id = eid_domain::PersonalId::parse("038090001234").unwrap();
+    assert_eq!(
+        store.history(&id).unwrap().len(),
+        1,
+        "nothing written by refused posts"
+    );
+
+    let saved = post(fields(
+        "công dân báo đổi số điện thoại",
+        "1",
+        "0901 234 567",
+    ));
+    assert_eq!(saved.status(), 303);
+    assert_eq!(saved.header("location"), Some("/persons/038090001234"));
+
+    let p = store.person(&id).unwrap().unwrap();
+    assert_eq!(p.version, 2);
+    assert_eq!(p.person.residence.address, "Số 9 Hàm Rồng");
+    let history = store.history(&id).unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(last.kind, "updated");
+    assert_eq!(last.actor, eid_core::store::Actor::Staff(officer.id));
+    assert_eq!(last.reason, "công dân báo đổi số điện thoại");
+    assert_eq!(
+        last.changes["phone"],
+        serde_json::json!(["0912345678", "0901234567"])
+    );
+    assert_eq!(
+        last.changes.as_object().unwrap().len(),
+        2,
+        "{}",
+        last.changes
+    );
+
+    let auditor_session = session_of(&sign_in(&base, "kiemtra", &auditor.password));
+    assert_eq!(
+        call(agent().get(&url).set("Cookie", &auditor_session)).status(),
+        403
+    );
+}
