@@ -1160,6 +1160,23 @@ impl World {
             hometown,
             child: false,
         };
+        // A husband and wife, each with their own family name, birthplace and hometown.
+        let couple = |rng: &mut Rng, members: &mut Vec<Member>, husband, wife| {
+            members.push(adult(
+                Sex::Male,
+                husband,
+                fam_f,
+                self.born_in(rng, origin_f, 900),
+                home_f,
+            ));
+            members.push(adult(
+                Sex::Female,
+                wife,
+                fam_m,
+                self.born_in(rng, origin_m, 900),
+                home_m,
+            ));
+        };
         match self
             .shapes
             .get(tier.index())
@@ -1201,39 +1218,13 @@ impl World {
                     self.husband_old.pick(rng)
                 };
                 let wife = (husband - self.spouse_gap.pick(rng)).max(18);
-                members.push(adult(
-                    Sex::Male,
-                    husband,
-                    fam_f,
-                    self.born_in(rng, origin_f, 900),
-                    home_f,
-                ));
-                members.push(adult(
-                    Sex::Female,
-                    wife,
-                    fam_m,
-                    self.born_in(rng, origin_m, 900),
-                    home_m,
-                ));
+                couple(rng, &mut members, husband, wife);
             }
             Shape::Nuclear => {
                 let shift = if tier == Tier::Remote { 3 } else { 0 };
                 let father = (self.father_nuclear.pick(rng) - shift).max(21);
                 let mother = (father - self.spouse_gap.pick(rng)).max(19);
-                members.push(adult(
-                    Sex::Male,
-                    father,
-                    fam_f,
-                    self.born_in(rng, origin_f, 900),
-                    home_f,
-                ));
-                members.push(adult(
-                    Sex::Female,
-                    mother,
-                    fam_m,
-                    self.born_in(rng, origin_m, 900),
-                    home_m,
-                ));
+                couple(rng, &mut members, father, mother);
                 self.children(
                     rng,
                     &mut members,
@@ -1318,20 +1309,7 @@ impl World {
                         ma_home,
                     ));
                 }
-                members.push(adult(
-                    Sex::Male,
-                    father,
-                    fam_f,
-                    self.born_in(rng, origin_f, 900),
-                    home_f,
-                ));
-                members.push(adult(
-                    Sex::Female,
-                    mother,
-                    fam_m,
-                    self.born_in(rng, origin_m, 900),
-                    home_m,
-                ));
+                couple(rng, &mut members, father, mother);
                 self.children(
                     rng,
                     &mut members,
