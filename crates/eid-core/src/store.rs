@@ -549,7 +549,7 @@ mod tests {
     fn unit_paths_put_a_subtree_in_one_range() {
         let hàm_rồng = UnitCode::parse("14755").unwrap();
         let k = unit_path(&hàm_rồng).unwrap();
-        assert_eq!(k, 38_380_14755);
+        assert_eq!(k, 3_838_014_755);
         for unit in ["38", "380", "14755", "VN"] {
             let (lo, hi) = path_range(&UnitCode::parse(unit).unwrap()).unwrap();
             assert!(lo <= k && k < hi, "{unit}");

@@ -462,7 +462,8 @@ mod tests {
 
     #[test]
     fn records_that_break_a_rule_say_which() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Person)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut Person)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             (
                 "sex: personal ID says sex M, record says F",
                 Box::new(|p| p.sex = Sex::Female),

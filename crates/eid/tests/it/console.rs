@@ -136,7 +136,7 @@ fn the_unit_page_shows_children_with_population_and_the_auditor_sees_the_audit_l
         .chars()
         .enumerate()
         .flat_map(|(i, c)| {
-            let sep = (i > 0 && (digits.len() - i) % 3 == 0).then_some('.');
+            let sep = (i > 0 && (digits.len() - i).is_multiple_of(3)).then_some('.');
             sep.into_iter().chain(std::iter::once(c))
         })
         .collect();
