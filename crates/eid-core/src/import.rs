@@ -59,6 +59,16 @@ pub struct ImportSummary {
     pub committed: bool,
 }
 
+impl ImportSummary {
+    /// Takes the store's counts once the good rows are committed.
+    fn record_commit(&mut self, counts: crate::store::BatchCounts) {
+        self.imported = counts.imported;
+        self.updated = counts.updated;
+        self.unchanged = counts.unchanged;
+        self.committed = true;
+    }
+}
+
 #[derive(Debug)]
 pub enum ImportError {
     Store(StoreError),
@@ -162,11 +172,7 @@ pub fn import_persons<R: Read + Send>(
             .map_err(|_| ImportError::Io("the CSV parser thread failed".into()))
     })?;
     if let Some(w) = writer {
-        let counts = w.commit()?;
-        summary.imported = counts.imported;
-        summary.updated = counts.updated;
-        summary.unchanged = counts.unchanged;
-        summary.committed = true;
+        summary.record_commit(w.commit()?);
     }
     Ok(summary)
 }
@@ -263,11 +269,7 @@ pub fn import_generated(
         }
         writer.put(&p)?;
     }
-    let counts = writer.commit()?;
-    summary.imported = counts.imported;
-    summary.updated = counts.updated;
-    summary.unchanged = counts.unchanged;
-    summary.committed = true;
+    summary.record_commit(writer.commit()?);
     Ok(summary)
 }
 
