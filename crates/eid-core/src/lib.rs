@@ -5,11 +5,14 @@
 //! the `eid` binary calls it. Time and randomness come in as parameters where a result depends
 //! on them, so the same input gives the same output.
 
+pub mod accounts;
 pub mod csvfmt;
 pub mod gen;
 pub mod import;
+pub mod intake;
 pub mod pg;
 pub mod secret;
+pub mod sql;
 pub mod sqlite;
 pub mod store;
 

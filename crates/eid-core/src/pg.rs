@@ -24,6 +24,7 @@ use postgres::{Client, CopyInWriter, NoTls, Row};
 use time::OffsetDateTime;
 
 use crate::csvfmt;
+use crate::sql::{Db, SqlRow, Tx, Val};
 use crate::store::{
     self, from_ms, path_range, person_from_fields, phone_national, to_ms, unit_path, Actor,
     ApiToken, AuditEntry, BatchCounts, NewStaff, PersonEvent, PersonWriter, Population, Role,
@@ -31,7 +32,10 @@ use crate::store::{
 };
 
 /// The numbered migrations, applied in order. Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../migrations/postgres/0002_accounts.sql")),
+];
 
 /// Connections in the pool unless the URL says `?pool=N`.
 const DEFAULT_POOL: usize = 8;
@@ -910,6 +914,10 @@ impl Store for PgStore {
         "postgres"
     }
 
+    fn db(&self) -> &dyn Db {
+        self
+    }
+
     fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.c()?.transaction().map_err(db)?;
@@ -1387,6 +1395,131 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The shared SQL interface (src/sql.rs)
+
+impl ToSql for Val {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use postgres::types::{IsNull, Type};
+        match self {
+            Val::Null => Ok(IsNull::Yes),
+            Val::Int(n) => match *ty {
+                Type::INT4 => i32::try_from(*n)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*n)?.to_sql(ty, out),
+                Type::BOOL => (*n != 0).to_sql(ty, out),
+                Type::FLOAT8 => (*n as f64).to_sql(ty, out),
+                _ => n.to_sql(ty, out),
+            },
+            Val::Real(f) => f.to_sql(ty, out),
+            Val::Text(s) => s.as_str().to_sql(ty, out),
+            Val::Blob(b) => b.as_slice().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_ty: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn pg_row(row: &Row) -> Result<SqlRow, StoreError> {
+    use postgres::types::Type;
+    let mut out = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let v = match *col.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(db)?.map(Val::Int),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)
+                .map_err(db)?
+                .map(|n| Val::Int(i64::from(n))),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)
+                .map_err(db)?
+                .map(|n| Val::Int(i64::from(n))),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)
+                .map_err(db)?
+                .map(|b| Val::Int(i64::from(b))),
+            Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map_err(db)?.map(Val::Real),
+            Type::FLOAT4 => row
+                .try_get::<_, Option<f32>>(i)
+                .map_err(db)?
+                .map(|f| Val::Real(f64::from(f))),
+            Type::NUMERIC => {
+                return Err(StoreError::Corrupt(
+                    "numeric columns are not read through the shared interface; cast to bigint"
+                        .into(),
+                ))
+            }
+            Type::BYTEA => row
+                .try_get::<_, Option<Vec<u8>>>(i)
+                .map_err(db)?
+                .map(Val::Blob),
+            _ => row
+                .try_get::<_, Option<String>>(i)
+                .map_err(db)?
+                .map(Val::Text),
+        };
+        out.push(v.unwrap_or(Val::Null));
+    }
+    Ok(out)
+}
+
+struct PgTx<'a, 'c> {
+    tx: &'a mut postgres::Transaction<'c>,
+}
+
+fn pg_args(args: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+impl Tx for PgTx<'_, '_> {
+    fn exec(&mut self, sql: &str, args: &[Val]) -> Result<u64, StoreError> {
+        self.tx.execute(sql, &pg_args(args)).map_err(db)
+    }
+
+    fn query(&mut self, sql: &str, args: &[Val]) -> Result<Vec<SqlRow>, StoreError> {
+        let rows = self.tx.query(sql, &pg_args(args)).map_err(db)?;
+        rows.iter().map(pg_row).collect()
+    }
+
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+impl Db for PgStore {
+    fn transact_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.c()?.transaction().map_err(db)?;
+        body(&mut PgTx { tx: &mut tx })?;
+        tx.commit().map_err(db)
+    }
+
+    fn read_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn
+            .c()?
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .map_err(db)?;
+        body(&mut PgTx { tx: &mut tx })?;
+        tx.commit().map_err(db)
     }
 }
 

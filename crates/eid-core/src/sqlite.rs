@@ -13,6 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::OffsetDateTime;
 
 use crate::csvfmt;
+use crate::sql::{to_sqlite_placeholders, Db, SqlRow, Tx, Val};
 use crate::store::{
     created_changes, digest, from_ms, path_range, person_from_fields, phone_national, to_ms,
     unit_path, updated_changes, Actor, ApiToken, AuditEntry, BatchCounts, PersonEvent,
@@ -20,7 +21,10 @@ use crate::store::{
     StoredPerson,
 };
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_accounts.sql")),
+];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];
 
@@ -450,6 +454,10 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
+    fn db(&self) -> &dyn Db {
+        self
+    }
+
     fn reads_are_local(&self) -> bool {
         true
     }
@@ -873,5 +881,84 @@ impl Store for SqliteStore {
             }
             Ok(out)
         }
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The shared SQL interface (src/sql.rs)
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Val::Int(n) => ToSqlOutput::Borrowed(ValueRef::Integer(*n)),
+            Val::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Val::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+/// A connection inside a transaction (or a reader), seen through [`Tx`].
+struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl Tx for SqliteTx<'_> {
+    fn exec(&mut self, sql: &str, args: &[Val]) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&to_sqlite_placeholders(sql))?;
+        let n = stmt.execute(rusqlite::params_from_iter(args.iter()))?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, args: &[Val]) -> Result<Vec<SqlRow>, StoreError> {
+        use rusqlite::types::ValueRef;
+        let mut stmt = self.conn.prepare_cached(&to_sqlite_placeholders(sql))?;
+        let width = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut r = Vec::with_capacity(width);
+            for i in 0..width {
+                r.push(match row.get_ref(i)? {
+                    ValueRef::Null => Val::Null,
+                    ValueRef::Integer(n) => Val::Int(n),
+                    ValueRef::Real(f) => Val::Real(f),
+                    ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Val::Blob(b.to_vec()),
+                });
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+impl Db for SqliteStore {
+    fn transact_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.write(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            body(&mut SqliteTx { conn: &tx })?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn read_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.read(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            body(&mut SqliteTx { conn: &tx })
+        })
     }
 }

@@ -291,6 +291,8 @@ pub trait Store: Send + Sync {
     fn migrate(&self) -> Result<(), StoreError>;
     /// Checks that the database answers.
     fn ping(&self) -> Result<(), StoreError>;
+    /// The shared SQL interface (accounts, applications, devices, outbox, roll-ups).
+    fn db(&self) -> &dyn crate::sql::Db;
     /// Whether point reads (a person by ID, a token, a session) are local and take microseconds
     /// without ever waiting for a writer, so that a server may run them on its async workers
     /// instead of handing them to a blocking thread. True for SQLite in WAL mode.

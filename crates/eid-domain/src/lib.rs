@@ -5,6 +5,7 @@
 //! only hold a valid value (`PersonalId`, `PersonName`, `PhoneNumber`, `UnitCode`), and
 //! every parse failure says which rule failed. Time is always a parameter (`today`).
 
+pub mod campaign;
 pub mod card;
 pub mod id;
 pub mod name;
@@ -12,6 +13,7 @@ pub mod person;
 pub mod phone;
 pub mod units;
 
+pub use campaign::{Metric, Progress, ProgressInput, Schedule, Status, Timeliness};
 pub use card::{card_expiry, Card};
 pub use id::{IdError, PersonalId};
 pub use name::{fold, NameError, PersonName};

@@ -9,8 +9,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
+use time::macros::{date, format_description};
+use time::Date;
+
+use crate::sms::{DevSink, HttpGateway, SmsSender};
+use crate::verifier::{DevHashVerifier, FaceVerifier, HttpVerifier};
 
 /// The default database: a SQLite file under `data/`.
 pub const DEFAULT_DB: &str = "sqlite://data/eid.db";
@@ -18,7 +24,9 @@ pub const DEFAULT_DB: &str = "sqlite://data/eid.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 /// The settings of a running eid, after every layer was applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` leaves out the gateway and verifier credentials.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     /// `sqlite://PATH` or `postgres://…`.
     pub db: String,
@@ -33,6 +41,89 @@ pub struct Config {
     pub login_max_failures: u32,
     /// The sign-in rate-limit window, in minutes.
     pub login_window_minutes: u64,
+    /// The SMS gateway (`http://…`); unset, messages go to the development sink, whose outbox
+    /// the console shows to staff.
+    pub sms_gateway_url: Option<String>,
+    /// The `Authorization` header sent to the SMS gateway, as is (e.g. `Bearer …`).
+    pub sms_gateway_auth: Option<String>,
+    /// The JSON body sent to the SMS gateway; `{to}` and `{body}` become the JSON-escaped
+    /// recipient and text.
+    pub sms_template: String,
+    /// The face verification service (`http://…`); unset, the development verifier that only
+    /// compares photo hashes.
+    pub face_verifier_url: Option<String>,
+    /// The `Authorization` header sent to the face verification service, as is.
+    pub face_verifier_auth: Option<String>,
+    /// The score a photo needs to match, in thousandths (800 = 0.8).
+    pub face_match_threshold_permille: u32,
+    /// How long a level-2 activation code lives, in days.
+    pub code_ttl_days: u32,
+    /// How long a sign-up or sign-in one-time code lives, in minutes.
+    pub otp_ttl_minutes: u32,
+    /// How many times a code may be sent (the first send included).
+    pub code_max_sends: u32,
+    /// Wrong entries a code allows before it dies.
+    pub code_max_attempts: u32,
+    /// Citizens whose card was issued on or after this day may upgrade to level 2 themselves.
+    pub level2_self_service_from: Date,
+    /// Wrong passwords or passcodes in a row before an account is locked out for a while.
+    pub account_max_failures: u32,
+    /// How long such a lock-out lasts, in minutes.
+    pub account_lockout_minutes: u64,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured so that a new field cannot be forgotten here.
+        let Config {
+            db,
+            listen,
+            log,
+            session_ttl_minutes,
+            secure_cookies,
+            login_max_failures,
+            login_window_minutes,
+            sms_gateway_url,
+            sms_gateway_auth,
+            sms_template,
+            face_verifier_url,
+            face_verifier_auth,
+            face_match_threshold_permille,
+            code_ttl_days,
+            otp_ttl_minutes,
+            code_max_sends,
+            code_max_attempts,
+            level2_self_service_from,
+            account_max_failures,
+            account_lockout_minutes,
+        } = self;
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Config")
+            .field("db", db)
+            .field("listen", listen)
+            .field("log", log)
+            .field("session_ttl_minutes", session_ttl_minutes)
+            .field("secure_cookies", secure_cookies)
+            .field("login_max_failures", login_max_failures)
+            .field("login_window_minutes", login_window_minutes)
+            .field("sms_gateway_url", sms_gateway_url)
+            .field("sms_gateway_auth", &redacted(sms_gateway_auth))
+            .field("sms_template", sms_template)
+            .field("face_verifier_url", face_verifier_url)
+            .field("face_verifier_auth", &redacted(face_verifier_auth))
+            .field(
+                "face_match_threshold_permille",
+                face_match_threshold_permille,
+            )
+            .field("code_ttl_days", code_ttl_days)
+            .field("otp_ttl_minutes", otp_ttl_minutes)
+            .field("code_max_sends", code_max_sends)
+            .field("code_max_attempts", code_max_attempts)
+            .field("level2_self_service_from", level2_self_service_from)
+            .field("account_max_failures", account_max_failures)
+            .field("account_lockout_minutes", account_lockout_minutes)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -45,6 +136,19 @@ impl Default for Config {
             secure_cookies: false,
             login_max_failures: 5,
             login_window_minutes: 15,
+            sms_gateway_url: None,
+            sms_gateway_auth: None,
+            sms_template: crate::sms::DEFAULT_TEMPLATE.to_owned(),
+            face_verifier_url: None,
+            face_verifier_auth: None,
+            face_match_threshold_permille: 800,
+            code_ttl_days: 7,
+            otp_ttl_minutes: 5,
+            code_max_sends: 3,
+            code_max_attempts: 5,
+            level2_self_service_from: date!(2022 - 04 - 01),
+            account_max_failures: 5,
+            account_lockout_minutes: 15,
         }
     }
 }
@@ -60,6 +164,37 @@ pub struct FileConfig {
     pub secure_cookies: Option<bool>,
     pub login_max_failures: Option<u32>,
     pub login_window_minutes: Option<u64>,
+    pub sms_gateway_url: Option<String>,
+    pub sms_gateway_auth: Option<String>,
+    pub sms_template: Option<String>,
+    pub face_verifier_url: Option<String>,
+    pub face_verifier_auth: Option<String>,
+    pub face_match_threshold_permille: Option<u32>,
+    pub code_ttl_days: Option<u32>,
+    pub otp_ttl_minutes: Option<u32>,
+    pub code_max_sends: Option<u32>,
+    pub code_max_attempts: Option<u32>,
+    /// `"YYYY-MM-DD"` (a bare TOML date is accepted too).
+    pub level2_self_service_from: Option<FileDate>,
+    pub account_max_failures: Option<u32>,
+    pub account_lockout_minutes: Option<u64>,
+}
+
+/// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FileDate {
+    Text(String),
+    Toml(toml::value::Datetime),
+}
+
+impl FileDate {
+    fn text(&self) -> String {
+        match self {
+            FileDate::Text(s) => s.clone(),
+            FileDate::Toml(d) => d.to_string(),
+        }
+    }
 }
 
 /// The settings that can also be given as flags (the last layer).
@@ -131,6 +266,46 @@ impl Config {
         if let Some(v) = file.login_window_minutes {
             c.login_window_minutes = v;
         }
+        if let Some(v) = file.sms_gateway_url {
+            c.sms_gateway_url = non_empty(v);
+        }
+        if let Some(v) = file.sms_gateway_auth {
+            c.sms_gateway_auth = non_empty(v);
+        }
+        if let Some(v) = file.sms_template {
+            c.sms_template = v;
+        }
+        if let Some(v) = file.face_verifier_url {
+            c.face_verifier_url = non_empty(v);
+        }
+        if let Some(v) = file.face_verifier_auth {
+            c.face_verifier_auth = non_empty(v);
+        }
+        if let Some(v) = file.face_match_threshold_permille {
+            c.face_match_threshold_permille = v;
+        }
+        if let Some(v) = file.code_ttl_days {
+            c.code_ttl_days = v;
+        }
+        if let Some(v) = file.otp_ttl_minutes {
+            c.otp_ttl_minutes = v;
+        }
+        if let Some(v) = file.code_max_sends {
+            c.code_max_sends = v;
+        }
+        if let Some(v) = file.code_max_attempts {
+            c.code_max_attempts = v;
+        }
+        if let Some(v) = file.level2_self_service_from {
+            c.level2_self_service_from =
+                day("level2_self_service_from in the config file", &v.text())?;
+        }
+        if let Some(v) = file.account_max_failures {
+            c.account_max_failures = v;
+        }
+        if let Some(v) = file.account_lockout_minutes {
+            c.account_lockout_minutes = v;
+        }
         // Layer 2: the environment.
         if let Some(v) = env.get("EID_DB") {
             c.db = v.clone();
@@ -161,6 +336,45 @@ impl Config {
         if let Some(v) = env.get("EID_LOGIN_WINDOW_MINUTES") {
             c.login_window_minutes = number("EID_LOGIN_WINDOW_MINUTES", v)?;
         }
+        if let Some(v) = env.get("EID_SMS_GATEWAY_URL") {
+            c.sms_gateway_url = non_empty(v.clone());
+        }
+        if let Some(v) = env.get("EID_SMS_GATEWAY_AUTH") {
+            c.sms_gateway_auth = non_empty(v.clone());
+        }
+        if let Some(v) = env.get("EID_SMS_TEMPLATE") {
+            c.sms_template = v.clone();
+        }
+        if let Some(v) = env.get("EID_FACE_VERIFIER_URL") {
+            c.face_verifier_url = non_empty(v.clone());
+        }
+        if let Some(v) = env.get("EID_FACE_VERIFIER_AUTH") {
+            c.face_verifier_auth = non_empty(v.clone());
+        }
+        if let Some(v) = env.get("EID_FACE_MATCH_THRESHOLD_PERMILLE") {
+            c.face_match_threshold_permille = number("EID_FACE_MATCH_THRESHOLD_PERMILLE", v)?;
+        }
+        if let Some(v) = env.get("EID_CODE_TTL_DAYS") {
+            c.code_ttl_days = number("EID_CODE_TTL_DAYS", v)?;
+        }
+        if let Some(v) = env.get("EID_OTP_TTL_MINUTES") {
+            c.otp_ttl_minutes = number("EID_OTP_TTL_MINUTES", v)?;
+        }
+        if let Some(v) = env.get("EID_CODE_MAX_SENDS") {
+            c.code_max_sends = number("EID_CODE_MAX_SENDS", v)?;
+        }
+        if let Some(v) = env.get("EID_CODE_MAX_ATTEMPTS") {
+            c.code_max_attempts = number("EID_CODE_MAX_ATTEMPTS", v)?;
+        }
+        if let Some(v) = env.get("EID_LEVEL2_SELF_SERVICE_FROM") {
+            c.level2_self_service_from = day("EID_LEVEL2_SELF_SERVICE_FROM", v)?;
+        }
+        if let Some(v) = env.get("EID_ACCOUNT_MAX_FAILURES") {
+            c.account_max_failures = number("EID_ACCOUNT_MAX_FAILURES", v)?;
+        }
+        if let Some(v) = env.get("EID_ACCOUNT_LOCKOUT_MINUTES") {
+            c.account_lockout_minutes = number("EID_ACCOUNT_LOCKOUT_MINUTES", v)?;
+        }
         // Layer 3: the flags.
         if let Some(v) = &flags.db {
             c.db = v.clone();
@@ -185,8 +399,89 @@ impl Config {
                 "login_max_failures and login_window_minutes must be at least 1".to_owned(),
             ));
         }
+        for (key, url) in [
+            ("sms_gateway_url", &c.sms_gateway_url),
+            ("face_verifier_url", &c.face_verifier_url),
+        ] {
+            // The URL is not echoed: it may carry credentials.
+            if url.as_ref().is_some_and(|u| !u.starts_with("http://")) {
+                return Err(ConfigError(format!(
+                    "{key} must be an http:// URL (this build's HTTP client has no TLS; \
+                     reach an https service through a local TLS-terminating proxy)"
+                )));
+            }
+        }
+        crate::sms::check_template(&c.sms_template)
+            .map_err(|e| ConfigError(format!("sms_template: {e}")))?;
+        if c.face_match_threshold_permille > 1000 {
+            return Err(ConfigError(
+                "face_match_threshold_permille must be between 0 and 1000".to_owned(),
+            ));
+        }
+        for (key, value) in [
+            ("code_ttl_days", u64::from(c.code_ttl_days)),
+            ("otp_ttl_minutes", u64::from(c.otp_ttl_minutes)),
+            ("code_max_sends", u64::from(c.code_max_sends)),
+            ("code_max_attempts", u64::from(c.code_max_attempts)),
+            ("account_max_failures", u64::from(c.account_max_failures)),
+            ("account_lockout_minutes", c.account_lockout_minutes),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!("{key} must be at least 1")));
+            }
+        }
         Ok(c)
     }
+
+    /// The face match threshold as a score between 0.0 and 1.0.
+    pub fn face_match_threshold(&self) -> f64 {
+        f64::from(self.face_match_threshold_permille) / 1000.0
+    }
+
+    /// The configured SMS sender: the HTTP gateway when `sms_gateway_url` is set, else the
+    /// development sink.
+    pub fn sms_sender(&self) -> Arc<dyn SmsSender> {
+        match &self.sms_gateway_url {
+            Some(url) => Arc::new(HttpGateway::new(
+                url.clone(),
+                self.sms_gateway_auth.clone(),
+                self.sms_template.clone(),
+                crate::sms::DEFAULT_TIMEOUT,
+            )),
+            None => Arc::new(DevSink),
+        }
+    }
+
+    /// The configured face verifier: the HTTP service when `face_verifier_url` is set, else the
+    /// development verifier that compares photo hashes.
+    pub fn face_verifier(&self) -> Arc<dyn FaceVerifier> {
+        match &self.face_verifier_url {
+            Some(url) => Arc::new(HttpVerifier::new(
+                url.clone(),
+                self.face_verifier_auth.clone(),
+                crate::verifier::DEFAULT_TIMEOUT,
+                self.face_match_threshold(),
+            )),
+            None => Arc::new(DevHashVerifier),
+        }
+    }
+}
+
+/// An empty string means "not set" (so that an environment variable can clear a file's value).
+fn non_empty(v: String) -> Option<String> {
+    if v.trim().is_empty() {
+        None
+    } else {
+        Some(v)
+    }
+}
+
+fn day(name: &str, v: &str) -> Result<Date, ConfigError> {
+    Date::parse(v.trim(), format_description!("[year]-[month]-[day]")).map_err(|_| {
+        ConfigError(format!(
+            "{name} must be a date such as 2022-04-01 (YYYY-MM-DD), got {v:?}"
+        ))
+    })
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError> {
@@ -251,6 +546,119 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.0.contains("unknown field `listen_addr`"), "{err}");
+    }
+
+    #[test]
+    fn the_new_settings_have_their_defaults() {
+        let c = Config::default();
+        assert_eq!(c.sms_gateway_url, None);
+        assert_eq!(c.sms_template, r#"{"to":"{to}","text":"{body}"}"#);
+        assert_eq!(c.face_verifier_url, None);
+        assert_eq!(c.face_match_threshold_permille, 800);
+        assert_eq!(c.face_match_threshold(), 0.8);
+        assert_eq!(
+            (
+                c.code_ttl_days,
+                c.otp_ttl_minutes,
+                c.code_max_sends,
+                c.code_max_attempts
+            ),
+            (7, 5, 3, 5)
+        );
+        assert_eq!(c.level2_self_service_from.to_string(), "2022-04-01");
+        assert_eq!((c.account_max_failures, c.account_lockout_minutes), (5, 15));
+        assert_eq!(c.sms_sender().name(), "dev-sink");
+        assert!(c.face_verifier().describe().starts_with("dev-hash"));
+    }
+
+    #[test]
+    fn sms_verifier_and_code_settings_come_from_the_file_and_the_environment() {
+        let file = "sms_gateway_url = \"http://sms.local/send\"\nsms_gateway_auth = \"Bearer f\"\n\
+                    code_ttl_days = 10\nlevel2_self_service_from = \"2023-01-15\"\n\
+                    face_verifier_url = \"http://faces.local:9000/compare\"\n\
+                    face_match_threshold_permille = 900\naccount_lockout_minutes = 30\n";
+        let c = Config::layered(Some(file), &HashMap::new(), &Overrides::default()).unwrap();
+        assert_eq!(c.sms_gateway_url.as_deref(), Some("http://sms.local/send"));
+        assert_eq!(c.sms_gateway_auth.as_deref(), Some("Bearer f"));
+        assert_eq!(c.code_ttl_days, 10);
+        assert_eq!(c.level2_self_service_from.to_string(), "2023-01-15");
+        assert_eq!(c.account_lockout_minutes, 30);
+        assert_eq!(c.sms_sender().name(), "http-gateway");
+        let d = c.face_verifier().describe();
+        assert!(
+            d.starts_with("http:faces.local:9000") && d.contains("0.900"),
+            "{d}"
+        );
+        // The credentials stay out of Debug.
+        assert!(!format!("{c:?}").contains("Bearer f"));
+
+        let e = env(&[
+            ("EID_CODE_TTL_DAYS", "3"),
+            ("EID_LEVEL2_SELF_SERVICE_FROM", "2024-02-29"),
+            ("EID_SMS_GATEWAY_URL", ""),
+            ("EID_OTP_TTL_MINUTES", "2"),
+            ("EID_CODE_MAX_ATTEMPTS", "4"),
+        ]);
+        let c = Config::layered(Some(file), &e, &Overrides::default()).unwrap();
+        assert_eq!(c.code_ttl_days, 3);
+        assert_eq!(c.level2_self_service_from.to_string(), "2024-02-29");
+        assert_eq!((c.otp_ttl_minutes, c.code_max_attempts), (2, 4));
+        // An empty variable unsets the file's gateway: back to the development sink.
+        assert_eq!(c.sms_gateway_url, None);
+        assert_eq!(c.sms_sender().name(), "dev-sink");
+    }
+
+    #[test]
+    fn a_bare_toml_date_is_accepted_too() {
+        let c = Config::layered(
+            Some("level2_self_service_from = 2021-12-31\n"),
+            &HashMap::new(),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.level2_self_service_from.to_string(), "2021-12-31");
+    }
+
+    #[test]
+    fn bad_new_settings_name_their_key() {
+        let bad = |file: Option<&str>, pairs: &[(&str, &str)]| {
+            Config::layered(file, &env(pairs), &Overrides::default())
+                .unwrap_err()
+                .0
+        };
+        assert_eq!(
+            bad(None, &[("EID_LEVEL2_SELF_SERVICE_FROM", "2022-13-01")]),
+            "EID_LEVEL2_SELF_SERVICE_FROM must be a date such as 2022-04-01 (YYYY-MM-DD), got \"2022-13-01\""
+        );
+        assert_eq!(
+            bad(Some("level2_self_service_from = \"1/4/2022\"\n"), &[]),
+            "level2_self_service_from in the config file must be a date such as 2022-04-01 (YYYY-MM-DD), got \"1/4/2022\""
+        );
+        assert_eq!(
+            bad(None, &[("EID_CODE_MAX_SENDS", "three")]),
+            "EID_CODE_MAX_SENDS must be a whole number, got \"three\""
+        );
+        assert_eq!(
+            bad(None, &[("EID_CODE_TTL_DAYS", "0")]),
+            "code_ttl_days must be at least 1"
+        );
+        assert_eq!(
+            bad(None, &[("EID_FACE_MATCH_THRESHOLD_PERMILLE", "1001")]),
+            "face_match_threshold_permille must be between 0 and 1000"
+        );
+        let e = bad(
+            None,
+            &[("EID_SMS_GATEWAY_URL", "https://user:pw@sms.example/")],
+        );
+        assert!(
+            e.starts_with("sms_gateway_url must be an http:// URL"),
+            "{e}"
+        );
+        assert!(!e.contains("pw@"), "{e}");
+        let e = bad(Some("sms_template = \"{to} {body}\"\n"), &[]);
+        assert_eq!(e, "sms_template: it does not render to a JSON object");
+        let e = bad(Some("face_match_threshold = 0.8\n"), &[]);
+        assert!(e.contains("unknown field `face_match_threshold`"), "{e}");
     }
 
     #[test]

@@ -16,8 +16,10 @@ pub mod console;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod sms;
 pub mod startup;
 pub mod state;
+pub mod verifier;
 pub mod wire;
 
 pub use config::Config;

@@ -1,0 +1,283 @@
+//! One small SQL interface over both engines, for the parts of the store that are written once:
+//! accounts, applications, devices, the SMS outbox and the campaign roll-ups.
+//!
+//! The register's hot paths (bulk import, point reads) stay engine-specific in `sqlite.rs` and
+//! `pg.rs`, where each engine's strengths (COPY, WITHOUT ROWID tables) are worth two versions.
+//! Everything else is plain SQL that both engines read alike: statements are written with
+//! PostgreSQL's `$1 … $n` placeholders, which the SQLite side turns into `?1 … ?n`. Tables used
+//! through this module keep to four column types: `BIGINT`/`INTEGER`, `TEXT`, `BYTEA`/`BLOB` and
+//! `DOUBLE PRECISION`/`REAL`.
+
+use crate::store::StoreError;
+
+/// A value bound to or read from a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Val {
+    pub fn int(&self) -> Result<i64, StoreError> {
+        match self {
+            Val::Int(n) => Ok(*n),
+            other => Err(StoreError::Corrupt(format!(
+                "expected an integer, got {}",
+                other.kind()
+            ))),
+        }
+    }
+    pub fn opt_int(&self) -> Result<Option<i64>, StoreError> {
+        match self {
+            Val::Null => Ok(None),
+            v => v.int().map(Some),
+        }
+    }
+    pub fn real(&self) -> Result<f64, StoreError> {
+        match self {
+            Val::Real(f) => Ok(*f),
+            Val::Int(n) => Ok(*n as f64),
+            other => Err(StoreError::Corrupt(format!(
+                "expected a number, got {}",
+                other.kind()
+            ))),
+        }
+    }
+    pub fn opt_real(&self) -> Result<Option<f64>, StoreError> {
+        match self {
+            Val::Null => Ok(None),
+            v => v.real().map(Some),
+        }
+    }
+    pub fn text(&self) -> Result<String, StoreError> {
+        match self {
+            Val::Text(s) => Ok(s.clone()),
+            other => Err(StoreError::Corrupt(format!(
+                "expected text, got {}",
+                other.kind()
+            ))),
+        }
+    }
+    pub fn opt_text(&self) -> Result<Option<String>, StoreError> {
+        match self {
+            Val::Null => Ok(None),
+            v => v.text().map(Some),
+        }
+    }
+    pub fn blob(&self) -> Result<Vec<u8>, StoreError> {
+        match self {
+            Val::Blob(b) => Ok(b.clone()),
+            other => Err(StoreError::Corrupt(format!(
+                "expected bytes, got {}",
+                other.kind()
+            ))),
+        }
+    }
+    pub fn opt_blob(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Val::Null => Ok(None),
+            v => v.blob().map(Some),
+        }
+    }
+    fn kind(&self) -> &'static str {
+        match self {
+            Val::Null => "null",
+            Val::Int(_) => "integer",
+            Val::Real(_) => "real",
+            Val::Text(_) => "text",
+            Val::Blob(_) => "bytes",
+        }
+    }
+}
+
+impl From<i64> for Val {
+    fn from(n: i64) -> Val {
+        Val::Int(n)
+    }
+}
+impl From<u32> for Val {
+    fn from(n: u32) -> Val {
+        Val::Int(i64::from(n))
+    }
+}
+impl From<f64> for Val {
+    fn from(f: f64) -> Val {
+        Val::Real(f)
+    }
+}
+impl From<bool> for Val {
+    fn from(b: bool) -> Val {
+        Val::Int(i64::from(b))
+    }
+}
+impl From<&str> for Val {
+    fn from(s: &str) -> Val {
+        Val::Text(s.to_owned())
+    }
+}
+impl From<String> for Val {
+    fn from(s: String) -> Val {
+        Val::Text(s)
+    }
+}
+impl From<&String> for Val {
+    fn from(s: &String) -> Val {
+        Val::Text(s.clone())
+    }
+}
+impl From<&[u8]> for Val {
+    fn from(b: &[u8]) -> Val {
+        Val::Blob(b.to_vec())
+    }
+}
+impl From<Vec<u8>> for Val {
+    fn from(b: Vec<u8>) -> Val {
+        Val::Blob(b)
+    }
+}
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(o: Option<T>) -> Val {
+        o.map_or(Val::Null, Into::into)
+    }
+}
+
+/// One row of a result, columns in `SELECT` order.
+pub type SqlRow = Vec<Val>;
+
+/// A transaction (or, from [`Db::read`], a read-only snapshot) on either engine.
+pub trait Tx {
+    /// Runs a statement; returns the number of rows changed.
+    fn exec(&mut self, sql: &str, args: &[Val]) -> Result<u64, StoreError>;
+    /// Runs a query and returns every row.
+    fn query(&mut self, sql: &str, args: &[Val]) -> Result<Vec<SqlRow>, StoreError>;
+    /// Which engine this is (`sqlite` or `postgres`), for the rare statement that differs.
+    fn engine(&self) -> &'static str;
+}
+
+impl dyn Tx + '_ {
+    /// The first row, if any.
+    pub fn row(&mut self, sql: &str, args: &[Val]) -> Result<Option<SqlRow>, StoreError> {
+        Ok(self.query(sql, args)?.into_iter().next())
+    }
+    /// A single integer (`SELECT count(*)`, `… RETURNING id`).
+    pub fn int(&mut self, sql: &str, args: &[Val]) -> Result<i64, StoreError> {
+        match self.row(sql, args)? {
+            Some(r) => r
+                .first()
+                .map_or(Ok(0), |v| v.opt_int().map(|o| o.unwrap_or(0))),
+            None => Err(StoreError::Corrupt("query returned no row".into())),
+        }
+    }
+}
+
+/// What a transaction body gives back: the caller's own error type, or a store error.
+pub enum Outcome<E> {
+    Store(StoreError),
+    Refused(E),
+}
+
+/// Runs transactions on the store's engine. Implemented by both engines.
+pub trait Db {
+    /// Runs `body` in one write transaction; commits when it returns `Ok`, rolls back on `Err`.
+    fn transact_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Runs `body` on a read connection (a consistent snapshot where the engine gives one).
+    fn read_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+}
+
+/// The marker a body's refusal travels under so that the engine rolls back.
+const REFUSED: &str = "transaction body refused";
+
+/// Runs `body` in one write transaction. `Err(E)` from the body rolls back and is returned as is;
+/// a store error rolls back and is converted with `From`.
+pub fn transact<T, E: From<StoreError>>(
+    db: &dyn Db,
+    body: impl FnOnce(&mut dyn Tx) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut body = Some(body);
+    let mut out: Option<Result<T, E>> = None;
+    let result = db.transact_dyn(&mut |tx| {
+        let Some(f) = body.take() else {
+            return Err(StoreError::Db("transaction body run twice".into()));
+        };
+        match f(tx) {
+            Ok(v) => {
+                out = Some(Ok(v));
+                Ok(())
+            }
+            Err(e) => {
+                out = Some(Err(e));
+                Err(StoreError::Conflict(REFUSED))
+            }
+        }
+    });
+    match (result, out) {
+        (Ok(()), Some(r)) => r,
+        (Err(StoreError::Conflict(REFUSED)), Some(Err(e))) => Err(e),
+        (Err(e), _) => Err(E::from(e)),
+        (Ok(()), None) => Err(E::from(StoreError::Db(
+            "transaction body did not run".into(),
+        ))),
+    }
+}
+
+/// Runs `body` on a read connection.
+pub fn read<T, E: From<StoreError>>(
+    db: &dyn Db,
+    body: impl FnOnce(&mut dyn Tx) -> Result<T, E>,
+) -> Result<T, E> {
+    let mut body = Some(body);
+    let mut out: Option<Result<T, E>> = None;
+    let result = db.read_dyn(&mut |tx| {
+        let Some(f) = body.take() else {
+            return Err(StoreError::Db("read body run twice".into()));
+        };
+        out = Some(f(tx));
+        Ok(())
+    });
+    match (result, out) {
+        (Ok(()), Some(r)) => r,
+        (Err(e), _) => Err(E::from(e)),
+        (Ok(()), None) => Err(E::from(StoreError::Db("read body did not run".into()))),
+    }
+}
+
+/// `$1 … $n` → `?1 … ?n` for SQLite. Statements in this crate put no `$` in literals.
+pub fn to_sqlite_placeholders(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_keep_their_numbers() {
+        assert_eq!(
+            to_sqlite_placeholders("SELECT a FROM t WHERE b = $2 AND c = $1 OR d = $10"),
+            "SELECT a FROM t WHERE b = ?2 AND c = ?1 OR d = ?10"
+        );
+    }
+
+    #[test]
+    fn values_read_back_as_their_kind_or_say_what_they_are() {
+        assert_eq!(Val::Int(3).int().ok(), Some(3));
+        assert_eq!(Val::Null.opt_int().ok(), Some(None));
+        assert_eq!(Val::Int(2).real().ok(), Some(2.0));
+        let err = Val::Text("x".into()).int().err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("stored data is corrupt: expected an integer, got text")
+        );
+        assert_eq!(Val::from(Some("a")), Val::Text("a".into()));
+        assert_eq!(Val::from(None::<i64>), Val::Null);
+    }
+}
