@@ -37,6 +37,14 @@ pub enum AppError {
     NotFound { code: &'static str, message: String },
     /// Too many failed sign-ins; retry after this many seconds.
     RateLimited { retry_after: u64 },
+    /// An account rule refused the request (see `eid_core::accounts::Refusal`).
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        /// Extra fields for the client (the units to go to, a retry time).
+        detail: Option<serde_json::Value>,
+    },
     /// A bug or an unavailable database: logged, never shown.
     Internal(String),
 }
@@ -63,6 +71,7 @@ impl AppError {
             AppError::ScopeDenied | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Refused { status, .. } => *status,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +85,7 @@ impl AppError {
             AppError::ScopeDenied => "scope.denied",
             AppError::Csrf => "auth.csrf",
             AppError::RateLimited { .. } => "auth.rate_limited",
+            AppError::Refused { code, .. } => code,
             AppError::Internal(_) => "internal",
         }
     }
@@ -83,9 +93,9 @@ impl AppError {
     /// The message shown to the client (in English; the console translates by code).
     pub fn message(&self) -> String {
         match self {
-            AppError::BadRequest { message, .. } | AppError::NotFound { message, .. } => {
-                message.clone()
-            }
+            AppError::BadRequest { message, .. }
+            | AppError::NotFound { message, .. }
+            | AppError::Refused { message, .. } => message.clone(),
             AppError::Unauthenticated => {
                 "authentication required: send Authorization: Bearer <token>".to_owned()
             }
@@ -135,13 +145,55 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<eid_core::accounts::Refusal> for AppError {
+    fn from(r: eid_core::accounts::Refusal) -> AppError {
+        use eid_core::accounts::{Class, Refusal};
+        let detail = match &r {
+            Refusal::Store(e) => return AppError::Internal(e.to_string()),
+            Refusal::GoInPerson { card_issued, units } => Some(serde_json::json!({
+                "card_issued": card_issued.map(eid_domain::iso),
+                "collecting_units": units,
+            })),
+            Refusal::LockedOut(until) => Some(serde_json::json!({
+                "retry_after_seconds": (*until - time::OffsetDateTime::now_utc()).whole_seconds().max(1),
+            })),
+            _ => None,
+        };
+        let status = match r.class() {
+            Class::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            Class::Unauthorized => StatusCode::UNAUTHORIZED,
+            Class::Forbidden => StatusCode::FORBIDDEN,
+            Class::NotFound => StatusCode::NOT_FOUND,
+            Class::Conflict => StatusCode::CONFLICT,
+            Class::Locked => StatusCode::LOCKED,
+            Class::TooMany => StatusCode::TOO_MANY_REQUESTS,
+        };
+        AppError::Refused {
+            status,
+            code: r.code(),
+            message: r.to_string(),
+            detail,
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let request_id = request_id();
         self.log(&request_id);
-        let body = serde_json::json!({
-            "error": { "code": self.code(), "message": self.message(), "request_id": request_id }
+        let mut error = serde_json::json!({
+            "code": self.code(), "message": self.message(), "request_id": request_id
         });
+        if let (
+            AppError::Refused {
+                detail: Some(d), ..
+            },
+            Some(obj),
+        ) = (&self, error.as_object_mut())
+        {
+            obj.insert("detail".to_owned(), d.clone());
+        }
+        let body = serde_json::json!({ "error": error });
         let mut response = (self.status(), axum::Json(body)).into_response();
         self.extra_headers(&mut response);
         response

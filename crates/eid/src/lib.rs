@@ -8,6 +8,7 @@
 #![recursion_limit = "512"]
 
 pub mod access;
+pub mod accounts_api;
 pub mod api;
 pub mod auth;
 pub mod cli;

@@ -27,6 +27,8 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     state: AppState,
+    /// Dropping it stops the SMS dispatcher.
+    _stop_dispatcher: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
@@ -53,13 +55,22 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = AppState::new(store, config);
+        let state = AppState::new(Arc::clone(&store), config);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let keep_body = state.sms.name() == "dev-sink";
+        state.dispatcher.spawn(
+            Arc::new(crate::accounts_api::StoreOutbox { store, keep_body }),
+            Arc::clone(&state.sms),
+            std::time::Duration::from_secs(2),
+            stopped,
+        );
         let router = router(state.clone());
         Ok((
             Application {
                 listener,
                 router,
                 state,
+                _stop_dispatcher: stop,
             },
             addr,
         ))
@@ -110,6 +121,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(crate::api::router())
+        .merge(crate::accounts_api::router())
         .merge(crate::console::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

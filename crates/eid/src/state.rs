@@ -10,6 +10,8 @@ use crate::auth::RateLimiter;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::sms::{Dispatcher, SmsSender};
+use crate::verifier::FaceVerifier;
 
 /// Cheap to clone: everything is behind one `Arc`.
 #[derive(Clone)]
@@ -23,6 +25,13 @@ pub struct Inner {
     /// Bounds the store calls in flight: beyond the database's connections, more blocking
     /// threads only queue on the pool and cost context switches.
     pub store_slots: tokio::sync::Semaphore,
+    /// The account rules from the configuration.
+    pub accounts: eid_core::accounts::Settings,
+    /// Who delivers the SMS outbox, and the handle that wakes its dispatcher.
+    pub sms: Arc<dyn SmsSender>,
+    pub dispatcher: Dispatcher,
+    /// Who compares a level-1 applicant's photo with their portrait.
+    pub verifier: Arc<dyn FaceVerifier>,
 }
 
 /// How many store calls may run at once.
@@ -35,6 +44,24 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// The account rules a configuration sets.
+pub fn account_settings(c: &Config) -> eid_core::accounts::Settings {
+    eid_core::accounts::Settings {
+        otp_ttl: time::Duration::minutes(i64::from(c.otp_ttl_minutes)),
+        activation_ttl: time::Duration::days(i64::from(c.code_ttl_days)),
+        max_sends: c.code_max_sends,
+        max_attempts: c.code_max_attempts,
+        self_service_from: c.level2_self_service_from,
+        max_failures: c.account_max_failures,
+        lockout: time::Duration::minutes(
+            i64::try_from(c.account_lockout_minutes).unwrap_or(i64::MAX / 60_000),
+        ),
+        session_ttl: time::Duration::minutes(
+            i64::try_from(c.session_ttl_minutes).unwrap_or(i64::MAX / 60_000),
+        ),
+    }
+}
+
 /// Vietnam's time zone (UTC+7), used for "today" (card validity).
 pub fn vietnam() -> UtcOffset {
     UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC)
@@ -43,8 +70,15 @@ pub fn vietnam() -> UtcOffset {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
         let limiter = RateLimiter::new(config.login_max_failures, config.login_window_minutes * 60);
+        let accounts = account_settings(&config);
+        let sms = config.sms_sender();
+        let verifier = config.face_verifier();
         AppState(Arc::new(Inner {
             store,
+            accounts,
+            sms,
+            dispatcher: Dispatcher::new(),
+            verifier,
             config,
             metrics: Metrics::default(),
             limiter,

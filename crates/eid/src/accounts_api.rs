@@ -1,0 +1,1630 @@
+//! The account API: the citizen app (`/api/v1/app/…`), intake devices (`/api/v1/intake/…`) and
+//! officers (`/api/v1/applications`, `/api/v1/accounts`, `/api/v1/devices`, `/api/v1/sms`).
+//!
+//! Handlers parse into domain types, hash secrets with Argon2id on blocking threads before any
+//! transaction, and leave the rules to `eid_core::accounts`. The officer operations are plain
+//! functions ([`officer`]) so the console calls exactly what the API calls.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use eid_core::accounts::{self as acc, Account, AccountEvent, Application, Device, Refusal, Sms};
+use eid_core::secret::{check_password_policy, hash_password, verify_password};
+use eid_core::Store;
+use eid_domain::{PersonalId, PhoneNumber};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::access::parse_id;
+use crate::auth::{ApiCaller, Caller};
+use crate::error::{request_id, AppError};
+use crate::state::AppState;
+
+/// The largest photo accepted, in bytes (after base64 decoding).
+pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/app/register", post(register))
+        .route("/api/v1/app/register/confirm", post(register_confirm))
+        .route("/api/v1/app/activate", post(activate))
+        .route("/api/v1/app/signin", post(signin))
+        .route("/api/v1/app/signin/device", post(signin_device))
+        .route("/api/v1/app/unlock", post(holder_unlock))
+        .route("/api/v1/app/password-reset", post(reset_start))
+        .route("/api/v1/app/password-reset/confirm", post(reset_confirm))
+        .route("/api/v1/app/account", get(my_account))
+        .route("/api/v1/app/events", get(my_events))
+        .route("/api/v1/app/lock", post(holder_lock))
+        .route("/api/v1/app/passcode", post(change_passcode))
+        .route("/api/v1/app/password", post(change_password))
+        .route("/api/v1/app/phone", post(phone_start))
+        .route("/api/v1/app/phone/confirm", post(phone_confirm))
+        .route("/api/v1/app/upgrade", post(upgrade))
+        .route("/api/v1/app/children", post(register_child))
+        .route("/api/v1/app/signout", post(signout))
+        .route("/api/v1/intake/applications", post(intake))
+        .route("/api/v1/applications", get(list_applications))
+        .route("/api/v1/applications/{id}", get(get_application))
+        .route("/api/v1/applications/{id}/approve", post(approve))
+        .route("/api/v1/applications/{id}/reject", post(reject))
+        .route("/api/v1/applications/{id}/resend", post(resend))
+        .route("/api/v1/accounts/{id}", get(get_account))
+        .route("/api/v1/accounts/{id}/lock", post(officer_lock))
+        .route("/api/v1/accounts/{id}/unlock", post(officer_unlock))
+        .route("/api/v1/accounts/{id}/phone", post(officer_phone))
+        .route("/api/v1/persons/{id}/guardians", post(add_guardian))
+        .route("/api/v1/devices", get(list_devices).post(add_device))
+        .route("/api/v1/devices/{id}/status", post(device_status))
+        .route("/api/v1/sms", get(list_sms))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Wire views
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn masked(phone: &str) -> String {
+    PhoneNumber::parse(phone)
+        .map(|p| p.masked())
+        .unwrap_or_default()
+}
+
+/// An account as the holder and officers see it (never its secrets).
+pub fn account_json(a: &Account) -> Value {
+    json!({
+        "personal_id": a.personal_id.as_str(),
+        "level": a.level,
+        "state": a.state(),
+        "locks": a.locks(),
+        "officer_lock_reason": a.officer_lock,
+        "register_lock_reason": a.register_lock,
+        "phone": masked(&a.phone),
+        "guardian": a.guardian,
+        "commune": a.commune.as_str(),
+        "verifier": a.verifier,
+        "verifier_score": a.verifier_score,
+        "created_at": rfc3339(a.created_at),
+        "activated_at": a.activated_at.map(rfc3339),
+    })
+}
+
+pub fn event_json(e: &AccountEvent) -> Value {
+    json!({
+        "seq": e.seq,
+        "at": rfc3339(e.at),
+        "kind": e.kind,
+        "actor": e.actor.to_db(),
+        "application_id": e.application_id,
+        "unit": e.unit,
+        "device_id": e.device_id,
+        "detail": e.detail,
+    })
+}
+
+pub fn application_json(a: &Application) -> Value {
+    json!({
+        "id": a.id,
+        "personal_id": a.personal_id.as_str(),
+        "phone": masked(&a.phone),
+        "match": {
+            "method": a.match_method,
+            "against": a.match_against,
+            "result": if a.matched { "match" } else { "no_match" },
+            "score": a.match_score,
+        },
+        "officer_id": a.officer_id,
+        "device_id": a.device_id,
+        "unit": a.unit.as_str(),
+        "commune": a.commune.as_str(),
+        "collected_at": rfc3339(a.collected_at),
+        "state": a.state,
+        "review_reason": a.review_reason,
+        "reject_reason": a.reject_reason,
+        "decided_by": a.decided_by,
+        "updated_at": rfc3339(a.updated_at),
+    })
+}
+
+pub fn device_json(d: &Device) -> Value {
+    json!({
+        "id": d.id,
+        "name": d.name,
+        "unit": d.unit.as_str(),
+        "public_key": eid_core::secret::hex(&d.public_key),
+        "daily_capacity": d.daily_capacity,
+        "status": d.status,
+        "created_at": rfc3339(d.created_at),
+    })
+}
+
+pub fn sms_json(m: &Sms) -> Value {
+    json!({
+        "id": m.id,
+        "to": m.to,
+        "body": m.body,
+        "purpose": m.purpose,
+        "state": m.state,
+        "attempts": m.attempts,
+        "created_at": rfc3339(m.created_at),
+        "sent_at": m.sent_at.map(rfc3339),
+        "last_error": m.last_error,
+    })
+}
+
+// ----------------------------------------------------------------------------------------------
+// Input helpers
+
+fn bad(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::bad(code, message)
+}
+
+fn phone(raw: &str) -> Result<PhoneNumber, AppError> {
+    PhoneNumber::parse(raw).map_err(|e| bad("phone.invalid", e.to_string()))
+}
+
+fn passcode_ok(p: &str) -> Result<(), AppError> {
+    if p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(bad("passcode.invalid", "the passcode is exactly 6 digits"))
+    }
+}
+
+fn password_ok(p: &str) -> Result<(), AppError> {
+    check_password_policy(p).map_err(|why| bad("password.policy", why))
+}
+
+fn code_ok(c: &str) -> Result<(), AppError> {
+    if c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(bad("code.format", "a code is 6 digits"))
+    }
+}
+
+/// The hash of the app's device identifier (the store never keeps the identifier itself).
+fn device_hash(raw: &str) -> Result<Vec<u8>, AppError> {
+    let raw = raw.trim();
+    if raw.len() < 8 || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad(
+            "device_id.invalid",
+            "device_id is 8 to 128 printable ASCII characters",
+        ));
+    }
+    Ok(eid_core::secret::token_hash(raw))
+}
+
+fn photo(b64: &str) -> Result<Vec<u8>, AppError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| bad("photo.encoding", "photo_base64 is not valid base64"))?;
+    if bytes.is_empty() || bytes.len() > MAX_PHOTO_BYTES {
+        return Err(bad(
+            "photo.size",
+            format!("the photo must be 1 byte to {MAX_PHOTO_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Hashes secrets with Argon2id on a blocking thread.
+async fn hash_secrets(secrets: Vec<String>) -> Result<Vec<String>, AppError> {
+    tokio::task::spawn_blocking(move || {
+        secrets
+            .iter()
+            .map(|s| hash_password(s).map_err(AppError::Internal))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hashing task failed: {e}")))?
+}
+
+/// Checks a secret against a stored hash on a blocking thread (a dummy hash when none).
+async fn verify(secret: String, stored: Option<String>) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || verify_password(&secret, stored.as_deref()))
+        .await
+        .map_err(|e| AppError::Internal(format!("verify task failed: {e}")))
+}
+
+// ----------------------------------------------------------------------------------------------
+// The citizen's session
+
+/// A signed-in citizen, from `Authorization: Bearer <session token>`. A locked account is
+/// refused here: it can do nothing.
+pub struct Citizen {
+    pub account: Account,
+    pub token: String,
+}
+
+impl FromRequestParts<AppState> for Citizen {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(AppError::Unauthenticated)?
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AppError::BadCredentials)?
+            .to_owned();
+        let now = state.now();
+        let t = token.clone();
+        let account = state
+            .blocking(move |store| {
+                let Some(a) = acc::session_account(store, &t, now)? else {
+                    return Ok(None);
+                };
+                Ok(acc::sync_register_lock(store, &a.personal_id, now)?)
+            })
+            .await?
+            .ok_or(AppError::BadCredentials)?;
+        let locks = account.locks();
+        if !locks.is_empty() {
+            return Err(Refusal::AccountLocked(locks).into());
+        }
+        Ok(Citizen { account, token })
+    }
+}
+
+/// Checks the holder's passcode; a wrong one counts towards the lock-out.
+async fn check_passcode(state: &AppState, a: &Account, passcode: &str) -> Result<(), AppError> {
+    let now = state.now();
+    if let Some(until) = acc::locked_out(a, now) {
+        return Err(Refusal::LockedOut(until).into());
+    }
+    let id = a.id;
+    let (_, stored) = state
+        .blocking(move |store| Ok(acc::secrets(store, id)?))
+        .await?;
+    if verify(passcode.to_owned(), stored).await? {
+        let a2 = a.clone();
+        state
+            .blocking(move |store| Ok(acc::secret_ok(store, &a2)?))
+            .await?;
+        return Ok(());
+    }
+    let (s, a2) = (state.accounts.clone(), a.clone());
+    let locked = state
+        .blocking(move |store| Ok(acc::secret_failed(store, &s, &a2, "passcode", now)?))
+        .await?;
+    Err(match locked {
+        Some(until) => Refusal::LockedOut(until).into(),
+        None => Refusal::BadPasscode.into(),
+    })
+}
+
+// ----------------------------------------------------------------------------------------------
+// Level 1
+
+#[derive(Deserialize)]
+struct RegisterIn {
+    personal_id: String,
+    phone: String,
+    photo_base64: String,
+    device_id: String,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Json(r): Json<RegisterIn>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&r.personal_id)?;
+    let phone = phone(&r.phone)?;
+    let photo = photo(&r.photo_base64)?;
+    let device = device_hash(&r.device_id)?;
+    let verifier = Arc::clone(&state.verifier);
+    let (pid, bytes) = (id.as_str().to_owned(), photo.clone());
+    let verdict = tokio::task::spawn_blocking(move || verifier.compare(&pid, &bytes))
+        .await
+        .map_err(|e| AppError::Internal(format!("verifier task failed: {e}")))?
+        .map_err(|e| AppError::Internal(format!("face verifier: {e}")))?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    let handle = state
+        .blocking(move |store| {
+            let reg = acc::Registration {
+                personal_id: &id,
+                phone: &phone,
+                photo: &photo,
+                photo_hash: crate::verifier::sha256(&photo),
+                verifier: &verdict.verifier,
+                score: verdict.score,
+                matched: verdict.matched,
+                device_hash: device,
+            };
+            Ok(acc::register(store, &s, &reg, now)?)
+        })
+        .await?;
+    state.dispatcher.wake();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "handle": handle,
+            "message": "if the details match the register, a code was sent by SMS to the phone number given",
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ConfirmIn {
+    handle: String,
+    code: String,
+    password: String,
+    passcode: String,
+}
+
+async fn register_confirm(
+    State(state): State<AppState>,
+    Json(c): Json<ConfirmIn>,
+) -> Result<Json<Value>, AppError> {
+    code_ok(&c.code)?;
+    password_ok(&c.password)?;
+    passcode_ok(&c.passcode)?;
+    let hashes = hash_secrets(vec![c.password, c.passcode]).await?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    let a = state
+        .blocking(move |store| {
+            let (pw, pc) = (&hashes[0], &hashes[1]);
+            Ok(acc::confirm_registration(
+                store, &s, &c.handle, &c.code, pw, pc, now,
+            )?)
+        })
+        .await?;
+    Ok(Json(json!({ "account": account_json(&a) })))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Level 2 activation and self-service upgrade
+
+#[derive(Deserialize)]
+struct ActivateIn {
+    personal_id: String,
+    code: String,
+    password: String,
+    passcode: String,
+    device_id: String,
+}
+
+async fn activate(
+    State(state): State<AppState>,
+    Json(c): Json<ActivateIn>,
+) -> Result<Json<Value>, AppError> {
+    let id = parse_id(&c.personal_id)?;
+    code_ok(&c.code)?;
+    password_ok(&c.password)?;
+    passcode_ok(&c.passcode)?;
+    let device = device_hash(&c.device_id)?;
+    let hashes = hash_secrets(vec![c.password, c.passcode]).await?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    let a = state
+        .blocking(move |store| {
+            let (pw, pc) = (&hashes[0], &hashes[1]);
+            Ok(acc::activate(
+                store, &s, &id, &c.code, pw, pc, &device, now,
+            )?)
+        })
+        .await?;
+    Ok(Json(json!({ "account": account_json(&a) })))
+}
+
+#[derive(Deserialize)]
+struct UpgradeIn {
+    passcode: String,
+    photo_base64: String,
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Json(u): Json<UpgradeIn>,
+) -> Result<Json<Value>, AppError> {
+    check_passcode(&state, &citizen.account, &u.passcode).await?;
+    let photo = photo(&u.photo_base64)?;
+    let verifier = Arc::clone(&state.verifier);
+    let pid = citizen.account.personal_id.as_str().to_owned();
+    let verdict = tokio::task::spawn_blocking(move || verifier.compare(&pid, &photo))
+        .await
+        .map_err(|e| AppError::Internal(format!("verifier task failed: {e}")))?
+        .map_err(|e| AppError::Internal(format!("face verifier: {e}")))?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    let a = state
+        .blocking(move |store| {
+            Ok(acc::self_upgrade(
+                store,
+                &s,
+                &citizen.account,
+                &verdict.verifier,
+                verdict.score,
+                verdict.matched,
+                now,
+            )?)
+        })
+        .await?;
+    Ok(Json(json!({ "account": account_json(&a) })))
+}
+
+#[derive(Deserialize)]
+struct ChildIn {
+    passcode: String,
+    child_personal_id: String,
+    child_password: String,
+    child_passcode: String,
+}
+
+async fn register_child(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Json(c): Json<ChildIn>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    check_passcode(&state, &citizen.account, &c.passcode).await?;
+    let child = parse_id(&c.child_personal_id)?;
+    password_ok(&c.child_password)?;
+    passcode_ok(&c.child_passcode)?;
+    let hashes = hash_secrets(vec![c.child_password, c.child_passcode]).await?;
+    let now = state.now();
+    let a = state
+        .blocking(move |store| {
+            Ok(acc::register_child(
+                store,
+                &citizen.account,
+                &child,
+                &hashes[0],
+                &hashes[1],
+                now,
+            )?)
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "account": account_json(&a) })),
+    ))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Sign-in
+
+#[derive(Deserialize)]
+struct SignInIn {
+    personal_id: String,
+    password: String,
+    device_id: String,
+}
+
+async fn signin(
+    State(state): State<AppState>,
+    Json(c): Json<SignInIn>,
+) -> Result<Response, AppError> {
+    let device = device_hash(&c.device_id)?;
+    // A malformed ID gets the same answer as a wrong password: nothing to learn from the shape.
+    let id = PersonalId::parse(&c.personal_id).ok();
+    let found = match id {
+        Some(id) => {
+            state
+                .blocking(move |store| Ok(acc::signin_lookup(store, &id)?))
+                .await?
+        }
+        None => None,
+    };
+    let now = state.now();
+    let (account, stored) = match found {
+        Some((a, h)) => (Some(a), h),
+        None => (None, None),
+    };
+    if let Some(until) = account.as_ref().and_then(|a| acc::locked_out(a, now)) {
+        // Still spend the hashing time so a lock-out is not a cheap probe.
+        let _ = verify(c.password, None).await?;
+        return Err(Refusal::LockedOut(until).into());
+    }
+    let ok = verify(c.password, stored).await?;
+    let Some(a) = account else {
+        return Err(Refusal::BadCredentials.into());
+    };
+    let s = state.accounts.clone();
+    if !ok {
+        let locked = state
+            .blocking(move |store| Ok(acc::secret_failed(store, &s, &a, "password", now)?))
+            .await?;
+        return Err(match locked {
+            Some(until) => Refusal::LockedOut(until).into(),
+            None => Refusal::BadCredentials.into(),
+        });
+    }
+    let out = state
+        .blocking(move |store| Ok(acc::signin(store, &s, &a, &device, now)?))
+        .await?;
+    Ok(signin_response(out, &state))
+}
+
+fn signin_response(out: acc::SignIn, state: &AppState) -> Response {
+    match out {
+        acc::SignIn::Session { token, expires_at } => Json(json!({
+            "token": token,
+            "expires_at": rfc3339(expires_at),
+        }))
+        .into_response(),
+        acc::SignIn::DeviceCheck { handle } => {
+            state.dispatcher.wake();
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({
+                    "device_check": handle,
+                    "message": "a new device: a code was sent by SMS to the account's phone",
+                })),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeIn {
+    handle: String,
+    code: String,
+}
+
+async fn signin_device(
+    State(state): State<AppState>,
+    Json(c): Json<CodeIn>,
+) -> Result<Response, AppError> {
+    code_ok(&c.code)?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    let out = state
+        .blocking(move |store| Ok(acc::confirm_device(store, &s, &c.handle, &c.code, now)?))
+        .await?;
+    Ok(signin_response(out, &state))
+}
+
+async fn signout(State(state): State<AppState>, citizen: Citizen) -> Result<StatusCode, AppError> {
+    state
+        .blocking(move |store| Ok(acc::sign_out(store, &citizen.token)?))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----------------------------------------------------------------------------------------------
+// The holder's own account
+
+async fn my_account(citizen: Citizen) -> Json<Value> {
+    Json(json!({ "account": account_json(&citizen.account) }))
+}
+
+async fn my_events(
+    State(state): State<AppState>,
+    citizen: Citizen,
+) -> Result<Json<Value>, AppError> {
+    let id = citizen.account.personal_id;
+    let events = state
+        .blocking(move |store| Ok(acc::events(store, &id)?))
+        .await?;
+    Ok(Json(json!({
+        "events": events.iter().map(event_json).collect::<Vec<_>>()
+    })))
+}
+
+#[derive(Deserialize)]
+struct PasscodeIn {
+    passcode: String,
+}
+
+async fn holder_lock(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Json(p): Json<PasscodeIn>,
+) -> Result<Json<Value>, AppError> {
+    check_passcode(&state, &citizen.account, &p.passcode).await?;
+    let now = state.now();
+    let a = state
+        .blocking(move |store| {
+            Ok(acc::set_lock(
+                store,
+                &citizen.account,
+                acc::LockBy::Holder,
+                true,
+                now,
+            )?)
+        })
+        .await?;
+    Ok(Json(json!({ "account": account_json(&a) })))
+}
+
+#[derive(Deserialize)]
+struct UnlockIn {
+    personal_id: String,
+    password: String,
+    passcode: String,
+}
+
+/// The holder lifts their own lock with password and passcode (no session: a locked account
+/// has none).
+async fn holder_unlock(
+    State(state): State<AppState>,
+    Json(u): Json<UnlockIn>,
+) -> Result<Json<Value>, AppError> {
+    let id = PersonalId::parse(&u.personal_id).ok();
+    let found = match id {
+        Some(id) => {
+            state
+                .blocking(move |store| Ok(acc::signin_lookup(store, &id)?))
+                .await?
+        }
+        None => None,
+    };
+    let now = state.now();
+    let (account, pw, pc) = match found {
+        Some((a, pw)) => {
+            let id = a.id;
+            let (_, pc) = state
+                .blocking(move |store| Ok(acc::secrets(store, id)?))
+                .await?;
+            (Some(a), pw, pc)
+        }
+        None => (None, None, None),
+    };
+    if let Some(until) = account.as_ref().and_then(|a| acc::locked_out(a, now)) {
+        return Err(Refusal::LockedOut(until).into());
+    }
+    let ok_pw = verify(u.password, pw).await?;
+    let ok_pc = verify(u.passcode, pc).await?;
+    let Some(a) = account else {
+        return Err(Refusal::BadCredentials.into());
+    };
+    if !(ok_pw && ok_pc) {
+        let s = state.accounts.clone();
+        let locked = state
+            .blocking(move |store| Ok(acc::secret_failed(store, &s, &a, "unlock", now)?))
+            .await?;
+        return Err(match locked {
+            Some(until) => Refusal::LockedOut(until).into(),
+            None => Refusal::BadCredentials.into(),
+        });
+    }
+    let a = state
+        .blocking(move |store| Ok(acc::set_lock(store, &a, acc::LockBy::Holder, false, now)?))
+        .await?;
+    Ok(Json(json!({ "account": account_json(&a) })))
+}
+
+#[derive(Deserialize)]
+struct NewPasscodeIn {
+    passcode: String,
+    new_passcode: String,
+}
+
+async fn change_passcode(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Json(p): Json<NewPasscodeIn>,
+) -> Result<StatusCode, AppError> {
+    passcode_ok(&p.new_passcode)?;
+    check_passcode(&state, &citizen.account, &p.passcode).await?;
+    let hashes = hash_secrets(vec![p.new_passcode]).await?;
+    let now = state.now();
+    state
+        .blocking(move |store| {
+            Ok(acc::set_secret(
+                store,
+                &citizen.account,
+                "passcode",
+                &hashes[0],
+                now,
+            )?)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct NewPasswordIn {
+    passcode: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Json(p): Json<NewPasswordIn>,
+) -> Result<StatusCode, AppError> {
+    password_ok(&p.new_password)?;
+    check_passcode(&state, &citizen.account, &p.passcode).await?;
+    let hashes = hash_secrets(vec![p.new_password]).await?;
+    let now = state.now();
+    state
+        .blocking(move |store| {
+            Ok(acc::set_secret(
+                store,
+                &citizen.account,
+                "password",
+                &hashes[0],
+                now,
+            )?)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct PhoneIn {
+    passcode: String,
+    new_phone: String,
+}
+
+async fn phone_start(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Json(p): Json<PhoneIn>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let new_phone = phone(&p.new_phone)?;
+    check_passcode(&state, &citizen.account, &p.passcode).await?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    let handle = state
+        .blocking(move |store| {
+            Ok(acc::start_phone_change(
+                store,
+                &s,
+                &citizen.account,
+                &new_phone,
+                now,
+            )?)
+        })
+        .await?;
+    state.dispatcher.wake();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "handle": handle, "message": "a code was sent to each number" })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct PhoneConfirmIn {
+    handle: String,
+    code_old: String,
+    code_new: String,
+}
+
+async fn phone_confirm(
+    State(state): State<AppState>,
+    citizen: Citizen,
+    Json(p): Json<PhoneConfirmIn>,
+) -> Result<Json<Value>, AppError> {
+    code_ok(&p.code_old)?;
+    code_ok(&p.code_new)?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    let a = state
+        .blocking(move |store| {
+            Ok(acc::confirm_phone_change(
+                store,
+                &s,
+                &citizen.account,
+                &p.handle,
+                &p.code_old,
+                &p.code_new,
+                now,
+            )?)
+        })
+        .await?;
+    Ok(Json(json!({ "account": account_json(&a) })))
+}
+
+#[derive(Deserialize)]
+struct ResetIn {
+    personal_id: String,
+    phone: String,
+}
+
+async fn reset_start(
+    State(state): State<AppState>,
+    Json(r): Json<ResetIn>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let id = parse_id(&r.personal_id)?;
+    let phone = phone(&r.phone)?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    let handle = state
+        .blocking(move |store| Ok(acc::start_reset(store, &s, &id, &phone, now)?))
+        .await?;
+    state.dispatcher.wake();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "handle": handle,
+            "message": "if an account has this ID and phone, a code was sent to the phone",
+        })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ResetConfirmIn {
+    handle: String,
+    code: String,
+    password: String,
+}
+
+async fn reset_confirm(
+    State(state): State<AppState>,
+    Json(r): Json<ResetConfirmIn>,
+) -> Result<StatusCode, AppError> {
+    code_ok(&r.code)?;
+    password_ok(&r.password)?;
+    let hashes = hash_secrets(vec![r.password]).await?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    state
+        .blocking(move |store| {
+            Ok(acc::confirm_reset(
+                store, &s, &r.handle, &r.code, &hashes[0], now,
+            )?)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ----------------------------------------------------------------------------------------------
+// Intake devices
+
+#[derive(Deserialize)]
+struct PacketIn {
+    packet: String,
+    signature: String,
+}
+
+/// An intake device sends a signed application. The device is known by the id inside the
+/// packet; nothing else in it is read before the signature checks out with that device's key.
+async fn intake(
+    State(state): State<AppState>,
+    Json(p): Json<PacketIn>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let device_id = eid_core::intake::claimed_device(&p.packet)
+        .map_err(|e| AppError::from(Refusal::BadPacket(e.to_string())))?;
+    let now = state.now();
+    let s = state.accounts.clone();
+    let rid = request_id();
+    let collected = state
+        .blocking(move |store| {
+            let device = acc::device(store, device_id)?.ok_or(Refusal::DeviceUnknown)?;
+            let key: [u8; 32] = device
+                .public_key
+                .clone()
+                .try_into()
+                .map_err(|_| AppError::Internal("stored device key is not 32 bytes".into()))?;
+            let verified = eid_core::intake::verify(&p.packet, &p.signature, &key);
+            let actor = eid_core::Actor::Cli(format!("device:{device_id}"));
+            let packet = match verified {
+                Ok(packet) => packet,
+                Err(e) => {
+                    store.audit(
+                        &actor,
+                        "intake.packet",
+                        &device_id.to_string(),
+                        "denied",
+                        &rid,
+                        now,
+                    )?;
+                    return Err(Refusal::BadPacket(e.to_string()).into());
+                }
+            };
+            let out = acc::collect(store, &s, &device, &packet, now);
+            let outcome = if out.is_ok() { "ok" } else { "denied" };
+            store.audit(
+                &actor,
+                "intake.packet",
+                packet.personal_id.as_str(),
+                outcome,
+                &rid,
+                now,
+            )?;
+            Ok::<_, AppError>(out?)
+        })
+        .await?;
+    state.dispatcher.wake();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "application": application_json(&collected.application),
+            "review_reason": collected.review_reason,
+        })),
+    ))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Officers
+
+/// The officer operations, shared by the API and the console. Each checks the caller's role
+/// and unit, and audits what it did.
+pub mod officer {
+    use super::*;
+    use eid_core::store::Role;
+    use eid_domain::{Tree, UnitCode, Units};
+
+    fn audit(
+        store: &dyn Store,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        outcome: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AppError> {
+        Ok(store.audit(&caller.actor, action, target, outcome, &request_id(), now)?)
+    }
+
+    fn not_auditor(caller: &Caller) -> Result<(), AppError> {
+        if caller.staff.role == Role::Auditor {
+            return Err(AppError::ScopeDenied);
+        }
+        Ok(())
+    }
+
+    /// The unit to look inside: the caller's own, or one inside it.
+    pub fn within(caller: &Caller, unit: Option<&str>) -> Result<UnitCode, AppError> {
+        not_auditor(caller)?;
+        let Some(raw) = unit.filter(|u| !u.trim().is_empty()) else {
+            return Ok(caller.staff.unit);
+        };
+        let u = crate::access::parse_unit(raw, Tree::Gso2024)?;
+        if !Units::get().contains(Tree::Gso2024, &caller.staff.unit, &u.code) {
+            return Err(AppError::ScopeDenied);
+        }
+        Ok(u.code)
+    }
+
+    pub async fn applications(
+        state: &AppState,
+        caller: &Caller,
+        unit: Option<&str>,
+        app_state: Option<String>,
+        day: Option<time::Date>,
+        limit: u32,
+    ) -> Result<Vec<Application>, AppError> {
+        let within = within(caller, unit)?;
+        if let Some(s) = &app_state {
+            if !matches!(
+                s.as_str(),
+                "review" | "approved" | "code_sent" | "activated" | "rejected"
+            ) {
+                return Err(bad(
+                    "application.state",
+                    "state is review, approved, code_sent, activated or rejected",
+                ));
+            }
+        }
+        let filter = acc::AppFilter {
+            within,
+            state: app_state,
+            day: day.map(acc::day_number),
+            limit: limit.clamp(1, 1000),
+        };
+        state
+            .blocking(move |store| Ok(acc::applications(store, &filter)?))
+            .await
+    }
+
+    /// An application the caller may see (collected inside their unit, or by a resident of it).
+    pub async fn application(
+        state: &AppState,
+        caller: &Caller,
+        id: i64,
+    ) -> Result<Application, AppError> {
+        not_auditor(caller)?;
+        let a = state
+            .blocking(move |store| Ok(acc::application(store, id)?))
+            .await?
+            .ok_or_else(|| {
+                AppError::not_found("application.not_found", "no application has this id")
+            })?;
+        let units = Units::get();
+        if !units.contains(Tree::Gso2024, &caller.staff.unit, &a.unit)
+            && !caller.staff.sees(&a.commune)
+        {
+            return Err(AppError::ScopeDenied);
+        }
+        Ok(a)
+    }
+
+    /// Approve or reject an application, or re-send its code.
+    pub async fn act(
+        state: &AppState,
+        caller: &Caller,
+        id: i64,
+        action: &str,
+        reason: Option<String>,
+    ) -> Result<Application, AppError> {
+        not_auditor(caller)?;
+        let now = state.now();
+        let s = state.accounts.clone();
+        let (caller, action) = (caller.clone(), action.to_owned());
+        let out = state
+            .blocking(move |store| {
+                let r = match action.as_str() {
+                    "approve" => {
+                        acc::decide(store, &s, id, &caller.staff, acc::Decision::Approve, now)
+                    }
+                    "reject" => acc::decide(
+                        store,
+                        &s,
+                        id,
+                        &caller.staff,
+                        acc::Decision::Reject(reason.as_deref().unwrap_or("")),
+                        now,
+                    ),
+                    _ => acc::resend_activation(store, &s, id, &caller.staff, now),
+                };
+                let outcome = if r.is_ok() { "ok" } else { "denied" };
+                audit(
+                    store,
+                    &caller,
+                    &format!("application.{action}"),
+                    &id.to_string(),
+                    outcome,
+                    now,
+                )?;
+                Ok::<_, AppError>(r?)
+            })
+            .await?;
+        state.dispatcher.wake();
+        Ok(out)
+    }
+
+    /// An account and its events, if the holder lives inside the caller's unit.
+    pub async fn account(
+        state: &AppState,
+        caller: &Caller,
+        raw_id: &str,
+    ) -> Result<(Account, Vec<AccountEvent>), AppError> {
+        not_auditor(caller)?;
+        let id = parse_id(raw_id)?;
+        let now = state.now();
+        let caller = caller.clone();
+        state
+            .blocking(move |store| {
+                let Some(a) = acc::sync_register_lock(store, &id, now)? else {
+                    audit(store, &caller, "account.read", id.as_str(), "failed", now)?;
+                    return Err(AppError::not_found(
+                        "account.not_found",
+                        "this person has no account",
+                    ));
+                };
+                if !caller.staff.sees(&a.commune) {
+                    audit(store, &caller, "account.read", id.as_str(), "denied", now)?;
+                    return Err(AppError::ScopeDenied);
+                }
+                audit(store, &caller, "account.read", id.as_str(), "ok", now)?;
+                let events = acc::events(store, &id)?;
+                Ok((a, events))
+            })
+            .await
+    }
+
+    /// Lock or unlock by an officer, with a reason.
+    pub async fn lock(
+        state: &AppState,
+        caller: &Caller,
+        raw_id: &str,
+        lock: bool,
+        reason: &str,
+    ) -> Result<Account, AppError> {
+        let (a, _) = account(state, caller, raw_id).await?;
+        let now = state.now();
+        let (caller, reason) = (caller.clone(), reason.to_owned());
+        state
+            .blocking(move |store| {
+                let r = acc::set_lock(
+                    store,
+                    &a,
+                    acc::LockBy::Officer(&caller.staff, &reason),
+                    lock,
+                    now,
+                );
+                let action = if lock {
+                    "account.lock"
+                } else {
+                    "account.unlock"
+                };
+                audit(
+                    store,
+                    &caller,
+                    action,
+                    a.personal_id.as_str(),
+                    if r.is_ok() { "ok" } else { "denied" },
+                    now,
+                )?;
+                Ok::<_, AppError>(r?)
+            })
+            .await
+    }
+
+    /// An officer changes the phone number (the holder came in person).
+    pub async fn set_phone(
+        state: &AppState,
+        caller: &Caller,
+        raw_id: &str,
+        new_phone: &str,
+        reason: &str,
+    ) -> Result<Account, AppError> {
+        let p = phone(new_phone)?;
+        let (a, _) = account(state, caller, raw_id).await?;
+        let now = state.now();
+        let (caller, reason) = (caller.clone(), reason.to_owned());
+        state
+            .blocking(move |store| {
+                let r = acc::officer_set_phone(store, &caller.staff, &a, &p, &reason, now);
+                audit(
+                    store,
+                    &caller,
+                    "account.phone",
+                    a.personal_id.as_str(),
+                    if r.is_ok() { "ok" } else { "denied" },
+                    now,
+                )?;
+                Ok::<_, AppError>(r?)
+            })
+            .await
+    }
+
+    pub async fn devices(
+        state: &AppState,
+        caller: &Caller,
+        unit: Option<&str>,
+    ) -> Result<Vec<Device>, AppError> {
+        let within = within(caller, unit)?;
+        state
+            .blocking(move |store| Ok(acc::devices(store, &within)?))
+            .await
+    }
+
+    /// Registers a device in a unit inside the caller's (district level and above register).
+    pub async fn add_device(
+        state: &AppState,
+        caller: &Caller,
+        name: &str,
+        unit: &str,
+        public_key_hex: &str,
+        daily_capacity: u32,
+    ) -> Result<Device, AppError> {
+        let unit = within(caller, Some(unit))?;
+        if caller.staff.role == Role::Commune {
+            return Err(AppError::ScopeDenied);
+        }
+        let key = eid_core::intake::parse_public_key(public_key_hex)
+            .map_err(|e| bad("device.public_key", e.to_string()))?;
+        let now = state.now();
+        let (caller, name) = (caller.clone(), name.to_owned());
+        state
+            .blocking(move |store| {
+                let r = acc::add_device(
+                    store,
+                    &name,
+                    &unit,
+                    &key,
+                    daily_capacity,
+                    &caller.actor,
+                    now,
+                );
+                audit(
+                    store,
+                    &caller,
+                    "device.add",
+                    unit.as_str(),
+                    if r.is_ok() { "ok" } else { "denied" },
+                    now,
+                )?;
+                Ok::<_, AppError>(r?)
+            })
+            .await
+    }
+
+    pub async fn device_status(
+        state: &AppState,
+        caller: &Caller,
+        id: i64,
+        status: &str,
+    ) -> Result<Device, AppError> {
+        not_auditor(caller)?;
+        if caller.staff.role == Role::Commune {
+            return Err(AppError::ScopeDenied);
+        }
+        let now = state.now();
+        let (caller, status) = (caller.clone(), status.to_owned());
+        state
+            .blocking(move |store| {
+                let d = acc::device(store, id)?.ok_or_else(|| {
+                    AppError::not_found("device.not_found", "no device has this id")
+                })?;
+                if !Units::get().contains(Tree::Gso2024, &caller.staff.unit, &d.unit) {
+                    audit(
+                        store,
+                        &caller,
+                        "device.status",
+                        &id.to_string(),
+                        "denied",
+                        now,
+                    )?;
+                    return Err(AppError::ScopeDenied);
+                }
+                let r = acc::set_device_status(store, id, &status, &caller.actor, now);
+                audit(
+                    store,
+                    &caller,
+                    "device.status",
+                    &id.to_string(),
+                    if r.is_ok() { "ok" } else { "denied" },
+                    now,
+                )?;
+                Ok(r?)
+            })
+            .await
+    }
+
+    /// The SMS outbox; only while the development sink is the sender (a real gateway's
+    /// messages are not for staff to read).
+    pub async fn sms(state: &AppState, caller: &Caller, limit: u32) -> Result<Vec<Sms>, AppError> {
+        not_auditor(caller)?;
+        if state.sms.name() != "dev-sink" {
+            return Err(AppError::not_found(
+                "sms.not_development",
+                "the SMS outbox is shown only with the development sink",
+            ));
+        }
+        state
+            .blocking(move |store| Ok(acc::sms_list(store, limit.clamp(1, 500))?))
+            .await
+    }
+
+    /// Records a guardian of a child who lives inside the caller's unit.
+    pub async fn add_guardian(
+        state: &AppState,
+        caller: &Caller,
+        child: &str,
+        guardian: &str,
+        relation: &str,
+    ) -> Result<(), AppError> {
+        not_auditor(caller)?;
+        let child = parse_id(child)?;
+        let guardian = parse_id(guardian)?;
+        let now = state.now();
+        let (caller, relation) = (caller.clone(), relation.to_owned());
+        state
+            .blocking(move |store| {
+                let c = store.person(&child)?.ok_or_else(|| {
+                    AppError::not_found("person.not_found", "no person has this personal ID")
+                })?;
+                if !caller.staff.sees(&c.person.residence.unit) {
+                    audit(
+                        store,
+                        &caller,
+                        "guardian.add",
+                        child.as_str(),
+                        "denied",
+                        now,
+                    )?;
+                    return Err(AppError::ScopeDenied);
+                }
+                let r =
+                    acc::record_guardian(store, &child, &guardian, &relation, &caller.actor, now);
+                audit(
+                    store,
+                    &caller,
+                    "guardian.add",
+                    child.as_str(),
+                    if r.is_ok() { "ok" } else { "denied" },
+                    now,
+                )?;
+                Ok(r?)
+            })
+            .await
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    unit: Option<String>,
+    state: Option<String>,
+    day: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list_applications(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, AppError> {
+    let day = match q.day.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => Some(
+            eid_domain::parse_iso_date(d)
+                .ok_or_else(|| bad("day.invalid", "day is a date, YYYY-MM-DD"))?,
+        ),
+        None => None,
+    };
+    let apps = officer::applications(
+        &state,
+        &caller,
+        q.unit.as_deref(),
+        q.state.filter(|s| !s.is_empty()),
+        day,
+        q.limit.unwrap_or(100),
+    )
+    .await?;
+    Ok(Json(json!({
+        "applications": apps.iter().map(application_json).collect::<Vec<_>>()
+    })))
+}
+
+fn parse_num(raw: &str, what: &'static str) -> Result<i64, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::not_found(what, "no such id"))
+}
+
+async fn get_application(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let id = parse_num(&id, "application.not_found")?;
+    let a = officer::application(&state, &caller, id).await?;
+    Ok(Json(json!({ "application": application_json(&a) })))
+}
+
+#[derive(Deserialize, Default)]
+struct ReasonIn {
+    reason: Option<String>,
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let id = parse_num(&id, "application.not_found")?;
+    let a = officer::act(&state, &caller, id, "approve", None).await?;
+    Ok(Json(json!({ "application": application_json(&a) })))
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    Json(r): Json<ReasonIn>,
+) -> Result<Json<Value>, AppError> {
+    let id = parse_num(&id, "application.not_found")?;
+    let a = officer::act(&state, &caller, id, "reject", r.reason).await?;
+    Ok(Json(json!({ "application": application_json(&a) })))
+}
+
+async fn resend(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let id = parse_num(&id, "application.not_found")?;
+    let a = officer::act(&state, &caller, id, "resend", None).await?;
+    Ok(Json(json!({ "application": application_json(&a) })))
+}
+
+async fn get_account(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let (a, events) = officer::account(&state, &caller, &id).await?;
+    Ok(Json(json!({
+        "account": account_json(&a),
+        "events": events.iter().map(event_json).collect::<Vec<_>>(),
+    })))
+}
+
+async fn officer_lock(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    Json(r): Json<ReasonIn>,
+) -> Result<Json<Value>, AppError> {
+    let a = officer::lock(
+        &state,
+        &caller,
+        &id,
+        true,
+        r.reason.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(Json(json!({ "account": account_json(&a) })))
+}
+
+async fn officer_unlock(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    Json(r): Json<ReasonIn>,
+) -> Result<Json<Value>, AppError> {
+    let a = officer::lock(
+        &state,
+        &caller,
+        &id,
+        false,
+        r.reason.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(Json(json!({ "account": account_json(&a) })))
+}
+
+#[derive(Deserialize)]
+struct OfficerPhoneIn {
+    phone: String,
+    reason: String,
+}
+
+async fn officer_phone(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    Json(p): Json<OfficerPhoneIn>,
+) -> Result<Json<Value>, AppError> {
+    let a = officer::set_phone(&state, &caller, &id, &p.phone, &p.reason).await?;
+    Ok(Json(json!({ "account": account_json(&a) })))
+}
+
+#[derive(Deserialize)]
+struct GuardianIn {
+    guardian_id: String,
+    relation: String,
+}
+
+async fn add_guardian(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    Json(g): Json<GuardianIn>,
+) -> Result<StatusCode, AppError> {
+    officer::add_guardian(&state, &caller, &id, &g.guardian_id, &g.relation).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct DeviceQuery {
+    unit: Option<String>,
+}
+
+async fn list_devices(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Query(q): Query<DeviceQuery>,
+) -> Result<Json<Value>, AppError> {
+    let devices = officer::devices(&state, &caller, q.unit.as_deref()).await?;
+    Ok(Json(json!({
+        "devices": devices.iter().map(device_json).collect::<Vec<_>>()
+    })))
+}
+
+#[derive(Deserialize)]
+struct DeviceIn {
+    name: String,
+    unit: String,
+    public_key: String,
+    daily_capacity: u32,
+}
+
+async fn add_device(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Json(d): Json<DeviceIn>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let d = officer::add_device(
+        &state,
+        &caller,
+        &d.name,
+        &d.unit,
+        &d.public_key,
+        d.daily_capacity,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "device": device_json(&d) })),
+    ))
+}
+
+#[derive(Deserialize)]
+struct StatusIn {
+    status: String,
+}
+
+async fn device_status(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    Json(s): Json<StatusIn>,
+) -> Result<Json<Value>, AppError> {
+    let id = parse_num(&id, "device.not_found")?;
+    let d = officer::device_status(&state, &caller, id, &s.status).await?;
+    Ok(Json(json!({ "device": device_json(&d) })))
+}
+
+#[derive(Deserialize)]
+struct SmsQuery {
+    limit: Option<u32>,
+}
+
+async fn list_sms(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Query(q): Query<SmsQuery>,
+) -> Result<Json<Value>, AppError> {
+    let msgs = officer::sms(&state, &caller, q.limit.unwrap_or(50)).await?;
+    Ok(Json(json!({
+        "sender": state.sms.name(),
+        "messages": msgs.iter().map(sms_json).collect::<Vec<_>>(),
+    })))
+}
+
+// ----------------------------------------------------------------------------------------------
+// The outbox as the SMS dispatcher sees it
+
+/// The store's outbox behind [`crate::sms::OutboxStore`].
+pub struct StoreOutbox {
+    pub store: Arc<dyn Store>,
+    /// Keep a sent message's text (the development sink, whose messages staff read).
+    pub keep_body: bool,
+}
+
+impl crate::sms::OutboxStore for StoreOutbox {
+    fn due(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<crate::sms::OutboxMessage>, String> {
+        let msgs = acc::sms_due(self.store.as_ref(), now, limit).map_err(|e| e.to_string())?;
+        Ok(msgs
+            .into_iter()
+            .map(|m| crate::sms::OutboxMessage {
+                id: m.id,
+                to: m.to,
+                body: m.body,
+                attempts: m.attempts,
+            })
+            .collect())
+    }
+
+    fn record(
+        &self,
+        id: i64,
+        outcome: &crate::sms::SendOutcome,
+        now: OffsetDateTime,
+    ) -> Result<(), String> {
+        use crate::sms::SendOutcome;
+        let r = match outcome {
+            SendOutcome::Sent { provider_id } => acc::SmsResult::Sent {
+                provider_id: provider_id.clone(),
+            },
+            SendOutcome::Retry {
+                error,
+                next_attempt_at,
+            } => acc::SmsResult::Retry {
+                error: error.clone(),
+                next_attempt_at: *next_attempt_at,
+            },
+            SendOutcome::Failed { error } => acc::SmsResult::Failed {
+                error: error.clone(),
+            },
+        };
+        acc::sms_record(self.store.as_ref(), id, &r, now, self.keep_body).map_err(|e| e.to_string())
+    }
+}
