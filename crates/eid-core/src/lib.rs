@@ -10,6 +10,7 @@ pub mod csvfmt;
 pub mod gen;
 pub mod import;
 pub mod intake;
+pub mod ops;
 pub mod pg;
 pub mod secret;
 pub mod sql;

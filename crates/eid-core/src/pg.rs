@@ -35,6 +35,7 @@ use crate::store::{
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_accounts.sql")),
+    (3, include_str!("../migrations/postgres/0003_operations.sql")),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.

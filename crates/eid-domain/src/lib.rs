@@ -18,7 +18,8 @@ pub use card::{card_expiry, Card};
 pub use id::{IdError, PersonalId};
 pub use name::{fold, NameError, PersonName};
 pub use person::{
-    iso, parse_iso_date, BirthDate, LifeState, LifeStatus, Person, PersonError, Residence, Sex,
+    birthday_cutoff, iso, parse_iso_date, BirthDate, LifeState, LifeStatus, Person, PersonError,
+    Residence, Sex,
 };
 pub use phone::{PhoneError, PhoneNumber, PhoneType};
 pub use units::{Level, Tree, Unit, UnitCode, UnitError, Units};

@@ -109,6 +109,24 @@ pub fn birthday(birth: BirthDate, age: i32) -> Option<Date> {
         .ok()
 }
 
+/// The latest birth date, as ISO text, of someone who is at least `age` on `today` (the
+/// [`birthday`] rule: one born on 29 February turns a year older on 28 February in other
+/// years). Stored birth dates compare as text against it: `YYYY-MM-DD <= cutoff` holds exactly
+/// for those old enough, and a year-only `YYYY` (counted from 1 January) sorts before every
+/// date of its year.
+pub fn birthday_cutoff(today: Date, age: i32) -> String {
+    let year = today.year() - age;
+    let mut c = Date::from_calendar_date(year, today.month(), today.day())
+        .or_else(|_| Date::from_calendar_date(year, today.month(), today.day() - 1))
+        .unwrap_or(today);
+    if today.month() == time::Month::February && today.day() == 28 {
+        if let Ok(leap) = Date::from_calendar_date(year, time::Month::February, 29) {
+            c = leap;
+        }
+    }
+    iso(c)
+}
+
 /// Parses an ISO date, `YYYY-MM-DD`, and nothing else.
 pub fn parse_iso_date(s: &str) -> Option<Date> {
     let b = s.as_bytes();
@@ -424,6 +442,27 @@ mod tests {
     use time::macros::date;
 
     const TODAY: Date = date!(2026 - 11 - 23);
+
+    #[test]
+    fn birthday_cutoffs_agree_with_ages() {
+        assert_eq!(birthday_cutoff(TODAY, 14), "2012-11-23");
+        assert_eq!(birthday_cutoff(date!(2027 - 02 - 28), 3), "2024-02-29");
+        assert_eq!(birthday_cutoff(date!(2028 - 02 - 29), 1), "2027-02-28");
+        for (born, age) in [
+            ("2012-11-23", 14),
+            ("2012-11-24", 13),
+            ("2012", 14),
+            ("2013", 13),
+        ] {
+            let b = BirthDate::parse(born).unwrap();
+            assert_eq!(
+                b.age_on(TODAY) >= 14,
+                born <= birthday_cutoff(TODAY, 14).as_str(),
+                "{born}"
+            );
+            assert_eq!(b.age_on(TODAY), age, "{born}");
+        }
+    }
 
     fn person() -> Person {
         Person {
