@@ -89,6 +89,9 @@ pub mod metric {
     pub const APPLICATIONS_COLLECTED: &str = "applications_collected";
     pub const LEVEL1_ACTIVATED: &str = "level1_activated";
     pub const LEVEL2_ACTIVATED: &str = "level2_activated";
+    /// An account became active for the first time, at either level (not raised again when a
+    /// level-1 account becomes level 2).
+    pub const ACCOUNTS_ACTIVATED: &str = "accounts_activated";
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1170,6 +1173,7 @@ pub fn confirm_registration(
             let actor = Actor::Anonymous;
             record(tx, NewEvent::account(&a, "level1_activated", &actor), now)?;
             bump(tx, metric::LEVEL1_ACTIVATED, a.res_path, now)?;
+            bump(tx, metric::ACCOUNTS_ACTIVATED, a.res_path, now)?;
             Ok(account_where(tx, "id = $1", a.id.into())?
                 .ok_or(Refusal::NotFound("account.not_found")))
         },
@@ -1960,6 +1964,7 @@ pub fn activate(
             let (commune, res_path) = residence(p)?;
             let phone = c.phone.clone().unwrap_or_default();
             let existing = account_where(tx, "personal_id = $1", id.as_str().into())?;
+            let newly_active = !existing.as_ref().is_some_and(|a| a.active);
             let account_id = match existing {
             Some(a) => {
                 tx.exec(
@@ -2007,6 +2012,9 @@ pub fn activate(
             e.application_id = Some(app_id);
             record(tx, e, now)?;
             bump(tx, metric::LEVEL2_ACTIVATED, res_path, now)?;
+            if newly_active {
+                bump(tx, metric::ACCOUNTS_ACTIVATED, res_path, now)?;
+            }
             Ok(Ok(a))
         },
     )?;
@@ -2221,6 +2229,7 @@ pub fn register_child(
             now,
         )?;
         bump(tx, metric::LEVEL1_ACTIVATED, res_path, now)?;
+        bump(tx, metric::ACCOUNTS_ACTIVATED, res_path, now)?;
         Ok(a)
     })
 }

@@ -58,10 +58,11 @@ impl OpsError {
 }
 
 /// The metrics counted from events (`unit_day_count`).
-pub const COUNTED: [&str; 3] = [
+pub const COUNTED: [&str; 4] = [
     metric::APPLICATIONS_COLLECTED,
     metric::LEVEL1_ACTIVATED,
     metric::LEVEL2_ACTIVATED,
+    metric::ACCOUNTS_ACTIVATED,
 ];
 
 /// The minimum age counted in account denominators.
@@ -322,7 +323,7 @@ fn check_metric(m: &str) -> Result<(), OpsError> {
     if campaign::Metric::parse(m).is_none() {
         return Err(OpsError::Invalid(
             "quota.metric",
-            "metric is applications_collected, level1_activated, level2_activated or cards_issued"
+            "metric is applications_collected, level1_activated, level2_activated, accounts_activated or cards_issued"
                 .into(),
         ));
     }

@@ -33,6 +33,9 @@ pub enum Metric {
     Level1Activated,
     /// Level-2 accounts activated.
     Level2Activated,
+    /// Accounts activated at either level, each account once (a level-1 account later raised
+    /// to level 2 is not counted again): the "tài khoản kích hoạt" of the seeds' totals.
+    AccountsActivated,
     /// Chip-based identity cards issued.
     CardsIssued,
 }
@@ -43,6 +46,7 @@ impl Metric {
         Metric::ApplicationsCollected,
         Metric::Level1Activated,
         Metric::Level2Activated,
+        Metric::AccountsActivated,
         Metric::CardsIssued,
     ];
 
@@ -52,6 +56,7 @@ impl Metric {
             Metric::ApplicationsCollected => "applications_collected",
             Metric::Level1Activated => "level1_activated",
             Metric::Level2Activated => "level2_activated",
+            Metric::AccountsActivated => "accounts_activated",
             Metric::CardsIssued => "cards_issued",
         }
     }
@@ -718,6 +723,7 @@ mod tests {
             (Metric::ApplicationsCollected, "applications_collected"),
             (Metric::Level1Activated, "level1_activated"),
             (Metric::Level2Activated, "level2_activated"),
+            (Metric::AccountsActivated, "accounts_activated"),
             (Metric::CardsIssued, "cards_issued"),
         ];
         assert_eq!(Metric::ALL.len(), want.len());
