@@ -17,11 +17,13 @@ pub mod console;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod ops_api;
 pub mod sms;
 pub mod startup;
 pub mod state;
 pub mod verifier;
 pub mod wire;
+pub mod xlsx;
 
 pub use config::Config;
 pub use startup::Application;

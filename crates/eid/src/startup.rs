@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::api::router())
         .merge(crate::accounts_api::router())
+        .merge(crate::ops_api::router())
         .merge(crate::console::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
