@@ -77,6 +77,11 @@ fn count(store: &dyn Store, metric: &str, commune: &UnitCode, day: Date, n: i64)
              ON CONFLICT (metric, res_path, day) DO UPDATE SET n = unit_day_count.n + $4",
             &[metric.into(), path.into(), day_number(day).into(), n.into()],
         )?;
+        tx.exec(
+            "INSERT INTO unit_total (metric, res_path, n) VALUES ($1, $2, $3) \
+             ON CONFLICT (metric, res_path) DO UPDATE SET n = unit_total.n + $3",
+            &[metric.into(), path.into(), n.into()],
+        )?;
         Ok::<_, eid_core::StoreError>(())
     })
     .unwrap();
@@ -435,6 +440,95 @@ fn districts_rank_by_percent_with_the_change_since_yesterday() {
                 (districts[0], 2, -1),
                 (districts[2], 3, 0)
             ]
+        );
+    }
+}
+
+#[test]
+fn every_commune_of_a_province_ranks_with_its_status() {
+    for store in engines() {
+        let s = store.as_ref();
+        let communes: Vec<UnitCode> = Units::get()
+            .communes_under(Tree::Gso2024, &code("62"))
+            .iter()
+            .take(4)
+            .map(|u| u.code)
+            .collect();
+        let (start, deadline) = (date!(2026 - 11 - 01), date!(2026 - 12 - 22));
+        for c in &communes {
+            ops::set_quota(
+                s,
+                &quota(c.as_str(), metric::LEVEL2_ACTIVATED, 100, start, deadline),
+                &actor(),
+                "x",
+                NOW,
+            )
+            .unwrap();
+        }
+        // 0: met; 1: 60 done, 30 of them this week (on track: 4.3/day vs 40/29 needed);
+        // 2: 10 done, none lately (behind); 3: nothing.
+        count(
+            s,
+            metric::LEVEL2_ACTIVATED,
+            &communes[0],
+            date!(2026 - 11 - 05),
+            100,
+        );
+        count(
+            s,
+            metric::LEVEL2_ACTIVATED,
+            &communes[1],
+            date!(2026 - 11 - 05),
+            30,
+        );
+        count(
+            s,
+            metric::LEVEL2_ACTIVATED,
+            &communes[1],
+            date!(2026 - 11 - 23),
+            30,
+        );
+        count(
+            s,
+            metric::LEVEL2_ACTIVATED,
+            &communes[2],
+            date!(2026 - 11 - 03),
+            10,
+        );
+        count(
+            s,
+            metric::LEVEL2_ACTIVATED,
+            &communes[2],
+            date!(2026 - 10 - 20),
+            50,
+        ); // before the start
+        let r = ops::rank_communes(s, &code("62"), metric::LEVEL2_ACTIVATED, TODAY).unwrap();
+        let got: Vec<(UnitCode, usize, u64, Status)> = r
+            .iter()
+            .map(|x| {
+                (
+                    x.ranked.key,
+                    x.ranked.rank_today,
+                    x.ranked.done_today,
+                    x.progress.status,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (communes[0], 1, 100, Status::Met),
+                (communes[1], 2, 60, Status::OnTrack),
+                (communes[2], 3, 10, Status::Behind),
+                (communes[3], 4, 0, Status::Behind),
+            ]
+        );
+        assert_eq!(r[1].ranked.done_yesterday, 30);
+        assert_eq!(
+            ops::rank_communes(s, &code("62"), "nonsense", TODAY)
+                .unwrap_err()
+                .code(),
+            "metric.invalid"
         );
     }
 }

@@ -195,8 +195,9 @@ fn workbook_rels(sheet_count: usize) -> String {
     xml
 }
 
-/// Cell format 0 is the default; cell format 1 (`s="1"`) uses font 1, the bold one. Excel wants
-/// the two fills (none, gray125) to be there even though nothing uses them.
+/// Cell formats (`s="N"`): 0 is the default, 1 bold (font 1) for the header, 2 and 3 the same
+/// with wrapped text, for text with line breaks (otherwise the lines spill over the neighbouring
+/// rows). Excel wants the two fills (none, gray125) to be there even though nothing uses them.
 const STYLES_XML: &str = concat!(
     "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n",
     "<styleSheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">",
@@ -212,15 +213,24 @@ const STYLES_XML: &str = concat!(
     "<cellStyleXfs count=\"1\">",
     "<xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\"/>",
     "</cellStyleXfs>",
-    "<cellXfs count=\"2\">",
+    "<cellXfs count=\"4\">",
     "<xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\"/>",
     "<xf numFmtId=\"0\" fontId=\"1\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyFont=\"1\"/>",
+    "<xf numFmtId=\"0\" fontId=\"0\" fillId=\"0\" borderId=\"0\" xfId=\"0\" ",
+    "applyAlignment=\"1\"><alignment vertical=\"top\" wrapText=\"1\"/></xf>",
+    "<xf numFmtId=\"0\" fontId=\"1\" fillId=\"0\" borderId=\"0\" xfId=\"0\" applyFont=\"1\" ",
+    "applyAlignment=\"1\"><alignment vertical=\"top\" wrapText=\"1\"/></xf>",
     "</cellXfs>",
     "<cellStyles count=\"1\"><cellStyle name=\"Normal\" xfId=\"0\" builtinId=\"0\"/></cellStyles>",
     "</styleSheet>",
 );
 
-const HEADER_STYLE: &str = " s=\"1\"";
+/// Whether a text cell is a header cell (bold).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Header,
+    Body,
+}
 
 fn sheet_xml(sheet: &Sheet) -> Result<String, String> {
     let header_rows = usize::from(!sheet.header.is_empty());
@@ -264,7 +274,7 @@ fn sheet_xml(sheet: &Sheet) -> Result<String, String> {
         row_number += 1;
         let _ = write!(xml, "<row r=\"{row_number}\">");
         for (col, text) in sheet.header.iter().enumerate() {
-            write_text_cell(&mut xml, col, row_number, text, HEADER_STYLE)?;
+            write_text_cell(&mut xml, col, row_number, text, Role::Header)?;
         }
         xml.push_str("</row>");
     }
@@ -273,7 +283,7 @@ fn sheet_xml(sheet: &Sheet) -> Result<String, String> {
         let _ = write!(xml, "<row r=\"{row_number}\">");
         for (col, cell) in row.iter().enumerate() {
             match cell {
-                Cell::Text(text) => write_text_cell(&mut xml, col, row_number, text, "")?,
+                Cell::Text(text) => write_text_cell(&mut xml, col, row_number, text, Role::Body)?,
                 Cell::Number(number) if number.is_finite() => {
                     let _ = write!(
                         xml,
@@ -290,7 +300,7 @@ fn sheet_xml(sheet: &Sheet) -> Result<String, String> {
                     } else {
                         "-inf"
                     };
-                    write_text_cell(&mut xml, col, row_number, text, "")?;
+                    write_text_cell(&mut xml, col, row_number, text, Role::Body)?;
                 }
                 Cell::Empty => {}
             }
@@ -335,7 +345,7 @@ fn write_text_cell(
     col: usize,
     row: usize,
     text: &str,
-    style: &str,
+    role: Role,
 ) -> Result<(), String> {
     if text.is_empty() {
         return Ok(());
@@ -351,6 +361,13 @@ fn write_text_cell(
             column_letters(col)
         ));
     }
+    let multiline = text.contains(['\n', '\r']);
+    let style = match (role, multiline) {
+        (Role::Body, false) => "",
+        (Role::Header, false) => " s=\"1\"",
+        (Role::Body, true) => " s=\"2\"",
+        (Role::Header, true) => " s=\"3\"",
+    };
     let _ = write!(
         xml,
         "<c r=\"{}{row}\"{style} t=\"inlineStr\"><is>",
@@ -869,18 +886,22 @@ mod tests {
                 Cell::Number(-0.000_001),
                 Cell::Number(0.0),
                 Cell::Text(String::new()),
+                Cell::Text("dòng một\ndòng hai".to_owned()),
             ]],
             column_widths: vec![f64::NAN, -1.0, 1000.0],
         };
         let parts = parts(&workbook(&[sheet]).unwrap());
         let xml = &parts["xl/worksheets/sheet1.xml"];
-        assert!(xml.contains("<t xml:space=\"preserve\"> padded </t>"));
+        assert!(xml.contains(
+            "<c r=\"A1\" s=\"1\" t=\"inlineStr\"><is><t xml:space=\"preserve\"> padded </t>"
+        ));
         assert!(xml.contains("<c r=\"A2\" t=\"inlineStr\"><is><t>NaN</t></is></c>"));
         assert!(xml.contains("<t>-inf</t>"));
         assert!(xml.contains("<c r=\"C2\"><v>1e20</v></c>"));
         assert!(xml.contains("<c r=\"D2\"><v>-1e-6</v></c>"));
         assert!(xml.contains("<c r=\"E2\"><v>0</v></c>"));
         assert!(!xml.contains("r=\"F2\""));
+        assert!(xml.contains("<c r=\"G2\" s=\"2\" t=\"inlineStr\"><is><t>dòng một\ndòng hai</t>"));
         assert!(
             xml.contains("<cols><col min=\"3\" max=\"3\" width=\"255\" customWidth=\"1\"/></cols>")
         );

@@ -100,3 +100,14 @@ CREATE TABLE report_submission (
     actor         TEXT NOT NULL,
     UNIQUE (schedule_id, period_start)
 );
+
+-- Running totals per metric and commune since the first event, kept by the same roll-up as
+-- unit_day_count: done-to-date is the total less the days outside the window, so a ranking
+-- reads a few rows per commune instead of every day of the campaign.
+CREATE TABLE unit_total (
+    metric   TEXT NOT NULL,
+    res_path INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (metric, res_path)
+) WITHOUT ROWID;
+CREATE INDEX unit_day_count_by_day ON unit_day_count (metric, day, res_path);
