@@ -6,6 +6,7 @@
 //! section is one entry there. Reads go through [`crate::access`], like the API, and are
 //! audited the same way.
 
+mod accounts;
 mod edit;
 pub mod i18n;
 mod pages;
@@ -37,6 +38,21 @@ pub fn router() -> Router<AppState> {
         .route("/units", get(pages::units_home))
         .route("/units/{code}", get(pages::unit))
         .route("/audit", get(pages::audit))
+        .route("/applications", get(accounts::applications))
+        .route("/applications/{id}", get(accounts::application))
+        .route(
+            "/applications/{id}/{action}",
+            post(accounts::application_act),
+        )
+        .route("/accounts", get(accounts::account_find))
+        .route("/accounts/{id}", get(accounts::account))
+        .route("/accounts/{id}/{action}", post(accounts::account_act))
+        .route(
+            "/devices",
+            get(accounts::devices).post(accounts::device_add),
+        )
+        .route("/devices/{id}/status", post(accounts::device_status))
+        .route("/sms", get(accounts::sms))
         .route("/static/style.css", get(style))
 }
 
@@ -89,6 +105,12 @@ pub const SECTIONS: &[Section] = &[
         id: "units",
         href: "/units",
         label: "nav.units",
+        roles: OFFICERS,
+    },
+    Section {
+        id: "accounts",
+        href: "/applications",
+        label: "nav.accounts",
         roles: OFFICERS,
     },
     Section {
@@ -247,9 +269,9 @@ impl IntoResponse for ConsoleError {
             t => t,
         };
         let detail = match &err {
-            AppError::BadRequest { message, .. } | AppError::NotFound { message, .. } => {
-                message.clone()
-            }
+            AppError::BadRequest { message, .. }
+            | AppError::NotFound { message, .. }
+            | AppError::Refused { message, .. } => message.clone(),
             _ => String::new(),
         };
         let page = ErrorPage {

@@ -23,7 +23,7 @@ use crate::state::{vietnam, AppState};
 use crate::wire::{changes, unit_name};
 
 /// A timestamp in Vietnam's time, to the minute.
-fn local(t: OffsetDateTime) -> String {
+pub(super) fn local(t: OffsetDateTime) -> String {
     t.to_offset(vietnam())
         .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
         .unwrap_or_default()
