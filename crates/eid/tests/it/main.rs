@@ -6,8 +6,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
 mod api;
+mod campaign_api;
 mod cli;
 mod console;
+mod console_accounts;
 mod helpers;
 mod ops;
