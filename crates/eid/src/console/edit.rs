@@ -247,6 +247,9 @@ pub async fn save(
             }
             writer.put(&next)?;
             writer.commit()?;
+            // A death, emigration or revoked card locks the person's account at once (and a
+            // correction back unlocks it), recorded as an account event.
+            eid_core::accounts::sync_register_lock(store, &next.id, now)?;
             store.audit(
                 &caller.actor,
                 "person.update",
