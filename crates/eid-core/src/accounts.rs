@@ -475,8 +475,8 @@ fn record(tx: &mut dyn Tx, e: NewEvent<'_>, now: OffsetDateTime) -> Result<(), S
     Ok(())
 }
 
-/// Adds one to a campaign counter, in the caller's transaction.
-fn bump(
+/// Adds one to a campaign counter, in the caller's transaction (public for the benchmarks).
+pub fn bump(
     tx: &mut dyn Tx,
     metric: &str,
     res_path: i64,
@@ -486,6 +486,11 @@ fn bump(
         "INSERT INTO unit_day_count (metric, res_path, day, n) VALUES ($1, $2, $3, 1) \
          ON CONFLICT (metric, res_path, day) DO UPDATE SET n = unit_day_count.n + 1",
         &[metric.into(), res_path.into(), day_of(now).into()],
+    )?;
+    tx.exec(
+        "INSERT INTO unit_total (metric, res_path, n) VALUES ($1, $2, 1) \
+         ON CONFLICT (metric, res_path) DO UPDATE SET n = unit_total.n + 1",
+        &[metric.into(), res_path.into()],
     )?;
     Ok(())
 }
@@ -633,7 +638,6 @@ struct OpenCode {
     code_hash: Option<Vec<u8>>,
     code2_hash: Option<Vec<u8>>,
     payload: String,
-    attempts: u32,
     open: bool,
     expires_at: OffsetDateTime,
 }
@@ -653,7 +657,6 @@ fn code_from(r: &SqlRow) -> Result<OpenCode, StoreError> {
         code_hash: g(6).opt_blob()?,
         code2_hash: g(7).opt_blob()?,
         payload: g(8).text()?,
-        attempts: u32::try_from(g(9).int()?).unwrap_or(u32::MAX),
         open: g(11).text()? == "open",
         expires_at: from_ms(g(12).int()?),
     })
@@ -690,21 +693,22 @@ fn check_code(
         return Ok(Err(Refusal::BadCode));
     }
     if good1 && good2 {
-        tx.exec(
+        // Only one request uses a code, even when several present it at once.
+        let used = tx.exec(
             "UPDATE code SET state = 'used' WHERE id = $1 AND state = 'open'",
             &[c.id.into()],
         )?;
+        if used == 0 {
+            return Ok(Err(Refusal::BadCode));
+        }
         return Ok(Ok(c));
     }
-    let attempts = c.attempts + 1;
-    let state = if attempts >= settings.max_attempts {
-        "dead"
-    } else {
-        "open"
-    };
+    // Counted in the database, so that wrong entries sent at once all count.
     tx.exec(
-        "UPDATE code SET attempts = $1, state = $2 WHERE id = $3",
-        &[attempts.into(), state.into(), c.id.into()],
+        "UPDATE code SET attempts = attempts + 1, \
+         state = CASE WHEN attempts + 1 >= $1 THEN 'dead' ELSE state END \
+         WHERE id = $2 AND state = 'open'",
+        &[settings.max_attempts.into(), c.id.into()],
     )?;
     let _ = purpose;
     Ok(Err(Refusal::BadCode))
@@ -1585,7 +1589,7 @@ pub fn collect(
             )?
             .is_some()
         {
-            return Err(Refusal::ApplicationOpen);
+            return Err(replay_or_open(tx, packet)?);
         }
         let state = if review.is_empty() {
             "approved"
@@ -1594,11 +1598,12 @@ pub fn collect(
         };
         let review_reason = (!review.is_empty()).then(|| review.join("; "));
         let at = packet.collected_at.min(now);
-        let id = tx.int(
+        let inserted = tx.row(
             "INSERT INTO application (personal_id, phone, portrait_hash, match_method, match_against, match_result, \
              match_score, officer_id, device_id, unit, commune, res_path, packet_hash, collected_at, collected_day, \
              state, review_reason, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             ON CONFLICT DO NOTHING RETURNING id",
             &[
                 packet.personal_id.as_str().into(),
                 packet.phone.as_str().into(),
@@ -1620,6 +1625,12 @@ pub fn collect(
                 to_ms(now).into(),
             ],
         )?;
+        // Nothing inserted: a request running at the same time stored this packet, or another
+        // open application for the person, after the checks above.
+        let Some(id) = inserted.and_then(|r| r.into_iter().next()) else {
+            return Err(replay_or_open(tx, packet)?);
+        };
+        let id = id.int()?;
         let ev = |kind: &'static str, detail: serde_json::Value| NewEvent {
             personal_id: packet.personal_id.as_str(),
             account_id: None,
@@ -1685,6 +1696,22 @@ pub fn collect(
             application,
             review_reason,
         })
+    })
+}
+
+/// Why a packet finds an open application: it is that application's own packet (a copy sent
+/// again, possibly at the same moment), or the person applied with another packet.
+fn replay_or_open(tx: &mut dyn Tx, packet: &Packet) -> Result<Refusal, StoreError> {
+    let replay = tx
+        .row(
+            "SELECT id FROM application WHERE packet_hash = $1",
+            &[packet.hash.to_vec().into()],
+        )?
+        .is_some();
+    Ok(if replay {
+        Refusal::Replay
+    } else {
+        Refusal::ApplicationOpen
     })
 }
 
@@ -1781,6 +1808,12 @@ pub fn decide(
     now: OffsetDateTime,
 ) -> Result<Application, Refusal> {
     sql::transact(store.db(), |tx| {
+        // Takes the application's row lock first, so that decisions and re-sends of one
+        // application arriving at once run one after the other, each seeing the last.
+        tx.exec(
+            "UPDATE application SET updated_at = updated_at WHERE id = $1",
+            &[app_id.into()],
+        )?;
         let (a, res_path) =
             app_where(tx, app_id)?.ok_or(Refusal::NotFound("application.not_found"))?;
         if !may_review(officer, &a.unit) {
@@ -1887,6 +1920,12 @@ pub fn resend_activation(
     now: OffsetDateTime,
 ) -> Result<Application, Refusal> {
     sql::transact(store.db(), |tx| {
+        // Takes the application's row lock first, so that decisions and re-sends of one
+        // application arriving at once run one after the other, each seeing the last.
+        tx.exec(
+            "UPDATE application SET updated_at = updated_at WHERE id = $1",
+            &[app_id.into()],
+        )?;
         let (a, res_path) =
             app_where(tx, app_id)?.ok_or(Refusal::NotFound("application.not_found"))?;
         if !Units::get().contains(Tree::Gso2024, &officer.unit, &a.unit)
@@ -2078,7 +2117,8 @@ pub fn nearest_collecting_units(
 ) -> Result<Vec<String>, StoreError> {
     let units = Units::get();
     let mut rings: Vec<UnitCode> = vec![*commune];
-    for a in units.ancestors(Tree::Gso2024, commune).iter().rev() {
+    // `ancestors` is nearest first: the district, then the province.
+    for a in units.ancestors(Tree::Gso2024, commune) {
         rings.push(a.code);
     }
     let mut out: Vec<String> = Vec::new();
@@ -2280,17 +2320,30 @@ pub fn secret_failed(
     now: OffsetDateTime,
 ) -> Result<Option<OffsetDateTime>, StoreError> {
     sql::transact(store.db(), |tx| {
-        let failures = tx.int("SELECT failures FROM account WHERE id = $1", &[a.id.into()])? + 1;
-        let lock = (failures >= i64::from(s.max_failures)).then(|| now + s.lockout);
+        // Counted in the database (failures sent at once all count), and never while a
+        // lock-out is in force: a failure that was already in flight leaves it as it is.
         tx.exec(
-            "UPDATE account SET failures = $1, locked_out_until = $2, updated_at = $3 WHERE id = $4",
-            &[
-                (if lock.is_some() { 0 } else { failures }).into(),
-                lock.map(to_ms).into(),
-                to_ms(now).into(),
-                a.id.into(),
-            ],
+            "UPDATE account SET failures = failures + 1, updated_at = $1 WHERE id = $2 \
+             AND (locked_out_until IS NULL OR locked_out_until <= $1)",
+            &[to_ms(now).into(), a.id.into()],
         )?;
+        let row = tx
+            .row(
+                "SELECT failures, locked_out_until FROM account WHERE id = $1",
+                &[a.id.into()],
+            )?
+            .unwrap_or_default();
+        let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
+        let failures = g(0).opt_int()?.unwrap_or(0);
+        let in_force = g(1).opt_int()?.map(from_ms).filter(|&u| u > now);
+        let lock =
+            (in_force.is_none() && failures >= i64::from(s.max_failures)).then(|| now + s.lockout);
+        if let Some(until) = lock {
+            tx.exec(
+                "UPDATE account SET failures = 0, locked_out_until = $1 WHERE id = $2",
+                &[to_ms(until).into(), a.id.into()],
+            )?;
+        }
         let actor = Actor::Anonymous;
         record(
             tx,
@@ -2298,6 +2351,9 @@ pub fn secret_failed(
                 .detail(serde_json::json!({ "secret": what })),
             now,
         )?;
+        if in_force.is_some() {
+            return Ok(in_force);
+        }
         if let Some(until) = lock {
             record(
                 tx,
