@@ -1075,10 +1075,11 @@ pub fn register(
                 )?;
                 a.id
             }
-            None => tx.int(
+            None => match tx.row(
                 "INSERT INTO account (personal_id, level, state, phone, commune, res_path, photo_hash, verifier, \
                  verifier_score, device_hash, register_lock, created_at, updated_at) \
-                 VALUES ($1, 0, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+                 VALUES ($1, 0, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+                 ON CONFLICT (personal_id) DO NOTHING RETURNING id",
                 &[
                     p.id.as_str().into(),
                     r.phone.as_str().into(),
@@ -1091,7 +1092,12 @@ pub fn register(
                     register_lock_reason(p).into(),
                     to_ms(now).into(),
                 ],
-            )?,
+            )? {
+                Some(r) => r.first().cloned().unwrap_or(Val::Null).int()?,
+                // A registration for the same person committed meanwhile: answer as for any
+                // refused registration.
+                None => return Ok(decoy_code(tx, "register", s.otp_ttl, now)?),
+            },
         };
         let (handle, code, _) = new_code(
             tx,
@@ -2245,9 +2251,10 @@ pub fn register_child(
             "DELETE FROM account WHERE personal_id = $1 AND state = 'pending'",
             &[child.as_str().into()],
         )?;
-        let id = tx.int(
+        let id = tx.row(
             "INSERT INTO account (personal_id, level, state, phone, password_hash, passcode_hash, guardian_id, commune, \
-             res_path, created_at, activated_at, updated_at) VALUES ($1, 1, 'active', $2, $3, $4, $5, $6, $7, $8, $8, $8) RETURNING id",
+             res_path, created_at, activated_at, updated_at) VALUES ($1, 1, 'active', $2, $3, $4, $5, $6, $7, $8, $8, $8) \
+             ON CONFLICT (personal_id) DO NOTHING RETURNING id",
             &[
                 child.as_str().into(),
                 guardian.phone.as_str().into(),
@@ -2258,7 +2265,10 @@ pub fn register_child(
                 res_path.into(),
                 to_ms(now).into(),
             ],
-        )?;
+        )?
+        .and_then(|r| r.first().cloned())
+        .ok_or_else(|| Refusal::WrongState("the child already has an account".into()))?
+        .int()?;
         let a = account_where(tx, "id = $1", id.into())?
             .ok_or(Refusal::NotFound("account.not_found"))?;
         let actor = Actor::Cli(format!("guardian:{}", guardian.id));
