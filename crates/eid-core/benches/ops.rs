@@ -87,6 +87,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
+    // `cargo test --all-targets` runs bench targets too, without `--bench`: do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("ops benchmark: run it with `cargo bench -p eid-core --bench ops`");
+        return;
+    }
     let events = arg("--events", 10_000_000);
     let days = arg("--days", 120) as i64;
     let province = UnitCode::province(arg("--province", 38) as u8).expect("a province code");
