@@ -1,9 +1,10 @@
 //! The command line: `eid serve`, `eid demo`, `eid migrate`, `eid import`, `eid export`,
-//! `eid gen` and `eid admin`.
+//! `eid gen`, `eid admin` and `eid client`.
 //!
 //! Doc comments on the clap structs are the `--help` text. Commands other than `serve` and
-//! `demo` are synchronous: they call the store directly, with no async runtime. Exit codes:
-//! 0 success, 1 a refused import (`--on-error abort` with bad rows), 2 any other failure.
+//! `demo` are synchronous: they call the store directly, with no async runtime (`eid client`
+//! calls a running server over HTTP instead). Exit codes: 0 success, 1 a refused import
+//! (`--on-error abort` with bad rows), 2 any other failure.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use eid_core::accounts as acc;
 use eid_core::import::{ImportOptions, ImportSummary, OnError, Rejected};
 use eid_core::secret;
 use eid_core::store::{NewStaff, Role, Staff};
@@ -58,9 +60,12 @@ pub enum Command {
     /// Generates synthetic records as CSV.
     #[command(subcommand)]
     Gen(GenCommand),
-    /// Manages staff accounts and API tokens.
+    /// Manages staff accounts, API tokens, intake devices and account locks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Plays the citizen app and an intake device against a running server, over HTTP.
+    #[command(subcommand)]
+    Client(ClientCommand),
 }
 
 #[derive(Debug, Args)]
@@ -71,9 +76,20 @@ pub struct DemoArgs {
     /// How many persons to generate when the database is empty.
     #[arg(long, default_value_t = 200_000)]
     pub people: u64,
-    /// The seed of the generator: the same seed gives the same people.
+    /// The seed of the generator: the same seed gives the same people (and the same history).
     #[arg(long, default_value_t = 2023)]
     pub seed: u64,
+    /// Days of campaign history to simulate (intake devices per district, applications,
+    /// activations), ending now; 0 for none. Filled once: skipped when the province has devices.
+    #[arg(long, default_value_t = 45)]
+    pub history_days: u32,
+    /// About how many applications the history holds [default: one per 60 people].
+    #[arg(long, value_name = "N")]
+    pub history_applications: Option<u64>,
+    /// While serving, keep a small live trickle of applications, activations and level-1
+    /// registrations going through the HTTP API (one application every few seconds).
+    #[arg(long)]
+    pub live: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +172,273 @@ pub enum AdminCommand {
     ListUsers,
     /// Lists API tokens (never their secrets).
     ListTokens,
+    /// Registers, suspends, re-activates, retires and lists intake devices.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Locks or unlocks a citizen's account as an officer, with a reason.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Registers an intake device for a unit and prints its id.
+    Add(DeviceAddArgs),
+    /// Suspends a device: its packets are refused until it is activated again.
+    Suspend(DeviceIdArgs),
+    /// Puts a suspended device back in service.
+    Activate(DeviceIdArgs),
+    /// Retires a device for good.
+    Retire(DeviceIdArgs),
+    /// Lists the devices, by unit.
+    List(DeviceListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeviceAddArgs {
+    /// The device's name as officers know it (1 to 100 characters).
+    #[arg(long)]
+    pub name: String,
+    /// The unit (2024 tree) that holds it: a province, district or commune.
+    #[arg(long)]
+    pub unit: String,
+    /// The device's Ed25519 public key, 64 hex digits.
+    #[arg(
+        long,
+        value_name = "HEX",
+        required_unless_present = "generate_key",
+        conflicts_with = "generate_key"
+    )]
+    pub public_key: Option<String>,
+    /// Generates the key pair here and prints the private seed once (to be put on the device).
+    #[arg(long)]
+    pub generate_key: bool,
+    /// Applications the device can collect a day (one device does 200 to 300).
+    #[arg(long, default_value_t = 250)]
+    pub capacity: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DeviceIdArgs {
+    /// The device's id, as `eid admin device list` shows it.
+    pub id: i64,
+}
+
+#[derive(Debug, Args)]
+pub struct DeviceListArgs {
+    /// Only the devices inside this unit (2024 tree) [default: all].
+    #[arg(long)]
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Locks the account (an officer's lock, e.g. after a hotline call reporting loss of control).
+    Lock(AccountLockArgs),
+    /// Lifts an officer's lock.
+    Unlock(AccountLockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AccountLockArgs {
+    /// The holder's 12-digit personal ID.
+    pub personal_id: String,
+    /// Why (1 to 500 characters); kept in the account's history.
+    #[arg(long)]
+    pub reason: String,
+    /// The staff user the lock is recorded for; their unit must contain the holder's residence.
+    #[arg(long = "as", value_name = "USERNAME")]
+    pub as_staff: String,
+}
+
+/// The server a client command talks to.
+#[derive(Debug, Args)]
+pub struct ServerArg {
+    /// The server's base URL (http only).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Sends one signed application packet, as an intake device.
+    Intake(ClientIntakeArgs),
+    /// Starts a level-1 registration, as the app (photo: the development portrait).
+    Register(ClientRegisterArgs),
+    /// Confirms a level-1 registration with the SMS code and sets password and passcode.
+    Confirm(ClientConfirmArgs),
+    /// Activates level 2 with the activation code from the SMS.
+    Activate(ClientActivateArgs),
+    /// Signs in and prints the session token (or the handle of a new-device check).
+    Signin(ClientSigninArgs),
+    /// Confirms a new device with the code sent to the account's phone.
+    ConfirmDevice(ClientConfirmDeviceArgs),
+    /// Prints the latest code sent to a phone, read from the development SMS outbox.
+    Code(ClientCodeArgs),
+    /// Plays a device and its applicants: sends N applications for eligible people found with
+    /// the staff person search (or listed in --ids), activates a share and registers some at
+    /// level 1, reading every code from the development outbox; prints counts and rates.
+    Simulate(ClientSimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClientIntakeArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The intake device's id.
+    #[arg(long)]
+    pub device_id: i64,
+    /// The device's private key seed (64 hex digits, from `eid admin device add --generate-key`).
+    #[arg(long, value_name = "HEX")]
+    pub key_seed: String,
+    /// The officer (staff username) collecting the application.
+    #[arg(long, value_name = "USERNAME")]
+    pub officer: String,
+    #[arg(long)]
+    pub personal_id: String,
+    #[arg(long)]
+    pub phone: String,
+    /// The device found no fingerprint match (the application goes to review).
+    #[arg(long)]
+    pub no_match: bool,
+    /// How the device compared: fingerprint or portrait.
+    #[arg(long, default_value = "fingerprint")]
+    pub method: String,
+    /// Against what: card, register or immigration.
+    #[arg(long, default_value = "card")]
+    pub against: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientRegisterArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    #[arg(long)]
+    pub personal_id: String,
+    #[arg(long)]
+    pub phone: String,
+    /// The app's device identifier (8 to 128 characters).
+    #[arg(long)]
+    pub device_id: String,
+    /// The face photo [default: the development portrait, which the development verifier accepts].
+    #[arg(long, value_name = "PATH")]
+    pub photo: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientConfirmArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The handle `eid client register` printed.
+    #[arg(long)]
+    pub handle: String,
+    #[arg(long)]
+    pub code: String,
+    #[arg(long)]
+    pub password: String,
+    /// Six digits.
+    #[arg(long)]
+    pub passcode: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientActivateArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    #[arg(long)]
+    pub personal_id: String,
+    /// The activation code from the SMS.
+    #[arg(long)]
+    pub code: String,
+    #[arg(long)]
+    pub password: String,
+    /// Six digits.
+    #[arg(long)]
+    pub passcode: String,
+    /// The app's device identifier (8 to 128 characters); the account is bound to it.
+    #[arg(long)]
+    pub device_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientSigninArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    #[arg(long)]
+    pub personal_id: String,
+    #[arg(long)]
+    pub password: String,
+    /// The app's device identifier.
+    #[arg(long)]
+    pub device_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientConfirmDeviceArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// The handle `eid client signin` printed.
+    #[arg(long)]
+    pub handle: String,
+    #[arg(long)]
+    pub code: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCodeArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// A staff API token (the outbox is read through GET /api/v1/sms).
+    #[arg(long)]
+    pub token: String,
+    #[arg(long)]
+    pub phone: String,
+    /// What the code is for: activate, register, device, reset or phone.
+    #[arg(long, default_value = "activate")]
+    pub purpose: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientSimulateArgs {
+    #[command(flatten)]
+    pub server: ServerArg,
+    /// A staff API token whose unit contains the device's (person search, devices, outbox).
+    #[arg(long)]
+    pub token: String,
+    /// The intake device's id.
+    #[arg(long)]
+    pub device_id: i64,
+    /// The device's private key seed (64 hex digits).
+    #[arg(long, value_name = "HEX")]
+    pub key_seed: String,
+    /// The officer (staff username) named in the packets.
+    #[arg(long, value_name = "USERNAME")]
+    pub officer: String,
+    /// How many applications to send.
+    #[arg(long)]
+    pub count: usize,
+    /// Share of approved applications the citizens activate.
+    #[arg(long, default_value_t = 0.6)]
+    pub activate_rate: f64,
+    /// Level-1 registrations started per application.
+    #[arg(long, default_value_t = 0.3)]
+    pub level1_rate: f64,
+    /// Share of packets without a fingerprint match (they go to review).
+    #[arg(long, default_value_t = 0.02)]
+    pub no_match_rate: f64,
+    /// Applicants from this file of personal IDs (one a line, or the first column of a CSV
+    /// such as `eid export persons` writes) instead of the person search.
+    #[arg(long, value_name = "PATH")]
+    pub ids: Option<PathBuf>,
+    /// The password every simulated citizen sets.
+    #[arg(long, default_value = crate::demo::DEMO_PASSWORD)]
+    pub password: String,
+    /// The passcode every simulated citizen sets.
+    #[arg(long, default_value = crate::demo::DEMO_PASSCODE)]
+    pub passcode: String,
+    /// The seed of the choices [default: from the clock].
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -248,6 +531,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Export(ExportCommand::Persons(args)) => export_persons(&config, &args),
         Command::Gen(GenCommand::Persons(args)) => gen_persons(&args),
         Command::Admin(cmd) => admin(&config, cmd),
+        Command::Client(cmd) => client_command(cmd),
     }
 }
 
@@ -636,7 +920,370 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
+        AdminCommand::Device(cmd) => admin_device(config, cmd),
+        AdminCommand::Account(cmd) => admin_account(config, cmd),
     }
+}
+
+/// The unit a device is registered for: one of the 2024 tree, below the nation.
+fn device_unit(raw: &str) -> Result<UnitCode, Failure> {
+    let unit = Units::get().lookup(Tree::Gso2024, raw.trim())?;
+    if unit.level == Level::Nation {
+        return Err("a device belongs to a province, district or commune, not to VN".into());
+    }
+    Ok(unit.code)
+}
+
+fn unit_label(code: &UnitCode) -> String {
+    match Units::get().unit(Tree::Gso2024, code) {
+        Some(u) => format!("{} ({})", u.code, u.name),
+        None => code.to_string(),
+    }
+}
+
+fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
+    let cli = Actor::Cli("admin".to_owned());
+    match cmd {
+        DeviceCommand::Add(a) => {
+            let unit = device_unit(&a.unit)?;
+            let (public_hex, seed) = match (&a.public_key, a.generate_key) {
+                (Some(k), false) => (k.trim().to_owned(), None),
+                (None, true) => {
+                    let (seed, public) = eid_core::intake::new_key();
+                    (public, Some(seed))
+                }
+                _ => return Err("give either --public-key or --generate-key".into()),
+            };
+            let key = eid_core::intake::parse_public_key(&public_hex)
+                .map_err(|e| format!("--public-key: {e}"))?;
+            let store = open_store(&config.db)?;
+            let r = acc::add_device(
+                store.as_ref(),
+                &a.name,
+                &unit,
+                &key,
+                a.capacity,
+                &cli,
+                now(),
+            );
+            store.audit(
+                &cli,
+                "device.add",
+                unit.as_str(),
+                if r.is_ok() { "ok" } else { "denied" },
+                "cli",
+                now(),
+            )?;
+            let d = r?;
+            println!(
+                "device {} added: {}, unit {}, {} applications a day",
+                d.id,
+                d.name,
+                unit_label(&d.unit),
+                d.daily_capacity
+            );
+            println!("public key {public_hex}");
+            if let Some(seed) = seed {
+                println!("private key seed (shown once; keep it on the device, which signs its packets with it):");
+                println!("{seed}");
+            }
+            Ok(())
+        }
+        DeviceCommand::Suspend(a) => device_status(config, a.id, "suspended"),
+        DeviceCommand::Activate(a) => device_status(config, a.id, "active"),
+        DeviceCommand::Retire(a) => device_status(config, a.id, "retired"),
+        DeviceCommand::List(a) => {
+            let within = match &a.unit {
+                Some(u) => Units::get().lookup(Tree::Gso2024, u.trim())?.code,
+                None => UnitCode::NATION,
+            };
+            let store = open_store(&config.db)?;
+            let devices = acc::devices(store.as_ref(), &within)?;
+            println!(
+                "{:>4}  {:<6}  {:<9}  {:>8}  {:<16}  name",
+                "id", "unit", "status", "capacity", "public key"
+            );
+            for d in &devices {
+                let key = eid_core::secret::hex(&d.public_key);
+                println!(
+                    "{:>4}  {:<6}  {:<9}  {:>8}  {:<16}  {}",
+                    d.id,
+                    d.unit.as_str(),
+                    d.status,
+                    d.daily_capacity,
+                    format!("{}…", key.get(..15).unwrap_or(&key)),
+                    d.name
+                );
+            }
+            eprintln!(
+                "{} device{}",
+                devices.len(),
+                if devices.len() == 1 { "" } else { "s" }
+            );
+            Ok(())
+        }
+    }
+}
+
+fn device_status(config: &Config, id: i64, status: &str) -> Result<(), Failure> {
+    let cli = Actor::Cli("admin".to_owned());
+    let store = open_store(&config.db)?;
+    let before =
+        acc::device(store.as_ref(), id)?.ok_or_else(|| format!("no device with id {id}"))?;
+    let r = acc::set_device_status(store.as_ref(), id, status, &cli, now());
+    store.audit(
+        &cli,
+        "device.status",
+        &id.to_string(),
+        if r.is_ok() { "ok" } else { "denied" },
+        "cli",
+        now(),
+    )?;
+    let d = r?;
+    println!(
+        "device {} ({}) is {} (was {})",
+        d.id, d.name, d.status, before.status
+    );
+    Ok(())
+}
+
+/// The staff user a CLI command acts as (`--as USERNAME`): it must exist, be enabled and not be
+/// an auditor.
+pub fn acting_staff(store: &dyn Store, username: &str) -> Result<Staff, Failure> {
+    let (staff, _) = store
+        .staff_by_username(username.trim())?
+        .ok_or_else(|| format!("no staff user named {:?}", username.trim()))?;
+    if staff.disabled {
+        return Err(format!("staff user {} is disabled", staff.username).into());
+    }
+    if staff.role == Role::Auditor {
+        return Err(format!(
+            "{} is an auditor: auditors do not lock or unlock accounts",
+            staff.username
+        )
+        .into());
+    }
+    Ok(staff)
+}
+
+fn admin_account(config: &Config, cmd: AccountCommand) -> Result<(), Failure> {
+    let (a, lock) = match cmd {
+        AccountCommand::Lock(a) => (a, true),
+        AccountCommand::Unlock(a) => (a, false),
+    };
+    let id = eid_domain::PersonalId::parse(a.personal_id.trim())
+        .map_err(|e| format!("personal ID {:?}: {e}", a.personal_id.trim()))?;
+    let store = open_store(&config.db)?;
+    let staff = acting_staff(store.as_ref(), &a.as_staff)?;
+    let actor = Actor::Cli(format!("admin:{}", staff.username));
+    let action = if lock {
+        "account.lock"
+    } else {
+        "account.unlock"
+    };
+    let Some(account) = acc::sync_register_lock(store.as_ref(), &id, now())? else {
+        store.audit(&actor, action, id.as_str(), "failed", "cli", now())?;
+        return Err(format!("no account for personal ID {id}").into());
+    };
+    let r = acc::set_lock(
+        store.as_ref(),
+        &account,
+        acc::LockBy::Officer(&staff, &a.reason),
+        lock,
+        now(),
+    );
+    store.audit(
+        &actor,
+        action,
+        id.as_str(),
+        if r.is_ok() { "ok" } else { "denied" },
+        "cli",
+        now(),
+    )?;
+    let account = r?;
+    println!(
+        "account of {id} {} by {}; it is now {}{}",
+        if lock { "locked" } else { "unlocked" },
+        staff.username,
+        account.state(),
+        match account.locks() {
+            l if l.is_empty() => String::new(),
+            l => format!(" (locks: {})", l.join(", ")),
+        }
+    );
+    Ok(())
+}
+
+fn client_command(cmd: ClientCommand) -> Result<(), Failure> {
+    use crate::client::{Applicant, Client, IntakeDevice, SignedIn};
+    match cmd {
+        ClientCommand::Intake(a) => {
+            let client = Client::new(&a.server.server);
+            let device = IntakeDevice {
+                id: a.device_id,
+                seed_hex: a.key_seed.trim().to_owned(),
+                officer: a.officer.trim().to_owned(),
+            };
+            let applicant = Applicant {
+                matched: !a.no_match,
+                method: &a.method,
+                against: &a.against,
+                ..Applicant::matching(a.personal_id.trim(), a.phone.trim())
+            };
+            let app = client.intake(&device, &applicant)?;
+            println!("application {} {}", app.application_id, app.state);
+            if let Some(why) = app.review_reason {
+                println!("in review: {why}");
+            }
+            Ok(())
+        }
+        ClientCommand::Register(a) => {
+            let client = Client::new(&a.server.server);
+            let photo = match &a.photo {
+                Some(p) => {
+                    std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?
+                }
+                None => crate::verifier::dev_portrait(a.personal_id.trim()),
+            };
+            let handle = client.register(a.personal_id.trim(), &a.phone, &photo, &a.device_id)?;
+            println!("if the details match the register, a code was sent by SMS; confirm with the handle:");
+            println!("{handle}");
+            Ok(())
+        }
+        ClientCommand::Confirm(a) => {
+            let client = Client::new(&a.server.server);
+            let account = client.confirm(&a.handle, a.code.trim(), &a.password, &a.passcode)?;
+            print_account(&account);
+            Ok(())
+        }
+        ClientCommand::Activate(a) => {
+            let client = Client::new(&a.server.server);
+            let account = client.activate(
+                a.personal_id.trim(),
+                a.code.trim(),
+                &a.password,
+                &a.passcode,
+                &a.device_id,
+            )?;
+            print_account(&account);
+            Ok(())
+        }
+        ClientCommand::Signin(a) => {
+            let client = Client::new(&a.server.server);
+            match client.signin(a.personal_id.trim(), &a.password, &a.device_id)? {
+                SignedIn::Session { token, expires_at } => {
+                    println!("signed in until {expires_at}; session token:");
+                    println!("{token}");
+                }
+                SignedIn::DeviceCheck { handle } => {
+                    println!("a new device: a code went by SMS to the account's phone; confirm with `eid client confirm-device --handle {handle} --code CODE`");
+                }
+            }
+            Ok(())
+        }
+        ClientCommand::ConfirmDevice(a) => {
+            let client = Client::new(&a.server.server);
+            match client.confirm_device(&a.handle, a.code.trim())? {
+                SignedIn::Session { token, expires_at } => {
+                    println!("signed in until {expires_at}; session token:");
+                    println!("{token}");
+                }
+                SignedIn::DeviceCheck { .. } => println!("the server asks for another check"),
+            }
+            Ok(())
+        }
+        ClientCommand::Code(a) => {
+            let client = Client::new(&a.server.server);
+            let (_, code) = client
+                .latest_code(a.token.trim(), &a.phone, a.purpose.trim(), 0)?
+                .ok_or_else(|| {
+                    format!(
+                        "no {} code to {} in the latest messages of the outbox",
+                        a.purpose.trim(),
+                        a.phone.trim()
+                    )
+                })?;
+            println!("{code}");
+            Ok(())
+        }
+        ClientCommand::Simulate(a) => {
+            for (name, v) in [
+                ("--activate-rate", a.activate_rate),
+                ("--level1-rate", a.level1_rate),
+                ("--no-match-rate", a.no_match_rate),
+            ] {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(format!("{name} must be between 0 and 1, got {v}").into());
+                }
+            }
+            let ids = match &a.ids {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    Some(crate::client::read_ids(&text))
+                }
+                None => None,
+            };
+            let client = Client::new(&a.server.server);
+            let sim = crate::client::Simulation {
+                token: a.token.trim().to_owned(),
+                device: IntakeDevice {
+                    id: a.device_id,
+                    seed_hex: a.key_seed.trim().to_owned(),
+                    officer: a.officer.trim().to_owned(),
+                },
+                count: a.count,
+                activate_rate: a.activate_rate,
+                level1_rate: a.level1_rate,
+                no_match_rate: a.no_match_rate,
+                password: a.password.clone(),
+                passcode: a.passcode.clone(),
+                ids,
+                seed: a.seed.unwrap_or_else(crate::client::clock_seed),
+            };
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(a.count as u64);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} applications ({per_sec})",
+                ) {
+                    bar.set_style(style);
+                }
+                bar
+            });
+            let report = crate::client::simulate(&client, &sim, &mut |r| {
+                if let Some(b) = &bar {
+                    b.set_position(r.sent);
+                }
+            });
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            let report = report?;
+            println!("{report}");
+            if report.sent < a.count as u64 {
+                eprintln!(
+                    "only {} eligible people were found for {} applications",
+                    report.candidates, a.count
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_account(a: &serde_json::Value) {
+    let s = |k: &str| {
+        a.get(k)
+            .map(|v| v.to_string().trim_matches('"').to_owned())
+            .unwrap_or_default()
+    };
+    println!(
+        "account of {}: level {}, {}, phone {}",
+        s("personal_id"),
+        s("level"),
+        s("state"),
+        s("phone")
+    );
 }
 
 fn print_users(users: &[Staff]) {
@@ -730,6 +1377,8 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         .iter()
         .map(|(_, p)| p.total)
         .sum();
+    // The people of the demo: those generated now, or those already there.
+    let mut people = existing;
     if existing == 0 {
         let started = Instant::now();
         eprintln!(
@@ -751,6 +1400,7 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
             reason: "demo data".to_owned(),
         };
         let s = eid_core::import::import_generated(store.as_ref(), generator, &opts)?;
+        people = s.imported;
         eprintln!(
             "imported {} persons in {:.1} s ({} rejected)",
             s.imported,
@@ -785,6 +1435,30 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
             .unwrap_or_default();
         rows.push((username, role.as_str(), unit_name, password));
     }
+
+    let history = if args.history_days > 0 {
+        let options = crate::demo::HistoryOptions {
+            province,
+            days: args.history_days,
+            applications: args.history_applications.unwrap_or(people / 60),
+            seed: args.seed,
+            now: now(),
+            settings: crate::state::account_settings(&config),
+            keep_sms_text: config.sms_sender().name() == "dev-sink",
+        };
+        eprintln!(
+            "simulating {} days of campaign history (about {} applications) …",
+            options.days, options.applications
+        );
+        let filled = crate::demo::fill_demo_history(store.as_ref(), &options)?;
+        if filled.is_none() {
+            eprintln!("the province already has intake devices: not simulating a history");
+        }
+        filled
+    } else {
+        None
+    };
+
     println!();
     println!(
         "{:<14}  {:<9}  {:<34}  password",
@@ -794,11 +1468,38 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         println!("{u:<14}  {r:<9}  {n:<34}  {p}");
     }
     println!();
+    if let Some(h) = &history {
+        crate::demo::print_report(h);
+        println!();
+    }
+    let live = if args.live {
+        Some(crate::demo::live_setup(
+            store.as_ref(),
+            province,
+            args.seed,
+        )?)
+    } else {
+        None
+    };
     runtime()?.block_on(async move {
         let (app, addr) = crate::Application::with_store(config, store).await?;
         tracing::info!(%addr, "listening");
-        println!("open http://{addr} and sign in with one of the accounts above");
-        eprintln!("eid listening on http://{addr}");
+        let base = format!("http://{addr}");
+        if let Some(h) = history.as_ref().and_then(|h| h.devices.first()) {
+            println!(
+                "try an intake device: eid client intake --server {base} --device-id {} --key-seed {} --officer {} --personal-id ID --phone PHONE",
+                h.id, h.seed_hex, h.officer
+            );
+        }
+        if let Some(live) = live {
+            println!(
+                "live: {} devices send an application every few seconds, with activations and level-1 registrations (--live)",
+                live.devices.len()
+            );
+            crate::demo::spawn_live(base.clone(), live);
+        }
+        println!("open {base} and sign in with one of the accounts above");
+        eprintln!("eid listening on {base}");
         app.run_until_stopped().await?;
         Ok::<(), Failure>(())
     })
