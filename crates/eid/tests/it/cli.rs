@@ -994,6 +994,32 @@ fn the_demo_history_writes_daily_counts_through_the_account_rules() {
     }
     // Activation codes still open are those of the last week.
     assert!(report.codes_sent >= report.activated);
+    // The operations over that history: three province quotas split down to every commune,
+    // the peak campaign, and weekly reports from every district with some missing.
+    let quotas = eid_core::ops::quotas(store.as_ref(), &province, false).unwrap();
+    assert_eq!(quotas.len(), 3, "{quotas:?}");
+    let communes = eid_domain::Units::get().communes_under(eid_domain::Tree::Gso2024, &province);
+    let ranked = eid_core::ops::rank_communes(
+        store.as_ref(),
+        &province,
+        acc::metric::LEVEL2_ACTIVATED,
+        today,
+    )
+    .unwrap();
+    assert_eq!(ranked.len(), communes.len());
+    let campaigns = eid_core::ops::campaigns(store.as_ref(), &province).unwrap();
+    assert_eq!(campaigns.len(), 1);
+    assert!(
+        campaigns[0].start <= today && today <= campaigns[0].end,
+        "in progress"
+    );
+    let reports = eid_core::ops::report_status(store.as_ref(), &province, today).unwrap();
+    let districts = eid_domain::Units::get()
+        .children(eid_domain::Tree::Gso2024, &province)
+        .len();
+    assert_eq!(reports.len(), districts);
+    assert!(reports.iter().any(|r| r.completeness.missing > 0));
+    assert!(reports.iter().any(|r| r.completeness.on_time > 0));
     // Filled once: a second call leaves the province as it is.
     assert!(eid::demo::fill_demo_history(store.as_ref(), &options)
         .unwrap()
