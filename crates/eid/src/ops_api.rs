@@ -483,6 +483,107 @@ pub mod svc {
             .blocking(move |store| Ok(ops::report_status(store, &unit, today)?))
             .await
     }
+
+    /// A campaign to record (see [`add_campaign`]).
+    pub struct NewCampaign {
+        pub name: String,
+        pub slogan: String,
+        /// The unit's code, checked to be inside the caller's.
+        pub unit: String,
+        pub start: Date,
+        pub end: Date,
+    }
+
+    /// Records a peak campaign over a unit inside the caller's.
+    pub async fn add_campaign(
+        state: &AppState,
+        caller: &Caller,
+        c: NewCampaign,
+    ) -> Result<Campaign, AppError> {
+        let unit = unit_in_scope(caller, Some(&c.unit))?;
+        let now = state.now();
+        let actor = caller.actor.clone();
+        state
+            .blocking(move |store| {
+                Ok(ops::add_campaign(
+                    store, &c.name, &c.slogan, &unit, c.start, c.end, &actor, now,
+                )?)
+            })
+            .await
+    }
+
+    /// A reporting duty to add (see [`add_schedule`]).
+    pub struct NewSchedule {
+        pub agency: String,
+        /// The unit's code, checked to be inside the caller's.
+        pub unit: String,
+        pub schedule: Schedule,
+        pub grace_days: u32,
+        pub start: Date,
+    }
+
+    /// Adds a reporting duty towards a unit inside the caller's.
+    pub async fn add_schedule(
+        state: &AppState,
+        caller: &Caller,
+        s: NewSchedule,
+    ) -> Result<ops::ReportSchedule, AppError> {
+        let unit = unit_in_scope(caller, Some(&s.unit))?;
+        let now = state.now();
+        let actor = caller.actor.clone();
+        state
+            .blocking(move |store| {
+                Ok(ops::add_schedule(
+                    store,
+                    &s.agency,
+                    &unit,
+                    s.schedule,
+                    s.grace_days,
+                    s.start,
+                    &actor,
+                    now,
+                )?)
+            })
+            .await
+    }
+
+    /// Submits the report of the period containing `period_day`. The reporting unit's own
+    /// officers, or anyone above it, submit.
+    pub async fn submit_report(
+        state: &AppState,
+        caller: &Caller,
+        id: i64,
+        period_day: Date,
+        body: String,
+    ) -> Result<(), AppError> {
+        not_auditor(caller)?;
+        let now = state.now();
+        let caller = caller.clone();
+        state
+            .blocking(move |store| {
+                let sched = ops::schedules(store, &UnitCode::NATION)?
+                    .into_iter()
+                    .find(|x| x.id == id)
+                    .ok_or_else(|| {
+                        AppError::not_found("report.schedule_not_found", "no schedule has this id")
+                    })?;
+                let units = Units::get();
+                if !units.contains(Tree::Gso2024, &caller.staff.unit, &sched.unit)
+                    && !units.contains(Tree::Gso2024, &sched.unit, &caller.staff.unit)
+                {
+                    return Err(AppError::ScopeDenied);
+                }
+                Ok(ops::submit_report(
+                    store,
+                    id,
+                    period_day,
+                    &body,
+                    &caller.actor,
+                    now,
+                )?)
+            })
+            .await
+    }
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -869,20 +970,14 @@ async fn add_campaign(
     ApiCaller(caller): ApiCaller,
     Json(c): Json<CampaignIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let unit = svc::unit_in_scope(&caller, Some(&c.unit))?;
-    let (start, end) = (
-        svc::parse_day(&c.start, "start")?,
-        svc::parse_day(&c.end, "end")?,
-    );
-    let now = state.now();
-    let actor = caller.actor.clone();
-    let saved = state
-        .blocking(move |store| {
-            Ok(ops::add_campaign(
-                store, &c.name, &c.slogan, &unit, start, end, &actor, now,
-            )?)
-        })
-        .await?;
+    let new = svc::NewCampaign {
+        start: svc::parse_day(&c.start, "start")?,
+        end: svc::parse_day(&c.end, "end")?,
+        name: c.name,
+        slogan: c.slogan,
+        unit: c.unit,
+    };
+    let saved = svc::add_campaign(&state, &caller, new).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": saved.id }))))
 }
 
@@ -943,7 +1038,8 @@ pub const OUTREACH_COLUMNS: [&str; 10] = [
     "last_outcome",
 ];
 
-fn outreach_cells(r: &ops::OutreachRow) -> [String; 10] {
+/// The cells of one exported row, in the order of [`OUTREACH_COLUMNS`].
+pub fn outreach_cells(r: &ops::OutreachRow) -> [String; 10] {
     [
         r.personal_id.clone(),
         r.name.clone(),
@@ -1142,26 +1238,16 @@ async fn add_schedule(
     ApiCaller(caller): ApiCaller,
     Json(s): Json<ScheduleIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let unit = svc::unit_in_scope(&caller, Some(&s.unit))?;
     let schedule = Schedule::parse(&s.schedule)
         .ok_or_else(|| AppError::bad("report.schedule", "schedule is weekly or monthly"))?;
-    let start = svc::parse_day(&s.start, "start")?;
-    let now = state.now();
-    let actor = caller.actor.clone();
-    let saved = state
-        .blocking(move |store| {
-            Ok(ops::add_schedule(
-                store,
-                &s.agency,
-                &unit,
-                schedule,
-                s.grace_days,
-                start,
-                &actor,
-                now,
-            )?)
-        })
-        .await?;
+    let new = svc::NewSchedule {
+        start: svc::parse_day(&s.start, "start")?,
+        agency: s.agency,
+        unit: s.unit,
+        schedule,
+        grace_days: s.grace_days,
+    };
+    let saved = svc::add_schedule(&state, &caller, new).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": saved.id }))))
 }
 
@@ -1182,32 +1268,6 @@ async fn submit_report(
         .parse()
         .map_err(|_| AppError::not_found("report.schedule_not_found", "no schedule has this id"))?;
     let day = svc::parse_day(&s.period_day, "period_day")?;
-    let now = state.now();
-    let caller2 = caller.clone();
-    state
-        .blocking(move |store| {
-            let sched = ops::schedules(store, &eid_domain::UnitCode::NATION)?
-                .into_iter()
-                .find(|x| x.id == id)
-                .ok_or_else(|| {
-                    AppError::not_found("report.schedule_not_found", "no schedule has this id")
-                })?;
-            // The reporting unit's own officers, or anyone above it, submit.
-            let units = Units::get();
-            if !units.contains(Tree::Gso2024, &caller2.staff.unit, &sched.unit)
-                && !units.contains(Tree::Gso2024, &sched.unit, &caller2.staff.unit)
-            {
-                return Err(AppError::ScopeDenied);
-            }
-            Ok(ops::submit_report(
-                store,
-                id,
-                day,
-                &s.body,
-                &caller2.actor,
-                now,
-            )?)
-        })
-        .await?;
+    svc::submit_report(&state, &caller, id, day, s.body).await?;
     Ok(StatusCode::CREATED)
 }

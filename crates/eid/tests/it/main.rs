@@ -12,5 +12,6 @@ mod campaign_api;
 mod cli;
 mod console;
 mod console_accounts;
+mod console_ops;
 mod helpers;
 mod ops;
