@@ -1368,10 +1368,10 @@ pub fn rank_communes(
     })?;
     for r in &rows {
         let q = quota_from(r)?;
-        if q.unit.level() == Level::Commune {
-            if unit_path(&q.unit).is_some_and(|p| p >= lo && p < hi) {
-                quotas.insert(q.unit, q);
-            }
+        if q.unit.level() == Level::Commune
+            && unit_path(&q.unit).is_some_and(|p| p >= lo && p < hi)
+        {
+            quotas.insert(q.unit, q);
         }
     }
     let earliest = quotas

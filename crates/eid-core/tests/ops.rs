@@ -259,6 +259,7 @@ fn a_quota_splits_in_proportion_and_every_change_is_kept() {
             NOW,
         )
         .unwrap();
+        assert_eq!(q.version, 1);
         let q = ops::set_quota(
             s,
             &quota(
