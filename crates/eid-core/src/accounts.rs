@@ -1598,7 +1598,9 @@ pub fn collect(
             return Err(replay_or_open(tx, packet)?);
         }
         let state = if review.is_empty() {
-            "approved"
+            // Approved automatically: the code is issued below in this transaction, so the
+            // row is written once, in its final state.
+            "code_sent"
         } else {
             "review"
         };
@@ -1762,7 +1764,7 @@ fn send_activation(
         now,
     )?;
     tx.exec(
-        "UPDATE application SET state = 'code_sent', updated_at = $1 WHERE id = $2",
+        "UPDATE application SET state = 'code_sent', updated_at = $1 WHERE id = $2 AND state <> 'code_sent'",
         &[to_ms(now).into(), app_id.into()],
     )?;
     let actor = Actor::Cli("c06".into());

@@ -71,6 +71,9 @@ const PERSON_COLUMNS: &str = "personal_id, surname, middle_name, given_name, bir
 
 const READERS: usize = 8;
 
+/// How often the checkpointer thread copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
 /// A SQLite database file.
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -79,6 +82,9 @@ pub struct SqliteStore {
     /// Audit lines on their way to the database; see [`AuditBuffer`].
     audit: Arc<AuditBuffer>,
     flusher: Option<std::thread::JoinHandle<()>>,
+    /// Copies the WAL into the database every [`CHECKPOINT_EVERY`], off the write path.
+    checkpointer: Option<std::thread::JoinHandle<()>>,
+    checkpoint_stop: Arc<AtomicBool>,
     readers: Mutex<Vec<Connection>>,
     available: Condvar,
 }
@@ -110,7 +116,27 @@ impl SqliteStore {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Db(format!("creating {}: {e}", parent.display())))?;
         }
-        let writer = Mutex::new(connect(path)?);
+        let writer_conn = connect(path)?;
+        // Checkpoints run on a thread of their own (below), not inside the writer's lock at
+        // the commit that fills the WAL: that commit would otherwise pay the checkpoint's
+        // fsync for every request queued behind it.
+        writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        let writer = Mutex::new(writer_conn);
+        let checkpoint_stop = Arc::new(AtomicBool::new(false));
+        let checkpointer = {
+            let conn = connect(path)?;
+            let stop = Arc::clone(&checkpoint_stop);
+            std::thread::Builder::new()
+                .name("eid-checkpoint".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Acquire) {
+                        std::thread::park_timeout(CHECKPOINT_EVERY);
+                        // PASSIVE: copies what it can without waiting for readers or the writer.
+                        let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
+                    }
+                })
+                .map_err(|e| StoreError::Db(format!("starting the checkpointer: {e}")))?
+        };
         let audit_conn = Arc::new(Mutex::new(connect(&audit_path(path))?));
         let audit = Arc::new(AuditBuffer::default());
         let flusher = {
@@ -129,6 +155,8 @@ impl SqliteStore {
             audit_conn,
             audit: Arc::clone(&audit),
             flusher: Some(flusher),
+            checkpointer: Some(checkpointer),
+            checkpoint_stop,
             readers: Mutex::new(readers),
             available: Condvar::new(),
         })
@@ -242,6 +270,11 @@ impl Drop for SqliteStore {
         self.audit.stop.store(true, Ordering::Release);
         self.audit.wake.notify_all();
         if let Some(handle) = self.flusher.take() {
+            let _ = handle.join();
+        }
+        self.checkpoint_stop.store(true, Ordering::Release);
+        if let Some(handle) = self.checkpointer.take() {
+            handle.thread().unpark();
             let _ = handle.join();
         }
     }
