@@ -74,6 +74,10 @@ const READERS: usize = 8;
 /// How often the checkpointer thread copies the WAL back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
+/// The WAL length, in frames (pages), past which the checkpointer resets the log (64 MiB of
+/// 4 KiB pages).
+const WAL_LIMIT_FRAMES: i64 = 16_384;
+
 /// A SQLite database file.
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -131,8 +135,17 @@ impl SqliteStore {
                 .spawn(move || {
                     while !stop.load(Ordering::Acquire) {
                         std::thread::park_timeout(CHECKPOINT_EVERY);
-                        // PASSIVE: copies what it can without waiting for readers or the writer.
-                        let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);");
+                        // PASSIVE copies what it can without waiting for readers or the writer.
+                        // Under a steady stream of commits that never finishes the log, so once
+                        // the WAL passes WAL_LIMIT_FRAMES a TRUNCATE checkpoint waits for the
+                        // readers, finishes it and resets the file: a short pause for writers
+                        // now and then instead of a WAL that grows without bound.
+                        let log = conn
+                            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+                            .unwrap_or(0);
+                        if log > WAL_LIMIT_FRAMES {
+                            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+                        }
                     }
                 })
                 .map_err(|e| StoreError::Db(format!("starting the checkpointer: {e}")))?
@@ -979,7 +992,13 @@ impl Db for SqliteStore {
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.write(|conn| {
-            let tx = conn.unchecked_transaction()?;
+            // IMMEDIATE: take the write lock up front (waiting under busy_timeout). A deferred
+            // transaction that read first could find its snapshot stale after a checkpoint
+            // reset the WAL, and SQLite answers that with an immediate SQLITE_BUSY.
+            let tx = rusqlite::Transaction::new_unchecked(
+                conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
             body(&mut SqliteTx { conn: &tx })?;
             tx.commit()?;
             Ok(())
