@@ -1368,8 +1368,7 @@ pub fn rank_communes(
     })?;
     for r in &rows {
         let q = quota_from(r)?;
-        if q.unit.level() == Level::Commune
-            && unit_path(&q.unit).is_some_and(|p| p >= lo && p < hi)
+        if q.unit.level() == Level::Commune && unit_path(&q.unit).is_some_and(|p| p >= lo && p < hi)
         {
             quotas.insert(q.unit, q);
         }

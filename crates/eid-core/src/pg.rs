@@ -35,7 +35,10 @@ use crate::store::{
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_accounts.sql")),
-    (3, include_str!("../migrations/postgres/0003_operations.sql")),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_operations.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
@@ -455,13 +458,24 @@ impl<'a> PgWriter<'a> {
         now: OffsetDateTime,
     ) -> Result<PgWriter<'a>, StoreError> {
         let c = conn.c()?;
-        c.batch_execute("BEGIN").map_err(db)?;
         // Loading into an empty register: building the secondary indexes once at the end is
         // several times faster than maintaining them row by row. The primary keys stay.
-        let empty: bool = c
-            .query_one("SELECT NOT EXISTS (SELECT 1 FROM person)", &[])
-            .map_err(db)?
-            .get(0);
+        // The first look is outside any transaction, so it holds no lock afterwards. If the
+        // table looks empty, writers queue on a table lock taken before anything is read, and
+        // the one that gets it looks again: two writers that both saw an empty table would
+        // otherwise each hold a read lock the other's DROP INDEX waits for (a deadlock).
+        let looks_empty = |c: &mut Client| -> Result<bool, StoreError> {
+            Ok(c.query_one("SELECT NOT EXISTS (SELECT 1 FROM person)", &[])
+                .map_err(db)?
+                .get(0))
+        };
+        let mut empty = looks_empty(c)?;
+        c.batch_execute("BEGIN").map_err(db)?;
+        if empty {
+            c.batch_execute("LOCK TABLE person IN SHARE ROW EXCLUSIVE MODE")
+                .map_err(db)?;
+            empty = looks_empty(c)?;
+        }
         let mut deferred_indexes = Vec::new();
         if empty {
             let rows = c

@@ -919,21 +919,4 @@ mod tests {
         };
         assert!(workbook(&[wide]).is_err());
     }
-
-    /// Writes a sample workbook for checking by hand with other readers:
-    /// `EID_XLSX_SAMPLE=/tmp/x.xlsx cargo test -p eid --lib xlsx_write_sample -- --ignored`.
-    #[test]
-    #[ignore = "writes a file for manual inspection"]
-    fn xlsx_write_sample() {
-        let path = std::env::var_os("EID_XLSX_SAMPLE")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| std::env::temp_dir().join("eid-xlsx-sample.xlsx"));
-        let mut second = outreach_sheet();
-        second.name = "Trang 2: [nháp]".to_owned();
-        second
-            .rows
-            .push(vec!["Xin chào _x0041_ thế giới\r\nDòng hai".into()]);
-        std::fs::write(&path, workbook(&[outreach_sheet(), second]).unwrap()).unwrap();
-        eprintln!("wrote {}", path.display());
-    }
 }

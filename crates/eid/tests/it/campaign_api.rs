@@ -92,17 +92,18 @@ fn code(v: &Value) -> &str {
 
 fn bump(store: &dyn Store, commune: &UnitCode, day: time::Date, n: i64) {
     let path = unit_path(commune).unwrap();
+    let m = metric::LEVEL2_ACTIVATED;
     sql::transact(store.db(), |tx| {
-        for (table, conflict) in [("unit_day_count", "(metric, res_path, day)"), ("unit_total", "(metric, res_path)")] {
-            let (cols, vals) = if table == "unit_day_count" { ("metric, res_path, day, n", "$1, $2, $3, $4") } else { ("metric, res_path, n", "$1, $2, $4") };
-            let sql = format!("INSERT INTO {table} ({cols}) VALUES ({vals}) ON CONFLICT {conflict} DO UPDATE SET n = {table}.n + $4");
-            let args: Vec<sql::Val> = if table == "unit_day_count" {
-                vec![metric::LEVEL2_ACTIVATED.into(), path.into(), day_number(day).into(), n.into()]
-            } else {
-                vec![metric::LEVEL2_ACTIVATED.into(), path.into(), 0i64.into(), n.into()]
-            };
-            tx.exec(&sql, &args)?;
-        }
+        tx.exec(
+            "INSERT INTO unit_day_count (metric, res_path, day, n) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (metric, res_path, day) DO UPDATE SET n = unit_day_count.n + $4",
+            &[m.into(), path.into(), day_number(day).into(), n.into()],
+        )?;
+        tx.exec(
+            "INSERT INTO unit_total (metric, res_path, n) VALUES ($1, $2, $3) \
+             ON CONFLICT (metric, res_path) DO UPDATE SET n = unit_total.n + $3",
+            &[m.into(), path.into(), n.into()],
+        )?;
         Ok::<_, eid_core::StoreError>(())
     })
     .unwrap();
