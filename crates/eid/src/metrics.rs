@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The route templates counted one by one; anything else counts as `other`.
-pub const ROUTES: [&str; 22] = [
+pub const ROUTES: [&str; 86] = [
     "/healthz",
     "/metrics",
     "/api/v1/openapi.json",
@@ -30,6 +30,70 @@ pub const ROUTES: [&str; 22] = [
     "/static/style.css",
     "/favicon.ico",
     "/static/{file}",
+    "/api/v1/app/register",
+    "/api/v1/app/register/confirm",
+    "/api/v1/app/activate",
+    "/api/v1/app/signin",
+    "/api/v1/app/signin/device",
+    "/api/v1/app/unlock",
+    "/api/v1/app/password-reset",
+    "/api/v1/app/password-reset/confirm",
+    "/api/v1/app/account",
+    "/api/v1/app/events",
+    "/api/v1/app/lock",
+    "/api/v1/app/passcode",
+    "/api/v1/app/password",
+    "/api/v1/app/phone",
+    "/api/v1/app/phone/confirm",
+    "/api/v1/app/upgrade",
+    "/api/v1/app/children",
+    "/api/v1/app/signout",
+    "/api/v1/intake/applications",
+    "/api/v1/applications",
+    "/api/v1/applications/{id}",
+    "/api/v1/applications/{id}/approve",
+    "/api/v1/applications/{id}/reject",
+    "/api/v1/applications/{id}/resend",
+    "/api/v1/accounts/{id}",
+    "/api/v1/accounts/{id}/lock",
+    "/api/v1/accounts/{id}/unlock",
+    "/api/v1/accounts/{id}/phone",
+    "/api/v1/persons/{id}/guardians",
+    "/api/v1/devices",
+    "/api/v1/devices/{id}/status",
+    "/api/v1/sms",
+    "/api/v1/ops/quotas",
+    "/api/v1/ops/quotas/{id}",
+    "/api/v1/ops/quotas/{id}/split",
+    "/api/v1/ops/quotas/{id}/capacity",
+    "/api/v1/ops/quotas/{id}/leaderboard",
+    "/api/v1/ops/series",
+    "/api/v1/ops/provinces-2025",
+    "/api/v1/ops/campaigns",
+    "/api/v1/ops/outreach",
+    "/api/v1/ops/outreach/assign",
+    "/api/v1/ops/outreach/contacts",
+    "/api/v1/ops/proposals",
+    "/api/v1/ops/proposals/{id}",
+    "/api/v1/ops/reports",
+    "/api/v1/ops/reports/schedules",
+    "/api/v1/ops/reports/{id}/submit",
+    "/applications",
+    "/applications/{id}",
+    "/accounts",
+    "/accounts/{id}",
+    "/devices",
+    "/sms",
+    "/ops",
+    "/ops/quotas/{id}",
+    "/ops/outreach",
+    "/ops/outreach.csv",
+    "/ops/outreach.xlsx",
+    "/ops/outreach/print",
+    "/ops/proposals",
+    "/ops/reports",
+    "/ops/campaigns",
+    "/ops/quotas/{id}/leaderboard",
     "other",
 ];
 
@@ -40,9 +104,9 @@ const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Default)]
 pub struct Metrics {
-    requests: [[AtomicU64; 5]; ROUTES.len()],
+    /// One row of status-class counters per route of [`ROUTES`].
+    requests: Vec<[AtomicU64; 5]>,
     /// Cumulative bucket counts are computed on output; these are per bucket (last: +Inf).
     latency: [AtomicU64; BUCKETS.len() + 1],
     latency_sum_micros: AtomicU64,
@@ -52,6 +116,22 @@ pub struct Metrics {
     login_failures: AtomicU64,
     login_limited: AtomicU64,
     scope_denied: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            requests: ROUTES.iter().map(|_| Default::default()).collect(),
+            latency: Default::default(),
+            latency_sum_micros: AtomicU64::new(0),
+            latency_count: AtomicU64::new(0),
+            persons_read: AtomicU64::new(0),
+            persons_searched: AtomicU64::new(0),
+            login_failures: AtomicU64::new(0),
+            login_limited: AtomicU64::new(0),
+            scope_denied: AtomicU64::new(0),
+        }
+    }
 }
 
 impl Metrics {

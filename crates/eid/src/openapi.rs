@@ -38,8 +38,107 @@ fn id_param() -> Value {
             "schema": { "type": "string", "pattern": "^[0-9]{12}$" } })
 }
 
+/// The account and operations routes: method, path, who calls it, summary. Request and response
+/// bodies are JSON objects described in the summaries; refusals are the `Error` schema with a
+/// stable code (`code.invalid`, `account.locked`, `packet.replayed`, `quota.metric`, …).
+pub const MORE_ROUTES: &[(&str, &str, &str, &str)] = &[
+    ("post", "/api/v1/app/register", "citizen", "Level 1: {personal_id, phone, photo_base64, device_id} → 202 {handle}; the same answer whatever the register holds."),
+    ("post", "/api/v1/app/register/confirm", "citizen", "Level 1: {handle, code, password, passcode} → the active level-1 account."),
+    ("post", "/api/v1/app/activate", "citizen", "Level 2: {personal_id, code, password, passcode, device_id} with the SMS activation code."),
+    ("post", "/api/v1/app/signin", "citizen", "{personal_id, password, device_id} → {token} on the bound device, or 202 {device_check} with a code to the phone."),
+    ("post", "/api/v1/app/signin/device", "citizen", "{handle, code}: binds the new device and ends other sessions."),
+    ("post", "/api/v1/app/unlock", "citizen", "{personal_id, password, passcode}: the holder lifts their own lock."),
+    ("post", "/api/v1/app/password-reset", "citizen", "{personal_id, phone} → 202 {handle}; a code only when they match an account."),
+    ("post", "/api/v1/app/password-reset/confirm", "citizen", "{handle, code, password}."),
+    ("get", "/api/v1/app/account", "session", "The holder's account."),
+    ("get", "/api/v1/app/events", "session", "Every event of the holder's account and applications."),
+    ("post", "/api/v1/app/lock", "session", "{passcode}: the holder locks the account."),
+    ("post", "/api/v1/app/passcode", "session", "{passcode, new_passcode}."),
+    ("post", "/api/v1/app/password", "session", "{passcode, new_password}."),
+    ("post", "/api/v1/app/phone", "session", "{passcode, new_phone} → 202 {handle}; a code to each number."),
+    ("post", "/api/v1/app/phone/confirm", "session", "{handle, code_old, code_new}."),
+    ("post", "/api/v1/app/upgrade", "session", "{passcode, photo_base64}: level 2 for cards issued from the cut-off; else 409 account.go_in_person with the collecting units."),
+    ("post", "/api/v1/app/children", "session", "{passcode, child_personal_id, child_password, child_passcode}: a recorded guardian with level 2 opens a child's account."),
+    ("post", "/api/v1/app/signout", "session", "Ends the session."),
+    ("post", "/api/v1/intake/applications", "device", "{packet, signature}: an Ed25519-signed application from a registered intake device."),
+    ("get", "/api/v1/applications", "staff", "Applications collected inside the caller's unit (?state, unit, day, limit)."),
+    ("get", "/api/v1/applications/{id}", "staff", "One application."),
+    ("post", "/api/v1/applications/{id}/approve", "staff", "Approve a review (an officer above the collecting unit); the activation code is sent."),
+    ("post", "/api/v1/applications/{id}/reject", "staff", "{reason}."),
+    ("post", "/api/v1/applications/{id}/resend", "staff", "A new activation code, up to the limit."),
+    ("get", "/api/v1/accounts/{id}", "staff", "An account and its events (audited)."),
+    ("post", "/api/v1/accounts/{id}/lock", "staff", "{reason}: an officer's lock."),
+    ("post", "/api/v1/accounts/{id}/unlock", "staff", "{reason}."),
+    ("post", "/api/v1/accounts/{id}/phone", "staff", "{phone, reason}: the holder came in person."),
+    ("post", "/api/v1/persons/{id}/guardians", "staff", "{guardian_id, relation}: records a guardian."),
+    ("get", "/api/v1/devices", "staff", "Intake devices inside the caller's unit."),
+    ("post", "/api/v1/devices", "staff", "{name, unit, public_key, daily_capacity}."),
+    ("post", "/api/v1/devices/{id}/status", "staff", "{status}: active, suspended or retired."),
+    ("get", "/api/v1/sms", "staff", "The SMS outbox, with the development sink only."),
+    ("get", "/api/v1/ops/quotas", "staff", "Quotas with progress (?unit, subtree, as_of): done, %, remaining, days left, required daily rate, 7-day rate, forecast, status."),
+    ("post", "/api/v1/ops/quotas", "staff", "{unit, metric, cohort, target, start, deadline, reason}: set by the level above."),
+    ("get", "/api/v1/ops/quotas/{id}", "staff", "A quota with children, ranking, history and daily series."),
+    ("post", "/api/v1/ops/quotas/{id}/split", "staff", "{mode: proportional|manual, parts}."),
+    ("get", "/api/v1/ops/quotas/{id}/capacity", "staff", "Intake capacity against what remains."),
+    ("get", "/api/v1/ops/quotas/{id}/leaderboard", "staff", "Emulation scores of the units below, with the rule."),
+    ("get", "/api/v1/ops/series", "staff", "Daily counts of a metric in a unit (?unit, metric, from, to)."),
+    ("get", "/api/v1/ops/provinces-2025", "staff", "History re-aggregated into the 2025 provinces (?metric, from, to)."),
+    ("get", "/api/v1/ops/campaigns", "staff", "Peak campaigns with the rate before and during."),
+    ("post", "/api/v1/ops/campaigns", "staff", "{name, slogan, unit, start, end}."),
+    ("get", "/api/v1/ops/outreach", "staff", "A commune's people still to reach (?commune, missing, address, min_age, max_age, phone_type, format=json|csv); audited."),
+    ("post", "/api/v1/ops/outreach/assign", "staff", "{commune, personal_ids, assignee, due}."),
+    ("post", "/api/v1/ops/outreach/contacts", "staff", "{personal_id, outcome, note}: dead, moved away and emigrated become proposals."),
+    ("get", "/api/v1/ops/proposals", "staff", "Open proposed register changes."),
+    ("post", "/api/v1/ops/proposals/{id}", "staff", "{decision: confirm|dismiss}."),
+    ("get", "/api/v1/ops/reports", "staff", "Reporting duties with each period on time, late, missing or not due."),
+    ("post", "/api/v1/ops/reports/schedules", "staff", "{agency, unit, schedule, grace_days, start}."),
+    ("post", "/api/v1/ops/reports/{id}/submit", "staff", "{period_day, body}."),
+];
+
+fn more_paths() -> serde_json::Map<String, Value> {
+    let mut paths = serde_json::Map::new();
+    for (method, path, who, summary) in MORE_ROUTES {
+        let security = match *who {
+            "staff" => json!([{ "bearer": [] }]),
+            "session" => json!([{ "citizen": [] }]),
+            _ => json!([]),
+        };
+        let tag = if path.starts_with("/api/v1/ops/") {
+            "operations"
+        } else {
+            "accounts"
+        };
+        let mut op = json!({
+            "summary": summary,
+            "tags": [tag],
+            "security": security,
+            "responses": with_ok(json!({ "200": { "description": "Done; a JSON object.", "content": { "application/json": {} } } })),
+        });
+        if *method == "post" {
+            op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": { "type": "object" } } } });
+        }
+        let entry = paths.entry((*path).to_owned()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    paths
+}
+
 /// The whole document.
 pub fn document() -> Value {
+    let mut doc = base_document();
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.extend(more_paths());
+    }
+    if let Some(schemes) = doc["components"]["securitySchemes"].as_object_mut() {
+        schemes.insert(
+            "citizen".to_owned(),
+            json!({ "type": "http", "scheme": "bearer", "description": "A citizen session token from /api/v1/app/signin." }),
+        );
+    }
+    doc
+}
+
+fn base_document() -> Value {
     let nullable_string = json!({ "type": ["string", "null"] });
     json!({
         "openapi": "3.1.0",

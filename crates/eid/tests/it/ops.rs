@@ -67,6 +67,27 @@ fn the_openapi_document_parses_and_lists_every_api_route() {
             "{route} is missing from the OpenAPI document"
         );
     }
+    // Every route the account and operations routers register is documented.
+    for file in ["src/accounts_api.rs", "src/ops_api.rs"] {
+        let src =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file))
+                .unwrap();
+        for part in src.split(".route(\"").skip(1) {
+            let route = part.split('"').next().unwrap();
+            assert!(
+                eid::openapi::MORE_ROUTES
+                    .iter()
+                    .any(|(_, r, _, _)| *r == route),
+                "{route} ({file}) is missing from openapi::MORE_ROUTES"
+            );
+        }
+    }
+    for (method, route, _, _) in eid::openapi::MORE_ROUTES {
+        assert!(
+            paths[*route][*method].is_object(),
+            "{method} {route} is missing from the OpenAPI document"
+        );
+    }
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
