@@ -22,7 +22,7 @@ use eid_domain::{PhoneNumber, Tree, UnitCode, Units};
 
 use super::i18n::Lang;
 use super::pages::{here, local};
-use super::{render, ConsoleError, ConsoleUser, PageCtx};
+use super::{in_place, render, ConsoleError, ConsoleUser, Notice, PageCtx};
 use crate::accounts_api::officer;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -96,54 +96,6 @@ fn sysinfo(state: &AppState) -> SysInfo {
         verifier: state.verifier.describe(),
         sms,
         dev_sms: sms == "dev-sink",
-    }
-}
-
-/// A message at the top of a page: the outcome of an action, or why it was refused.
-pub struct Notice {
-    pub ok: bool,
-    pub text: String,
-    /// The refusal's own message and code, when it differs from `text`.
-    pub detail: String,
-    pub code: &'static str,
-}
-
-impl Notice {
-    fn done(lang: Lang, q: &HashMap<String, String>) -> Option<Notice> {
-        let done = q.get("done")?;
-        DONE.contains(&done.as_str()).then(|| Notice {
-            ok: true,
-            text: lang.t(&format!("acc.done.{done}")).to_owned(),
-            detail: String::new(),
-            code: "",
-        })
-    }
-
-    fn refused(lang: Lang, e: &AppError) -> Notice {
-        let message = e.message();
-        let text = match lang.t(&format!("err.{}", e.code())) {
-            "??" => message.clone(),
-            t => t.to_owned(),
-        };
-        Notice {
-            ok: false,
-            detail: if text == message {
-                String::new()
-            } else {
-                message
-            },
-            text,
-            code: e.code(),
-        }
-    }
-}
-
-/// Errors that a page shows in place (a refusal of the action); the rest (no session, a bad
-/// CSRF token, outside the officer's scope, internal) become the console's error page.
-fn in_place(e: AppError, lang: Lang) -> Result<AppError, ConsoleError> {
-    match e {
-        AppError::BadRequest { .. } | AppError::NotFound { .. } | AppError::Refused { .. } => Ok(e),
-        other => Err(ConsoleError(other, lang)),
     }
 }
 
@@ -499,7 +451,7 @@ pub async fn application(
         .await
         .map_err(|e| ConsoleError(e, lang))?;
     let mut page = application_page(&state, &user, &uri, &a).await?;
-    page.notice = Notice::done(lang, &q);
+    page.notice = Notice::done(lang, &q, "acc", DONE);
     render(&page)
 }
 
@@ -801,7 +753,7 @@ pub async fn account(
         .await
         .map_err(|e| ConsoleError(e, lang))?;
     let mut page = account_page(&state, &user, &uri, &a, &events).await?;
-    page.notice = Notice::done(lang, &q);
+    page.notice = Notice::done(lang, &q, "acc", DONE);
     render(&page)
 }
 
@@ -962,7 +914,7 @@ pub async fn devices(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     let mut page = devices_page(&state, &user, &uri).await?;
-    page.notice = Notice::done(user.lang, &q);
+    page.notice = Notice::done(user.lang, &q, "acc", DONE);
     render(&page)
 }
 

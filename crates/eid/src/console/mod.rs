@@ -320,6 +320,63 @@ impl IntoResponse for ConsoleError {
     }
 }
 
+/// A message at the top of a page: the outcome of an action, or why it was refused
+/// (`acc_notice.html` renders it).
+pub struct Notice {
+    pub ok: bool,
+    pub text: String,
+    /// The refusal's own message, when it differs from `text`.
+    pub detail: String,
+    pub code: &'static str,
+}
+
+impl Notice {
+    /// The outcome named by `?done=<key>` after a redirect, translated as `<prefix>.done.<key>`,
+    /// when `key` is one of `known`.
+    pub fn done(
+        lang: Lang,
+        q: &std::collections::HashMap<String, String>,
+        prefix: &str,
+        known: &[&str],
+    ) -> Option<Notice> {
+        let done = q.get("done")?;
+        known.contains(&done.as_str()).then(|| Notice {
+            ok: true,
+            text: lang.t(&format!("{prefix}.done.{done}")).to_owned(),
+            detail: String::new(),
+            code: "",
+        })
+    }
+
+    /// A refusal, with its translated title and, when different, its own message.
+    pub fn refused(lang: Lang, e: &AppError) -> Notice {
+        let message = e.message();
+        let text = match lang.t(&format!("err.{}", e.code())) {
+            "??" => message.clone(),
+            t => t.to_owned(),
+        };
+        Notice {
+            ok: false,
+            detail: if text == message {
+                String::new()
+            } else {
+                message
+            },
+            text,
+            code: e.code(),
+        }
+    }
+}
+
+/// Errors that a page shows in place (a refusal of the action); the rest (no session, a bad
+/// CSRF token, outside the officer's scope, internal) become the console's error page.
+pub fn in_place(e: AppError, lang: Lang) -> Result<AppError, ConsoleError> {
+    match e {
+        AppError::BadRequest { .. } | AppError::NotFound { .. } | AppError::Refused { .. } => Ok(e),
+        other => Err(ConsoleError(other, lang)),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

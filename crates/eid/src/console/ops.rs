@@ -30,7 +30,7 @@ use time::{Date, Duration};
 
 use super::i18n::Lang;
 use super::pages::{here, local};
-use super::{render, ConsoleError, ConsoleUser, PageCtx};
+use super::{in_place, render, ConsoleError, ConsoleUser, Notice, PageCtx};
 use crate::error::AppError;
 use crate::ops_api::{self, svc, OutreachQuery};
 use crate::state::AppState;
@@ -225,54 +225,6 @@ fn tabs(lang: Lang, active: &str) -> Vec<Tab> {
         active: id == active,
     })
     .collect()
-}
-
-/// A message at the top of a page: the outcome of an action, or why it was refused. The same
-/// shape as the accounts pages' (`acc_notice.html` renders both).
-pub struct Notice {
-    pub ok: bool,
-    pub text: String,
-    pub detail: String,
-    pub code: &'static str,
-}
-
-impl Notice {
-    fn done(lang: Lang, q: &HashMap<String, String>) -> Option<Notice> {
-        let done = q.get("done")?;
-        DONE.contains(&done.as_str()).then(|| Notice {
-            ok: true,
-            text: lang.t(&format!("ops.done.{done}")).to_owned(),
-            detail: String::new(),
-            code: "",
-        })
-    }
-
-    fn refused(lang: Lang, e: &AppError) -> Notice {
-        let message = e.message();
-        let text = match lang.t(&format!("err.{}", e.code())) {
-            "??" => message.clone(),
-            t => t.to_owned(),
-        };
-        Notice {
-            ok: false,
-            detail: if text == message {
-                String::new()
-            } else {
-                message
-            },
-            text,
-            code: e.code(),
-        }
-    }
-}
-
-/// Errors that a page shows in place (a refusal of the action); the rest (no session, a bad
-/// CSRF token, outside the officer's scope, internal) become the console's error page.
-fn in_place(e: AppError, lang: Lang) -> Result<AppError, ConsoleError> {
-    match e {
-        AppError::BadRequest { .. } | AppError::NotFound { .. } | AppError::Refused { .. } => Ok(e),
-        other => Err(ConsoleError(other, lang)),
-    }
 }
 
 fn console(lang: Lang) -> impl Fn(AppError) -> ConsoleError {
@@ -1017,7 +969,7 @@ async fn dashboard_page(
             deadline: iso(today + Duration::days(30)),
             ..QuotaForm::default()
         },
-        notice: Notice::done(lang, q),
+        notice: Notice::done(lang, q, "ops", DONE),
     })
 }
 
@@ -1399,7 +1351,7 @@ async fn quota_page(
         parts,
         target_value: quota.target.to_string(),
         reason: String::new(),
-        notice: Notice::done(lang, q),
+        notice: Notice::done(lang, q, "ops", DONE),
     })
 }
 
@@ -1856,7 +1808,7 @@ async fn outreach_page(
         outcomes: outcome_options(lang),
         due: iso(state.today() + Duration::days(7)),
         assignee: String::new(),
-        notice: Notice::done(lang, q),
+        notice: Notice::done(lang, q, "ops", DONE),
         f,
     };
     if page.f.commune.is_empty() {
@@ -2247,7 +2199,7 @@ pub async fn proposals(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     let mut page = proposals_page(&state, &user, &here(&uri)).await?;
-    page.notice = Notice::done(user.lang, &q);
+    page.notice = Notice::done(user.lang, &q, "ops", DONE);
     render(&page)
 }
 
@@ -2456,7 +2408,7 @@ pub async fn reports(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     let mut page = reports_page(&state, &user, &here(&uri)).await?;
-    page.notice = Notice::done(user.lang, &q);
+    page.notice = Notice::done(user.lang, &q, "ops", DONE);
     render(&page)
 }
 
@@ -2604,7 +2556,7 @@ pub async fn campaigns(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     let mut page = campaigns_page(&state, &user, &here(&uri)).await?;
-    page.notice = Notice::done(user.lang, &q);
+    page.notice = Notice::done(user.lang, &q, "ops", DONE);
     render(&page)
 }
 
