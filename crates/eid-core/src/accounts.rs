@@ -667,7 +667,6 @@ fn code_from(r: &SqlRow) -> Result<OpenCode, StoreError> {
 /// [`Refusal::BadCode`].
 fn check_code(
     tx: &mut dyn Tx,
-    purpose: &str,
     found: Option<OpenCode>,
     code: &str,
     code2: Option<&str>,
@@ -710,8 +709,31 @@ fn check_code(
          WHERE id = $2 AND state = 'open'",
         &[settings.max_attempts.into(), c.id.into()],
     )?;
-    let _ = purpose;
     Ok(Err(Refusal::BadCode))
+}
+
+/// Runs `body` in one transaction once the code that `find` looks up checks out. A wrong code
+/// still commits (its attempt counts) and so does a refusal from `body` (the code is spent);
+/// a store error rolls everything back.
+fn with_code<T>(
+    store: &dyn Store,
+    s: &Settings,
+    now: OffsetDateTime,
+    (code, code2): (&str, Option<&str>),
+    find: impl FnOnce(&mut dyn Tx) -> Result<Option<OpenCode>, StoreError>,
+    body: impl FnOnce(&mut dyn Tx, OpenCode) -> Result<T, Refusal>,
+) -> Result<T, Refusal> {
+    sql::transact(store.db(), |tx| -> Result<Result<T, Refusal>, Refusal> {
+        let found = find(tx)?;
+        let c = match check_code(tx, found, code, code2, s, now)? {
+            Ok(c) => c,
+            Err(e) => return Ok(Err(e)),
+        };
+        match body(tx, c) {
+            Err(Refusal::Store(e)) => Err(Refusal::Store(e)),
+            r => Ok(r),
+        }
+    })?
 }
 
 fn code_by_handle(
@@ -1161,19 +1183,21 @@ pub fn confirm_registration(
     passcode_hash: &str,
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
-    let r = sql::transact(
-        store.db(),
-        |tx| -> Result<Result<Account, Refusal>, Refusal> {
+    with_code(
+        store,
+        s,
+        now,
+        (code, None),
+        |tx| {
             let found = code_by_handle(tx, "register", handle)?;
-            let c = match check_code(tx, "register", found, code, None, s, now)? {
-                Ok(c) => c,
-                Err(e) => return Ok(Err(e)),
-            };
+            Ok(found)
+        },
+        |tx, c| {
             let Some(a) = account_where(tx, "id = $1", c.account_id.unwrap_or(-1).into())? else {
-                return Ok(Err(Refusal::BadCode));
+                return Err(Refusal::BadCode);
             };
             if a.active {
-                return Ok(Err(Refusal::BadCode));
+                return Err(Refusal::BadCode);
             }
             tx.exec(
             "UPDATE account SET level = 1, state = 'active', password_hash = $1, passcode_hash = $2, \
@@ -1184,11 +1208,9 @@ pub fn confirm_registration(
             record(tx, NewEvent::account(&a, "level1_activated", &actor), now)?;
             bump(tx, metric::LEVEL1_ACTIVATED, a.res_path, now)?;
             bump(tx, metric::ACCOUNTS_ACTIVATED, a.res_path, now)?;
-            Ok(account_where(tx, "id = $1", a.id.into())?
-                .ok_or(Refusal::NotFound("account.not_found")))
+            account_where(tx, "id = $1", a.id.into())?.ok_or(Refusal::NotFound("account.not_found"))
         },
-    )?;
-    r
+    )
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1989,9 +2011,12 @@ pub fn activate(
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
     let person = store.person(id)?.map(|p| p.person);
-    let r = sql::transact(
-        store.db(),
-        |tx| -> Result<Result<Account, Refusal>, Refusal> {
+    with_code(
+        store,
+        s,
+        now,
+        (code, None),
+        |tx| {
             let sql = format!(
             "SELECT {CODE_COLS} FROM code WHERE personal_id = $1 AND purpose = 'activate' AND state = 'open' \
              ORDER BY id DESC LIMIT 1"
@@ -2001,12 +2026,11 @@ pub fn activate(
                 .as_ref()
                 .map(code_from)
                 .transpose()?;
-            let c = match check_code(tx, "activate", found, code, None, s, now)? {
-                Ok(c) => c,
-                Err(e) => return Ok(Err(e)),
-            };
+            Ok(found)
+        },
+        |tx, c| {
             let (Some(p), Some(app_id)) = (person.as_ref(), c.application_id) else {
-                return Ok(Err(Refusal::BadCode));
+                return Err(Refusal::BadCode);
             };
             let (commune, res_path) = residence(p)?;
             let phone = c.phone.clone().unwrap_or_default();
@@ -2062,10 +2086,9 @@ pub fn activate(
             if newly_active {
                 bump(tx, metric::ACCOUNTS_ACTIVATED, res_path, now)?;
             }
-            Ok(Ok(a))
+            Ok(a)
         },
-    )?;
-    r
+    )
 }
 
 /// Raises a level-1 account to level 2 from the app, with a fresh face match, when the holder's
@@ -2480,19 +2503,21 @@ pub fn confirm_device(
     code: &str,
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
-    let r = sql::transact(
-        store.db(),
-        |tx| -> Result<Result<SignIn, Refusal>, Refusal> {
+    with_code(
+        store,
+        s,
+        now,
+        (code, None),
+        |tx| {
             let found = code_by_handle(tx, "device", handle)?;
-            let c = match check_code(tx, "device", found, code, None, s, now)? {
-                Ok(c) => c,
-                Err(e) => return Ok(Err(e)),
-            };
+            Ok(found)
+        },
+        |tx, c| {
             let Some(a) = account_where(tx, "id = $1", c.account_id.unwrap_or(-1).into())? else {
-                return Ok(Err(Refusal::BadCode));
+                return Err(Refusal::BadCode);
             };
             if !a.locks().is_empty() {
-                return Ok(Err(Refusal::AccountLocked(a.locks())));
+                return Err(Refusal::AccountLocked(a.locks()));
             }
             let device = crate::intake::unhex(&c.payload).unwrap_or_default();
             tx.exec(
@@ -2517,10 +2542,9 @@ pub fn confirm_device(
                     .detail(serde_json::json!({ "device": device_label(&device) })),
                 now,
             )?;
-            Ok(Ok(out))
+            Ok(out)
         },
-    )?;
-    r
+    )
 }
 
 /// The account behind a session token, if the session is live. Locks are the caller's to check.
@@ -2719,26 +2743,20 @@ pub fn confirm_phone_change(
     code_new: &str,
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
-    let r = sql::transact(
-        store.db(),
-        |tx| -> Result<Result<Account, Refusal>, Refusal> {
+    with_code(
+        store,
+        s,
+        now,
+        (code_old, Some(code_new)),
+        |tx| {
             let found = code_by_handle(tx, "phone", handle)?.filter(|c| c.account_id == Some(a.id));
-            let c = match check_code(tx, "phone", found, code_old, Some(code_new), s, now)? {
-                Ok(c) => c,
-                Err(e) => return Ok(Err(e)),
-            };
-            let phone = c.phone.clone().unwrap_or_default();
-            Ok(Ok(change_phone(
-                tx,
-                a,
-                &phone,
-                &Actor::Anonymous,
-                None,
-                now,
-            )?))
+            Ok(found)
         },
-    )?;
-    r
+        |tx, c| {
+            let phone = c.phone.clone().unwrap_or_default();
+            change_phone(tx, a, &phone, &Actor::Anonymous, None, now)
+        },
+    )
 }
 
 fn change_phone(
@@ -2849,28 +2867,29 @@ pub fn confirm_reset(
     password_hash: &str,
     now: OffsetDateTime,
 ) -> Result<(), Refusal> {
-    let r = sql::transact(store.db(), |tx| -> Result<Result<(), Refusal>, Refusal> {
-        let found = code_by_handle(tx, "reset", handle)?;
-        let c = match check_code(tx, "reset", found, code, None, s, now)? {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(e)),
-        };
-        let Some(a) = account_where(tx, "id = $1", c.account_id.unwrap_or(-1).into())? else {
-            return Ok(Err(Refusal::BadCode));
-        };
-        tx.exec(
-            "UPDATE account SET password_hash = $1, failures = 0, locked_out_until = NULL, updated_at = $2 WHERE id = $3",
-            &[password_hash.into(), to_ms(now).into(), a.id.into()],
-        )?;
-        tx.exec(
-            "UPDATE citizen_session SET revoked = 1 WHERE account_id = $1",
-            &[a.id.into()],
-        )?;
-        let actor = Actor::Anonymous;
-        record(tx, NewEvent::account(&a, "password_reset", &actor), now)?;
-        Ok(Ok(()))
-    })?;
-    r
+    with_code(
+        store,
+        s,
+        now,
+        (code, None),
+        |tx| code_by_handle(tx, "reset", handle),
+        |tx, c| {
+            let Some(a) = account_where(tx, "id = $1", c.account_id.unwrap_or(-1).into())? else {
+                return Err(Refusal::BadCode);
+            };
+            tx.exec(
+                "UPDATE account SET password_hash = $1, failures = 0, locked_out_until = NULL, updated_at = $2 WHERE id = $3",
+                &[password_hash.into(), to_ms(now).into(), a.id.into()],
+            )?;
+            tx.exec(
+                "UPDATE citizen_session SET revoked = 1 WHERE account_id = $1",
+                &[a.id.into()],
+            )?;
+            let actor = Actor::Anonymous;
+            record(tx, NewEvent::account(&a, "password_reset", &actor), now)?;
+            Ok(())
+        },
+    )
 }
 
 /// Replaces the password or the passcode (`which`: `password` or `passcode`); the caller has
