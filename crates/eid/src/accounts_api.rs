@@ -502,6 +502,64 @@ async fn register_child(
 // ----------------------------------------------------------------------------------------------
 // Sign-in
 
+/// Checks a personal ID with its password (and passcode, when given). An unknown person, a
+/// malformed ID and a wrong secret get the same answer after the same hashing work; wrong
+/// secrets count towards the lock-out, and a lock-out in force still costs a hash.
+async fn check_credentials(
+    state: &AppState,
+    raw_id: &str,
+    password: String,
+    passcode: Option<String>,
+    what: &'static str,
+) -> Result<Account, AppError> {
+    let with_passcode = passcode.is_some();
+    let found = match PersonalId::parse(raw_id).ok() {
+        Some(id) => {
+            state
+                .blocking(move |store| {
+                    let Some((a, pw)) = acc::signin_lookup(store, &id)? else {
+                        return Ok(None);
+                    };
+                    let pc = if with_passcode {
+                        acc::secrets(store, a.id)?.1
+                    } else {
+                        None
+                    };
+                    Ok(Some((a, pw, pc)))
+                })
+                .await?
+        }
+        None => None,
+    };
+    let now = state.now();
+    let (account, pw, pc) = match found {
+        Some((a, pw, pc)) => (Some(a), pw, pc),
+        None => (None, None, None),
+    };
+    if let Some(until) = account.as_ref().and_then(|a| acc::locked_out(a, now)) {
+        let _ = verify(password, None).await?;
+        return Err(Refusal::LockedOut(until).into());
+    }
+    let mut ok = verify(password, pw).await?;
+    if let Some(p) = passcode {
+        ok &= verify(p, pc).await?;
+    }
+    let Some(a) = account else {
+        return Err(Refusal::BadCredentials.into());
+    };
+    if !ok {
+        let s = state.accounts.clone();
+        let locked = state
+            .blocking(move |store| Ok(acc::secret_failed(store, &s, &a, what, now)?))
+            .await?;
+        return Err(match locked {
+            Some(until) => Refusal::LockedOut(until).into(),
+            None => Refusal::BadCredentials.into(),
+        });
+    }
+    Ok(a)
+}
+
 #[derive(Deserialize)]
 struct SignInIn {
     personal_id: String,
@@ -514,40 +572,8 @@ async fn signin(
     Json(c): Json<SignInIn>,
 ) -> Result<Response, AppError> {
     let device = device_hash(&c.device_id)?;
-    // A malformed ID gets the same answer as a wrong password: nothing to learn from the shape.
-    let id = PersonalId::parse(&c.personal_id).ok();
-    let found = match id {
-        Some(id) => {
-            state
-                .blocking(move |store| Ok(acc::signin_lookup(store, &id)?))
-                .await?
-        }
-        None => None,
-    };
-    let now = state.now();
-    let (account, stored) = match found {
-        Some((a, h)) => (Some(a), h),
-        None => (None, None),
-    };
-    if let Some(until) = account.as_ref().and_then(|a| acc::locked_out(a, now)) {
-        // Still spend the hashing time so a lock-out is not a cheap probe.
-        let _ = verify(c.password, None).await?;
-        return Err(Refusal::LockedOut(until).into());
-    }
-    let ok = verify(c.password, stored).await?;
-    let Some(a) = account else {
-        return Err(Refusal::BadCredentials.into());
-    };
-    let s = state.accounts.clone();
-    if !ok {
-        let locked = state
-            .blocking(move |store| Ok(acc::secret_failed(store, &s, &a, "password", now)?))
-            .await?;
-        return Err(match locked {
-            Some(until) => Refusal::LockedOut(until).into(),
-            None => Refusal::BadCredentials.into(),
-        });
-    }
+    let a = check_credentials(&state, &c.personal_id, c.password, None, "password").await?;
+    let (s, now) = (state.accounts.clone(), state.now());
     let out = state
         .blocking(move |store| Ok(acc::signin(store, &s, &a, &device, now)?))
         .await?;
@@ -660,44 +686,15 @@ async fn holder_unlock(
     State(state): State<AppState>,
     Json(u): Json<UnlockIn>,
 ) -> Result<Json<Value>, AppError> {
-    let id = PersonalId::parse(&u.personal_id).ok();
-    let found = match id {
-        Some(id) => {
-            state
-                .blocking(move |store| Ok(acc::signin_lookup(store, &id)?))
-                .await?
-        }
-        None => None,
-    };
+    let a = check_credentials(
+        &state,
+        &u.personal_id,
+        u.password,
+        Some(u.passcode),
+        "unlock",
+    )
+    .await?;
     let now = state.now();
-    let (account, pw, pc) = match found {
-        Some((a, pw)) => {
-            let id = a.id;
-            let (_, pc) = state
-                .blocking(move |store| Ok(acc::secrets(store, id)?))
-                .await?;
-            (Some(a), pw, pc)
-        }
-        None => (None, None, None),
-    };
-    if let Some(until) = account.as_ref().and_then(|a| acc::locked_out(a, now)) {
-        return Err(Refusal::LockedOut(until).into());
-    }
-    let ok_pw = verify(u.password, pw).await?;
-    let ok_pc = verify(u.passcode, pc).await?;
-    let Some(a) = account else {
-        return Err(Refusal::BadCredentials.into());
-    };
-    if !(ok_pw && ok_pc) {
-        let s = state.accounts.clone();
-        let locked = state
-            .blocking(move |store| Ok(acc::secret_failed(store, &s, &a, "unlock", now)?))
-            .await?;
-        return Err(match locked {
-            Some(until) => Refusal::LockedOut(until).into(),
-            None => Refusal::BadCredentials.into(),
-        });
-    }
     let a = state
         .blocking(move |store| Ok(acc::set_lock(store, &a, acc::LockBy::Holder, false, now)?))
         .await?;
@@ -716,21 +713,7 @@ async fn change_passcode(
     Json(p): Json<NewPasscodeIn>,
 ) -> Result<StatusCode, AppError> {
     passcode_ok(&p.new_passcode)?;
-    check_passcode(&state, &citizen.account, &p.passcode).await?;
-    let hashes = hash_secrets(vec![p.new_passcode]).await?;
-    let now = state.now();
-    state
-        .blocking(move |store| {
-            Ok(acc::set_secret(
-                store,
-                &citizen.account,
-                "passcode",
-                &hashes[0],
-                now,
-            )?)
-        })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    replace_secret(&state, citizen, &p.passcode, "passcode", p.new_passcode).await
 }
 
 #[derive(Deserialize)]
@@ -745,15 +728,26 @@ async fn change_password(
     Json(p): Json<NewPasswordIn>,
 ) -> Result<StatusCode, AppError> {
     password_ok(&p.new_password)?;
-    check_passcode(&state, &citizen.account, &p.passcode).await?;
-    let hashes = hash_secrets(vec![p.new_password]).await?;
+    replace_secret(&state, citizen, &p.passcode, "password", p.new_password).await
+}
+
+/// Replaces the password or the passcode (`which`) after checking the current passcode.
+async fn replace_secret(
+    state: &AppState,
+    citizen: Citizen,
+    passcode: &str,
+    which: &'static str,
+    new: String,
+) -> Result<StatusCode, AppError> {
+    check_passcode(state, &citizen.account, passcode).await?;
+    let hashes = hash_secrets(vec![new]).await?;
     let now = state.now();
     state
         .blocking(move |store| {
             Ok(acc::set_secret(
                 store,
                 &citizen.account,
-                "password",
+                which,
                 &hashes[0],
                 now,
             )?)
@@ -968,6 +962,20 @@ pub mod officer {
         Ok(store.audit(&caller.actor, action, target, outcome, &request_id(), now)?)
     }
 
+    /// Audits an action's outcome (`ok` or `denied`) and passes its result on.
+    pub fn audited<T, E: Into<AppError>>(
+        store: &dyn Store,
+        caller: &Caller,
+        action: &str,
+        target: &str,
+        now: OffsetDateTime,
+        r: Result<T, E>,
+    ) -> Result<T, AppError> {
+        let outcome = if r.is_ok() { "ok" } else { "denied" };
+        audit(store, caller, action, target, outcome, now)?;
+        r.map_err(Into::into)
+    }
+
     fn not_auditor(caller: &Caller) -> Result<(), AppError> {
         if caller.staff.role == Role::Auditor {
             return Err(AppError::ScopeDenied);
@@ -1069,16 +1077,14 @@ pub mod officer {
                     ),
                     _ => acc::resend_activation(store, &s, id, &caller.staff, now),
                 };
-                let outcome = if r.is_ok() { "ok" } else { "denied" };
-                audit(
+                audited(
                     store,
                     &caller,
                     &format!("application.{action}"),
                     &id.to_string(),
-                    outcome,
                     now,
-                )?;
-                Ok::<_, AppError>(r?)
+                    r,
+                )
             })
             .await?;
         state.dispatcher.wake();
@@ -1140,15 +1146,7 @@ pub mod officer {
                 } else {
                     "account.unlock"
                 };
-                audit(
-                    store,
-                    &caller,
-                    action,
-                    a.personal_id.as_str(),
-                    if r.is_ok() { "ok" } else { "denied" },
-                    now,
-                )?;
-                Ok::<_, AppError>(r?)
+                audited(store, &caller, action, a.personal_id.as_str(), now, r)
             })
             .await
     }
@@ -1168,15 +1166,14 @@ pub mod officer {
         state
             .blocking(move |store| {
                 let r = acc::officer_set_phone(store, &caller.staff, &a, &p, &reason, now);
-                audit(
+                audited(
                     store,
                     &caller,
                     "account.phone",
                     a.personal_id.as_str(),
-                    if r.is_ok() { "ok" } else { "denied" },
                     now,
-                )?;
-                Ok::<_, AppError>(r?)
+                    r,
+                )
             })
             .await
     }
@@ -1220,15 +1217,7 @@ pub mod officer {
                     &caller.actor,
                     now,
                 );
-                audit(
-                    store,
-                    &caller,
-                    "device.add",
-                    unit.as_str(),
-                    if r.is_ok() { "ok" } else { "denied" },
-                    now,
-                )?;
-                Ok::<_, AppError>(r?)
+                audited(store, &caller, "device.add", unit.as_str(), now, r)
             })
             .await
     }
@@ -1262,15 +1251,7 @@ pub mod officer {
                     return Err(AppError::ScopeDenied);
                 }
                 let r = acc::set_device_status(store, id, &status, &caller.actor, now);
-                audit(
-                    store,
-                    &caller,
-                    "device.status",
-                    &id.to_string(),
-                    if r.is_ok() { "ok" } else { "denied" },
-                    now,
-                )?;
-                Ok(r?)
+                audited(store, &caller, "device.status", &id.to_string(), now, r)
             })
             .await
     }
@@ -1321,15 +1302,7 @@ pub mod officer {
                 }
                 let r =
                     acc::record_guardian(store, &child, &guardian, &relation, &caller.actor, now);
-                audit(
-                    store,
-                    &caller,
-                    "guardian.add",
-                    child.as_str(),
-                    if r.is_ok() { "ok" } else { "denied" },
-                    now,
-                )?;
-                Ok(r?)
+                audited(store, &caller, "guardian.add", child.as_str(), now, r)
             })
             .await
     }

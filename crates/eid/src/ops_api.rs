@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
 
 pub mod svc {
     use super::*;
+    use crate::accounts_api::officer::audited;
 
     pub fn not_auditor(caller: &Caller) -> Result<(), AppError> {
         if caller.staff.role == Role::Auditor {
@@ -162,15 +163,7 @@ pub mod svc {
         state
             .blocking(move |store| {
                 let r = ops::set_quota(store, &q, &caller.actor, reason.trim(), now);
-                store.audit(
-                    &caller.actor,
-                    "quota.set",
-                    q.unit.as_str(),
-                    if r.is_ok() { "ok" } else { "denied" },
-                    &request_id(),
-                    now,
-                )?;
-                Ok(r?)
+                audited(store, &caller, "quota.set", q.unit.as_str(), now, r)
             })
             .await
     }
@@ -190,15 +183,7 @@ pub mod svc {
         state
             .blocking(move |store| {
                 let r = ops::split(store, id, how, &caller.actor, now);
-                store.audit(
-                    &caller.actor,
-                    "quota.split",
-                    &id.to_string(),
-                    if r.is_ok() { "ok" } else { "denied" },
-                    &request_id(),
-                    now,
-                )?;
-                Ok(r?)
+                audited(store, &caller, "quota.split", &id.to_string(), now, r)
             })
             .await
     }
@@ -350,15 +335,7 @@ pub mod svc {
         state
             .blocking(move |store| {
                 let r = ops::assign(store, &unit, &ids, &assignee, due, &caller.actor, now);
-                store.audit(
-                    &caller.actor,
-                    "outreach.assign",
-                    unit.as_str(),
-                    if r.is_ok() { "ok" } else { "denied" },
-                    &request_id(),
-                    now,
-                )?;
-                Ok(r?)
+                audited(store, &caller, "outreach.assign", unit.as_str(), now, r)
             })
             .await
     }
@@ -391,15 +368,7 @@ pub mod svc {
                     return Err(AppError::ScopeDenied);
                 }
                 let r = ops::record_contact(store, &id, &outcome, &note, &caller.actor, now);
-                store.audit(
-                    &caller.actor,
-                    "outreach.contact",
-                    id.as_str(),
-                    if r.is_ok() { "ok" } else { "denied" },
-                    &request_id(),
-                    now,
-                )?;
-                Ok(r?)
+                audited(store, &caller, "outreach.contact", id.as_str(), now, r)
             })
             .await
     }
@@ -435,15 +404,7 @@ pub mod svc {
                     &|u| staff.sees(u),
                     now,
                 );
-                store.audit(
-                    &caller.actor,
-                    "proposal.decide",
-                    &id.to_string(),
-                    if r.is_ok() { "ok" } else { "denied" },
-                    &request_id(),
-                    now,
-                )?;
-                Ok(r?)
+                audited(store, &caller, "proposal.decide", &id.to_string(), now, r)
             })
             .await
     }
