@@ -814,16 +814,15 @@ pub fn sms_due(store: &dyn Store, now: OffsetDateTime, limit: u32) -> Result<Vec
 /// What happened to one send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmsResult {
-    Sent {
-        provider_id: Option<String>,
-    },
+    /// The gateway accepted the message; `provider_id` is its message id when it gave one.
+    Sent { provider_id: Option<String> },
+    /// The attempt failed and the message is due again at `next_attempt_at`.
     Retry {
         error: String,
         next_attempt_at: OffsetDateTime,
     },
-    Failed {
-        error: String,
-    },
+    /// The message will not be sent.
+    Failed { error: String },
 }
 
 /// Records a send. A sent message's code is blanked: the outbox keeps no live secret.
@@ -960,22 +959,32 @@ pub fn sync_register_lock(
     id: &PersonalId,
     now: OffsetDateTime,
 ) -> Result<Option<Account>, StoreError> {
-    let Some(stored) = store.person(id)? else {
-        return account_of(store, id);
+    match account_of(store, id)? {
+        Some(a) => sync_account_lock(store, a, now).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// [`sync_register_lock`] for an account already read.
+pub fn sync_account_lock(
+    store: &dyn Store,
+    a: Account,
+    now: OffsetDateTime,
+) -> Result<Account, StoreError> {
+    let Some(stored) = store.person(&a.personal_id)? else {
+        return Ok(a);
     };
     let want = register_lock_reason(&stored.person);
-    let Some(a) = account_of(store, id)? else {
-        return Ok(None);
-    };
     if a.register_lock.as_deref() == want {
-        return Ok(Some(a));
+        return Ok(a);
     }
+    let fallback = a.clone();
     sql::transact(store.db(), |tx| {
         let Some(a) = account_where(tx, "id = $1", a.id.into())? else {
-            return Ok(None);
+            return Ok(fallback);
         };
         if a.register_lock.as_deref() == want {
-            return Ok(Some(a));
+            return Ok(a);
         }
         tx.exec(
             "UPDATE account SET register_lock = $1, updated_at = $2 WHERE id = $3",
@@ -994,7 +1003,7 @@ pub fn sync_register_lock(
             NewEvent::account(&a, kind, &actor).detail(serde_json::json!({ "reason": why })),
             now,
         )?;
-        account_where(tx, "id = $1", a.id.into())
+        Ok(account_where(tx, "id = $1", a.id.into())?.unwrap_or(a))
     })
 }
 
@@ -2152,10 +2161,19 @@ pub fn nearest_collecting_units(
     for a in units.ancestors(Tree::Gso2024, commune) {
         rings.push(a.code);
     }
+    // One read of the province's active devices, then ring by ring.
+    let province = rings.last().copied().unwrap_or(*commune);
+    let active: Vec<Device> = devices(store, &province)?
+        .into_iter()
+        .filter(|d| d.status == "active")
+        .collect();
     let mut out: Vec<String> = Vec::new();
     for ring in rings {
-        for d in devices(store, &ring)? {
-            if d.status == "active" && !out.iter().any(|u| u == d.unit.as_str()) {
+        for d in active
+            .iter()
+            .filter(|d| units.contains(Tree::Gso2024, &ring, &d.unit))
+        {
+            if !out.iter().any(|u| u == d.unit.as_str()) {
                 out.push(d.unit.as_str().to_owned());
             }
         }
@@ -2431,7 +2449,7 @@ pub fn signin(
     device_hash: &[u8],
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
-    let a = sync_register_lock(store, &a.personal_id, now)?.unwrap_or_else(|| a.clone());
+    let a = sync_account_lock(store, a.clone(), now)?;
     let locks = a.locks();
     if !locks.is_empty() {
         return Err(Refusal::AccountLocked(locks));

@@ -269,7 +269,7 @@ impl FromRequestParts<AppState> for Citizen {
                 let Some(a) = acc::session_account(store, &t, now)? else {
                     return Ok(None);
                 };
-                Ok(acc::sync_register_lock(store, &a.personal_id, now)?)
+                Ok(Some(acc::sync_account_lock(store, a, now)?))
             })
             .await?
             .ok_or(AppError::BadCredentials)?;
@@ -1582,22 +1582,7 @@ impl crate::sms::OutboxStore for StoreOutbox {
         outcome: &crate::sms::SendOutcome,
         now: OffsetDateTime,
     ) -> Result<(), String> {
-        use crate::sms::SendOutcome;
-        let r = match outcome {
-            SendOutcome::Sent { provider_id } => acc::SmsResult::Sent {
-                provider_id: provider_id.clone(),
-            },
-            SendOutcome::Retry {
-                error,
-                next_attempt_at,
-            } => acc::SmsResult::Retry {
-                error: error.clone(),
-                next_attempt_at: *next_attempt_at,
-            },
-            SendOutcome::Failed { error } => acc::SmsResult::Failed {
-                error: error.clone(),
-            },
-        };
-        acc::sms_record(self.store.as_ref(), id, &r, now, self.keep_body).map_err(|e| e.to_string())
+        acc::sms_record(self.store.as_ref(), id, outcome, now, self.keep_body)
+            .map_err(|e| e.to_string())
     }
 }

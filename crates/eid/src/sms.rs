@@ -44,19 +44,9 @@ pub struct OutboxMessage {
     pub attempts: u32,
 }
 
-/// What became of one send attempt; the store records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendOutcome {
-    /// The gateway accepted the message; `provider_id` is its message id when it gave one.
-    Sent { provider_id: Option<String> },
-    /// The attempt failed and the message is due again at `next_attempt_at`.
-    Retry {
-        error: String,
-        next_attempt_at: OffsetDateTime,
-    },
-    /// The message will not be sent.
-    Failed { error: String },
-}
+/// What became of one send attempt; the store records it (the store's own type: sent with the
+/// provider's id, due again at `next_attempt_at`, or failed).
+pub use eid_core::accounts::SmsResult as SendOutcome;
 
 /// The outbox table, as the dispatcher sees it.
 pub trait OutboxStore: Send + Sync + 'static {
