@@ -6,6 +6,7 @@
 //! on them, so the same input gives the same output.
 
 pub mod accounts;
+pub mod clock;
 pub mod csvfmt;
 pub mod gen;
 pub mod import;
@@ -16,5 +17,6 @@ pub mod secret;
 pub mod sql;
 pub mod sqlite;
 pub mod store;
+pub mod testkit;
 
 pub use store::{open, Actor, Store, StoreError};

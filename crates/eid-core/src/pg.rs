@@ -949,7 +949,7 @@ impl Store for PgStore {
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        let now = to_ms(OffsetDateTime::now_utc());
+        let now = to_ms(crate::clock::Clock::now(&crate::clock::SystemClock));
         for (version, sql) in MIGRATIONS {
             if applied.contains(version) {
                 continue;
@@ -1578,8 +1578,8 @@ mod tests {
         let url = std::env::var("EID_TEST_DATABASE_URL")
             .ok()
             .filter(|u| !u.is_empty())?;
-        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000;
-        let schema = format!("eid_pg_{name}_{}_{nanos}", std::process::id());
+        let salt = &crate::secret::random_token()[..12];
+        let schema = format!("eid_pg_{name}_{}_{salt}", std::process::id());
         let store = PgStore::connect(&url, Some(&schema)).unwrap();
         store.migrate().unwrap();
         Some(Fresh { store, url, schema })

@@ -382,15 +382,56 @@ pub trait Store: Send + Sync {
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
-/// Opens a store from a URL: `sqlite://PATH` (created if missing) or `postgres://…`.
+/// Opens a store from a URL: `sqlite://PATH` (created if missing) or `postgres://…`, where
+/// `schema=NAME` in the query string puts every table in that schema (created if missing).
 pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         Ok(Arc::new(crate::sqlite::SqliteStore::open(path)?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(crate::pg::PgStore::connect(url, None)?))
+        let (url, schema) = split_schema(url)?;
+        Ok(Arc::new(crate::pg::PgStore::connect(
+            &url,
+            schema.as_deref(),
+        )?))
     } else {
         Err(StoreError::BadUrl(url.to_owned()))
     }
+}
+
+/// Takes `schema=NAME` out of a PostgreSQL URL's query string. The name is 1 to 63 lowercase
+/// ASCII letters, digits and underscores, starting with a letter.
+fn split_schema(url: &str) -> Result<(String, Option<String>), StoreError> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut schema = None;
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("schema", name)) => {
+                let ok = (1..=63).contains(&name.len())
+                    && name.starts_with(|c: char| c.is_ascii_lowercase())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                if !ok {
+                    return Err(StoreError::Db(
+                        "database URL: schema must be 1 to 63 lowercase letters, digits or _, \
+                         starting with a letter"
+                            .to_owned(),
+                    ));
+                }
+                schema = Some(name.to_owned());
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    Ok((url, schema))
 }
 
 /// The hierarchical key of a commune of the 2024 tree, `PPDDDCCCCC`: a unit's subtree is one

@@ -371,7 +371,7 @@ fn intake_in_process(
         || [Duration::ZERO; 4],
         |mine, i| {
             let (packet, sig) = &packets[i];
-            let now = OffsetDateTime::now_utc();
+            let now = eid_core::clock::Clock::now(&eid_core::clock::SystemClock);
             let t0 = Instant::now();
             let device = acc::device(store.as_ref(), device_id)
                 .map_err(|e| e.to_string())?
@@ -679,7 +679,7 @@ fn main() {
     store.migrate().expect("the store migrates");
 
     // The register: one generated province.
-    let now = OffsetDateTime::now_utc();
+    let now = eid_core::clock::Clock::now(&eid_core::clock::SystemClock);
     let today = now.to_offset(acc::vietnam()).date();
     let province = UnitCode::parse(PROVINCE).expect("a province code");
     let t = Instant::now();

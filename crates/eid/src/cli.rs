@@ -573,7 +573,7 @@ pub fn open_store(url: &str) -> Result<Arc<dyn Store>, Failure> {
 }
 
 fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
+    eid_core::clock::Clock::now(&eid_core::clock::SystemClock)
 }
 
 fn today() -> time::Date {

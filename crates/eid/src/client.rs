@@ -101,7 +101,7 @@ impl Rng {
 
 /// A seed from the clock, for runs that need not repeat.
 pub fn clock_seed() -> u64 {
-    let now = OffsetDateTime::now_utc();
+    let now = eid_core::clock::Clock::now(&eid_core::clock::SystemClock);
     (now.unix_timestamp_nanos() as u64) ^ u64::from(std::process::id())
 }
 
@@ -140,7 +140,7 @@ impl<'a> Applicant<'a> {
             matched: true,
             method: "fingerprint",
             against: "card",
-            collected_at: OffsetDateTime::now_utc(),
+            collected_at: eid_core::clock::Clock::now(&eid_core::clock::SystemClock),
         }
     }
 }
@@ -709,7 +709,7 @@ pub fn candidates(
     sim: &Simulation,
     want: usize,
 ) -> Result<Vec<Candidate>, ClientError> {
-    let today = OffsetDateTime::now_utc()
+    let today = eid_core::clock::Clock::now(&eid_core::clock::SystemClock)
         .to_offset(crate::state::vietnam())
         .date();
     let mut out: Vec<Candidate> = Vec::new();

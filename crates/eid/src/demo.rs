@@ -1248,7 +1248,7 @@ pub fn live_setup(store: &dyn Store, province: UnitCode, seed: u64) -> Result<Li
             staff.id,
             "eid demo --live",
             &token_hash(&token),
-            OffsetDateTime::now_utc(),
+            eid_core::clock::Clock::now(&eid_core::clock::SystemClock),
         )
         .map_err(|e| e.to_string())?;
     Ok(Live {

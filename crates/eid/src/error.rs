@@ -12,6 +12,17 @@ use eid_core::StoreError;
 tokio::task_local! {
     /// The id of the request being served, set by the request middleware.
     pub static REQUEST_ID: String;
+    /// The server's clock, set by the request middleware, for answers that depend on the time
+    /// (a lock-out's retry delay).
+    pub static REQUEST_CLOCK: std::sync::Arc<dyn eid_core::clock::Clock>;
+}
+
+/// The current time by the server's clock (the system's outside a request).
+fn now() -> time::OffsetDateTime {
+    use eid_core::clock::{Clock, SystemClock};
+    REQUEST_CLOCK
+        .try_with(|c| c.now())
+        .unwrap_or_else(|_| SystemClock.now())
 }
 
 /// The request id of the current task, or `-` outside a request.
@@ -155,7 +166,7 @@ impl From<eid_core::accounts::Refusal> for AppError {
                 "collecting_units": units,
             })),
             Refusal::LockedOut(until) => Some(serde_json::json!({
-                "retry_after_seconds": (*until - time::OffsetDateTime::now_utc()).whole_seconds().max(1),
+                "retry_after_seconds": (*until - now()).whole_seconds().max(1),
             })),
             _ => None,
         };

@@ -23,6 +23,7 @@ pub mod ops_api;
 pub mod sms;
 pub mod startup;
 pub mod state;
+pub mod testkit;
 pub mod verifier;
 pub mod wire;
 pub mod xlsx;

@@ -353,6 +353,7 @@ impl Dispatcher {
         &self,
         store: Arc<dyn OutboxStore>,
         sender: Arc<dyn SmsSender>,
+        clock: Arc<dyn eid_core::clock::Clock>,
         every: std::time::Duration,
         mut shutdown: watch::Receiver<bool>,
     ) -> JoinHandle<()> {
@@ -365,8 +366,9 @@ impl Dispatcher {
                     break;
                 }
                 let (st, se) = (store.clone(), sender.clone());
+                let now = clock.now();
                 let round = tokio::task::spawn_blocking(move || {
-                    dispatch_once(&*st, &*se, OffsetDateTime::now_utc(), DISPATCH_BATCH)
+                    dispatch_once(&*st, &*se, now, DISPATCH_BATCH)
                 })
                 .await;
                 let mut full = false;
@@ -412,11 +414,12 @@ impl Dispatcher {
 pub fn spawn_dispatcher(
     store: Arc<dyn OutboxStore>,
     sender: Arc<dyn SmsSender>,
+    clock: Arc<dyn eid_core::clock::Clock>,
     every: std::time::Duration,
     shutdown: watch::Receiver<bool>,
 ) -> (Dispatcher, JoinHandle<()>) {
     let dispatcher = Dispatcher::new();
-    let task = dispatcher.spawn(store, sender, every, shutdown);
+    let task = dispatcher.spawn(store, sender, clock, every, shutdown);
     (dispatcher, task)
 }
 
@@ -791,6 +794,7 @@ mod tests {
         let (dispatcher, task) = spawn_dispatcher(
             store.clone(),
             Arc::new(DevSink),
+            Arc::new(eid_core::clock::SystemClock),
             Duration::from_secs(3600),
             rx,
         );

@@ -16,10 +16,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use eid_core::clock::{Clock, SystemClock};
 use eid_core::Store;
 
 use crate::config::Config;
-use crate::error::{AppError, REQUEST_ID};
+use crate::error::{AppError, REQUEST_CLOCK, REQUEST_ID};
 use crate::state::AppState;
 
 /// A bound, ready-to-run server.
@@ -51,16 +52,27 @@ impl Application {
         config: Config,
         store: Arc<dyn Store>,
     ) -> Result<(Application, SocketAddr), String> {
+        Application::with_clock(config, store, Arc::new(SystemClock)).await
+    }
+
+    /// Binds `config.listen` over an already opened and migrated store, reading time from
+    /// `clock` (the test kit runs servers at a fixed date this way).
+    pub async fn with_clock(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Application, SocketAddr), String> {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = AppState::new(Arc::clone(&store), config);
+        let state = AppState::with_clock(Arc::clone(&store), config, clock);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let keep_body = state.sms.name() == "dev-sink";
         state.dispatcher.spawn(
             Arc::new(crate::accounts_api::StoreOutbox { store, keep_body }),
             Arc::clone(&state.sms),
+            Arc::clone(&state.clock),
             std::time::Duration::from_secs(2),
             stopped,
         );
@@ -174,7 +186,10 @@ async fn around_request(State(state): State<AppState>, request: Request, next: N
         .unwrap_or_else(|| "other".to_owned());
     let method = request.method().clone();
     let id = new_request_id();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    let clock = Arc::clone(&state.clock);
+    let mut response = REQUEST_ID
+        .scope(id.clone(), REQUEST_CLOCK.scope(clock, next.run(request)))
+        .await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics.request(&route, status, elapsed);

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use eid_core::clock::{Clock, SystemClock};
 use eid_core::Store;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
 
 use crate::auth::RateLimiter;
 use crate::config::Config;
@@ -32,6 +33,8 @@ pub struct Inner {
     pub dispatcher: Dispatcher,
     /// Who compares a level-1 applicant's photo with their portrait.
     pub verifier: Arc<dyn FaceVerifier>,
+    /// The only clock the server reads (the system's, or a test's).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// How many store calls may run at once.
@@ -63,12 +66,15 @@ pub fn account_settings(c: &Config) -> eid_core::accounts::Settings {
 }
 
 /// Vietnam's time zone (UTC+7), used for "today" (card validity).
-pub fn vietnam() -> UtcOffset {
-    UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC)
-}
+pub use eid_core::clock::vietnam;
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
+        AppState::with_clock(store, config, Arc::new(SystemClock))
+    }
+
+    /// The state over `store` with time read from `clock`.
+    pub fn with_clock(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> AppState {
         let limiter = RateLimiter::new(config.login_max_failures, config.login_window_minutes * 60);
         let accounts = account_settings(&config);
         let sms = config.sms_sender();
@@ -83,17 +89,18 @@ impl AppState {
             metrics: Metrics::default(),
             limiter,
             store_slots: tokio::sync::Semaphore::new(STORE_SLOTS),
+            clock,
         }))
     }
 
-    /// The current time: the only clock the server reads.
+    /// The current time, from the state's clock.
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        self.clock.now()
     }
 
     /// Today's date in Vietnam.
     pub fn today(&self) -> time::Date {
-        self.now().to_offset(vietnam()).date()
+        self.clock.today()
     }
 
     /// Runs a point read (`f` must only read, and only a few rows): inline when the engine's

@@ -20,7 +20,7 @@ use eid_domain::{
 };
 use serde_json::{json, Value};
 use time::macros::date;
-use time::{Date, Duration, OffsetDateTime};
+use time::{Date, Duration};
 
 use crate::helpers::{agent, create_user, fresh_store, spawn, TestUser};
 
@@ -155,14 +155,14 @@ impl World {
 
     /// Writes a person (new or changed) through the register's writer.
     fn put(&self, p: &Person) {
-        let today = OffsetDateTime::now_utc().date();
+        let today = crate::helpers::now().date();
         p.check(today).unwrap();
         let mut w = self
             .store
             .writer(
                 &Actor::Cli("test".into()),
                 "test",
-                OffsetDateTime::now_utc(),
+                crate::helpers::now(),
             )
             .unwrap();
         w.put(p).unwrap();
@@ -199,7 +199,7 @@ impl World {
 
     /// Every open code of `purpose` expires now (the server's clock is the real one).
     fn expire_codes(&self, purpose: &str) {
-        let past = to_ms(OffsetDateTime::now_utc() - Duration::minutes(1));
+        let past = to_ms(crate::helpers::now() - Duration::minutes(1));
         eid_core::sql::transact(self.store.db(), |tx| {
             tx.exec(
                 "UPDATE code SET expires_at = $1 WHERE purpose = $2",
@@ -454,7 +454,7 @@ fn packet_signed(device: i64, seed: &str, p: &Person, officer: &str, matched: bo
         matched,
         score: if matched { 0.97 } else { 0.31 },
         officer,
-        collected_at: OffsetDateTime::now_utc(),
+        collected_at: crate::helpers::now(),
         nonce: nonce(),
     };
     let (packet, signature) = sign(&fields, &signing_key(seed).unwrap()).unwrap();
@@ -578,7 +578,7 @@ fn level1_unknown_dead_emigrated_or_active_get_the_same_answer_and_no_code() {
 fn level1_refuses_under_14_a_wrong_photo_and_a_weak_password() {
     let w = World::new("acc-l1-refusals");
     // Under 14 by the year in the ID, and under 14 by the birthday later this year.
-    let today = OffsetDateTime::now_utc().date();
+    let today = crate::helpers::now().date();
     let young = w.person_born(date!(2014 - 01 - 05), None, w.at.commune);
     refused(
         w.register(&young, young.id.as_str()),
@@ -2222,7 +2222,7 @@ fn the_holder_lists_every_event_in_order() {
 #[test]
 fn the_roll_up_counts_every_transition() {
     let w = World::new("acc-rollup");
-    let first_day = acc::day_of(OffsetDateTime::now_utc());
+    let first_day = acc::day_of(crate::helpers::now());
     let dev = w.device(w.at.commune);
     // Level 1: two activations, one registration left pending.
     let a = w.person(Some(date!(2022 - 05 - 01)));
@@ -2277,7 +2277,7 @@ fn the_roll_up_counts_every_transition() {
         "auth.bad_credentials",
     );
 
-    let last_day = acc::day_of(OffsetDateTime::now_utc());
+    let last_day = acc::day_of(crate::helpers::now());
     let count = |m: &str, unit: &UnitCode| {
         acc::count(
             w.store.as_ref(),

@@ -280,7 +280,7 @@ fn me_describes_the_token_owner_and_a_revoked_token_is_401() {
         .unwrap()
         .id;
     app.store
-        .revoke_api_token(token_id, time::OffsetDateTime::now_utc())
+        .revoke_api_token(token_id, crate::helpers::now())
         .unwrap();
 
     let (after, body) = get_json(&app.base, "/api/v1/me", &extra.token);

@@ -10,7 +10,6 @@ use eid_core::store::{unit_path, Role};
 use eid_core::{sql, Actor, Store};
 use eid_domain::{Level, Person, Tree, UnitCode, Units};
 use serde_json::{json, Value};
-use time::OffsetDateTime;
 
 use crate::helpers::{call, create_user, fresh_store, get_json, spawn, TestUser};
 
@@ -27,7 +26,7 @@ struct Ops {
 
 fn setup(label: &str) -> Ops {
     let store = fresh_store(label);
-    let today = OffsetDateTime::now_utc().date();
+    let today = crate::helpers::now().date();
     let province = UnitCode::parse("62").unwrap();
     let persons: Vec<Person> = eid_core::gen::Generator::new(&eid_core::gen::GenConfig {
         count: 2000,
@@ -41,7 +40,7 @@ fn setup(label: &str) -> Ops {
     let opts = ImportOptions {
         on_error: OnError::Skip,
         today,
-        now: OffsetDateTime::now_utc(),
+        now: crate::helpers::now(),
         actor: Actor::Cli("test".into()),
         reason: "test".into(),
     };
@@ -112,7 +111,7 @@ fn bump(store: &dyn Store, commune: &UnitCode, day: time::Date, n: i64) {
 #[test]
 fn the_level_above_sets_and_splits_quotas_and_everyone_sees_progress_in_scope() {
     let o = setup("opsq");
-    let today = OffsetDateTime::now_utc().date();
+    let today = crate::helpers::now().date();
     let start = today - time::Duration::days(30);
     let deadline = today + time::Duration::days(30);
     let q = |unit: &str, target: u64| {
@@ -233,7 +232,7 @@ fn outreach_lists_people_in_scope_and_exports_csv() {
     );
     assert_eq!(s, 200, "{v}");
     let people = v["people"].as_array().unwrap();
-    let today = OffsetDateTime::now_utc().date();
+    let today = crate::helpers::now().date();
     let want = o
         .persons
         .iter()
@@ -335,7 +334,7 @@ fn outreach_lists_people_in_scope_and_exports_csv() {
 #[test]
 fn reports_are_tracked_and_history_re_aggregates_into_2025() {
     let o = setup("opsr");
-    let today = OffsetDateTime::now_utc().date();
+    let today = crate::helpers::now().date();
     let start = today - time::Duration::days(21);
     let (s, v) = post(
         &o.base,

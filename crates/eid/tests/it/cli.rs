@@ -132,7 +132,7 @@ fn abort_on_a_bad_row_writes_nothing_and_skip_keeps_the_good_rows() {
     let dir = temp_dir("cli-abort");
     let csv = generate(&dir, 20);
     let bad = break_row(&csv, 5);
-    let db = format!("sqlite://{}", dir.join("eid.db").display());
+    let db = crate::helpers::fresh_url(eid_core::testkit::Engine::from_env(), "cli");
 
     let aborted = eid(&[
         "--db",
@@ -201,8 +201,7 @@ fn abort_on_a_bad_row_writes_nothing_and_skip_keeps_the_good_rows() {
 
 #[test]
 fn admin_creates_users_checks_role_units_and_issues_and_revokes_tokens() {
-    let dir = temp_dir("cli-admin");
-    let db = format!("sqlite://{}", dir.join("eid.db").display());
+    let db = crate::helpers::fresh_url(eid_core::testkit::Engine::from_env(), "cli");
 
     let mismatch = eid(&[
         "--db",
@@ -310,8 +309,7 @@ fn eid_db(db: &str, args: &[&str]) -> Output {
 
 #[test]
 fn admin_adds_suspends_activates_retires_and_lists_devices() {
-    let dir = temp_dir("cli-devices");
-    let db = format!("sqlite://{}", dir.join("eid.db").display());
+    let db = crate::helpers::fresh_url(eid_core::testkit::Engine::from_env(), "cli");
 
     let bad_unit = eid_db(
         &db,
@@ -526,14 +524,13 @@ fn admin_adds_suspends_activates_retires_and_lists_devices() {
         .all(|a| a.actor == eid_core::Actor::Cli("admin".into())));
 }
 
-/// A SQLite store in `dir` (shared with the `eid` processes of a test) with `count` generated
-/// people of Kon Tum; returns it and the people who may hold an account.
+/// The store at `db` (shared with the `eid` processes of a test) with `count` generated people
+/// of Kon Tum; returns it and the people who may hold an account.
 fn people_store(
-    dir: &Path,
+    db: &str,
     count: u64,
 ) -> (std::sync::Arc<dyn eid_core::Store>, Vec<eid_domain::Person>) {
-    let db = format!("sqlite://{}", dir.join("eid.db").display());
-    let store = eid_core::open(&db).unwrap();
+    let store = eid_core::open(db).unwrap();
     store.migrate().unwrap();
     let people = import_people(store.as_ref(), count);
     (store, people)
@@ -543,7 +540,7 @@ fn people_store(
 /// 15 or older by birth year, with a phone and a valid card).
 fn import_people(store: &dyn eid_core::Store, count: u64) -> Vec<eid_domain::Person> {
     use eid_core::import::{import_generated, ImportOptions, OnError};
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::helpers::now();
     let today = now.date();
     let cfg = eid_core::gen::GenConfig {
         count,
@@ -597,7 +594,7 @@ fn staff(
                 unit,
                 password_hash: "not-a-hash".into(),
             },
-            time::OffsetDateTime::now_utc(),
+            crate::helpers::now(),
         )
         .unwrap();
 }
@@ -606,12 +603,11 @@ fn staff(
 fn admin_locks_and_unlocks_an_account_as_an_officer() {
     use eid_core::accounts as acc;
     use eid_core::store::Role;
-    let dir = temp_dir("cli-account-lock");
-    let db = format!("sqlite://{}", dir.join("eid.db").display());
-    let (store, people) = people_store(&dir, 400);
+    let db = crate::helpers::fresh_url(eid_core::testkit::Engine::from_env(), "cli");
+    let (store, people) = people_store(&db, 400);
     let holder = &people[0];
     let without_account = &people[1];
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::helpers::now();
     // A level-1 account for the holder, through the account rules.
     let s = acc::Settings::default();
     let phone = holder.phone.clone().unwrap();
@@ -803,7 +799,7 @@ fn the_client_plays_an_intake_device_and_a_citizen_end_to_end() {
         &eid_core::intake::parse_public_key(&public).unwrap(),
         250,
         &eid_core::Actor::Cli("test".into()),
-        time::OffsetDateTime::now_utc(),
+        crate::helpers::now(),
     )
     .unwrap();
     let base = crate::helpers::spawn(std::sync::Arc::clone(&store));
@@ -905,7 +901,7 @@ fn the_client_plays_an_intake_device_and_a_citizen_end_to_end() {
     assert_eq!(report.level1_started, 3, "{report}");
     assert!(report.level1_confirmed >= 2, "{report}");
     let range = eid_core::store::path_range(&district).unwrap();
-    let day = acc::day_of(time::OffsetDateTime::now_utc());
+    let day = acc::day_of(crate::helpers::now());
     assert_eq!(
         acc::count(
             store.as_ref(),
@@ -925,7 +921,7 @@ fn the_demo_history_writes_daily_counts_through_the_account_rules() {
     let store = crate::helpers::fresh_store("cli-demo-history");
     import_people(store.as_ref(), 3000);
     let province = eid_domain::UnitCode::parse("62").unwrap();
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::helpers::now();
     let options = eid::demo::HistoryOptions {
         province,
         days: 21,

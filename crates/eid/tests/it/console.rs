@@ -242,8 +242,8 @@ fn an_officer_corrects_a_record_with_a_reason_and_the_change_is_an_event() {
     let csv = format!("{}\n{row}\n", eid_core::csvfmt::COLUMNS.join(","));
     let opts = eid_core::import::ImportOptions {
         on_error: eid_core::import::OnError::Abort,
-        today: time::OffsetDateTime::now_utc().date(),
-        now: time::OffsetDateTime::now_utc(),
+        today: crate::helpers::now().date(),
+        now: crate::helpers::now(),
         actor: eid_core::store::Actor::Cli("test".into()),
         reason: "seed".into(),
     };

@@ -18,7 +18,6 @@ use eid_domain::{
 };
 use serde_json::{json, Value};
 use time::macros::date;
-use time::OffsetDateTime;
 
 use crate::helpers::{
     agent, call, cookie_value, create_user, csrf_field, fresh_store, post_form, set_cookie,
@@ -115,7 +114,7 @@ impl Fixture {
                 revoked: false,
             }),
         };
-        let now = OffsetDateTime::now_utc();
+        let now = crate::helpers::now();
         p.check(now.date()).unwrap();
         let mut w = self
             .store
@@ -140,7 +139,7 @@ impl Fixture {
             matched,
             score: if matched { 0.96 } else { 0.31 },
             officer: &self.xa.username,
-            collected_at: OffsetDateTime::now_utc(),
+            collected_at: crate::helpers::now(),
             nonce,
         };
         let (packet, signature) = sign(&fields, &signing_key(&self.seed).unwrap()).unwrap();
@@ -247,7 +246,7 @@ fn the_queue_lists_the_units_applications_and_the_review_queue_only_those_in_rev
         f,
         &format!(
             "/applications?day={}&unit={}",
-            OffsetDateTime::now_utc()
+            crate::helpers::now()
                 .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
                 .date(),
             f.commune

@@ -18,7 +18,7 @@ use eid_core::store::{unit_path, Role};
 use eid_core::{sql, Actor, Store};
 use eid_domain::{Level, Person, Tree, UnitCode, Units};
 use serde_json::{json, Value};
-use time::{Date, Duration, OffsetDateTime, UtcOffset};
+use time::{Date, Duration, UtcOffset};
 
 use crate::helpers::{
     agent, call, cookie_value, create_user, csrf_field, fresh_store, get_json, post_form,
@@ -42,7 +42,7 @@ struct Fixture {
 
 /// Today in Vietnam, as the server counts days.
 fn today() -> Date {
-    OffsetDateTime::now_utc()
+    crate::helpers::now()
         .to_offset(UtcOffset::from_hms(7, 0, 0).unwrap())
         .date()
 }
@@ -84,7 +84,7 @@ fn fixture() -> &'static Fixture {
         let opts = ImportOptions {
             on_error: OnError::Skip,
             today,
-            now: OffsetDateTime::now_utc(),
+            now: crate::helpers::now(),
             actor: Actor::Cli("test".into()),
             reason: "test".into(),
         };

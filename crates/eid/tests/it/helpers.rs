@@ -1,96 +1,21 @@
-//! The test harness: a seeded database, staff of every role with tokens and passwords, and the
-//! server running on its own thread and runtime.
+//! The test harness: the shared seeded server over the test kit (`eid::testkit`: stores on the
+//! engine `EID_TEST_ENGINE` names, servers on port 0 with a clock, staff of every role), and the
+//! HTTP helpers the tests share.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use eid::Config;
+use eid_core::clock::{Clock, SystemClock};
 use eid_core::import::{import_generated, ImportOptions, OnError};
-use eid_core::secret::{hash_password, random_token, token_hash};
-use eid_core::store::{NewStaff, Role};
+use eid_core::store::Role;
 use eid_core::{Actor, Store};
 use eid_domain::{Level, Person, Tree, UnitCode, Units};
 use time::OffsetDateTime;
 
-/// A fresh, empty folder under the system's temporary folder.
-pub fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eid-test-{label}-{}", &random_token()[..12]));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+pub use eid::testkit::{create_user, fresh_store, fresh_url, spawn, temp_dir, TestUser};
 
-/// A fresh, migrated store: PostgreSQL in a new schema when `EID_TEST_DATABASE_URL` is set,
-/// SQLite in a temporary folder otherwise.
-pub fn fresh_store(label: &str) -> Arc<dyn Store> {
-    let store: Arc<dyn Store> = match std::env::var("EID_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let schema = format!("eid_test_{}", &random_token()[..12]);
-            Arc::new(eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap())
-        }
-        _ => {
-            let path = temp_dir(label).join("eid.db");
-            eid_core::open(&format!("sqlite://{}", path.display())).unwrap()
-        }
-    };
-    store.migrate().unwrap();
-    store
-}
-
-/// Starts the server over `store` on 127.0.0.1:0 and returns its base URL.
-pub fn spawn(store: Arc<dyn Store>) -> String {
-    let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let config = Config {
-                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-                ..Config::default()
-            };
-            let (app, addr) = eid::Application::with_store(config, store).await.unwrap();
-            tx.send(addr).unwrap();
-            app.run_until_stopped().await.unwrap();
-        });
-    });
-    let addr = rx.recv().unwrap();
-    format!("http://{addr}")
-}
-
-/// A staff account made for the tests.
-pub struct TestUser {
-    pub id: i64,
-    pub username: String,
-    pub password: String,
-    pub token: String,
-    pub unit: UnitCode,
-}
-
-pub fn create_user(store: &dyn Store, username: &str, role: Role, unit: UnitCode) -> TestUser {
-    let password = format!("Mật-khẩu-{}-A1", &random_token()[..8]);
-    let new = NewStaff {
-        username: username.to_owned(),
-        display_name: format!("Cán bộ {username}"),
-        role,
-        unit,
-        password_hash: hash_password(&password).unwrap(),
-    };
-    let now = OffsetDateTime::now_utc();
-    let id = store.create_staff(&new, now).unwrap();
-    let token = random_token();
-    store
-        .create_api_token(id, &format!("test {username}"), &token_hash(&token), now)
-        .unwrap();
-    TestUser {
-        id,
-        username: username.to_owned(),
-        password,
-        token,
-        unit,
-    }
+/// The current time, by the clock the shared servers run on (the system's).
+pub fn now() -> OffsetDateTime {
+    SystemClock.now()
 }
 
 /// The shared server: one province of generated people and one user of each role.
@@ -113,7 +38,7 @@ pub fn app() -> &'static TestApp {
     static APP: OnceLock<TestApp> = OnceLock::new();
     APP.get_or_init(|| {
         let store = fresh_store("it");
-        let today = OffsetDateTime::now_utc().date();
+        let today = now().date();
         let province = UnitCode::parse(PROVINCE).unwrap();
         let cfg = eid_core::gen::GenConfig {
             count: 3000,
@@ -125,7 +50,7 @@ pub fn app() -> &'static TestApp {
         let opts = ImportOptions {
             on_error: OnError::Skip,
             today,
-            now: OffsetDateTime::now_utc(),
+            now: now(),
             actor: Actor::Cli("test".to_owned()),
             reason: "test data".to_owned(),
         };

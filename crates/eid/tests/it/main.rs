@@ -9,6 +9,7 @@
 mod accounts;
 mod api;
 mod campaign_api;
+mod clock;
 mod cli;
 mod console;
 mod console_accounts;

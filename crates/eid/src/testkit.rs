@@ -1,0 +1,179 @@
+//! The test kit's server half: the real server on 127.0.0.1:0 over a given store and clock, and
+//! staff of every role with passwords and API tokens. The HTTP and CLI suite, the browser tests'
+//! fixtures and the benches start servers through it instead of each keeping a copy.
+//!
+//! Fresh stores come from [`eid_core::testkit`] (SQLite, or PostgreSQL with `EID_TEST_ENGINE`).
+
+#![allow(clippy::panic)] // a test kit that cannot start a server has nothing better to do
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use eid_core::clock::{Clock, SystemClock};
+use eid_core::secret::{hash_password, random_token, token_hash};
+use eid_core::store::{NewStaff, Role};
+use eid_core::Store;
+use eid_domain::UnitCode;
+
+use crate::Config;
+
+pub use eid_core::testkit::{fresh_store, fresh_store_on, fresh_url, temp_dir, Engine};
+
+/// A running server.
+pub struct Server {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub addr: SocketAddr,
+}
+
+/// The configuration the test kit serves with: development adapters on (the tests read SMS codes
+/// from the development outbox), listening on port 0.
+pub fn test_config() -> Config {
+    Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Config::default()
+    }
+}
+
+/// Starts the server over `store` on its own thread and runtime with the system clock; returns
+/// its base URL.
+pub fn spawn(store: Arc<dyn Store>) -> String {
+    spawn_with(store, test_config(), Arc::new(SystemClock)).base
+}
+
+/// Starts the server over `store` reading time from `clock` (a [`eid_core::clock::ManualClock`]
+/// runs it at a fixed date that the test moves).
+pub fn spawn_with_clock(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> String {
+    spawn_with(store, test_config(), clock).base
+}
+
+/// Starts the server over `store` with `config` and `clock` on its own thread with a two-worker
+/// runtime (the server runs until the test process ends).
+pub fn spawn_with(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Server {
+    let (tx, rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
+    std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = tx.send(Err(format!("tokio runtime: {e}")));
+                return;
+            }
+        };
+        rt.block_on(async move {
+            match crate::Application::with_clock(config, store, clock).await {
+                Ok((app, addr)) => {
+                    let _ = tx.send(Ok(addr));
+                    if let Err(e) = app.run_until_stopped().await {
+                        eprintln!("test server stopped: {e}");
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+    });
+    match rx.recv() {
+        Ok(Ok(addr)) => Server {
+            base: format!("http://{addr}"),
+            addr,
+        },
+        Ok(Err(e)) => panic!("the test server did not start: {e}"),
+        Err(e) => panic!("the test server thread ended: {e}"),
+    }
+}
+
+/// A staff account made for a test: its password and an API token in clear.
+pub struct TestUser {
+    pub id: i64,
+    pub username: String,
+    pub password: String,
+    pub token: String,
+    pub unit: UnitCode,
+}
+
+impl std::fmt::Debug for TestUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates staff `username` with `role` at `unit`, a random password that meets the policy and
+/// an API token, stamped by `clock`.
+pub fn create_user_at(
+    store: &dyn Store,
+    username: &str,
+    role: Role,
+    unit: UnitCode,
+    clock: &dyn Clock,
+) -> TestUser {
+    let password = format!("Mật-khẩu-{}-A1", &random_token()[..8]);
+    let password_hash = match hash_password(&password) {
+        Ok(h) => h,
+        Err(e) => panic!("hashing a test password: {e}"),
+    };
+    let new = NewStaff {
+        username: username.to_owned(),
+        display_name: format!("Cán bộ {username}"),
+        role,
+        unit,
+        password_hash,
+    };
+    let now = clock.now();
+    let id = match store.create_staff(&new, now) {
+        Ok(id) => id,
+        Err(e) => panic!("creating test staff {username}: {e}"),
+    };
+    let token = random_token();
+    if let Err(e) = store.create_api_token(id, &format!("test {username}"), &token_hash(&token), now)
+    {
+        panic!("issuing a token to {username}: {e}");
+    }
+    TestUser {
+        id,
+        username: username.to_owned(),
+        password,
+        token,
+        unit,
+    }
+}
+
+/// [`create_user_at`] by the system clock.
+pub fn create_user(store: &dyn Store, username: &str, role: Role, unit: UnitCode) -> TestUser {
+    create_user_at(store, username, role, unit, &SystemClock)
+}
+
+/// One staff account of each role: the ministry and an auditor nationwide, and officers of the
+/// given province, district and commune. Usernames get `prefix` so several sets fit one store.
+pub struct Staff {
+    pub ministry: TestUser,
+    pub province: TestUser,
+    pub district: TestUser,
+    pub commune: TestUser,
+    pub auditor: TestUser,
+}
+
+/// Creates a [`Staff`] set (`{prefix}bo`, `{prefix}tinh`, `{prefix}huyen`, `{prefix}xa`,
+/// `{prefix}kiemtra`).
+pub fn staff_per_role(
+    store: &dyn Store,
+    prefix: &str,
+    province: UnitCode,
+    district: UnitCode,
+    commune: UnitCode,
+) -> Staff {
+    Staff {
+        ministry: create_user(store, &format!("{prefix}bo"), Role::Ministry, UnitCode::NATION),
+        province: create_user(store, &format!("{prefix}tinh"), Role::Province, province),
+        district: create_user(store, &format!("{prefix}huyen"), Role::District, district),
+        commune: create_user(store, &format!("{prefix}xa"), Role::Commune, commune),
+        auditor: create_user(store, &format!("{prefix}kiemtra"), Role::Auditor, UnitCode::NATION),
+    }
+}
