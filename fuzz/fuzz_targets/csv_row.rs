@@ -2,7 +2,7 @@
 //! checks that every accepted row survives export and re-import unchanged.
 #![no_main]
 
-use eid_core::csvfmt;
+use eid_store::csvfmt;
 use libfuzzer_sys::fuzz_target;
 use time::macros::date;
 use time::Date;

@@ -1,22 +1,19 @@
-//! The core of eid: the storage API and its two engines, import and export, synthetic
-//! populations, and credentials.
+//! The core of eid: the use cases by slice — accounts (levels 1 and 2, sign-in, locks, the SMS
+//! outbox), intake packets, operations (quotas, progress, outreach, reports), import and export —
+//! with credentials and the clock, over `eid-store`.
 //!
-//! This is the only crate that speaks SQL. It knows nothing of HTTP, HTML or the command line:
-//! the `eid` binary calls it. Time and randomness come in as parameters where a result depends
-//! on them, so the same input gives the same output.
+//! It knows nothing of HTTP, HTML or the command line (checked by a test): `eid-web` and the
+//! binary call it. Time and randomness come in as parameters where a result depends on them, so
+//! the same input gives the same output. SQL is written through `eid_store::sql` only.
 
 pub mod accounts;
 pub mod clock;
-pub mod csvfmt;
-pub mod gen;
+pub mod face;
 pub mod import;
 pub mod intake;
 pub mod ops;
-pub mod pg;
 pub mod secret;
-pub mod sql;
-pub mod sqlite;
-pub mod store;
-pub mod testkit;
 
-pub use store::{open, Actor, Store, StoreError};
+// The storage crate under its old paths (`eid_core::store`, `eid_core::sql`, …).
+pub use eid_store::{csvfmt, pg, sql, sqlite, store, testkit};
+pub use eid_store::{open, Actor, Store, StoreError};

@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use eid_core::accounts::{day_number, metric};
-use eid_core::gen::{GenConfig, Generator};
 use eid_core::import::{import_generated, ImportOptions, OnError};
 use eid_core::ops::{self, NewQuota, OutreachFilter, Split};
 use eid_core::sql;
 use eid_core::store::{unit_path, Actor, Store};
 use eid_domain::campaign::{Schedule, Status, Timeliness};
 use eid_domain::{LifeState, Person, Tree, UnitCode, Units};
+use eid_gen::{GenConfig, Generator};
 use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 

@@ -683,13 +683,13 @@ fn main() {
     let today = now.to_offset(acc::vietnam()).date();
     let province = UnitCode::parse(PROVINCE).expect("a province code");
     let t = Instant::now();
-    let cfg = eid_core::gen::GenConfig {
+    let cfg = eid_gen::GenConfig {
         count: a.people,
         seed: 20_231_123,
         province: Some(province),
         today,
     };
-    let persons: Vec<Person> = eid_core::gen::Generator::new(&cfg)
+    let persons: Vec<Person> = eid_gen::Generator::new(&cfg)
         .expect("the generator")
         .collect();
     let opts = ImportOptions {

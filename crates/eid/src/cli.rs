@@ -7,7 +7,7 @@
 //! (`--on-error abort` with bad rows), 2 any other failure.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -550,19 +550,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .build()?)
 }
 
-/// Creates the folder of a `sqlite://` database file if it is missing.
-pub fn prepare_sqlite_dir(url: &str) -> Result<(), String> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        if let Some(parent) = Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-    }
-    Ok(())
-}
+pub use eid_core::store::prepare_sqlite_dir;
 
 /// Opens and migrates the store.
 pub fn open_store(url: &str) -> Result<Arc<dyn Store>, Failure> {
@@ -752,13 +740,13 @@ fn gen_persons(args: &GenPersonsArgs) -> Result<(), Failure> {
         Some(p) => Some(province_code(p)?),
         None => None,
     };
-    let cfg = eid_core::gen::GenConfig {
+    let cfg = eid_gen::GenConfig {
         count: args.count,
         seed: args.seed,
         province,
         today: today(),
     };
-    let generator = eid_core::gen::Generator::new(&cfg)?;
+    let generator = eid_gen::Generator::new(&cfg)?;
     let out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(
             std::fs::File::create(path)
@@ -1385,13 +1373,13 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
             "generating {} persons of {} (seed {}) …",
             args.people, province, args.seed
         );
-        let cfg = eid_core::gen::GenConfig {
+        let cfg = eid_gen::GenConfig {
             count: args.people,
             seed: args.seed,
             province: Some(province),
             today: today(),
         };
-        let generator = eid_core::gen::Generator::new(&cfg)?;
+        let generator = eid_gen::Generator::new(&cfg)?;
         let opts = ImportOptions {
             on_error: OnError::Skip,
             today: today(),

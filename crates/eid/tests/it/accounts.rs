@@ -159,11 +159,7 @@ impl World {
         p.check(today).unwrap();
         let mut w = self
             .store
-            .writer(
-                &Actor::Cli("test".into()),
-                "test",
-                crate::helpers::now(),
-            )
+            .writer(&Actor::Cli("test".into()), "test", crate::helpers::now())
             .unwrap();
         w.put(p).unwrap();
         w.commit().unwrap();

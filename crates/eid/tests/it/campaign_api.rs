@@ -28,7 +28,7 @@ fn setup(label: &str) -> Ops {
     let store = fresh_store(label);
     let today = crate::helpers::now().date();
     let province = UnitCode::parse("62").unwrap();
-    let persons: Vec<Person> = eid_core::gen::Generator::new(&eid_core::gen::GenConfig {
+    let persons: Vec<Person> = eid_gen::Generator::new(&eid_gen::GenConfig {
         count: 2000,
         seed: 11,
         province: Some(province),

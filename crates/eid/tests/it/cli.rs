@@ -542,13 +542,13 @@ fn import_people(store: &dyn eid_core::Store, count: u64) -> Vec<eid_domain::Per
     use eid_core::import::{import_generated, ImportOptions, OnError};
     let now = crate::helpers::now();
     let today = now.date();
-    let cfg = eid_core::gen::GenConfig {
+    let cfg = eid_gen::GenConfig {
         count,
         seed: 11,
         province: Some(eid_domain::UnitCode::parse("62").unwrap()),
         today,
     };
-    let people: Vec<eid_domain::Person> = eid_core::gen::Generator::new(&cfg).unwrap().collect();
+    let people: Vec<eid_domain::Person> = eid_gen::Generator::new(&cfg).unwrap().collect();
     let opts = ImportOptions {
         on_error: OnError::Skip,
         today,

@@ -72,7 +72,7 @@ fn fixture() -> &'static Fixture {
         let store = fresh_store("console-ops");
         let today = today();
         let province = UnitCode::parse("62").unwrap();
-        let persons: Vec<Person> = eid_core::gen::Generator::new(&eid_core::gen::GenConfig {
+        let persons: Vec<Person> = eid_gen::Generator::new(&eid_gen::GenConfig {
             count: 2000,
             seed: 23,
             province: Some(province),

@@ -40,13 +40,13 @@ pub fn app() -> &'static TestApp {
         let store = fresh_store("it");
         let today = now().date();
         let province = UnitCode::parse(PROVINCE).unwrap();
-        let cfg = eid_core::gen::GenConfig {
+        let cfg = eid_gen::GenConfig {
             count: 3000,
             seed: 7,
             province: Some(province),
             today,
         };
-        let persons: Vec<Person> = eid_core::gen::Generator::new(&cfg).unwrap().collect();
+        let persons: Vec<Person> = eid_gen::Generator::new(&cfg).unwrap().collect();
         let opts = ImportOptions {
             on_error: OnError::Skip,
             today,

@@ -132,7 +132,8 @@ pub fn create_user_at(
         Err(e) => panic!("creating test staff {username}: {e}"),
     };
     let token = random_token();
-    if let Err(e) = store.create_api_token(id, &format!("test {username}"), &token_hash(&token), now)
+    if let Err(e) =
+        store.create_api_token(id, &format!("test {username}"), &token_hash(&token), now)
     {
         panic!("issuing a token to {username}: {e}");
     }
@@ -170,10 +171,20 @@ pub fn staff_per_role(
     commune: UnitCode,
 ) -> Staff {
     Staff {
-        ministry: create_user(store, &format!("{prefix}bo"), Role::Ministry, UnitCode::NATION),
+        ministry: create_user(
+            store,
+            &format!("{prefix}bo"),
+            Role::Ministry,
+            UnitCode::NATION,
+        ),
         province: create_user(store, &format!("{prefix}tinh"), Role::Province, province),
         district: create_user(store, &format!("{prefix}huyen"), Role::District, district),
         commune: create_user(store, &format!("{prefix}xa"), Role::Commune, commune),
-        auditor: create_user(store, &format!("{prefix}kiemtra"), Role::Auditor, UnitCode::NATION),
+        auditor: create_user(
+            store,
+            &format!("{prefix}kiemtra"),
+            Role::Auditor,
+            UnitCode::NATION,
+        ),
     }
 }

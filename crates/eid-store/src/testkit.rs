@@ -10,7 +10,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::secret::random_token;
 use crate::Store;
 
 /// A database engine under test.
@@ -38,6 +37,11 @@ impl Engine {
     }
 }
 
+/// 12 random lowercase hex digits, for names no other test has.
+fn salt() -> String {
+    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
 /// The PostgreSQL server the tests may use (`EID_TEST_DATABASE_URL`), if one is set.
 pub fn postgres_url() -> Option<String> {
     std::env::var("EID_TEST_DATABASE_URL")
@@ -47,7 +51,7 @@ pub fn postgres_url() -> Option<String> {
 
 /// A fresh, empty folder under the system's temporary folder.
 pub fn temp_dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("eid-test-{label}-{}", &random_token()[..12]));
+    let dir = std::env::temp_dir().join(format!("eid-test-{label}-{}", salt()));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         panic!("cannot create {}: {e}", dir.display());
     }
@@ -69,7 +73,7 @@ pub fn fresh_url(engine: Engine, label: &str) -> String {
                 )
             };
             let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}schema=eid_test_{}", &random_token()[..12].to_lowercase())
+            format!("{url}{sep}schema=eid_test_{}", salt().to_lowercase())
         }
     }
 }

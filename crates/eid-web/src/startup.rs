@@ -37,7 +37,7 @@ impl Application {
     pub async fn build(config: Config) -> Result<(Application, SocketAddr), String> {
         let url = config.db.clone();
         let store = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, String> {
-            crate::cli::prepare_sqlite_dir(&url)?;
+            eid_core::store::prepare_sqlite_dir(&url)?;
             let store = eid_core::open(&url).map_err(|e| e.to_string())?;
             store.migrate().map_err(|e| e.to_string())?;
             Ok(store)

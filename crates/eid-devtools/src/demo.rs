@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, Weekday};
 
 use crate::client::{code_in, Rng};
-use crate::state::vietnam;
+use eid_core::clock::vietnam;
 
 /// The password every simulated citizen's account has (with [`DEMO_PASSCODE`]).
 pub const DEMO_PASSWORD: &str = "Demo-eID-2023";
@@ -434,12 +434,12 @@ impl Sim<'_> {
         } else {
             "portrait"
         };
-        let portrait = crate::verifier::dev_portrait(c.id.as_str());
+        let portrait = eid_core::face::dev_portrait(c.id.as_str());
         let fields = eid_core::intake::PacketFields {
             device: dev.id,
             personal_id: c.id.as_str(),
             phone: phone.as_str(),
-            portrait_sha256: crate::verifier::sha256(&portrait),
+            portrait_sha256: eid_core::face::sha256(&portrait),
             method,
             against: "card",
             matched,
@@ -566,12 +566,12 @@ impl Sim<'_> {
             }
             Step::Register { cand } => {
                 let c = self.cand(cand)?;
-                let photo = crate::verifier::dev_portrait(c.id.as_str());
+                let photo = eid_core::face::dev_portrait(c.id.as_str());
                 let reg = acc::Registration {
                     personal_id: &c.id,
                     phone: &c.phone,
                     photo: &photo,
-                    photo_hash: crate::verifier::sha256(&photo),
+                    photo_hash: eid_core::face::sha256(&photo),
                     verifier: "dev-hash",
                     score: 1.0,
                     matched: true,

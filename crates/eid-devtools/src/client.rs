@@ -154,7 +154,7 @@ impl IntakeDevice {
             device: self.id,
             personal_id: a.personal_id,
             phone: a.phone,
-            portrait_sha256: crate::verifier::sha256(&crate::verifier::dev_portrait(a.personal_id)),
+            portrait_sha256: eid_core::face::sha256(&eid_core::face::dev_portrait(a.personal_id)),
             method: a.method,
             against: a.against,
             matched: a.matched,
@@ -710,7 +710,7 @@ pub fn candidates(
     want: usize,
 ) -> Result<Vec<Candidate>, ClientError> {
     let today = eid_core::clock::Clock::now(&eid_core::clock::SystemClock)
-        .to_offset(crate::state::vietnam())
+        .to_offset(eid_core::clock::vietnam())
         .date();
     let mut out: Vec<Candidate> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
@@ -904,7 +904,7 @@ impl Simulator {
     fn register(&mut self, c: &Candidate) -> Result<(), ClientError> {
         let (client, sim) = (&self.client, &self.sim);
         let device = app_device(&c.personal_id);
-        let photo = crate::verifier::dev_portrait(&c.personal_id);
+        let photo = eid_core::face::dev_portrait(&c.personal_id);
         let handle = match client.register(&c.personal_id, &c.phone, &photo, &device) {
             Ok(h) => h,
             Err(e) if e.status.is_some() => {

@@ -9,15 +9,11 @@
 //! Errors never carry the personal ID or the photo.
 
 use base64::Engine as _;
-use sha2::{Digest, Sha256};
 
 /// How long a call to the verification service may take.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The SHA-256 of `bytes` (also the address of a content-addressed photo).
-pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
+pub use eid_core::face::{dev_portrait, sha256};
 
 /// The answer of a verifier, recorded with the account.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,12 +35,6 @@ pub trait FaceVerifier: Send + Sync + 'static {
     /// Compares `photo` with the reference portrait of `personal_id`. An `Err` means no answer
     /// (the service failed), not a mismatch.
     fn compare(&self, personal_id: &str, photo: &[u8]) -> Result<Verdict, String>;
-}
-
-/// The reference portrait of a person in development: the bytes
-/// `eid-dev-portrait:<personal_id>`. The demo client and the tests send it as the photo.
-pub fn dev_portrait(personal_id: &str) -> Vec<u8> {
-    format!("eid-dev-portrait:{personal_id}").into_bytes()
 }
 
 /// The development verifier: the photo matches iff its SHA-256 equals that of

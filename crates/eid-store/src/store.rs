@@ -232,7 +232,7 @@ impl Staff {
     }
 }
 
-/// A new staff account; the password hash comes from [`crate::secret::hash_password`].
+/// A new staff account; the password hash comes from `eid_core::secret::hash_password`.
 #[derive(Debug, Clone)]
 pub struct NewStaff {
     pub username: String,
@@ -396,6 +396,20 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else {
         Err(StoreError::BadUrl(url.to_owned()))
     }
+}
+
+/// Creates the folder of a `sqlite://` database file if it is missing.
+pub fn prepare_sqlite_dir(url: &str) -> Result<(), String> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if let Some(parent) = std::path::Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Takes `schema=NAME` out of a PostgreSQL URL's query string. The name is 1 to 63 lowercase

@@ -949,15 +949,17 @@ impl Store for PgStore {
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()
             .map_err(db)?;
-        let now = to_ms(crate::clock::Clock::now(&crate::clock::SystemClock));
+        
         for (version, sql) in MIGRATIONS {
             if applied.contains(version) {
                 continue;
             }
             tx.batch_execute(sql).map_err(db)?;
+            // The database's own clock, as on SQLite: when a migration ran is not business time.
             tx.execute(
-                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                &[version, &now],
+                "INSERT INTO schema_migrations (version, applied_at) \
+                 VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+                &[version],
             )
             .map_err(db)?;
         }
@@ -1578,7 +1580,7 @@ mod tests {
         let url = std::env::var("EID_TEST_DATABASE_URL")
             .ok()
             .filter(|u| !u.is_empty())?;
-        let salt = &crate::secret::random_token()[..12];
+        let salt = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
         let schema = format!("eid_pg_{name}_{}_{salt}", std::process::id());
         let store = PgStore::connect(&url, Some(&schema)).unwrap();
         store.migrate().unwrap();

@@ -1,0 +1,30 @@
+//! eid over HTTP: configuration, the axum server (JSON API, metrics, OpenAPI), the
+//! server-rendered web console, and the adapters for the SMS gateway and the face verifier.
+//!
+//! This crate owns every wire format: JSON and HTML views are written here and converted by hand
+//! from the domain types of `eid-domain`. It does no SQL: storage goes through `eid-core`
+//! (and the `Store` it re-exports), always called from `tokio::task::spawn_blocking` or, for
+//! local point reads, inline.
+
+#![recursion_limit = "512"]
+
+pub mod access;
+pub mod accounts_api;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod console;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod ops_api;
+pub mod sms;
+pub mod startup;
+pub mod state;
+pub mod testkit;
+pub mod verifier;
+pub mod wire;
+pub mod xlsx;
+
+pub use config::Config;
+pub use startup::Application;
