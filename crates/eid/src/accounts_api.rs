@@ -951,28 +951,33 @@ pub mod officer {
     use eid_core::store::Role;
     use eid_domain::{Tree, UnitCode, Units};
 
+    /// Writes one audit line with the request id `rid`, taken by the caller before the
+    /// blocking closure (the request's task-local id is not visible on a blocking thread).
     fn audit(
         store: &dyn Store,
         caller: &Caller,
         action: &str,
         target: &str,
         outcome: &str,
+        rid: &str,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
-        Ok(store.audit(&caller.actor, action, target, outcome, &request_id(), now)?)
+        Ok(store.audit(&caller.actor, action, target, outcome, rid, now)?)
     }
 
-    /// Audits an action's outcome (`ok` or `denied`) and passes its result on.
+    /// Audits an action's outcome (`ok` or `denied`) with the request id `rid` and passes its
+    /// result on.
     pub fn audited<T, E: Into<AppError>>(
         store: &dyn Store,
         caller: &Caller,
         action: &str,
         target: &str,
+        rid: &str,
         now: OffsetDateTime,
         r: Result<T, E>,
     ) -> Result<T, AppError> {
         let outcome = if r.is_ok() { "ok" } else { "denied" };
-        audit(store, caller, action, target, outcome, now)?;
+        audit(store, caller, action, target, outcome, rid, now)?;
         r.map_err(Into::into)
     }
 
@@ -1060,7 +1065,7 @@ pub mod officer {
         not_auditor(caller)?;
         let now = state.now();
         let s = state.accounts.clone();
-        let (caller, action) = (caller.clone(), action.to_owned());
+        let (caller, action, rid) = (caller.clone(), action.to_owned(), request_id());
         let out = state
             .blocking(move |store| {
                 let r = match action.as_str() {
@@ -1082,6 +1087,7 @@ pub mod officer {
                     &caller,
                     &format!("application.{action}"),
                     &id.to_string(),
+                    &rid,
                     now,
                     r,
                 )
@@ -1099,22 +1105,38 @@ pub mod officer {
     ) -> Result<(Account, Vec<AccountEvent>), AppError> {
         not_auditor(caller)?;
         let id = parse_id(raw_id)?;
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
                 let Some(a) = acc::sync_register_lock(store, &id, now)? else {
-                    audit(store, &caller, "account.read", id.as_str(), "failed", now)?;
+                    audit(
+                        store,
+                        &caller,
+                        "account.read",
+                        id.as_str(),
+                        "failed",
+                        &rid,
+                        now,
+                    )?;
                     return Err(AppError::not_found(
                         "account.not_found",
                         "this person has no account",
                     ));
                 };
                 if !caller.staff.sees(&a.commune) {
-                    audit(store, &caller, "account.read", id.as_str(), "denied", now)?;
+                    audit(
+                        store,
+                        &caller,
+                        "account.read",
+                        id.as_str(),
+                        "denied",
+                        &rid,
+                        now,
+                    )?;
                     return Err(AppError::ScopeDenied);
                 }
-                audit(store, &caller, "account.read", id.as_str(), "ok", now)?;
+                audit(store, &caller, "account.read", id.as_str(), "ok", &rid, now)?;
                 let events = acc::events(store, &id)?;
                 Ok((a, events))
             })
@@ -1131,7 +1153,7 @@ pub mod officer {
     ) -> Result<Account, AppError> {
         let (a, _) = account(state, caller, raw_id).await?;
         let now = state.now();
-        let (caller, reason) = (caller.clone(), reason.to_owned());
+        let (caller, reason, rid) = (caller.clone(), reason.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let r = acc::set_lock(
@@ -1146,7 +1168,7 @@ pub mod officer {
                 } else {
                     "account.unlock"
                 };
-                audited(store, &caller, action, a.personal_id.as_str(), now, r)
+                audited(store, &caller, action, a.personal_id.as_str(), &rid, now, r)
             })
             .await
     }
@@ -1162,7 +1184,7 @@ pub mod officer {
         let p = phone(new_phone)?;
         let (a, _) = account(state, caller, raw_id).await?;
         let now = state.now();
-        let (caller, reason) = (caller.clone(), reason.to_owned());
+        let (caller, reason, rid) = (caller.clone(), reason.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let r = acc::officer_set_phone(store, &caller.staff, &a, &p, &reason, now);
@@ -1171,6 +1193,7 @@ pub mod officer {
                     &caller,
                     "account.phone",
                     a.personal_id.as_str(),
+                    &rid,
                     now,
                     r,
                 )
@@ -1205,7 +1228,7 @@ pub mod officer {
         let key = eid_core::intake::parse_public_key(public_key_hex)
             .map_err(|e| bad("device.public_key", e.to_string()))?;
         let now = state.now();
-        let (caller, name) = (caller.clone(), name.to_owned());
+        let (caller, name, rid) = (caller.clone(), name.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let r = acc::add_device(
@@ -1217,7 +1240,7 @@ pub mod officer {
                     &caller.actor,
                     now,
                 );
-                audited(store, &caller, "device.add", unit.as_str(), now, r)
+                audited(store, &caller, "device.add", unit.as_str(), &rid, now, r)
             })
             .await
     }
@@ -1233,7 +1256,7 @@ pub mod officer {
             return Err(AppError::ScopeDenied);
         }
         let now = state.now();
-        let (caller, status) = (caller.clone(), status.to_owned());
+        let (caller, status, rid) = (caller.clone(), status.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let d = acc::device(store, id)?.ok_or_else(|| {
@@ -1246,12 +1269,21 @@ pub mod officer {
                         "device.status",
                         &id.to_string(),
                         "denied",
+                        &rid,
                         now,
                     )?;
                     return Err(AppError::ScopeDenied);
                 }
                 let r = acc::set_device_status(store, id, &status, &caller.actor, now);
-                audited(store, &caller, "device.status", &id.to_string(), now, r)
+                audited(
+                    store,
+                    &caller,
+                    "device.status",
+                    &id.to_string(),
+                    &rid,
+                    now,
+                    r,
+                )
             })
             .await
     }
@@ -1283,7 +1315,7 @@ pub mod officer {
         let child = parse_id(child)?;
         let guardian = parse_id(guardian)?;
         let now = state.now();
-        let (caller, relation) = (caller.clone(), relation.to_owned());
+        let (caller, relation, rid) = (caller.clone(), relation.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let c = store.person(&child)?.ok_or_else(|| {
@@ -1296,13 +1328,14 @@ pub mod officer {
                         "guardian.add",
                         child.as_str(),
                         "denied",
+                        &rid,
                         now,
                     )?;
                     return Err(AppError::ScopeDenied);
                 }
                 let r =
                     acc::record_guardian(store, &child, &guardian, &relation, &caller.actor, now);
-                audited(store, &caller, "guardian.add", child.as_str(), now, r)
+                audited(store, &caller, "guardian.add", child.as_str(), &rid, now, r)
             })
             .await
     }

@@ -158,12 +158,12 @@ pub mod svc {
                 "say why the quota is set or changed",
             ));
         }
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
                 let r = ops::set_quota(store, &q, &caller.actor, reason.trim(), now);
-                audited(store, &caller, "quota.set", q.unit.as_str(), now, r)
+                audited(store, &caller, "quota.set", q.unit.as_str(), &rid, now, r)
             })
             .await
     }
@@ -178,12 +178,12 @@ pub mod svc {
         if !Units::get().contains(Tree::Gso2024, &caller.staff.unit, &q.unit) {
             return Err(AppError::ScopeDenied);
         }
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
                 let r = ops::split(store, id, how, &caller.actor, now);
-                audited(store, &caller, "quota.split", &id.to_string(), now, r)
+                audited(store, &caller, "quota.split", &id.to_string(), &rid, now, r)
             })
             .await
     }
@@ -293,7 +293,7 @@ pub mod svc {
             ));
         }
         let today = state.today();
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
@@ -303,7 +303,7 @@ pub mod svc {
                     "outreach.list",
                     unit.as_str(),
                     "ok",
-                    &request_id(),
+                    &rid,
                     now,
                 )?;
                 Ok((unit, rows))
@@ -331,11 +331,19 @@ pub mod svc {
             ));
         }
         let now = state.now();
-        let (caller, assignee) = (caller.clone(), assignee.to_owned());
+        let (caller, assignee, rid) = (caller.clone(), assignee.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let r = ops::assign(store, &unit, &ids, &assignee, due, &caller.actor, now);
-                audited(store, &caller, "outreach.assign", unit.as_str(), now, r)
+                audited(
+                    store,
+                    &caller,
+                    "outreach.assign",
+                    unit.as_str(),
+                    &rid,
+                    now,
+                    r,
+                )
             })
             .await
     }
@@ -351,6 +359,7 @@ pub mod svc {
         let id = crate::access::parse_id(id)?;
         let now = state.now();
         let (caller, outcome, note) = (caller.clone(), outcome.to_owned(), note.to_owned());
+        let rid = request_id();
         state
             .blocking(move |store| {
                 let p = store.person(&id)?.ok_or_else(|| {
@@ -362,13 +371,21 @@ pub mod svc {
                         "outreach.contact",
                         id.as_str(),
                         "denied",
-                        &request_id(),
+                        &rid,
                         now,
                     )?;
                     return Err(AppError::ScopeDenied);
                 }
                 let r = ops::record_contact(store, &id, &outcome, &note, &caller.actor, now);
-                audited(store, &caller, "outreach.contact", id.as_str(), now, r)
+                audited(
+                    store,
+                    &caller,
+                    "outreach.contact",
+                    id.as_str(),
+                    &rid,
+                    now,
+                    r,
+                )
             })
             .await
     }
@@ -391,7 +408,7 @@ pub mod svc {
         confirm: bool,
     ) -> Result<ops::Proposal, AppError> {
         not_auditor(caller)?;
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
@@ -404,7 +421,15 @@ pub mod svc {
                     &|u| staff.sees(u),
                     now,
                 );
-                audited(store, &caller, "proposal.decide", &id.to_string(), now, r)
+                audited(
+                    store,
+                    &caller,
+                    "proposal.decide",
+                    &id.to_string(),
+                    &rid,
+                    now,
+                    r,
+                )
             })
             .await
     }
