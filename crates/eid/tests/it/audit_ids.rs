@@ -92,7 +92,7 @@ fn fixture() -> Fixture {
                 && p.life.state == LifeState::Alive
                 && p.birth.age_on(today) >= 14
         })
-        .map(|p| p.id.clone())
+        .map(|p| p.id)
         .collect();
     assert!(eligible.len() >= 3, "people to reach in {commune}");
     let s = store.as_ref();
