@@ -11,8 +11,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use base64::Engine as _;
 use eid_core::accounts::{self as acc, Account, AccountEvent, Application, Device, Refusal, Sms};
 use eid_core::secret::{check_password_policy, hash_password, verify_password};
@@ -22,49 +21,54 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::access::parse_id;
 use crate::auth::{ApiCaller, Caller};
 use crate::error::{request_id, AppError};
+use crate::openapi::Errors;
 use crate::state::AppState;
 
 /// The largest photo accepted, in bytes (after base64 decoding).
 pub const MAX_PHOTO_BYTES: usize = 2 * 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/app/register", post(register))
-        .route("/api/v1/app/register/confirm", post(register_confirm))
-        .route("/api/v1/app/activate", post(activate))
-        .route("/api/v1/app/signin", post(signin))
-        .route("/api/v1/app/signin/device", post(signin_device))
-        .route("/api/v1/app/unlock", post(holder_unlock))
-        .route("/api/v1/app/password-reset", post(reset_start))
-        .route("/api/v1/app/password-reset/confirm", post(reset_confirm))
-        .route("/api/v1/app/account", get(my_account))
-        .route("/api/v1/app/events", get(my_events))
-        .route("/api/v1/app/lock", post(holder_lock))
-        .route("/api/v1/app/passcode", post(change_passcode))
-        .route("/api/v1/app/password", post(change_password))
-        .route("/api/v1/app/phone", post(phone_start))
-        .route("/api/v1/app/phone/confirm", post(phone_confirm))
-        .route("/api/v1/app/upgrade", post(upgrade))
-        .route("/api/v1/app/children", post(register_child))
-        .route("/api/v1/app/signout", post(signout))
-        .route("/api/v1/intake/applications", post(intake))
-        .route("/api/v1/applications", get(list_applications))
-        .route("/api/v1/applications/{id}", get(get_application))
-        .route("/api/v1/applications/{id}/approve", post(approve))
-        .route("/api/v1/applications/{id}/reject", post(reject))
-        .route("/api/v1/applications/{id}/resend", post(resend))
-        .route("/api/v1/accounts/{id}", get(get_account))
-        .route("/api/v1/accounts/{id}/lock", post(officer_lock))
-        .route("/api/v1/accounts/{id}/unlock", post(officer_unlock))
-        .route("/api/v1/accounts/{id}/phone", post(officer_phone))
-        .route("/api/v1/persons/{id}/guardians", post(add_guardian))
-        .route("/api/v1/devices", get(list_devices).post(add_device))
-        .route("/api/v1/devices/{id}/status", post(device_status))
-        .route("/api/v1/sms", get(list_sms))
+/// The account routes, each documented by the `#[utoipa::path]` on its handler.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(register))
+        .routes(routes!(register_confirm))
+        .routes(routes!(activate))
+        .routes(routes!(signin))
+        .routes(routes!(signin_device))
+        .routes(routes!(holder_unlock))
+        .routes(routes!(reset_start))
+        .routes(routes!(reset_confirm))
+        .routes(routes!(my_account))
+        .routes(routes!(my_events))
+        .routes(routes!(holder_lock))
+        .routes(routes!(change_passcode))
+        .routes(routes!(change_password))
+        .routes(routes!(phone_start))
+        .routes(routes!(phone_confirm))
+        .routes(routes!(upgrade))
+        .routes(routes!(register_child))
+        .routes(routes!(signout))
+        .routes(routes!(intake))
+        .routes(routes!(list_applications))
+        .routes(routes!(get_application))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(resend))
+        .routes(routes!(get_account))
+        .routes(routes!(officer_lock))
+        .routes(routes!(officer_unlock))
+        .routes(routes!(officer_phone))
+        .routes(routes!(add_guardian))
+        .routes(routes!(list_devices, add_device))
+        .routes(routes!(device_status))
+        .routes(routes!(list_sms))
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -311,7 +315,7 @@ async fn check_passcode(state: &AppState, a: &Account, passcode: &str) -> Result
 // ----------------------------------------------------------------------------------------------
 // Level 1
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RegisterIn {
     personal_id: String,
     phone: String,
@@ -319,6 +323,17 @@ struct RegisterIn {
     device_id: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/register",
+    tag = "accounts",
+    summary = "Level 1: registers with the personal ID, phone, a photo and the device; the same answer whatever the register holds.",
+    request_body = RegisterIn,
+    responses(
+        (status = 202, description = "`{handle, message}` (a JSON object): a code was sent by SMS if the details match.", body = Object),
+        Errors,
+    ),
+)]
 async fn register(
     State(state): State<AppState>,
     Json(r): Json<RegisterIn>,
@@ -361,7 +376,7 @@ async fn register(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ConfirmIn {
     handle: String,
     code: String,
@@ -369,6 +384,17 @@ struct ConfirmIn {
     passcode: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/register/confirm",
+    tag = "accounts",
+    summary = "Level 1: confirms with the SMS code and sets the password and passcode.",
+    request_body = ConfirmIn,
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+)]
 async fn register_confirm(
     State(state): State<AppState>,
     Json(c): Json<ConfirmIn>,
@@ -393,7 +419,7 @@ async fn register_confirm(
 // ----------------------------------------------------------------------------------------------
 // Level 2 activation and self-service upgrade
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ActivateIn {
     personal_id: String,
     code: String,
@@ -402,6 +428,17 @@ struct ActivateIn {
     device_id: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/activate",
+    tag = "accounts",
+    summary = "Level 2: activates with the SMS activation code from an approved application.",
+    request_body = ActivateIn,
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+)]
 async fn activate(
     State(state): State<AppState>,
     Json(c): Json<ActivateIn>,
@@ -425,12 +462,24 @@ async fn activate(
     Ok(Json(json!({ "account": account_json(&a) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct UpgradeIn {
     passcode: String,
     photo_base64: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/upgrade",
+    tag = "accounts",
+    summary = "Level 2 by self-service for cards issued from the cut-off; else 409 `account.go_in_person` with the collecting units.",
+    request_body = UpgradeIn,
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn upgrade(
     State(state): State<AppState>,
     citizen: Citizen,
@@ -462,7 +511,7 @@ async fn upgrade(
     Ok(Json(json!({ "account": account_json(&a) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ChildIn {
     passcode: String,
     child_personal_id: String,
@@ -470,6 +519,18 @@ struct ChildIn {
     child_passcode: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/children",
+    tag = "accounts",
+    summary = "A recorded guardian with level 2 opens a child's account.",
+    request_body = ChildIn,
+    responses(
+        (status = 201, description = "`{account}`: the child's account (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn register_child(
     State(state): State<AppState>,
     citizen: Citizen,
@@ -560,13 +621,25 @@ async fn check_credentials(
     Ok(a)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SignInIn {
     personal_id: String,
     password: String,
     device_id: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/signin",
+    tag = "accounts",
+    summary = "Signs in: a session on the bound device, or a code to the phone for a new device.",
+    request_body = SignInIn,
+    responses(
+        (status = 200, description = "`{token, expires_at}` (a JSON object): the session.", body = Object),
+        (status = 202, description = "`{device_check, message}` (a JSON object): a new device; confirm with the SMS code.", body = Object),
+        Errors,
+    ),
+)]
 async fn signin(
     State(state): State<AppState>,
     Json(c): Json<SignInIn>,
@@ -601,12 +674,24 @@ fn signin_response(out: acc::SignIn, state: &AppState) -> Response {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct CodeIn {
     handle: String,
     code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/signin/device",
+    tag = "accounts",
+    summary = "Binds the new device with the SMS code and ends other sessions.",
+    request_body = CodeIn,
+    responses(
+        (status = 200, description = "`{token, expires_at}` (a JSON object): the session.", body = Object),
+        (status = 202, description = "`{device_check, message}` (a JSON object).", body = Object),
+        Errors,
+    ),
+)]
 async fn signin_device(
     State(state): State<AppState>,
     Json(c): Json<CodeIn>,
@@ -620,6 +705,17 @@ async fn signin_device(
     Ok(signin_response(out, &state))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/signout",
+    tag = "accounts",
+    summary = "Ends the session.",
+    responses(
+        (status = 204, description = "Signed out."),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn signout(State(state): State<AppState>, citizen: Citizen) -> Result<StatusCode, AppError> {
     state
         .blocking(move |store| Ok(acc::sign_out(store, &citizen.token)?))
@@ -630,10 +726,32 @@ async fn signout(State(state): State<AppState>, citizen: Citizen) -> Result<Stat
 // ----------------------------------------------------------------------------------------------
 // The holder's own account
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/app/account",
+    tag = "accounts",
+    summary = "The holder's account.",
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn my_account(citizen: Citizen) -> Json<Value> {
     Json(json!({ "account": account_json(&citizen.account) }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/app/events",
+    tag = "accounts",
+    summary = "Every event of the holder's account and applications.",
+    responses(
+        (status = 200, description = "`{events: [...]}` (a JSON object built by hand: seq, at, kind, actor, application_id, unit, device_id, detail).", body = Object),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn my_events(
     State(state): State<AppState>,
     citizen: Citizen,
@@ -647,11 +765,23 @@ async fn my_events(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PasscodeIn {
     passcode: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/lock",
+    tag = "accounts",
+    summary = "The holder locks the account with the passcode.",
+    request_body = PasscodeIn,
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn holder_lock(
     State(state): State<AppState>,
     citizen: Citizen,
@@ -673,7 +803,7 @@ async fn holder_lock(
     Ok(Json(json!({ "account": account_json(&a) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct UnlockIn {
     personal_id: String,
     password: String,
@@ -682,6 +812,17 @@ struct UnlockIn {
 
 /// The holder lifts their own lock with password and passcode (no session: a locked account
 /// has none).
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/unlock",
+    tag = "accounts",
+    summary = "The holder lifts their own lock with password and passcode.",
+    request_body = UnlockIn,
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+)]
 async fn holder_unlock(
     State(state): State<AppState>,
     Json(u): Json<UnlockIn>,
@@ -701,12 +842,24 @@ async fn holder_unlock(
     Ok(Json(json!({ "account": account_json(&a) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewPasscodeIn {
     passcode: String,
     new_passcode: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/passcode",
+    tag = "accounts",
+    summary = "Changes the passcode.",
+    request_body = NewPasscodeIn,
+    responses(
+        (status = 204, description = "The passcode is changed."),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn change_passcode(
     State(state): State<AppState>,
     citizen: Citizen,
@@ -716,12 +869,24 @@ async fn change_passcode(
     replace_secret(&state, citizen, &p.passcode, "passcode", p.new_passcode).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewPasswordIn {
     passcode: String,
     new_password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/password",
+    tag = "accounts",
+    summary = "Changes the password.",
+    request_body = NewPasswordIn,
+    responses(
+        (status = 204, description = "The password is changed."),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn change_password(
     State(state): State<AppState>,
     citizen: Citizen,
@@ -756,12 +921,24 @@ async fn replace_secret(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PhoneIn {
     passcode: String,
     new_phone: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/phone",
+    tag = "accounts",
+    summary = "Starts a phone change: a code to each number.",
+    request_body = PhoneIn,
+    responses(
+        (status = 202, description = "`{handle, message}` (a JSON object).", body = Object),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn phone_start(
     State(state): State<AppState>,
     citizen: Citizen,
@@ -789,13 +966,25 @@ async fn phone_start(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PhoneConfirmIn {
     handle: String,
     code_old: String,
     code_new: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/phone/confirm",
+    tag = "accounts",
+    summary = "Confirms the phone change with both codes.",
+    request_body = PhoneConfirmIn,
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+    security(("citizen" = [])),
+)]
 async fn phone_confirm(
     State(state): State<AppState>,
     citizen: Citizen,
@@ -821,12 +1010,23 @@ async fn phone_confirm(
     Ok(Json(json!({ "account": account_json(&a) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ResetIn {
     personal_id: String,
     phone: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/password-reset",
+    tag = "accounts",
+    summary = "Starts a password reset; a code only when the ID and phone match an account.",
+    request_body = ResetIn,
+    responses(
+        (status = 202, description = "`{handle, message}` (a JSON object).", body = Object),
+        Errors,
+    ),
+)]
 async fn reset_start(
     State(state): State<AppState>,
     Json(r): Json<ResetIn>,
@@ -848,13 +1048,24 @@ async fn reset_start(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ResetConfirmIn {
     handle: String,
     code: String,
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/app/password-reset/confirm",
+    tag = "accounts",
+    summary = "Sets a new password with the SMS code.",
+    request_body = ResetConfirmIn,
+    responses(
+        (status = 204, description = "The password is changed."),
+        Errors,
+    ),
+)]
 async fn reset_confirm(
     State(state): State<AppState>,
     Json(r): Json<ResetConfirmIn>,
@@ -877,7 +1088,7 @@ async fn reset_confirm(
 // ----------------------------------------------------------------------------------------------
 // Intake devices
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PacketIn {
     packet: String,
     signature: String,
@@ -885,6 +1096,17 @@ struct PacketIn {
 
 /// An intake device sends a signed application. The device is known by the id inside the
 /// packet; nothing else in it is read before the signature checks out with that device's key.
+#[utoipa::path(
+    post,
+    path = "/api/v1/intake/applications",
+    tag = "accounts",
+    summary = "An Ed25519-signed application packet from a registered intake device (audited).",
+    request_body = PacketIn,
+    responses(
+        (status = 201, description = "`{application, review_reason}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+)]
 async fn intake(
     State(state): State<AppState>,
     Json(p): Json<PacketIn>,
@@ -951,28 +1173,33 @@ pub mod officer {
     use eid_core::store::Role;
     use eid_domain::{Tree, UnitCode, Units};
 
+    /// Writes one audit line with the request id `rid`, taken by the caller before the
+    /// blocking closure (the request's task-local id is not visible on a blocking thread).
     fn audit(
         store: &dyn Store,
         caller: &Caller,
         action: &str,
         target: &str,
         outcome: &str,
+        rid: &str,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
-        Ok(store.audit(&caller.actor, action, target, outcome, &request_id(), now)?)
+        Ok(store.audit(&caller.actor, action, target, outcome, rid, now)?)
     }
 
-    /// Audits an action's outcome (`ok` or `denied`) and passes its result on.
+    /// Audits an action's outcome (`ok` or `denied`) with the request id `rid` and passes its
+    /// result on.
     pub fn audited<T, E: Into<AppError>>(
         store: &dyn Store,
         caller: &Caller,
         action: &str,
         target: &str,
+        rid: &str,
         now: OffsetDateTime,
         r: Result<T, E>,
     ) -> Result<T, AppError> {
         let outcome = if r.is_ok() { "ok" } else { "denied" };
-        audit(store, caller, action, target, outcome, now)?;
+        audit(store, caller, action, target, outcome, rid, now)?;
         r.map_err(Into::into)
     }
 
@@ -1060,7 +1287,7 @@ pub mod officer {
         not_auditor(caller)?;
         let now = state.now();
         let s = state.accounts.clone();
-        let (caller, action) = (caller.clone(), action.to_owned());
+        let (caller, action, rid) = (caller.clone(), action.to_owned(), request_id());
         let out = state
             .blocking(move |store| {
                 let r = match action.as_str() {
@@ -1082,6 +1309,7 @@ pub mod officer {
                     &caller,
                     &format!("application.{action}"),
                     &id.to_string(),
+                    &rid,
                     now,
                     r,
                 )
@@ -1099,22 +1327,38 @@ pub mod officer {
     ) -> Result<(Account, Vec<AccountEvent>), AppError> {
         not_auditor(caller)?;
         let id = parse_id(raw_id)?;
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
                 let Some(a) = acc::sync_register_lock(store, &id, now)? else {
-                    audit(store, &caller, "account.read", id.as_str(), "failed", now)?;
+                    audit(
+                        store,
+                        &caller,
+                        "account.read",
+                        id.as_str(),
+                        "failed",
+                        &rid,
+                        now,
+                    )?;
                     return Err(AppError::not_found(
                         "account.not_found",
                         "this person has no account",
                     ));
                 };
                 if !caller.staff.sees(&a.commune) {
-                    audit(store, &caller, "account.read", id.as_str(), "denied", now)?;
+                    audit(
+                        store,
+                        &caller,
+                        "account.read",
+                        id.as_str(),
+                        "denied",
+                        &rid,
+                        now,
+                    )?;
                     return Err(AppError::ScopeDenied);
                 }
-                audit(store, &caller, "account.read", id.as_str(), "ok", now)?;
+                audit(store, &caller, "account.read", id.as_str(), "ok", &rid, now)?;
                 let events = acc::events(store, &id)?;
                 Ok((a, events))
             })
@@ -1131,7 +1375,7 @@ pub mod officer {
     ) -> Result<Account, AppError> {
         let (a, _) = account(state, caller, raw_id).await?;
         let now = state.now();
-        let (caller, reason) = (caller.clone(), reason.to_owned());
+        let (caller, reason, rid) = (caller.clone(), reason.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let r = acc::set_lock(
@@ -1146,7 +1390,7 @@ pub mod officer {
                 } else {
                     "account.unlock"
                 };
-                audited(store, &caller, action, a.personal_id.as_str(), now, r)
+                audited(store, &caller, action, a.personal_id.as_str(), &rid, now, r)
             })
             .await
     }
@@ -1162,7 +1406,7 @@ pub mod officer {
         let p = phone(new_phone)?;
         let (a, _) = account(state, caller, raw_id).await?;
         let now = state.now();
-        let (caller, reason) = (caller.clone(), reason.to_owned());
+        let (caller, reason, rid) = (caller.clone(), reason.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let r = acc::officer_set_phone(store, &caller.staff, &a, &p, &reason, now);
@@ -1171,6 +1415,7 @@ pub mod officer {
                     &caller,
                     "account.phone",
                     a.personal_id.as_str(),
+                    &rid,
                     now,
                     r,
                 )
@@ -1205,7 +1450,7 @@ pub mod officer {
         let key = eid_core::intake::parse_public_key(public_key_hex)
             .map_err(|e| bad("device.public_key", e.to_string()))?;
         let now = state.now();
-        let (caller, name) = (caller.clone(), name.to_owned());
+        let (caller, name, rid) = (caller.clone(), name.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let r = acc::add_device(
@@ -1217,7 +1462,7 @@ pub mod officer {
                     &caller.actor,
                     now,
                 );
-                audited(store, &caller, "device.add", unit.as_str(), now, r)
+                audited(store, &caller, "device.add", unit.as_str(), &rid, now, r)
             })
             .await
     }
@@ -1233,7 +1478,7 @@ pub mod officer {
             return Err(AppError::ScopeDenied);
         }
         let now = state.now();
-        let (caller, status) = (caller.clone(), status.to_owned());
+        let (caller, status, rid) = (caller.clone(), status.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let d = acc::device(store, id)?.ok_or_else(|| {
@@ -1246,12 +1491,21 @@ pub mod officer {
                         "device.status",
                         &id.to_string(),
                         "denied",
+                        &rid,
                         now,
                     )?;
                     return Err(AppError::ScopeDenied);
                 }
                 let r = acc::set_device_status(store, id, &status, &caller.actor, now);
-                audited(store, &caller, "device.status", &id.to_string(), now, r)
+                audited(
+                    store,
+                    &caller,
+                    "device.status",
+                    &id.to_string(),
+                    &rid,
+                    now,
+                    r,
+                )
             })
             .await
     }
@@ -1283,7 +1537,7 @@ pub mod officer {
         let child = parse_id(child)?;
         let guardian = parse_id(guardian)?;
         let now = state.now();
-        let (caller, relation) = (caller.clone(), relation.to_owned());
+        let (caller, relation, rid) = (caller.clone(), relation.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let c = store.person(&child)?.ok_or_else(|| {
@@ -1296,19 +1550,21 @@ pub mod officer {
                         "guardian.add",
                         child.as_str(),
                         "denied",
+                        &rid,
                         now,
                     )?;
                     return Err(AppError::ScopeDenied);
                 }
                 let r =
                     acc::record_guardian(store, &child, &guardian, &relation, &caller.actor, now);
-                audited(store, &caller, "guardian.add", child.as_str(), now, r)
+                audited(store, &caller, "guardian.add", child.as_str(), &rid, now, r)
             })
             .await
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     unit: Option<String>,
     state: Option<String>,
@@ -1316,6 +1572,18 @@ struct ListQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications",
+    tag = "accounts",
+    summary = "Applications collected inside the caller's unit.",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "`{applications: [...]}` (a JSON object built by hand: id, personal_id, phone masked, match, unit, commune, state, …).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_applications(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1347,6 +1615,18 @@ fn parse_num(raw: &str, what: &'static str) -> Result<i64, AppError> {
         .map_err(|_| AppError::not_found(what, "no such id"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/applications/{id}",
+    tag = "accounts",
+    summary = "One application.",
+    params(("id" = i64, Path, description = "The application's id.")),
+    responses(
+        (status = 200, description = "`{application}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn get_application(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1357,11 +1637,23 @@ async fn get_application(
     Ok(Json(json!({ "application": application_json(&a) })))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 struct ReasonIn {
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/approve",
+    tag = "accounts",
+    summary = "Approves a review (an officer above the collecting unit); the activation code is sent (audited).",
+    params(("id" = i64, Path, description = "The application's id.")),
+    responses(
+        (status = 200, description = "`{application}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn approve(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1372,6 +1664,19 @@ async fn approve(
     Ok(Json(json!({ "application": application_json(&a) })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/reject",
+    tag = "accounts",
+    summary = "Rejects an application with a reason (audited).",
+    params(("id" = i64, Path, description = "The application's id.")),
+    request_body = ReasonIn,
+    responses(
+        (status = 200, description = "`{application}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn reject(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1383,6 +1688,18 @@ async fn reject(
     Ok(Json(json!({ "application": application_json(&a) })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/applications/{id}/resend",
+    tag = "accounts",
+    summary = "Sends a new activation code, up to the limit (audited).",
+    params(("id" = i64, Path, description = "The application's id.")),
+    responses(
+        (status = 200, description = "`{application}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn resend(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1393,6 +1710,18 @@ async fn resend(
     Ok(Json(json!({ "application": application_json(&a) })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{id}",
+    tag = "accounts",
+    summary = "An account and its events (audited).",
+    params(("id" = String, Path, description = "Personal identification number, 12 digits.", pattern = "^[0-9]{12}$")),
+    responses(
+        (status = 200, description = "`{account, events}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn get_account(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1405,6 +1734,19 @@ async fn get_account(
     })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{id}/lock",
+    tag = "accounts",
+    summary = "An officer's lock, with a reason (audited).",
+    params(("id" = String, Path, description = "Personal identification number, 12 digits.", pattern = "^[0-9]{12}$")),
+    request_body = ReasonIn,
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn officer_lock(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1422,6 +1764,19 @@ async fn officer_lock(
     Ok(Json(json!({ "account": account_json(&a) })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{id}/unlock",
+    tag = "accounts",
+    summary = "Lifts the officer's lock, with a reason (audited).",
+    params(("id" = String, Path, description = "Personal identification number, 12 digits.", pattern = "^[0-9]{12}$")),
+    request_body = ReasonIn,
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn officer_unlock(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1439,12 +1794,25 @@ async fn officer_unlock(
     Ok(Json(json!({ "account": account_json(&a) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct OfficerPhoneIn {
     phone: String,
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{id}/phone",
+    tag = "accounts",
+    summary = "Changes the phone number: the holder came in person (audited).",
+    params(("id" = String, Path, description = "Personal identification number, 12 digits.", pattern = "^[0-9]{12}$")),
+    request_body = OfficerPhoneIn,
+    responses(
+        (status = 200, description = "\"`{account}`: the account (a JSON object built by hand, not a typed schema: personal_id, level, state, locks, phone masked, commune, created_at, activated_at, …).\"", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn officer_phone(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1455,12 +1823,25 @@ async fn officer_phone(
     Ok(Json(json!({ "account": account_json(&a) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct GuardianIn {
     guardian_id: String,
     relation: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/persons/{id}/guardians",
+    tag = "accounts",
+    summary = "Records a guardian of a child living inside the caller's unit (audited).",
+    params(("id" = String, Path, description = "Personal identification number, 12 digits.", pattern = "^[0-9]{12}$")),
+    request_body = GuardianIn,
+    responses(
+        (status = 204, description = "Recorded."),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn add_guardian(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1471,11 +1852,24 @@ async fn add_guardian(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DeviceQuery {
     unit: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices",
+    tag = "accounts",
+    summary = "Intake devices inside the caller's unit.",
+    params(DeviceQuery),
+    responses(
+        (status = 200, description = "`{devices: [...]}` (a JSON object built by hand: id, name, unit, public_key, daily_capacity, status, created_at).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_devices(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1487,7 +1881,7 @@ async fn list_devices(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct DeviceIn {
     name: String,
     unit: String,
@@ -1495,6 +1889,18 @@ struct DeviceIn {
     daily_capacity: u32,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices",
+    tag = "accounts",
+    summary = "Registers an intake device (district level and above; audited).",
+    request_body = DeviceIn,
+    responses(
+        (status = 201, description = "`{device}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn add_device(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1515,11 +1921,24 @@ async fn add_device(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct StatusIn {
     status: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/status",
+    tag = "accounts",
+    summary = "Suspends, reactivates or retires a device (audited).",
+    params(("id" = i64, Path, description = "The device's id.")),
+    request_body = StatusIn,
+    responses(
+        (status = 200, description = "`{device}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn device_status(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1531,11 +1950,24 @@ async fn device_status(
     Ok(Json(json!({ "device": device_json(&d) })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SmsQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sms",
+    tag = "accounts",
+    summary = "The SMS outbox, with the development sink only.",
+    params(SmsQuery),
+    responses(
+        (status = 200, description = "`{sender, messages: [...]}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_sms(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,

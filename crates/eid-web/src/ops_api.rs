@@ -9,8 +9,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use eid_core::accounts::{day_date, day_number};
 use eid_core::ops::{self, Campaign, OpsError, OutreachFilter, Quota, QuotaProgress};
 use eid_core::store::Role;
@@ -19,9 +18,13 @@ use eid_domain::{iso, parse_iso_date, PersonalId, Tree, UnitCode, Units};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::Date;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{ApiCaller, Caller};
 use crate::error::{request_id, AppError};
+use crate::openapi::Errors;
 use crate::state::AppState;
 
 impl From<OpsError> for AppError {
@@ -46,27 +49,25 @@ impl From<OpsError> for AppError {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/ops/quotas", get(list_quotas).post(set_quota))
-        .route("/api/v1/ops/quotas/{id}", get(get_quota))
-        .route("/api/v1/ops/quotas/{id}/split", post(split_quota))
-        .route("/api/v1/ops/quotas/{id}/capacity", get(capacity))
-        .route("/api/v1/ops/quotas/{id}/leaderboard", get(leaderboard))
-        .route("/api/v1/ops/series", get(series))
-        .route("/api/v1/ops/provinces-2025", get(provinces_2025))
-        .route(
-            "/api/v1/ops/campaigns",
-            get(list_campaigns).post(add_campaign),
-        )
-        .route("/api/v1/ops/outreach", get(outreach))
-        .route("/api/v1/ops/outreach/assign", post(assign))
-        .route("/api/v1/ops/outreach/contacts", post(contact))
-        .route("/api/v1/ops/proposals", get(list_proposals))
-        .route("/api/v1/ops/proposals/{id}", post(decide_proposal))
-        .route("/api/v1/ops/reports", get(reports))
-        .route("/api/v1/ops/reports/schedules", post(add_schedule))
-        .route("/api/v1/ops/reports/{id}/submit", post(submit_report))
+/// The operations routes, each documented by the `#[utoipa::path]` on its handler.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list_quotas, set_quota))
+        .routes(routes!(get_quota))
+        .routes(routes!(split_quota))
+        .routes(routes!(capacity))
+        .routes(routes!(leaderboard))
+        .routes(routes!(series))
+        .routes(routes!(provinces_2025))
+        .routes(routes!(list_campaigns, add_campaign))
+        .routes(routes!(outreach))
+        .routes(routes!(assign))
+        .routes(routes!(contact))
+        .routes(routes!(list_proposals))
+        .routes(routes!(decide_proposal))
+        .routes(routes!(reports))
+        .routes(routes!(add_schedule))
+        .routes(routes!(submit_report))
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -158,12 +159,12 @@ pub mod svc {
                 "say why the quota is set or changed",
             ));
         }
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
                 let r = ops::set_quota(store, &q, &caller.actor, reason.trim(), now);
-                audited(store, &caller, "quota.set", q.unit.as_str(), now, r)
+                audited(store, &caller, "quota.set", q.unit.as_str(), &rid, now, r)
             })
             .await
     }
@@ -178,12 +179,12 @@ pub mod svc {
         if !Units::get().contains(Tree::Gso2024, &caller.staff.unit, &q.unit) {
             return Err(AppError::ScopeDenied);
         }
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
                 let r = ops::split(store, id, how, &caller.actor, now);
-                audited(store, &caller, "quota.split", &id.to_string(), now, r)
+                audited(store, &caller, "quota.split", &id.to_string(), &rid, now, r)
             })
             .await
     }
@@ -293,7 +294,7 @@ pub mod svc {
             ));
         }
         let today = state.today();
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
@@ -303,7 +304,7 @@ pub mod svc {
                     "outreach.list",
                     unit.as_str(),
                     "ok",
-                    &request_id(),
+                    &rid,
                     now,
                 )?;
                 Ok((unit, rows))
@@ -331,11 +332,19 @@ pub mod svc {
             ));
         }
         let now = state.now();
-        let (caller, assignee) = (caller.clone(), assignee.to_owned());
+        let (caller, assignee, rid) = (caller.clone(), assignee.to_owned(), request_id());
         state
             .blocking(move |store| {
                 let r = ops::assign(store, &unit, &ids, &assignee, due, &caller.actor, now);
-                audited(store, &caller, "outreach.assign", unit.as_str(), now, r)
+                audited(
+                    store,
+                    &caller,
+                    "outreach.assign",
+                    unit.as_str(),
+                    &rid,
+                    now,
+                    r,
+                )
             })
             .await
     }
@@ -351,6 +360,7 @@ pub mod svc {
         let id = crate::access::parse_id(id)?;
         let now = state.now();
         let (caller, outcome, note) = (caller.clone(), outcome.to_owned(), note.to_owned());
+        let rid = request_id();
         state
             .blocking(move |store| {
                 let p = store.person(&id)?.ok_or_else(|| {
@@ -362,13 +372,21 @@ pub mod svc {
                         "outreach.contact",
                         id.as_str(),
                         "denied",
-                        &request_id(),
+                        &rid,
                         now,
                     )?;
                     return Err(AppError::ScopeDenied);
                 }
                 let r = ops::record_contact(store, &id, &outcome, &note, &caller.actor, now);
-                audited(store, &caller, "outreach.contact", id.as_str(), now, r)
+                audited(
+                    store,
+                    &caller,
+                    "outreach.contact",
+                    id.as_str(),
+                    &rid,
+                    now,
+                    r,
+                )
             })
             .await
     }
@@ -391,7 +409,7 @@ pub mod svc {
         confirm: bool,
     ) -> Result<ops::Proposal, AppError> {
         not_auditor(caller)?;
-        let now = state.now();
+        let (now, rid) = (state.now(), request_id());
         let caller = caller.clone();
         state
             .blocking(move |store| {
@@ -404,7 +422,15 @@ pub mod svc {
                     &|u| staff.sees(u),
                     now,
                 );
-                audited(store, &caller, "proposal.decide", &id.to_string(), now, r)
+                audited(
+                    store,
+                    &caller,
+                    "proposal.decide",
+                    &id.to_string(),
+                    &rid,
+                    now,
+                    r,
+                )
             })
             .await
     }
@@ -597,7 +623,8 @@ fn ranked_json(r: &Ranked<UnitCode>) -> Value {
 // ----------------------------------------------------------------------------------------------
 // Handlers
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct QuotaQuery {
     unit: Option<String>,
     subtree: Option<bool>,
@@ -611,6 +638,18 @@ fn as_of(state: &AppState, raw: Option<&str>) -> Result<Date, AppError> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/quotas",
+    tag = "operations",
+    summary = "Quotas with progress: done, %, remaining, days left, required daily rate, 7-day rate, forecast, status.",
+    params(QuotaQuery),
+    responses(
+        (status = 200, description = "`{as_of, quotas: [...]}` (a JSON object built by hand; each quota with its progress: id, unit, metric, target, done, percent, remaining, days_left, required_daily, rate_7d, forecast, status, …).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_quotas(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -626,7 +665,7 @@ async fn list_quotas(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct QuotaIn {
     unit: String,
     metric: String,
@@ -638,6 +677,18 @@ struct QuotaIn {
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/quotas",
+    tag = "operations",
+    summary = "Sets a quota, by the level above (audited).",
+    request_body = QuotaIn,
+    responses(
+        (status = 201, description = "`{quota}` with its progress (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn set_quota(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -669,6 +720,18 @@ fn parse_id_num(raw: &str) -> Result<i64, AppError> {
         .map_err(|_| AppError::not_found("quota.not_found", "no quota has this id"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/quotas/{id}",
+    tag = "operations",
+    summary = "A quota with its children, ranking, history and daily series.",
+    params(("id" = i64, Path, description = "The quota's id."), QuotaQuery),
+    responses(
+        (status = 200, description = "`{as_of, quota, children, ranking, history, daily}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn get_quota(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -698,13 +761,26 @@ async fn get_quota(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SplitIn {
     mode: String,
     #[serde(default)]
     parts: std::collections::BTreeMap<String, u64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/quotas/{id}/split",
+    tag = "operations",
+    summary = "Splits a quota among the units below, proportionally or by hand (audited).",
+    params(("id" = i64, Path, description = "The quota's id.")),
+    request_body = SplitIn,
+    responses(
+        (status = 200, description = "`{children: [...]}` with their progress (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn split_quota(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -743,6 +819,18 @@ async fn split_quota(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/quotas/{id}/capacity",
+    tag = "operations",
+    summary = "Intake capacity against what remains.",
+    params(("id" = i64, Path, description = "The quota's id.")),
+    responses(
+        (status = 200, description = "`{devices, per_day, days_needed, days_left, more_devices}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn capacity(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -771,6 +859,18 @@ async fn capacity(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/quotas/{id}/leaderboard",
+    tag = "operations",
+    summary = "Emulation scores of the units below, with the rule.",
+    params(("id" = i64, Path, description = "The quota's id.")),
+    responses(
+        (status = 200, description = "`{rule, units: [...]}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn leaderboard(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -790,7 +890,8 @@ async fn leaderboard(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SeriesQuery {
     unit: Option<String>,
     metric: String,
@@ -798,6 +899,18 @@ struct SeriesQuery {
     to: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/series",
+    tag = "operations",
+    summary = "Daily counts of a metric in a unit.",
+    params(SeriesQuery),
+    responses(
+        (status = 200, description = "`{unit, metric, days: [{day, n}]}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn series(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -840,7 +953,8 @@ async fn series(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct P2025Query {
     metric: String,
     from: String,
@@ -848,6 +962,18 @@ struct P2025Query {
 }
 
 /// History re-aggregated into the 2025 two-level tree, for the provinces the caller sees.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/provinces-2025",
+    tag = "operations",
+    summary = "History re-aggregated into the 2025 provinces the caller sees.",
+    params(P2025Query),
+    responses(
+        (status = 200, description = "`{tree, metric, provinces: [{unit, name, n}]}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn provinces_2025(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -902,6 +1028,17 @@ async fn provinces_2025(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/campaigns",
+    tag = "operations",
+    summary = "Peak campaigns with the rate before and during.",
+    responses(
+        (status = 200, description = "`{campaigns: [...]}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_campaigns(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -917,7 +1054,7 @@ async fn list_campaigns(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct CampaignIn {
     name: String,
     slogan: String,
@@ -926,6 +1063,18 @@ struct CampaignIn {
     end: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/campaigns",
+    tag = "operations",
+    summary = "Records a peak campaign over a unit inside the caller's.",
+    request_body = CampaignIn,
+    responses(
+        (status = 201, description = "`{id}` (a JSON object).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn add_campaign(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -942,7 +1091,8 @@ async fn add_campaign(
     Ok((StatusCode::CREATED, Json(json!({ "id": saved.id }))))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutreachQuery {
     pub commune: String,
     pub missing: Option<String>,
@@ -1036,6 +1186,18 @@ pub fn outreach_csv(rows: &[ops::OutreachRow]) -> Result<Vec<u8>, AppError> {
         .map_err(|e| AppError::Internal(e.to_string()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/outreach",
+    tag = "operations",
+    summary = "A commune's people still to reach, as JSON or CSV (audited).",
+    params(OutreachQuery),
+    responses(
+        (status = 200, description = "`{commune, people: [...]}` (a JSON object built by hand), or `text/csv` with `format=csv`.", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn outreach(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1075,7 +1237,7 @@ async fn outreach(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct AssignIn {
     commune: String,
     personal_ids: Vec<String>,
@@ -1083,6 +1245,18 @@ struct AssignIn {
     due: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/outreach/assign",
+    tag = "operations",
+    summary = "Assigns people of a commune to a team with a due date (audited).",
+    request_body = AssignIn,
+    responses(
+        (status = 200, description = "`{assigned}` (a JSON object).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn assign(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1101,7 +1275,7 @@ async fn assign(
     Ok(Json(json!({ "assigned": n })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ContactIn {
     personal_id: String,
     outcome: String,
@@ -1109,6 +1283,18 @@ struct ContactIn {
     note: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/outreach/contacts",
+    tag = "operations",
+    summary = "Records a contact outcome; dead, moved away and emigrated become proposals (audited).",
+    request_body = ContactIn,
+    responses(
+        (status = 201, description = "`{proposal_id}` (a JSON object; null when no proposal).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn contact(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1121,6 +1307,17 @@ async fn contact(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/proposals",
+    tag = "operations",
+    summary = "Open proposed register changes.",
+    responses(
+        (status = 200, description = "`{proposals: [...]}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn list_proposals(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1134,11 +1331,24 @@ async fn list_proposals(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct DecisionIn {
     decision: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/proposals/{id}",
+    tag = "operations",
+    summary = "Confirms or dismisses a proposed register change (audited).",
+    params(("id" = i64, Path, description = "The proposal's id.")),
+    request_body = DecisionIn,
+    responses(
+        (status = 200, description = "`{id, state}` (a JSON object).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn decide_proposal(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1162,6 +1372,17 @@ async fn decide_proposal(
     Ok(Json(json!({ "id": p.id, "state": p.state })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/reports",
+    tag = "operations",
+    summary = "Reporting duties with each period on time, late, missing or not due.",
+    responses(
+        (status = 200, description = "`{schedules: [...]}` (a JSON object built by hand).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn reports(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1185,7 +1406,7 @@ async fn reports(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ScheduleIn {
     agency: String,
     unit: String,
@@ -1194,6 +1415,18 @@ struct ScheduleIn {
     start: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/reports/schedules",
+    tag = "operations",
+    summary = "Adds a reporting duty towards a unit inside the caller's.",
+    request_body = ScheduleIn,
+    responses(
+        (status = 201, description = "`{id}` (a JSON object).", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn add_schedule(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -1212,12 +1445,25 @@ async fn add_schedule(
     Ok((StatusCode::CREATED, Json(json!({ "id": saved.id }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SubmitIn {
     period_day: String,
     body: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/reports/{id}/submit",
+    tag = "operations",
+    summary = "Submits the report of the period containing `period_day`.",
+    params(("id" = i64, Path, description = "The schedule's id.")),
+    request_body = SubmitIn,
+    responses(
+        (status = 201, description = "Submitted."),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
 async fn submit_report(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,

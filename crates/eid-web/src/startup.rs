@@ -132,9 +132,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .merge(crate::api::router())
-        .merge(crate::accounts_api::router())
-        .merge(crate::ops_api::router())
+        .merge(Router::from(crate::openapi::api_router()))
         .merge(crate::console::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

@@ -8,6 +8,7 @@ use eid_domain::{card_expiry, iso, Residence, Tree, Unit, Units};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
+use utoipa::ToSchema;
 
 use crate::access::UnitView;
 
@@ -16,7 +17,8 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Name)]
 pub struct NameJson {
     pub surname: String,
     pub middle: String,
@@ -24,20 +26,23 @@ pub struct NameJson {
     pub full: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Residence)]
 pub struct ResidenceJson {
     pub unit: String,
     pub unit_name: Option<String>,
     pub address: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = LifeStatus)]
 pub struct LifeJson {
     pub state: &'static str,
     pub since: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Card)]
 pub struct CardJson {
     pub issued: String,
     /// `None`: valid for life.
@@ -46,7 +51,8 @@ pub struct CardJson {
     pub valid: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Person)]
 pub struct PersonJson {
     pub personal_id: String,
     pub name: NameJson,
@@ -115,14 +121,16 @@ impl PersonJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Change)]
 pub struct ChangeJson {
     pub field: String,
     pub old: Option<String>,
     pub new: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PersonEvent)]
 pub struct EventJson {
     pub seq: i64,
     pub at: String,
@@ -176,20 +184,23 @@ impl EventJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = History)]
 pub struct HistoryJson {
     pub personal_id: String,
     pub events: Vec<EventJson>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SearchResult)]
 pub struct SearchJson {
     pub unit: String,
     pub count: usize,
     pub persons: Vec<PersonJson>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Population)]
 pub struct PopulationJson {
     pub total: u64,
     pub alive: u64,
@@ -204,7 +215,8 @@ impl From<Population> for PopulationJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UnitRef)]
 pub struct UnitRefJson {
     pub code: String,
     pub name: String,
@@ -222,13 +234,15 @@ impl UnitRefJson {
 }
 
 /// The units a name lookup found, provinces first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UnitMatches)]
 pub struct UnitMatchesJson {
     pub tree: &'static str,
     pub units: Vec<UnitRefJson>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UnitChild)]
 pub struct ChildJson {
     pub code: String,
     pub name: String,
@@ -237,7 +251,8 @@ pub struct ChildJson {
     pub population: PopulationJson,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Unit)]
 pub struct UnitJson {
     pub tree: &'static str,
     pub code: String,
@@ -281,7 +296,8 @@ impl UnitJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Me)]
 pub struct MeJson {
     pub id: i64,
     pub username: String,
@@ -307,7 +323,8 @@ impl MeJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditEntry)]
 pub struct AuditJson {
     pub seq: i64,
     pub at: String,

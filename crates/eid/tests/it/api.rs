@@ -2,7 +2,7 @@
 
 use eid_domain::{fold, UnitCode};
 
-use crate::helpers::{app, get_json};
+use crate::helpers::{agent, app, call, get_json};
 
 #[test]
 fn a_person_in_scope_is_returned_with_every_field() {
@@ -359,4 +359,53 @@ fn units_are_found_by_name_with_or_without_accents_and_type_word() {
     let (status, body) = get_json(&app.base, "/api/v1/units?name=", &app.commune.token);
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "unit.name_required");
+}
+
+/// The served OpenAPI document passes the standard validator (pip `openapi-spec-validator`).
+/// The interpreter is `EID_PYTHON` (python3 by default); `scripts/test` installs the module.
+#[test]
+fn the_openapi_document_passes_openapi_spec_validator() {
+    let app = app();
+    let python = std::env::var("EID_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".to_owned());
+    let probe = std::process::Command::new(&python)
+        .args(["-c", "import openapi_spec_validator"])
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "the Python module openapi_spec_validator is not installed for {python}: run \
+             `{python} -m pip install openapi-spec-validator` (scripts/test does), or point \
+             EID_PYTHON at an interpreter that has it\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!(
+            "cannot run {python} ({e}): install Python 3 with openapi-spec-validator, or point \
+             EID_PYTHON at an interpreter that has it"
+        ),
+    }
+    let r = call(agent().get(&app.url("/api/v1/openapi.json")));
+    assert_eq!(r.status(), 200);
+    let doc = r.into_string().unwrap();
+    let file = crate::helpers::temp_dir("openapi").join("openapi.json");
+    std::fs::write(&file, &doc).unwrap();
+
+    let out = std::process::Command::new(&python)
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .unwrap();
+
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "openapi-spec-validator refused the document:\n{text}"
+    );
+    assert!(text.contains("OK"), "{text}");
 }

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod api;
+mod audit_ids;
 mod campaign_api;
 mod clock;
 mod cli;
