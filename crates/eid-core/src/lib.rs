@@ -6,6 +6,7 @@
 //! on them, so the same input gives the same output.
 
 pub mod accounts;
+pub mod audit;
 pub mod csvfmt;
 pub mod gen;
 pub mod import;
@@ -15,6 +16,7 @@ pub mod pg;
 pub mod secret;
 pub mod sql;
 pub mod sqlite;
+pub mod staff;
 pub mod store;
 
 pub use store::{open, Actor, Store, StoreError};
