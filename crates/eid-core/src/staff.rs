@@ -103,7 +103,10 @@ pub fn staff_by_id(db: &dyn Db, id: i64) -> Result<Option<Staff>, StoreError> {
 
 pub fn list_staff(db: &dyn Db) -> Result<Vec<Staff>, StoreError> {
     let rows = sql::read_one(db, |tx| {
-        tx.query(&format!("SELECT {STAFF_COLS} FROM staff st ORDER BY st.id"), &[])
+        tx.query(
+            &format!("SELECT {STAFF_COLS} FROM staff st ORDER BY st.id"),
+            &[],
+        )
     })?;
     rows.iter().map(|r| staff_at(r, 0)).collect()
 }
