@@ -39,6 +39,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         3,
         include_str!("../migrations/postgres/0003_operations.sql"),
     ),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_schema_parity.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
