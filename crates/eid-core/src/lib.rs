@@ -15,5 +15,5 @@ pub mod ops;
 pub mod secret;
 
 // The storage crate under its old paths (`eid_core::store`, `eid_core::sql`, …).
-pub use eid_store::{csvfmt, pg, sql, sqlite, store, testkit};
+pub use eid_store::{audit, csvfmt, pg, sql, sqlite, staff, store, testkit};
 pub use eid_store::{open, Actor, Store, StoreError};

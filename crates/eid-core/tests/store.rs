@@ -810,3 +810,331 @@ fn household_members_are_listed_eldest_first_within_the_unit() {
         assert_eq!(ids("HK-none", "VN"), Vec::<String>::new());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Staff, sessions, tokens and audit: where the two engines used to differ.
+
+#[test]
+fn a_duplicate_username_is_the_same_conflict_on_both_engines() {
+    for s in engines() {
+        s.create_staff(&staff("xa.14755", Role::Commune, "14755"), NOW)
+            .unwrap();
+        let err = s
+            .create_staff(&staff("xa.14755", Role::Province, "38"), NOW)
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict("username already exists")),
+            "{}: {err:?}",
+            s.engine()
+        );
+        // Names differ by case are different names on both engines.
+        s.create_staff(&staff("XA.14755", Role::Commune, "14755"), NOW)
+            .unwrap();
+        assert_eq!(s.list_staff().unwrap().len(), 2, "{}", s.engine());
+    }
+}
+
+#[test]
+fn sessions_and_tokens_for_unknown_accounts_or_taken_hashes_are_refused_alike() {
+    for s in engines() {
+        let e = s.engine();
+        let sid = s
+            .create_staff(&staff("tinh.38", Role::Province, "38"), NOW)
+            .unwrap();
+        let later = NOW + time::Duration::hours(1);
+        let err = s
+            .create_session(b"cookie-x", sid + 100, "c", NOW, later)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound), "{e}: {err:?}");
+        s.create_session(b"cookie-1", sid, "c", NOW, later).unwrap();
+        let err = s
+            .create_session(b"cookie-1", sid, "c2", NOW, later)
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict("session already exists")),
+            "{e}: {err:?}"
+        );
+        // The refused session changed nothing.
+        assert_eq!(s.session(b"cookie-1", NOW).unwrap().unwrap().csrf, "c");
+
+        let err = s
+            .create_api_token(sid + 100, "x", b"token-x", NOW)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound), "{e}: {err:?}");
+        s.create_api_token(sid, "a", b"token-1", NOW).unwrap();
+        let err = s.create_api_token(sid, "b", b"token-1", NOW).unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict("token already exists")),
+            "{e}: {err:?}"
+        );
+        assert_eq!(s.list_api_tokens().unwrap().len(), 1, "{e}");
+    }
+}
+
+#[test]
+fn integrity_errors_come_back_as_the_same_rule_on_both_engines() {
+    use eid_core::sql::{self, Val};
+    use eid_core::store::Rule;
+    for s in engines() {
+        let e = s.engine();
+        let sid = s
+            .create_staff(&staff("xa.14755", Role::Commune, "14755"), NOW)
+            .unwrap();
+        let insert = |name: Val, unit: Val| {
+            sql::transact(s.db(), |tx| {
+                tx.exec(
+                    "INSERT INTO staff (username, display_name, role, unit, password_hash, created_at) \
+                     VALUES ($1, 'x', 'commune', $2, 'h', 0)",
+                    &[name, unit],
+                )
+            })
+        };
+        let rule = |r: Result<u64, StoreError>| match r {
+            Err(StoreError::Violated(rule, _)) => Some(rule),
+            other => panic!("{e}: {other:?}"),
+        };
+        assert_eq!(
+            rule(insert("xa.14755".into(), "14755".into())),
+            Some(Rule::Unique),
+            "{e}"
+        );
+        assert_eq!(
+            rule(insert("other".into(), Val::Null)),
+            Some(Rule::NotNull),
+            "{e}"
+        );
+        let fk = sql::transact(s.db(), |tx| {
+            tx.exec(
+                "INSERT INTO api_token (staff_id, name, token_hash, created_at) VALUES ($1, 'x', $2, 0)",
+                &[Val::from(sid + 100), Val::from(b"h".as_slice())],
+            )
+        });
+        assert_eq!(rule(fk), Some(Rule::ForeignKey), "{e}");
+        // The message names the rule, never the values.
+        let Err(err) = insert("xa.14755".into(), "14755".into()) else {
+            panic!("{e}: inserted twice")
+        };
+        let msg = err.to_string();
+        assert!(msg.starts_with("database error: "), "{e}: {msg}");
+        assert!(!msg.contains("xa.14755"), "{e}: {msg}");
+    }
+}
+
+#[test]
+fn a_disabled_account_is_found_by_name_but_its_sessions_and_tokens_are_not() {
+    for s in engines() {
+        let e = s.engine();
+        let sid = s
+            .create_staff(&staff("xa.14755", Role::Commune, "14755"), NOW)
+            .unwrap();
+        let later = NOW + time::Duration::hours(8);
+        s.create_session(b"cookie", sid, "csrf", NOW, later)
+            .unwrap();
+        let tid = s.create_api_token(sid, "sync", b"token", NOW).unwrap();
+        assert!(s.session(b"cookie", NOW).unwrap().is_some(), "{e}");
+
+        s.set_staff_disabled(sid, true).unwrap();
+        let (found, hash) = s.staff_by_username("xa.14755").unwrap().unwrap();
+        assert!(found.disabled, "{e}: sign-in must see the flag");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(s.staff_by_id(sid).unwrap().unwrap().disabled, "{e}");
+        assert!(s.list_staff().unwrap()[0].disabled, "{e}");
+        assert!(s.session(b"cookie", NOW).unwrap().is_none(), "{e}");
+        assert!(s.api_token(b"token").unwrap().is_none(), "{e}");
+        // Disabling revokes nothing: the rows stay, and come back with the account.
+        assert_eq!(s.list_api_tokens().unwrap()[0].revoked_at, None, "{e}");
+
+        s.set_staff_disabled(sid, false).unwrap();
+        assert!(!s.staff_by_id(sid).unwrap().unwrap().disabled, "{e}");
+        let back = s.session(b"cookie", NOW).unwrap().unwrap();
+        assert_eq!((back.staff.id, back.staff.disabled), (sid, false), "{e}");
+        assert_eq!(
+            s.api_token(b"token").unwrap().map(|(id, st)| (id, st.id)),
+            Some((tid, sid)),
+            "{e}"
+        );
+        assert!(
+            matches!(
+                s.set_staff_disabled(sid + 100, true),
+                Err(StoreError::NotFound)
+            ),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_session_lives_until_the_millisecond_before_its_expiry_and_expired_ones_are_cleared() {
+    for s in engines() {
+        let e = s.engine();
+        let sid = s
+            .create_staff(&staff("tinh.38", Role::Province, "38"), NOW)
+            .unwrap();
+        let expiry = NOW + time::Duration::minutes(30);
+        s.create_session(b"old", sid, "c1", NOW, expiry).unwrap();
+        let ms = time::Duration::milliseconds(1);
+        let live = s.session(b"old", expiry - ms).unwrap().unwrap();
+        assert_eq!(live.expires_at, expiry, "{e}");
+        assert!(s.session(b"old", expiry).unwrap().is_none(), "{e}");
+        assert!(s.session(b"old", expiry + ms).unwrap().is_none(), "{e}");
+        // A session that is not expired yet survives a new sign-in...
+        s.create_session(
+            b"new",
+            sid,
+            "c2",
+            expiry - ms,
+            expiry + time::Duration::hours(1),
+        )
+        .unwrap();
+        assert!(s.session(b"old", expiry - ms).unwrap().is_some(), "{e}");
+        // ...an expired one is deleted by it: asked about an earlier moment, it is gone.
+        s.create_session(
+            b"newer",
+            sid,
+            "c3",
+            expiry,
+            expiry + time::Duration::hours(1),
+        )
+        .unwrap();
+        assert!(s.session(b"old", NOW).unwrap().is_none(), "{e}");
+        assert_eq!(
+            s.session(b"new", expiry).unwrap().unwrap().csrf,
+            "c2",
+            "{e}"
+        );
+        // Deleting an unknown session is not an error.
+        s.delete_session(b"never").unwrap();
+    }
+}
+
+#[test]
+fn revoking_a_token_revokes_that_token_only_and_only_once() {
+    for s in engines() {
+        let e = s.engine();
+        let sid = s
+            .create_staff(&staff("tinh.38", Role::Province, "38"), NOW)
+            .unwrap();
+        let a = s.create_api_token(sid, "bank", b"hash-a", NOW).unwrap();
+        let b = s
+            .create_api_token(sid, "post", b"hash-b", NOW + time::Duration::seconds(1))
+            .unwrap();
+        assert!(a < b, "{e}");
+        let at = NOW + time::Duration::days(2);
+        s.revoke_api_token(a, at).unwrap();
+        assert!(s.api_token(b"hash-a").unwrap().is_none(), "{e}");
+        assert_eq!(s.api_token(b"hash-b").unwrap().map(|(id, _)| id), Some(b));
+        assert!(
+            matches!(s.revoke_api_token(a, at), Err(StoreError::NotFound)),
+            "{e}"
+        );
+        assert!(
+            matches!(s.revoke_api_token(b + 100, at), Err(StoreError::NotFound)),
+            "{e}"
+        );
+        let listed: Vec<_> = s
+            .list_api_tokens()
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.id, t.name, t.revoked_at))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![(a, "bank".into(), Some(at)), (b, "post".into(), None)],
+            "{e}"
+        );
+        assert!(s.api_token(b"hash-unknown").unwrap().is_none(), "{e}");
+    }
+}
+
+#[test]
+fn the_audit_trail_keeps_append_order_and_filters_alike() {
+    use eid_core::audit::AuditQuery;
+    for s in engines() {
+        let e = s.engine();
+        // Appended out of time order, and two at the same instant: append order wins.
+        let lines = [
+            (Actor::Staff(1), "auth.login", "xa.14755", NOW),
+            (Actor::Staff(1), "person.read", "038090001234", NOW),
+            (
+                Actor::Token(2),
+                "person.read",
+                "062305000001",
+                NOW - time::Duration::hours(1),
+            ),
+            (Actor::Anonymous, "auth.login", "nobody", NOW),
+            (Actor::Staff(1), "person.read", "062305000001", NOW),
+        ];
+        for (i, (actor, action, target, at)) in lines.iter().enumerate() {
+            s.audit(actor, action, target, "ok", &format!("r{i}"), *at)
+                .unwrap();
+        }
+        let rids = |q: AuditQuery| -> Vec<String> {
+            s.audit_query(&q)
+                .unwrap()
+                .into_iter()
+                .map(|a| a.request_id)
+                .collect()
+        };
+        let all = s.audit_log(10).unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|a| a.request_id.as_str())
+                .collect::<Vec<_>>(),
+            ["r4", "r3", "r2", "r1", "r0"],
+            "{e}"
+        );
+        assert!(all.windows(2).all(|w| w[0].seq > w[1].seq), "{e}");
+        assert_eq!(all[2].at, NOW - time::Duration::hours(1), "{e}");
+        assert_eq!(all[1].actor, Actor::Anonymous, "{e}");
+        let q = |limit| AuditQuery {
+            limit,
+            ..Default::default()
+        };
+        assert_eq!(
+            rids(AuditQuery {
+                actor: Some(Actor::Staff(1)),
+                ..q(10)
+            }),
+            ["r4", "r1", "r0"],
+            "{e}"
+        );
+        assert_eq!(
+            rids(AuditQuery {
+                action: Some("person.read".into()),
+                target: Some("062305000001".into()),
+                ..q(10)
+            }),
+            ["r4", "r2"],
+            "{e}"
+        );
+        assert_eq!(
+            rids(AuditQuery {
+                actor: Some(Actor::Staff(1)),
+                action: Some("auth.login".into()),
+                ..q(10)
+            }),
+            ["r0"],
+            "{e}"
+        );
+        // Paging: the next page starts after the last entry seen.
+        let first = s.audit_query(&q(2)).unwrap();
+        assert_eq!(first.len(), 2, "{e}");
+        assert_eq!(
+            rids(AuditQuery {
+                before_seq: Some(first[1].seq),
+                ..q(2)
+            }),
+            ["r2", "r1"],
+            "{e}"
+        );
+        assert!(rids(q(0)).is_empty(), "{e}");
+        assert!(
+            rids(AuditQuery {
+                target: Some("none".into()),
+                ..q(10)
+            })
+            .is_empty(),
+            "{e}"
+        );
+    }
+}

@@ -6,10 +6,12 @@
 //! This is the only crate that depends on `rusqlite` or `postgres` (checked by a test). It knows
 //! no use case: accounts, operations and the rest live in `eid-core` on top of `sql`.
 
+pub mod audit;
 pub mod csvfmt;
 pub mod pg;
 pub mod sql;
 pub mod sqlite;
+pub mod staff;
 pub mod store;
 pub mod testkit;
 

@@ -27,8 +27,8 @@ use crate::csvfmt;
 use crate::sql::{Db, SqlRow, Tx, Val};
 use crate::store::{
     self, from_ms, path_range, person_from_fields, phone_national, to_ms, unit_path, Actor,
-    ApiToken, AuditEntry, BatchCounts, NewStaff, PersonEvent, PersonWriter, Population, Role,
-    SearchQuery, Session, Staff, Store, StoreError, StoredPerson,
+    BatchCounts, PersonEvent, PersonWriter, Population, Rule, SearchQuery, Store, StoreError,
+    StoredPerson,
 };
 
 /// The numbered migrations, applied in order. Never edit one that has shipped: add a new one.
@@ -38,6 +38,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         3,
         include_str!("../migrations/postgres/0003_operations.sql"),
+    ),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_schema_parity.sql"),
     ),
 ];
 
@@ -68,14 +72,28 @@ const PERSON_ALL_COLS: &str = "personal_id, surname, middle_name, given_name, na
 // Errors and conversions
 
 /// A database error as a [`StoreError`], without the server's `DETAIL` (it may quote values).
-fn db(e: postgres::Error) -> StoreError {
+/// Integrity errors become [`StoreError::Violated`], as SQLite's do.
+pub(crate) fn db(e: postgres::Error) -> StoreError {
     match e.as_db_error() {
-        Some(d) => StoreError::Db(format!(
-            "{}: {} (SQLSTATE {})",
-            d.severity(),
-            d.message(),
-            d.code().code()
-        )),
+        Some(d) => {
+            let msg = format!(
+                "{}: {} (SQLSTATE {})",
+                d.severity(),
+                d.message(),
+                d.code().code()
+            );
+            let rule = match d.code() {
+                c if *c == SqlState::UNIQUE_VIOLATION => Some(Rule::Unique),
+                c if *c == SqlState::FOREIGN_KEY_VIOLATION => Some(Rule::ForeignKey),
+                c if *c == SqlState::CHECK_VIOLATION => Some(Rule::Check),
+                c if *c == SqlState::NOT_NULL_VIOLATION => Some(Rule::NotNull),
+                _ => None,
+            };
+            match rule {
+                Some(rule) => StoreError::Violated(rule, msg),
+                None => StoreError::Db(msg),
+            }
+        }
         // Not from the server (connection, protocol, conversion): the cause says what.
         None => match std::error::Error::source(&e) {
             Some(cause) => StoreError::Db(format!("{e}: {cause}")),
@@ -324,22 +342,6 @@ fn stored_person(row: &Row) -> Result<StoredPerson, StoreError> {
         person,
         version: row.try_get(18).map_err(db)?,
         updated_at: from_ms(row.try_get(19).map_err(db)?),
-    })
-}
-
-const STAFF_COLS: &str = "id, username, display_name, role, unit, disabled";
-
-/// A row whose columns from `base` are `STAFF_COLS`.
-fn staff_at(row: &Row, base: usize) -> Result<Staff, StoreError> {
-    let role: &str = row.try_get(base + 3).map_err(db)?;
-    let unit: &str = row.try_get(base + 4).map_err(db)?;
-    Ok(Staff {
-        id: row.try_get(base).map_err(db)?,
-        username: row.try_get(base + 1).map_err(db)?,
-        display_name: row.try_get(base + 2).map_err(db)?,
-        role: Role::parse(role).ok_or_else(|| corrupt("staff has an unknown role"))?,
-        unit: UnitCode::parse(unit).map_err(|_| corrupt("staff has a bad unit code"))?,
-        disabled: row.try_get(base + 5).map_err(db)?,
     })
 }
 
@@ -1150,269 +1152,6 @@ impl Store for PgStore {
             })
             .collect()
     }
-
-    fn create_staff(&self, new: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError> {
-        let mut conn = self.conn()?;
-        let row = conn
-            .c()?
-            .query_one(
-                "INSERT INTO staff (username, display_name, role, unit, password_hash, disabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, false, $6) RETURNING id",
-                &[
-                    &new.username,
-                    &new.display_name,
-                    &new.role.as_str(),
-                    &new.unit.as_str(),
-                    &new.password_hash,
-                    &to_ms(now),
-                ],
-            )
-            .map_err(|e| {
-                if is_code(&e, &SqlState::UNIQUE_VIOLATION) {
-                    StoreError::Conflict("username already exists")
-                } else {
-                    db(e)
-                }
-            })?;
-        row.try_get(0).map_err(db)
-    }
-
-    fn staff_by_username(&self, username: &str) -> Result<Option<(Staff, String)>, StoreError> {
-        let mut conn = self.conn()?;
-        let row = conn
-            .c()?
-            .query_opt(
-                &format!("SELECT {STAFF_COLS}, password_hash FROM staff WHERE username = $1"),
-                &[&username],
-            )
-            .map_err(db)?;
-        match row {
-            Some(r) => Ok(Some((staff_at(&r, 0)?, r.try_get(6).map_err(db)?))),
-            None => Ok(None),
-        }
-    }
-
-    fn staff_by_id(&self, id: i64) -> Result<Option<Staff>, StoreError> {
-        let mut conn = self.conn()?;
-        let row = conn
-            .c()?
-            .query_opt(
-                &format!("SELECT {STAFF_COLS} FROM staff WHERE id = $1"),
-                &[&id],
-            )
-            .map_err(db)?;
-        row.map(|r| staff_at(&r, 0)).transpose()
-    }
-
-    fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
-        let mut conn = self.conn()?;
-        let rows = conn
-            .c()?
-            .query(&format!("SELECT {STAFF_COLS} FROM staff ORDER BY id"), &[])
-            .map_err(db)?;
-        rows.iter().map(|r| staff_at(r, 0)).collect()
-    }
-
-    fn set_password(&self, staff_id: i64, password_hash: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let n = conn
-            .c()?
-            .execute(
-                "UPDATE staff SET password_hash = $2 WHERE id = $1",
-                &[&staff_id, &password_hash],
-            )
-            .map_err(db)?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
-    fn create_session(
-        &self,
-        token_hash: &[u8],
-        staff_id: i64,
-        csrf: &str,
-        now: OffsetDateTime,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let client = conn.c()?;
-        client
-            .execute("DELETE FROM session WHERE expires_at <= $1", &[&to_ms(now)])
-            .map_err(db)?;
-        client
-            .execute(
-                "INSERT INTO session (token_hash, staff_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&token_hash, &staff_id, &csrf, &to_ms(now), &to_ms(expires_at)],
-            )
-            .map_err(|e| {
-                if is_code(&e, &SqlState::UNIQUE_VIOLATION) {
-                    StoreError::Conflict("session already exists")
-                } else if is_code(&e, &SqlState::FOREIGN_KEY_VIOLATION) {
-                    StoreError::NotFound
-                } else {
-                    db(e)
-                }
-            })?;
-        Ok(())
-    }
-
-    fn session(
-        &self,
-        token_hash: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<Option<Session>, StoreError> {
-        let mut conn = self.conn()?;
-        let row = conn
-            .c()?
-            .query_opt(
-                "SELECT s.csrf, s.expires_at, st.id, st.username, st.display_name, st.role, st.unit, st.disabled \
-                 FROM session s JOIN staff st ON st.id = s.staff_id \
-                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT st.disabled",
-                &[&token_hash, &to_ms(now)],
-            )
-            .map_err(db)?;
-        match row {
-            Some(r) => Ok(Some(Session {
-                staff: staff_at(&r, 2)?,
-                csrf: r.try_get(0).map_err(db)?,
-                expires_at: from_ms(r.try_get(1).map_err(db)?),
-            })),
-            None => Ok(None),
-        }
-    }
-
-    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        conn.c()?
-            .execute("DELETE FROM session WHERE token_hash = $1", &[&token_hash])
-            .map_err(db)?;
-        Ok(())
-    }
-
-    fn create_api_token(
-        &self,
-        staff_id: i64,
-        name: &str,
-        token_hash: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<i64, StoreError> {
-        let mut conn = self.conn()?;
-        let row = conn
-            .c()?
-            .query_one(
-                "INSERT INTO api_token (staff_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                &[&staff_id, &name, &token_hash, &to_ms(now)],
-            )
-            .map_err(|e| {
-                if is_code(&e, &SqlState::UNIQUE_VIOLATION) {
-                    StoreError::Conflict("token already exists")
-                } else if is_code(&e, &SqlState::FOREIGN_KEY_VIOLATION) {
-                    StoreError::NotFound
-                } else {
-                    db(e)
-                }
-            })?;
-        row.try_get(0).map_err(db)
-    }
-
-    fn revoke_api_token(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let n = conn
-            .c()?
-            .execute(
-                "UPDATE api_token SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-                &[&id, &to_ms(now)],
-            )
-            .map_err(db)?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
-    fn api_token(&self, token_hash: &[u8]) -> Result<Option<(i64, Staff)>, StoreError> {
-        let mut conn = self.conn()?;
-        let row = conn
-            .c()?
-            .query_opt(
-                "SELECT t.id, st.id, st.username, st.display_name, st.role, st.unit, st.disabled \
-                 FROM api_token t JOIN staff st ON st.id = t.staff_id \
-                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT st.disabled",
-                &[&token_hash],
-            )
-            .map_err(db)?;
-        match row {
-            Some(r) => Ok(Some((r.try_get(0).map_err(db)?, staff_at(&r, 1)?))),
-            None => Ok(None),
-        }
-    }
-
-    fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        let mut conn = self.conn()?;
-        let rows = conn
-            .c()?
-            .query(
-                "SELECT id, staff_id, name, created_at, revoked_at FROM api_token ORDER BY id",
-                &[],
-            )
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiToken {
-                    id: r.try_get(0).map_err(db)?,
-                    staff_id: r.try_get(1).map_err(db)?,
-                    name: r.try_get(2).map_err(db)?,
-                    created_at: from_ms(r.try_get(3).map_err(db)?),
-                    revoked_at: r.try_get::<_, Option<i64>>(4).map_err(db)?.map(from_ms),
-                })
-            })
-            .collect()
-    }
-
-    fn audit(
-        &self,
-        actor: &Actor,
-        action: &str,
-        target: &str,
-        outcome: &str,
-        request_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        conn.c()?
-            .execute(
-                "INSERT INTO audit (at, actor, action, target, outcome, request_id) VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&to_ms(now), &actor.to_db(), &action, &target, &outcome, &request_id],
-            )
-            .map_err(db)?;
-        Ok(())
-    }
-
-    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut conn = self.conn()?;
-        let rows = conn
-            .c()?
-            .query(
-                "SELECT seq, at, actor, action, target, outcome, request_id FROM audit ORDER BY seq DESC LIMIT $1",
-                &[&i64::from(limit)],
-            )
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    seq: r.try_get(0).map_err(db)?,
-                    at: from_ms(r.try_get(1).map_err(db)?),
-                    actor: Actor::from_db(r.try_get(2).map_err(db)?),
-                    action: r.try_get(3).map_err(db)?,
-                    target: r.try_get(4).map_err(db)?,
-                    outcome: r.try_get(5).map_err(db)?,
-                    request_id: r.try_get(6).map_err(db)?,
-                })
-            })
-            .collect()
-    }
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1490,8 +1229,10 @@ fn pg_row(row: &Row) -> Result<SqlRow, StoreError> {
     Ok(out)
 }
 
-struct PgTx<'a, 'c> {
-    tx: &'a mut postgres::Transaction<'c>,
+/// A connection inside a transaction, or on its own (each statement its own transaction).
+enum PgTx<'a, 'c> {
+    Tx(&'a mut postgres::Transaction<'c>),
+    Auto(&'a mut Client),
 }
 
 fn pg_args(args: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
@@ -1500,11 +1241,19 @@ fn pg_args(args: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
 
 impl Tx for PgTx<'_, '_> {
     fn exec(&mut self, sql: &str, args: &[Val]) -> Result<u64, StoreError> {
-        self.tx.execute(sql, &pg_args(args)).map_err(db)
+        match self {
+            PgTx::Tx(tx) => tx.execute(sql, &pg_args(args)),
+            PgTx::Auto(c) => c.execute(sql, &pg_args(args)),
+        }
+        .map_err(db)
     }
 
     fn query(&mut self, sql: &str, args: &[Val]) -> Result<Vec<SqlRow>, StoreError> {
-        let rows = self.tx.query(sql, &pg_args(args)).map_err(db)?;
+        let rows = match self {
+            PgTx::Tx(tx) => tx.query(sql, &pg_args(args)),
+            PgTx::Auto(c) => c.query(sql, &pg_args(args)),
+        }
+        .map_err(db)?;
         rows.iter().map(pg_row).collect()
     }
 
@@ -1520,7 +1269,7 @@ impl Db for PgStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         let mut tx = conn.c()?.transaction().map_err(db)?;
-        body(&mut PgTx { tx: &mut tx })?;
+        body(&mut PgTx::Tx(&mut tx))?;
         tx.commit().map_err(db)
     }
 
@@ -1535,8 +1284,18 @@ impl Db for PgStore {
             .read_only(true)
             .start()
             .map_err(db)?;
-        body(&mut PgTx { tx: &mut tx })?;
+        body(&mut PgTx::Tx(&mut tx))?;
         tx.commit().map_err(db)
+    }
+
+    /// One pool, so `write` changes nothing here.
+    fn autocommit_dyn(
+        &self,
+        _write: bool,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        body(&mut PgTx::Auto(conn.c()?))
     }
 }
 
@@ -1549,6 +1308,7 @@ mod tests {
     //! `tests/store.rs`.
 
     use super::*;
+    use crate::store::{ApiToken, NewStaff, Role};
     use time::macros::{date, datetime};
     use time::Date;
 

@@ -1,5 +1,6 @@
 //! One small SQL interface over both engines, for the parts of the store that are written once:
-//! accounts, applications, devices, the SMS outbox and the campaign roll-ups.
+//! staff, sessions, API tokens and the audit trail, accounts, applications, devices, the SMS
+//! outbox, the campaign roll-ups and operations.
 //!
 //! The register's hot paths (bulk import, point reads) stay engine-specific in `sqlite.rs` and
 //! `pg.rs`, where each engine's strengths (COPY, WITHOUT ROWID tables) are worth two versions.
@@ -191,6 +192,14 @@ pub trait Db {
         &self,
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Runs `body` without an explicit transaction: each statement commits on its own. For
+    /// bodies of one statement, where `BEGIN` and `COMMIT` would only add round trips. `write`
+    /// asks for the connection that may write (SQLite's single writer) instead of a reader.
+    fn autocommit_dyn(
+        &self,
+        write: bool,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
 }
 
 /// The marker a body's refusal travels under so that the engine rolls back.
@@ -248,6 +257,40 @@ pub fn read<T, E: From<StoreError>>(
         (Err(e), _) => Err(E::from(e)),
         (Ok(()), None) => Err(E::from(StoreError::Db("read body did not run".into()))),
     }
+}
+
+fn autocommit<T>(
+    db: &dyn Db,
+    write: bool,
+    body: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut body = Some(body);
+    let mut out: Option<T> = None;
+    db.autocommit_dyn(write, &mut |tx| {
+        let Some(f) = body.take() else {
+            return Err(StoreError::Db("statement body run twice".into()));
+        };
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| StoreError::Db("statement body did not run".into()))
+}
+
+/// Runs a body of one writing statement outside an explicit transaction (see
+/// [`Db::autocommit_dyn`]). A body of several statements belongs in [`transact`].
+pub fn write_one<T>(
+    db: &dyn Db,
+    body: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    autocommit(db, true, body)
+}
+
+/// Runs a body of one reading statement on a reader, outside an explicit transaction.
+pub fn read_one<T>(
+    db: &dyn Db,
+    body: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    autocommit(db, false, body)
 }
 
 /// `$1 … $n` → `?1 … ?n` for SQLite. Statements in this crate put no `$` in literals.

@@ -12,13 +12,13 @@ use eid_domain::{fold, Person, PersonalId, UnitCode};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::OffsetDateTime;
 
+use crate::audit::{self, AuditQuery};
 use crate::csvfmt;
 use crate::sql::{to_sqlite_placeholders, Db, SqlRow, Tx, Val};
 use crate::store::{
     created_changes, digest, from_ms, path_range, person_from_fields, phone_national, to_ms,
-    unit_path, updated_changes, Actor, ApiToken, AuditEntry, BatchCounts, PersonEvent,
-    PersonWriter, Population, PutOutcome, Role, SearchQuery, Session, Staff, Store, StoreError,
-    StoredPerson,
+    unit_path, updated_changes, Actor, AuditEntry, BatchCounts, PersonEvent, PersonWriter,
+    Population, PutOutcome, SearchQuery, Store, StoreError, StoredPerson,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -203,16 +203,13 @@ impl SqliteStore {
     }
 }
 
-/// One audit line as queued: actor, action, target, outcome, request id, and the time.
-type AuditLine = ([String; 5], i64);
-
 /// Audit lines are queued in memory and written by a flusher thread in one transaction every
 /// few milliseconds, so that audited reads do not queue one by one on SQLite's single writer.
 /// Reading the audit trail, and dropping the store, flush first; a crash can lose at most the
 /// last [`AUDIT_FLUSH_EVERY`] of lines.
 #[derive(Default)]
 struct AuditBuffer {
-    pending: Mutex<Vec<AuditLine>>,
+    pending: Mutex<Vec<audit::Line>>,
     wake: Condvar,
     stop: AtomicBool,
 }
@@ -221,7 +218,7 @@ struct AuditBuffer {
 const AUDIT_FLUSH_EVERY: Duration = Duration::from_millis(20);
 
 impl AuditBuffer {
-    fn push(&self, line: AuditLine) {
+    fn push(&self, line: audit::Line) {
         lock(&self.pending).push(line);
         self.wake.notify_one();
     }
@@ -235,13 +232,8 @@ impl AuditBuffer {
         }
         let write = || -> Result<(), StoreError> {
             let tx = conn.unchecked_transaction()?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO audit (at, actor, action, target, outcome, request_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
-                for ([actor, action, target, outcome, rid], at) in &batch {
-                    stmt.execute(params![at, actor, action, target, outcome, rid])?;
-                }
+            for line in &batch {
+                audit::append(&mut SqliteTx { conn: &tx }, line)?;
             }
             tx.commit()?;
             Ok(())
@@ -325,19 +317,6 @@ fn stored_person(row: &Row<'_>) -> Result<StoredPerson, StoreError> {
     })
 }
 
-fn staff_from_row(row: &Row<'_>) -> Result<Staff, StoreError> {
-    let role: String = row.get(3)?;
-    let unit: String = row.get(4)?;
-    Ok(Staff {
-        id: row.get(0)?,
-        username: row.get(1)?,
-        display_name: row.get(2)?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-        unit: UnitCode::parse(&unit).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        disabled: row.get(5)?,
-    })
-}
-
 /// Parses stored `changes`, expanding the array form of a created event into its object form.
 fn expand_changes(text: &str) -> Result<serde_json::Value, StoreError> {
     let value: serde_json::Value =
@@ -358,8 +337,6 @@ fn expand_changes(text: &str) -> Result<serde_json::Value, StoreError> {
         other => Ok(other),
     }
 }
-
-const STAFF_COLUMNS: &str = "id, username, display_name, role, unit, disabled";
 
 /// A write transaction on the single writer connection.
 struct SqliteWriter<'a> {
@@ -698,193 +675,6 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_staff(
-        &self,
-        new: &crate::store::NewStaff,
-        now: OffsetDateTime,
-    ) -> Result<i64, StoreError> {
-        self.write(|c| {
-            let r = c.execute(
-                "INSERT INTO staff (username, display_name, role, unit, password_hash, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![new.username, new.display_name, new.role.as_str(), new.unit.as_str(), new.password_hash, to_ms(now)],
-            );
-            match r {
-                Ok(_) => Ok(c.last_insert_rowid()),
-                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    Err(StoreError::Conflict("username already exists"))
-                }
-                Err(e) => Err(e.into()),
-            }
-        })
-    }
-
-    fn staff_by_username(&self, username: &str) -> Result<Option<(Staff, String)>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {STAFF_COLUMNS}, password_hash FROM staff WHERE username = ?1"
-            ))?;
-            let mut rows = stmt.query([username])?;
-            match rows.next()? {
-                Some(r) => Ok(Some((staff_from_row(r)?, r.get(6)?))),
-                None => Ok(None),
-            }
-        })
-    }
-
-    fn staff_by_id(&self, id: i64) -> Result<Option<Staff>, StoreError> {
-        self.read(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("SELECT {STAFF_COLUMNS} FROM staff WHERE id = ?1"))?;
-            let mut rows = stmt.query([id])?;
-            rows.next()?.map(staff_from_row).transpose()
-        })
-    }
-
-    fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
-        self.read(|c| {
-            let mut stmt =
-                c.prepare_cached(&format!("SELECT {STAFF_COLUMNS} FROM staff ORDER BY id"))?;
-            let mut rows = stmt.query([])?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                out.push(staff_from_row(r)?);
-            }
-            Ok(out)
-        })
-    }
-
-    fn set_password(&self, staff_id: i64, password_hash: &str) -> Result<(), StoreError> {
-        self.write(|c| {
-            let n = c.execute(
-                "UPDATE staff SET password_hash = ?1 WHERE id = ?2",
-                params![password_hash, staff_id],
-            )?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
-        })
-    }
-
-    fn create_session(
-        &self,
-        token_hash: &[u8],
-        staff_id: i64,
-        csrf: &str,
-        now: OffsetDateTime,
-        expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.write(|c| {
-            c.execute("DELETE FROM session WHERE expires_at <= ?1", [to_ms(now)])?;
-            c.execute(
-                "INSERT INTO session (token_hash, staff_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![token_hash, staff_id, csrf, to_ms(now), to_ms(expires_at)],
-            )?;
-            Ok(())
-        })
-    }
-
-    fn session(
-        &self,
-        token_hash: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<Option<Session>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT s.id, s.username, s.display_name, s.role, s.unit, s.disabled, x.csrf, x.expires_at \
-                 FROM session x JOIN staff s ON s.id = x.staff_id WHERE x.token_hash = ?1 AND x.expires_at > ?2",
-            )?;
-            let mut rows = stmt.query(params![token_hash, to_ms(now)])?;
-            match rows.next()? {
-                Some(r) => {
-                    let staff = staff_from_row(r)?;
-                    if staff.disabled {
-                        return Ok(None);
-                    }
-                    Ok(Some(Session { staff, csrf: r.get(6)?, expires_at: from_ms(r.get(7)?) }))
-                }
-                None => Ok(None),
-            }
-        })
-    }
-
-    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
-        self.write(|c| {
-            c.execute("DELETE FROM session WHERE token_hash = ?1", [token_hash])?;
-            Ok(())
-        })
-    }
-
-    fn create_api_token(
-        &self,
-        staff_id: i64,
-        name: &str,
-        token_hash: &[u8],
-        now: OffsetDateTime,
-    ) -> Result<i64, StoreError> {
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO api_token (staff_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![staff_id, name, token_hash, to_ms(now)],
-            )?;
-            Ok(c.last_insert_rowid())
-        })
-    }
-
-    fn revoke_api_token(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
-        self.write(|c| {
-            let n = c.execute(
-                "UPDATE api_token SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-                params![to_ms(now), id],
-            )?;
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
-        })
-    }
-
-    fn api_token(&self, token_hash: &[u8]) -> Result<Option<(i64, Staff)>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT s.id, s.username, s.display_name, s.role, s.unit, s.disabled, t.id \
-                 FROM api_token t JOIN staff s ON s.id = t.staff_id WHERE t.token_hash = ?1 AND t.revoked_at IS NULL",
-            )?;
-            let mut rows = stmt.query([token_hash])?;
-            match rows.next()? {
-                Some(r) => {
-                    let staff = staff_from_row(r)?;
-                    if staff.disabled {
-                        return Ok(None);
-                    }
-                    Ok(Some((r.get(6)?, staff)))
-                }
-                None => Ok(None),
-            }
-        })
-    }
-
-    fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, staff_id, name, created_at, revoked_at FROM api_token ORDER BY id",
-            )?;
-            let mut rows = stmt.query([])?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                out.push(ApiToken {
-                    id: r.get(0)?,
-                    staff_id: r.get(1)?,
-                    name: r.get(2)?,
-                    created_at: from_ms(r.get(3)?),
-                    revoked_at: r.get::<_, Option<i64>>(4)?.map(from_ms),
-                });
-            }
-            Ok(out)
-        })
-    }
-
     fn audit(
         &self,
         actor: &Actor,
@@ -894,40 +684,16 @@ impl Store for SqliteStore {
         request_id: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let line = [
-            actor.to_db(),
-            action.to_owned(),
-            target.to_owned(),
-            outcome.to_owned(),
-            request_id.to_owned(),
-        ];
-        self.audit.push((line, to_ms(now)));
+        let line = audit::Line::new(actor, action, target, outcome, request_id, now);
+        self.audit.push(line);
         Ok(())
     }
 
-    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    /// Flushes the queue, then reads the trail's own file with the shared query.
+    fn audit_query(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         self.audit.flush(&self.audit_conn)?;
-        let c = lock(&self.audit_conn);
-        {
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, at, actor, action, target, outcome, request_id FROM audit ORDER BY seq DESC LIMIT ?1",
-            )?;
-            let mut rows = stmt.query([limit])?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let actor: String = r.get(2)?;
-                out.push(AuditEntry {
-                    seq: r.get(0)?,
-                    at: from_ms(r.get(1)?),
-                    actor: Actor::from_db(&actor),
-                    action: r.get(3)?,
-                    target: r.get(4)?,
-                    outcome: r.get(5)?,
-                    request_id: r.get(6)?,
-                });
-            }
-            Ok(out)
-        }
+        let conn = lock(&self.audit_conn);
+        audit::query(&mut SqliteTx { conn: &conn }, q)
     }
 }
 
@@ -1013,5 +779,17 @@ impl Db for SqliteStore {
             let tx = conn.unchecked_transaction()?;
             body(&mut SqliteTx { conn: &tx })
         })
+    }
+
+    fn autocommit_dyn(
+        &self,
+        write: bool,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if write {
+            self.write(|conn| body(&mut SqliteTx { conn }))
+        } else {
+            self.read(|conn| body(&mut SqliteTx { conn }))
+        }
     }
 }

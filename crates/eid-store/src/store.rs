@@ -66,6 +66,20 @@ pub enum StoreError {
     Corrupt(String),
     /// The URL names no engine we know.
     BadUrl(String),
+    /// A statement broke one of the schema's integrity rules. Both engines report it alike;
+    /// the store's own methods turn the ones they expect into [`StoreError::Conflict`] or
+    /// [`StoreError::NotFound`]. The message names the rule, never the row's values.
+    Violated(Rule, String),
+}
+
+/// The kind of integrity rule a statement broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// A primary key or a unique constraint or index.
+    Unique,
+    ForeignKey,
+    Check,
+    NotNull,
 }
 
 impl fmt::Display for StoreError {
@@ -79,6 +93,7 @@ impl fmt::Display for StoreError {
                 f,
                 "database URL must start with sqlite:// or postgres://, got {u:?}"
             ),
+            StoreError::Violated(_, e) => write!(f, "database error: {e}"),
         }
     }
 }
@@ -87,13 +102,30 @@ impl std::error::Error for StoreError {}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Db(e.to_string())
+        use rusqlite::ffi;
+        let rule = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    Some(Rule::Unique)
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => Some(Rule::ForeignKey),
+                ffi::SQLITE_CONSTRAINT_CHECK => Some(Rule::Check),
+                ffi::SQLITE_CONSTRAINT_NOTNULL => Some(Rule::NotNull),
+                _ => None,
+            },
+            _ => None,
+        };
+        match rule {
+            Some(rule) => StoreError::Violated(rule, e.to_string()),
+            None => StoreError::Db(e.to_string()),
+        }
     }
 }
 
 impl From<postgres::Error> for StoreError {
+    /// Without the server's `DETAIL`, which may quote row values (see `pg::db`).
     fn from(e: postgres::Error) -> Self {
-        StoreError::Db(e.to_string())
+        crate::pg::db(e)
     }
 }
 
@@ -331,13 +363,34 @@ pub trait Store: Send + Sync {
         unit: &UnitCode,
     ) -> Result<Vec<(UnitCode, Population)>, StoreError>;
 
-    // Staff, sessions, tokens.
-    fn create_staff(&self, new: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError>;
-    /// The account and its password hash.
-    fn staff_by_username(&self, username: &str) -> Result<Option<(Staff, String)>, StoreError>;
-    fn staff_by_id(&self, id: i64) -> Result<Option<Staff>, StoreError>;
-    fn list_staff(&self) -> Result<Vec<Staff>, StoreError>;
-    fn set_password(&self, staff_id: i64, password_hash: &str) -> Result<(), StoreError>;
+    // Staff, sessions, tokens: written once in `crate::staff`, through the shared SQL layer.
+    // Engines do not override these.
+
+    /// Creates a staff account; a taken username is `Conflict("username already exists")`.
+    fn create_staff(&self, new: &NewStaff, now: OffsetDateTime) -> Result<i64, StoreError> {
+        crate::staff::create_staff(self.db(), new, now)
+    }
+    /// The account and its password hash, disabled or not (sign-in says no to a disabled one).
+    fn staff_by_username(&self, username: &str) -> Result<Option<(Staff, String)>, StoreError> {
+        crate::staff::staff_by_username(self.db(), username)
+    }
+    /// The account, disabled or not.
+    fn staff_by_id(&self, id: i64) -> Result<Option<Staff>, StoreError> {
+        crate::staff::staff_by_id(self.db(), id)
+    }
+    fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
+        crate::staff::list_staff(self.db())
+    }
+    fn set_password(&self, staff_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        crate::staff::set_password(self.db(), staff_id, password_hash)
+    }
+    /// Disables or re-enables an account. A disabled account keeps its rows, but none of its
+    /// sessions or tokens is found any more.
+    fn set_staff_disabled(&self, staff_id: i64, disabled: bool) -> Result<(), StoreError> {
+        crate::staff::set_disabled(self.db(), staff_id, disabled)
+    }
+    /// Records a console session (and forgets the expired ones). An unknown account is
+    /// `NotFound`, a cookie hash already in use `Conflict`.
     fn create_session(
         &self,
         token_hash: &[u8],
@@ -345,27 +398,47 @@ pub trait Store: Send + Sync {
         csrf: &str,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-    /// The live session for this cookie hash, if any and not expired at `now`.
+    ) -> Result<(), StoreError> {
+        crate::staff::create_session(self.db(), token_hash, staff_id, csrf, now, expires_at)
+    }
+    /// The live session for this cookie hash: not expired at `now`, its account not disabled.
     fn session(
         &self,
         token_hash: &[u8],
         now: OffsetDateTime,
-    ) -> Result<Option<Session>, StoreError>;
-    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError>;
+    ) -> Result<Option<Session>, StoreError> {
+        crate::staff::session(self.db(), token_hash, now)
+    }
+    fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        crate::staff::delete_session(self.db(), token_hash)
+    }
+    /// Records an API token. An unknown account is `NotFound`, a hash already in use
+    /// `Conflict`.
     fn create_api_token(
         &self,
         staff_id: i64,
         name: &str,
         token_hash: &[u8],
         now: OffsetDateTime,
-    ) -> Result<i64, StoreError>;
-    fn revoke_api_token(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError>;
-    /// The token's id and account, when the token exists and is not revoked.
-    fn api_token(&self, token_hash: &[u8]) -> Result<Option<(i64, Staff)>, StoreError>;
-    fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+    ) -> Result<i64, StoreError> {
+        crate::staff::create_api_token(self.db(), staff_id, name, token_hash, now)
+    }
+    /// Revokes a live token; an unknown or already revoked one is `NotFound`.
+    fn revoke_api_token(&self, id: i64, now: OffsetDateTime) -> Result<(), StoreError> {
+        crate::staff::revoke_api_token(self.db(), id, now)
+    }
+    /// The token's id and account, when the token exists, is not revoked and its account is
+    /// not disabled.
+    fn api_token(&self, token_hash: &[u8]) -> Result<Option<(i64, Staff)>, StoreError> {
+        crate::staff::api_token(self.db(), token_hash)
+    }
+    fn list_api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        crate::staff::list_api_tokens(self.db())
+    }
 
-    // Audit trail.
+    // Audit trail: statements written once in `crate::audit`. SQLite overrides `audit` and
+    // `audit_query` to queue lines and keep the trail in a file of its own.
+
     /// Records one line. An engine may hold it in memory for a few milliseconds to write lines
     /// in batches (SQLite: at most 20 ms); [`Store::audit_log`] sees every line recorded before
     /// it was called.
@@ -377,9 +450,21 @@ pub trait Store: Send + Sync {
         outcome: &str,
         request_id: &str,
         now: OffsetDateTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        let line = crate::audit::Line::new(actor, action, target, outcome, request_id, now);
+        crate::sql::write_one(self.db(), |tx| crate::audit::append(tx, &line))
+    }
     /// The newest entries first.
-    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_query(&crate::audit::AuditQuery {
+            limit,
+            ..Default::default()
+        })
+    }
+    /// The entries that match every filter given, newest first.
+    fn audit_query(&self, q: &crate::audit::AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        crate::sql::read_one(self.db(), |tx| crate::audit::query(tx, q))
+    }
 }
 
 /// Opens a store from a URL: `sqlite://PATH` (created if missing) or `postgres://…`, where

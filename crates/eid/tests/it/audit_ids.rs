@@ -53,7 +53,7 @@ fn fixture() -> Fixture {
     let store = fresh_store("audit-ids");
     let today = today();
     let province = UnitCode::parse("62").unwrap();
-    let persons: Vec<Person> = eid_core::gen::Generator::new(&eid_core::gen::GenConfig {
+    let persons: Vec<Person> = eid_gen::Generator::new(&eid_gen::GenConfig {
         count: 600,
         seed: 41,
         province: Some(province),
