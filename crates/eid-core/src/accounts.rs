@@ -18,7 +18,7 @@ use std::fmt;
 
 use eid_domain::{
     AccountLevel, AccountState, AccountStatus, ApplicationState, DeviceStatus, LifeState, Person,
-    PersonalId, PhoneNumber, Tree, UnitCode, Units,
+    PersonalId, PhoneNumber, SmsState, Tree, UnitCode, Units,
 };
 use hmac::{Hmac, Mac};
 use rand::{Rng, RngCore};
@@ -788,8 +788,7 @@ pub struct Sms {
     pub to: String,
     pub body: String,
     pub purpose: String,
-    /// `pending`, `sent` or `failed`.
-    pub state: String,
+    pub state: SmsState,
     pub attempts: u32,
     pub created_at: OffsetDateTime,
     pub sent_at: Option<OffsetDateTime>,
@@ -803,7 +802,7 @@ fn sms_from(r: &SqlRow) -> Result<Sms, StoreError> {
         to: g(1).text()?,
         body: g(2).text()?,
         purpose: g(3).text()?,
-        state: g(4).text()?,
+        state: SmsState::parse(&g(4).text()?).map_err(corrupt)?,
         attempts: u32::try_from(g(5).int()?).unwrap_or(u32::MAX),
         created_at: from_ms(g(6).int()?),
         sent_at: g(7).opt_int()?.map(from_ms),
@@ -1351,20 +1350,24 @@ pub fn add_device(
     })
 }
 
-/// Sets a device's status (`active`, `suspended`, `retired`). A retired device stays retired.
+/// The device status named by `s` (`active`, `suspended`, `retired`), as a refusal otherwise.
+pub fn device_status(s: &str) -> Result<DeviceStatus, Refusal> {
+    DeviceStatus::parse(s).map_err(|_| {
+        Refusal::Invalid(
+            "device.status",
+            "status is active, suspended or retired".into(),
+        )
+    })
+}
+
+/// Sets a device's status. A retired device stays retired.
 pub fn set_device_status(
     store: &dyn Store,
     id: i64,
-    status: &str,
+    status: DeviceStatus,
     actor: &Actor,
     now: OffsetDateTime,
 ) -> Result<Device, Refusal> {
-    let Ok(status) = DeviceStatus::parse(status) else {
-        return Err(Refusal::Invalid(
-            "device.status",
-            "status is active, suspended or retired".into(),
-        ));
-    };
     sql::transact(store.db(), |tx| {
         let sql = format!("SELECT {DEVICE_COLS} FROM device WHERE id = $1");
         let d = tx
@@ -2306,7 +2309,9 @@ pub fn register_child(
     }
     let (commune, res_path) = residence(&p)?;
     sql::transact(store.db(), |tx| {
-        if account_where(tx, "personal_id = $1", child.as_str().into())?.is_some_and(|a| a.is_active()) {
+        if account_where(tx, "personal_id = $1", child.as_str().into())?
+            .is_some_and(|a| a.is_active())
+        {
             return Err(Refusal::WrongState(
                 "the child already has an account".into(),
             ));

@@ -25,6 +25,6 @@ pub use person::{
 pub use phone::{PhoneError, PhoneNumber, PhoneType};
 pub use state::{
     AccountLevel, AccountState, AccountStatus, ApplicationState, DeviceStatus, ProposalState,
-    UnknownState,
+    SmsState, UnknownState,
 };
 pub use units::{Level, Tree, Unit, UnitCode, UnitError, Units};

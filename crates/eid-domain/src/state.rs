@@ -183,6 +183,17 @@ impl DeviceStatus {
 }
 
 named_states! {
+    /// Where a message of the SMS outbox stands.
+    SmsState, "SMS state" {
+        /// Waiting to be sent (or to be tried again).
+        Pending => "pending",
+        Sent => "sent",
+        /// Given up after too many attempts.
+        Failed => "failed",
+    }
+}
+
+named_states! {
     /// Where a register change proposed from the field stands.
     ProposalState, "proposal state" {
         /// Waiting for an officer's decision.
@@ -235,6 +246,14 @@ mod tests {
                         .unwrap_or_default(),
                 )
             }))
+            .chain(SmsState::ALL.iter().map(|s| {
+                (
+                    "sms",
+                    SmsState::parse(s.as_str())
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                )
+            }))
             .chain(ProposalState::ALL.iter().map(|s| {
                 (
                     "proposal",
@@ -258,6 +277,9 @@ mod tests {
             ("device", "active"),
             ("device", "suspended"),
             ("device", "retired"),
+            ("sms", "pending"),
+            ("sms", "sent"),
+            ("sms", "failed"),
             ("proposal", "open"),
             ("proposal", "confirmed"),
             ("proposal", "dismissed"),

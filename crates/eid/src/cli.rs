@@ -18,7 +18,7 @@ use eid_core::import::{ImportOptions, ImportSummary, OnError, Rejected};
 use eid_core::secret;
 use eid_core::store::{NewStaff, Role, Staff};
 use eid_core::{Actor, Store};
-use eid_domain::{Level, Tree, UnitCode, Units};
+use eid_domain::{DeviceStatus, Level, Tree, UnitCode, Units};
 use time::OffsetDateTime;
 
 use crate::config::{Config, Overrides};
@@ -989,9 +989,9 @@ fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
-        DeviceCommand::Suspend(a) => device_status(config, a.id, "suspended"),
-        DeviceCommand::Activate(a) => device_status(config, a.id, "active"),
-        DeviceCommand::Retire(a) => device_status(config, a.id, "retired"),
+        DeviceCommand::Suspend(a) => device_status(config, a.id, DeviceStatus::Suspended),
+        DeviceCommand::Activate(a) => device_status(config, a.id, DeviceStatus::Active),
+        DeviceCommand::Retire(a) => device_status(config, a.id, DeviceStatus::Retired),
         DeviceCommand::List(a) => {
             let within = match &a.unit {
                 Some(u) => Units::get().lookup(Tree::Gso2024, u.trim())?.code,
@@ -1025,7 +1025,7 @@ fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
     }
 }
 
-fn device_status(config: &Config, id: i64, status: &str) -> Result<(), Failure> {
+fn device_status(config: &Config, id: i64, status: DeviceStatus) -> Result<(), Failure> {
     let cli = Actor::Cli("admin".to_owned());
     let store = open_store(&config.db)?;
     let before =
@@ -1105,7 +1105,7 @@ fn admin_account(config: &Config, cmd: AccountCommand) -> Result<(), Failure> {
         "account of {id} {} by {}; it is now {}{}",
         if lock { "locked" } else { "unlocked" },
         staff.username,
-        account.state(),
+        account.status(),
         match account.locks() {
             l if l.is_empty() => String::new(),
             l => format!(" (locks: {})", l.join(", ")),
