@@ -16,6 +16,7 @@
 
 use std::fmt;
 
+use eid_domain::redact;
 use eid_domain::{
     AccountLevel, AccountState, AccountStatus, ApplicationState, DeviceStatus, LifeState, Person,
     PersonalId, PhoneNumber, SmsState, Tree, UnitCode, Units,
@@ -288,8 +289,8 @@ impl fmt::Display for Refusal {
 // ----------------------------------------------------------------------------------------------
 // Accounts as stored
 
-/// An account, without its secrets.
-#[derive(Debug, Clone, PartialEq)]
+/// An account, without its secrets. Its `Debug` masks the phone and the guardian.
+#[derive(Clone, PartialEq)]
 pub struct Account {
     pub id: i64,
     pub personal_id: PersonalId,
@@ -422,7 +423,7 @@ pub fn secrets(
 // Events and counters
 
 /// One event of an account's history.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct AccountEvent {
     pub seq: i64,
     pub at: OffsetDateTime,
@@ -781,8 +782,8 @@ fn queue_sms(
     Ok(())
 }
 
-/// One message of the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One message of the outbox. Its `Debug` masks the phone and shows only the body's length.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Sms {
     pub id: i64,
     pub to: String,
@@ -1455,8 +1456,8 @@ pub fn device_use(
 // ----------------------------------------------------------------------------------------------
 // Level 2: applications
 
-/// An application for level 2.
-#[derive(Debug, Clone, PartialEq)]
+/// An application for level 2. Its `Debug` masks the phone.
+#[derive(Clone, PartialEq)]
 pub struct Application {
     pub id: i64,
     pub personal_id: PersonalId,
@@ -2356,8 +2357,8 @@ pub fn register_child(
 // ----------------------------------------------------------------------------------------------
 // Sign-in, sessions and devices
 
-/// What a sign-in gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a sign-in gives. Its `Debug` hides the token and the handle.
+#[derive(Clone, PartialEq, Eq)]
 pub enum SignIn {
     /// A session token for the bound device.
     Session {
@@ -3002,6 +3003,117 @@ pub fn count(
             &[metric.into(), range.0.into(), range.1.into(), from.into(), to.into()],
         )
     })
+}
+
+// ----------------------------------------------------------------------------------------------
+// Debug without personal data
+
+/// The keys of a JSON object, without its values (which may carry a reason typed by an officer).
+pub(crate) struct JsonKeys<'a>(pub(crate) &'a serde_json::Value);
+
+impl fmt::Debug for JsonKeys<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_object() {
+            Some(o) => f.debug_set().entries(o.keys()).finish(),
+            None => f.write_str("…"),
+        }
+    }
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("personal_id", &self.personal_id)
+            .field("level", &self.level)
+            .field("state", &self.state)
+            .field("phone", &redact::Phone(&self.phone))
+            .field("guardian", &self.guardian.as_deref().map(redact::Id))
+            .field("commune", &self.commune)
+            .field("res_path", &self.res_path)
+            .field("verifier", &self.verifier)
+            .field("verifier_score", &self.verifier_score)
+            .field("holder_lock", &self.holder_lock)
+            .field("officer_lock", &self.officer_lock.as_deref().map(redact::Text))
+            .field("register_lock", &self.register_lock)
+            .field("failures", &self.failures)
+            .field("locked_out_until", &self.locked_out_until)
+            .field("device_hash", &self.device_hash.as_ref().map(|_| redact::Hidden))
+            .field("created_at", &self.created_at)
+            .field("activated_at", &self.activated_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AccountEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountEvent")
+            .field("seq", &self.seq)
+            .field("at", &self.at)
+            .field("kind", &self.kind)
+            .field("actor", &self.actor)
+            .field("application_id", &self.application_id)
+            .field("unit", &self.unit)
+            .field("device_id", &self.device_id)
+            .field("detail", &JsonKeys(&self.detail))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Sms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sms")
+            .field("id", &self.id)
+            .field("to", &redact::Phone(&self.to))
+            .field("body", &redact::Text(&self.body))
+            .field("purpose", &self.purpose)
+            .field("state", &self.state)
+            .field("attempts", &self.attempts)
+            .field("created_at", &self.created_at)
+            .field("sent_at", &self.sent_at)
+            .field("last_error", &self.last_error)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Application {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Application")
+            .field("id", &self.id)
+            .field("personal_id", &self.personal_id)
+            .field("phone", &redact::Phone(&self.phone))
+            .field("match_method", &self.match_method)
+            .field("match_against", &self.match_against)
+            .field("matched", &self.matched)
+            .field("match_score", &self.match_score)
+            .field("officer_id", &self.officer_id)
+            .field("device_id", &self.device_id)
+            .field("unit", &self.unit)
+            .field("commune", &self.commune)
+            .field("collected_at", &self.collected_at)
+            .field("state", &self.state)
+            .field("review_reason", &self.review_reason)
+            .field("reject_reason", &self.reject_reason.as_deref().map(redact::Text))
+            .field("decided_by", &self.decided_by)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignIn::Session { expires_at, .. } => f
+                .debug_struct("Session")
+                .field("token", &redact::Hidden)
+                .field("expires_at", expires_at)
+                .finish(),
+            SignIn::DeviceCheck { .. } => f
+                .debug_struct("DeviceCheck")
+                .field("handle", &redact::Hidden)
+                .finish(),
+        }
+    }
 }
 
 #[cfg(test)]

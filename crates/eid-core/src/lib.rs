@@ -12,6 +12,7 @@ pub mod import;
 pub mod intake;
 pub mod ops;
 pub mod pg;
+mod redact;
 pub mod secret;
 pub mod sql;
 pub mod sqlite;

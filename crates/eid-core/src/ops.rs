@@ -12,7 +12,7 @@ use eid_domain::campaign::{
     self, Progress, ProgressInput, RankInput, Ranked, Schedule, Timeliness,
 };
 use eid_domain::{
-    iso, AccountLevel, AccountState, ApplicationState, Level, Metric, PersonalId, ProposalState,
+    iso, redact, AccountLevel, AccountState, ApplicationState, Level, Metric, PersonalId, ProposalState,
     Tree, UnitCode, Units,
 };
 use time::{Date, Duration, OffsetDateTime};
@@ -848,8 +848,8 @@ pub const OUTCOMES: [&str; 7] = [
     "emigrated",
 ];
 
-/// Who to list.
-#[derive(Debug, Clone, Default)]
+/// Who to list. Its `Debug` shows the address filter's length only.
+#[derive(Clone, Default)]
 pub struct OutreachFilter {
     /// `no_application` (no application in progress or done, no level-2 account) or
     /// `no_account` (no active account at all).
@@ -863,8 +863,8 @@ pub struct OutreachFilter {
     pub limit: u32,
 }
 
-/// One person on an outreach list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One person on an outreach list. Its `Debug` masks the person.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutreachRow {
     pub personal_id: String,
     pub name: String,
@@ -1076,8 +1076,8 @@ pub fn record_contact(
     })
 }
 
-/// A proposed register change from the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A proposed register change from the field. Its `Debug` masks the personal ID.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Proposal {
     pub id: i64,
     pub personal_id: String,
@@ -1490,4 +1490,51 @@ pub fn rank_communes(
             })
         })
         .collect())
+}
+
+// ----------------------------------------------------------------------------------------------
+// Debug without personal data
+
+impl std::fmt::Debug for OutreachFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutreachFilter")
+            .field("missing", &self.missing)
+            .field("address", &self.address.as_deref().map(redact::Text))
+            .field("min_age", &self.min_age)
+            .field("max_age", &self.max_age)
+            .field("phone_type", &self.phone_type)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OutreachRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutreachRow")
+            .field("personal_id", &redact::Id(&self.personal_id))
+            .field("name", &redact::Hidden)
+            .field("birth_date", &redact::Hidden)
+            .field("address", &redact::Hidden)
+            .field("phone", &self.phone.as_deref().map(redact::Phone))
+            .field("phone_type", &self.phone_type)
+            .field("account_level", &self.account_level)
+            .field("application_state", &self.application_state)
+            .field("assignee", &self.assignee)
+            .field("due", &self.due)
+            .field("last_outcome", &self.last_outcome)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Proposal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proposal")
+            .field("id", &self.id)
+            .field("personal_id", &redact::Id(&self.personal_id))
+            .field("commune", &self.commune)
+            .field("proposed", &self.proposed)
+            .field("state", &self.state)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }

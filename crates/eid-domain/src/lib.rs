@@ -11,6 +11,7 @@ pub mod id;
 pub mod name;
 pub mod person;
 pub mod phone;
+pub mod redact;
 pub mod state;
 pub mod units;
 

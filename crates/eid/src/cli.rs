@@ -239,7 +239,7 @@ pub enum AccountCommand {
     Unlock(AccountLockArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct AccountLockArgs {
     /// The holder's 12-digit personal ID.
     pub personal_id: String,
@@ -281,7 +281,7 @@ pub enum ClientCommand {
     Simulate(ClientSimulateArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientIntakeArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -309,7 +309,7 @@ pub struct ClientIntakeArgs {
     pub against: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientRegisterArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -325,7 +325,7 @@ pub struct ClientRegisterArgs {
     pub photo: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientConfirmArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -341,7 +341,7 @@ pub struct ClientConfirmArgs {
     pub passcode: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientActivateArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -360,7 +360,7 @@ pub struct ClientActivateArgs {
     pub device_id: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientSigninArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -373,7 +373,7 @@ pub struct ClientSigninArgs {
     pub device_id: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientConfirmDeviceArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -384,7 +384,7 @@ pub struct ClientConfirmDeviceArgs {
     pub code: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientCodeArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -398,7 +398,7 @@ pub struct ClientCodeArgs {
     pub purpose: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientSimulateArgs {
     #[command(flatten)]
     pub server: ServerArg,

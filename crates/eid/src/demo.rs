@@ -61,7 +61,7 @@ pub struct HistoryOptions {
 }
 
 /// A device the demo registered.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DemoDevice {
     pub id: i64,
     pub name: String,
@@ -140,7 +140,7 @@ enum Step {
 }
 
 /// What the simulation remembers of a candidate between steps.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 struct Memory {
     district: usize,
     application: Option<i64>,
@@ -1204,7 +1204,7 @@ pub fn print_report(r: &HistoryReport) {
 // The live trickle (`eid demo --live`)
 
 /// What the live trickle needs: the demo's devices it can sign for and a staff token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Live {
     pub devices: Vec<crate::client::IntakeDevice>,
     pub token: String,

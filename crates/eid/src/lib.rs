@@ -20,6 +20,7 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod ops_api;
+mod redact;
 pub mod sms;
 pub mod startup;
 pub mod state;

@@ -16,7 +16,7 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct NameJson {
     pub surname: String,
     pub middle: String,
@@ -24,7 +24,7 @@ pub struct NameJson {
     pub full: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct ResidenceJson {
     pub unit: String,
     pub unit_name: Option<String>,
@@ -46,7 +46,7 @@ pub struct CardJson {
     pub valid: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct PersonJson {
     pub personal_id: String,
     pub name: NameJson,
@@ -115,14 +115,14 @@ impl PersonJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct ChangeJson {
     pub field: String,
     pub old: Option<String>,
     pub new: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct EventJson {
     pub seq: i64,
     pub at: String,
@@ -176,7 +176,7 @@ impl EventJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct HistoryJson {
     pub personal_id: String,
     pub events: Vec<EventJson>,
@@ -281,7 +281,7 @@ impl UnitJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct MeJson {
     pub id: i64,
     pub username: String,
@@ -307,7 +307,7 @@ impl MeJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct AuditJson {
     pub seq: i64,
     pub at: String,

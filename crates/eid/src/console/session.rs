@@ -24,13 +24,25 @@ use crate::auth::{client_ip, cookie, set_cookie, Caller, LOGIN_CSRF_COOKIE, SESS
 use crate::error::{request_id, AppError};
 use crate::state::AppState;
 
-/// A signed-in officer, from the session cookie.
-#[derive(Debug, Clone)]
+/// A signed-in officer, from the session cookie. Its `Debug` hides the CSRF token and the
+/// session's hash.
+#[derive(Clone)]
 pub struct ConsoleUser {
     pub caller: Caller,
     pub csrf: String,
     pub lang: Lang,
     session_hash: Vec<u8>,
+}
+
+impl std::fmt::Debug for ConsoleUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleUser")
+            .field("caller", &self.caller)
+            .field("csrf", &eid_domain::redact::Hidden)
+            .field("lang", &self.lang)
+            .field("session_hash", &eid_domain::redact::Hidden)
+            .finish()
+    }
 }
 
 impl ConsoleUser {

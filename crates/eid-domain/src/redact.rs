@@ -1,0 +1,94 @@
+//! `Debug` forms for values that hold personal data but are kept as plain text (a phone as
+//! E.164, a personal ID read back from a report, an SMS body, a token).
+//!
+//! A hand-written `Debug` of a type that holds such text wraps each field in one of these, so a
+//! stray `{:?}` prints the same masked forms as [`PersonalId`], [`PhoneNumber`] and
+//! [`PersonName`](crate::PersonName) do, and never the text itself.
+
+use std::fmt;
+
+use crate::id::PersonalId;
+use crate::phone::PhoneNumber;
+
+/// Shows nothing of the value: `…`.
+#[derive(Clone, Copy)]
+pub struct Hidden;
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("…")
+    }
+}
+
+/// Free text (an SMS body, an address, a reason typed by an officer): only its length.
+#[derive(Clone, Copy)]
+pub struct Text<'a>(pub &'a str);
+
+impl fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} chars>", self.0.chars().count())
+    }
+}
+
+/// A phone number kept as text: masked like [`PhoneNumber`]'s `Debug` (the last three digits).
+#[derive(Clone, Copy)]
+pub struct Phone<'a>(pub &'a str);
+
+impl fmt::Debug for Phone<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match PhoneNumber::parse(self.0) {
+            Ok(p) => fmt::Debug::fmt(&p, f),
+            Err(_) => f.write_str("PhoneNumber(…)"),
+        }
+    }
+}
+
+/// A personal ID kept as text: masked like [`PersonalId`]'s `Debug` (the first six digits).
+#[derive(Clone, Copy)]
+pub struct Id<'a>(pub &'a str);
+
+impl fmt::Debug for Id<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match PersonalId::parse(self.0) {
+            Ok(p) => fmt::Debug::fmt(&p, f),
+            Err(_) => f.write_str("PersonalId(…)"),
+        }
+    }
+}
+
+/// Text that may be a personal ID (an audit target: a personal ID, a unit code, a token id):
+/// masked like [`Id`] when it is one, shown as it is otherwise.
+#[derive(Clone, Copy)]
+pub struct MaybeId<'a>(pub &'a str);
+
+impl fmt::Debug for MaybeId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match PersonalId::parse(self.0) {
+            Ok(p) => fmt::Debug::fmt(&p, f),
+            Err(_) => fmt::Debug::fmt(self.0, f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masked_forms_keep_no_more_than_the_domain_types_show() {
+        let phone = "+84912345678";
+        let shown = format!("{:?} {:#?}", Phone(phone), Phone("0912345678"));
+        assert_eq!(shown, "PhoneNumber(0******678) PhoneNumber(0******678)");
+        assert_eq!(format!("{:?}", Phone("not a phone 0912")), "PhoneNumber(…)");
+
+        let id = "001204012345";
+        assert_eq!(format!("{:?}", Id(id)), "PersonalId(001204…)");
+        assert_eq!(format!("{:?}", Id("12345")), "PersonalId(…)");
+        assert_eq!(format!("{:?}", MaybeId(id)), "PersonalId(001204…)");
+        assert_eq!(format!("{:?}", MaybeId("token:17")), "\"token:17\"");
+
+        let body = "Ma xac thuc: 482915";
+        assert_eq!(format!("{:?}", Text(body)), "<19 chars>");
+        assert_eq!(format!("{:#?}", Some(Hidden)), "Some(\n    …,\n)");
+    }
+}
