@@ -3034,11 +3034,17 @@ impl fmt::Debug for Account {
             .field("verifier", &self.verifier)
             .field("verifier_score", &self.verifier_score)
             .field("holder_lock", &self.holder_lock)
-            .field("officer_lock", &self.officer_lock.as_deref().map(redact::Text))
+            .field(
+                "officer_lock",
+                &self.officer_lock.as_deref().map(redact::Text),
+            )
             .field("register_lock", &self.register_lock)
             .field("failures", &self.failures)
             .field("locked_out_until", &self.locked_out_until)
-            .field("device_hash", &self.device_hash.as_ref().map(|_| redact::Hidden))
+            .field(
+                "device_hash",
+                &self.device_hash.as_ref().map(|_| redact::Hidden),
+            )
             .field("created_at", &self.created_at)
             .field("activated_at", &self.activated_at)
             .finish()
@@ -3093,7 +3099,10 @@ impl fmt::Debug for Application {
             .field("collected_at", &self.collected_at)
             .field("state", &self.state)
             .field("review_reason", &self.review_reason)
-            .field("reject_reason", &self.reject_reason.as_deref().map(redact::Text))
+            .field(
+                "reject_reason",
+                &self.reject_reason.as_deref().map(redact::Text),
+            )
             .field("decided_by", &self.decided_by)
             .field("updated_at", &self.updated_at)
             .finish()

@@ -12,8 +12,8 @@ use eid_domain::campaign::{
     self, Progress, ProgressInput, RankInput, Ranked, Schedule, Timeliness,
 };
 use eid_domain::{
-    iso, redact, AccountLevel, AccountState, ApplicationState, Level, Metric, PersonalId, ProposalState,
-    Tree, UnitCode, Units,
+    iso, redact, AccountLevel, AccountState, ApplicationState, Level, Metric, PersonalId,
+    ProposalState, Tree, UnitCode, Units,
 };
 use time::{Date, Duration, OffsetDateTime};
 

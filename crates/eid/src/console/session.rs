@@ -369,3 +369,43 @@ mod tests {
         assert_eq!(safe_next(None), "/");
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod debug_tests {
+    use eid_core::store::{Role, Staff};
+    use eid_core::Actor;
+
+    use super::*;
+
+    #[test]
+    fn a_console_user_hides_the_csrf_token_the_session_and_the_staff_names() {
+        let user = ConsoleUser {
+            caller: Caller {
+                staff: Staff {
+                    id: 31,
+                    username: "nguyen.van.an".into(),
+                    display_name: "Nguyễn Văn An".into(),
+                    role: Role::Commune,
+                    unit: eid_domain::UnitCode::parse("00004").unwrap(),
+                    disabled: false,
+                },
+                actor: Actor::Staff(31),
+            },
+            csrf: "csrfa1b2c3d4e5f6".into(),
+            lang: Lang::Vi,
+            session_hash: b"sessionhash-0123".to_vec(),
+        };
+        for text in [format!("{user:?}"), format!("{user:#?}")] {
+            for secret in [
+                "csrfa1b2c3d4e5f6",
+                "nguyen.van.an",
+                "Nguyễn",
+                "115, 101, 115",
+            ] {
+                assert!(!text.contains(secret), "shows {secret:?}: {text}");
+            }
+            assert!(text.contains("id: 31"), "{text}");
+        }
+    }
+}
