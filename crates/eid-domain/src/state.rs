@@ -61,9 +61,10 @@ macro_rules! named_states {
             }
         }
 
+        /// The stable name, padded and aligned as the format asks (`{:<9}`).
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
     };
@@ -111,7 +112,7 @@ impl AccountLevel {
 
 impl fmt::Display for AccountLevel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.number())
+        fmt::Display::fmt(&self.number(), f)
     }
 }
 
@@ -305,6 +306,14 @@ mod tests {
             "x".parse::<DeviceStatus>().unwrap_err().to_string(),
             "unknown device status: \"x\""
         );
+    }
+
+    #[test]
+    fn display_pads_like_the_text_it_stands_for() {
+        assert_eq!(format!("[{:<9}]", DeviceStatus::Active), "[active   ]");
+        assert_eq!(format!("[{:>9}]", ApplicationState::CodeSent), "[code_sent]");
+        assert_eq!(format!("[{:^8}]", SmsState::Sent), "[  sent  ]");
+        assert_eq!(format!("[{:>3}]", AccountLevel::Two), "[  2]");
     }
 
     #[test]
