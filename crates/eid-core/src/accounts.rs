@@ -16,7 +16,11 @@
 
 use std::fmt;
 
-use eid_domain::{LifeState, Person, PersonalId, PhoneNumber, Tree, UnitCode, Units};
+use eid_domain::redact;
+use eid_domain::{
+    AccountLevel, AccountState, AccountStatus, ApplicationState, DeviceStatus, LifeState, Person,
+    PersonalId, PhoneNumber, SmsState, Tree, UnitCode, Units,
+};
 use hmac::{Hmac, Mac};
 use rand::{Rng, RngCore};
 use sha2::Sha256;
@@ -84,14 +88,17 @@ pub fn day_date(n: i64) -> Date {
     time::macros::date!(1970 - 01 - 01) + Duration::days(n)
 }
 
-/// What a campaign counts, written by the transitions below.
+/// What a campaign counts, written by the transitions below: the stored names of
+/// [`eid_domain::Metric`]s.
 pub mod metric {
-    pub const APPLICATIONS_COLLECTED: &str = "applications_collected";
-    pub const LEVEL1_ACTIVATED: &str = "level1_activated";
-    pub const LEVEL2_ACTIVATED: &str = "level2_activated";
+    use eid_domain::Metric;
+
+    pub const APPLICATIONS_COLLECTED: &str = Metric::ApplicationsCollected.as_str();
+    pub const LEVEL1_ACTIVATED: &str = Metric::Level1Activated.as_str();
+    pub const LEVEL2_ACTIVATED: &str = Metric::Level2Activated.as_str();
     /// An account became active for the first time, at either level (not raised again when a
     /// level-1 account becomes level 2).
-    pub const ACCOUNTS_ACTIVATED: &str = "accounts_activated";
+    pub const ACCOUNTS_ACTIVATED: &str = Metric::AccountsActivated.as_str();
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -129,7 +136,7 @@ pub enum Refusal {
     /// The passcode is wrong.
     BadPasscode,
     DeviceUnknown,
-    DeviceInactive(String),
+    DeviceInactive(DeviceStatus),
     DeviceOutsideScope,
     BadPacket(String),
     Replay,
@@ -282,14 +289,14 @@ impl fmt::Display for Refusal {
 // ----------------------------------------------------------------------------------------------
 // Accounts as stored
 
-/// An account, without its secrets.
-#[derive(Debug, Clone, PartialEq)]
+/// An account, without its secrets. Its `Debug` masks the phone and the guardian.
+#[derive(Clone, PartialEq)]
 pub struct Account {
     pub id: i64,
     pub personal_id: PersonalId,
-    /// 0 while pending, then 1 or 2.
-    pub level: u8,
-    pub active: bool,
+    /// Zero while pending, then one or two.
+    pub level: AccountLevel,
+    pub state: AccountState,
     /// E.164.
     pub phone: String,
     pub guardian: Option<String>,
@@ -322,13 +329,19 @@ impl Account {
         }
         v
     }
-    pub fn state(&self) -> &'static str {
-        if !self.active {
-            "pending"
-        } else if self.locks().is_empty() {
-            "active"
-        } else {
-            "locked"
+    /// Whether the account is active (it may still be locked).
+    pub fn is_active(&self) -> bool {
+        match self.state {
+            AccountState::Active => true,
+            AccountState::Pending => false,
+        }
+    }
+    /// Pending, active, or active but locked.
+    pub fn status(&self) -> AccountStatus {
+        match self.state {
+            AccountState::Pending => AccountStatus::Pending,
+            AccountState::Active if self.locks().is_empty() => AccountStatus::Active,
+            AccountState::Active => AccountStatus::Locked,
         }
     }
 }
@@ -344,8 +357,8 @@ fn account_from(r: &SqlRow) -> Result<Account, StoreError> {
         id: g(0).int()?,
         personal_id: PersonalId::parse(&id_text)
             .map_err(|e| StoreError::Corrupt(format!("account personal ID: {e}")))?,
-        level: u8::try_from(g(2).int()?).unwrap_or(0),
-        active: g(3).text()? == "active",
+        level: AccountLevel::from_number(g(2).int()?).map_err(corrupt)?,
+        state: AccountState::parse(&g(3).text()?).map_err(corrupt)?,
         phone: g(4).text()?,
         guardian: g(5).opt_text()?,
         commune: UnitCode::parse(&g(6).text()?)
@@ -362,6 +375,11 @@ fn account_from(r: &SqlRow) -> Result<Account, StoreError> {
         created_at: from_ms(g(16).int()?),
         activated_at: g(17).opt_int()?.map(from_ms),
     })
+}
+
+/// A stored value that names no state: the database holds what the code does not know.
+fn corrupt(e: eid_domain::UnknownState) -> StoreError {
+    StoreError::Corrupt(e.to_string())
 }
 
 fn account_where(tx: &mut dyn Tx, cond: &str, arg: Val) -> Result<Option<Account>, StoreError> {
@@ -405,7 +423,7 @@ pub fn secrets(
 // Events and counters
 
 /// One event of an account's history.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct AccountEvent {
     pub seq: i64,
     pub at: OffsetDateTime,
@@ -764,15 +782,14 @@ fn queue_sms(
     Ok(())
 }
 
-/// One message of the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One message of the outbox. Its `Debug` masks the phone and shows only the body's length.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Sms {
     pub id: i64,
     pub to: String,
     pub body: String,
     pub purpose: String,
-    /// `pending`, `sent` or `failed`.
-    pub state: String,
+    pub state: SmsState,
     pub attempts: u32,
     pub created_at: OffsetDateTime,
     pub sent_at: Option<OffsetDateTime>,
@@ -786,7 +803,7 @@ fn sms_from(r: &SqlRow) -> Result<Sms, StoreError> {
         to: g(1).text()?,
         body: g(2).text()?,
         purpose: g(3).text()?,
-        state: g(4).text()?,
+        state: SmsState::parse(&g(4).text()?).map_err(corrupt)?,
         attempts: u32::try_from(g(5).int()?).unwrap_or(u32::MAX),
         created_at: from_ms(g(6).int()?),
         sent_at: g(7).opt_int()?.map(from_ms),
@@ -1054,7 +1071,7 @@ pub fn register(
         let existing = account_where(tx, "personal_id = $1", p.id.as_str().into())?;
         let refused = if alive(p).is_err() {
             Some("not alive in the register")
-        } else if existing.as_ref().is_some_and(|a| a.active) {
+        } else if existing.as_ref().is_some_and(Account::is_active) {
             Some("an active account exists")
         } else {
             None
@@ -1205,7 +1222,7 @@ pub fn confirm_registration(
             let Some(a) = account_where(tx, "id = $1", c.account_id.unwrap_or(-1).into())? else {
                 return Err(Refusal::BadCode);
             };
-            if a.active {
+            if a.is_active() {
                 return Err(Refusal::BadCode);
             }
             tx.exec(
@@ -1233,8 +1250,7 @@ pub struct Device {
     pub unit: UnitCode,
     pub public_key: Vec<u8>,
     pub daily_capacity: u32,
-    /// `active`, `suspended` or `retired`.
-    pub status: String,
+    pub status: DeviceStatus,
     pub created_at: OffsetDateTime,
 }
 
@@ -1249,7 +1265,7 @@ fn device_from(r: &SqlRow) -> Result<Device, StoreError> {
             .map_err(|e| StoreError::Corrupt(format!("device unit: {e}")))?,
         public_key: g(3).blob()?,
         daily_capacity: u32::try_from(g(4).int()?).unwrap_or(0),
-        status: g(5).text()?,
+        status: DeviceStatus::parse(&g(5).text()?).map_err(corrupt)?,
         created_at: from_ms(g(6).int()?),
     })
 }
@@ -1335,20 +1351,24 @@ pub fn add_device(
     })
 }
 
-/// Sets a device's status (`active`, `suspended`, `retired`). A retired device stays retired.
+/// The device status named by `s` (`active`, `suspended`, `retired`), as a refusal otherwise.
+pub fn device_status(s: &str) -> Result<DeviceStatus, Refusal> {
+    DeviceStatus::parse(s).map_err(|_| {
+        Refusal::Invalid(
+            "device.status",
+            "status is active, suspended or retired".into(),
+        )
+    })
+}
+
+/// Sets a device's status. A retired device stays retired.
 pub fn set_device_status(
     store: &dyn Store,
     id: i64,
-    status: &str,
+    status: DeviceStatus,
     actor: &Actor,
     now: OffsetDateTime,
 ) -> Result<Device, Refusal> {
-    if !matches!(status, "active" | "suspended" | "retired") {
-        return Err(Refusal::Invalid(
-            "device.status",
-            "status is active, suspended or retired".into(),
-        ));
-    }
     sql::transact(store.db(), |tx| {
         let sql = format!("SELECT {DEVICE_COLS} FROM device WHERE id = $1");
         let d = tx
@@ -1357,14 +1377,14 @@ pub fn set_device_status(
             .map(device_from)
             .transpose()?
             .ok_or(Refusal::NotFound("device.not_found"))?;
-        if d.status == "retired" && status != "retired" {
+        if !d.status.may_become(status) {
             return Err(Refusal::WrongState(
                 "a retired device cannot be brought back".into(),
             ));
         }
         tx.exec(
             "UPDATE device SET status = $1, updated_at = $2 WHERE id = $3",
-            &[status.into(), to_ms(now).into(), id.into()],
+            &[status.as_str().into(), to_ms(now).into(), id.into()],
         )?;
         record(
             tx,
@@ -1378,14 +1398,11 @@ pub fn set_device_status(
                 unit: Some(d.unit.as_str()),
                 device_id: Some(id),
                 actor,
-                detail: serde_json::json!({ "from": d.status, "to": status }),
+                detail: serde_json::json!({ "from": d.status.as_str(), "to": status.as_str() }),
             },
             now,
         )?;
-        Ok(Device {
-            status: status.to_owned(),
-            ..d
-        })
+        Ok(Device { status, ..d })
     })
 }
 
@@ -1439,8 +1456,8 @@ pub fn device_use(
 // ----------------------------------------------------------------------------------------------
 // Level 2: applications
 
-/// An application for level 2.
-#[derive(Debug, Clone, PartialEq)]
+/// An application for level 2. Its `Debug` masks the phone.
+#[derive(Clone, PartialEq)]
 pub struct Application {
     pub id: i64,
     pub personal_id: PersonalId,
@@ -1457,8 +1474,7 @@ pub struct Application {
     /// The applicant's residence commune.
     pub commune: UnitCode,
     pub collected_at: OffsetDateTime,
-    /// `review`, `approved`, `code_sent`, `activated` or `rejected`.
-    pub state: String,
+    pub state: ApplicationState,
     pub review_reason: Option<String>,
     pub reject_reason: Option<String>,
     pub decided_by: Option<String>,
@@ -1488,7 +1504,7 @@ fn app_from(r: &SqlRow) -> Result<Application, StoreError> {
         unit: unit(g(9))?,
         commune: unit(g(10))?,
         collected_at: from_ms(g(11).int()?),
-        state: g(12).text()?,
+        state: ApplicationState::parse(&g(12).text()?).map_err(corrupt)?,
         review_reason: g(13).opt_text()?,
         reject_reason: g(14).opt_text()?,
         decided_by: g(15).opt_text()?,
@@ -1517,7 +1533,7 @@ pub fn application(store: &dyn Store, id: i64) -> Result<Option<Application>, St
 pub struct AppFilter {
     /// Collecting units inside this unit (2024 tree).
     pub within: UnitCode,
-    pub state: Option<String>,
+    pub state: Option<ApplicationState>,
     /// Collected on this day (day number), if given.
     pub day: Option<i64>,
     pub limit: u32,
@@ -1537,7 +1553,7 @@ pub fn applications(store: &dyn Store, f: &AppFilter) -> Result<Vec<Application>
         for r in tx.query(
             &sql,
             &[
-                f.state.clone().unwrap_or_default().into(),
+                f.state.map_or("", ApplicationState::as_str).into(),
                 f.day.unwrap_or(-1).into(),
             ],
         )? {
@@ -1570,8 +1586,11 @@ pub fn collect(
     packet: &Packet,
     now: OffsetDateTime,
 ) -> Result<Collected, Refusal> {
-    if device.status != "active" {
-        return Err(Refusal::DeviceInactive(device.status.clone()));
+    match device.status {
+        DeviceStatus::Active => {}
+        DeviceStatus::Suspended | DeviceStatus::Retired => {
+            return Err(Refusal::DeviceInactive(device.status));
+        }
     }
     if packet.collected_at > now + Duration::minutes(5)
         || packet.collected_at < now - Duration::days(7)
@@ -1631,9 +1650,9 @@ pub fn collect(
         let state = if review.is_empty() {
             // Approved automatically: the code is issued below in this transaction, so the
             // row is written once, in its final state.
-            "code_sent"
+            ApplicationState::CodeSent
         } else {
-            "review"
+            ApplicationState::Review
         };
         let review_reason = (!review.is_empty()).then(|| review.join("; "));
         let at = packet.collected_at.min(now);
@@ -1659,7 +1678,7 @@ pub fn collect(
                 packet.hash.to_vec().into(),
                 to_ms(at).into(),
                 day_of(at).into(),
-                state.into(),
+                state.as_str().into(),
                 review_reason.clone().into(),
                 to_ms(now).into(),
             ],
@@ -1881,11 +1900,17 @@ pub fn decide(
         };
         match d {
             Decision::Approve => {
-                if a.state != "review" {
-                    return Err(Refusal::WrongState(format!(
-                        "only an application in review can be approved; this one is {}",
-                        a.state
-                    )));
+                match a.state {
+                    ApplicationState::Review => {}
+                    ApplicationState::Approved
+                    | ApplicationState::CodeSent
+                    | ApplicationState::Activated
+                    | ApplicationState::Rejected => {
+                        return Err(Refusal::WrongState(format!(
+                            "only an application in review can be approved; this one is {}",
+                            a.state
+                        )));
+                    }
                 }
                 tx.exec(
                     "UPDATE application SET state = 'approved', decided_by = $1, updated_at = $2 WHERE id = $3",
@@ -1919,7 +1944,7 @@ pub fn decide(
                         "a rejection needs a reason of 1 to 500 characters".into(),
                     ));
                 }
-                if !matches!(a.state.as_str(), "review" | "approved" | "code_sent") {
+                if !a.state.is_open() {
                     return Err(Refusal::WrongState(format!(
                         "the application is already {}",
                         a.state
@@ -1972,7 +1997,7 @@ pub fn resend_activation(
         {
             return Err(Refusal::OfficerOutsideScope);
         }
-        if a.state != "code_sent" {
+        if a.state != ApplicationState::CodeSent {
             return Err(Refusal::WrongState(format!(
                 "a code is re-sent only after one was sent; this application is {}",
                 a.state
@@ -2044,7 +2069,7 @@ pub fn activate(
             let (commune, res_path) = residence(p)?;
             let phone = c.phone.clone().unwrap_or_default();
             let existing = account_where(tx, "personal_id = $1", id.as_str().into())?;
-            let newly_active = !existing.as_ref().is_some_and(|a| a.active);
+            let newly_active = !existing.as_ref().is_some_and(Account::is_active);
             let account_id = match existing {
             Some(a) => {
                 tx.exec(
@@ -2113,7 +2138,7 @@ pub fn self_upgrade(
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
     let today = now.to_offset(vietnam()).date();
-    if account.level >= 2 {
+    if account.level >= AccountLevel::Two {
         return Err(Refusal::WrongState("the account is already level 2".into()));
     }
     let person = store
@@ -2165,7 +2190,7 @@ pub fn nearest_collecting_units(
     let province = rings.last().copied().unwrap_or(*commune);
     let active: Vec<Device> = devices(store, &province)?
         .into_iter()
-        .filter(|d| d.status == "active")
+        .filter(|d| d.status == DeviceStatus::Active)
         .collect();
     let mut out: Vec<String> = Vec::new();
     for ring in rings {
@@ -2265,7 +2290,7 @@ pub fn register_child(
     passcode_hash: &str,
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
-    if guardian.level < 2 || guardian.state() != "active" {
+    if guardian.level < AccountLevel::Two || guardian.status() != AccountStatus::Active {
         return Err(Refusal::GuardianRequired);
     }
     let p = store
@@ -2285,7 +2310,9 @@ pub fn register_child(
     }
     let (commune, res_path) = residence(&p)?;
     sql::transact(store.db(), |tx| {
-        if account_where(tx, "personal_id = $1", child.as_str().into())?.is_some_and(|a| a.active) {
+        if account_where(tx, "personal_id = $1", child.as_str().into())?
+            .is_some_and(|a| a.is_active())
+        {
             return Err(Refusal::WrongState(
                 "the child already has an account".into(),
             ));
@@ -2330,8 +2357,8 @@ pub fn register_child(
 // ----------------------------------------------------------------------------------------------
 // Sign-in, sessions and devices
 
-/// What a sign-in gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a sign-in gives. Its `Debug` hides the token and the handle.
+#[derive(Clone, PartialEq, Eq)]
 pub enum SignIn {
     /// A session token for the bound device.
     Session {
@@ -2352,7 +2379,7 @@ pub fn signin_lookup(
     let Some(a) = account_of(store, id)? else {
         return Ok(None);
     };
-    if !a.active {
+    if !a.is_active() {
         return Ok(None);
     }
     let (pw, _) = secrets(store, a.id)?;
@@ -2840,7 +2867,7 @@ pub fn start_reset(
     phone: &PhoneNumber,
     now: OffsetDateTime,
 ) -> Result<String, Refusal> {
-    let a = account_of(store, id)?.filter(|a| a.active && a.phone == phone.as_str());
+    let a = account_of(store, id)?.filter(|a| a.is_active() && a.phone == phone.as_str());
     sql::transact(store.db(), |tx| {
         let Some(a) = a.as_ref() else {
             return Ok(decoy_code(tx, "reset", s.otp_ttl, now)?);
@@ -2976,6 +3003,116 @@ pub fn count(
             &[metric.into(), range.0.into(), range.1.into(), from.into(), to.into()],
         )
     })
+}
+
+// ----------------------------------------------------------------------------------------------
+// Debug without personal data
+
+use eid_store::redact::JsonKeys;
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("id", &self.id)
+            .field("personal_id", &self.personal_id)
+            .field("level", &self.level)
+            .field("state", &self.state)
+            .field("phone", &redact::Phone(&self.phone))
+            .field("guardian", &self.guardian.as_deref().map(redact::Id))
+            .field("commune", &self.commune)
+            .field("res_path", &self.res_path)
+            .field("verifier", &self.verifier)
+            .field("verifier_score", &self.verifier_score)
+            .field("holder_lock", &self.holder_lock)
+            .field(
+                "officer_lock",
+                &self.officer_lock.as_deref().map(redact::Text),
+            )
+            .field("register_lock", &self.register_lock)
+            .field("failures", &self.failures)
+            .field("locked_out_until", &self.locked_out_until)
+            .field(
+                "device_hash",
+                &self.device_hash.as_ref().map(|_| redact::Hidden),
+            )
+            .field("created_at", &self.created_at)
+            .field("activated_at", &self.activated_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for AccountEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountEvent")
+            .field("seq", &self.seq)
+            .field("at", &self.at)
+            .field("kind", &self.kind)
+            .field("actor", &self.actor)
+            .field("application_id", &self.application_id)
+            .field("unit", &self.unit)
+            .field("device_id", &self.device_id)
+            .field("detail", &JsonKeys(&self.detail))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Sms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sms")
+            .field("id", &self.id)
+            .field("to", &redact::Phone(&self.to))
+            .field("body", &redact::Text(&self.body))
+            .field("purpose", &self.purpose)
+            .field("state", &self.state)
+            .field("attempts", &self.attempts)
+            .field("created_at", &self.created_at)
+            .field("sent_at", &self.sent_at)
+            .field("last_error", &self.last_error)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Application {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Application")
+            .field("id", &self.id)
+            .field("personal_id", &self.personal_id)
+            .field("phone", &redact::Phone(&self.phone))
+            .field("match_method", &self.match_method)
+            .field("match_against", &self.match_against)
+            .field("matched", &self.matched)
+            .field("match_score", &self.match_score)
+            .field("officer_id", &self.officer_id)
+            .field("device_id", &self.device_id)
+            .field("unit", &self.unit)
+            .field("commune", &self.commune)
+            .field("collected_at", &self.collected_at)
+            .field("state", &self.state)
+            .field("review_reason", &self.review_reason)
+            .field(
+                "reject_reason",
+                &self.reject_reason.as_deref().map(redact::Text),
+            )
+            .field("decided_by", &self.decided_by)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignIn::Session { expires_at, .. } => f
+                .debug_struct("Session")
+                .field("token", &redact::Hidden)
+                .field("expires_at", expires_at)
+                .finish(),
+            SignIn::DeviceCheck { .. } => f
+                .debug_struct("DeviceCheck")
+                .field("handle", &redact::Hidden)
+                .finish(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 //! ```
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use eid_domain::redact::{Hidden, Id, Phone};
 use eid_domain::{PersonalId, PhoneNumber};
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
@@ -34,8 +35,8 @@ pub struct MatchResult {
     pub score: Option<f64>,
 }
 
-/// A verified, parsed packet.
-#[derive(Debug, Clone, PartialEq)]
+/// A verified, parsed packet. Its `Debug` masks the applicant.
+#[derive(Clone, PartialEq)]
 pub struct Packet {
     pub device: i64,
     pub personal_id: PersonalId,
@@ -212,7 +213,8 @@ fn parse(bytes: &[u8]) -> Result<Packet, PacketError> {
 }
 
 /// What a device puts in a packet (the signing side, used by `eid client` and the tests).
-#[derive(Debug, Clone)]
+/// Its `Debug` masks the applicant.
+#[derive(Clone)]
 pub struct PacketFields<'a> {
     pub device: i64,
     pub personal_id: &'a str,
@@ -274,6 +276,43 @@ pub fn new_key() -> (String, String) {
 /// The public key (hex) of a signing key.
 pub fn public_hex(key: &SigningKey) -> String {
     hex(key.verifying_key().as_bytes())
+}
+
+// Debug without personal data: the personal ID and phone masked, the portrait hash and the
+// nonce left out.
+
+impl std::fmt::Debug for Packet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Packet")
+            .field("device", &self.device)
+            .field("personal_id", &self.personal_id)
+            .field("phone", &self.phone)
+            .field("portrait_sha256", &Hidden)
+            .field("matching", &self.matching)
+            .field("officer", &self.officer)
+            .field("collected_at", &self.collected_at)
+            .field("nonce", &Hidden)
+            .field("hash", &hex(&self.hash))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PacketFields<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PacketFields")
+            .field("device", &self.device)
+            .field("personal_id", &Id(self.personal_id))
+            .field("phone", &Phone(self.phone))
+            .field("portrait_sha256", &Hidden)
+            .field("method", &self.method)
+            .field("against", &self.against)
+            .field("matched", &self.matched)
+            .field("score", &self.score)
+            .field("officer", &self.officer)
+            .field("collected_at", &self.collected_at)
+            .field("nonce", &Hidden)
+            .finish()
+    }
 }
 
 #[cfg(test)]

@@ -11,10 +11,13 @@ use std::collections::HashMap;
 use eid_domain::campaign::{
     self, Progress, ProgressInput, RankInput, Ranked, Schedule, Timeliness,
 };
-use eid_domain::{iso, Level, PersonalId, Tree, UnitCode, Units};
+use eid_domain::{
+    iso, redact, AccountLevel, AccountState, ApplicationState, Level, Metric, PersonalId,
+    ProposalState, Tree, UnitCode, Units,
+};
 use time::{Date, Duration, OffsetDateTime};
 
-use crate::accounts::{day_date, day_number, day_of, metric};
+use crate::accounts::{day_date, day_number, day_of};
 use crate::sql::{self, SqlRow, Tx, Val};
 use crate::store::{path_range, to_ms, unit_path, Actor, Store, StoreError};
 
@@ -57,13 +60,22 @@ impl OpsError {
     }
 }
 
-/// The metrics counted from events (`unit_day_count`).
-pub const COUNTED: [&str; 4] = [
-    metric::APPLICATIONS_COLLECTED,
-    metric::LEVEL1_ACTIVATED,
-    metric::LEVEL2_ACTIVATED,
-    metric::ACCOUNTS_ACTIVATED,
-];
+/// Whether a metric is counted from account events (`unit_day_count`); cards issued are
+/// counted from the register.
+pub const fn counted(m: Metric) -> bool {
+    match m {
+        Metric::ApplicationsCollected
+        | Metric::Level1Activated
+        | Metric::Level2Activated
+        | Metric::AccountsActivated => true,
+        Metric::CardsIssued => false,
+    }
+}
+
+/// A stored value that names no state or metric: the database holds what the code does not know.
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
 
 /// The minimum age counted in account denominators.
 pub const ELIGIBLE_AGE: i32 = 14;
@@ -273,7 +285,7 @@ pub fn eligible_by_child(
 pub struct Quota {
     pub id: i64,
     pub unit: UnitCode,
-    pub metric: String,
+    pub metric: Metric,
     /// Empty for the whole population; else the cohort's name (a department, a school …).
     pub cohort: String,
     pub target: u64,
@@ -295,7 +307,10 @@ fn quota_from(r: &SqlRow) -> Result<Quota, StoreError> {
         id: g(0).int()?,
         unit: UnitCode::parse(&g(1).text()?)
             .map_err(|e| StoreError::Corrupt(format!("quota unit: {e}")))?,
-        metric: g(2).text()?,
+        metric: {
+            let m = g(2).text()?;
+            Metric::parse(&m).ok_or_else(|| corrupt("quota metric", format!("{m:?}")))?
+        },
         cohort: g(3).text()?,
         target: g(4).int()?.max(0).unsigned_abs(),
         start: day_date(g(5).int()?),
@@ -311,6 +326,7 @@ fn quota_from(r: &SqlRow) -> Result<Quota, StoreError> {
 #[derive(Debug, Clone)]
 pub struct NewQuota {
     pub unit: UnitCode,
+    /// As given; [`set_quota`] refuses a name that is no [`Metric`].
     pub metric: String,
     pub cohort: String,
     pub target: u64,
@@ -550,7 +566,7 @@ pub fn split(
         for (unit, target) in &parts {
             let q = NewQuota {
                 unit: *unit,
-                metric: parent.metric.clone(),
+                metric: parent.metric.as_str().to_owned(),
                 cohort: parent.cohort.clone(),
                 target: *target,
                 start: parent.start,
@@ -582,10 +598,10 @@ pub struct QuotaProgress {
 pub fn progress_of(store: &dyn Store, q: &Quota, as_of: Date) -> Result<QuotaProgress, OpsError> {
     let to = day_number(as_of);
     let from = day_number(q.start);
-    let (done_n, last7) = if COUNTED.contains(&q.metric.as_str()) {
+    let (done_n, last7) = if counted(q.metric) {
         (
-            done(store, &q.metric, &q.unit, from, to)?,
-            done(store, &q.metric, &q.unit, (to - 6).max(from), to)?,
+            done(store, q.metric.as_str(), &q.unit, from, to)?,
+            done(store, q.metric.as_str(), &q.unit, (to - 6).max(from), to)?,
         )
     } else {
         cards_issued(store, &q.unit, q.start, as_of)?
@@ -641,9 +657,9 @@ pub fn ranking(
     let to = day_number(as_of);
     let from = day_number(parent.start);
     let mut rows = Vec::new();
-    if COUNTED.contains(&parent.metric.as_str()) {
-        let today = by_child(store, &parent.metric, &parent.unit, from, to)?;
-        let yesterday_day = by_child(store, &parent.metric, &parent.unit, to, to)?;
+    if counted(parent.metric) {
+        let today = by_child(store, parent.metric.as_str(), &parent.unit, from, to)?;
+        let yesterday_day = by_child(store, parent.metric.as_str(), &parent.unit, to, to)?;
         for k in &kids {
             let t = today
                 .iter()
@@ -797,7 +813,7 @@ pub fn capacity(
 ) -> Result<Capacity, OpsError> {
     let devices: Vec<_> = crate::accounts::devices(store, unit)?
         .into_iter()
-        .filter(|d| d.status == "active")
+        .filter(|d| d.status == eid_domain::DeviceStatus::Active)
         .collect();
     let per_day: u64 = devices.iter().map(|d| u64::from(d.daily_capacity)).sum();
     let n = u32::try_from(devices.len()).unwrap_or(u32::MAX);
@@ -832,8 +848,8 @@ pub const OUTCOMES: [&str; 7] = [
     "emigrated",
 ];
 
-/// Who to list.
-#[derive(Debug, Clone, Default)]
+/// Who to list. Its `Debug` shows the address filter's length only.
+#[derive(Clone, Default)]
 pub struct OutreachFilter {
     /// `no_application` (no application in progress or done, no level-2 account) or
     /// `no_account` (no active account at all).
@@ -847,8 +863,8 @@ pub struct OutreachFilter {
     pub limit: u32,
 }
 
-/// One person on an outreach list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One person on an outreach list. Its `Debug` masks the person.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutreachRow {
     pub personal_id: String,
     pub name: String,
@@ -856,8 +872,10 @@ pub struct OutreachRow {
     pub address: String,
     pub phone: Option<String>,
     pub phone_type: String,
-    pub account_level: Option<i64>,
-    pub application_state: Option<String>,
+    /// The level of the person's active account, if any.
+    pub account_level: Option<AccountLevel>,
+    /// The state of the person's latest application, if any.
+    pub application_state: Option<ApplicationState>,
     pub assignee: Option<String>,
     pub due: Option<Date>,
     pub last_outcome: Option<String>,
@@ -896,20 +914,33 @@ pub fn outreach(
     let address = f.address.as_ref().map(|a| a.to_lowercase());
     for r in rows {
         let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
-        let level = if g(9).opt_text()?.as_deref() == Some("active") {
-            g(8).opt_int()?
-        } else {
-            None
+        let account = match g(9).opt_text()? {
+            Some(s) => Some(AccountState::parse(&s).map_err(|e| corrupt("account", e))?),
+            None => None,
         };
-        let app = g(10).opt_text()?;
+        let level = match (account, g(8).opt_int()?) {
+            (Some(AccountState::Active), Some(n)) => {
+                Some(AccountLevel::from_number(n).map_err(|e| corrupt("account", e))?)
+            }
+            (Some(AccountState::Active), None) | (Some(AccountState::Pending) | None, _) => None,
+        };
+        let app = match g(10).opt_text()? {
+            Some(s) => Some(ApplicationState::parse(&s).map_err(|e| corrupt("application", e))?),
+            None => None,
+        };
         let keep = match f.missing.as_str() {
             "no_account" => level.is_none(),
             _ => {
-                level != Some(2)
-                    && !matches!(
-                        app.as_deref(),
-                        Some("review" | "approved" | "code_sent" | "activated")
-                    )
+                level != Some(AccountLevel::Two)
+                    && match app {
+                        None | Some(ApplicationState::Rejected) => true,
+                        Some(
+                            ApplicationState::Review
+                            | ApplicationState::Approved
+                            | ApplicationState::CodeSent
+                            | ApplicationState::Activated,
+                        ) => false,
+                    }
             }
         };
         if !keep {
@@ -1045,14 +1076,14 @@ pub fn record_contact(
     })
 }
 
-/// A proposed register change from the field.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A proposed register change from the field. Its `Debug` masks the personal ID.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Proposal {
     pub id: i64,
     pub personal_id: String,
     pub commune: UnitCode,
     pub proposed: String,
-    pub state: String,
+    pub state: ProposalState,
     pub created_at: OffsetDateTime,
 }
 
@@ -1073,7 +1104,7 @@ pub fn proposals(store: &dyn Store, unit: &UnitCode) -> Result<Vec<Proposal>, St
                 personal_id: g(1).text()?,
                 commune: c,
                 proposed: g(3).text()?,
-                state: g(4).text()?,
+                state: ProposalState::parse(&g(4).text()?).map_err(|e| corrupt("proposal", e))?,
                 created_at: crate::store::from_ms(g(5).int()?),
             });
         }
@@ -1101,17 +1132,21 @@ pub fn decide_proposal(
     let g = |i: usize| p.get(i).cloned().unwrap_or(Val::Null);
     let (pid, commune, proposed, state) = (g(0).text()?, g(1).text()?, g(2).text()?, g(3).text()?);
     let commune = UnitCode::parse(&commune).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let state = ProposalState::parse(&state).map_err(|e| corrupt("proposal", e))?;
     if !may_see(&commune) {
         return Err(OpsError::Invalid(
             "scope.denied",
             "the proposal is outside your unit".into(),
         ));
     }
-    if state != "open" {
-        return Err(OpsError::Invalid(
-            "proposal.decided",
-            format!("the proposal is already {state}"),
-        ));
+    match state {
+        ProposalState::Open => {}
+        ProposalState::Confirmed | ProposalState::Dismissed => {
+            return Err(OpsError::Invalid(
+                "proposal.decided",
+                format!("the proposal is already {state}"),
+            ));
+        }
     }
     let person_id = PersonalId::parse(&pid).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     if confirm {
@@ -1128,11 +1163,15 @@ pub fn decide_proposal(
         w.commit()?;
         crate::accounts::sync_register_lock(store, &person_id, now)?;
     }
-    let new_state = if confirm { "confirmed" } else { "dismissed" };
+    let new_state = if confirm {
+        ProposalState::Confirmed
+    } else {
+        ProposalState::Dismissed
+    };
     sql::transact(store.db(), |tx| {
         tx.exec(
             "UPDATE register_proposal SET state = $1, decided_by = $2, decided_at = $3 WHERE id = $4",
-            &[new_state.into(), actor.to_db().into(), to_ms(now).into(), id.into()],
+            &[new_state.as_str().into(), actor.to_db().into(), to_ms(now).into(), id.into()],
         )?;
         Ok::<_, OpsError>(())
     })?;
@@ -1141,7 +1180,7 @@ pub fn decide_proposal(
         personal_id: pid,
         commune,
         proposed,
-        state: new_state.to_owned(),
+        state: new_state,
         created_at: now,
     })
 }
@@ -1353,7 +1392,7 @@ pub fn rank_communes(
     metric: &str,
     as_of: Date,
 ) -> Result<Vec<CommuneStanding>, OpsError> {
-    if !COUNTED.contains(&metric) {
+    if !Metric::parse(metric).is_some_and(counted) {
         return Err(OpsError::Invalid(
             "metric.invalid",
             "metric is one counted from account events".into(),
@@ -1451,4 +1490,51 @@ pub fn rank_communes(
             })
         })
         .collect())
+}
+
+// ----------------------------------------------------------------------------------------------
+// Debug without personal data
+
+impl std::fmt::Debug for OutreachFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutreachFilter")
+            .field("missing", &self.missing)
+            .field("address", &self.address.as_deref().map(redact::Text))
+            .field("min_age", &self.min_age)
+            .field("max_age", &self.max_age)
+            .field("phone_type", &self.phone_type)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OutreachRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutreachRow")
+            .field("personal_id", &redact::Id(&self.personal_id))
+            .field("name", &redact::Hidden)
+            .field("birth_date", &redact::Hidden)
+            .field("address", &redact::Hidden)
+            .field("phone", &self.phone.as_deref().map(redact::Phone))
+            .field("phone_type", &self.phone_type)
+            .field("account_level", &self.account_level)
+            .field("application_state", &self.application_state)
+            .field("assignee", &self.assignee)
+            .field("due", &self.due)
+            .field("last_outcome", &self.last_outcome)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Proposal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proposal")
+            .field("id", &self.id)
+            .field("personal_id", &redact::Id(&self.personal_id))
+            .field("commune", &self.commune)
+            .field("proposed", &self.proposed)
+            .field("state", &self.state)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }

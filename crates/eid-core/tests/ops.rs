@@ -805,3 +805,45 @@ fn capacity_says_how_many_more_devices_meet_the_deadline() {
         assert_eq!(enough.more_devices, 0);
     }
 }
+
+#[test]
+fn a_stored_metric_the_code_does_not_know_is_a_corrupt_store_not_a_panic() {
+    for s in engines() {
+        let s = s.as_ref();
+        let q = ops::set_quota(
+            s,
+            &quota(
+                "62",
+                metric::LEVEL2_ACTIVATED,
+                10,
+                TODAY,
+                TODAY + time::Duration::days(30),
+            ),
+            &actor(),
+            "test",
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(q.metric, eid_domain::Metric::Level2Activated);
+        assert_eq!(
+            ops::quota(s, q.id).unwrap().map(|q| q.metric),
+            Some(q.metric)
+        );
+        sql::transact(s.db(), |tx| {
+            tx.exec(
+                "UPDATE quota SET metric = 'level3_activated' WHERE id = $1",
+                &[q.id.into()],
+            )
+        })
+        .unwrap();
+        match ops::quota(s, q.id) {
+            Err(eid_core::StoreError::Corrupt(why)) => {
+                assert!(
+                    why.contains("quota metric") && why.contains("level3_activated"),
+                    "{why}"
+                )
+            }
+            other => panic!("expected a corrupt store, got {other:?}"),
+        }
+    }
+}

@@ -110,7 +110,7 @@ pub fn clock_seed() -> u64 {
 
 /// An intake device as the client plays it: its id, its private key seed (hex), and the
 /// officer whose username goes into every packet.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IntakeDevice {
     pub id: i64,
     pub seed_hex: String,
@@ -118,7 +118,7 @@ pub struct IntakeDevice {
 }
 
 /// What a device checked and puts in one packet.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Applicant<'a> {
     pub personal_id: &'a str,
     pub phone: &'a str,
@@ -215,7 +215,7 @@ pub struct Intake {
 }
 
 /// What a sign-in gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum SignedIn {
     Session {
         token: String,
@@ -228,7 +228,7 @@ pub enum SignedIn {
 }
 
 /// One message of the development outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutboxSms {
     pub id: i64,
     pub to: String,
@@ -238,7 +238,7 @@ pub struct OutboxSms {
 }
 
 /// A person the simulation may use, from the staff API.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub personal_id: String,
     pub phone: String,
@@ -594,7 +594,7 @@ pub const SURNAMES: &[&str] = &[
 ];
 
 /// What `simulate` does.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Simulation {
     /// A staff token that sees the device's unit (for the person search and the outbox).
     pub token: String,

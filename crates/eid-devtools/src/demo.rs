@@ -24,7 +24,7 @@ use eid_core::accounts::{self as acc, Refusal};
 use eid_core::secret::{hash_password, hex, random_password, token_hash};
 use eid_core::store::{NewStaff, Role, Staff};
 use eid_core::{Actor, Store};
-use eid_domain::{Level, PersonalId, PhoneNumber, Tree, UnitCode, Units};
+use eid_domain::{DeviceStatus, Level, PersonalId, PhoneNumber, SmsState, Tree, UnitCode, Units};
 use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, Weekday};
 
@@ -61,13 +61,13 @@ pub struct HistoryOptions {
 }
 
 /// A device the demo registered.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DemoDevice {
     pub id: i64,
     pub name: String,
     pub unit: UnitCode,
     pub capacity: u32,
-    pub status: String,
+    pub status: DeviceStatus,
     /// The private key seed. Derived from the demo's seed: never use it for a real device.
     pub seed_hex: String,
     /// The officer named in its packets.
@@ -140,7 +140,7 @@ enum Step {
 }
 
 /// What the simulation remembers of a candidate between steps.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 struct Memory {
     district: usize,
     application: Option<i64>,
@@ -290,7 +290,7 @@ fn demo_device(
         name,
         unit,
         capacity,
-        status: dev.status.clone(),
+        status: dev.status,
         seed_hex,
         officer: officer.username.clone(),
     };
@@ -347,7 +347,7 @@ impl Sim<'_> {
         else {
             return Ok(None);
         };
-        if m.to != to || m.purpose != purpose || m.state != "pending" {
+        if m.to != to || m.purpose != purpose || m.state != SmsState::Pending {
             return Ok(None);
         }
         let code = code_in(&m.body);
@@ -842,12 +842,12 @@ pub fn fill_demo_history(
     let dev = acc::set_device_status(
         store,
         dev.id,
-        "suspended",
+        DeviceStatus::Suspended,
         &actor,
         setup + Duration::hours(1),
     )
     .map_err(|e| e.to_string())?;
-    demo.status = dev.status.clone();
+    demo.status = dev.status;
     devices.push((dev, demo));
 
     let mut sim = Sim {
@@ -1116,11 +1116,15 @@ pub fn daily_figures(
 
 /// Prints what the history holds: the devices, weekly figures, the totals and the timing.
 pub fn print_report(r: &HistoryReport) {
-    let in_service = r.devices.iter().filter(|d| d.status == "active").count();
+    let in_service = r
+        .devices
+        .iter()
+        .filter(|d| d.status == DeviceStatus::Active)
+        .count();
     let capacity: u32 = r
         .devices
         .iter()
-        .filter(|d| d.status == "active")
+        .filter(|d| d.status == DeviceStatus::Active)
         .map(|d| d.capacity)
         .sum();
     println!(
@@ -1200,7 +1204,7 @@ pub fn print_report(r: &HistoryReport) {
 // The live trickle (`eid demo --live`)
 
 /// What the live trickle needs: the demo's devices it can sign for and a staff token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Live {
     pub devices: Vec<crate::client::IntakeDevice>,
     pub token: String,
@@ -1213,7 +1217,7 @@ pub struct Live {
 pub fn live_setup(store: &dyn Store, province: UnitCode, seed: u64) -> Result<Live, String> {
     let mut devices = Vec::new();
     for d in acc::devices(store, &province).map_err(|e| e.to_string())? {
-        if d.status != "active" {
+        if d.status != DeviceStatus::Active {
             continue;
         }
         let found = (0..16).map(|k| device_seed(seed, &d.unit, k)).find(|s| {

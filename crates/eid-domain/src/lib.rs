@@ -11,6 +11,8 @@ pub mod id;
 pub mod name;
 pub mod person;
 pub mod phone;
+pub mod redact;
+pub mod state;
 pub mod units;
 
 pub use campaign::{Metric, Progress, ProgressInput, Schedule, Status, Timeliness};
@@ -22,4 +24,8 @@ pub use person::{
     Residence, Sex,
 };
 pub use phone::{PhoneError, PhoneNumber, PhoneType};
+pub use state::{
+    AccountLevel, AccountState, AccountStatus, ApplicationState, DeviceStatus, ProposalState,
+    SmsState, UnknownState,
+};
 pub use units::{Level, Tree, Unit, UnitCode, UnitError, Units};

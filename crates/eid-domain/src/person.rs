@@ -43,10 +43,21 @@ impl Sex {
 }
 
 /// A date of birth: a full date, or only the year, as many old records have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Its `Debug` shows the year only (the personal ID carries it anyway), never the day.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum BirthDate {
     Full(Date),
     Year(i32),
+}
+
+impl fmt::Debug for BirthDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BirthDate::Full(d) => write!(f, "BirthDate({}-…)", d.year()),
+            BirthDate::Year(y) => write!(f, "BirthDate({y})"),
+        }
+    }
 }
 
 impl BirthDate {
@@ -222,7 +233,10 @@ impl fmt::Debug for Residence {
 /// Residence units are communes of the three-level tree ([`Tree::Gso2024`]), the tree the
 /// register's records and the campaigns' figures are kept in; reports re-aggregate them into
 /// the two-level tree through the unit mapping.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` masks what identifies the person (see the fields' own `Debug`s; the household
+/// number is left out).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Person {
     pub id: PersonalId,
     pub name: PersonName,
@@ -237,6 +251,25 @@ pub struct Person {
     pub phone_type: PhoneType,
     pub life: LifeStatus,
     pub card: Option<Card>,
+}
+
+impl fmt::Debug for Person {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Person")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("birth", &self.birth)
+            .field("sex", &self.sex)
+            .field("hometown", &self.hometown)
+            .field("residence", &self.residence)
+            .field("temporary", &self.temporary)
+            .field("household", &self.household.as_ref().map(|_| "…"))
+            .field("phone", &self.phone)
+            .field("phone_type", &self.phone_type)
+            .field("life", &self.life)
+            .field("card", &self.card)
+            .finish()
+    }
 }
 
 /// A rule a person record breaks. [`PersonError::field`] names the field (the CSV column).

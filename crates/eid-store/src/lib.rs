@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod csvfmt;
 pub mod pg;
+pub mod redact;
 pub mod sql;
 pub mod sqlite;
 pub mod staff;

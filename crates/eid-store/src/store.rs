@@ -138,7 +138,7 @@ pub struct StoredPerson {
 }
 
 /// One event of a person's history.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PersonEvent {
     pub seq: i64,
     pub at: OffsetDateTime,
@@ -153,7 +153,7 @@ pub struct PersonEvent {
 }
 
 /// What a person search asks for. `name` is folded by the store's caller.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SearchQuery {
     /// Folded full name or its beginning (`nguyen van`).
     pub name_prefix: String,
@@ -246,7 +246,7 @@ impl Role {
 }
 
 /// A staff account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Staff {
     pub id: i64,
     pub username: String,
@@ -265,7 +265,7 @@ impl Staff {
 }
 
 /// A new staff account; the password hash comes from `eid_core::secret::hash_password`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewStaff {
     pub username: String,
     pub display_name: String,
@@ -285,7 +285,7 @@ pub struct ApiToken {
 }
 
 /// A console session, found by the hash of its cookie.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Session {
     pub staff: Staff,
     pub csrf: String,
@@ -294,7 +294,7 @@ pub struct Session {
 
 /// One line of the audit trail. Targets are ids (a personal ID's hash prefix is not needed:
 /// the audit trail is itself access-controlled), never names or phone numbers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub seq: i64,
     pub at: OffsetDateTime,

@@ -122,7 +122,7 @@ async fn load(
 }
 
 /// The raw parameters of a person search, as typed.
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 pub struct SearchParams {
     pub name: Option<String>,
     pub birth: Option<String>,

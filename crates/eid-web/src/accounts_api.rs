@@ -88,8 +88,8 @@ fn masked(phone: &str) -> String {
 pub fn account_json(a: &Account) -> Value {
     json!({
         "personal_id": a.personal_id.as_str(),
-        "level": a.level,
-        "state": a.state(),
+        "level": a.level.number(),
+        "state": a.status().as_str(),
         "locks": a.locks(),
         "officer_lock_reason": a.officer_lock,
         "register_lock_reason": a.register_lock,
@@ -132,7 +132,7 @@ pub fn application_json(a: &Application) -> Value {
         "unit": a.unit.as_str(),
         "commune": a.commune.as_str(),
         "collected_at": rfc3339(a.collected_at),
-        "state": a.state,
+        "state": a.state.as_str(),
         "review_reason": a.review_reason,
         "reject_reason": a.reject_reason,
         "decided_by": a.decided_by,
@@ -147,7 +147,7 @@ pub fn device_json(d: &Device) -> Value {
         "unit": d.unit.as_str(),
         "public_key": eid_core::secret::hex(&d.public_key),
         "daily_capacity": d.daily_capacity,
-        "status": d.status,
+        "status": d.status.as_str(),
         "created_at": rfc3339(d.created_at),
     })
 }
@@ -158,7 +158,7 @@ pub fn sms_json(m: &Sms) -> Value {
         "to": m.to,
         "body": m.body,
         "purpose": m.purpose,
-        "state": m.state,
+        "state": m.state.as_str(),
         "attempts": m.attempts,
         "created_at": rfc3339(m.created_at),
         "sent_at": m.sent_at.map(rfc3339),
@@ -1232,17 +1232,19 @@ pub mod officer {
         limit: u32,
     ) -> Result<Vec<Application>, AppError> {
         let within = within(caller, unit)?;
-        if let Some(s) = &app_state {
-            if !matches!(
-                s.as_str(),
-                "review" | "approved" | "code_sent" | "activated" | "rejected"
-            ) {
+        let app_state = match app_state
+            .as_deref()
+            .map(eid_domain::ApplicationState::parse)
+        {
+            None => None,
+            Some(Ok(s)) => Some(s),
+            Some(Err(_)) => {
                 return Err(bad(
                     "application.state",
                     "state is review, approved, code_sent, activated or rejected",
                 ));
             }
-        }
+        };
         let filter = acc::AppFilter {
             within,
             state: app_state,
@@ -1496,7 +1498,8 @@ pub mod officer {
                     )?;
                     return Err(AppError::ScopeDenied);
                 }
-                let r = acc::set_device_status(store, id, &status, &caller.actor, now);
+                let r = acc::device_status(&status)
+                    .and_then(|s| acc::set_device_status(store, id, s, &caller.actor, now));
                 audited(
                     store,
                     &caller,

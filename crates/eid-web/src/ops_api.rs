@@ -215,10 +215,10 @@ pub mod svc {
                 }
                 let ranking = ops::ranking(store, &q, as_of)?;
                 let history = ops::quota_history(store, q.id)?;
-                let daily = if ops::COUNTED.contains(&q.metric.as_str()) {
+                let daily = if ops::counted(q.metric) {
                     ops::daily(
                         store,
-                        &q.metric,
+                        q.metric.as_str(),
                         &q.unit,
                         day_number(q.start),
                         day_number(as_of.min(q.deadline).max(q.start)),
@@ -583,7 +583,7 @@ pub fn progress_json(p: &QuotaProgress) -> Value {
         "id": q.id,
         "unit": q.unit.as_str(),
         "unit_name": svc::unit_name(&q.unit),
-        "metric": q.metric,
+        "metric": q.metric.as_str(),
         "cohort": q.cohort,
         "target": q.target,
         "start": iso(q.start),
@@ -918,12 +918,12 @@ async fn series(
 ) -> Result<Json<Value>, AppError> {
     svc::not_auditor(&caller)?;
     let unit = svc::unit_in_scope(&caller, q.unit.as_deref())?;
-    if !ops::COUNTED.contains(&q.metric.as_str()) {
+    let Some(metric) = campaign::Metric::parse(&q.metric).filter(|m| ops::counted(*m)) else {
         return Err(AppError::bad(
             "metric.invalid",
             "metric is one counted from account events",
         ));
-    }
+    };
     let (from, to) = (
         svc::parse_day(&q.from, "from")?,
         svc::parse_day(&q.to, "to")?,
@@ -934,12 +934,11 @@ async fn series(
             "from..to is at most ten years, in order",
         ));
     }
-    let metric = q.metric.clone();
     let rows = state
         .blocking(move |store| {
             Ok(ops::daily(
                 store,
-                &metric,
+                metric.as_str(),
                 &unit,
                 day_number(from),
                 day_number(to),
@@ -980,22 +979,21 @@ async fn provinces_2025(
     Query(q): Query<P2025Query>,
 ) -> Result<Json<Value>, AppError> {
     svc::not_auditor(&caller)?;
-    if !ops::COUNTED.contains(&q.metric.as_str()) {
+    let Some(metric) = campaign::Metric::parse(&q.metric).filter(|m| ops::counted(*m)) else {
         return Err(AppError::bad(
             "metric.invalid",
             "metric is one counted from account events",
         ));
-    }
+    };
     let (from, to) = (
         svc::parse_day(&q.from, "from")?,
         svc::parse_day(&q.to, "to")?,
     );
-    let metric = q.metric.clone();
     let rows = state
         .blocking(move |store| {
             Ok(ops::by_province_2025(
                 store,
-                &metric,
+                metric.as_str(),
                 day_number(from),
                 day_number(to),
             )?)
@@ -1159,7 +1157,9 @@ pub fn outreach_cells(r: &ops::OutreachRow) -> [String; 10] {
         r.phone.clone().unwrap_or_default(),
         r.phone_type.clone(),
         r.account_level.map(|l| l.to_string()).unwrap_or_default(),
-        r.application_state.clone().unwrap_or_default(),
+        r.application_state
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default(),
         r.assignee.clone().unwrap_or_default(),
         r.last_outcome.clone().unwrap_or_default(),
     ]
@@ -1326,7 +1326,7 @@ async fn list_proposals(
     Ok(Json(json!({
         "proposals": list.iter().map(|p| json!({
             "id": p.id, "personal_id": p.personal_id, "commune": p.commune.as_str(),
-            "proposed": p.proposed, "state": p.state,
+            "proposed": p.proposed, "state": p.state.as_str(),
         })).collect::<Vec<_>>(),
     })))
 }
@@ -1369,7 +1369,7 @@ async fn decide_proposal(
         }
     };
     let p = svc::decide(&state, &caller, id, confirm).await?;
-    Ok(Json(json!({ "id": p.id, "state": p.state })))
+    Ok(Json(json!({ "id": p.id, "state": p.state.as_str() })))
 }
 
 #[utoipa::path(

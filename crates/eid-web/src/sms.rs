@@ -34,7 +34,7 @@ pub const DISPATCH_BATCH: u32 = 100;
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A message waiting in the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub id: i64,
     /// The recipient, E.164 (`+84…`).

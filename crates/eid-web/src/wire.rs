@@ -17,7 +17,7 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = Name)]
 pub struct NameJson {
     pub surname: String,
@@ -26,7 +26,7 @@ pub struct NameJson {
     pub full: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = Residence)]
 pub struct ResidenceJson {
     pub unit: String,
@@ -51,7 +51,7 @@ pub struct CardJson {
     pub valid: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = Person)]
 pub struct PersonJson {
     pub personal_id: String,
@@ -121,7 +121,7 @@ impl PersonJson {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = Change)]
 pub struct ChangeJson {
     pub field: String,
@@ -129,7 +129,7 @@ pub struct ChangeJson {
     pub new: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = PersonEvent)]
 pub struct EventJson {
     pub seq: i64,
@@ -184,7 +184,7 @@ impl EventJson {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = History)]
 pub struct HistoryJson {
     pub personal_id: String,
@@ -296,7 +296,7 @@ impl UnitJson {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = Me)]
 pub struct MeJson {
     pub id: i64,
@@ -323,7 +323,7 @@ impl MeJson {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(as = AuditEntry)]
 pub struct AuditJson {
     pub seq: i64,

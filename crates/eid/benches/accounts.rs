@@ -406,7 +406,7 @@ fn intake_in_process(
                 }
             }
             let c = out.map_err(|e| format!("{}: {e}", e.code()))?;
-            if c.application.state != "code_sent" {
+            if c.application.state.as_str() != "code_sent" {
                 return Err(format!("state {}", c.application.state));
             }
             Ok(())

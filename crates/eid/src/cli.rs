@@ -18,7 +18,7 @@ use eid_core::import::{ImportOptions, ImportSummary, OnError, Rejected};
 use eid_core::secret;
 use eid_core::store::{NewStaff, Role, Staff};
 use eid_core::{Actor, Store};
-use eid_domain::{Level, Tree, UnitCode, Units};
+use eid_domain::{DeviceStatus, Level, Tree, UnitCode, Units};
 use time::OffsetDateTime;
 
 use crate::config::{Config, Overrides};
@@ -239,7 +239,7 @@ pub enum AccountCommand {
     Unlock(AccountLockArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct AccountLockArgs {
     /// The holder's 12-digit personal ID.
     pub personal_id: String,
@@ -281,7 +281,7 @@ pub enum ClientCommand {
     Simulate(ClientSimulateArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientIntakeArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -309,7 +309,7 @@ pub struct ClientIntakeArgs {
     pub against: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientRegisterArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -325,7 +325,7 @@ pub struct ClientRegisterArgs {
     pub photo: Option<PathBuf>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientConfirmArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -341,7 +341,7 @@ pub struct ClientConfirmArgs {
     pub passcode: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientActivateArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -360,7 +360,7 @@ pub struct ClientActivateArgs {
     pub device_id: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientSigninArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -373,7 +373,7 @@ pub struct ClientSigninArgs {
     pub device_id: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientConfirmDeviceArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -384,7 +384,7 @@ pub struct ClientConfirmDeviceArgs {
     pub code: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientCodeArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -398,7 +398,7 @@ pub struct ClientCodeArgs {
     pub purpose: String,
 }
 
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ClientSimulateArgs {
     #[command(flatten)]
     pub server: ServerArg,
@@ -977,9 +977,9 @@ fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
-        DeviceCommand::Suspend(a) => device_status(config, a.id, "suspended"),
-        DeviceCommand::Activate(a) => device_status(config, a.id, "active"),
-        DeviceCommand::Retire(a) => device_status(config, a.id, "retired"),
+        DeviceCommand::Suspend(a) => device_status(config, a.id, DeviceStatus::Suspended),
+        DeviceCommand::Activate(a) => device_status(config, a.id, DeviceStatus::Active),
+        DeviceCommand::Retire(a) => device_status(config, a.id, DeviceStatus::Retired),
         DeviceCommand::List(a) => {
             let within = match &a.unit {
                 Some(u) => Units::get().lookup(Tree::Gso2024, u.trim())?.code,
@@ -1013,7 +1013,7 @@ fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
     }
 }
 
-fn device_status(config: &Config, id: i64, status: &str) -> Result<(), Failure> {
+fn device_status(config: &Config, id: i64, status: DeviceStatus) -> Result<(), Failure> {
     let cli = Actor::Cli("admin".to_owned());
     let store = open_store(&config.db)?;
     let before =
@@ -1093,7 +1093,7 @@ fn admin_account(config: &Config, cmd: AccountCommand) -> Result<(), Failure> {
         "account of {id} {} by {}; it is now {}{}",
         if lock { "locked" } else { "unlocked" },
         staff.username,
-        account.state(),
+        account.status(),
         match account.locks() {
             l if l.is_empty() => String::new(),
             l => format!(" (locks: {})", l.join(", ")),

@@ -4,6 +4,7 @@
 //! old paths (`eid::config`, `eid::client`, …), so the black-box tests and benches name one crate.
 
 pub mod cli;
+mod redact;
 
 pub use eid_devtools::{client, demo};
 pub use eid_web::*;

@@ -18,7 +18,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use eid_core::accounts::{self as acc, Account, AccountEvent, Application, Device, Sms};
 use eid_core::store::Role;
 use eid_core::Actor;
-use eid_domain::{PhoneNumber, Tree, UnitCode, Units};
+use eid_domain::{
+    AccountStatus, ApplicationState, DeviceStatus, PhoneNumber, SmsState, Tree, UnitCode, Units,
+};
 
 use super::i18n::Lang;
 use super::pages::{here, local};
@@ -32,10 +34,6 @@ use crate::wire::unit_name;
 const QUEUE_LIMIT: u32 = 200;
 /// The most messages the SMS page lists.
 const SMS_LIMIT: u32 = 100;
-/// The application states an officer can filter on, in the order of the select.
-const APP_STATES: &[&str] = &["review", "approved", "code_sent", "activated", "rejected"];
-/// The device statuses, and the buttons that lead to each.
-const DEVICE_STATUSES: &[&str] = &["active", "suspended", "retired"];
 /// What the outcome notices may say (`?done=`), each a translation key `acc.done.<value>`.
 const DONE: &[&str] = &[
     "approve",
@@ -99,13 +97,49 @@ fn sysinfo(state: &AppState) -> SysInfo {
     }
 }
 
-fn badge_class(value: &str) -> &'static str {
-    match value {
-        "activated" | "active" | "sent" => "ok",
-        "review" | "suspended" | "pending" => "warn",
-        "approved" | "code_sent" => "info",
-        "rejected" | "locked" | "failed" | "retired" => "bad",
-        _ => "plain",
+/// The class of the badge a state is shown with.
+trait Badge: Copy {
+    fn badge(self) -> &'static str;
+}
+
+impl Badge for ApplicationState {
+    fn badge(self) -> &'static str {
+        match self {
+            ApplicationState::Activated => "ok",
+            ApplicationState::Review => "warn",
+            ApplicationState::Approved | ApplicationState::CodeSent => "info",
+            ApplicationState::Rejected => "bad",
+        }
+    }
+}
+
+impl Badge for AccountStatus {
+    fn badge(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "ok",
+            AccountStatus::Pending => "warn",
+            AccountStatus::Locked => "bad",
+        }
+    }
+}
+
+impl Badge for DeviceStatus {
+    fn badge(self) -> &'static str {
+        match self {
+            DeviceStatus::Active => "ok",
+            DeviceStatus::Suspended => "warn",
+            DeviceStatus::Retired => "bad",
+        }
+    }
+}
+
+impl Badge for SmsState {
+    fn badge(self) -> &'static str {
+        match self {
+            SmsState::Sent => "ok",
+            SmsState::Pending => "warn",
+            SmsState::Failed => "bad",
+        }
     }
 }
 
@@ -246,15 +280,16 @@ pub async fn applications(
     let lang = user.lang;
     let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (app_state, unit, day) = (get("state"), get("unit"), get("day"));
-    let review = app_state == "review";
+    let review = ApplicationState::parse(&app_state) == Ok(ApplicationState::Review);
     let mut page = QueuePage {
         page: PageCtx::new(lang, Some(&user), "accounts", &here(&uri)),
         tabs: tabs(lang, if review { "review" } else { "applications" }),
         sys: sysinfo(&state),
         review,
-        states: APP_STATES
+        states: ApplicationState::ALL
             .iter()
-            .map(|&value| Choice {
+            .map(|s| s.as_str())
+            .map(|value| Choice {
                 value,
                 label: lang.t(&format!("acc.app_state.{value}")),
                 selected: value == app_state,
@@ -320,8 +355,8 @@ pub async fn applications(
             device: device_label(&names, a.device_id),
             matched: a.matched,
             matching: matching(lang, a),
-            state: label(lang, "acc.app_state", &a.state),
-            state_class: badge_class(&a.state),
+            state: label(lang, "acc.app_state", a.state.as_str()),
+            state_class: a.state.badge(),
             reason: match (&a.reject_reason, &a.review_reason) {
                 (Some(r), _) => r.clone(),
                 (None, Some(r)) => review_reason(lang, r),
@@ -382,17 +417,17 @@ async fn application_page(
         .await
         .map_err(|e| ConsoleError(e, lang))?;
     let reviewer = acc::may_review(staff, &a.unit);
-    let open = matches!(a.state.as_str(), "review" | "approved" | "code_sent");
+    let open = a.state.is_open();
+    let in_review = match a.state {
+        ApplicationState::Review => true,
+        ApplicationState::Approved
+        | ApplicationState::CodeSent
+        | ApplicationState::Activated
+        | ApplicationState::Rejected => false,
+    };
     Ok(ApplicationPage {
         page: PageCtx::new(lang, Some(user), "accounts", &here(uri)),
-        tabs: tabs(
-            lang,
-            if a.state == "review" {
-                "review"
-            } else {
-                "applications"
-            },
-        ),
+        tabs: tabs(lang, if in_review { "review" } else { "applications" }),
         id: a.id,
         personal_id: a.personal_id.as_str().to_owned(),
         phone: PhoneNumber::parse(&a.phone)
@@ -405,8 +440,8 @@ async fn application_page(
         officer: actor_label(lang, &Actor::Staff(a.officer_id), &names.staff),
         matched: a.matched,
         matching: matching(lang, a),
-        state: label(lang, "acc.app_state", &a.state),
-        state_class: badge_class(&a.state),
+        state: label(lang, "acc.app_state", a.state.as_str()),
+        state_class: a.state.badge(),
         review_reason: a
             .review_reason
             .as_deref()
@@ -417,12 +452,12 @@ async fn application_page(
             .map(|d| actor_label(lang, &d, &names.staff))
             .unwrap_or_default(),
         updated: local(a.updated_at),
-        can_approve: reviewer && a.state == "review",
+        can_approve: reviewer && in_review,
         can_reject: reviewer && open,
-        can_resend: a.state == "code_sent"
+        can_resend: a.state == ApplicationState::CodeSent
             && (Units::get().contains(Tree::Gso2024, &staff.unit, &a.unit)
                 || staff.sees(&a.commune)),
-        needs_higher: !reviewer && a.state == "review",
+        needs_higher: !reviewer && in_review,
         reason: String::new(),
         notice: None,
     })
@@ -674,9 +709,9 @@ async fn account_page(
         tabs: tabs(lang, ""),
         personal_id: a.personal_id.as_str().to_owned(),
         name,
-        state: label(lang, "acc.state", a.state()),
-        state_class: badge_class(a.state()),
-        level: a.level,
+        state: label(lang, "acc.state", a.status().as_str()),
+        state_class: a.status().badge(),
+        level: a.level.number(),
         locks,
         officer_locked: a.officer_lock.is_some(),
         phone: PhoneNumber::parse(&a.phone)
@@ -847,13 +882,13 @@ struct DevicesPage {
 fn device_row(lang: Lang, d: &Device, may_manage: bool) -> DeviceRow {
     let key = eid_core::secret::hex(&d.public_key);
     let actions = if may_manage {
-        DEVICE_STATUSES
+        DeviceStatus::ALL
             .iter()
-            .filter(|&&s| s != d.status && d.status != "retired")
+            .filter(|&&s| s != d.status && d.status.may_become(s))
             .map(|&s| DeviceAction {
-                status: s,
+                status: s.as_str(),
                 label: lang.t(&format!("acc.device.to.{s}")),
-                danger: s == "retired",
+                danger: s == DeviceStatus::Retired,
             })
             .collect()
     } else {
@@ -863,8 +898,8 @@ fn device_row(lang: Lang, d: &Device, may_manage: bool) -> DeviceRow {
         id: d.id,
         name: d.name.clone(),
         unit: unit_label(&d.unit),
-        status: label(lang, "acc.device_status", &d.status),
-        status_class: badge_class(&d.status),
+        status: label(lang, "acc.device_status", d.status.as_str()),
+        status_class: d.status.badge(),
         capacity: u64::from(d.daily_capacity),
         fingerprint: key.chars().take(16).collect(),
         public_key: key,
@@ -1012,8 +1047,8 @@ fn sms_row(lang: Lang, m: &Sms) -> SmsRow {
             .map(|p| p.masked())
             .unwrap_or_default(),
         purpose: label(lang, "acc.sms_purpose", &m.purpose),
-        state: label(lang, "acc.sms_state", &m.state),
-        state_class: badge_class(&m.state),
+        state: label(lang, "acc.sms_state", m.state.as_str()),
+        state_class: m.state.badge(),
         attempts: m.attempts,
         body: m.body.clone(),
         error: m.last_error.clone().unwrap_or_default(),
@@ -1057,13 +1092,19 @@ mod tests {
     /// Every value the store writes has a translation in both languages.
     #[test]
     fn every_known_state_kind_and_purpose_is_translated() {
+        let app_states: Vec<&str> = ApplicationState::ALL.iter().map(|s| s.as_str()).collect();
+        let device_statuses: Vec<&str> = DeviceStatus::ALL.iter().map(|s| s.as_str()).collect();
+        let account_statuses: Vec<&str> = AccountStatus::ALL.iter().map(|s| s.as_str()).collect();
+        let sms_states: Vec<&str> = SmsState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(account_statuses, ["pending", "active", "locked"]);
+        assert_eq!(sms_states, ["pending", "sent", "failed"]);
         let known: &[(&str, &[&str])] = &[
-            ("acc.app_state", APP_STATES),
-            ("acc.device_status", DEVICE_STATUSES),
-            ("acc.device.to", DEVICE_STATUSES),
+            ("acc.app_state", &app_states),
+            ("acc.device_status", &device_statuses),
+            ("acc.device.to", &device_statuses),
             ("acc.done", DONE),
-            ("acc.state", &["pending", "active", "locked"]),
-            ("acc.sms_state", &["pending", "sent", "failed"]),
+            ("acc.state", &account_statuses),
+            ("acc.sms_state", &sms_states),
             (
                 "acc.sms_purpose",
                 &[

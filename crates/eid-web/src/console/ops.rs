@@ -864,7 +864,7 @@ async fn dashboard_page(
         );
         cards.push(QuotaCard {
             id: q.id,
-            metric: metric_label(lang, &q.metric),
+            metric: metric_label(lang, q.metric.as_str()),
             cohort: q.cohort.clone(),
             unit: unit_label(&q.unit),
             status: status_label(lang, d.progress.progress.status),
@@ -884,7 +884,7 @@ async fn dashboard_page(
             rankings.push(RankingBlock {
                 title: format!(
                     "{}{}",
-                    metric_label(lang, &q.metric),
+                    metric_label(lang, q.metric.as_str()),
                     if q.cohort.is_empty() {
                         String::new()
                     } else {
@@ -1277,7 +1277,7 @@ async fn quota_page(
         page: PageCtx::new(lang, Some(user), "ops", &here(uri)),
         tabs: tabs(lang, "dashboard"),
         id: quota.id,
-        metric: metric_label(lang, &quota.metric),
+        metric: metric_label(lang, quota.metric.as_str()),
         cohort: quota.cohort.clone(),
         unit: unit_label(&quota.unit),
         status: status_label(lang, p.progress.status),
@@ -1329,7 +1329,7 @@ async fn quota_page(
         split_ok: p.children_sum == Some(quota.target),
         ranking: rank_rows(lang, &d.ranking, &d.children),
         capacity,
-        capacity_note: if quota.metric == eid_core::accounts::metric::APPLICATIONS_COLLECTED {
+        capacity_note: if quota.metric == campaign::Metric::ApplicationsCollected {
             t("ops.cap.note")
         } else {
             t("ops.cap.note_other")
@@ -1396,7 +1396,7 @@ pub async fn quota_target(
         Ok(n) => {
             let new = ops::NewQuota {
                 unit: q.unit,
-                metric: q.metric.clone(),
+                metric: q.metric.as_str().to_owned(),
                 cohort: q.cohort.clone(),
                 target: n,
                 start: q.start,
@@ -1551,7 +1551,7 @@ pub async fn leaderboard(
         page: PageCtx::new(lang, Some(&user), "ops", &here(&uri)),
         tabs: tabs(lang, "dashboard"),
         id,
-        metric: metric_label(lang, &quota.metric),
+        metric: metric_label(lang, quota.metric.as_str()),
         unit: unit_label(&quota.unit),
         rule,
         rows: board
@@ -1698,12 +1698,12 @@ fn out_rows(lang: Lang, rows: &[ops::OutreachRow]) -> Vec<OutRow> {
 
 /// Where a person stands: their account's level, else their latest application's state.
 fn person_state(lang: Lang, r: &ops::OutreachRow) -> String {
-    match (r.account_level, r.application_state.as_deref()) {
+    match (r.account_level, r.application_state) {
         (Some(l), _) => format!("{} {l}", lang.t("ops.out.level")),
         (None, Some(s)) => format!(
             "{}: {}",
             lang.t("ops.out.application"),
-            label(lang, "acc.app_state", s)
+            label(lang, "acc.app_state", s.as_str())
         ),
         (None, None) => lang.t("ops.out.nothing").to_owned(),
     }

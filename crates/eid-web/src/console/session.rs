@@ -24,13 +24,25 @@ use crate::auth::{client_ip, cookie, set_cookie, Caller, LOGIN_CSRF_COOKIE, SESS
 use crate::error::{request_id, AppError};
 use crate::state::AppState;
 
-/// A signed-in officer, from the session cookie.
-#[derive(Debug, Clone)]
+/// A signed-in officer, from the session cookie. Its `Debug` hides the CSRF token and the
+/// session's hash.
+#[derive(Clone)]
 pub struct ConsoleUser {
     pub caller: Caller,
     pub csrf: String,
     pub lang: Lang,
     session_hash: Vec<u8>,
+}
+
+impl std::fmt::Debug for ConsoleUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleUser")
+            .field("caller", &self.caller)
+            .field("csrf", &eid_domain::redact::Hidden)
+            .field("lang", &self.lang)
+            .field("session_hash", &eid_domain::redact::Hidden)
+            .finish()
+    }
 }
 
 impl ConsoleUser {
@@ -355,5 +367,45 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod debug_tests {
+    use eid_core::store::{Role, Staff};
+    use eid_core::Actor;
+
+    use super::*;
+
+    #[test]
+    fn a_console_user_hides_the_csrf_token_the_session_and_the_staff_names() {
+        let user = ConsoleUser {
+            caller: Caller {
+                staff: Staff {
+                    id: 31,
+                    username: "nguyen.van.an".into(),
+                    display_name: "Nguyễn Văn An".into(),
+                    role: Role::Commune,
+                    unit: eid_domain::UnitCode::parse("00004").unwrap(),
+                    disabled: false,
+                },
+                actor: Actor::Staff(31),
+            },
+            csrf: "csrfa1b2c3d4e5f6".into(),
+            lang: Lang::Vi,
+            session_hash: b"sessionhash-0123".to_vec(),
+        };
+        for text in [format!("{user:?}"), format!("{user:#?}")] {
+            for secret in [
+                "csrfa1b2c3d4e5f6",
+                "nguyen.van.an",
+                "Nguyễn",
+                "115, 101, 115",
+            ] {
+                assert!(!text.contains(secret), "shows {secret:?}: {text}");
+            }
+            assert!(text.contains("id: 31"), "{text}");
+        }
     }
 }

@@ -981,7 +981,10 @@ fn the_demo_history_writes_daily_counts_through_the_account_rules() {
         .iter()
         .all(|d| (200..=300).contains(&d.daily_capacity)));
     assert_eq!(
-        devices.iter().filter(|d| d.status == "suspended").count(),
+        devices
+            .iter()
+            .filter(|d| d.status.as_str() == "suspended")
+            .count(),
         1
     );
     for (device, _, n) in acc::device_use(store.as_ref(), first, last).unwrap() {
