@@ -20,6 +20,7 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod ops_api;
+pub mod outbound;
 pub mod sms;
 pub mod startup;
 pub mod state;

@@ -20,7 +20,7 @@ fn metrics_count_requests_by_route_template_and_never_by_raw_path() {
     call(
         agent()
             .get(&app.url(&format!("/api/v1/persons/{id}")))
-            .set("Authorization", &format!("Bearer {}", app.commune.token)),
+            .header("Authorization", &format!("Bearer {}", app.commune.token)),
     );
     call(agent().get(&app.url("/healthz")));
 
