@@ -52,8 +52,8 @@ impl From<f64> for Cell {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sheet {
     /// The tab's name. Characters Excel refuses (`[]:*?/\`) become `_`, apostrophes at either
-    /// end go, and it is cut to 31 characters; a name Excel still refuses (empty, `History`, or
-    /// the same as another sheet's) becomes `SheetN`.
+    /// end go, `History` (reserved) gets a `_`, and it is cut to 31 characters; a name Excel
+    /// still refuses (empty, or the same as another sheet's) becomes `SheetN`.
     pub name: String,
     /// The header row (row 1). When empty, there is no header row and nothing is frozen.
     pub header: Vec<String>,
@@ -175,7 +175,12 @@ fn sheet_name(name: &str) -> String {
         })
         .collect();
     let cut: String = replaced.trim_matches('\'').chars().take(31).collect();
-    cut.trim_end_matches('\'').to_owned()
+    let mut name = cut.trim_end_matches('\'').to_owned();
+    // Excel reserves it (rust_xlsxwriter does not check).
+    if name.eq_ignore_ascii_case("history") {
+        name.push('_');
+    }
+    name
 }
 
 #[cfg(test)]
@@ -327,7 +332,7 @@ mod tests {
                 sheet("Một cái tên rất dài, dài hơn ba mươi mốt ký tự"),
                 sheet(""),
                 sheet("LIÊN HỆ _THÁNG 5_2024__ ___"),
-                sheet("'Lịch sử'"),
+                sheet("'History'"),
                 sheet("A & B"),
             ])
             .unwrap(),
@@ -339,7 +344,7 @@ mod tests {
             "name=\"Sheet3\" sheetId=\"3\"",
             // The same as sheet 1 ignoring case: the default name instead.
             "name=\"Sheet4\" sheetId=\"4\"",
-            "name=\"Lịch sử\" sheetId=\"5\"",
+            "name=\"History_\" sheetId=\"5\"",
             "name=\"A &amp; B\" sheetId=\"6\"",
         ] {
             assert!(wb.contains(expected), "{expected} in {wb}");
