@@ -255,6 +255,18 @@ fn text(v: &Value, key: &str) -> String {
 // ----------------------------------------------------------------------------------------------
 // The client
 
+/// The client's HTTP agent: the whole call within [`TIMEOUT`], no redirects, every status an
+/// answer, TLS against the webpki roots, no proxy from the environment.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .new_agent()
+}
+
 /// A connection to one server.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -263,14 +275,11 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client of the server at `base` (`http://host:port`, no TLS in this build).
+    /// A client of the server at `base` (`http://host:port` or `https://…`).
     pub fn new(base: &str) -> Client {
         Client {
             base: base.trim().trim_end_matches('/').to_owned(),
-            agent: ureq::AgentBuilder::new()
-                .timeout(TIMEOUT)
-                .redirects(0)
-                .build(),
+            agent: agent(),
         }
     }
 
@@ -278,16 +287,14 @@ impl Client {
         &self.base
     }
 
-    fn answer(r: Result<ureq::Response, ureq::Error>) -> Result<Value, ClientError> {
-        let (status, resp) = match r {
-            Ok(resp) => (resp.status(), resp),
-            Err(ureq::Error::Status(s, resp)) => (s, resp),
-            Err(ureq::Error::Transport(t)) => {
-                return Err(ClientError::local("transport", t.to_string()))
-            }
-        };
+    fn answer(
+        r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Value, ClientError> {
+        let mut resp = r.map_err(|e| ClientError::local("transport", e.to_string()))?;
+        let status = resp.status().as_u16();
         let body = resp
-            .into_string()
+            .body_mut()
+            .read_to_string()
             .map_err(|e| ClientError::local("transport", e.to_string()))?;
         let v: Value = if body.trim().is_empty() {
             Value::Null
@@ -315,18 +322,18 @@ impl Client {
         let mut req = self
             .agent
             .post(&format!("{}{path}", self.base))
-            .set("Content-Type", "application/json");
+            .header("Content-Type", "application/json");
         if let Some(t) = bearer {
-            req = req.set("Authorization", &format!("Bearer {t}"));
+            req = req.header("Authorization", &format!("Bearer {t}"));
         }
-        Client::answer(req.send_string(&body.to_string()))
+        Client::answer(req.send(body.to_string()))
     }
 
     fn get(&self, path: &str, bearer: &str) -> Result<Value, ClientError> {
         let req = self
             .agent
             .get(&format!("{}{path}", self.base))
-            .set("Authorization", &format!("Bearer {bearer}"));
+            .header("Authorization", &format!("Bearer {bearer}"));
         Client::answer(req.call())
     }
 

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use time::macros::{date, format_description};
 use time::Date;
 
+use crate::outbound::ExtraCa;
 use crate::sms::{DevSink, HttpGateway, SmsSender};
 use crate::verifier::{DevHashVerifier, FaceVerifier, HttpVerifier};
 
@@ -41,7 +42,7 @@ pub struct Config {
     pub login_max_failures: u32,
     /// The sign-in rate-limit window, in minutes.
     pub login_window_minutes: u64,
-    /// The SMS gateway (`http://…`); unset, messages go to the development sink, whose outbox
+    /// The SMS gateway (`http://…` or `https://…`); unset, messages go to the development sink, whose outbox
     /// the console shows to staff.
     pub sms_gateway_url: Option<String>,
     /// The `Authorization` header sent to the SMS gateway, as is (e.g. `Bearer …`).
@@ -49,13 +50,16 @@ pub struct Config {
     /// The JSON body sent to the SMS gateway; `{to}` and `{body}` become the JSON-escaped
     /// recipient and text.
     pub sms_template: String,
-    /// The face verification service (`http://…`); unset, the development verifier that only
+    /// The face verification service (`http://…` or `https://…`); unset, the development verifier that only
     /// compares photo hashes.
     pub face_verifier_url: Option<String>,
     /// The `Authorization` header sent to the face verification service, as is.
     pub face_verifier_auth: Option<String>,
     /// The score a photo needs to match, in thousandths (800 = 0.8).
     pub face_match_threshold_permille: u32,
+    /// A PEM file of CA certificates the SMS gateway and the face verifier are trusted under
+    /// besides the webpki roots (for a service whose certificate a private CA issued).
+    pub http_ca_file: Option<String>,
     /// How long a level-2 activation code lives, in days.
     pub code_ttl_days: u32,
     /// How long a sign-up or sign-in one-time code lives, in minutes.
@@ -89,6 +93,7 @@ impl fmt::Debug for Config {
             face_verifier_url,
             face_verifier_auth,
             face_match_threshold_permille,
+            http_ca_file,
             code_ttl_days,
             otp_ttl_minutes,
             code_max_sends,
@@ -115,6 +120,7 @@ impl fmt::Debug for Config {
                 "face_match_threshold_permille",
                 face_match_threshold_permille,
             )
+            .field("http_ca_file", http_ca_file)
             .field("code_ttl_days", code_ttl_days)
             .field("otp_ttl_minutes", otp_ttl_minutes)
             .field("code_max_sends", code_max_sends)
@@ -142,6 +148,7 @@ impl Default for Config {
             face_verifier_url: None,
             face_verifier_auth: None,
             face_match_threshold_permille: 800,
+            http_ca_file: None,
             code_ttl_days: 7,
             otp_ttl_minutes: 5,
             code_max_sends: 3,
@@ -170,6 +177,7 @@ pub struct FileConfig {
     pub face_verifier_url: Option<String>,
     pub face_verifier_auth: Option<String>,
     pub face_match_threshold_permille: Option<u32>,
+    pub http_ca_file: Option<String>,
     pub code_ttl_days: Option<u32>,
     pub otp_ttl_minutes: Option<u32>,
     pub code_max_sends: Option<u32>,
@@ -284,6 +292,9 @@ impl Config {
         if let Some(v) = file.face_match_threshold_permille {
             c.face_match_threshold_permille = v;
         }
+        if let Some(v) = file.http_ca_file {
+            c.http_ca_file = non_empty(v);
+        }
         if let Some(v) = file.code_ttl_days {
             c.code_ttl_days = v;
         }
@@ -354,6 +365,9 @@ impl Config {
         if let Some(v) = env.get("EID_FACE_MATCH_THRESHOLD_PERMILLE") {
             c.face_match_threshold_permille = number("EID_FACE_MATCH_THRESHOLD_PERMILLE", v)?;
         }
+        if let Some(v) = env.get("EID_HTTP_CA_FILE") {
+            c.http_ca_file = non_empty(v.clone());
+        }
         if let Some(v) = env.get("EID_CODE_TTL_DAYS") {
             c.code_ttl_days = number("EID_CODE_TTL_DAYS", v)?;
         }
@@ -404,12 +418,18 @@ impl Config {
             ("face_verifier_url", &c.face_verifier_url),
         ] {
             // The URL is not echoed: it may carry credentials.
-            if url.as_ref().is_some_and(|u| !u.starts_with("http://")) {
+            if url
+                .as_ref()
+                .is_some_and(|u| !u.starts_with("http://") && !u.starts_with("https://"))
+            {
                 return Err(ConfigError(format!(
-                    "{key} must be an http:// URL (this build's HTTP client has no TLS; \
-                     reach an https service through a local TLS-terminating proxy)"
+                    "{key} must be an http:// URL or an https:// URL"
                 )));
             }
+        }
+        if let Some(path) = &c.http_ca_file {
+            ExtraCa::from_pem_file(Path::new(path))
+                .map_err(|e| ConfigError(format!("http_ca_file: {e}")))?;
         }
         crate::sms::check_template(&c.sms_template)
             .map_err(|e| ConfigError(format!("sms_template: {e}")))?;
@@ -438,16 +458,31 @@ impl Config {
         f64::from(self.face_match_threshold_permille) / 1000.0
     }
 
+    /// The certificates of `http_ca_file`, if set. Checked when the configuration was loaded;
+    /// should the file have become unreadable since, the webpki roots alone are trusted.
+    pub fn extra_ca(&self) -> ExtraCa {
+        match &self.http_ca_file {
+            Some(path) => ExtraCa::from_pem_file(Path::new(path)).unwrap_or_else(|e| {
+                tracing::warn!("http_ca_file: {e}; trusting the webpki roots only");
+                ExtraCa::default()
+            }),
+            None => ExtraCa::default(),
+        }
+    }
+
     /// The configured SMS sender: the HTTP gateway when `sms_gateway_url` is set, else the
     /// development sink.
     pub fn sms_sender(&self) -> Arc<dyn SmsSender> {
         match &self.sms_gateway_url {
-            Some(url) => Arc::new(HttpGateway::new(
-                url.clone(),
-                self.sms_gateway_auth.clone(),
-                self.sms_template.clone(),
-                crate::sms::DEFAULT_TIMEOUT,
-            )),
+            Some(url) => Arc::new(
+                HttpGateway::new(
+                    url.clone(),
+                    self.sms_gateway_auth.clone(),
+                    self.sms_template.clone(),
+                    crate::sms::DEFAULT_TIMEOUT,
+                )
+                .trusting(&self.extra_ca()),
+            ),
             None => Arc::new(DevSink),
         }
     }
@@ -456,12 +491,15 @@ impl Config {
     /// development verifier that compares photo hashes.
     pub fn face_verifier(&self) -> Arc<dyn FaceVerifier> {
         match &self.face_verifier_url {
-            Some(url) => Arc::new(HttpVerifier::new(
-                url.clone(),
-                self.face_verifier_auth.clone(),
-                crate::verifier::DEFAULT_TIMEOUT,
-                self.face_match_threshold(),
-            )),
+            Some(url) => Arc::new(
+                HttpVerifier::new(
+                    url.clone(),
+                    self.face_verifier_auth.clone(),
+                    crate::verifier::DEFAULT_TIMEOUT,
+                    self.face_match_threshold(),
+                )
+                .trusting(&self.extra_ca()),
+            ),
             None => Arc::new(DevHashVerifier),
         }
     }
@@ -646,15 +684,35 @@ mod tests {
             bad(None, &[("EID_FACE_MATCH_THRESHOLD_PERMILLE", "1001")]),
             "face_match_threshold_permille must be between 0 and 1000"
         );
+        // https is fine now that the client speaks TLS; another scheme is not.
         let e = bad(
             None,
-            &[("EID_SMS_GATEWAY_URL", "https://user:pw@sms.example/")],
+            &[("EID_SMS_GATEWAY_URL", "ftp://user:pw@sms.example/")],
         );
         assert!(
             e.starts_with("sms_gateway_url must be an http:// URL"),
             "{e}"
         );
         assert!(!e.contains("pw@"), "{e}");
+        let c = Config::layered(
+            None,
+            &env(&[
+                ("EID_SMS_GATEWAY_URL", "https://user:pw@sms.example/"),
+                ("EID_FACE_VERIFIER_URL", "https://faces.example/v1"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.sms_sender().name(), "http-gateway");
+        assert!(c
+            .face_verifier()
+            .describe()
+            .starts_with("http:faces.example"));
+        let e = bad(None, &[("EID_HTTP_CA_FILE", "/nonexistent/eid-ca.pem")]);
+        assert!(
+            e.starts_with("http_ca_file: cannot read /nonexistent/eid-ca.pem"),
+            "{e}"
+        );
         let e = bad(Some("sms_template = \"{to} {body}\"\n"), &[]);
         assert_eq!(e, "sms_template: it does not render to a JSON object");
         let e = bad(Some("face_match_threshold = 0.8\n"), &[]);

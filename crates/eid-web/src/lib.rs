@@ -17,6 +17,7 @@ pub mod console;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod outbound;
 mod redact;
 pub mod ops_api;
 pub mod sms;

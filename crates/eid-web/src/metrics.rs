@@ -1,11 +1,20 @@
-//! Prometheus metrics, kept in atomics and written in the text exposition format by hand.
+//! Prometheus metrics: `prometheus-client` metrics in one explicit registry, written in the text
+//! exposition format (version 0.0.4).
 //!
 //! Requests are counted by route template (never the raw path, which can hold a personal ID)
 //! and status class; latency goes into one histogram. Counters never hold personal data.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+/// The `Content-Type` of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// The route templates counted one by one; anything else counts as `other`.
 pub const ROUTES: [&str; 86] = [
@@ -104,32 +113,73 @@ const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// The labels of a request counter: a route of [`ROUTES`] and a status class of [`CLASSES`].
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    status: &'static str,
+}
+
 pub struct Metrics {
-    /// One row of status-class counters per route of [`ROUTES`].
-    requests: Vec<[AtomicU64; 5]>,
-    /// Cumulative bucket counts are computed on output; these are per bucket (last: +Inf).
-    latency: [AtomicU64; BUCKETS.len() + 1],
-    latency_sum_micros: AtomicU64,
-    latency_count: AtomicU64,
-    persons_read: AtomicU64,
-    persons_searched: AtomicU64,
-    login_failures: AtomicU64,
-    login_limited: AtomicU64,
-    scope_denied: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Histogram,
+    persons_read: Counter,
+    persons_searched: Counter,
+    login_failures: Counter,
+    login_limited: Counter,
+    scope_denied: Counter,
 }
 
 impl Default for Metrics {
     fn default() -> Metrics {
+        let mut registry = Registry::default();
+        // The library adds the `_info` and `_total` suffixes and the final full stop of the help.
+        registry.register(
+            "eid_build",
+            "Build information",
+            Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "eid_http_requests",
+            "HTTP requests by route and status class",
+            requests.clone(),
+        );
+        let latency = Histogram::new(BUCKETS);
+        registry.register(
+            "eid_http_request_duration_seconds",
+            "HTTP request latency",
+            latency.clone(),
+        );
+        let mut counter = |name: &str, help: &str| {
+            let c = Counter::default();
+            registry.register(name, help, c.clone());
+            c
+        };
+        let persons_read = counter("eid_persons_read", "Persons looked up by ID");
+        let persons_searched = counter("eid_person_searches", "Person searches run");
+        let login_failures = counter(
+            "eid_login_failures",
+            "Failed sign-ins (wrong password or unknown user)",
+        );
+        let login_limited = counter(
+            "eid_login_rate_limited",
+            "Sign-ins refused by the rate limit",
+        );
+        let scope_denied = counter(
+            "eid_scope_denied",
+            "Requests refused as outside the caller's scope",
+        );
         Metrics {
-            requests: ROUTES.iter().map(|_| Default::default()).collect(),
-            latency: Default::default(),
-            latency_sum_micros: AtomicU64::new(0),
-            latency_count: AtomicU64::new(0),
-            persons_read: AtomicU64::new(0),
-            persons_searched: AtomicU64::new(0),
-            login_failures: AtomicU64::new(0),
-            login_limited: AtomicU64::new(0),
-            scope_denied: AtomicU64::new(0),
+            registry,
+            requests,
+            latency,
+            persons_read,
+            persons_searched,
+            login_failures,
+            login_limited,
+            scope_denied,
         }
     }
 }
@@ -137,130 +187,41 @@ impl Default for Metrics {
 impl Metrics {
     /// Records one finished request.
     pub fn request(&self, route: &str, status: u16, elapsed: Duration) {
-        let r = ROUTES
+        let route = ROUTES
             .iter()
-            .position(|x| *x == route)
-            .unwrap_or(ROUTES.len() - 1);
-        let c = usize::from((status / 100).clamp(1, 5) - 1);
-        if let Some(counter) = self.requests.get(r).and_then(|row| row.get(c)) {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-        let secs = elapsed.as_secs_f64();
-        let b = BUCKETS
-            .iter()
-            .position(|&le| secs <= le)
-            .unwrap_or(BUCKETS.len());
-        if let Some(bucket) = self.latency.get(b) {
-            bucket.fetch_add(1, Ordering::Relaxed);
-        }
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        self.latency_sum_micros.fetch_add(micros, Ordering::Relaxed);
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
+            .find(|x| **x == route)
+            .unwrap_or(&ROUTES[ROUTES.len() - 1]);
+        let class = CLASSES[usize::from((status / 100).clamp(1, 5) - 1)];
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                status: class,
+            })
+            .inc();
+        self.latency.observe(elapsed.as_secs_f64());
     }
 
     pub fn person_read(&self) {
-        self.persons_read.fetch_add(1, Ordering::Relaxed);
+        self.persons_read.inc();
     }
     pub fn person_search(&self) {
-        self.persons_searched.fetch_add(1, Ordering::Relaxed);
+        self.persons_searched.inc();
     }
     pub fn login_failure(&self) {
-        self.login_failures.fetch_add(1, Ordering::Relaxed);
+        self.login_failures.inc();
     }
     pub fn login_limited(&self) {
-        self.login_limited.fetch_add(1, Ordering::Relaxed);
+        self.login_limited.inc();
     }
     pub fn scope_denied(&self) {
-        self.scope_denied.fetch_add(1, Ordering::Relaxed);
+        self.scope_denied.inc();
     }
 
-    /// The Prometheus text format (version 0.0.4).
+    /// The Prometheus text format (version 0.0.4), see [`CONTENT_TYPE`].
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "# HELP eid_build_info Build information.\n# TYPE eid_build_info gauge"
-        );
-        let _ = writeln!(
-            out,
-            "eid_build_info{{version=\"{}\"}} 1",
-            env!("CARGO_PKG_VERSION")
-        );
-
-        let _ = writeln!(
-            out,
-            "# HELP eid_http_requests_total HTTP requests by route and status class."
-        );
-        let _ = writeln!(out, "# TYPE eid_http_requests_total counter");
-        for (route, row) in ROUTES.iter().zip(&self.requests) {
-            for (class, n) in CLASSES.iter().zip(row) {
-                let n = load(n);
-                if n > 0 {
-                    let _ = writeln!(
-                        out,
-                        "eid_http_requests_total{{route=\"{route}\",status=\"{class}\"}} {n}"
-                    );
-                }
-            }
-        }
-
-        let _ = writeln!(
-            out,
-            "# HELP eid_http_request_duration_seconds HTTP request latency."
-        );
-        let _ = writeln!(out, "# TYPE eid_http_request_duration_seconds histogram");
-        let mut cumulative = 0;
-        for (le, n) in BUCKETS.iter().zip(&self.latency) {
-            cumulative += load(n);
-            let _ = writeln!(
-                out,
-                "eid_http_request_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}"
-            );
-        }
-        let count = load(&self.latency_count);
-        let _ = writeln!(
-            out,
-            "eid_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let sum = load(&self.latency_sum_micros) as f64 / 1e6;
-        let _ = writeln!(out, "eid_http_request_duration_seconds_sum {sum}");
-        let _ = writeln!(out, "eid_http_request_duration_seconds_count {count}");
-
-        let counters = [
-            (
-                "eid_persons_read_total",
-                "Persons looked up by ID.",
-                &self.persons_read,
-            ),
-            (
-                "eid_person_searches_total",
-                "Person searches run.",
-                &self.persons_searched,
-            ),
-            (
-                "eid_login_failures_total",
-                "Failed sign-ins (wrong password or unknown user).",
-                &self.login_failures,
-            ),
-            (
-                "eid_login_rate_limited_total",
-                "Sign-ins refused by the rate limit.",
-                &self.login_limited,
-            ),
-            (
-                "eid_scope_denied_total",
-                "Requests refused as outside the caller's scope.",
-                &self.scope_denied,
-            ),
-        ];
-        for (name, help, value) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                load(value)
-            );
-        }
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
 }
@@ -284,5 +245,32 @@ mod tests {
         assert!(text.contains("eid_http_request_duration_seconds_bucket{le=\"0.05\"} 2"));
         assert!(text.contains("eid_http_request_duration_seconds_bucket{le=\"+Inf\"} 3"));
         assert!(text.contains("eid_build_info{version=\""));
+    }
+
+    #[test]
+    fn the_exposition_keeps_its_names_types_and_help() {
+        let m = Metrics::default();
+        m.person_read();
+        m.request("/healthz", 200, Duration::from_millis(1));
+        m.login_failure();
+        m.login_failure();
+        let text = m.render();
+        for line in [
+            "# HELP eid_build_info Build information.",
+            "# TYPE eid_build_info gauge",
+            "# TYPE eid_http_requests_total counter",
+            "# TYPE eid_http_request_duration_seconds histogram",
+            "eid_http_request_duration_seconds_count 1",
+            "# HELP eid_persons_read_total Persons looked up by ID.",
+            "# TYPE eid_persons_read_total counter",
+            "eid_persons_read_total 1",
+            "eid_person_searches_total 0",
+            "eid_login_failures_total 2",
+            "eid_login_rate_limited_total 0",
+            "eid_scope_denied_total 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        assert_eq!(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
     }
 }

@@ -21,6 +21,8 @@ use time::OffsetDateTime;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::outbound::{self, ExtraCa};
+
 /// The default template of the HTTP gateway's JSON body.
 pub const DEFAULT_TEMPLATE: &str = r#"{"to":"{to}","text":"{body}"}"#;
 
@@ -95,8 +97,8 @@ pub trait SmsSender: Send + Sync + 'static {
 /// Answers: 2xx is sent, with the provider id from the response's `id` or `message_id` field if
 /// present; 408, 429, 5xx, 3xx and network errors are retryable; any other 4xx is permanent.
 ///
-/// This build's HTTP client has no TLS: the URL must be `http://` (for a remote gateway, through
-/// a local TLS-terminating proxy).
+/// The URL may be `http://` or `https://`; TLS is verified against the webpki roots and the
+/// certificates given to [`HttpGateway::trusting`] (see [`crate::outbound`]).
 pub struct HttpGateway {
     url: String,
     auth: Option<String>,
@@ -117,11 +119,14 @@ impl HttpGateway {
             auth,
             template: template.into(),
             timeout,
-            agent: ureq::AgentBuilder::new()
-                .timeout(timeout)
-                .redirects(0)
-                .build(),
+            agent: outbound::agent(timeout, &ExtraCa::default()),
         }
+    }
+
+    /// Trusts the certificates of `extra` besides the webpki roots (a private gateway's CA).
+    pub fn trusting(mut self, extra: &ExtraCa) -> HttpGateway {
+        self.agent = outbound::agent(self.timeout, extra);
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -154,33 +159,33 @@ impl SmsSender for HttpGateway {
         let mut req = self
             .agent
             .post(&self.url)
-            .set("Content-Type", "application/json");
+            .header("Content-Type", "application/json");
         if let Some(auth) = &self.auth {
-            req = req.set("Authorization", auth);
+            req = req.header("Authorization", auth);
         }
-        match req.send_string(&json) {
-            Ok(resp) => {
-                let status = resp.status();
+        match req.send(json) {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
                 if (200..300).contains(&status) {
-                    Ok(resp.into_string().ok().as_deref().and_then(provider_id))
-                } else {
-                    // Only 1xx/3xx get here (ureq turns 4xx/5xx into errors).
+                    Ok(resp
+                        .body_mut()
+                        .read_to_string()
+                        .ok()
+                        .as_deref()
+                        .and_then(provider_id))
+                } else if status < 200 || (300..400).contains(&status) {
                     Err(SendError::Retryable(format!(
                         "gateway answered {status} (redirects are not followed)"
                     )))
-                }
-            }
-            Err(ureq::Error::Status(status, _)) => {
-                let error = format!("gateway answered {status}");
-                if status == 408 || status == 429 || status >= 500 {
-                    Err(SendError::Retryable(error))
+                } else if status == 408 || status == 429 || status >= 500 {
+                    Err(SendError::Retryable(format!("gateway answered {status}")))
                 } else {
-                    Err(SendError::Permanent(error))
+                    Err(SendError::Permanent(format!("gateway answered {status}")))
                 }
             }
-            Err(ureq::Error::Transport(t)) => Err(SendError::Retryable(format!(
+            Err(e) => Err(SendError::Retryable(format!(
                 "gateway unreachable: {}",
-                t.kind()
+                outbound::describe(&e)
             ))),
         }
     }
@@ -423,13 +428,21 @@ pub fn spawn_dispatcher(
     (dispatcher, task)
 }
 
-/// A tiny HTTP server for tests: answers canned responses in order and records the requests.
+/// A tiny HTTP(S) server for tests: answers canned responses in order and records the requests.
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 pub(crate) mod test_server {
     use std::io::{Read, Write};
     use std::net::TcpListener;
-    use std::sync::mpsc;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Arc};
+
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 
     /// One request as the server read it.
     #[derive(Debug, Clone)]
@@ -453,58 +466,149 @@ pub(crate) mod test_server {
         }
     }
 
+    /// A throwaway certificate authority and a server certificate it issued for 127.0.0.1.
+    pub struct TestPki {
+        /// The CA's certificate, PEM.
+        pub ca_pem: String,
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivatePkcs8KeyDer<'static>,
+    }
+
+    impl TestPki {
+        pub fn new() -> TestPki {
+            let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            ca.distinguished_name
+                .push(DnType::CommonName, "eid test CA");
+            ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+            let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+            leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            let leaf_key = KeyPair::generate().unwrap();
+            let leaf = leaf.signed_by(&leaf_key, &ca).unwrap();
+            TestPki {
+                ca_pem: ca.pem(),
+                chain: vec![leaf.der().clone()],
+                key: PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
+            }
+        }
+
+        /// Writes the CA's certificate to a fresh file under the temporary directory.
+        pub fn ca_file(&self) -> PathBuf {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "eid-test-ca-{}-{}.pem",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::write(&path, &self.ca_pem).unwrap();
+            path
+        }
+
+        fn server_config(&self) -> Arc<rustls::ServerConfig> {
+            let config = rustls::ServerConfig::builder()
+                .with_no_client_auth()
+                .with_single_cert(self.chain.clone(), self.key.clone_key().into())
+                .unwrap();
+            Arc::new(config)
+        }
+    }
+
     /// Serves `responses` (status, JSON body), one per connection, and returns the base URL and
     /// a receiver of the recorded requests.
     pub fn serve(responses: Vec<(u16, &'static str)>) -> (String, mpsc::Receiver<Recorded>) {
+        serve_on(responses, None)
+    }
+
+    /// The same over TLS with the server certificate of `pki`, on `https://127.0.0.1:…`. A
+    /// connection whose handshake fails (the client does not trust the certificate) uses up its
+    /// response and records nothing.
+    pub fn serve_tls(
+        responses: Vec<(u16, &'static str)>,
+        pki: &TestPki,
+    ) -> (String, mpsc::Receiver<Recorded>) {
+        serve_on(responses, Some(pki.server_config()))
+    }
+
+    fn serve_on(
+        responses: Vec<(u16, &'static str)>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> (String, mpsc::Receiver<Recorded>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/send", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}/send", listener.local_addr().unwrap());
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for (status, answer_body) in responses {
-                let (mut s, _) = listener.accept().unwrap();
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let head_end = loop {
-                    let n = s.read(&mut chunk).unwrap();
-                    assert!(n > 0, "connection closed before the headers ended");
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
+                let (tcp, _) = listener.accept().unwrap();
+                match &tls {
+                    None => exchange(tcp, status, answer_body, &tx).unwrap(),
+                    Some(config) => {
+                        let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+                        let mut stream = rustls::StreamOwned::new(conn, tcp);
+                        if exchange(&mut stream, status, answer_body, &tx).is_ok() {
+                            stream.conn.send_close_notify();
+                            let _ = stream.flush();
+                        }
                     }
-                };
-                let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-                let mut lines = head.split("\r\n");
-                let request_line = lines.next().unwrap().to_owned();
-                let headers: Vec<(String, String)> = lines
-                    .filter_map(|l| l.split_once(':'))
-                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-                    .collect();
-                let len: usize = headers
-                    .iter()
-                    .find(|(k, _)| k == "content-length")
-                    .map(|(_, v)| v.parse().unwrap())
-                    .unwrap_or(0);
-                while buf.len() < head_end + len {
-                    let n = s.read(&mut chunk).unwrap();
-                    assert!(n > 0, "connection closed before the body ended");
-                    buf.extend_from_slice(&chunk[..n]);
                 }
-                let body = String::from_utf8(buf[head_end..head_end + len].to_vec()).unwrap();
-                tx.send(Recorded {
-                    request_line,
-                    headers,
-                    body,
-                })
-                .unwrap();
-                let answer = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer_body}",
-                    answer_body.len()
-                );
-                s.write_all(answer.as_bytes()).unwrap();
-                s.flush().unwrap();
             }
         });
         (url, rx)
+    }
+
+    /// Reads one request from `s`, records it and answers it.
+    fn exchange(
+        mut s: impl Read + Write,
+        status: u16,
+        answer_body: &str,
+        tx: &mpsc::Sender<Recorded>,
+    ) -> std::io::Result<()> {
+        let closed = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            let n = s.read(&mut chunk)?;
+            if n == 0 {
+                return Err(closed());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap().to_owned();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .map(|(_, v)| v.parse().unwrap())
+            .unwrap_or(0);
+        while buf.len() < head_end + len {
+            let n = s.read(&mut chunk)?;
+            if n == 0 {
+                return Err(closed());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body = String::from_utf8(buf[head_end..head_end + len].to_vec()).unwrap();
+        tx.send(Recorded {
+            request_line,
+            headers,
+            body,
+        })
+        .unwrap();
+        let answer = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer_body}",
+            answer_body.len()
+        );
+        s.write_all(answer.as_bytes())?;
+        s.flush()
     }
 
     /// A URL on which nothing listens.
@@ -519,7 +623,7 @@ pub(crate) mod test_server {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use super::test_server::{dead_url, serve};
+    use super::test_server::{dead_url, serve, serve_tls, TestPki};
     use super::*;
     use std::sync::Mutex;
     use std::time::Duration;
@@ -728,6 +832,69 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_gateway_sends_over_https_to_a_server_under_the_configured_ca() {
+        let pki = TestPki::new();
+        let (url, requests) = serve_tls(
+            vec![(200, r#"{"id":"tls-1"}"#), (200, r#"{"id":"tls-2"}"#)],
+            &pki,
+        );
+        assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+        let ca_file = pki.ca_file();
+        let ca = ExtraCa::from_pem_file(&ca_file).unwrap();
+        assert_eq!(ca.len(), 1);
+
+        let g = gateway(&url, Some("Bearer k3y")).trusting(&ca);
+        assert_eq!(g.send(PHONE, TEXT), Ok(Some("tls-1".to_owned())));
+        let r = requests.recv().unwrap();
+        assert_eq!(r.request_line, "POST /send HTTP/1.1");
+        assert_eq!(r.header("authorization"), Some("Bearer k3y"));
+        assert_eq!(r.json(), serde_json::json!({"to": PHONE, "text": TEXT}));
+
+        // The same through the configuration: the gateway URL and the CA file.
+        let env: std::collections::HashMap<String, String> = [
+            ("EID_SMS_GATEWAY_URL", url.as_str()),
+            ("EID_HTTP_CA_FILE", ca_file.to_str().unwrap()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let config =
+            crate::Config::layered(None, &env, &crate::config::Overrides::default()).unwrap();
+        let sender = config.sms_sender();
+        assert_eq!(sender.name(), "http-gateway");
+        assert_eq!(sender.send(PHONE, TEXT), Ok(Some("tls-2".to_owned())));
+        assert_eq!(
+            requests.recv().unwrap().json(),
+            serde_json::json!({"to": PHONE, "text": TEXT})
+        );
+        std::fs::remove_file(ca_file).unwrap();
+    }
+
+    #[test]
+    fn a_gateway_whose_certificate_is_not_trusted_is_refused_with_a_clear_error() {
+        let pki = TestPki::new();
+        let other_file = TestPki::new().ca_file();
+        let other = ExtraCa::from_pem_file(&other_file).unwrap();
+        std::fs::remove_file(other_file).unwrap();
+        let (url, requests) = serve_tls(vec![(200, "{}"), (200, "{}")], &pki);
+
+        // The webpki roots alone, then another CA: neither issued the server's certificate.
+        for g in [gateway(&url, None), gateway(&url, None).trusting(&other)] {
+            match g.send(PHONE, TEXT) {
+                Err(SendError::Retryable(e)) => {
+                    assert!(e.starts_with("gateway unreachable: TLS: "), "{e}");
+                    assert!(e.contains("certificate"), "{e}");
+                    assert!(!e.contains(PHONE) && !e.contains("482913"), "{e}");
+                    assert!(!e.contains(&url), "{e}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Nothing reached the server.
+        assert!(requests.recv_timeout(Duration::from_millis(300)).is_err());
     }
 
     #[test]

@@ -10,6 +10,8 @@
 
 use base64::Engine as _;
 
+use crate::outbound::{self, ExtraCa};
+
 /// How long a call to the verification service may take.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -72,7 +74,8 @@ impl FaceVerifier for DevHashVerifier {
 /// optional `"match": bool`. The photo matches when the score reaches `threshold` and the
 /// service did not itself answer `"match": false`.
 ///
-/// This build's HTTP client has no TLS: the URL must be `http://`.
+/// The URL may be `http://` or `https://`; TLS is verified against the webpki roots and the
+/// certificates given to [`HttpVerifier::trusting`] (see [`crate::outbound`]).
 pub struct HttpVerifier {
     url: String,
     auth: Option<String>,
@@ -93,11 +96,14 @@ impl HttpVerifier {
             auth,
             timeout,
             threshold,
-            agent: ureq::AgentBuilder::new()
-                .timeout(timeout)
-                .redirects(0)
-                .build(),
+            agent: outbound::agent(timeout, &ExtraCa::default()),
         }
+    }
+
+    /// Trusts the certificates of `extra` besides the webpki roots (a private service's CA).
+    pub fn trusting(mut self, extra: &ExtraCa) -> HttpVerifier {
+        self.agent = outbound::agent(self.timeout, extra);
+        self
     }
 
     pub fn url(&self) -> &str {
@@ -158,22 +164,22 @@ impl FaceVerifier for HttpVerifier {
         let mut req = self
             .agent
             .post(&self.url)
-            .set("Content-Type", "application/json");
+            .header("Content-Type", "application/json");
         if let Some(auth) = &self.auth {
-            req = req.set("Authorization", auth);
+            req = req.header("Authorization", auth);
         }
-        let resp = match req.send_string(&body.to_string()) {
-            Ok(resp) if (200..300).contains(&resp.status()) => resp,
-            Ok(resp) => return Err(format!("face verifier answered {}", resp.status())),
-            Err(ureq::Error::Status(status, _)) => {
-                return Err(format!("face verifier answered {status}"))
-            }
-            Err(ureq::Error::Transport(t)) => {
-                return Err(format!("face verifier unreachable: {}", t.kind()))
+        let mut resp = match req.send(body.to_string()) {
+            Ok(resp) if resp.status().is_success() => resp,
+            Ok(resp) => return Err(format!("face verifier answered {}", resp.status().as_u16())),
+            Err(e) => {
+                return Err(format!(
+                    "face verifier unreachable: {}",
+                    outbound::describe(&e)
+                ))
             }
         };
         let bad = || "face verifier answer is not {\"score\": 0.0..1.0}".to_owned();
-        let text = resp.into_string().map_err(|_| bad())?;
+        let text = resp.body_mut().read_to_string().map_err(|_| bad())?;
         let answer: ServiceAnswer = serde_json::from_str(&text).map_err(|_| bad())?;
         if !(0.0..=1.0).contains(&answer.score) {
             return Err(bad());
@@ -206,7 +212,7 @@ impl FaceVerifier for HttpVerifier {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::sms::test_server::{dead_url, serve};
+    use crate::sms::test_server::{dead_url, serve, serve_tls, TestPki};
     use std::time::Duration;
 
     const ID: &str = "001090012345";
@@ -308,6 +314,51 @@ mod tests {
             .unwrap_err();
         assert!(e.starts_with("face verifier unreachable"), "{e}");
         assert!(!e.contains(ID));
+    }
+
+    #[test]
+    fn the_http_verifier_answers_over_https_and_refuses_an_untrusted_certificate() {
+        let pki = TestPki::new();
+        let (url, requests) = serve_tls(
+            vec![
+                (200, r#"{"score":0.91}"#),
+                (200, r#"{"score":0.42}"#),
+                (200, "{}"),
+            ],
+            &pki,
+        );
+        let ca_file = pki.ca_file();
+        let ca = ExtraCa::from_pem_file(&ca_file).unwrap();
+
+        let v = HttpVerifier::new(&url, None, Duration::from_secs(5), 0.8).trusting(&ca);
+        let verdict = v.compare(ID, b"\x89PNG photo").unwrap();
+        assert_eq!((verdict.score, verdict.matched), (0.91, true));
+        assert_eq!(
+            requests.recv().unwrap().json(),
+            serde_json::json!({"personal_id": ID, "photo_base64": "iVBORyBwaG90bw=="})
+        );
+
+        // Through the configuration: the service URL and the CA file.
+        let env: std::collections::HashMap<String, String> = [
+            ("EID_FACE_VERIFIER_URL", url.as_str()),
+            ("EID_HTTP_CA_FILE", ca_file.to_str().unwrap()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let config =
+            crate::Config::layered(None, &env, &crate::config::Overrides::default()).unwrap();
+        let verdict = config.face_verifier().compare(ID, b"p").unwrap();
+        assert_eq!((verdict.score, verdict.matched), (0.42, false));
+        std::fs::remove_file(ca_file).unwrap();
+
+        // Without the CA, the server's certificate is not trusted: a clear error, no answer.
+        let e = HttpVerifier::new(&url, None, Duration::from_secs(5), 0.8)
+            .compare(ID, b"p")
+            .unwrap_err();
+        assert!(e.starts_with("face verifier unreachable: TLS: "), "{e}");
+        assert!(e.contains("certificate"), "{e}");
+        assert!(!e.contains(ID), "{e}");
     }
 
     #[test]

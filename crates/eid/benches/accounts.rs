@@ -223,28 +223,28 @@ where
 
 /// POSTs a JSON body; Ok with the response body on `want`, Err with status and body otherwise.
 fn post(agent: &ureq::Agent, url: &str, body: &str, want: u16) -> Result<String, String> {
-    match agent
+    let mut r = agent
         .post(url)
-        .set("Content-Type", "application/json")
-        .send_string(body)
-    {
-        Ok(r) if r.status() == want => r.into_string().map_err(|e| e.to_string()),
-        Ok(r) => {
-            let status = r.status();
-            Err(format!("{status}: {}", r.into_string().unwrap_or_default()))
-        }
-        Err(ureq::Error::Status(status, r)) => {
-            Err(format!("{status}: {}", r.into_string().unwrap_or_default()))
-        }
-        Err(e) => Err(format!("transport: {e}")),
+        .header("Content-Type", "application/json")
+        .send(body)
+        .map_err(|e| format!("transport: {e}"))?;
+    let status = r.status().as_u16();
+    let text = r.body_mut().read_to_string();
+    if status == want {
+        text.map_err(|e| e.to_string())
+    } else {
+        Err(format!("{status}: {}", text.unwrap_or_default()))
     }
 }
 
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(120))
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(120)))
         .max_idle_connections_per_host(4)
+        .http_status_as_error(false)
+        .proxy(None)
         .build()
+        .new_agent()
 }
 
 /// Starts the server over `store` on its own runtime thread (as `eid serve` does: a

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use time::macros::date;
 use time::{Date, Duration};
 
-use crate::helpers::{agent, create_user, fresh_store, spawn, TestUser};
+use crate::helpers::{agent, call, create_user, fresh_store, send_json, spawn, Reply, TestUser};
 
 /// A password that meets the policy, and the holder's 6-digit passcode.
 const PASSWORD: &str = "Mật-khẩu-Mạnh-2026";
@@ -104,17 +104,17 @@ impl World {
     fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         let mut req = agent().post(&format!("{}{path}", self.base));
         if let Some(t) = token {
-            req = req.set("Authorization", &format!("Bearer {t}"));
+            req = req.header("Authorization", &format!("Bearer {t}"));
         }
-        answer(req.send_json(body))
+        answer(send_json(req, body))
     }
 
     fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut req = agent().get(&format!("{}{path}", self.base));
         if let Some(t) = token {
-            req = req.set("Authorization", &format!("Bearer {t}"));
+            req = req.header("Authorization", &format!("Bearer {t}"));
         }
-        answer(req.call())
+        answer(call(req))
     }
 
     // -- The register
@@ -361,11 +361,7 @@ impl World {
 }
 
 /// Status and JSON body (`null` for an empty body) of a response, whatever its status.
-fn answer(r: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
-    let r = match r {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
+fn answer(r: Reply) -> (u16, Value) {
     let status = r.status();
     let text = r.into_string().unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -2331,7 +2327,7 @@ fn at_once(w: &World, path: &str, n: usize, body: impl Fn(usize) -> Value) -> Ve
             std::thread::spawn(move || {
                 let req = agent().post(&url);
                 barrier.wait();
-                answer(req.send_json(b))
+                answer(send_json(req, b))
             })
         })
         .collect();
@@ -2443,9 +2439,9 @@ fn at_once_as(w: &World, token: &str, path: &str, n: usize) -> Vec<(u16, Value)>
             let (url, barrier) = (format!("{}{path}", w.base), Arc::clone(&barrier));
             let auth = format!("Bearer {token}");
             std::thread::spawn(move || {
-                let req = agent().post(&url).set("Authorization", &auth);
+                let req = agent().post(&url).header("Authorization", &auth);
                 barrier.wait();
-                answer(req.send_json(json!({})))
+                answer(send_json(req, json!({})))
             })
         })
         .collect();

@@ -19,11 +19,11 @@ use eid_domain::{
 };
 use serde_json::{json, Value};
 use time::macros::date;
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 use crate::helpers::{
-    agent, call, cookie_value, create_user, csrf_field, fresh_store, post_form, set_cookie,
-    sign_in, spawn, TestUser,
+    agent, call, cookie_value, create_user, csrf_field, fresh_store, post_form, send_json,
+    set_cookie, sign_in, spawn, Reply, TestUser, WithBody,
 };
 
 struct Fixture {
@@ -44,7 +44,7 @@ struct Fixture {
 }
 
 fn today() -> time::Date {
-    OffsetDateTime::now_utc()
+    crate::helpers::now()
         .to_offset(time::UtcOffset::from_hms(7, 0, 0).unwrap())
         .date()
 }
@@ -65,7 +65,7 @@ fn fixture() -> Fixture {
     let opts = ImportOptions {
         on_error: OnError::Skip,
         today,
-        now: OffsetDateTime::now_utc(),
+        now: crate::helpers::now(),
         actor: Actor::Cli("test".into()),
         reason: "test".into(),
     };
@@ -119,7 +119,7 @@ struct Answer {
     location: Option<String>,
 }
 
-fn answer(r: ureq::Response) -> Answer {
+fn answer(r: Reply) -> Answer {
     let status = r.status();
     let rid = r.header("x-request-id").unwrap_or("").to_owned();
     let location = r.header("location").map(str::to_owned);
@@ -132,14 +132,10 @@ fn answer(r: ureq::Response) -> Answer {
     }
 }
 
-fn send(req: ureq::Request, body: Option<Value>) -> ureq::Response {
-    let r = match body {
-        Some(b) => req.send_json(b),
-        None => req.call(),
-    };
-    match r {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
+fn send(req: WithBody, body: Option<Value>) -> Reply {
+    match body {
+        Some(b) => send_json(req, b),
+        None => call(req),
     }
 }
 
@@ -155,10 +151,15 @@ impl Fixture {
     }
 
     fn api(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Answer {
-        let req = agent()
-            .request(method, &self.url(path))
-            .set("Authorization", &format!("Bearer {token}"));
-        answer(send(req, body))
+        let auth = format!("Bearer {token}");
+        let url = self.url(path);
+        let reply = match method {
+            "GET" => call(agent().get(&url).header("Authorization", &auth)),
+            "POST" => send(agent().post(&url).header("Authorization", &auth), body),
+            "PUT" => send(agent().put(&url).header("Authorization", &auth), body),
+            other => panic!("no such method in this test: {other}"),
+        };
+        answer(reply)
     }
 
     fn officer(&self, u: &TestUser) -> Officer {
@@ -168,20 +169,20 @@ impl Fixture {
             "eid_session={}",
             cookie_value(&set_cookie(&r, "eid_session").unwrap())
         );
-        let page = call(agent().get(&self.url("/search")).set("Cookie", &cookie));
+        let page = call(agent().get(&self.url("/search")).header("Cookie", &cookie));
         let csrf = csrf_field(&page.into_string().unwrap());
         Officer { cookie, csrf }
     }
 
     fn page(&self, o: &Officer, path: &str) -> Answer {
-        answer(call(agent().get(&self.url(path)).set("Cookie", &o.cookie)))
+        answer(call(agent().get(&self.url(path)).header("Cookie", &o.cookie)))
     }
 
     fn form(&self, o: &Officer, path: &str, form: &[(&str, &str)]) -> Answer {
         let mut all = form.to_vec();
         all.push(("csrf", &o.csrf));
         answer(post_form(
-            agent().post(&self.url(path)).set("Cookie", &o.cookie),
+            agent().post(&self.url(path)).header("Cookie", &o.cookie),
             &all,
         ))
     }
@@ -252,7 +253,7 @@ impl Fixture {
                 revoked: false,
             }),
         };
-        let now = OffsetDateTime::now_utc();
+        let now = crate::helpers::now();
         p.check(now.date()).unwrap();
         let mut w = self
             .store
@@ -277,7 +278,7 @@ impl Fixture {
             matched,
             score: if matched { 0.95 } else { 0.2 },
             officer: &self.xa.username,
-            collected_at: OffsetDateTime::now_utc(),
+            collected_at: crate::helpers::now(),
             nonce,
         };
         let (packet, signature) = sign(&fields, &signing_key(dev.1).unwrap()).unwrap();
@@ -575,7 +576,7 @@ fn every_officer_and_operations_action_is_audited_with_its_request_id() {
         let r = call(
             agent()
                 .get(&f.url(&format!("{path}?missing=no_account")))
-                .set("Cookie", &xa.cookie),
+                .header("Cookie", &xa.cookie),
         );
         let a = Answer {
             status: r.status(),

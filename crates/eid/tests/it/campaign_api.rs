@@ -11,7 +11,7 @@ use eid_core::{sql, Actor, Store};
 use eid_domain::{Level, Person, Tree, UnitCode, Units};
 use serde_json::{json, Value};
 
-use crate::helpers::{call, create_user, fresh_store, get_json, spawn, TestUser};
+use crate::helpers::{agent, call, create_user, fresh_store, get_json, send_json, spawn, TestUser};
 
 struct Ops {
     base: String,
@@ -73,13 +73,12 @@ fn setup(label: &str) -> Ops {
 }
 
 fn post(base: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let r = match ureq::post(&format!("{base}{path}"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .send_json(body)
-    {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
+    let r = send_json(
+        agent()
+            .post(&format!("{base}{path}"))
+            .header("Authorization", &format!("Bearer {token}")),
+        body,
+    );
     let status = r.status();
     let text = r.into_string().unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -259,17 +258,17 @@ fn outreach_lists_people_in_scope_and_exports_csv() {
     assert_eq!((s, code(&v)), (400, "unit.not_commune"));
     // CSV: a byte-order mark, the header, one line per person.
     let r = call(
-        ureq::get(&format!(
-            "{}/api/v1/ops/outreach?commune={}&missing=no_account&format=csv",
-            o.base,
-            commune.as_str()
-        ))
-        .set("Authorization", &format!("Bearer {}", o.commune.token)),
+        agent()
+            .get(&format!(
+                "{}/api/v1/ops/outreach?commune={}&missing=no_account&format=csv",
+                o.base,
+                commune.as_str()
+            ))
+            .header("Authorization", &format!("Bearer {}", o.commune.token)),
     );
     assert_eq!(r.status(), 200);
     assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut r.into_reader(), &mut bytes).unwrap();
+    let bytes = r.into_bytes();
     assert_eq!(&bytes[..3], &[0xEF, 0xBB, 0xBF]);
     let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
     assert!(text.starts_with("personal_id,name,birth_date,address,phone"));

@@ -5,10 +5,10 @@ use eid_domain::UnitCode;
 
 use crate::helpers::{
     agent, app, call, cookie_value, create_user, csrf_field, fresh_store, post_form, set_cookie,
-    sign_in, spawn,
+    sign_in, spawn, Reply,
 };
 
-fn session_of(r: &ureq::Response) -> String {
+fn session_of(r: &Reply) -> String {
     let c = set_cookie(r, "eid_session").expect("a session cookie");
     assert!(
         c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Path=/"),
@@ -30,7 +30,7 @@ fn an_officer_signs_in_searches_and_opens_a_person_with_the_session_cookie() {
     let page = call(
         agent()
             .get(&app.url(&format!("/search?name={query}")))
-            .set("Cookie", &session),
+            .header("Cookie", &session),
     );
     assert_eq!(page.status(), 200);
     let html = page.into_string().unwrap();
@@ -51,7 +51,7 @@ fn an_officer_signs_in_searches_and_opens_a_person_with_the_session_cookie() {
     let page = call(
         agent()
             .get(&app.url(&format!("/persons/{}", p.id)))
-            .set("Cookie", &session),
+            .header("Cookie", &session),
     );
     assert_eq!(page.status(), 200);
     let html = page.into_string().unwrap();
@@ -61,7 +61,7 @@ fn an_officer_signs_in_searches_and_opens_a_person_with_the_session_cookie() {
     let page = call(
         agent()
             .get(&app.url(&format!("/persons/{}", app.far_person().id)))
-            .set("Cookie", &session),
+            .header("Cookie", &session),
     );
     assert_eq!(page.status(), 403);
 }
@@ -71,25 +71,25 @@ fn a_post_without_the_csrf_token_is_refused() {
     let app = app();
     let r = sign_in(&app.base, &app.district.username, &app.district.password);
     let session = session_of(&r);
-    let page = call(agent().get(&app.url("/search")).set("Cookie", &session))
+    let page = call(agent().get(&app.url("/search")).header("Cookie", &session))
         .into_string()
         .unwrap();
     let csrf = csrf_field(&page);
 
     let without = post_form(
-        agent().post(&app.url("/logout")).set("Cookie", &session),
+        agent().post(&app.url("/logout")).header("Cookie", &session),
         &[],
     );
     let wrong = post_form(
-        agent().post(&app.url("/logout")).set("Cookie", &session),
+        agent().post(&app.url("/logout")).header("Cookie", &session),
         &[("csrf", "0000")],
     );
-    let still_in = call(agent().get(&app.url("/search")).set("Cookie", &session));
+    let still_in = call(agent().get(&app.url("/search")).header("Cookie", &session));
     let with = post_form(
-        agent().post(&app.url("/logout")).set("Cookie", &session),
+        agent().post(&app.url("/logout")).header("Cookie", &session),
         &[("csrf", &csrf)],
     );
-    let after = call(agent().get(&app.url("/search")).set("Cookie", &session));
+    let after = call(agent().get(&app.url("/search")).header("Cookie", &session));
 
     assert_eq!(
         (without.status(), wrong.status(), still_in.status()),
@@ -127,7 +127,11 @@ fn the_unit_page_shows_children_with_population_and_the_auditor_sees_the_audit_l
         &app.province.password,
     ));
 
-    let page = call(agent().get(&app.url("/units/62")).set("Cookie", &session));
+    let page = call(
+        agent()
+            .get(&app.url("/units/62"))
+            .header("Cookie", &session),
+    );
     assert_eq!(page.status(), 200);
     let html = page.into_string().unwrap();
     // Counts are grouped by thousands the Vietnamese way: 2.000.
@@ -151,14 +155,14 @@ fn the_unit_page_shows_children_with_population_and_the_auditor_sees_the_audit_l
         &app.auditor.username,
         &app.auditor.password,
     ));
-    let page = call(agent().get(&app.url("/audit")).set("Cookie", &auditor));
+    let page = call(agent().get(&app.url("/audit")).header("Cookie", &auditor));
     assert_eq!(page.status(), 200);
     let html = page.into_string().unwrap();
     assert!(html.contains("auth.login") && html.contains("Nhật ký"));
     let search = call(
         agent()
             .get(&app.url("/persons/062099999999"))
-            .set("Cookie", &auditor),
+            .header("Cookie", &auditor),
     );
     assert_eq!(search.status(), 403);
 }
@@ -170,7 +174,7 @@ fn the_language_switch_shows_english_strings() {
     let r = call(agent().get(&app.url("/lang/en?next=/login")));
     assert_eq!((r.status(), r.header("location")), (303, Some("/login")));
     let lang = format!("lang={}", cookie_value(&set_cookie(&r, "lang").unwrap()));
-    let english = call(agent().get(&app.url("/login")).set("Cookie", &lang))
+    let english = call(agent().get(&app.url("/login")).header("Cookie", &lang))
         .into_string()
         .unwrap();
     let vietnamese = call(agent().get(&app.url("/login"))).into_string().unwrap();
@@ -266,7 +270,7 @@ fn an_officer_corrects_a_record_with_a_reason_and_the_change_is_an_event() {
     let session = session_of(&sign_in(&base, "xa.14755", &officer.password));
     let url = format!("{base}/persons/038090001234/edit");
 
-    let form = call(agent().get(&url).set("Cookie", &session));
+    let form = call(agent().get(&url).header("Cookie", &session));
     assert_eq!(form.status(), 200);
     let html = form.into_string().unwrap();
     let csrf = csrf_field(&html);
@@ -286,7 +290,7 @@ fn an_officer_corrects_a_record_with_a_reason_and_the_change_is_an_event() {
     };
     let post = |f: Vec<(String, String)>| {
         let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        post_form(agent().post(&url).set("Cookie", &session), &pairs)
+        post_form(agent().post(&url).header("Cookie", &session), &pairs)
     };
 
     let no_reason = post(fields("", "1", "0901 234 567"));
@@ -338,7 +342,7 @@ fn an_officer_corrects_a_record_with_a_reason_and_the_change_is_an_event() {
 
     let auditor_session = session_of(&sign_in(&base, "kiemtra", &auditor.password));
     assert_eq!(
-        call(agent().get(&url).set("Cookie", &auditor_session)).status(),
+        call(agent().get(&url).header("Cookie", &auditor_session)).status(),
         403
     );
 }

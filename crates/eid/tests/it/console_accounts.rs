@@ -20,8 +20,8 @@ use serde_json::{json, Value};
 use time::macros::date;
 
 use crate::helpers::{
-    agent, call, cookie_value, create_user, csrf_field, fresh_store, post_form, set_cookie,
-    sign_in, spawn, TestUser,
+    agent, call, cookie_value, create_user, csrf_field, fresh_store, post_form, send_json,
+    set_cookie, sign_in, spawn, Reply, TestUser,
 };
 
 struct Fixture {
@@ -74,14 +74,12 @@ fn fixture() -> &'static Fixture {
 }
 
 fn api_post(base: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let r = match agent()
-        .post(&format!("{base}{path}"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .send_json(body)
-    {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    };
+    let r = send_json(
+        agent()
+            .post(&format!("{base}{path}"))
+            .header("Authorization", &format!("Bearer {token}")),
+        body,
+    );
     let status = r.status();
     (status, r.into_json().unwrap_or(Value::Null))
 }
@@ -143,13 +141,10 @@ impl Fixture {
             nonce,
         };
         let (packet, signature) = sign(&fields, &signing_key(&self.seed).unwrap()).unwrap();
-        let r = match agent()
-            .post(&self.url("/api/v1/intake/applications"))
-            .send_json(json!({ "packet": packet, "signature": signature }))
-        {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("transport error: {e}"),
-        };
+        let r = send_json(
+            agent().post(&self.url("/api/v1/intake/applications")),
+            json!({ "packet": packet, "signature": signature }),
+        );
         assert_eq!(r.status(), 201);
         let body: Value = r.into_json().unwrap();
         body["application"]["id"].as_i64().unwrap()
@@ -164,7 +159,7 @@ impl Fixture {
                 let r = call(
                     agent()
                         .get(&self.url("/api/v1/sms?limit=500"))
-                        .set("Authorization", &format!("Bearer {}", self.xa.token)),
+                        .header("Authorization", &format!("Bearer {}", self.xa.token)),
                 );
                 let body: Value = r.into_json().unwrap();
                 let code = body["messages"]
@@ -180,15 +175,13 @@ impl Fixture {
                 code
             })
             .expect("an activation SMS");
-        let r = match agent()
-            .post(&self.url("/api/v1/app/activate"))
-            .send_json(json!({
+        let r = send_json(
+            agent().post(&self.url("/api/v1/app/activate")),
+            json!({
                 "personal_id": p.id.as_str(), "code": code, "password": "Mật-khẩu-Mạnh-2026",
                 "passcode": "135790", "device_id": "console-test-phone",
-            })) {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("transport error: {e}"),
-        };
+            }),
+        );
         assert_eq!(r.status(), 200, "{}", r.into_string().unwrap());
     }
 }
@@ -213,22 +206,29 @@ fn officer(f: &Fixture, u: &TestUser) -> Officer {
         "eid_session={}",
         cookie_value(&set_cookie(&r, "eid_session").unwrap())
     );
-    let page = call(agent().get(&f.url("/applications")).set("Cookie", &cookie));
+    let page = call(
+        agent()
+            .get(&f.url("/applications"))
+            .header("Cookie", &cookie),
+    );
     let csrf = csrf_field(&page.into_string().unwrap());
     Officer { cookie, csrf }
 }
 
 impl Officer {
     fn get(&self, f: &Fixture, path: &str) -> (u16, String) {
-        let r = call(agent().get(&f.url(path)).set("Cookie", &self.cookie));
+        let r = call(agent().get(&f.url(path)).header("Cookie", &self.cookie));
         (r.status(), r.into_string().unwrap())
     }
 
     /// Posts a form with the session's CSRF token added.
-    fn post(&self, f: &Fixture, path: &str, form: &[(&str, &str)]) -> ureq::Response {
+    fn post(&self, f: &Fixture, path: &str, form: &[(&str, &str)]) -> Reply {
         let mut all = form.to_vec();
         all.push(("csrf", &self.csrf));
-        post_form(agent().post(&f.url(path)).set("Cookie", &self.cookie), &all)
+        post_form(
+            agent().post(&f.url(path)).header("Cookie", &self.cookie),
+            &all,
+        )
     }
 }
 
@@ -312,11 +312,11 @@ fn rejecting_needs_the_csrf_token_and_a_reason_and_then_shows_the_outcome() {
     let path = format!("/applications/{id}/reject");
 
     let without = post_form(
-        agent().post(&f.url(&path)).set("Cookie", &huyen.cookie),
+        agent().post(&f.url(&path)).header("Cookie", &huyen.cookie),
         &[("reason", "Ảnh không rõ")],
     );
     let wrong = post_form(
-        agent().post(&f.url(&path)).set("Cookie", &huyen.cookie),
+        agent().post(&f.url(&path)).header("Cookie", &huyen.cookie),
         &[("reason", "Ảnh không rõ"), ("csrf", "00")],
     );
     let (_, still) = huyen.get(f, &format!("/applications/{id}"));
@@ -393,7 +393,7 @@ fn an_officer_locks_and_unlocks_an_account_with_a_reason_and_the_history_shows_b
     let no_csrf = post_form(
         agent()
             .post(&f.url(&format!("{path}/lock")))
-            .set("Cookie", &xa.cookie),
+            .header("Cookie", &xa.cookie),
         &[("reason", "Mất điện thoại")],
     );
     let lock = xa.post(
@@ -505,7 +505,7 @@ fn the_pages_speak_english_on_the_switch() {
     let page = call(
         agent()
             .get(&f.url("/applications?state=review"))
-            .set("Cookie", &cookie),
+            .header("Cookie", &cookie),
     )
     .into_string()
     .unwrap();

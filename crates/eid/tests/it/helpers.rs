@@ -111,25 +111,103 @@ impl TestApp {
     }
 }
 
-/// An agent that does not follow redirects, so tests see them.
+/// An agent that does not follow redirects, so tests see them, and treats every status as an
+/// answer, so tests read 4xx and 5xx bodies.
 pub fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().redirects(0).build()
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .new_agent()
+}
+
+/// A request ready to go: `call` sends a GET as it is and a POST with an empty body.
+pub trait Call {
+    fn go(self) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>;
+}
+
+impl Call for ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+    fn go(self) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        self.call()
+    }
+}
+
+impl Call for ureq::RequestBuilder<ureq::typestate::WithBody> {
+    fn go(self) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        self.send_empty()
+    }
+}
+
+/// A request that carries a body (POST, PUT, …).
+pub type WithBody = ureq::RequestBuilder<ureq::typestate::WithBody>;
+
+/// A response read whole: status, headers and body.
+pub struct Reply {
+    status: u16,
+    headers: ureq::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn read(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+        let (parts, body) = match r {
+            Ok(r) => r.into_parts(),
+            Err(e) => panic!("transport error: {e}"),
+        };
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut body.into_reader(), &mut bytes).unwrap();
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: bytes,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every value of header `name`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+
+    pub fn into_string(self) -> Result<String, std::string::FromUtf8Error> {
+        String::from_utf8(self.body)
+    }
+
+    pub fn into_json<T: serde::de::DeserializeOwned>(self) -> serde_json::Result<T> {
+        serde_json::from_slice(&self.body)
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.body
+    }
 }
 
 /// Sends a request and returns the response whatever its status.
-pub fn call(req: ureq::Request) -> ureq::Response {
-    match req.call() {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    }
+pub fn call(req: impl Call) -> Reply {
+    Reply::read(req.go())
 }
 
 /// Posts a form and returns the response whatever its status.
-pub fn post_form(req: ureq::Request, form: &[(&str, &str)]) -> ureq::Response {
-    match req.send_form(form) {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("transport error: {e}"),
-    }
+pub fn post_form(req: WithBody, form: &[(&str, &str)]) -> Reply {
+    Reply::read(req.send_form(form.iter().copied()))
+}
+
+/// Posts a JSON body and returns the response whatever its status.
+pub fn send_json(req: WithBody, body: impl serde::Serialize) -> Reply {
+    Reply::read(req.send_json(body))
 }
 
 /// GET `path` with a bearer token; returns status and JSON body.
@@ -137,7 +215,7 @@ pub fn get_json(base: &str, path: &str, token: &str) -> (u16, serde_json::Value)
     let r = call(
         agent()
             .get(&format!("{base}{path}"))
-            .set("Authorization", &format!("Bearer {token}")),
+            .header("Authorization", &format!("Bearer {token}")),
     );
     let status = r.status();
     let body = r.into_string().unwrap();
@@ -148,7 +226,7 @@ pub fn get_json(base: &str, path: &str, token: &str) -> (u16, serde_json::Value)
 }
 
 /// The value of cookie `name` among a response's `Set-Cookie` headers, with its attributes.
-pub fn set_cookie(r: &ureq::Response, name: &str) -> Option<String> {
+pub fn set_cookie(r: &Reply, name: &str) -> Option<String> {
     r.all("set-cookie")
         .into_iter()
         .find(|c| c.starts_with(&format!("{name}=")))
@@ -175,14 +253,14 @@ pub fn csrf_field(html: &str) -> String {
 }
 
 /// Signs in through the console form; returns the final response of the POST.
-pub fn sign_in(base: &str, username: &str, password: &str) -> ureq::Response {
+pub fn sign_in(base: &str, username: &str, password: &str) -> Reply {
     let form = call(agent().get(&format!("{base}/login")));
     let login_cookie = cookie_value(&set_cookie(&form, "eid_login_csrf").unwrap());
     let csrf = csrf_field(&form.into_string().unwrap());
     post_form(
         agent()
             .post(&format!("{base}/login"))
-            .set("Cookie", &format!("eid_login_csrf={login_cookie}")),
+            .header("Cookie", &format!("eid_login_csrf={login_cookie}")),
         &[
             ("username", username),
             ("password", password),

@@ -20,7 +20,7 @@ fn metrics_count_requests_by_route_template_and_never_by_raw_path() {
     call(
         agent()
             .get(&app.url(&format!("/api/v1/persons/{id}")))
-            .set("Authorization", &format!("Bearer {}", app.commune.token)),
+            .header("Authorization", &format!("Bearer {}", app.commune.token)),
     );
     call(agent().get(&app.url("/healthz")));
 
@@ -78,7 +78,12 @@ fn the_openapi_document_parses_and_lists_every_api_route() {
                 continue;
             }
             operations += 1;
-            let r = call(agent().request(&method.to_uppercase(), &app.url(&concrete)));
+            let url = app.url(&concrete);
+            let r = if method == "get" {
+                call(agent().get(&url))
+            } else {
+                call(agent().post(&url))
+            };
             assert_ne!(
                 r.status(),
                 405,
