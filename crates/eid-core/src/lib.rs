@@ -13,6 +13,7 @@ pub mod intake;
 pub mod ops;
 pub mod pg;
 pub mod secret;
+pub mod settings;
 pub mod sql;
 pub mod sqlite;
 pub mod store;

@@ -49,6 +49,7 @@ pub fn spawn(store: Arc<dyn Store>) -> String {
         rt.block_on(async move {
             let config = Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                development: true,
                 ..Config::default()
             };
             let (app, addr) = eid::Application::with_store(config, store).await.unwrap();
