@@ -530,7 +530,10 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         db: cli.db.clone(),
         listen: cli.listen.clone(),
         // The demo always runs in development mode.
-        development: matches!(&cli.command, Command::Serve(ServeArgs { dev: true }) | Command::Demo(_)),
+        development: matches!(
+            &cli.command,
+            Command::Serve(ServeArgs { dev: true }) | Command::Demo(_)
+        ),
     };
     let config = Config::load(cli.config.as_deref(), &overrides)?;
     match cli.command {
@@ -1074,7 +1077,11 @@ fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
             let devices = acc::devices(store.as_ref(), &within)?;
             outln!(
                 "{:>4}  {:<6}  {:<9}  {:>8}  {:<16}  name",
-                "id", "unit", "status", "capacity", "public key"
+                "id",
+                "unit",
+                "status",
+                "capacity",
+                "public key"
             )?;
             for d in &devices {
                 let key = eid_core::secret::hex(&d.public_key);
@@ -1115,7 +1122,10 @@ fn device_status(config: &Config, id: i64, status: &str) -> Result<(), Failure> 
     let d = r?;
     outln!(
         "device {} ({}) is {} (was {})",
-        d.id, d.name, d.status, before.status
+        d.id,
+        d.name,
+        d.status,
+        before.status
     )?;
     Ok(())
 }
@@ -1334,7 +1344,8 @@ fn client_command(cmd: ClientCommand) -> Result<(), Failure> {
             if report.sent < a.count as u64 {
                 errln!(
                     "only {} eligible people were found for {} applications",
-                    report.candidates, a.count
+                    report.candidates,
+                    a.count
                 );
             }
             Ok(())
@@ -1360,7 +1371,11 @@ fn print_account(a: &serde_json::Value) -> Result<(), Failure> {
 fn print_users(users: &[Staff]) -> Result<(), Failure> {
     outln!(
         "{:>4}  {:<16}  {:<9}  {:<6}  {:<30}  disabled",
-        "id", "username", "role", "unit", "display name"
+        "id",
+        "username",
+        "role",
+        "unit",
+        "display name"
     )?;
     for s in users {
         outln!(
@@ -1465,7 +1480,9 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         let started = Instant::now();
         errln!(
             "generating {} persons of {} (seed {}) …",
-            args.people, province, args.seed
+            args.people,
+            province,
+            args.seed
         );
         let cfg = eid_core::gen::GenConfig {
             count: args.people,
@@ -1501,7 +1518,14 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
                 .unit(Tree::Gso2024, &unit)
                 .map(|u| u.name.clone())
                 .unwrap_or_default();
-            (username, display, role, unit, unit_name, secret::random_password())
+            (
+                username,
+                display,
+                role,
+                unit,
+                unit_name,
+                secret::random_password(),
+            )
         })
         .collect();
     let mut table = format!(
@@ -1542,7 +1566,8 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         };
         errln!(
             "simulating {} days of campaign history (about {} applications) …",
-            options.days, options.applications
+            options.days,
+            options.applications
         );
         let filled = crate::demo::fill_demo_history(store.as_ref(), &options)?;
         if filled.is_none() {

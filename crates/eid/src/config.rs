@@ -497,9 +497,7 @@ impl Config {
                     .to_owned(),
             );
         }
-        lines.push(
-            "==================================================================".to_owned(),
-        );
+        lines.push("==================================================================".to_owned());
         Some(lines.join("\n"))
     }
 
@@ -746,7 +744,9 @@ mod tests {
     fn development_mode_comes_from_the_file_the_environment_or_the_flag() {
         let no_flags = Overrides::default();
         let dev = |file: Option<&str>, pairs: &[(&str, &str)], flags: &Overrides| {
-            Config::layered(file, &env(pairs), flags).unwrap().development
+            Config::layered(file, &env(pairs), flags)
+                .unwrap()
+                .development
         };
         assert!(!dev(None, &[], &no_flags));
         assert!(dev(Some("development = true\n"), &[], &no_flags));
@@ -761,11 +761,11 @@ mod tests {
             ..Overrides::default()
         };
         assert!(dev(None, &[("EID_DEVELOPMENT", "0")], &flag));
-        let err = Config::layered(None, &env(&[("EID_DEVELOPMENT", "yes")]), &no_flags)
-            .unwrap_err();
+        let err =
+            Config::layered(None, &env(&[("EID_DEVELOPMENT", "yes")]), &no_flags).unwrap_err();
         assert_eq!(err.0, "EID_DEVELOPMENT must be true or false, got \"yes\"");
-        let err = Config::layered(Some("develop = true\n"), &HashMap::new(), &no_flags)
-            .unwrap_err();
+        let err =
+            Config::layered(Some("develop = true\n"), &HashMap::new(), &no_flags).unwrap_err();
         assert!(err.0.contains("unknown field `develop`"), "{err}");
     }
 
@@ -774,7 +774,12 @@ mod tests {
         let c = Config::default();
         let e = c.check_production().unwrap_err().0;
         assert!(!e.contains('\n'), "one line: {e}");
-        for key in ["sms_gateway_url", "face_verifier_url", "development = true", "--dev"] {
+        for key in [
+            "sms_gateway_url",
+            "face_verifier_url",
+            "development = true",
+            "--dev",
+        ] {
             assert!(e.contains(key), "{key} in {e}");
         }
         assert!(c.development_banner().is_none());
@@ -784,7 +789,10 @@ mod tests {
             ..Config::default()
         };
         let e = sms_only.check_production().unwrap_err().0;
-        assert!(e.contains("face_verifier_url") && !e.contains("sms_gateway_url"), "{e}");
+        assert!(
+            e.contains("face_verifier_url") && !e.contains("sms_gateway_url"),
+            "{e}"
+        );
 
         let real = Config {
             face_verifier_url: Some("http://faces.local/compare".to_owned()),
@@ -801,7 +809,10 @@ mod tests {
         let banner = dev.development_banner().unwrap();
         assert!(banner.contains("DEVELOPMENT MODE"), "{banner}");
         assert!(banner.contains("SMS: development sink"), "{banner}");
-        assert!(banner.contains("face verification: development verifier"), "{banner}");
+        assert!(
+            banner.contains("face verification: development verifier"),
+            "{banner}"
+        );
     }
 
     #[test]

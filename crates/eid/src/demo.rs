@@ -1131,7 +1131,7 @@ pub fn write_report(r: &HistoryReport, out: &mut dyn std::io::Write) -> std::io:
     )?;
     if let (Some(s), Some(e)) = (r.peak_start, r.peak_end) {
         writeln!(
-        out,
+            out,
             "{PEAK_NAME}: {} to {} (in progress)",
             eid_domain::iso(s),
             eid_domain::iso(e)
@@ -1147,7 +1147,7 @@ pub fn write_report(r: &HistoryReport, out: &mut dyn std::io::Write) -> std::io:
             continue;
         };
         writeln!(
-        out,
+            out,
             "{} – {}  {:>12}  {:>9}  {:>9}",
             eid_domain::iso(a.date),
             eid_domain::iso(b.date),

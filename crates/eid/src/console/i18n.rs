@@ -59,7 +59,7 @@ const MISSING: &str = "??";
 pub const TABLE: &[(&str, &str, &str)] = &[
     ("app.name", "eID", "eID"),
     ("app.tagline", "Cơ sở dữ liệu quốc gia về dân cư", "National population database"),
-    ("dev.strip", "Chế độ phát triển: không dùng cho người và dữ liệu thật. Tin nhắn SMS có thể không được gửi đi và việc đối chiếu khuôn mặt có thể chỉ là giả lập.", "Development mode: not for real people or real data. SMS messages may not be sent and face matching may be simulated."),
+    ("dev.strip", "Chế độ phát triển — không dùng cho người và dữ liệu thật", "Development mode — not for real people or real data"),
     ("lang.vi", "Tiếng Việt", "Tiếng Việt"),
     ("lang.en", "English", "English"),
     ("nav.label", "Chức năng", "Sections"),

@@ -409,7 +409,10 @@ fn only_ministry_level_staff_open_the_sms_outbox_and_see_its_link() {
 
     assert_eq!(district_status, 403, "the standard scope refusal");
     assert!(!district_page.contains("<table class=\"sms\""));
-    assert!(!district_queue.contains("href=\"/sms\""), "no link to a page it cannot open");
+    assert!(
+        !district_queue.contains("href=\"/sms\""),
+        "no link to a page it cannot open"
+    );
     assert_eq!(ministry_status, 200);
     assert!(ministry_page.contains("<table class=\"sms\""));
     assert!(ministry_page.contains(&p.phone.as_ref().unwrap().masked()));
