@@ -244,7 +244,9 @@ fn an_application_without_development_mode_refuses_the_development_adapters() {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         ..eid::Config::default()
     };
-    let err = match rt.block_on(eid::Application::with_store(config, store)) {
+    // A clone stays here: the PostgreSQL client must not be dropped inside the runtime.
+    let server = eid::Application::with_store(config, std::sync::Arc::clone(&store));
+    let err = match rt.block_on(server) {
         Ok(_) => panic!("a production server with the development adapters started"),
         Err(e) => e,
     };
