@@ -18,7 +18,7 @@ printf 'Bench password 1A\n' | "$eid" --db "$db" admin create-user --username be
 token=$("$eid" --db "$db" admin issue-token --username bench --name bench | tail -n 1)
 cut -d, -f1 "$dir/p.csv" | tail -n +2 | shuf -n 20000 --random-source=<(yes) > "$dir/ids.txt"
 
-EID_LOG=warn "$eid" --db "$db" serve --listen 127.0.0.1:0 2> "$dir/serve.log" &
+EID_LOG=warn "$eid" --db "$db" serve --dev --listen 127.0.0.1:0 2> "$dir/serve.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -1,10 +1,11 @@
 // The accounts pages of the console in a real browser: Debian's chromium driven by playwright-core.
-// Starts `eid demo` on a temporary SQLite database and port 0, issues an API token for the
-// district officer with `eid admin issue-token`, registers an intake device and sends it signed
-// application packets over the API (Ed25519 from node:crypto), activates one account with the
-// code from the development SMS outbox, then walks the officer's pages: the application queue,
-// the review queue, an application rejected with a reason, the device registry with a
-// suspension, the SMS outbox, and an account's page with its history and a lock.
+// Starts `eid demo` (development mode) on a temporary SQLite database and port 0, issues API
+// tokens for the district officer and the ministry officer with `eid admin issue-token`,
+// registers an intake device and sends it signed application packets over the API (Ed25519 from
+// node:crypto), activates one account with the code from the development SMS outbox (which only
+// ministry-level staff read), then walks the officer's pages: the application queue, the review
+// queue, an application rejected with a reason, the device registry with a suspension, the SMS
+// outbox, and an account's page with its history and a lock.
 // Screenshots go to tests/browser/screenshots/acc-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ const bin = process.env.EID_BIN ?? join(here, '../../target/debug/eid');
 const shots = join(here, 'screenshots');
 mkdirSync(shots, { recursive: true });
 
-let server, browser, base, dir, db, token, commune, device;
+let server, browser, base, dir, db, token, ministryToken, commune, device;
 const accounts = {};
 /** Applications sent: { id, personalId, matched }. */
 const sent = [];
@@ -30,10 +31,10 @@ let holder;
 
 const hex = (buf) => Buffer.from(buf).toString('hex');
 
-async function api(method, path, body) {
+async function api(method, path, body, bearer = token) {
   const res = await fetch(base + path, {
     method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -89,10 +90,15 @@ before(async () => {
   assert.ok(accounts.commune && accounts.district, `credentials printed:\n${out}`);
   commune = accounts.commune.username.split('.').pop();
 
-  // A bearer token for the district officer, issued by the CLI on the same database.
-  const issued = spawnSync(bin, ['--db', db, 'admin', 'issue-token', '--username', accounts.district.username, '--name', 'browser test'], { encoding: 'utf8' });
-  assert.equal(issued.status, 0, issued.stderr);
-  token = issued.stdout.trim().split('\n').pop().trim();
+  // Bearer tokens for the district officer and for the ministry officer (who reads the outbox),
+  // issued by the CLI on the same database.
+  const issue = (role) => {
+    const issued = spawnSync(bin, ['--db', db, 'admin', 'issue-token', '--username', accounts[role].username, '--name', `browser test ${role}`], { encoding: 'utf8' });
+    assert.equal(issued.status, 0, issued.stderr);
+    return issued.stdout.trim().split('\n').pop().trim();
+  };
+  token = issue('district');
+  ministryToken = issue('ministry');
 
   const dev = await api('POST', '/api/v1/devices', { name: 'Máy thử nghiệm 01', unit: commune, public_key: publicHex, daily_capacity: 120 });
   assert.equal(dev.status, 201, JSON.stringify(dev.body));
@@ -122,7 +128,7 @@ before(async () => {
   assert.ok(holder, 'an approved applicant has a phone');
   let code;
   for (let i = 0; i < 100 && !code; i += 1) {
-    const sms = await api('GET', '/api/v1/sms?limit=100');
+    const sms = await api('GET', '/api/v1/sms?limit=100', undefined, ministryToken);
     const msg = sms.body.messages.find((m) => m.purpose === 'activate' && m.to.endsWith(holder.phone.replace(/^0/, '')));
     code = msg?.body.match(/\b(\d{6})\b/)?.[1];
     if (!code) await new Promise((r) => setTimeout(r, 50));
@@ -236,9 +242,20 @@ test('the device registry suspends a device', async () => {
   await page.close();
 });
 
-test('the SMS outbox of the development sink shows masked recipients and the codes', async () => {
+test('the SMS outbox of the development sink shows masked recipients and the codes, to ministry staff only', async () => {
+  const district = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  await signIn(district, 'district');
+  await district.goto(base + '/applications');
+  assert.equal(await district.locator('nav.tabs a[href="/sms"]').count(), 0, 'no outbox tab below the ministry');
+  const refused = await district.goto(base + '/sms');
+  assert.equal(refused.status(), 403);
+  assert.equal((await api('GET', '/api/v1/sms?limit=1')).status, 403);
+  await district.close();
+
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-  await signIn(page, 'district');
+  await signIn(page, 'ministry');
+  await page.goto(base + '/applications');
+  assert.equal(await page.locator('nav.tabs a[href="/sms"]').count(), 1);
   await page.goto(base + '/sms');
   const rows = page.locator('table.sms tbody tr');
   assert.ok((await rows.count()) >= 3);

@@ -132,6 +132,23 @@ test('the unit tree shows population counts that add up', async () => {
   await page.close();
 });
 
+test('development mode shows a strip on every page, in both languages, at 390 px too', async () => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+  await page.goto(base + '/login');
+  const strip = page.locator('.devstrip');
+  assert.ok(await strip.isVisible());
+  assert.match(await strip.textContent(), /Chế độ phát triển/);
+  await signIn(page, 'commune');
+  assert.ok(await page.locator('.devstrip').isVisible());
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling at 390 px (${overflow} px)`);
+  await page.screenshot({ path: join(shots, 'devstrip-390.png') });
+  await page.goto(base + '/lang/en?next=/search');
+  assert.match(await page.locator('.devstrip').textContent(), /Development mode/);
+  await page.goto(base + '/lang/vi?next=/search');
+  await page.close();
+});
+
 test('the English switch translates the console and signing out ends the session', async () => {
   const page = await browser.newPage();
   await signIn(page, 'province');

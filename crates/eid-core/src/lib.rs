@@ -13,6 +13,7 @@ pub mod import;
 pub mod intake;
 pub mod ops;
 pub mod secret;
+pub mod settings;
 
 // The storage crate under its old paths (`eid_core::store`, `eid_core::sql`, …).
 pub use eid_store::{audit, csvfmt, pg, sql, sqlite, staff, store, testkit};

@@ -35,6 +35,8 @@ use eid_core::clock::vietnam;
 pub const DEMO_PASSWORD: &str = "Demo-eID-2023";
 /// The passcode every simulated citizen's account has.
 pub const DEMO_PASSCODE: &str = "202306";
+/// The demo's ministry-level officer (the only demo account that reads the SMS outbox).
+pub const MINISTRY_OFFICER: &str = "bo.congan";
 /// The slogan of the demo's peak campaign.
 pub const PEAK_NAME: &str = "Đợt cao điểm \"Đến từng nhà, rà từng người\"";
 /// The peak campaign started this many days before today (today included in its days)…
@@ -1114,8 +1116,8 @@ pub fn daily_figures(
     Ok(out)
 }
 
-/// Prints what the history holds: the devices, weekly figures, the totals and the timing.
-pub fn print_report(r: &HistoryReport) {
+/// Writes what the history holds: the devices, weekly figures, the totals and the timing.
+pub fn write_report(r: &HistoryReport, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let in_service = r
         .devices
         .iter()
@@ -1127,36 +1129,41 @@ pub fn print_report(r: &HistoryReport) {
         .filter(|d| d.status == DeviceStatus::Active)
         .map(|d| d.capacity)
         .sum();
-    println!(
+    writeln!(
+        out,
         "campaign history: {in_service} intake devices in service ({capacity} applications a day at full capacity) and 1 suspended spare"
-    );
+    )?;
     if let (Some(s), Some(e)) = (r.peak_start, r.peak_end) {
-        println!(
+        writeln!(
+            out,
             "{PEAK_NAME}: {} to {} (in progress)",
             eid_domain::iso(s),
             eid_domain::iso(e)
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        out,
         "{:<23}  {:>12}  {:>9}  {:>9}",
         "week", "applications", "level 1", "level 2"
-    );
+    )?;
     for week in r.days.chunks(7) {
         let (Some(a), Some(b)) = (week.first(), week.last()) else {
             continue;
         };
-        println!(
+        writeln!(
+            out,
             "{} – {}  {:>12}  {:>9}  {:>9}",
             eid_domain::iso(a.date),
             eid_domain::iso(b.date),
             week.iter().map(|d| d.collected).sum::<i64>(),
             week.iter().map(|d| d.level1).sum::<i64>(),
             week.iter().map(|d| d.level2).sum::<i64>(),
-        );
+        )?;
     }
     let collected = r.total(|d| d.collected);
     let l2 = r.total(|d| d.level2);
-    println!(
+    writeln!(
+        out,
         "{collected} applications ({} to review: {} approved, {} rejected), {} codes sent ({} re-sent), \
          {l2} level-2 activations ({:.0} % of applications, {} by self-service upgrade), \
          {} level-1 activations of {} started, officer locks: {}",
@@ -1174,22 +1181,24 @@ pub fn print_report(r: &HistoryReport) {
         r.level1_confirmed,
         r.level1_started,
         r.locked,
-    );
+    )?;
     if !r.refused.is_empty() {
         let list: Vec<String> = r.refused.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("steps the rules refused: {}", list.join(", "));
+        writeln!(out, "steps the rules refused: {}", list.join(", "))?;
     }
     // Three hashes were made: the citizens' password and passcode, the officers' password.
     let per_hash = r.hashing_seconds / 3.0;
     let accounts = r.activated + r.level1_confirmed;
-    println!(
+    writeln!(
+        out,
         "simulated citizens share the password {DEMO_PASSWORD} and passcode {DEMO_PASSCODE}: each \
          hashed once with Argon2id ({:.0} ms) and the hash reused for all {accounts} accounts \
          (hashing both for each account would have added {:.0} s)",
         per_hash * 1000.0,
         per_hash * 2.0 * accounts as f64
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "the history took {:.1} s ({:.0} applications a second with everything that follows them)",
         r.seconds,
         if r.seconds > 0.0 {
@@ -1197,7 +1206,8 @@ pub fn print_report(r: &HistoryReport) {
         } else {
             0.0
         }
-    );
+    )?;
+    Ok(())
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1212,8 +1222,8 @@ pub struct Live {
 }
 
 /// Finds the demo's active devices of the province whose keys derive from `seed`, and issues
-/// an API token (for the person search and the development outbox) to the province's
-/// reviewer, which the demo's history created.
+/// an API token (for the person search and the development outbox, which only ministry-level
+/// staff read) to the demo's ministry officer.
 pub fn live_setup(store: &dyn Store, province: UnitCode, seed: u64) -> Result<Live, String> {
     let mut devices = Vec::new();
     for d in acc::devices(store, &province).map_err(|e| e.to_string())? {
@@ -1241,11 +1251,10 @@ pub fn live_setup(store: &dyn Store, province: UnitCode, seed: u64) -> Result<Li
                 .to_owned(),
         );
     }
-    let reviewer = format!("duyet.{province}");
     let (staff, _) = store
-        .staff_by_username(&reviewer)
+        .staff_by_username(MINISTRY_OFFICER)
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("--live needs the staff user {reviewer} of the demo's history"))?;
+        .ok_or_else(|| format!("--live needs the demo's staff user {MINISTRY_OFFICER}"))?;
     let token = eid_core::secret::random_token();
     store
         .create_api_token(

@@ -1514,9 +1514,12 @@ pub mod officer {
     }
 
     /// The SMS outbox; only while the development sink is the sender (a real gateway's
-    /// messages are not for staff to read).
+    /// messages are not for staff to read), and only to ministry-level staff (the messages
+    /// carry live codes for people anywhere).
     pub async fn sms(state: &AppState, caller: &Caller, limit: u32) -> Result<Vec<Sms>, AppError> {
-        not_auditor(caller)?;
+        if caller.staff.role != Role::Ministry {
+            return Err(AppError::ScopeDenied);
+        }
         if state.sms.name() != "dev-sink" {
             return Err(AppError::not_found(
                 "sms.not_development",

@@ -74,6 +74,10 @@ pub struct Config {
     pub account_max_failures: u32,
     /// How long such a lock-out lasts, in minutes.
     pub account_lockout_minutes: u64,
+    /// Development mode: the server may run with the development SMS sink and face verifier,
+    /// says so in a banner at start and shows a strip on every console page. Off unless set
+    /// (`development = true`, `EID_DEVELOPMENT=1`, `eid serve --dev`; `eid demo` sets it).
+    pub development: bool,
 }
 
 impl fmt::Debug for Config {
@@ -101,6 +105,7 @@ impl fmt::Debug for Config {
             level2_self_service_from,
             account_max_failures,
             account_lockout_minutes,
+            development,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -128,6 +133,7 @@ impl fmt::Debug for Config {
             .field("level2_self_service_from", level2_self_service_from)
             .field("account_max_failures", account_max_failures)
             .field("account_lockout_minutes", account_lockout_minutes)
+            .field("development", development)
             .finish()
     }
 }
@@ -156,6 +162,7 @@ impl Default for Config {
             level2_self_service_from: date!(2022 - 04 - 01),
             account_max_failures: 5,
             account_lockout_minutes: 15,
+            development: false,
         }
     }
 }
@@ -186,6 +193,7 @@ pub struct FileConfig {
     pub level2_self_service_from: Option<FileDate>,
     pub account_max_failures: Option<u32>,
     pub account_lockout_minutes: Option<u64>,
+    pub development: Option<bool>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
@@ -210,6 +218,8 @@ impl FileDate {
 pub struct Overrides {
     pub db: Option<String>,
     pub listen: Option<String>,
+    /// `--dev`: development mode on (the flag cannot turn it off).
+    pub development: bool,
 }
 
 /// Why the configuration could not be assembled. Names the file, variable or key at fault.
@@ -317,6 +327,9 @@ impl Config {
         if let Some(v) = file.account_lockout_minutes {
             c.account_lockout_minutes = v;
         }
+        if let Some(v) = file.development {
+            c.development = v;
+        }
         // Layer 2: the environment.
         if let Some(v) = env.get("EID_DB") {
             c.db = v.clone();
@@ -331,15 +344,10 @@ impl Config {
             c.session_ttl_minutes = number("EID_SESSION_TTL_MINUTES", v)?;
         }
         if let Some(v) = env.get("EID_SECURE_COOKIES") {
-            c.secure_cookies = match v.as_str() {
-                "1" | "true" => true,
-                "0" | "false" => false,
-                _ => {
-                    return Err(ConfigError(format!(
-                        "EID_SECURE_COOKIES must be true or false, got {v:?}"
-                    )))
-                }
-            };
+            c.secure_cookies = boolean("EID_SECURE_COOKIES", v)?;
+        }
+        if let Some(v) = env.get("EID_DEVELOPMENT") {
+            c.development = boolean("EID_DEVELOPMENT", v)?;
         }
         if let Some(v) = env.get("EID_LOGIN_MAX_FAILURES") {
             c.login_max_failures = number("EID_LOGIN_MAX_FAILURES", v)?;
@@ -396,6 +404,9 @@ impl Config {
         if let Some(v) = &flags.listen {
             listen = Some(("--listen", v.clone()));
         }
+        if flags.development {
+            c.development = true;
+        }
         if let Some((source, v)) = listen {
             c.listen = v.parse().map_err(|_| {
                 ConfigError(format!(
@@ -451,6 +462,63 @@ impl Config {
             }
         }
         Ok(c)
+    }
+
+    /// Refuses a production server (development mode off) that would run with a development
+    /// adapter: one line naming what to configure.
+    pub fn check_production(&self) -> Result<(), ConfigError> {
+        if self.development {
+            return Ok(());
+        }
+        let missing: Vec<&str> = [
+            (
+                self.sms_gateway_url.is_none(),
+                "an SMS gateway (sms_gateway_url or EID_SMS_GATEWAY_URL)",
+            ),
+            (
+                self.face_verifier_url.is_none(),
+                "a face verifier (face_verifier_url or EID_FACE_VERIFIER_URL)",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(missing, what)| missing.then_some(what))
+        .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ConfigError(format!(
+            "refusing to serve with development adapters: configure {}, or set development mode \
+             (development = true, EID_DEVELOPMENT=1 or --dev) to run with them",
+            missing.join(" and ")
+        )))
+    }
+
+    /// The banner a server in development mode prints at start (several lines, for stderr);
+    /// `None` in production.
+    pub fn development_banner(&self) -> Option<String> {
+        if !self.development {
+            return None;
+        }
+        let mut lines = vec![
+            "==================================================================".to_owned(),
+            "eid: DEVELOPMENT MODE: not for real people, real data or the internet".to_owned(),
+        ];
+        if self.sms_gateway_url.is_none() {
+            lines.push(
+                "  SMS: development sink: messages are not sent; ministry staff read them, \
+                 codes included, in the console's SMS outbox"
+                    .to_owned(),
+            );
+        }
+        if self.face_verifier_url.is_none() {
+            lines.push(
+                "  face verification: development verifier: accepts the development portrait \
+                 of anyone whose personal ID is known"
+                    .to_owned(),
+            );
+        }
+        lines.push("==================================================================".to_owned());
+        Some(lines.join("\n"))
     }
 
     /// The face match threshold as a score between 0.0 and 1.0.
@@ -514,6 +582,16 @@ fn non_empty(v: String) -> Option<String> {
     }
 }
 
+fn boolean(name: &str, v: &str) -> Result<bool, ConfigError> {
+    match v {
+        "1" | "true" => Ok(true),
+        "0" | "false" => Ok(false),
+        _ => Err(ConfigError(format!(
+            "{name} must be true or false, got {v:?}"
+        ))),
+    }
+}
+
 fn day(name: &str, v: &str) -> Result<Date, ConfigError> {
     Date::parse(v.trim(), format_description!("[year]-[month]-[day]")).map_err(|_| {
         ConfigError(format!(
@@ -559,7 +637,7 @@ mod tests {
         ]);
         let flags = Overrides {
             db: Some("sqlite://flag.db".to_owned()),
-            listen: None,
+            ..Overrides::default()
         };
 
         let c = Config::layered(Some(file), &e, &flags).unwrap();
@@ -605,6 +683,7 @@ mod tests {
         );
         assert_eq!(c.level2_self_service_from.to_string(), "2022-04-01");
         assert_eq!((c.account_max_failures, c.account_lockout_minutes), (5, 15));
+        assert!(!c.development, "production is the default");
         assert_eq!(c.sms_sender().name(), "dev-sink");
         assert!(c.face_verifier().describe().starts_with("dev-hash"));
     }
@@ -717,6 +796,81 @@ mod tests {
         assert_eq!(e, "sms_template: it does not render to a JSON object");
         let e = bad(Some("face_match_threshold = 0.8\n"), &[]);
         assert!(e.contains("unknown field `face_match_threshold`"), "{e}");
+    }
+
+    #[test]
+    fn development_mode_comes_from_the_file_the_environment_or_the_flag() {
+        let no_flags = Overrides::default();
+        let dev = |file: Option<&str>, pairs: &[(&str, &str)], flags: &Overrides| {
+            Config::layered(file, &env(pairs), flags)
+                .unwrap()
+                .development
+        };
+        assert!(!dev(None, &[], &no_flags));
+        assert!(dev(Some("development = true\n"), &[], &no_flags));
+        assert!(dev(None, &[("EID_DEVELOPMENT", "1")], &no_flags));
+        assert!(!dev(
+            Some("development = true\n"),
+            &[("EID_DEVELOPMENT", "false")],
+            &no_flags
+        ));
+        let flag = Overrides {
+            development: true,
+            ..Overrides::default()
+        };
+        assert!(dev(None, &[("EID_DEVELOPMENT", "0")], &flag));
+        let err =
+            Config::layered(None, &env(&[("EID_DEVELOPMENT", "yes")]), &no_flags).unwrap_err();
+        assert_eq!(err.0, "EID_DEVELOPMENT must be true or false, got \"yes\"");
+        let err =
+            Config::layered(Some("develop = true\n"), &HashMap::new(), &no_flags).unwrap_err();
+        assert!(err.0.contains("unknown field `develop`"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_the_development_adapters_and_names_what_to_configure() {
+        let c = Config::default();
+        let e = c.check_production().unwrap_err().0;
+        assert!(!e.contains('\n'), "one line: {e}");
+        for key in [
+            "sms_gateway_url",
+            "face_verifier_url",
+            "development = true",
+            "--dev",
+        ] {
+            assert!(e.contains(key), "{key} in {e}");
+        }
+        assert!(c.development_banner().is_none());
+
+        let sms_only = Config {
+            sms_gateway_url: Some("http://sms.local/send".to_owned()),
+            ..Config::default()
+        };
+        let e = sms_only.check_production().unwrap_err().0;
+        assert!(
+            e.contains("face_verifier_url") && !e.contains("sms_gateway_url"),
+            "{e}"
+        );
+
+        let real = Config {
+            face_verifier_url: Some("http://faces.local/compare".to_owned()),
+            ..sms_only
+        };
+        assert_eq!(real.check_production(), Ok(()));
+        assert!(real.development_banner().is_none());
+
+        let dev = Config {
+            development: true,
+            ..Config::default()
+        };
+        assert_eq!(dev.check_production(), Ok(()));
+        let banner = dev.development_banner().unwrap();
+        assert!(banner.contains("DEVELOPMENT MODE"), "{banner}");
+        assert!(banner.contains("SMS: development sink"), "{banner}");
+        assert!(
+            banner.contains("face verification: development verifier"),
+            "{banner}"
+        );
     }
 
     #[test]

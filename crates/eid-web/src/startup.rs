@@ -33,8 +33,10 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the store named by `config.db`, migrates it, and binds `config.listen`.
+    /// Opens the store named by `config.db`, migrates it, and binds `config.listen`. Refuses a
+    /// configuration that [`Config::check_production`] refuses, before touching the database.
     pub async fn build(config: Config) -> Result<(Application, SocketAddr), String> {
+        config.check_production().map_err(|e| e.to_string())?;
         let url = config.db.clone();
         let store = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, String> {
             eid_core::store::prepare_sqlite_dir(&url)?;
@@ -47,7 +49,8 @@ impl Application {
         Application::with_store(config, store).await
     }
 
-    /// Binds `config.listen` over an already opened and migrated store.
+    /// Binds `config.listen` over an already opened and migrated store. Refuses the development
+    /// adapters outside development mode ([`Config::check_production`]).
     pub async fn with_store(
         config: Config,
         store: Arc<dyn Store>,
@@ -62,6 +65,7 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<(Application, SocketAddr), String> {
+        config.check_production().map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -185,8 +189,16 @@ async fn around_request(State(state): State<AppState>, request: Request, next: N
     let method = request.method().clone();
     let id = new_request_id();
     let clock = Arc::clone(&state.clock);
+    // The console's pages read the mode from here to show the development strip.
+    let development = state.config.development;
     let mut response = REQUEST_ID
-        .scope(id.clone(), REQUEST_CLOCK.scope(clock, next.run(request)))
+        .scope(
+            id.clone(),
+            REQUEST_CLOCK.scope(
+                clock,
+                crate::console::DEVELOPMENT.scope(development, next.run(request)),
+            ),
+        )
         .await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

@@ -31,6 +31,7 @@ pub struct Server {
 pub fn test_config() -> Config {
     Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        development: true,
         ..Config::default()
     }
 }

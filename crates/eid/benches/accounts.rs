@@ -259,6 +259,8 @@ fn spawn_server(store: Arc<dyn Store>) -> String {
         rt.block_on(async move {
             let config = eid::Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                // The bench runs with the development SMS sink and face verifier.
+                development: true,
                 ..eid::Config::default()
             };
             let (app, addr) = eid::Application::with_store(config, store)

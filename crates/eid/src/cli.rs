@@ -4,7 +4,10 @@
 //! Doc comments on the clap structs are the `--help` text. Commands other than `serve` and
 //! `demo` are synchronous: they call the store directly, with no async runtime (`eid client`
 //! calls a running server over HTTP instead). Exit codes: 0 success, 1 a refused import
-//! (`--on-error abort` with bad rows), 2 any other failure.
+//! (`--on-error abort` with bad rows), 2 any other failure, 141 standard output closed before
+//! everything was written (`eid … | head -1`; see [`out`]). Nothing here panics on a closed pipe.
+
+mod out;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -23,13 +26,15 @@ use time::OffsetDateTime;
 
 use crate::config::{Config, Overrides};
 use crate::state::vietnam;
+use out::{errln, outln};
 
 /// eID: the national population register and electronic identity platform.
 #[derive(Debug, Parser)]
 #[command(name = "eid", version, about, long_about = None)]
 pub struct Cli {
     /// A TOML configuration file (keys: db, listen, log, session_ttl_minutes, secure_cookies,
-    /// login_max_failures, login_window_minutes). EID_* environment variables override it.
+    /// login_max_failures, login_window_minutes, sms_gateway_url, face_verifier_url,
+    /// development, …). EID_* environment variables override it.
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// The database: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://data/eid.db].
@@ -44,10 +49,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Runs the HTTP server: the JSON API, the web console, /healthz and /metrics.
-    Serve,
-    /// Fills a database with a synthetic province, creates one account per role, prints their
-    /// passwords, and serves like `eid serve` (on 127.0.0.1:8080 unless --listen says otherwise).
+    /// Runs the HTTP server: the JSON API, the web console, /healthz and /metrics. Refuses to
+    /// start without an SMS gateway and a face verifier unless development mode is set.
+    Serve(ServeArgs),
+    /// Fills an empty database with a synthetic province, creates one account per role, prints
+    /// their passwords, and serves in development mode (on 127.0.0.1:8080 unless --listen says
+    /// otherwise). Refuses a database holding staff or people it did not create.
     Demo(DemoArgs),
     /// Creates or upgrades the database schema.
     Migrate,
@@ -66,6 +73,15 @@ pub enum Command {
     /// Plays the citizen app and an intake device against a running server, over HTTP.
     #[command(subcommand)]
     Client(ClientCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Development mode: allows the development SMS sink (messages stay in the outbox) and the
+    /// development face verifier, with a banner at start and a strip on every console page
+    /// (also `development = true` in the config file or EID_DEVELOPMENT=1).
+    #[arg(long)]
+    pub dev: bool,
 }
 
 #[derive(Debug, Args)]
@@ -388,7 +404,8 @@ pub struct ClientConfirmDeviceArgs {
 pub struct ClientCodeArgs {
     #[command(flatten)]
     pub server: ServerArg,
-    /// A staff API token (the outbox is read through GET /api/v1/sms).
+    /// A ministry-level staff API token (the outbox is read through GET /api/v1/sms, which only
+    /// ministry-level staff may read).
     #[arg(long)]
     pub token: String,
     #[arg(long)]
@@ -402,7 +419,8 @@ pub struct ClientCodeArgs {
 pub struct ClientSimulateArgs {
     #[command(flatten)]
     pub server: ServerArg,
-    /// A staff API token whose unit contains the device's (person search, devices, outbox).
+    /// A ministry-level staff API token (person search, devices, and the outbox, which only
+    /// ministry-level staff may read).
     #[arg(long)]
     pub token: String,
     /// The intake device's id.
@@ -500,7 +518,7 @@ pub fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!("eid: {}", f.message);
+                errln!("eid: {}", f.message);
             }
             ExitCode::from(f.code)
         }
@@ -511,10 +529,16 @@ fn execute(cli: Cli) -> Result<(), Failure> {
     let overrides = Overrides {
         db: cli.db.clone(),
         listen: cli.listen.clone(),
+        // The demo always runs in development mode.
+        development: matches!(
+            &cli.command,
+            Command::Serve(ServeArgs { dev: true }) | Command::Demo(_)
+        ),
     };
     let config = Config::load(cli.config.as_deref(), &overrides)?;
     match cli.command {
-        Command::Serve => {
+        Command::Serve(_) => {
+            config.check_production()?;
             init_logging(&config.log);
             runtime()?.block_on(serve(config))
         }
@@ -524,8 +548,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::Migrate => {
             let store = open_store(&config.db)?;
-            println!("schema of the {} database is up to date", store.engine());
-            Ok(())
+            outln!("schema of the {} database is up to date", store.engine())
         }
         Command::Import(ImportCommand::Persons(args)) => import_persons(&config, &args),
         Command::Export(ExportCommand::Persons(args)) => export_persons(&config, &args),
@@ -568,10 +591,18 @@ fn today() -> time::Date {
     now().to_offset(vietnam()).date()
 }
 
+/// Prints the development banner to stderr when development mode is on.
+fn development_banner(config: &Config) {
+    if let Some(banner) = config.development_banner() {
+        errln!("{banner}");
+    }
+}
+
 async fn serve(config: Config) -> Result<(), Failure> {
+    development_banner(&config);
     let (app, addr) = crate::Application::build(config).await?;
     tracing::info!(%addr, "listening");
-    eprintln!("eid listening on http://{addr}");
+    errln!("eid listening on http://{addr}");
     app.run_until_stopped().await?;
     Ok(())
 }
@@ -661,21 +692,21 @@ fn import_persons(config: &Config, args: &ImportPersonsArgs) -> Result<(), Failu
     let summary = result?;
     let report_shown = (summary.rejected > 0).then(|| report_path.display().to_string());
     if args.json {
-        println!(
+        outln!(
             "{}",
             import_json(
                 &summary,
                 report_shown.as_deref(),
                 started.elapsed().as_secs_f64()
             )
-        );
+        )?;
     } else {
         print_import_summary(
             &summary,
             &first,
             report_shown.as_deref(),
             started.elapsed().as_secs_f64(),
-        );
+        )?;
     }
     if summary.committed {
         Ok(())
@@ -701,23 +732,33 @@ pub fn import_json(s: &ImportSummary, report: Option<&str>, seconds: f64) -> ser
     })
 }
 
-fn print_import_summary(s: &ImportSummary, first: &[Rejected], report: Option<&str>, seconds: f64) {
-    println!(
+fn print_import_summary(
+    s: &ImportSummary,
+    first: &[Rejected],
+    report: Option<&str>,
+    seconds: f64,
+) -> Result<(), Failure> {
+    outln!(
         "{} rows in {seconds:.1} s: {} imported, {} updated, {} unchanged, {} rejected",
-        s.rows, s.imported, s.updated, s.unchanged, s.rejected
-    );
+        s.rows,
+        s.imported,
+        s.updated,
+        s.unchanged,
+        s.rejected
+    )?;
     for r in first {
-        println!("  line {}: {}: {}", r.line, r.column, r.reason);
+        outln!("  line {}: {}: {}", r.line, r.column, r.reason)?;
     }
     if s.rejected > first.len() as u64 {
-        println!("  … and {} more", s.rejected - first.len() as u64);
+        outln!("  … and {} more", s.rejected - first.len() as u64)?;
     }
     if let Some(path) = report {
-        println!("rejected rows written to {path}");
+        outln!("rejected rows written to {path}")?;
     }
     if !s.committed {
-        println!("nothing was written: the file has bad rows (use --on-error skip to keep the good ones)");
+        outln!("nothing was written: the file has bad rows (use --on-error skip to keep the good ones)")?;
     }
+    Ok(())
 }
 
 fn export_persons(config: &Config, args: &ExportPersonsArgs) -> Result<(), Failure> {
@@ -729,9 +770,18 @@ fn export_persons(config: &Config, args: &ExportPersonsArgs) -> Result<(), Failu
                 .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
             eid_core::import::export_persons(store.as_ref(), &unit, std::io::BufWriter::new(file))?
         }
-        None => eid_core::import::export_persons(store.as_ref(), &unit, std::io::stdout().lock())?,
+        None => {
+            let (stream, closed) = out::Stream::new();
+            eid_core::import::export_persons(store.as_ref(), &unit, stream).map_err(|e| {
+                if closed.get() {
+                    out::closed()
+                } else {
+                    Failure::from(e)
+                }
+            })?
+        }
     };
-    eprintln!("exported {n} persons");
+    errln!("exported {n} persons");
     Ok(())
 }
 
@@ -747,19 +797,29 @@ fn gen_persons(args: &GenPersonsArgs) -> Result<(), Failure> {
         today: today(),
     };
     let generator = eid_gen::Generator::new(&cfg)?;
-    let out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+    let (out, closed): (Box<dyn Write>, _) = match &args.out {
+        Some(path) => (
+            Box::new(
+                std::fs::File::create(path)
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+            ),
+            None,
         ),
-        None => Box::new(std::io::stdout().lock()),
+        None => {
+            let (stream, closed) = out::Stream::new();
+            (Box::new(stream), Some(closed))
+        }
+    };
+    let stopped = |e: Failure| match &closed {
+        Some(c) if c.get() => out::closed(),
+        _ => e,
     };
     let mut w = csv::Writer::from_writer(std::io::BufWriter::new(out));
-    eid_core::csvfmt::write_header(&mut w)?;
+    eid_core::csvfmt::write_header(&mut w).map_err(|e| stopped(e.into()))?;
     for p in generator {
-        eid_core::csvfmt::write_person(&mut w, &p)?;
+        eid_core::csvfmt::write_person(&mut w, &p).map_err(|e| stopped(e.into()))?;
     }
-    w.flush()?;
+    w.flush().map_err(|e| stopped(e.into()))?;
     Ok(())
 }
 
@@ -827,6 +887,16 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
                 unit,
                 password_hash: secret::hash_password(&password)?,
             };
+            if generated {
+                // Shown before the account exists: a password nobody saw is never stored.
+                if store.staff_by_username(&new.username)?.is_some() {
+                    return Err(format!("a user named {:?} already exists", new.username).into());
+                }
+                out::shown_once(
+                    &format!("password (shown once): {password}\n"),
+                    "the password",
+                )?;
+            }
             let id = store.create_staff(&new, now())?;
             store.audit(
                 &Actor::Cli("admin".to_owned()),
@@ -836,16 +906,12 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
                 "cli",
                 now(),
             )?;
-            println!(
+            outln!(
                 "created user {} (id {id}), role {}, unit {}",
                 new.username,
                 role.as_str(),
                 unit
-            );
-            if generated {
-                println!("password (shown once): {password}");
-            }
-            Ok(())
+            )
         }
         AdminCommand::IssueToken(a) => {
             let store = open_store(&config.db)?;
@@ -853,6 +919,12 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
                 .staff_by_username(a.username.trim())?
                 .ok_or_else(|| format!("no user named {:?}", a.username))?;
             let token = secret::random_token();
+            // Shown before it is stored: a token nobody saw is never valid. Its id comes after,
+            // on stderr, so that the token stays the last line of stdout.
+            out::shown_once(
+                &format!("token for {} (shown once):\n{token}\n", staff.username),
+                "the token",
+            )?;
             let id =
                 store.create_api_token(staff.id, &a.name, &secret::token_hash(&token), now())?;
             store.audit(
@@ -863,7 +935,7 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
                 "cli",
                 now(),
             )?;
-            println!("token {id} for {} (shown once):\n{token}", staff.username);
+            errln!("token {id} issued (eid admin revoke-token --id {id} revokes it)");
             Ok(())
         }
         AdminCommand::RevokeToken(a) => {
@@ -880,22 +952,23 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
                 "cli",
                 now(),
             )?;
-            println!("token {} revoked", a.id);
-            Ok(())
+            outln!("token {} revoked", a.id)
         }
         AdminCommand::ListUsers => {
             let store = open_store(&config.db)?;
-            print_users(&store.list_staff()?);
-            Ok(())
+            print_users(&store.list_staff()?)
         }
         AdminCommand::ListTokens => {
             let store = open_store(&config.db)?;
-            println!(
+            outln!(
                 "{:>4}  {:>5}  {:<24}  {:<20}  revoked",
-                "id", "user", "name", "created"
-            );
+                "id",
+                "user",
+                "name",
+                "created"
+            )?;
             for t in store.list_api_tokens()? {
-                println!(
+                outln!(
                     "{:>4}  {:>5}  {:<24}  {:<20}  {}",
                     t.id,
                     t.staff_id,
@@ -904,7 +977,7 @@ fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
                     t.revoked_at
                         .map(crate::wire::rfc3339)
                         .unwrap_or_else(|| "-".to_owned())
-                );
+                )?;
             }
             Ok(())
         }
@@ -945,6 +1018,14 @@ fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
             let key = eid_core::intake::parse_public_key(&public_hex)
                 .map_err(|e| format!("--public-key: {e}"))?;
             let store = open_store(&config.db)?;
+            if let Some(seed) = &seed {
+                // The seed first, alone on the first line (`| head -1` keeps it), and before the
+                // device exists: a device whose seed nobody received is never registered.
+                out::shown_once(
+                    &format!("private key seed (shown once; keep it on the device, which signs its packets with it): {seed}\n"),
+                    "the private key seed",
+                )?;
+            }
             let r = acc::add_device(
                 store.as_ref(),
                 &a.name,
@@ -963,19 +1044,14 @@ fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
                 now(),
             )?;
             let d = r?;
-            println!(
+            outln!(
                 "device {} added: {}, unit {}, {} applications a day",
                 d.id,
                 d.name,
                 unit_label(&d.unit),
                 d.daily_capacity
-            );
-            println!("public key {public_hex}");
-            if let Some(seed) = seed {
-                println!("private key seed (shown once; keep it on the device, which signs its packets with it):");
-                println!("{seed}");
-            }
-            Ok(())
+            )?;
+            outln!("public key {public_hex}")
         }
         DeviceCommand::Suspend(a) => device_status(config, a.id, DeviceStatus::Suspended),
         DeviceCommand::Activate(a) => device_status(config, a.id, DeviceStatus::Active),
@@ -987,13 +1063,17 @@ fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
             };
             let store = open_store(&config.db)?;
             let devices = acc::devices(store.as_ref(), &within)?;
-            println!(
+            outln!(
                 "{:>4}  {:<6}  {:<9}  {:>8}  {:<16}  name",
-                "id", "unit", "status", "capacity", "public key"
-            );
+                "id",
+                "unit",
+                "status",
+                "capacity",
+                "public key"
+            )?;
             for d in &devices {
                 let key = eid_core::secret::hex(&d.public_key);
-                println!(
+                outln!(
                     "{:>4}  {:<6}  {:<9}  {:>8}  {:<16}  {}",
                     d.id,
                     d.unit.as_str(),
@@ -1001,9 +1081,9 @@ fn admin_device(config: &Config, cmd: DeviceCommand) -> Result<(), Failure> {
                     d.daily_capacity,
                     format!("{}…", key.get(..15).unwrap_or(&key)),
                     d.name
-                );
+                )?;
             }
-            eprintln!(
+            errln!(
                 "{} device{}",
                 devices.len(),
                 if devices.len() == 1 { "" } else { "s" }
@@ -1028,10 +1108,13 @@ fn device_status(config: &Config, id: i64, status: DeviceStatus) -> Result<(), F
         now(),
     )?;
     let d = r?;
-    println!(
+    outln!(
         "device {} ({}) is {} (was {})",
-        d.id, d.name, d.status, before.status
-    );
+        d.id,
+        d.name,
+        d.status,
+        before.status
+    )?;
     Ok(())
 }
 
@@ -1089,7 +1172,7 @@ fn admin_account(config: &Config, cmd: AccountCommand) -> Result<(), Failure> {
         now(),
     )?;
     let account = r?;
-    println!(
+    outln!(
         "account of {id} {} by {}; it is now {}{}",
         if lock { "locked" } else { "unlocked" },
         staff.username,
@@ -1098,7 +1181,7 @@ fn admin_account(config: &Config, cmd: AccountCommand) -> Result<(), Failure> {
             l if l.is_empty() => String::new(),
             l => format!(" (locks: {})", l.join(", ")),
         }
-    );
+    )?;
     Ok(())
 }
 
@@ -1119,9 +1202,9 @@ fn client_command(cmd: ClientCommand) -> Result<(), Failure> {
                 ..Applicant::matching(a.personal_id.trim(), a.phone.trim())
             };
             let app = client.intake(&device, &applicant)?;
-            println!("application {} {}", app.application_id, app.state);
+            outln!("application {} {}", app.application_id, app.state)?;
             if let Some(why) = app.review_reason {
-                println!("in review: {why}");
+                outln!("in review: {why}")?;
             }
             Ok(())
         }
@@ -1134,15 +1217,14 @@ fn client_command(cmd: ClientCommand) -> Result<(), Failure> {
                 None => crate::verifier::dev_portrait(a.personal_id.trim()),
             };
             let handle = client.register(a.personal_id.trim(), &a.phone, &photo, &a.device_id)?;
-            println!("if the details match the register, a code was sent by SMS; confirm with the handle:");
-            println!("{handle}");
+            outln!("if the details match the register, a code was sent by SMS; confirm with the handle:")?;
+            outln!("{handle}")?;
             Ok(())
         }
         ClientCommand::Confirm(a) => {
             let client = Client::new(&a.server.server);
             let account = client.confirm(&a.handle, a.code.trim(), &a.password, &a.passcode)?;
-            print_account(&account);
-            Ok(())
+            print_account(&account)
         }
         ClientCommand::Activate(a) => {
             let client = Client::new(&a.server.server);
@@ -1153,18 +1235,17 @@ fn client_command(cmd: ClientCommand) -> Result<(), Failure> {
                 &a.passcode,
                 &a.device_id,
             )?;
-            print_account(&account);
-            Ok(())
+            print_account(&account)
         }
         ClientCommand::Signin(a) => {
             let client = Client::new(&a.server.server);
             match client.signin(a.personal_id.trim(), &a.password, &a.device_id)? {
                 SignedIn::Session { token, expires_at } => {
-                    println!("signed in until {expires_at}; session token:");
-                    println!("{token}");
+                    outln!("signed in until {expires_at}; session token:")?;
+                    outln!("{token}")?;
                 }
                 SignedIn::DeviceCheck { handle } => {
-                    println!("a new device: a code went by SMS to the account's phone; confirm with `eid client confirm-device --handle {handle} --code CODE`");
+                    outln!("a new device: a code went by SMS to the account's phone; confirm with `eid client confirm-device --handle {handle} --code CODE`")?;
                 }
             }
             Ok(())
@@ -1173,10 +1254,10 @@ fn client_command(cmd: ClientCommand) -> Result<(), Failure> {
             let client = Client::new(&a.server.server);
             match client.confirm_device(&a.handle, a.code.trim())? {
                 SignedIn::Session { token, expires_at } => {
-                    println!("signed in until {expires_at}; session token:");
-                    println!("{token}");
+                    outln!("signed in until {expires_at}; session token:")?;
+                    outln!("{token}")?;
                 }
-                SignedIn::DeviceCheck { .. } => println!("the server asks for another check"),
+                SignedIn::DeviceCheck { .. } => outln!("the server asks for another check")?,
             }
             Ok(())
         }
@@ -1191,7 +1272,7 @@ fn client_command(cmd: ClientCommand) -> Result<(), Failure> {
                         a.phone.trim()
                     )
                 })?;
-            println!("{code}");
+            outln!("{code}")?;
             Ok(())
         }
         ClientCommand::Simulate(a) => {
@@ -1247,11 +1328,12 @@ fn client_command(cmd: ClientCommand) -> Result<(), Failure> {
                 b.finish_and_clear();
             }
             let report = report?;
-            println!("{report}");
+            outln!("{report}")?;
             if report.sent < a.count as u64 {
-                eprintln!(
+                errln!(
                     "only {} eligible people were found for {} applications",
-                    report.candidates, a.count
+                    report.candidates,
+                    a.count
                 );
             }
             Ok(())
@@ -1259,28 +1341,32 @@ fn client_command(cmd: ClientCommand) -> Result<(), Failure> {
     }
 }
 
-fn print_account(a: &serde_json::Value) {
+fn print_account(a: &serde_json::Value) -> Result<(), Failure> {
     let s = |k: &str| {
         a.get(k)
             .map(|v| v.to_string().trim_matches('"').to_owned())
             .unwrap_or_default()
     };
-    println!(
+    outln!(
         "account of {}: level {}, {}, phone {}",
         s("personal_id"),
         s("level"),
         s("state"),
         s("phone")
-    );
+    )
 }
 
-fn print_users(users: &[Staff]) {
-    println!(
+fn print_users(users: &[Staff]) -> Result<(), Failure> {
+    outln!(
         "{:>4}  {:<16}  {:<9}  {:<6}  {:<30}  disabled",
-        "id", "username", "role", "unit", "display name"
-    );
+        "id",
+        "username",
+        "role",
+        "unit",
+        "display name"
+    )?;
     for s in users {
-        println!(
+        outln!(
             "{:>4}  {:<16}  {:<9}  {:<6}  {:<30}  {}",
             s.id,
             s.username,
@@ -1288,8 +1374,9 @@ fn print_users(users: &[Staff]) {
             s.unit.as_str(),
             s.display_name,
             if s.disabled { "yes" } else { "no" }
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// The demo accounts for a province: (username, display name, role, unit).
@@ -1359,6 +1446,16 @@ pub fn demo_accounts(
 fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
     let province = province_code(&args.province)?;
     let store = open_store(&config.db)?;
+    // The demo resets its accounts' passwords: it only ever touches a database it made.
+    if !eid_core::settings::claim_for_demo(store.as_ref())? {
+        return Err(
+            "this database already holds staff or people that `eid demo` did not create; the demo \
+             only runs on an empty database or one it made (give it another with --db, e.g. \
+             --db sqlite://data/demo.db)"
+                .into(),
+        );
+    }
+    development_banner(&config);
     let units = Units::get();
     let existing: u64 = store
         .population_by_commune(&UnitCode::NATION)?
@@ -1369,9 +1466,11 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
     let mut people = existing;
     if existing == 0 {
         let started = Instant::now();
-        eprintln!(
+        errln!(
             "generating {} persons of {} (seed {}) …",
-            args.people, province, args.seed
+            args.people,
+            province,
+            args.seed
         );
         let cfg = eid_gen::GenConfig {
             count: args.people,
@@ -1389,20 +1488,44 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         };
         let s = eid_core::import::import_generated(store.as_ref(), generator, &opts)?;
         people = s.imported;
-        eprintln!(
+        errln!(
             "imported {} persons in {:.1} s ({} rejected)",
             s.imported,
             started.elapsed().as_secs_f64(),
             s.rejected
         );
     } else {
-        eprintln!("the database already holds {existing} persons: not generating");
+        errln!("the database already holds {existing} persons: not generating");
     }
 
-    let accounts = demo_accounts(store.as_ref(), units, province)?;
-    let mut rows = Vec::new();
-    for (username, display, role, unit) in accounts {
-        let password = secret::random_password();
+    // The passwords are shown before they are set: a password nobody saw is never stored.
+    let accounts: Vec<_> = demo_accounts(store.as_ref(), units, province)?
+        .into_iter()
+        .map(|(username, display, role, unit)| {
+            let unit_name = units
+                .unit(Tree::Gso2024, &unit)
+                .map(|u| u.name.clone())
+                .unwrap_or_default();
+            (
+                username,
+                display,
+                role,
+                unit,
+                unit_name,
+                secret::random_password(),
+            )
+        })
+        .collect();
+    let mut table = format!(
+        "\n{:<14}  {:<9}  {:<34}  password\n",
+        "username", "role", "unit"
+    );
+    for (u, _, r, _, n, p) in &accounts {
+        table.push_str(&format!("{u:<14}  {:<9}  {n:<34}  {p}\n", r.as_str()));
+    }
+    table.push('\n');
+    out::shown_once(&table, "the demo accounts' passwords")?;
+    for (username, display, role, unit, _, password) in accounts {
         let hash = secret::hash_password(&password)?;
         match store.staff_by_username(&username)? {
             Some((staff, _)) => store.set_password(staff.id, &hash)?,
@@ -1417,11 +1540,6 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
                 store.create_staff(&new, now())?;
             }
         }
-        let unit_name = units
-            .unit(Tree::Gso2024, &unit)
-            .map(|u| u.name.clone())
-            .unwrap_or_default();
-        rows.push((username, role.as_str(), unit_name, password));
     }
 
     let history = if args.history_days > 0 {
@@ -1434,31 +1552,24 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
             settings: crate::state::account_settings(&config),
             keep_sms_text: config.sms_sender().name() == "dev-sink",
         };
-        eprintln!(
+        errln!(
             "simulating {} days of campaign history (about {} applications) …",
-            options.days, options.applications
+            options.days,
+            options.applications
         );
         let filled = crate::demo::fill_demo_history(store.as_ref(), &options)?;
         if filled.is_none() {
-            eprintln!("the province already has intake devices: not simulating a history");
+            errln!("the province already has intake devices: not simulating a history");
         }
         filled
     } else {
         None
     };
 
-    println!();
-    println!(
-        "{:<14}  {:<9}  {:<34}  password",
-        "username", "role", "unit"
-    );
-    for (u, r, n, p) in &rows {
-        println!("{u:<14}  {r:<9}  {n:<34}  {p}");
-    }
-    println!();
     if let Some(h) = &history {
-        crate::demo::print_report(h);
-        println!();
+        crate::demo::write_report(h, &mut std::io::stdout().lock())
+            .map_err(|e| out::failure(&e))?;
+        outln!()?;
     }
     let live = if args.live {
         Some(crate::demo::live_setup(
@@ -1474,20 +1585,20 @@ fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         tracing::info!(%addr, "listening");
         let base = format!("http://{addr}");
         if let Some(h) = history.as_ref().and_then(|h| h.devices.first()) {
-            println!(
+            outln!(
                 "try an intake device: eid client intake --server {base} --device-id {} --key-seed {} --officer {} --personal-id ID --phone PHONE",
                 h.id, h.seed_hex, h.officer
-            );
+            )?;
         }
         if let Some(live) = live {
-            println!(
+            outln!(
                 "live: {} devices send an application every few seconds, with activations and level-1 registrations (--live)",
                 live.devices.len()
-            );
+            )?;
             crate::demo::spawn_live(base.clone(), live);
         }
-        println!("open {base} and sign in with one of the accounts above");
-        eprintln!("eid listening on {base}");
+        outln!("open {base} and sign in with one of the accounts above")?;
+        errln!("eid listening on {base}");
         app.run_until_stopped().await?;
         Ok::<(), Failure>(())
     })

@@ -63,6 +63,8 @@ pub struct Tab {
     pub href: &'static str,
     pub label: &'static str,
     pub active: bool,
+    /// Shown only to ministry-level staff (the SMS outbox).
+    pub ministry_only: bool,
 }
 
 fn tabs(lang: Lang, active: &str) -> Vec<Tab> {
@@ -77,6 +79,7 @@ fn tabs(lang: Lang, active: &str) -> Vec<Tab> {
         href,
         label: lang.t(key),
         active: id == active,
+        ministry_only: id == "sms",
     })
     .collect()
 }
@@ -1055,14 +1058,15 @@ fn sms_row(lang: Lang, m: &Sms) -> SmsRow {
     }
 }
 
-/// `GET /sms`: the development sink's messages, or what the configured gateway is.
+/// `GET /sms`: the development sink's messages, or what the configured gateway is. Ministry-level
+/// staff only: the messages carry live codes.
 pub async fn sms(
     State(state): State<AppState>,
     user: ConsoleUser,
     uri: Uri,
 ) -> Result<Response, ConsoleError> {
     let lang = user.lang;
-    if user.caller.staff.role == Role::Auditor {
+    if user.caller.staff.role != Role::Ministry {
         return Err(ConsoleError(AppError::ScopeDenied, lang));
     }
     let sys = sysinfo(&state);

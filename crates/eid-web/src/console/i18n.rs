@@ -59,6 +59,7 @@ const MISSING: &str = "??";
 pub const TABLE: &[(&str, &str, &str)] = &[
     ("app.name", "eID", "eID"),
     ("app.tagline", "Cơ sở dữ liệu quốc gia về dân cư", "National population database"),
+    ("dev.strip", "Chế độ phát triển — không dùng cho người và dữ liệu thật", "Development mode — not for real people or real data"),
     ("lang.vi", "Tiếng Việt", "Tiếng Việt"),
     ("lang.en", "English", "English"),
     ("nav.label", "Chức năng", "Sections"),
@@ -189,7 +190,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("acc.scope", "Phạm vi", "Scope"),
     ("acc.sys.verifier", "Xác thực khuôn mặt", "Face verification"),
     ("acc.sys.sms", "SMS", "SMS"),
-    ("acc.sys.sms_dev", "bộ gửi phát triển: tin nhắn không rời máy chủ, xem tại Hộp thư SMS", "development sink: messages never leave the server; read them in the SMS outbox"),
+    ("acc.sys.sms_dev", "bộ gửi phát triển: tin nhắn không rời máy chủ; cán bộ cấp Bộ xem tại Hộp thư SMS", "development sink: messages never leave the server; ministry-level staff read them in the SMS outbox"),
     ("acc.sys.sms_gateway", "cổng SMS qua HTTP", "HTTP SMS gateway"),
     ("acc.apps.title", "Hồ sơ đề nghị cấp tài khoản mức 2", "Level-2 account applications"),
     ("acc.review.title", "Hàng chờ duyệt", "Review queue"),

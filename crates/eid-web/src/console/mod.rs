@@ -163,11 +163,26 @@ pub struct UserView {
     pub unit_name: String,
     /// Officers may correct records in their scope; auditors only read the trail.
     pub can_edit: bool,
+    /// Only ministry-level staff read the development SMS outbox (it holds live codes).
+    pub can_read_outbox: bool,
+}
+
+tokio::task_local! {
+    /// Whether the server runs in development mode, for the request being served (set by the
+    /// request middleware in `startup`); the layout shows a strip on every page when it is.
+    pub static DEVELOPMENT: bool;
+}
+
+/// Whether the request being served is answered by a server in development mode.
+pub fn development() -> bool {
+    DEVELOPMENT.try_with(|d| *d).unwrap_or(false)
 }
 
 /// What the layout needs on every page.
 pub struct PageCtx {
     pub lang: Lang,
+    /// Development mode: the layout shows a strip saying so.
+    pub development: bool,
     pub user: Option<UserView>,
     pub nav: Vec<NavLink>,
     /// The session's CSRF token (empty when signed out).
@@ -184,6 +199,11 @@ impl PageCtx {
     /// Whether the signed-in officer may correct records (see `console::edit`).
     pub fn may_edit(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.can_edit)
+    }
+
+    /// Whether the signed-in officer may open the SMS outbox (ministry level only).
+    pub fn may_read_outbox(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.can_read_outbox)
     }
 
     /// A count with thousands grouped as the language writes it: 200.000 in Vietnamese,
@@ -220,6 +240,7 @@ impl PageCtx {
         };
         PageCtx {
             lang,
+            development: development(),
             user: user.map(|u| user_view(lang, &u.caller.staff)),
             nav,
             csrf: user.map(|u| u.csrf.clone()).unwrap_or_default(),
@@ -232,6 +253,7 @@ fn user_view(lang: Lang, s: &Staff) -> UserView {
     let role_key = format!("role.{}", s.role.as_str());
     UserView {
         can_edit: s.role != eid_core::store::Role::Auditor,
+        can_read_outbox: s.role == eid_core::store::Role::Ministry,
         display_name: s.display_name.clone(),
         role: lang.t(&role_key),
         unit_name: Units::get()

@@ -76,6 +76,8 @@ struct World {
     /// A commune officer of `commune` and a district officer of `district`.
     xa: TestUser,
     huyen: TestUser,
+    /// A ministry-level officer: the only level that reads the development outbox.
+    bo: TestUser,
     serial: Cell<u32>,
 }
 
@@ -85,12 +87,14 @@ impl World {
         let at = places();
         let xa = create_user(store.as_ref(), "xa", Role::Commune, at.commune);
         let huyen = create_user(store.as_ref(), "huyen", Role::District, at.district);
+        let bo = create_user(store.as_ref(), "bo", Role::Ministry, UnitCode::NATION);
         World {
             base: spawn(Arc::clone(&store)),
             store,
             at,
             xa,
             huyen,
+            bo,
             serial: Cell::new(1),
         }
     }
@@ -169,7 +173,7 @@ impl World {
 
     /// The messages to `phone` (E.164), oldest first, from the development outbox.
     fn sms(&self, phone: &PhoneNumber) -> Vec<Value> {
-        let body = ok(self.get("/api/v1/sms?limit=500", Some(&self.xa.token)), 200);
+        let body = ok(self.get("/api/v1/sms?limit=500", Some(&self.bo.token)), 200);
         assert_eq!(body["sender"], "dev-sink");
         let mut msgs: Vec<Value> = body["messages"]
             .as_array()

@@ -36,6 +36,8 @@ struct Fixture {
     xa: TestUser,
     huyen: TestUser,
     tinh: TestUser,
+    /// Ministry staff: the only ones who may read the development SMS outbox.
+    bo: TestUser,
     serial: std::cell::Cell<u32>,
     /// The newest audit entry already checked.
     seen: std::cell::Cell<i64>,
@@ -100,6 +102,7 @@ fn fixture() -> Fixture {
         xa: create_user(s, "ai.xa", Role::Commune, commune),
         huyen: create_user(s, "ai.huyen", Role::District, district),
         tinh: create_user(s, "ai.tinh", Role::Province, province),
+        bo: create_user(s, "ai.bo", Role::Ministry, UnitCode::NATION),
         base: spawn(Arc::clone(&store)),
         store,
         commune,
@@ -295,7 +298,7 @@ impl Fixture {
         let phone = p.phone.as_ref().unwrap().as_str().to_owned();
         (0..100)
             .find_map(|_| {
-                let a = self.api("GET", "/api/v1/sms?limit=500", &self.xa.token, None);
+                let a = self.api("GET", "/api/v1/sms?limit=500", &self.bo.token, None);
                 let code = a.body["messages"]
                     .as_array()
                     .unwrap()

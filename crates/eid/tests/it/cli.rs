@@ -383,18 +383,19 @@ fn admin_adds_suspends_activates_retires_and_lists_devices() {
     assert!(generated.status.success(), "{}", stderr(&generated));
     let out = stdout(&generated);
     let lines: Vec<&str> = out.lines().collect();
+    // The seed comes first, alone on its line, written before the device was stored.
     assert_eq!(
-        lines[0],
+        lines[1],
         "device 1 added: Máy 1, unit 608 (Thành phố Kon Tum), 250 applications a day"
     );
     assert!(
-        lines[2].starts_with("private key seed (shown once"),
+        lines[0].starts_with("private key seed (shown once"),
         "{out}"
     );
-    let seed = lines[3];
+    let seed = lines[0].rsplit(' ').next().unwrap();
     let key = eid_core::intake::signing_key(seed).unwrap();
     assert_eq!(
-        lines[1],
+        lines[2],
         format!("public key {}", eid_core::intake::public_hex(&key))
     );
 
@@ -791,6 +792,13 @@ fn the_client_plays_an_intake_device_and_a_citizen_end_to_end() {
     let district = district_of(&p.residence.unit);
     let officer =
         crate::helpers::create_user(store.as_ref(), "thunhan.e2e", Role::District, district);
+    // The development outbox is read at ministry level.
+    let bo = crate::helpers::create_user(
+        store.as_ref(),
+        "bo.e2e",
+        Role::Ministry,
+        eid_domain::UnitCode::NATION,
+    );
     let (seed, public) = eid_core::intake::new_key();
     let device = acc::add_device(
         store.as_ref(),
@@ -828,7 +836,7 @@ fn the_client_plays_an_intake_device_and_a_citizen_end_to_end() {
 
     // The citizen reads the code (here: from the development outbox) and activates.
     let (_, code) = client
-        .latest_code(&officer.token, phone, "activate", 0)
+        .latest_code(&bo.token, phone, "activate", 0)
         .unwrap()
         .expect("an activation code in the outbox");
     let wrong = if code == "000000" { "111111" } else { "000000" };
@@ -871,7 +879,7 @@ fn the_client_plays_an_intake_device_and_a_citizen_end_to_end() {
         panic!("a new device is checked");
     };
     let (_, code) = client
-        .latest_code(&officer.token, phone, "device", 0)
+        .latest_code(&bo.token, phone, "device", 0)
         .unwrap()
         .unwrap();
     assert!(matches!(
@@ -881,7 +889,7 @@ fn the_client_plays_an_intake_device_and_a_citizen_end_to_end() {
 
     // The simulation: a few more applications with activations and level-1 registrations.
     let sim = eid::client::Simulation {
-        token: officer.token.clone(),
+        token: bo.token.clone(),
         device: device.clone(),
         count: 6,
         activate_rate: 1.0,

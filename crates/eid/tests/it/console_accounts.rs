@@ -32,6 +32,8 @@ struct Fixture {
     xa: TestUser,
     huyen: TestUser,
     xa_khac: TestUser,
+    /// A ministry-level officer: the only level that reads the development outbox.
+    bo: TestUser,
     device: i64,
     seed: String,
     serial: AtomicU32,
@@ -49,6 +51,7 @@ fn fixture() -> &'static Fixture {
         let xa = create_user(store.as_ref(), "ca.xa", Role::Commune, commune);
         let huyen = create_user(store.as_ref(), "ca.huyen", Role::District, district);
         let xa_khac = create_user(store.as_ref(), "ca.xa.khac", Role::Commune, other);
+        let bo = create_user(store.as_ref(), "ca.bo", Role::Ministry, UnitCode::NATION);
         let base = spawn(Arc::clone(&store));
         let (seed, public) = new_key();
         let (status, body) = api_post(
@@ -67,6 +70,7 @@ fn fixture() -> &'static Fixture {
             xa,
             huyen,
             xa_khac,
+            bo,
             seed,
             serial: AtomicU32::new(1),
         }
@@ -159,7 +163,7 @@ impl Fixture {
                 let r = call(
                     agent()
                         .get(&self.url("/api/v1/sms?limit=500"))
-                        .header("Authorization", &format!("Bearer {}", self.xa.token)),
+                        .header("Authorization", &format!("Bearer {}", self.bo.token)),
                 );
                 let body: Value = r.into_json().unwrap();
                 let code = body["messages"]
@@ -366,7 +370,8 @@ fn a_district_officer_approves_a_review_and_the_code_goes_to_the_sms_outbox() {
     let r = huyen.post(f, &format!("/applications/{id}/approve"), &[]);
     let (_, page) = huyen.get(f, &format!("/applications/{id}"));
     let resend = huyen.post(f, &format!("/applications/{id}/resend"), &[]);
-    let (status, sms) = huyen.get(f, "/sms");
+    // The outbox is read at ministry level (see the next test for the district's refusal).
+    let (status, sms) = officer(f, &f.bo).get(f, "/sms");
 
     assert_eq!(r.status(), 303);
     assert!(page.contains("Đã gửi mã") && page.contains("/resend\""));
@@ -376,6 +381,48 @@ fn a_district_officer_approves_a_review_and_the_code_goes_to_the_sms_outbox() {
     assert!(sms.contains(&masked), "the recipient is masked");
     assert!(!sms.contains(&p.phone.as_ref().unwrap().national()));
     assert!(sms.contains("Ma kich hoat") && sms.contains("Mã kích hoạt mức 2"));
+}
+
+#[test]
+fn only_ministry_level_staff_open_the_sms_outbox_and_see_its_link() {
+    let f = fixture();
+    let p = f.person();
+    f.collect(&p, true);
+    let huyen = officer(f, &f.huyen);
+    let bo = officer(f, &f.bo);
+    let api = |token: &str| {
+        call(
+            agent()
+                .get(&f.url("/api/v1/sms?limit=10"))
+                .header("Authorization", &format!("Bearer {token}")),
+        )
+    };
+
+    let (district_status, district_page) = huyen.get(f, "/sms");
+    let (_, district_queue) = huyen.get(f, "/applications");
+    let (ministry_status, ministry_page) = bo.get(f, "/sms");
+    let (_, ministry_queue) = bo.get(f, "/applications");
+    let district_api = api(&f.huyen.token);
+    let commune_api = api(&f.xa.token);
+    let ministry_api = api(&f.bo.token);
+
+    assert_eq!(district_status, 403, "the standard scope refusal");
+    assert!(!district_page.contains("<table class=\"sms\""));
+    assert!(
+        !district_queue.contains("href=\"/sms\""),
+        "no link to a page it cannot open"
+    );
+    assert_eq!(ministry_status, 200);
+    assert!(ministry_page.contains("<table class=\"sms\""));
+    assert!(ministry_page.contains(&p.phone.as_ref().unwrap().masked()));
+    assert!(ministry_queue.contains("href=\"/sms\""));
+    assert_eq!(district_api.status(), 403);
+    assert_eq!(commune_api.status(), 403);
+    let body: Value = district_api.into_json().unwrap();
+    assert_eq!(body["error"]["code"], "scope.denied", "{body}");
+    assert_eq!(ministry_api.status(), 200);
+    let body: Value = ministry_api.into_json().unwrap();
+    assert_eq!(body["sender"], "dev-sink");
 }
 
 #[test]

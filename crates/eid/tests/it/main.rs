@@ -15,5 +15,6 @@ mod cli;
 mod console;
 mod console_accounts;
 mod console_ops;
+mod dev_mode;
 mod helpers;
 mod ops;
