@@ -51,8 +51,8 @@ use eid_core::sqlite::{audit_path, SqliteStore};
 use eid_core::store::Store;
 
 fn unique(prefix: &str) -> String {
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000;
-    format!("{prefix}_{}_{nanos}", std::process::id())
+    let salt = &eid_core::secret::random_token()[..12];
+    format!("{prefix}_{}_{salt}", std::process::id())
 }
 
 /// The kind of a SQLite declared type, by SQLite's affinity rules.
