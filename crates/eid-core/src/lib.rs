@@ -7,7 +7,9 @@
 //! the same input gives the same output. SQL is written through `eid_store::sql` only.
 
 pub mod accounts;
+pub mod caller;
 pub mod clock;
+pub mod error;
 pub mod face;
 pub mod import;
 pub mod intake;
@@ -17,4 +19,6 @@ pub mod settings;
 
 // The storage crate under its old paths (`eid_core::store`, `eid_core::sql`, …).
 pub use eid_store::{audit, csvfmt, pg, sql, sqlite, staff, store, testkit};
+pub use caller::{Acting, Caller};
+pub use error::Error;
 pub use eid_store::{open, Actor, Store, StoreError};

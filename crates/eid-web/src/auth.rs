@@ -14,7 +14,6 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use eid_core::secret::token_hash;
-use eid_core::store::Staff;
 use eid_core::Actor;
 
 use crate::error::AppError;
@@ -25,12 +24,8 @@ pub const SESSION_COOKIE: &str = "eid_session";
 /// The name of the pre-sign-in CSRF cookie (double-submit for the sign-in form).
 pub const LOGIN_CSRF_COOKIE: &str = "eid_login_csrf";
 
-/// An authenticated caller: the staff account and how it is recorded in the audit trail.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub staff: Staff,
-    pub actor: Actor,
-}
+/// An authenticated caller: the core's proof type (the staff account and its audit actor).
+pub use eid_core::Caller;
 
 /// An API caller, authenticated by `Authorization: Bearer <token>`.
 #[derive(Debug, Clone)]

@@ -150,6 +150,44 @@ impl AppError {
     }
 }
 
+impl From<eid_core::ops::OpsError> for AppError {
+    fn from(e: eid_core::ops::OpsError) -> AppError {
+        use eid_core::ops::OpsError;
+        match e {
+            OpsError::Store(e) => AppError::Internal(e.to_string()),
+            OpsError::NotFound(code) => AppError::not_found(code, "not found"),
+            OpsError::Invalid("scope.denied", _) => AppError::ScopeDenied,
+            OpsError::Invalid(code, why) => AppError::Refused {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                message: why,
+                detail: None,
+            },
+            OpsError::Stale => AppError::Refused {
+                status: StatusCode::CONFLICT,
+                code: "ops.stale",
+                message: OpsError::Stale.to_string(),
+                detail: None,
+            },
+        }
+    }
+}
+
+/// Every use-case error of the core, mapped to HTTP here and nowhere else.
+impl From<eid_core::Error> for AppError {
+    fn from(e: eid_core::Error) -> AppError {
+        use eid_core::Error;
+        match e {
+            Error::Bad { code, message } => AppError::BadRequest { code, message },
+            Error::NotFound { code, message } => AppError::NotFound { code, message },
+            Error::ScopeDenied => AppError::ScopeDenied,
+            Error::Refused(r) => r.into(),
+            Error::Ops(e) => e.into(),
+            Error::Store(e) => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
         AppError::Internal(e.to_string())

@@ -11,7 +11,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use eid_core::accounts::{day_date, day_number};
-use eid_core::ops::{self, Campaign, OpsError, OutreachFilter, Quota, QuotaProgress};
+use eid_core::ops::{self, Campaign, OutreachFilter, Quota, QuotaProgress};
 use eid_core::store::Role;
 use eid_domain::campaign::{self, Ranked, Schedule};
 use eid_domain::{iso, parse_iso_date, PersonalId, Tree, UnitCode, Units};
@@ -26,28 +26,6 @@ use crate::auth::{ApiCaller, Caller};
 use crate::error::{request_id, AppError};
 use crate::openapi::Errors;
 use crate::state::AppState;
-
-impl From<OpsError> for AppError {
-    fn from(e: OpsError) -> AppError {
-        match e {
-            OpsError::Store(e) => AppError::Internal(e.to_string()),
-            OpsError::NotFound(code) => AppError::not_found(code, "not found"),
-            OpsError::Invalid("scope.denied", _) => AppError::ScopeDenied,
-            OpsError::Invalid(code, why) => AppError::Refused {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code,
-                message: why,
-                detail: None,
-            },
-            OpsError::Stale => AppError::Refused {
-                status: StatusCode::CONFLICT,
-                code: "ops.stale",
-                message: OpsError::Stale.to_string(),
-                detail: None,
-            },
-        }
-    }
-}
 
 /// The operations routes, each documented by the `#[utoipa::path]` on its handler.
 pub fn router() -> OpenApiRouter<AppState> {
