@@ -48,13 +48,12 @@ pub fn spawn_with_clock(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> String 
     spawn_with(store, test_config(), clock).base
 }
 
-/// Starts the server over `store` with `config` and `clock` on its own thread with a two-worker
-/// runtime (the server runs until the test process ends).
+/// Starts the server over `store` with `config` and `clock` on its own thread, with a runtime of
+/// one worker per core as `eid serve` has (the server runs until the test process ends).
 pub fn spawn_with(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Server {
     let (tx, rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
     std::thread::spawn(move || {
         let rt = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
             .enable_all()
             .build()
         {

@@ -21,7 +21,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -245,34 +244,6 @@ fn agent() -> ureq::Agent {
         .proxy(None)
         .build()
         .new_agent()
-}
-
-/// Starts the server over `store` on its own runtime thread (as `eid serve` does: a
-/// multi-threaded runtime with one worker per core); returns its base URL.
-fn spawn_server(store: Arc<dyn Store>) -> String {
-    let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        rt.block_on(async move {
-            let config = eid::Config {
-                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-                // The bench runs with the development SMS sink and face verifier.
-                development: true,
-                ..eid::Config::default()
-            };
-            let (app, addr) = eid::Application::with_store(config, store)
-                .await
-                .expect("the server starts");
-            tx.send(addr).expect("the address is received");
-            if let Err(e) = app.run_until_stopped().await {
-                eprintln!("server: {e}");
-            }
-        });
-    });
-    format!("http://{}", rx.recv().expect("the server's address"))
 }
 
 /// An applicant: the person and the phone the packet carries (unique in the run, so that an
@@ -756,7 +727,9 @@ fn main() {
     let t = Instant::now();
     let signed = sign_all(&who, device.id, now, |f| intake::sign(f, &key));
     let sign_time = t.elapsed();
-    let base = spawn_server(Arc::clone(&store));
+    // The test kit serves as `eid serve` does (one worker per core), with the development
+    // SMS sink and face verifier.
+    let base = eid::testkit::spawn(Arc::clone(&store));
     let settings = eid::state::account_settings(&eid::Config::default());
 
     println!(
