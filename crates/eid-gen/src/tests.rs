@@ -191,29 +191,33 @@ fn dates_stay_possible_for_a_register_far_in_the_past_or_the_future() {
 fn csv_digest(all: &[Person]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for p in all {
-        let opt = |u: Option<String>| u.unwrap_or_default();
-        let line = [
-            p.id.as_str().to_owned(),
-            p.name.surname().to_owned(),
-            p.name.middle().to_owned(),
-            p.name.given().to_owned(),
-            p.birth.to_string(),
-            p.sex.as_str().to_owned(),
-            opt(p.hometown.map(|u| u.as_str().to_owned())),
-            p.residence.unit.as_str().to_owned(),
-            p.residence.address.clone(),
-            opt(p
-                .temporary
-                .as_ref()
-                .map(|t| format!("{}|{}", t.unit.as_str(), t.address))),
-            opt(p.household.clone()),
-            opt(p.phone.as_ref().map(|x| x.national())),
-            p.phone_type.as_str().to_owned(),
-            p.life.state.as_str().to_owned(),
-            opt(p.life.since.map(|d| d.to_string())),
-            opt(p.card.map(|c| format!("{}|{}", c.issued, c.revoked))),
-        ]
-        .join(",");
+        let (n, life) = (&p.name, &p.life);
+        let hometown = p.hometown.map(|u| u.as_str().to_owned());
+        let temporary = p
+            .temporary
+            .as_ref()
+            .map(|t| format!("{}|{}", t.unit.as_str(), t.address));
+        let phone = p.phone.as_ref().map(|x| x.national());
+        let card = p.card.map(|c| format!("{}|{}", c.issued, c.revoked));
+        let line = format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            p.id.as_str(),
+            n.surname(),
+            n.middle(),
+            n.given(),
+            p.birth,
+            p.sex.as_str(),
+            hometown.unwrap_or_default(),
+            p.residence.unit.as_str(),
+            p.residence.address,
+            temporary.unwrap_or_default(),
+            p.household.as_deref().unwrap_or_default(),
+            phone.unwrap_or_default(),
+            p.phone_type.as_str(),
+            life.state.as_str(),
+            life.since.map(|d| d.to_string()).unwrap_or_default(),
+            card.unwrap_or_default(),
+        );
         for byte in line.bytes().chain([b'\n']) {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
