@@ -66,7 +66,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn development_tools_hide_seeds_tokens_codes_and_applicants() {
         check("IntakeDevice", &device(), &["id: 9"]);
@@ -157,5 +156,4 @@ mod tests {
             &["seed: 6"],
         );
     }
-
 }

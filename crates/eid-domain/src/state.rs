@@ -311,7 +311,10 @@ mod tests {
     #[test]
     fn display_pads_like_the_text_it_stands_for() {
         assert_eq!(format!("[{:<9}]", DeviceStatus::Active), "[active   ]");
-        assert_eq!(format!("[{:>9}]", ApplicationState::CodeSent), "[code_sent]");
+        assert_eq!(
+            format!("[{:>9}]", ApplicationState::CodeSent),
+            "[code_sent]"
+        );
         assert_eq!(format!("[{:^8}]", SmsState::Sent), "[  sent  ]");
         assert_eq!(format!("[{:>3}]", AccountLevel::Two), "[  2]");
     }

@@ -40,7 +40,6 @@ masked_debug!(ClientSimulateArgs, "ClientSimulateArgs" {
     hide: [token, key_seed, password, passcode],
 });
 
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -56,7 +55,6 @@ mod tests {
             server: "http://127.0.0.1:8080".into(),
         }
     }
-
 
     #[test]
     fn command_line_arguments_hide_what_they_carry() {

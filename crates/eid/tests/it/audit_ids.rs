@@ -178,7 +178,9 @@ impl Fixture {
     }
 
     fn page(&self, o: &Officer, path: &str) -> Answer {
-        answer(call(agent().get(&self.url(path)).header("Cookie", &o.cookie)))
+        answer(call(
+            agent().get(&self.url(path)).header("Cookie", &o.cookie),
+        ))
     }
 
     fn form(&self, o: &Officer, path: &str, form: &[(&str, &str)]) -> Answer {

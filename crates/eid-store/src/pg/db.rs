@@ -1,0 +1,145 @@
+//! The shared SQL interface (`src/sql.rs`) on PostgreSQL: values, rows and transactions.
+
+use super::*;
+
+impl ToSql for Val {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use postgres::types::{IsNull, Type};
+        match self {
+            Val::Null => Ok(IsNull::Yes),
+            Val::Int(n) => match *ty {
+                Type::INT4 => i32::try_from(*n)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*n)?.to_sql(ty, out),
+                Type::BOOL => (*n != 0).to_sql(ty, out),
+                Type::FLOAT8 => (*n as f64).to_sql(ty, out),
+                _ => n.to_sql(ty, out),
+            },
+            Val::Real(f) => f.to_sql(ty, out),
+            Val::Text(s) => s.as_str().to_sql(ty, out),
+            Val::Blob(b) => b.as_slice().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_ty: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+pub(super) fn pg_row(row: &Row) -> Result<SqlRow, StoreError> {
+    use postgres::types::Type;
+    let mut out = Vec::with_capacity(row.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let v = match *col.type_() {
+            Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(db)?.map(Val::Int),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(i)
+                .map_err(db)?
+                .map(|n| Val::Int(i64::from(n))),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(i)
+                .map_err(db)?
+                .map(|n| Val::Int(i64::from(n))),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(i)
+                .map_err(db)?
+                .map(|b| Val::Int(i64::from(b))),
+            Type::FLOAT8 => row.try_get::<_, Option<f64>>(i).map_err(db)?.map(Val::Real),
+            Type::FLOAT4 => row
+                .try_get::<_, Option<f32>>(i)
+                .map_err(db)?
+                .map(|f| Val::Real(f64::from(f))),
+            Type::NUMERIC => {
+                return Err(StoreError::Corrupt(
+                    "numeric columns are not read through the shared interface; cast to bigint"
+                        .into(),
+                ))
+            }
+            Type::BYTEA => row
+                .try_get::<_, Option<Vec<u8>>>(i)
+                .map_err(db)?
+                .map(Val::Blob),
+            _ => row
+                .try_get::<_, Option<String>>(i)
+                .map_err(db)?
+                .map(Val::Text),
+        };
+        out.push(v.unwrap_or(Val::Null));
+    }
+    Ok(out)
+}
+
+/// A connection inside a transaction, or on its own (each statement its own transaction).
+pub(super) enum PgTx<'a, 'c> {
+    Tx(&'a mut postgres::Transaction<'c>),
+    Auto(&'a mut Client),
+}
+
+pub(super) fn pg_args(args: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+impl Tx for PgTx<'_, '_> {
+    fn exec(&mut self, sql: &str, args: &[Val]) -> Result<u64, StoreError> {
+        match self {
+            PgTx::Tx(tx) => tx.execute(sql, &pg_args(args)),
+            PgTx::Auto(c) => c.execute(sql, &pg_args(args)),
+        }
+        .map_err(db)
+    }
+
+    fn query(&mut self, sql: &str, args: &[Val]) -> Result<Vec<SqlRow>, StoreError> {
+        let rows = match self {
+            PgTx::Tx(tx) => tx.query(sql, &pg_args(args)),
+            PgTx::Auto(c) => c.query(sql, &pg_args(args)),
+        }
+        .map_err(db)?;
+        rows.iter().map(pg_row).collect()
+    }
+
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+impl Db for PgStore {
+    fn transact_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.c()?.transaction().map_err(db)?;
+        body(&mut PgTx::Tx(&mut tx))?;
+        tx.commit().map_err(db)
+    }
+
+    fn read_dyn(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn
+            .c()?
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .map_err(db)?;
+        body(&mut PgTx::Tx(&mut tx))?;
+        tx.commit().map_err(db)
+    }
+
+    /// One pool, so `write` changes nothing here.
+    fn autocommit_dyn(
+        &self,
+        _write: bool,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        body(&mut PgTx::Auto(conn.c()?))
+    }
+}

@@ -1,0 +1,232 @@
+//! The register through the storage API: persons, their history, search, households, the bulk
+//! writer, streaming and the population roll-up.
+
+use super::*;
+
+impl Store for PgStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn db(&self) -> &dyn Db {
+        self
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.c()?.transaction().map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+            .map_err(db)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)",
+        )
+        .map_err(db)?;
+        let applied: Vec<i32> = tx
+            .query("SELECT version FROM schema_migrations", &[])
+            .map_err(db)?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()
+            .map_err(db)?;
+
+        for (version, sql) in MIGRATIONS {
+            if applied.contains(version) {
+                continue;
+            }
+            tx.batch_execute(sql).map_err(db)?;
+            // The database's own clock, as on SQLite: when a migration ran is not business time.
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) \
+                 VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+                &[version],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.c()?.batch_execute("SELECT 1").map_err(db)
+    }
+
+    fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .c()?
+            .query_opt(
+                &format!(
+                    "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE personal_id = $1"
+                ),
+                &[&id.as_str()],
+            )
+            .map_err(db)?;
+        row.as_ref().map(stored_person).transpose()
+    }
+
+    fn history(&self, id: &PersonalId) -> Result<Vec<PersonEvent>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .c()?
+            .query(
+                "SELECT seq, at, actor, kind, reason, changes::text FROM person_event \
+                 WHERE personal_id = $1 ORDER BY seq",
+                &[&id.as_str()],
+            )
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let changes: &str = r.try_get(5).map_err(db)?;
+                Ok(PersonEvent {
+                    seq: r.try_get(0).map_err(db)?,
+                    at: from_ms(r.try_get(1).map_err(db)?),
+                    actor: Actor::from_db(r.try_get(2).map_err(db)?),
+                    kind: r.try_get(3).map_err(db)?,
+                    reason: r.try_get(4).map_err(db)?,
+                    changes: serde_json::from_str(changes)
+                        .map_err(|_| corrupt("event changes are not JSON"))?,
+                })
+            })
+            .collect()
+    }
+
+    fn search(&self, q: &SearchQuery) -> Result<Vec<StoredPerson>, StoreError> {
+        let Some((lo, hi)) = path_range(&q.within) else {
+            return Ok(Vec::new());
+        };
+        // Folding twice changes nothing; it makes the store agree with SQLite on unfolded input.
+        let prefix = eid_domain::fold(&q.name_prefix);
+        let mut pattern = String::with_capacity(prefix.len() + 1);
+        for c in prefix.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        let limit = i64::from(q.limit);
+        let birth_date = q.birth_date.map(eid_domain::iso);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&pattern, &lo, &hi, &limit];
+        let mut sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at FROM person \
+             WHERE name_folded LIKE $1 AND res_path >= $2 AND res_path < $3"
+        );
+        if let Some(year) = &q.birth_year {
+            params.push(year);
+            sql.push_str(&format!(" AND birth_year = ${}", params.len()));
+        }
+        if let Some(date) = &birth_date {
+            params.push(date);
+            sql.push_str(&format!(" AND birth_date = ${}", params.len()));
+        }
+        sql.push_str(" ORDER BY name_folded, personal_id LIMIT $4");
+        let mut conn = self.conn()?;
+        let rows = conn.c()?.query(&sql, &params).map_err(db)?;
+        rows.iter().map(stored_person).collect()
+    }
+
+    fn household(
+        &self,
+        household_id: &str,
+        within: &UnitCode,
+    ) -> Result<Vec<StoredPerson>, StoreError> {
+        let Some((lo, hi)) = path_range(within) else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at FROM person \
+             WHERE household_id = $1 AND res_path >= $2 AND res_path < $3 \
+             ORDER BY birth_date, personal_id LIMIT 100"
+        );
+        let mut conn = self.conn()?;
+        let rows = conn
+            .c()?
+            .query(&sql, &[&household_id, &lo, &hi])
+            .map_err(db)?;
+        rows.iter().map(stored_person).collect()
+    }
+
+    fn writer(
+        &self,
+        actor: &Actor,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<Box<dyn PersonWriter + '_>, StoreError> {
+        Ok(Box::new(PgWriter::new(self.conn()?, actor, reason, now)?))
+    }
+
+    fn for_each_person(
+        &self,
+        unit: &UnitCode,
+        f: &mut dyn FnMut(&Person) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let Some((lo, hi)) = path_range(unit) else {
+            return Ok(0);
+        };
+        let mut conn = self.conn()?;
+        let mut tx = conn
+            .c()?
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .map_err(db)?;
+        let portal = tx
+            .bind(
+                &format!(
+                    "SELECT {PERSON_COLS} FROM person WHERE res_path >= $1 AND res_path < $2 ORDER BY personal_id"
+                ),
+                &[&lo, &hi],
+            )
+            .map_err(db)?;
+        let mut n = 0u64;
+        loop {
+            let rows = tx.query_portal(&portal, STREAM_CHUNK).map_err(db)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                f(&person_from_fields(&row_fields(row, 0)?)?)?;
+                n += 1;
+            }
+            if rows.len() < usize::try_from(STREAM_CHUNK).unwrap_or(usize::MAX) {
+                break;
+            }
+        }
+        drop(portal);
+        tx.commit().map_err(db)?;
+        Ok(n)
+    }
+
+    fn population_by_commune(
+        &self,
+        unit: &UnitCode,
+    ) -> Result<Vec<(UnitCode, Population)>, StoreError> {
+        let Some((lo, hi)) = path_range(unit) else {
+            return Ok(Vec::new());
+        };
+        let mut conn = self.conn()?;
+        let rows = conn
+            .c()?
+            .query(
+                "SELECT residence_unit, count(*), count(*) FILTER (WHERE life_status = 'alive') FROM person \
+                 WHERE res_path >= $1 AND res_path < $2 GROUP BY residence_unit ORDER BY residence_unit",
+                &[&lo, &hi],
+            )
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let code: &str = r.try_get(0).map_err(db)?;
+                let total: i64 = r.try_get(1).map_err(db)?;
+                let alive: i64 = r.try_get(2).map_err(db)?;
+                Ok((
+                    UnitCode::parse(code)
+                        .map_err(|_| corrupt("person has a bad residence unit"))?,
+                    Population {
+                        total: u64::try_from(total).unwrap_or(0),
+                        alive: u64::try_from(alive).unwrap_or(0),
+                    },
+                ))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,527 @@
+//! Quick checks of the engine against a real server. They run only when
+//! `EID_TEST_DATABASE_URL` names one (`postgres://postgres@127.0.0.1:54329/postgres`); each
+//! test works in a fresh schema, dropped at its end. The shared conformance suite is
+//! `tests/store.rs`.
+
+use super::copy::{copy_bytea, copy_text, created_json};
+use super::*;
+use crate::store::{ApiToken, NewStaff, Role};
+use time::macros::{date, datetime};
+use time::Date;
+
+const TODAY: Date = date!(2026 - 01 - 01);
+const NOW: OffsetDateTime = datetime!(2026-01-01 08:00 UTC);
+
+/// A fresh store in its own schema, or `None` without a test database.
+struct Fresh {
+    store: PgStore,
+    url: String,
+    schema: String,
+}
+
+impl Drop for Fresh {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return; // keep the schema to look at
+        }
+        if let Ok(mut c) = Client::connect(&split_pool(&self.url).unwrap().0, NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP SCHEMA {} CASCADE",
+                quote_ident(&self.schema)
+            ));
+        }
+    }
+}
+
+fn fresh(name: &str) -> Option<Fresh> {
+    let url = std::env::var("EID_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let salt = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
+    let schema = format!("eid_pg_{name}_{}_{salt}", std::process::id());
+    let store = PgStore::connect(&url, Some(&schema)).unwrap();
+    store.migrate().unwrap();
+    Some(Fresh { store, url, schema })
+}
+
+const BASE: [&str; 18] = [
+    "038090001234",
+    "Lê",
+    "Văn",
+    "An",
+    "1990-05-02",
+    "M",
+    "38",
+    "14755",
+    "Thôn 3",
+    "",
+    "",
+    "HH-1",
+    "0912345678",
+    "smartphone",
+    "alive",
+    "",
+    "2021-06-01",
+    "0",
+];
+
+fn person(changes: &[(usize, &str)]) -> Person {
+    let mut f = BASE;
+    for &(i, v) in changes {
+        f[i] = v;
+    }
+    csvfmt::parse_row(&f, TODAY).unwrap()
+}
+
+fn id(s: &str) -> PersonalId {
+    PersonalId::parse(s).unwrap()
+}
+
+fn unit(s: &str) -> UnitCode {
+    UnitCode::parse(s).unwrap()
+}
+
+fn put_all(store: &PgStore, persons: &[Person]) -> BatchCounts {
+    let mut w = store
+        .writer(&Actor::Cli("test".into()), "test", NOW)
+        .unwrap();
+    for p in persons {
+        w.put(p).unwrap();
+    }
+    w.commit().unwrap()
+}
+
+fn counts(imported: u64, updated: u64, unchanged: u64) -> BatchCounts {
+    BatchCounts {
+        imported,
+        updated,
+        unchanged,
+    }
+}
+
+#[test]
+fn url_pool_size_is_split_off() {
+    assert_eq!(
+        split_pool("postgres://u@h:1/db").unwrap(),
+        ("postgres://u@h:1/db".into(), DEFAULT_POOL)
+    );
+    assert_eq!(
+        split_pool("postgres://u@h:1/db?pool=3").unwrap(),
+        ("postgres://u@h:1/db".into(), 3)
+    );
+    assert_eq!(
+        split_pool("postgres://u@h/db?sslmode=disable&pool=2").unwrap(),
+        ("postgres://u@h/db?sslmode=disable".into(), 2)
+    );
+    assert!(split_pool("postgres://u@h/db?pool=0").is_err());
+}
+
+#[test]
+fn connection_errors_say_why() {
+    // Nothing listens on port 1.
+    let Err(e) = PgStore::connect("postgres://postgres@127.0.0.1:1/x?connect_timeout=5", None)
+    else {
+        panic!("connected to port 1")
+    };
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("database error: error connecting to server: "),
+        "{msg}"
+    );
+}
+
+#[test]
+fn copy_text_escapes_specials() {
+    let mut out = Vec::new();
+    copy_text(&mut out, "a\\b\tc\nd\re");
+    assert_eq!(out, b"a\\\\b\\tc\\nd\\re");
+    let mut out = Vec::new();
+    copy_bytea(&mut out, &[0x00, 0xab]);
+    assert_eq!(out, b"\\\\x00ab");
+}
+
+#[test]
+fn created_json_is_created_changes() {
+    let p = person(&[(8, "Số 5 \"Nhà A\" \\ ngõ 2"), (2, "")]);
+    let fields = csvfmt::fields(&p);
+    let mut out = Vec::new();
+    created_json(&mut out, &fields);
+    // Undo the COPY escaping: JSON text has no raw tab or newline, so only backslashes.
+    let text = String::from_utf8(out).unwrap().replace("\\\\", "\\");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v, store::created_changes(&fields));
+}
+
+#[test]
+fn migrate_twice() {
+    let Some(t) = fresh("migrate") else { return };
+    t.store.migrate().unwrap();
+    t.store.ping().unwrap();
+    assert_eq!(t.store.engine(), "postgres");
+    let mut c = t.store.conn().unwrap();
+    let n: i64 = c
+        .c()
+        .unwrap()
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, i64::try_from(MIGRATIONS.len()).unwrap());
+}
+
+#[test]
+fn writer_creates_updates_and_skips_unchanged() {
+    let Some(t) = fresh("writer") else { return };
+    let s = &t.store;
+    let a = person(&[]);
+    let b = person(&[
+        (0, "038090001235"),
+        (3, "Bình"),
+        (12, ""),
+        (13, "none"),
+        (16, ""),
+        (17, ""),
+    ]);
+    assert_eq!(put_all(s, &[a.clone(), b.clone()]), counts(2, 0, 0));
+
+    let got = s.person(&a.id).unwrap().unwrap();
+    assert_eq!(got.person, a);
+    assert_eq!(got.version, 1);
+    assert_eq!(got.updated_at, NOW);
+    assert_eq!(s.person(&b.id).unwrap().unwrap().person, b);
+    assert!(s.person(&id("038090009999")).unwrap().is_none());
+
+    // The same again: nothing changes.
+    assert_eq!(put_all(s, &[a.clone(), b.clone()]), counts(0, 0, 2));
+    assert_eq!(s.history(&a.id).unwrap().len(), 1);
+
+    // A change: one updated event with [old, new].
+    let a2 = person(&[(8, "Thôn 4"), (12, "0987654321")]);
+    assert_eq!(put_all(s, &[a2.clone(), b.clone()]), counts(0, 1, 1));
+    let got = s.person(&a.id).unwrap().unwrap();
+    assert_eq!(got.person, a2);
+    assert_eq!(got.version, 2);
+    let h = s.history(&a.id).unwrap();
+    assert_eq!(h.len(), 2);
+    assert!(h[0].seq < h[1].seq);
+    assert_eq!(h[0].kind, "created");
+    assert_eq!(h[0].changes, store::created_changes(&csvfmt::fields(&a)));
+    assert_eq!(h[0].actor, Actor::Cli("test".into()));
+    assert_eq!(h[0].reason, "test");
+    assert_eq!(h[0].at, NOW);
+    assert_eq!(h[1].kind, "updated");
+    assert_eq!(
+        h[1].changes,
+        serde_json::json!({"residence_address": ["Thôn 3", "Thôn 4"], "phone": ["0912345678", "0987654321"]})
+    );
+    assert_eq!(store::replay(&h), Some(csvfmt::fields(&a2)));
+
+    // Quotes and backslashes survive COPY and JSON.
+    let d = person(&[(0, "038090001237"), (8, "Số 5 \"Nhà A\" \\ ngõ 2\\")]);
+    assert_eq!(put_all(s, std::slice::from_ref(&d)), counts(1, 0, 0));
+    assert_eq!(s.person(&d.id).unwrap().unwrap().person, d);
+    assert_eq!(
+        s.history(&d.id).unwrap()[0].changes,
+        store::created_changes(&csvfmt::fields(&d))
+    );
+
+    // The same person twice in one batch, and a new one changed within the batch.
+    let a3 = person(&[(8, "Thôn 5")]);
+    let c1 = person(&[(0, "038090001236")]);
+    let c2 = person(&[(0, "038090001236"), (3, "Cường")]);
+    assert_eq!(
+        put_all(s, &[a3.clone(), a.clone(), c1, c2.clone()]),
+        counts(1, 3, 0)
+    );
+    let got = s.person(&a.id).unwrap().unwrap();
+    assert_eq!((got.person, got.version), (a.clone(), 4));
+    let got = s.person(&c2.id).unwrap().unwrap();
+    assert_eq!((got.person, got.version), (c2.clone(), 2));
+    for p in [&a, &b, &c2] {
+        assert_eq!(
+            store::replay(&s.history(&p.id).unwrap()),
+            Some(csvfmt::fields(p))
+        );
+    }
+}
+
+#[test]
+fn a_small_pool_serves_many_threads() {
+    let Some(t) = fresh("pool") else { return };
+    let url = format!(
+        "{}{}pool=2",
+        t.url,
+        if t.url.contains('?') { '&' } else { '?' }
+    );
+    let s = PgStore::connect(&url, Some(&t.schema)).unwrap();
+    std::thread::scope(|scope| {
+        for i in 0..8 {
+            let s = &s;
+            scope.spawn(move || {
+                for j in 0..10 {
+                    s.audit(
+                        &Actor::Staff(i),
+                        "test.pool",
+                        &j.to_string(),
+                        "ok",
+                        "r",
+                        NOW,
+                    )
+                    .unwrap();
+                    s.audit_log(5).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(s.audit_log(1000).unwrap().len(), 80);
+    assert!(s.pool.lock().open <= 2);
+}
+
+#[test]
+fn dropping_a_writer_rolls_back() {
+    let Some(t) = fresh("rollback") else { return };
+    let s = &t.store;
+    {
+        let mut w = s.writer(&Actor::Staff(1), "x", NOW).unwrap();
+        w.put(&person(&[])).unwrap();
+    }
+    assert!(s.person(&id(BASE[0])).unwrap().is_none());
+    assert!(s.history(&id(BASE[0])).unwrap().is_empty());
+    // The connection went back to the pool in a usable state.
+    assert_eq!(put_all(s, &[person(&[])]), counts(1, 0, 0));
+}
+
+#[test]
+fn search_and_scopes() {
+    let Some(t) = fresh("search") else { return };
+    let s = &t.store;
+    let p1 = person(&[]); // Lê Văn An, 1990-05-02, 14755 (district 380, province 38)
+    let p2 = person(&[(0, "038090001235"), (3, "Anh"), (7, "14758")]);
+    let p3 = person(&[
+        (0, "037085000001"),
+        (3, "Bảo"),
+        (4, "1985"),
+        (7, "14752"),
+        (6, ""),
+    ]);
+    let p4 = person(&[
+        (0, "001190000001"),
+        (1, "Nguyễn"),
+        (2, "Thị"),
+        (3, "Hoa"),
+        (5, "F"),
+        (7, "00001"),
+    ]);
+    put_all(s, &[p1.clone(), p2.clone(), p3.clone(), p4.clone()]);
+
+    let q = |name: &str, within: &str| SearchQuery {
+        name_prefix: name.into(),
+        birth_year: None,
+        birth_date: None,
+        within: unit(within),
+        limit: 10,
+    };
+    let ids = |r: Vec<StoredPerson>| {
+        r.into_iter()
+            .map(|p| p.person.id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(s.search(&q("le van an", "VN")).unwrap()),
+        vec!["038090001234", "038090001235"]
+    );
+    assert_eq!(
+        ids(s.search(&q("le van anh", "VN")).unwrap()),
+        vec!["038090001235"]
+    );
+    assert_eq!(
+        ids(s.search(&q("le", "38")).unwrap()),
+        vec!["038090001234", "038090001235"]
+    );
+    assert_eq!(
+        ids(s.search(&q("le", "380")).unwrap()),
+        vec!["038090001234", "038090001235"]
+    );
+    assert_eq!(
+        ids(s.search(&q("le", "14758")).unwrap()),
+        vec!["038090001235"]
+    );
+    assert_eq!(ids(s.search(&q("le", "37")).unwrap()), vec!["037085000001"]);
+    assert_eq!(
+        ids(s.search(&q("", "01")).unwrap()),
+        vec![p4.id.as_str().to_owned()]
+    );
+    assert!(s.search(&q("le_", "VN")).unwrap().is_empty());
+    assert!(s.search(&q("l%", "VN")).unwrap().is_empty());
+    assert!(s.search(&q("le\\", "VN")).unwrap().is_empty());
+    let mut by_year = q("le", "VN");
+    by_year.birth_year = Some(1985);
+    assert_eq!(ids(s.search(&by_year).unwrap()), vec!["037085000001"]);
+    let mut by_date = q("le", "VN");
+    by_date.birth_date = Some(date!(1990 - 05 - 02));
+    assert_eq!(
+        ids(s.search(&by_date).unwrap()),
+        vec!["038090001234", "038090001235"]
+    );
+    let mut limited = q("", "VN");
+    limited.limit = 1;
+    assert_eq!(s.search(&limited).unwrap().len(), 1);
+
+    let mut seen = Vec::new();
+    let n = s
+        .for_each_person(&unit("38"), &mut |p| {
+            seen.push(p.id.as_str().to_owned());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        (n, seen),
+        (
+            2,
+            vec!["038090001234".to_owned(), "038090001235".to_owned()]
+        )
+    );
+    let n = s
+        .for_each_person(&UnitCode::NATION, &mut |_| Ok(()))
+        .unwrap();
+    assert_eq!(n, 4);
+    let stop = s.for_each_person(&UnitCode::NATION, &mut |_| Err(StoreError::NotFound));
+    assert!(matches!(stop, Err(StoreError::NotFound)));
+
+    let dead = Person {
+        life: eid_domain::LifeStatus {
+            state: eid_domain::LifeState::Dead,
+            since: None,
+        },
+        ..p2
+    };
+    put_all(s, &[dead]);
+    let pop = s.population_by_commune(&unit("38")).unwrap();
+    assert_eq!(
+        pop,
+        vec![
+            (unit("14755"), Population { total: 1, alive: 1 }),
+            (unit("14758"), Population { total: 1, alive: 0 })
+        ]
+    );
+    assert_eq!(s.population_by_commune(&UnitCode::NATION).unwrap().len(), 4);
+}
+
+#[test]
+fn staff_sessions_tokens_and_audit() {
+    let Some(t) = fresh("staff") else { return };
+    let s = &t.store;
+    let new = NewStaff {
+        username: "thu".into(),
+        display_name: "Chị Thu".into(),
+        role: Role::Commune,
+        unit: unit("14755"),
+        password_hash: "h1".into(),
+    };
+    let sid = s.create_staff(&new, NOW).unwrap();
+    assert!(matches!(
+        s.create_staff(&new, NOW),
+        Err(StoreError::Conflict("username already exists"))
+    ));
+    let (staff, hash) = s.staff_by_username("thu").unwrap().unwrap();
+    assert_eq!(
+        (
+            staff.id,
+            staff.role,
+            staff.unit,
+            staff.disabled,
+            hash.as_str()
+        ),
+        (sid, Role::Commune, unit("14755"), false, "h1")
+    );
+    assert_eq!(s.staff_by_id(sid).unwrap(), Some(staff.clone()));
+    assert_eq!(s.list_staff().unwrap(), vec![staff.clone()]);
+    s.set_password(sid, "h2").unwrap();
+    assert_eq!(s.staff_by_username("thu").unwrap().unwrap().1, "h2");
+    assert!(matches!(
+        s.set_password(sid + 100, "x"),
+        Err(StoreError::NotFound)
+    ));
+
+    let later = NOW + time::Duration::hours(1);
+    s.create_session(b"cookie", sid, "csrf", NOW, later)
+        .unwrap();
+    let sess = s.session(b"cookie", NOW).unwrap().unwrap();
+    assert_eq!(
+        (sess.staff.id, sess.csrf.as_str(), sess.expires_at),
+        (sid, "csrf", later)
+    );
+    assert!(s.session(b"cookie", later).unwrap().is_none());
+    assert!(s.session(b"other", NOW).unwrap().is_none());
+    s.delete_session(b"cookie").unwrap();
+    assert!(s.session(b"cookie", NOW).unwrap().is_none());
+
+    let tid = s.create_api_token(sid, "sync", b"tokenhash", NOW).unwrap();
+    assert_eq!(
+        s.api_token(b"tokenhash")
+            .unwrap()
+            .map(|(id, st)| (id, st.id)),
+        Some((tid, sid))
+    );
+    s.revoke_api_token(tid, later).unwrap();
+    assert!(s.api_token(b"tokenhash").unwrap().is_none());
+    assert!(matches!(
+        s.revoke_api_token(tid + 100, later),
+        Err(StoreError::NotFound)
+    ));
+    let list = s.list_api_tokens().unwrap();
+    assert_eq!(
+        list,
+        vec![ApiToken {
+            id: tid,
+            staff_id: sid,
+            name: "sync".into(),
+            created_at: NOW,
+            revoked_at: Some(later)
+        }]
+    );
+
+    s.audit(&Actor::Staff(sid), "auth.login", "thu", "ok", "r1", NOW)
+        .unwrap();
+    s.audit(
+        &Actor::Token(tid),
+        "person.read",
+        BASE[0],
+        "denied",
+        "r2",
+        later,
+    )
+    .unwrap();
+    let log = s.audit_log(10).unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(
+        (log[0].action.as_str(), log[0].actor.clone(), log[0].at),
+        ("person.read", Actor::Token(tid), later)
+    );
+    assert_eq!(
+        (
+            log[1].action.as_str(),
+            log[1].outcome.as_str(),
+            log[1].request_id.as_str()
+        ),
+        ("auth.login", "ok", "r1")
+    );
+    assert_eq!(s.audit_log(1).unwrap().len(), 1);
+
+    // Append-only tables refuse changes.
+    put_all(s, &[person(&[])]);
+    let mut c = s.conn().unwrap();
+    let c = c.c().unwrap();
+    for sql in [
+        "UPDATE audit SET outcome = 'ok'",
+        "DELETE FROM audit",
+        "TRUNCATE audit",
+        "UPDATE person_event SET reason = 'x'",
+        "DELETE FROM person_event",
+        "TRUNCATE person_event",
+    ] {
+        let e = c.batch_execute(sql).unwrap_err();
+        let msg = db(e).to_string();
+        assert!(msg.contains("append-only"), "{sql}: {msg}");
+    }
+    assert_eq!(s.audit_log(10).unwrap().len(), 2);
+}

@@ -1,0 +1,230 @@
+//! The command line: `eid serve`, `eid demo`, `eid migrate`, `eid import`, `eid export`,
+//! `eid gen`, `eid admin` and `eid client`.
+//!
+//! Doc comments on the clap structs are the `--help` text. Commands other than `serve` and
+//! `demo` are synchronous: they call the store directly, with no async runtime (`eid client`
+//! calls a running server over HTTP instead). Exit codes: 0 success, 1 a refused import
+//! (`--on-error abort` with bad rows), 2 any other failure, 141 standard output closed before
+//! everything was written (`eid … | head -1`; see [`out`]). Nothing here panics on a closed pipe.
+
+mod admin;
+mod args;
+mod client;
+mod demo;
+mod import;
+mod out;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use eid_core::accounts as acc;
+use eid_core::import::{ImportOptions, ImportSummary, OnError, Rejected};
+use eid_core::secret;
+use eid_core::store::{NewStaff, Role, Staff};
+use eid_core::{Actor, Store};
+use eid_domain::{DeviceStatus, Level, Tree, UnitCode, Units};
+use time::OffsetDateTime;
+
+use crate::config::{Config, Overrides};
+use crate::state::vietnam;
+use admin::admin;
+use client::client_command;
+use demo::demo;
+use import::{export_persons, gen_persons, import_persons};
+use out::{errln, outln};
+
+pub use admin::{acting_staff, check_role_unit};
+pub use args::*;
+pub use demo::demo_accounts;
+pub use import::import_json;
+
+/// eID: the national population register and electronic identity platform.
+#[derive(Debug, Parser)]
+#[command(name = "eid", version, about, long_about = None)]
+pub struct Cli {
+    /// A TOML configuration file (keys: db, listen, log, session_ttl_minutes, secure_cookies,
+    /// login_max_failures, login_window_minutes, sms_gateway_url, face_verifier_url,
+    /// development, …). EID_* environment variables override it.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The database: sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://data/eid.db].
+    #[arg(long, global = true, value_name = "URL")]
+    pub db: Option<String>,
+    /// The address the server listens on [default: 127.0.0.1:8080].
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the HTTP server: the JSON API, the web console, /healthz and /metrics. Refuses to
+    /// start without an SMS gateway and a face verifier unless development mode is set.
+    Serve(ServeArgs),
+    /// Fills an empty database with a synthetic province, creates one account per role, prints
+    /// their passwords, and serves in development mode (on 127.0.0.1:8080 unless --listen says
+    /// otherwise). Refuses a database holding staff or people it did not create.
+    Demo(DemoArgs),
+    /// Creates or upgrades the database schema.
+    Migrate,
+    /// Imports records from CSV.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Exports records as CSV.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Generates synthetic records as CSV.
+    #[command(subcommand)]
+    Gen(GenCommand),
+    /// Manages staff accounts, API tokens, intake devices and account locks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Plays the citizen app and an intake device against a running server, over HTTP.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+/// A command's failure: a message for stderr and the exit code.
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure {
+            message: e.to_string(),
+            code: 2,
+        }
+    }
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if !f.message.is_empty() {
+                errln!("eid: {}", f.message);
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), Failure> {
+    let overrides = Overrides {
+        db: cli.db.clone(),
+        listen: cli.listen.clone(),
+        // The demo always runs in development mode.
+        development: matches!(
+            &cli.command,
+            Command::Serve(ServeArgs { dev: true }) | Command::Demo(_)
+        ),
+    };
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    match cli.command {
+        Command::Serve(_) => {
+            config.check_production()?;
+            init_logging(&config.log);
+            runtime()?.block_on(serve(config))
+        }
+        Command::Demo(args) => {
+            init_logging(&config.log);
+            demo(config, &args)
+        }
+        Command::Migrate => {
+            let store = open_store(&config.db)?;
+            outln!("schema of the {} database is up to date", store.engine())
+        }
+        Command::Import(ImportCommand::Persons(args)) => import_persons(&config, &args),
+        Command::Export(ExportCommand::Persons(args)) => export_persons(&config, &args),
+        Command::Gen(GenCommand::Persons(args)) => gen_persons(&args),
+        Command::Admin(cmd) => admin(&config, cmd),
+        Command::Client(cmd) => client_command(cmd),
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub use eid_core::store::prepare_sqlite_dir;
+
+/// Opens and migrates the store.
+pub fn open_store(url: &str) -> Result<Arc<dyn Store>, Failure> {
+    prepare_sqlite_dir(url)?;
+    let store = eid_core::open(url)?;
+    store.migrate()?;
+    Ok(store)
+}
+
+fn now() -> OffsetDateTime {
+    eid_core::clock::Clock::now(&eid_core::clock::SystemClock)
+}
+
+fn today() -> time::Date {
+    now().to_offset(vietnam()).date()
+}
+
+/// Prints the development banner to stderr when development mode is on.
+fn development_banner(config: &Config) {
+    if let Some(banner) = config.development_banner() {
+        errln!("{banner}");
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Failure> {
+    development_banner(&config);
+    let (app, addr) = crate::Application::build(config).await?;
+    tracing::info!(%addr, "listening");
+    errln!("eid listening on http://{addr}");
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_must_match_the_level_of_their_unit() {
+        assert_eq!(check_role_unit(Role::Ministry, "VN"), Ok(UnitCode::NATION));
+        assert!(check_role_unit(Role::Province, "62").is_ok());
+        assert!(check_role_unit(Role::Auditor, "62").is_ok());
+        let err = check_role_unit(Role::Commune, "62").unwrap_err();
+        assert!(
+            err.starts_with("role commune needs a commune unit (5 digits), but 62 ("),
+            "{err}"
+        );
+        assert_eq!(
+            check_role_unit(Role::Province, "03").unwrap_err(),
+            "unknown unit 03 in the 2024 tree"
+        );
+        assert!(check_role_unit(Role::District, "6x").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
