@@ -18,7 +18,7 @@ pub mod secret;
 pub mod settings;
 
 // The storage crate under its old paths (`eid_core::store`, `eid_core::sql`, …).
-pub use eid_store::{audit, csvfmt, pg, sql, sqlite, staff, store, testkit};
 pub use caller::{Acting, Caller};
-pub use error::Error;
+pub use eid_store::{audit, csvfmt, pg, sql, sqlite, staff, store, testkit};
 pub use eid_store::{open, Actor, Store, StoreError};
+pub use error::Error;

@@ -107,7 +107,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn the_outbox_message_masks_the_phone_and_the_body() {
         let m = OutboxMessage {
@@ -195,5 +194,4 @@ mod tests {
             &["00004"],
         );
     }
-
 }
