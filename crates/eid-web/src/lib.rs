@@ -26,7 +26,8 @@ pub mod state;
 pub mod testkit;
 pub mod verifier;
 pub mod wire;
-pub mod xlsx;
+pub mod ui;
+pub use ui::xlsx;
 
 pub use config::Config;
 pub use startup::Application;

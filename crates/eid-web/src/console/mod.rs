@@ -9,6 +9,7 @@
 mod accounts;
 mod edit;
 pub mod i18n;
+#[path = "../ops/console/mod.rs"]
 mod ops;
 mod pages;
 mod session;

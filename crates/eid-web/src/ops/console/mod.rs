@@ -28,13 +28,13 @@ use eid_domain::campaign::{self, Ranked, Schedule, Status, Timeliness};
 use eid_domain::{iso, Level, Tree, UnitCode, Units};
 use time::{Date, Duration};
 
-use super::i18n::Lang;
-use super::pages::{here, local};
-use super::{in_place, render, ConsoleError, ConsoleUser, Notice, PageCtx};
+use crate::console::i18n::Lang;
+use crate::console::pages::{here, local};
+use crate::console::{in_place, render, ConsoleError, ConsoleUser, Notice, PageCtx};
 use crate::error::AppError;
 use crate::ops_api::{self, svc, OutreachQuery};
 use crate::state::AppState;
-use crate::xlsx;
+use crate::ui::xlsx;
 
 /// The most people the outreach page lists (the exports take up to [`EXPORT_LIMIT`]).
 const PAGE_LIMIT: u32 = 500;
@@ -1022,7 +1022,7 @@ pub async fn quota_add(
         Err(e) => {
             let e = in_place(e, lang)?;
             let mut page = dashboard_page(&state, &user, &uri, &HashMap::new()).await?;
-            page.page.here = super::percent_encode("/ops");
+            page.page.here = crate::console::percent_encode("/ops");
             page.notice = Some(Notice::refused(lang, &e));
             for o in &mut page.units {
                 o.selected = o.value == f.unit;
@@ -1412,7 +1412,7 @@ pub async fn quota_target(
         Err(e) => {
             let e = in_place(e, lang)?;
             let mut page = quota_page(&state, &user, &uri, id, &HashMap::new()).await?;
-            page.page.here = super::percent_encode(&format!("/ops/quotas/{id}"));
+            page.page.here = crate::console::percent_encode(&format!("/ops/quotas/{id}"));
             page.notice = Some(Notice::refused(lang, &e));
             page.target_value = target;
             page.reason = reason;
@@ -1483,7 +1483,7 @@ pub async fn quota_split(
         Err(e) => {
             let e = in_place(e, lang)?;
             let mut page = quota_page(&state, &user, &uri, id, &HashMap::new()).await?;
-            page.page.here = super::percent_encode(&format!("/ops/quotas/{id}"));
+            page.page.here = crate::console::percent_encode(&format!("/ops/quotas/{id}"));
             page.notice = Some(Notice::refused(lang, &e));
             for part in &mut page.parts {
                 if let Some(v) = form.get(&format!("part.{}", part.code)) {
@@ -1617,7 +1617,7 @@ impl OutreachForm {
             ("phone_type", &self.phone_type),
         ] {
             if !v.is_empty() {
-                parts.push(format!("{k}={}", super::percent_encode(v)));
+                parts.push(format!("{k}={}", crate::console::percent_encode(v)));
             }
         }
         parts.join("&")

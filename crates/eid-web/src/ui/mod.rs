@@ -1,0 +1,3 @@
+//! Shared console UI pieces.
+
+pub mod xlsx;
