@@ -27,6 +27,7 @@ pub mod testkit;
 pub mod verifier;
 pub mod wire;
 pub mod ui;
+/// The XLSX writer, now in [`ui::xlsx`]; kept here for old paths.
 pub use ui::xlsx;
 
 pub use config::Config;
