@@ -26,7 +26,9 @@ pub mod state;
 pub mod testkit;
 pub mod verifier;
 pub mod wire;
-pub mod xlsx;
+pub mod ui;
+/// The XLSX writer, now in [`ui::xlsx`]; kept here for old paths.
+pub use ui::xlsx;
 
 pub use config::Config;
 pub use startup::Application;

@@ -9,7 +9,8 @@
 mod accounts;
 mod edit;
 pub mod i18n;
-mod ops;
+#[path = "../ops/console/mod.rs"]
+pub mod ops;
 mod pages;
 mod session;
 
@@ -54,27 +55,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/devices/{id}/status", post(accounts::device_status))
         .route("/sms", get(accounts::sms))
-        .route("/ops", get(ops::dashboard))
-        .route("/ops/quotas", post(ops::quota_add))
-        .route("/ops/quotas/{id}", get(ops::quota))
-        .route("/ops/quotas/{id}/target", post(ops::quota_target))
-        .route("/ops/quotas/{id}/split", post(ops::quota_split))
-        .route("/ops/quotas/{id}/leaderboard", get(ops::leaderboard))
-        .route("/ops/outreach", get(ops::outreach))
-        .route("/ops/outreach.csv", get(ops::outreach_csv))
-        .route("/ops/outreach.xlsx", get(ops::outreach_xlsx))
-        .route("/ops/outreach/print", get(ops::outreach_print))
-        .route("/ops/outreach/assign", post(ops::outreach_assign))
-        .route("/ops/outreach/contact", post(ops::outreach_contact))
-        .route("/ops/proposals", get(ops::proposals))
-        .route("/ops/proposals/{id}", post(ops::proposal_decide))
-        .route("/ops/reports", get(ops::reports))
-        .route("/ops/reports/schedules", post(ops::schedule_add))
-        .route("/ops/reports/{id}/submit", post(ops::report_submit))
-        .route(
-            "/ops/campaigns",
-            get(ops::campaigns).post(ops::campaign_add),
-        )
+        .merge(ops::routes())
         .route("/static/style.css", get(style))
 }
 
