@@ -24,9 +24,9 @@ pub mod sms;
 pub mod startup;
 pub mod state;
 pub mod testkit;
+pub mod ui;
 pub mod verifier;
 pub mod wire;
-pub mod ui;
 /// The XLSX writer, now in [`ui::xlsx`]; kept here for old paths.
 pub use ui::xlsx;
 
