@@ -10,7 +10,6 @@
 
 pub mod access;
 pub mod accounts_api;
-pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
@@ -20,13 +19,16 @@ pub mod openapi;
 pub mod outbound;
 mod redact;
 pub mod ops_api;
+pub mod register;
 pub mod sms;
 pub mod startup;
 pub mod state;
 pub mod testkit;
 pub mod verifier;
-pub mod wire;
 pub mod xlsx;
+
+// The register's modules under their old paths.
+pub use register::{api, wire};
 
 pub use config::Config;
 pub use startup::Application;
