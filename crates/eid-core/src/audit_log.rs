@@ -46,7 +46,10 @@ mod tests {
         for bad in ["0", "1001", "x"] {
             assert!(matches!(
                 parse_limit(Some(bad)),
-                Err(Error::Bad { code: "audit.bad_limit", .. })
+                Err(Error::Bad {
+                    code: "audit.bad_limit",
+                    ..
+                })
             ));
         }
     }

@@ -34,15 +34,36 @@ pub fn sign_in(
     let ok = verify_password(password, found.as_ref().map(|(_, h)| h.as_str()));
     match found {
         Some((staff, _)) if ok && !staff.disabled => {
-            store.audit(&Actor::Staff(staff.id), LOGIN, username, "ok", request_id, now)?;
+            store.audit(
+                &Actor::Staff(staff.id),
+                LOGIN,
+                username,
+                "ok",
+                request_id,
+                now,
+            )?;
             Ok(staff)
         }
         Some((staff, _)) => {
-            store.audit(&Actor::Staff(staff.id), LOGIN, username, "failed", request_id, now)?;
+            store.audit(
+                &Actor::Staff(staff.id),
+                LOGIN,
+                username,
+                "failed",
+                request_id,
+                now,
+            )?;
             Err(Refusal::BadCredentials.into())
         }
         None => {
-            store.audit(&Actor::Anonymous, LOGIN, username, "failed", request_id, now)?;
+            store.audit(
+                &Actor::Anonymous,
+                LOGIN,
+                username,
+                "failed",
+                request_id,
+                now,
+            )?;
             Err(Refusal::BadCredentials.into())
         }
     }
@@ -56,7 +77,14 @@ pub fn sign_in_limited(
     request_id: &str,
     now: OffsetDateTime,
 ) -> Result<(), Error> {
-    Ok(store.audit(&Actor::Anonymous, LOGIN, username, "limited", request_id, now)?)
+    Ok(store.audit(
+        &Actor::Anonymous,
+        LOGIN,
+        username,
+        "limited",
+        request_id,
+        now,
+    )?)
 }
 
 /// A console session just opened: the cookie's token, shown once and stored only as its hash.
@@ -119,11 +147,6 @@ pub fn token_caller(store: &dyn Store, hash: &[u8]) -> Result<Option<Caller>, Er
 /// Ends the caller's console session (by its cookie's hash). Audited as `auth.logout`.
 pub fn sign_out(store: &dyn Store, acting: &Acting, session_hash: &[u8]) -> Result<(), Error> {
     store.delete_session(session_hash)?;
-    acting.audit(
-        store,
-        "auth.logout",
-        &acting.caller.staff.username,
-        "ok",
-    )?;
+    acting.audit(store, "auth.logout", &acting.caller.staff.username, "ok")?;
     Ok(())
 }

@@ -86,7 +86,11 @@ pub async fn household_members(
 ) -> Result<Vec<StoredPerson>, AppError> {
     let acting = acting(state, caller);
     state
-        .read(move |store| Ok(register::household_members(store, &acting, &household, &own)?))
+        .read(move |store| {
+            Ok(register::household_members(
+                store, &acting, &household, &own,
+            )?)
+        })
         .await
 }
 

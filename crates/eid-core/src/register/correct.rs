@@ -6,6 +6,7 @@
 
 use eid_domain::Person;
 
+use crate::clock::vietnam;
 use crate::{Acting, Error, Store};
 
 /// The longest reason we keep.
@@ -27,9 +28,24 @@ pub fn check_reason(reason: &str) -> Result<&str, Error> {
     Ok(reason)
 }
 
+/// Whether `next` keeps what a correction may not change: the identity (ID, name, birth, sex,
+/// hometown), the permanent residence's unit, the household and the card. Those change through
+/// their own procedures.
+fn same_identity(current: &Person, next: &Person) -> bool {
+    current.id == next.id
+        && current.name == next.name
+        && current.birth == next.birth
+        && current.sex == next.sex
+        && current.hometown == next.hometown
+        && current.residence.unit == next.residence.unit
+        && current.household == next.household
+        && current.card == next.card
+}
+
 /// Writes `next` over the stored record of the same personal ID if that record is still at
 /// `expected_version` and lies within the caller's scope (both its residence and the corrected
-/// one). Refused: auditors and a missing reason (`Bad`, nothing audited), a person outside the
+/// one). Refused: auditors, a missing reason, a record that fails `Person::check` or changes a
+/// field not corrected here (`Bad`, nothing audited), a person outside the
 /// scope (`ScopeDenied`, audited `denied`), an unknown ID (`NotFound`, audited `failed`), a
 /// record changed since the form was made (`Conflict` with `person.stale`, nothing written).
 /// Audited as `person.update` with the personal ID as target. A death, emigration or revoked
@@ -44,6 +60,9 @@ pub fn correct_person(
     const ACTION: &str = "person.update";
     acting.caller.not_auditor()?;
     let reason = check_reason(reason)?;
+    let today = acting.now.to_offset(vietnam()).date();
+    next.check(today)
+        .map_err(|e| Error::bad("person.invalid_record", format!("{}: {e}", e.field())))?;
     let target = next.id.as_str();
     // Opening the writer takes the write lock: the version read below cannot change under us.
     let mut writer = store.writer(acting.actor(), reason, acting.now)?;
@@ -67,6 +86,12 @@ pub fn correct_person(
             code: "person.stale",
             message: "the record changed since the form was opened; reload it".to_owned(),
         });
+    }
+    if !same_identity(&current.person, next) {
+        return Err(Error::bad(
+            "person.fixed_field",
+            "only the addresses, the phone and the life status are corrected here",
+        ));
     }
     writer.put(next)?;
     writer.commit()?;

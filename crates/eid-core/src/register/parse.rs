@@ -53,7 +53,10 @@ mod tests {
         assert_eq!(code_of(parse_id("12345")), "person.bad_id");
         assert_eq!(code_of(parse_unit("00004", Tree::Gso2024)), "ok");
         assert_eq!(code_of(parse_unit("0x", Tree::Gso2024)), "unit.bad_code");
-        assert_eq!(code_of(parse_unit("99999", Tree::Gso2024)), "unit.not_found");
+        assert_eq!(
+            code_of(parse_unit("99999", Tree::Gso2024)),
+            "unit.not_found"
+        );
         assert_eq!(parse_tree(None).unwrap(), Tree::Gso2024);
         assert_eq!(parse_tree(Some(" 2025 ")).unwrap(), Tree::Gso2025);
         assert_eq!(code_of(parse_tree(Some("2023"))), "unit.bad_tree");

@@ -210,13 +210,13 @@ pub async fn login(
     let user = username.clone();
     let rid2 = rid.clone();
     let outcome = state
-        .blocking(move |store| {
-            match staff::sign_in(store, &user, &password, &rid2, now) {
+        .blocking(
+            move |store| match staff::sign_in(store, &user, &password, &rid2, now) {
                 Ok(found) => Ok(Some(staff::open_session(store, &found, ttl, now)?.token)),
                 Err(eid_core::Error::Refused(Refusal::BadCredentials)) => Ok(None),
                 Err(e) => Err(e.into()),
-            }
-        })
+            },
+        )
         .await
         .map_err(|e| ConsoleError(e, lang))?;
 
