@@ -16,6 +16,8 @@ pub enum Error {
     NotFound { code: &'static str, message: String },
     /// Outside the caller's scope, or their role has no access. Audited as `denied`.
     ScopeDenied,
+    /// The record changed since the caller read it (`person.stale`): nothing was written.
+    Conflict { code: &'static str, message: String },
     /// An account rule refused (a stable code and a class of its own).
     Refused(Refusal),
     /// An operations rule refused.
@@ -43,7 +45,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Bad { message, .. } | Error::NotFound { message, .. } => f.write_str(message),
+            Error::Bad { message, .. }
+            | Error::NotFound { message, .. }
+            | Error::Conflict { message, .. } => f.write_str(message),
             Error::ScopeDenied => f.write_str("this is outside the scope of your account"),
             Error::Refused(r) => write!(f, "{r}"),
             Error::Ops(e) => write!(f, "{e}"),

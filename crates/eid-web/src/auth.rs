@@ -1,7 +1,8 @@
 //! Who is calling: API bearer tokens, console sessions, and the sign-in rate limiter.
 //!
 //! Tokens and session cookies are random secrets the store knows only by their SHA-256
-//! ([`eid_core::secret::token_hash`]). Sign-in failures are counted in memory per username and
+//! ([`eid_core::secret::token_hash`]); `eid_core::staff` turns a hash into a [`Caller`] and
+//! checks passwords. The rate limiter stays here, in memory, for now. Sign-in failures are counted in memory per username and
 //! per client IP; a success clears the username's count but not the IP's, so one good account
 //! cannot be used to keep guessing others from the same address.
 
@@ -14,7 +15,6 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use eid_core::secret::token_hash;
-use eid_core::Actor;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -53,14 +53,10 @@ impl FromRequestParts<AppState> for ApiCaller {
             .filter(|t| !t.is_empty())
             .ok_or(AppError::BadCredentials)?;
         let hash = token_hash(token);
-        let found = state.read(move |store| Ok(store.api_token(&hash)?)).await?;
-        match found {
-            Some((id, staff)) if !staff.disabled => Ok(ApiCaller(Caller {
-                staff,
-                actor: Actor::Token(id),
-            })),
-            _ => Err(AppError::BadCredentials),
-        }
+        let found = state
+            .read(move |store| Ok(eid_core::staff::token_caller(store, &hash)?))
+            .await?;
+        found.map(ApiCaller).ok_or(AppError::BadCredentials)
     }
 }
 

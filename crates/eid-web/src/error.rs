@@ -181,6 +181,12 @@ impl From<eid_core::Error> for AppError {
             Error::Bad { code, message } => AppError::BadRequest { code, message },
             Error::NotFound { code, message } => AppError::NotFound { code, message },
             Error::ScopeDenied => AppError::ScopeDenied,
+            Error::Conflict { code, message } => AppError::Refused {
+                status: StatusCode::CONFLICT,
+                code,
+                message,
+                detail: None,
+            },
             Error::Refused(r) => r.into(),
             Error::Ops(e) => e.into(),
             Error::Store(e) => AppError::Internal(e.to_string()),

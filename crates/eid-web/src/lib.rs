@@ -10,7 +10,6 @@
 
 pub mod access;
 pub mod accounts_api;
-pub mod api;
 pub mod auth;
 pub mod config;
 pub mod console;
@@ -20,15 +19,18 @@ pub mod openapi;
 pub mod ops_api;
 pub mod outbound;
 mod redact;
+pub mod register;
 pub mod sms;
 pub mod startup;
 pub mod state;
 pub mod testkit;
 pub mod ui;
 pub mod verifier;
-pub mod wire;
 /// The XLSX writer, now in [`ui::xlsx`]; kept here for old paths.
 pub use ui::xlsx;
+
+// The register's modules under their old paths.
+pub use register::{api, wire};
 
 pub use config::Config;
 pub use startup::Application;

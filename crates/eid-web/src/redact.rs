@@ -1,14 +1,14 @@
-//! `Debug` for the web crate's types that hold personal data: the SMS outbox message, a typed
-//! person search, and the wire views of persons, their history, staff and audit entries. Each
-//! shows its ids and masks the rest with the forms of [`eid_domain::redact`]; the types stay
-//! where they are, only their `Debug` lives here.
+//! `Debug` for the web crate's types that hold personal data: the SMS outbox message and the
+//! wire views of persons, their history, staff and audit entries. Each shows its ids and masks
+//! the rest with the forms of [`eid_domain::redact`]; the types stay where they are, only their
+//! `Debug` lives here. A typed person search (`eid_core::register::SearchParams`) masks itself in
+//! the core and is checked here too.
 
 use std::fmt;
 
 use eid_domain::masked_debug;
 use eid_domain::redact::MaybeId;
 
-use crate::access::SearchParams;
 use crate::sms::OutboxMessage;
 use crate::wire::{
     AuditJson, ChangeJson, EventJson, HistoryJson, MeJson, NameJson, PersonJson, ResidenceJson,
@@ -19,8 +19,7 @@ masked_debug!(OutboxMessage, "OutboxMessage" {
     show: [id, attempts], phone: [to], text: [body],
 });
 
-// A person search as typed.
-masked_debug!(SearchParams, "SearchParams" { show: [unit, limit], hide: [name, birth] });
+// A person search as typed: `eid_core::register::SearchParams` masks itself.
 
 // Wire views of the register.
 masked_debug!(NameJson, "NameJson" { show: [], hide: [surname, middle, given, full] });
@@ -66,6 +65,7 @@ mod tests {
     use time::macros::date;
 
     use super::*;
+    use crate::access::SearchParams;
     use crate::auth::Caller;
     use crate::wire::SearchJson;
 

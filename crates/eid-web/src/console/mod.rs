@@ -7,12 +7,13 @@
 //! audited the same way.
 
 mod accounts;
-mod edit;
 pub mod i18n;
 #[path = "../ops/console/mod.rs"]
 pub mod ops;
-mod pages;
-mod session;
+pub(crate) mod session;
+
+/// The register's pages, under their old path (`here` and `local` are shared by every page).
+pub(crate) use crate::register::console as pages;
 
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -36,7 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{lang}", get(session::switch_lang))
         .route("/search", get(pages::search))
         .route("/persons/{id}", get(pages::person))
-        .route("/persons/{id}/edit", get(edit::form).post(edit::save))
+        .route(
+            "/persons/{id}/edit",
+            get(pages::edit_form).post(pages::edit_save),
+        )
         .route("/units", get(pages::units_home))
         .route("/units/{code}", get(pages::unit))
         .route("/audit", get(pages::audit))

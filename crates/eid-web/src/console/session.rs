@@ -2,8 +2,10 @@
 //!
 //! The sign-in form is protected by a double-submit token (a cookie and a hidden field that
 //! must match) since there is no session yet; after sign-in, forms carry the session's own
-//! CSRF token. An unknown user and a wrong password take the same Argon2id work and get the
-//! same answer; failures are rate-limited per username and per client IP and audited.
+//! CSRF token. The credential check is `eid_core::staff::sign_in`: an unknown user and a wrong
+//! password take the same Argon2id work and get the same answer, and every attempt is audited.
+//! Failures are rate-limited here per username and per client IP ([`crate::auth::RateLimiter`],
+//! in memory).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -14,8 +16,9 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use eid_core::secret::{constant_time_eq, random_token, token_hash, verify_password};
-use eid_core::Actor;
+use eid_core::accounts::Refusal;
+use eid_core::secret::{constant_time_eq, random_token, token_hash};
+use eid_core::{staff, Acting};
 use time::Duration;
 
 use super::i18n::{Lang, LANG_COOKIE};
@@ -71,20 +74,17 @@ impl FromRequestParts<AppState> for ConsoleUser {
         let now = state.now();
         let lookup = hash.clone();
         let session = state
-            .read(move |store| Ok(store.session(&lookup, now)?))
+            .read(move |store| Ok(staff::session_caller(store, &lookup, now)?))
             .await
             .map_err(|e| ConsoleError(e, lang))?;
         match session {
-            Some(s) if !s.staff.disabled => Ok(ConsoleUser {
-                caller: Caller {
-                    actor: Actor::Staff(s.staff.id),
-                    staff: s.staff,
-                },
-                csrf: s.csrf,
+            Some((caller, csrf)) => Ok(ConsoleUser {
+                caller,
+                csrf,
                 lang,
                 session_hash: hash,
             }),
-            _ => Err(ConsoleError(AppError::Unauthenticated, lang)),
+            None => Err(ConsoleError(AppError::Unauthenticated, lang)),
         }
     }
 }
@@ -190,9 +190,7 @@ pub async fn login(
         state.metrics.login_limited();
         let user = username.clone();
         state
-            .blocking(move |store| {
-                Ok(store.audit(&Actor::Anonymous, "auth.login", &user, "limited", &rid, now)?)
-            })
+            .blocking(move |store| Ok(staff::sign_in_limited(store, &user, &rid, now)?))
             .await
             .map_err(|e| ConsoleError(e, lang))?;
         let mut response = login_page(
@@ -212,41 +210,13 @@ pub async fn login(
     let user = username.clone();
     let rid2 = rid.clone();
     let outcome = state
-        .blocking(move |store| {
-            let found = store.staff_by_username(&user)?;
-            let ok = verify_password(&password, found.as_ref().map(|(_, h)| h.as_str()));
-            match found {
-                Some((staff, _)) if ok && !staff.disabled => {
-                    let token = random_token();
-                    let csrf = random_token();
-                    store.create_session(&token_hash(&token), staff.id, &csrf, now, now + ttl)?;
-                    store.audit(
-                        &Actor::Staff(staff.id),
-                        "auth.login",
-                        &user,
-                        "ok",
-                        &rid2,
-                        now,
-                    )?;
-                    Ok(Some(token))
-                }
-                Some((staff, _)) => {
-                    store.audit(
-                        &Actor::Staff(staff.id),
-                        "auth.login",
-                        &user,
-                        "failed",
-                        &rid2,
-                        now,
-                    )?;
-                    Ok(None)
-                }
-                None => {
-                    store.audit(&Actor::Anonymous, "auth.login", &user, "failed", &rid2, now)?;
-                    Ok(None)
-                }
-            }
-        })
+        .blocking(
+            move |store| match staff::sign_in(store, &user, &password, &rid2, now) {
+                Ok(found) => Ok(Some(staff::open_session(store, &found, ttl, now)?.token)),
+                Err(eid_core::Error::Refused(Refusal::BadCredentials)) => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+        )
         .await
         .map_err(|e| ConsoleError(e, lang))?;
 
@@ -288,16 +258,9 @@ pub async fn logout(
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form)?;
     let hash = user.session_hash.clone();
-    let rid = request_id();
-    let now = state.now();
-    let actor = user.caller.actor.clone();
-    let username = user.caller.staff.username.clone();
+    let acting = Acting::new(user.caller.clone(), request_id(), state.now());
     state
-        .blocking(move |store| {
-            store.delete_session(&hash)?;
-            store.audit(&actor, "auth.logout", &username, "ok", &rid, now)?;
-            Ok(())
-        })
+        .blocking(move |store| Ok(staff::sign_out(store, &acting, &hash)?))
         .await
         .map_err(|e| ConsoleError(e, user.lang))?;
     let mut response = Redirect::to("/login").into_response();

@@ -1,7 +1,8 @@
 //! The JSON API under `/api/v1`, authenticated by bearer tokens.
 //!
-//! Handlers are thin: take the raw input, let [`crate::access`] parse, check scope, call the
-//! store and audit, then convert to the wire structs of [`crate::wire`].
+//! Handlers are thin: take the raw input, let [`crate::access`] (over `eid_core::register`)
+//! parse, check scope, call the store and audit, then convert to the wire structs of
+//! [`crate::wire`].
 
 use std::collections::HashMap;
 
@@ -52,17 +53,11 @@ async fn units_by_name(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<UnitMatchesJson>, AppError> {
     let tree = access::parse_tree(q.get("tree").map(String::as_str))?;
-    let name = q.get("name").map(String::as_str).unwrap_or("").trim();
-    if name.chars().filter(|c| c.is_alphanumeric()).count() < 1 {
-        return Err(AppError::bad(
-            "unit.name_required",
-            "give a unit name to look up",
-        ));
-    }
-    let units = eid_domain::Units::get().find_by_name(tree, name);
+    let name = q.get("name").map(String::as_str).unwrap_or("");
+    let units = eid_core::register::units_by_name(tree, name)?;
     Ok(Json(UnitMatchesJson {
         tree: tree.as_str(),
-        units: units.into_iter().take(100).map(UnitRefJson::new).collect(),
+        units: units.into_iter().map(UnitRefJson::new).collect(),
     }))
 }
 
@@ -199,14 +194,7 @@ async fn audit(
     ApiCaller(caller): ApiCaller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<AuditJson>>, AppError> {
-    let limit = match q.get("limit").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => 100,
-        Some(s) => s
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| AppError::bad("audit.bad_limit", "limit must be 1 to 1000"))?,
-    };
+    let limit = eid_core::audit_log::parse_limit(q.get("limit").map(String::as_str))?;
     let entries = access::audit_log(&state, &caller, limit).await?;
     Ok(Json(entries.iter().map(AuditJson::new).collect()))
 }

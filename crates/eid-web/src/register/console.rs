@@ -1,35 +1,48 @@
-//! The console's pages: search, person, units and the audit log.
+//! The register's console pages: search, person, correction, units and the audit log.
 //!
-//! Each handler reads through [`crate::access`] and turns the result into a flat view struct of
-//! display strings, translated here, so templates only lay out text.
+//! Each handler reads through [`crate::access`] (the register's use cases in `eid_core`) and
+//! turns the result into a flat view struct of display strings, translated here, so templates
+//! only lay out text.
+//!
+//! Correcting a person's record: address, temporary residence, phone and life status, each
+//! change with its reason. Identity fields (ID, name, birth, sex) are not edited here: they change
+//! through their own procedures. The form carries the version it was made from; the handler
+//! parses the form into a corrected record and `eid_core::register::correct_person` writes it
+//! (the officer as actor, the reason required, the version checked again under the write lock).
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
-use axum::http::Uri;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
+use eid_core::register;
 use eid_core::store::{PersonEvent, Role, StoredPerson};
-use eid_domain::{card_expiry, iso, Tree, UnitCode, Units};
+use eid_core::Acting;
+use eid_domain::person::check_address;
+use eid_domain::{
+    card_expiry, iso, parse_iso_date, LifeState, LifeStatus, Person, PhoneNumber, PhoneType,
+    Residence, Tree, UnitCode, Units,
+};
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use super::i18n::Lang;
-use super::session::MaybeUser;
-use super::{render, ConsoleError, ConsoleUser, PageCtx};
 use crate::access::{self, SearchParams, UnitView};
-use crate::error::AppError;
+use crate::console::i18n::Lang;
+use crate::console::session::MaybeUser;
+use crate::console::{render, ConsoleError, ConsoleUser, PageCtx};
+use crate::error::{request_id, AppError};
 use crate::state::{vietnam, AppState};
 use crate::wire::{changes, unit_name};
 
 /// A timestamp in Vietnam's time, to the minute.
-pub(super) fn local(t: OffsetDateTime) -> String {
+pub(crate) fn local(t: OffsetDateTime) -> String {
     t.to_offset(vietnam())
         .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
         .unwrap_or_default()
 }
 
-pub(super) fn here(uri: &Uri) -> String {
+pub(crate) fn here(uri: &Uri) -> String {
     uri.path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned())
@@ -224,28 +237,9 @@ pub async fn person(
     let p = &sp.person;
     // The household's other members within the officer's scope, audited like any read of them.
     let members = match p.household.clone() {
-        Some(household) => {
-            let caller = user.caller.clone();
-            let (rid, now, own) = (crate::error::request_id(), state.now(), p.id);
-            state
-                .read(move |store| {
-                    let found = store.household(&household, &caller.staff.unit)?;
-                    store.audit(
-                        &caller.actor,
-                        "person.household",
-                        &household,
-                        "ok",
-                        &rid,
-                        now,
-                    )?;
-                    Ok(found
-                        .into_iter()
-                        .filter(|m| m.person.id != own)
-                        .collect::<Vec<_>>())
-                })
-                .await
-                .map_err(|e| ConsoleError(e, lang))?
-        }
+        Some(household) => access::household_members(&state, &user.caller, household, p.id)
+            .await
+            .map_err(|e| ConsoleError(e, lang))?,
         None => Vec::new(),
     };
     let members = members
@@ -490,4 +484,233 @@ pub async fn audit(
             .collect(),
     };
     render(&page)
+}
+
+// Correcting a person's record.
+
+#[derive(Template)]
+#[template(path = "person_edit.html")]
+struct EditPage {
+    page: PageCtx,
+    id: String,
+    name: String,
+    version: i64,
+    address: String,
+    temp_unit: String,
+    temp_address: String,
+    phone: String,
+    phone_options: Vec<Choice>,
+    life_options: Vec<Choice>,
+    life_date: String,
+    reason: String,
+    error: Option<String>,
+}
+
+/// One option of a select.
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+fn choices(page: &PageCtx, prefix: &str, values: &[&'static str], current: &str) -> Vec<Choice> {
+    values
+        .iter()
+        .map(|&value| Choice {
+            value,
+            label: page.t(&format!("{prefix}.{value}")),
+            selected: value == current,
+        })
+        .collect()
+}
+
+impl EditPage {
+    fn of(page: PageCtx, p: &Person, version: i64) -> EditPage {
+        EditPage {
+            phone_options: choices(
+                &page,
+                "phone",
+                &["none", "basic", "smartphone"],
+                p.phone_type.as_str(),
+            ),
+            life_options: choices(
+                &page,
+                "life",
+                &["alive", "dead", "emigrated", "absent"],
+                p.life.state.as_str(),
+            ),
+            page,
+            id: p.id.as_str().to_owned(),
+            name: p.name.full(),
+            version,
+            address: p.residence.address.clone(),
+            temp_unit: p
+                .temporary
+                .as_ref()
+                .map(|t| t.unit.as_str().to_owned())
+                .unwrap_or_default(),
+            temp_address: p
+                .temporary
+                .as_ref()
+                .map(|t| t.address.clone())
+                .unwrap_or_default(),
+            phone: p.phone.as_ref().map(|x| x.national()).unwrap_or_default(),
+            life_date: p.life.since.map(iso).unwrap_or_default(),
+            reason: String::new(),
+            error: None,
+        }
+    }
+}
+
+/// Auditors only read the audit trail: the form is refused before anything is read.
+fn may_edit(user: &ConsoleUser) -> Result<(), ConsoleError> {
+    user.caller
+        .not_auditor()
+        .map_err(|e| ConsoleError(e.into(), user.lang))
+}
+
+/// `GET /persons/{id}/edit`
+pub async fn edit_form(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    may_edit(&user)?;
+    let lang = user.lang;
+    let sp = access::read_person(&state, &user.caller, &id)
+        .await
+        .map_err(|e| ConsoleError(e, lang))?;
+    render(&EditPage::of(
+        PageCtx::new(lang, Some(&user), "search", &here(&uri)),
+        &sp.person,
+        sp.version,
+    ))
+}
+
+/// Applies the form to a copy of the record, or says which field is wrong (a translation key).
+fn apply(
+    p: &Person,
+    f: &HashMap<String, String>,
+    today: time::Date,
+) -> Result<Person, &'static str> {
+    let get = |k: &str| f.get(k).map(|v| v.trim()).unwrap_or("");
+    let mut next = p.clone();
+    let address = eid_domain::name::nfc(get("address"));
+    check_address("residence_address", &address).map_err(|_| "edit.bad_address")?;
+    next.residence.address = address;
+    next.temporary = match get("temp_unit") {
+        "" if get("temp_address").is_empty() => None,
+        "" => return Err("edit.bad_temp_unit"),
+        code => {
+            let unit = UnitCode::parse(code).map_err(|_| "edit.bad_temp_unit")?;
+            let address = eid_domain::name::nfc(get("temp_address"));
+            check_address("temp_address", &address).map_err(|_| "edit.bad_address")?;
+            Some(Residence { unit, address })
+        }
+    };
+    next.phone = match get("phone") {
+        "" => None,
+        raw => Some(PhoneNumber::parse(raw).map_err(|_| "edit.bad_phone")?),
+    };
+    next.phone_type = PhoneType::parse(get("phone_type")).ok_or("edit.bad_phone_type")?;
+    let state = LifeState::parse(get("life")).ok_or("edit.bad_life")?;
+    let since = match get("life_date") {
+        "" => None,
+        raw => Some(parse_iso_date(raw).ok_or("edit.bad_date")?),
+    };
+    next.life = LifeStatus { state, since };
+    next.check(today).map_err(|e| match e.field() {
+        "temp_unit" => "edit.bad_temp_unit",
+        "phone_type" => "edit.bad_phone_type",
+        "life_status_date" => "edit.bad_life_date",
+        _ => "edit.bad_record",
+    })?;
+    Ok(next)
+}
+
+/// `POST /persons/{id}/edit`
+pub async fn edit_save(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    user.check_csrf(&form)?;
+    may_edit(&user)?;
+    let lang = user.lang;
+    let sp = access::read_person(&state, &user.caller, &id)
+        .await
+        .map_err(|e| ConsoleError(e, lang))?;
+    let reason = form
+        .get("reason")
+        .map(|r| r.trim().to_owned())
+        .unwrap_or_default();
+    let version: i64 = form
+        .get("version")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1);
+    let again = |key: &'static str, status: StatusCode| {
+        let mut page = EditPage::of(
+            PageCtx::new(lang, Some(&user), "search", &here(&uri)),
+            &sp.person,
+            sp.version,
+        );
+        for (k, slot) in [
+            ("address", &mut page.address),
+            ("temp_unit", &mut page.temp_unit),
+            ("temp_address", &mut page.temp_address),
+            ("phone", &mut page.phone),
+            ("life_date", &mut page.life_date),
+        ] {
+            *slot = form.get(k).cloned().unwrap_or_default();
+        }
+        let submitted = |k: &str| form.get(k).map(String::as_str).unwrap_or("").to_owned();
+        page.phone_options = choices(
+            &page.page,
+            "phone",
+            &["none", "basic", "smartphone"],
+            &submitted("phone_type"),
+        );
+        page.life_options = choices(
+            &page.page,
+            "life",
+            &["alive", "dead", "emigrated", "absent"],
+            &submitted("life"),
+        );
+        page.reason = reason.clone();
+        page.error = Some(lang.t(key).to_owned());
+        render(&page).map(|r| (status, r).into_response())
+    };
+    // The reason first, then the version the form was made from, then the fields: the same
+    // order of answers as before the write moved into the core.
+    let reason = match register::check_reason(&reason) {
+        Ok(r) => r.to_owned(),
+        Err(_) => return again("edit.reason_required", StatusCode::BAD_REQUEST),
+    };
+    if version != sp.version {
+        return again("edit.conflict", StatusCode::CONFLICT);
+    }
+    let next = match apply(&sp.person, &form, state.today()) {
+        Ok(p) => p,
+        Err(key) => return again(key, StatusCode::BAD_REQUEST),
+    };
+    let acting = Acting::new(user.caller.clone(), request_id(), state.now());
+    let written = state
+        .blocking(move |store| {
+            match register::correct_person(store, &acting, &next, version, &reason) {
+                Ok(()) => Ok(true),
+                // Checked again under the writer: a change that landed since the page was read
+                // wins.
+                Err(eid_core::Error::Conflict { .. }) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+        .map_err(|e| ConsoleError(e, lang))?;
+    if !written {
+        return again("edit.conflict", StatusCode::CONFLICT);
+    }
+    Ok(Redirect::to(&format!("/persons/{}", sp.person.id.as_str())).into_response())
 }

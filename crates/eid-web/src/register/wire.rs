@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
-use crate::access::UnitView;
+use eid_core::register::UnitView;
 
 /// RFC 3339 text of a timestamp.
 pub fn rfc3339(t: OffsetDateTime) -> String {

@@ -1,0 +1,78 @@
+//! Reading one person, with or without their history, and their household: scope-checked and
+//! audited, allowed or not.
+
+use eid_domain::PersonalId;
+
+use crate::store::{PersonEvent, StoredPerson};
+use crate::{Acting, Error, Store};
+
+/// One person, if the caller may see them. Audited as `person.read`.
+pub fn read_person(
+    store: &dyn Store,
+    acting: &Acting,
+    id: &PersonalId,
+) -> Result<StoredPerson, Error> {
+    load(store, acting, id, false).map(|(p, _)| p)
+}
+
+/// One person and their full history, if the caller may see them. Audited as `person.read`.
+pub fn person_history(
+    store: &dyn Store,
+    acting: &Acting,
+    id: &PersonalId,
+) -> Result<(StoredPerson, Vec<PersonEvent>), Error> {
+    load(store, acting, id, true)
+}
+
+fn load(
+    store: &dyn Store,
+    acting: &Acting,
+    id: &PersonalId,
+    with_history: bool,
+) -> Result<(StoredPerson, Vec<PersonEvent>), Error> {
+    const ACTION: &str = "person.read";
+    let target = id.as_str();
+    if let Err(e) = acting.caller.not_auditor() {
+        acting.audit(store, ACTION, target, "denied")?;
+        return Err(e);
+    }
+    let Some(person) = store.person(id)? else {
+        acting.audit(store, ACTION, target, "failed")?;
+        return Err(Error::not_found(
+            "person.not_found",
+            "no person has this personal ID",
+        ));
+    };
+    if !acting.caller.sees(&person.person.residence.unit) {
+        acting.audit(store, ACTION, target, "denied")?;
+        return Err(Error::ScopeDenied);
+    }
+    let history = if with_history {
+        store.history(id)?
+    } else {
+        Vec::new()
+    };
+    acting.audit(store, ACTION, target, "ok")?;
+    Ok((person, history))
+}
+
+/// The other members of household `household` within the caller's unit (`own` left out).
+/// Audited as `person.household` with the household as target.
+pub fn household_members(
+    store: &dyn Store,
+    acting: &Acting,
+    household: &str,
+    own: &PersonalId,
+) -> Result<Vec<StoredPerson>, Error> {
+    const ACTION: &str = "person.household";
+    if let Err(e) = acting.caller.not_auditor() {
+        acting.audit(store, ACTION, household, "denied")?;
+        return Err(e);
+    }
+    let found = store.household(household, &acting.caller.unit())?;
+    acting.audit(store, ACTION, household, "ok")?;
+    Ok(found
+        .into_iter()
+        .filter(|m| m.person.id != *own && acting.caller.sees(&m.person.residence.unit))
+        .collect())
+}

@@ -1,0 +1,459 @@
+//! The register's and staff's use cases on both engines: scope-checked, audited reads (with the
+//! request id the caller's `Acting` carries), the audit log, person corrections (reason, version
+//! checked under the write lock, an `updated` event by the officer) and staff sign-in. SQLite
+//! always; PostgreSQL when `EID_TEST_DATABASE_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use eid_core::accounts::Refusal;
+use eid_core::import::{import_generated, ImportOptions, OnError};
+use eid_core::register::{self, SearchParams};
+use eid_core::store::{AuditEntry, NewStaff, Role, StoredPerson};
+use eid_core::{audit_log, staff, Acting, Actor, Caller, Error, Store};
+use eid_domain::{Person, PersonalId, UnitCode};
+use eid_gen::{GenConfig, Generator};
+use time::macros::{date, datetime};
+use time::{Date, OffsetDateTime};
+
+const TODAY: Date = date!(2026 - 11 - 23);
+const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
+const PASSWORD: &str = "Mật-khẩu-đủ-dài-42";
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn engines() -> Vec<Arc<dyn Store>> {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tag = format!("{}_{n}", std::process::id());
+    let dir = std::env::temp_dir().join(format!("eid-register-test-{tag}"));
+    let mut out: Vec<Arc<dyn Store>> = Vec::new();
+    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
+    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
+        let schema = format!("register_{tag}");
+        out.push(Arc::new(
+            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
+        ));
+    }
+    for s in &out {
+        s.migrate().unwrap();
+    }
+    out
+}
+
+fn code(s: &str) -> UnitCode {
+    UnitCode::parse(s).unwrap()
+}
+
+/// A small population of province 62, imported; returns the first living person.
+fn populate(store: &dyn Store) -> Person {
+    let people: Vec<Person> = Generator::new(&GenConfig {
+        count: 40,
+        seed: 9,
+        province: Some(code("62")),
+        today: TODAY,
+    })
+    .unwrap()
+    .collect();
+    let opts = ImportOptions {
+        on_error: OnError::Skip,
+        today: TODAY,
+        now: NOW,
+        actor: Actor::Cli("test".into()),
+        reason: "test".into(),
+    };
+    import_generated(store, people.iter().cloned(), &opts).unwrap();
+    people
+        .into_iter()
+        .find(|p| p.life.state == eid_domain::LifeState::Alive)
+        .unwrap()
+}
+
+/// A staff account of `role` at `unit`, with [`PASSWORD`].
+fn officer(store: &dyn Store, username: &str, role: Role, unit: UnitCode) -> Caller {
+    let id = store
+        .create_staff(
+            &NewStaff {
+                username: username.into(),
+                display_name: format!("Cán bộ {username}"),
+                role,
+                unit,
+                password_hash: eid_core::secret::hash_password(PASSWORD).unwrap(),
+            },
+            NOW,
+        )
+        .unwrap();
+    Caller {
+        staff: store.staff_by_id(id).unwrap().unwrap(),
+        actor: Actor::Staff(id),
+    }
+}
+
+fn acting(caller: &Caller, rid: &str) -> Acting {
+    Acting::new(caller.clone(), rid, NOW)
+}
+
+/// The audit lines written under request id `rid`.
+fn lines(store: &dyn Store, rid: &str) -> Vec<AuditEntry> {
+    store
+        .audit_log(1000)
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.request_id == rid)
+        .collect()
+}
+
+fn one_line(store: &dyn Store, rid: &str) -> (String, String, String, Actor) {
+    let found = lines(store, rid);
+    assert_eq!(found.len(), 1, "{}: lines of {rid}", store.engine());
+    let a = &found[0];
+    (
+        a.action.clone(),
+        a.target.clone(),
+        a.outcome.clone(),
+        a.actor.clone(),
+    )
+}
+
+fn stored(store: &dyn Store, id: &PersonalId) -> StoredPerson {
+    store.person(id).unwrap().unwrap()
+}
+
+#[test]
+fn a_read_in_scope_is_audited_ok_and_outside_denied_with_the_request_id() {
+    for s in engines() {
+        let s = s.as_ref();
+        let p = populate(s);
+        let commune = officer(s, "xa", Role::Commune, p.residence.unit);
+        let elsewhere = officer(s, "hanoi", Role::Province, code("01"));
+
+        let found = register::read_person(s, &acting(&commune, "rid-ok"), &p.id).unwrap();
+        assert_eq!(found.person.id, p.id);
+        assert_eq!(
+            one_line(s, "rid-ok"),
+            (
+                "person.read".into(),
+                p.id.as_str().into(),
+                "ok".into(),
+                commune.actor.clone()
+            )
+        );
+
+        let err = register::person_history(s, &acting(&elsewhere, "rid-out"), &p.id).unwrap_err();
+        assert!(matches!(err, Error::ScopeDenied), "{}: {err}", s.engine());
+        assert_eq!(
+            one_line(s, "rid-out"),
+            (
+                "person.read".into(),
+                p.id.as_str().into(),
+                "denied".into(),
+                elsewhere.actor.clone()
+            )
+        );
+
+        // A search of another province is denied and audited with the unit as target.
+        let q = register::parse_search(
+            &elsewhere,
+            &SearchParams {
+                name: Some("nguyen".into()),
+                unit: Some("62".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let err = register::search(s, &acting(&elsewhere, "rid-search"), &q).unwrap_err();
+        assert!(matches!(err, Error::ScopeDenied));
+        let (action, target, outcome, _) = one_line(s, "rid-search");
+        assert_eq!(
+            (action.as_str(), target.as_str(), outcome.as_str()),
+            ("person.search", "62", "denied")
+        );
+    }
+}
+
+#[test]
+fn an_unknown_id_is_not_found_and_audited_failed() {
+    for s in engines() {
+        let s = s.as_ref();
+        let p = populate(s);
+        let province = officer(s, "tinh", Role::Province, code("62"));
+        // A valid ID that nobody in the generated population has: another birth century digit.
+        let unknown = (0..1000u32)
+            .map(|n| PersonalId::parse(&format!("062099{n:06}")).unwrap())
+            .find(|id| s.person(id).unwrap().is_none())
+            .unwrap();
+        assert_ne!(unknown, p.id);
+        let err =
+            register::read_person(s, &acting(&province, "rid-unknown"), &unknown).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::NotFound {
+                    code: "person.not_found",
+                    ..
+                }
+            ),
+            "{}: {err}",
+            s.engine()
+        );
+        let (action, target, outcome, _) = one_line(s, "rid-unknown");
+        assert_eq!(
+            (action.as_str(), target.as_str(), outcome.as_str()),
+            ("person.read", unknown.as_str(), "failed")
+        );
+        assert!(matches!(
+            register::parse_id("0620"),
+            Err(Error::Bad {
+                code: "person.bad_id",
+                ..
+            })
+        ));
+    }
+}
+
+#[test]
+fn an_auditor_reads_the_trail_and_nothing_else() {
+    for s in engines() {
+        let s = s.as_ref();
+        let p = populate(s);
+        let auditor = officer(s, "kiemtra", Role::Auditor, UnitCode::NATION);
+        let commune = officer(s, "xa", Role::Commune, p.residence.unit);
+
+        let err = register::read_person(s, &acting(&auditor, "rid-a1"), &p.id).unwrap_err();
+        assert!(matches!(err, Error::ScopeDenied));
+        assert_eq!(one_line(s, "rid-a1").2, "denied");
+
+        let before = stored(s, &p.id);
+        let mut next = before.person.clone();
+        next.residence.address = "Số 7 đường Trần Hưng Đạo".into();
+        let err = register::correct_person(
+            s,
+            &acting(&auditor, "rid-a2"),
+            &next,
+            before.version,
+            "sửa địa chỉ",
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::ScopeDenied));
+        assert_eq!(stored(s, &p.id).version, before.version);
+
+        let unit = register::parse_unit("62", eid_domain::Tree::Gso2024).unwrap();
+        assert!(matches!(
+            register::unit_view(s, &auditor, unit, eid_domain::Tree::Gso2024),
+            Err(Error::ScopeDenied)
+        ));
+
+        let entries = audit_log::audit_log(s, &acting(&auditor, "rid-a3"), 50).unwrap();
+        assert!(entries.iter().any(|e| e.request_id == "rid-a1"));
+        assert_eq!(one_line(s, "rid-a3").2, "ok");
+        // A commune officer may not read the trail; the refusal is audited.
+        let err = audit_log::audit_log(s, &acting(&commune, "rid-a4"), 50).unwrap_err();
+        assert!(matches!(err, Error::ScopeDenied));
+        assert_eq!(one_line(s, "rid-a4").2, "denied");
+    }
+}
+
+#[test]
+fn a_correction_needs_a_reason_and_the_current_version() {
+    for s in engines() {
+        let s = s.as_ref();
+        let p = populate(s);
+        let commune = officer(s, "xa", Role::Commune, p.residence.unit);
+        let before = stored(s, &p.id);
+        let events = s.history(&p.id).unwrap().len();
+        let mut next = before.person.clone();
+        next.residence.address = "Số 7 đường Trần Hưng Đạo".into();
+
+        for reason in ["", "   ", "dòng\nmới", &"x".repeat(201)] {
+            let err = register::correct_person(
+                s,
+                &acting(&commune, "rid-c1"),
+                &next,
+                before.version,
+                reason,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::Bad {
+                        code: "person.reason_required",
+                        ..
+                    }
+                ),
+                "{}: {err}",
+                s.engine()
+            );
+        }
+        let err = register::correct_person(
+            s,
+            &acting(&commune, "rid-c2"),
+            &next,
+            before.version - 1,
+            "sửa địa chỉ",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Conflict {
+                    code: "person.stale",
+                    ..
+                }
+            ),
+            "{}: {err}",
+            s.engine()
+        );
+        // Nothing was written: same version, same history, no `person.update` line.
+        let after = stored(s, &p.id);
+        assert_eq!(after.version, before.version);
+        assert_eq!(after.person, before.person);
+        assert_eq!(s.history(&p.id).unwrap().len(), events);
+        assert!(lines(s, "rid-c1").is_empty() && lines(s, "rid-c2").is_empty());
+
+        // The name is not corrected here.
+        let mut renamed = next.clone();
+        renamed.name = eid_domain::PersonName::parse("Trần", "Thị", "Bích").unwrap();
+        let err = register::correct_person(
+            s,
+            &acting(&commune, "rid-c3"),
+            &renamed,
+            before.version,
+            "đổi tên",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Bad {
+                    code: "person.fixed_field",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(stored(s, &p.id).version, before.version);
+    }
+}
+
+#[test]
+fn a_good_correction_is_an_updated_event_by_the_officer() {
+    for s in engines() {
+        let s = s.as_ref();
+        let p = populate(s);
+        let commune = officer(s, "xa", Role::Commune, p.residence.unit);
+        let elsewhere = officer(s, "hanoi", Role::Province, code("01"));
+        let before = stored(s, &p.id);
+        let mut next = before.person.clone();
+        next.residence.address = "Số 7 đường Trần Hưng Đạo".into();
+
+        let err = register::correct_person(
+            s,
+            &acting(&elsewhere, "rid-g0"),
+            &next,
+            before.version,
+            "sửa địa chỉ",
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::ScopeDenied));
+        assert_eq!(one_line(s, "rid-g0").2, "denied");
+
+        register::correct_person(
+            s,
+            &acting(&commune, "rid-g1"),
+            &next,
+            before.version,
+            "  sửa địa chỉ  ",
+        )
+        .unwrap();
+        let after = stored(s, &p.id);
+        assert_eq!(after.version, before.version + 1, "{}", s.engine());
+        assert_eq!(after.person.residence.address, "Số 7 đường Trần Hưng Đạo");
+        let history = s.history(&p.id).unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(last.kind, "updated");
+        assert_eq!(last.actor, commune.actor);
+        assert_eq!(last.reason, "sửa địa chỉ");
+        assert!(
+            last.changes.get("residence_address").is_some(),
+            "{}",
+            last.changes
+        );
+        assert_eq!(
+            one_line(s, "rid-g1"),
+            (
+                "person.update".into(),
+                p.id.as_str().into(),
+                "ok".into(),
+                commune.actor.clone()
+            )
+        );
+        // The form made from the old version is now stale.
+        let err = register::correct_person(
+            s,
+            &acting(&commune, "rid-g2"),
+            &next,
+            before.version,
+            "lần nữa",
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Conflict { .. }));
+    }
+}
+
+#[test]
+fn staff_sign_in_answers_the_same_for_unknown_users_and_wrong_passwords() {
+    for s in engines() {
+        let s = s.as_ref();
+        let commune = officer(s, "xa.62", Role::Commune, code("62"));
+        let disabled = officer(s, "nghi.62", Role::Commune, code("62"));
+        s.set_staff_disabled(disabled.staff.id, true).unwrap();
+
+        let found = staff::sign_in(s, "xa.62", PASSWORD, "rid-s1", NOW).unwrap();
+        assert_eq!(found.id, commune.staff.id);
+        assert_eq!(
+            one_line(s, "rid-s1"),
+            (
+                "auth.login".into(),
+                "xa.62".into(),
+                "ok".into(),
+                commune.actor.clone()
+            )
+        );
+        for (user, password, rid, actor) in [
+            (
+                "xa.62",
+                "wrong-password-123",
+                "rid-s2",
+                commune.actor.clone(),
+            ),
+            ("nobody", PASSWORD, "rid-s3", Actor::Anonymous),
+            ("nghi.62", PASSWORD, "rid-s4", disabled.actor.clone()),
+        ] {
+            let err = staff::sign_in(s, user, password, rid, NOW).unwrap_err();
+            assert!(
+                matches!(err, Error::Refused(Refusal::BadCredentials)),
+                "{user}: {err}"
+            );
+            assert_eq!(
+                one_line(s, rid),
+                ("auth.login".into(), user.into(), "failed".into(), actor)
+            );
+        }
+
+        // A session opened after sign-in finds its caller; signing out ends it.
+        let session = staff::open_session(s, &found, time::Duration::hours(8), NOW).unwrap();
+        assert!(!format!("{session:?}").contains(&session.token));
+        let hash = eid_core::secret::token_hash(&session.token);
+        let (caller, csrf) = staff::session_caller(s, &hash, NOW).unwrap().unwrap();
+        assert_eq!(
+            (caller.staff.id, caller.actor.clone()),
+            (commune.staff.id, commune.actor.clone())
+        );
+        assert!(!csrf.is_empty());
+        staff::sign_out(s, &acting(&caller, "rid-s5"), &hash).unwrap();
+        assert!(staff::session_caller(s, &hash, NOW).unwrap().is_none());
+        assert_eq!(one_line(s, "rid-s5").0, "auth.logout");
+    }
+}
