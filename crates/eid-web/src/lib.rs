@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outbound;
 mod redact;
+pub mod ops;
 pub mod ops_api;
 pub mod sms;
 pub mod startup;

@@ -22,6 +22,7 @@ mod proposals;
 mod quotas;
 mod ranking;
 mod reports;
+pub mod service;
 
 pub use campaigns::*;
 pub use capacity::*;
