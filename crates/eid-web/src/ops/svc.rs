@@ -20,6 +20,7 @@ fn acting(state: &AppState, caller: &Caller) -> Acting {
     Acting::new(caller.clone(), request_id(), state.now())
 }
 
+/// Refuses auditors, who read the audit trail only.
 pub fn not_auditor(caller: &Caller) -> Result<(), AppError> {
     Ok(caller.not_auditor()?)
 }
@@ -266,8 +267,8 @@ pub async fn add_schedule(
         .await
 }
 
-/// Submits the report of the period containing `period_day`. The reporting unit's own
-/// officers, or anyone above it, submit.
+/// Submits the report of the period containing `period_day` (who may: see
+/// [`uc::submit_report`]).
 pub async fn submit_report(
     state: &AppState,
     caller: &Caller,
