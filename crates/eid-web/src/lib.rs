@@ -16,6 +16,7 @@ pub mod console;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod ops;
 pub mod ops_api;
 pub mod outbound;
 mod redact;

@@ -8,8 +8,8 @@
 
 mod accounts;
 pub mod i18n;
-#[path = "../ops/console/mod.rs"]
-pub mod ops;
+/// The operations pages, under their old path.
+pub use crate::ops::console as ops;
 pub(crate) mod session;
 
 /// The register's pages, under their old path (`here` and `local` are shared by every page).

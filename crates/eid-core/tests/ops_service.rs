@@ -1,0 +1,232 @@
+//! The operations use cases' rules, on both engines: who may set and split a quota for which
+//! unit, and that every refusal and every success is audited with the request id the caller
+//! acted under. SQLite always; PostgreSQL when `EID_TEST_DATABASE_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use eid_core::audit::AuditQuery;
+use eid_core::ops::service;
+use eid_core::ops::{NewQuota, Split};
+use eid_core::store::{Actor, Role, Staff, Store};
+use eid_core::{Acting, Caller, Error};
+use eid_domain::{Tree, UnitCode, Units};
+use time::macros::{date, datetime};
+use time::OffsetDateTime;
+
+const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn engines() -> Vec<Arc<dyn Store>> {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tag = format!("{}_{n}", std::process::id());
+    let dir = std::env::temp_dir().join(format!("eid-ops-service-test-{tag}"));
+    let mut out: Vec<Arc<dyn Store>> = Vec::new();
+    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
+    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
+        let schema = format!("ops_service_{tag}");
+        out.push(Arc::new(
+            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
+        ));
+    }
+    for s in &out {
+        s.migrate().unwrap();
+    }
+    out
+}
+
+fn code(s: &str) -> UnitCode {
+    UnitCode::parse(s).unwrap()
+}
+
+/// The first unit below `unit` (2024 tree).
+fn first_child(unit: &UnitCode) -> UnitCode {
+    Units::get().children(Tree::Gso2024, unit)[0].code
+}
+
+/// A caller with `role` at `unit`, acting in request `rid`.
+fn acting(id: i64, role: Role, unit: UnitCode, rid: &str) -> Acting {
+    let staff = Staff {
+        id,
+        username: format!("staff{id}"),
+        display_name: format!("Staff {id}"),
+        role,
+        unit,
+        disabled: false,
+    };
+    Acting::new(
+        Caller {
+            staff,
+            actor: Actor::Staff(id),
+        },
+        rid,
+        NOW,
+    )
+}
+
+fn quota(unit: UnitCode) -> NewQuota {
+    NewQuota {
+        unit,
+        metric: "level2_activated".into(),
+        cohort: String::new(),
+        target: 1000,
+        start: date!(2026 - 11 - 01),
+        deadline: date!(2026 - 12 - 31),
+        parent_id: None,
+    }
+}
+
+/// The audit lines of `action` as `(target, outcome, request_id)`, oldest first.
+fn audit(store: &dyn Store, action: &str) -> Vec<(String, String, String)> {
+    let mut lines: Vec<_> = store
+        .audit_query(&AuditQuery {
+            action: Some(action.to_owned()),
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.target, e.outcome, e.request_id))
+        .collect();
+    lines.reverse();
+    lines
+}
+
+fn line(target: &UnitCode, outcome: &str, rid: &str) -> (String, String, String) {
+    (
+        target.as_str().to_owned(),
+        outcome.to_owned(),
+        rid.to_owned(),
+    )
+}
+
+#[test]
+fn a_commune_officer_cannot_set_a_quota_and_the_refusal_is_audited() {
+    let district = first_child(&code("62"));
+    let commune = first_child(&district);
+    for store in engines() {
+        let s = store.as_ref();
+        let officer = acting(7, Role::Commune, commune, "req-commune");
+        assert!(!service::may_set_quota(&officer.caller, &commune));
+        let r = service::set_quota(s, &officer, &quota(commune), "the commune's own target");
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+        assert_eq!(
+            audit(s, "quota.set"),
+            vec![line(&commune, "denied", "req-commune")]
+        );
+        assert!(eid_core::ops::quotas(s, &commune, false)
+            .unwrap()
+            .is_empty());
+    }
+}
+
+#[test]
+fn a_province_officer_sets_its_districts_quota_but_not_another_provinces() {
+    let mine = first_child(&code("62"));
+    let theirs = first_child(&code("01"));
+    for store in engines() {
+        let s = store.as_ref();
+        let officer = acting(8, Role::Province, code("62"), "req-ok");
+        let saved = service::set_quota(s, &officer, &quota(mine), "  the plan for 2026  ").unwrap();
+        assert_eq!((saved.unit, saved.target), (mine, 1000));
+        assert_eq!(saved.set_by, Actor::Staff(8));
+        assert_eq!(
+            eid_core::ops::quota_history(s, saved.id).unwrap()[0].reason,
+            "the plan for 2026"
+        );
+
+        let elsewhere = acting(8, Role::Province, code("62"), "req-other-province");
+        let r = service::set_quota(s, &elsewhere, &quota(theirs), "not ours");
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+        // Its own province's quota is the ministry's to set.
+        let own = acting(8, Role::Province, code("62"), "req-own-province");
+        let r = service::set_quota(s, &own, &quota(code("62")), "our own");
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+
+        assert_eq!(
+            audit(s, "quota.set"),
+            vec![
+                line(&mine, "ok", "req-ok"),
+                line(&theirs, "denied", "req-other-province"),
+                line(&code("62"), "denied", "req-own-province"),
+            ]
+        );
+        assert!(eid_core::ops::quotas(s, &theirs, false).unwrap().is_empty());
+        assert!(eid_core::ops::quotas(s, &code("62"), false)
+            .unwrap()
+            .is_empty());
+
+        // A reason is required; input is refused before anything is audited.
+        let r = service::set_quota(s, &officer, &quota(mine), "   ");
+        assert!(
+            matches!(
+                r,
+                Err(Error::Bad {
+                    code: "quota.reason",
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+        assert_eq!(audit(s, "quota.set").len(), 3);
+    }
+}
+
+#[test]
+fn an_auditor_is_refused_and_the_refusal_is_audited() {
+    for store in engines() {
+        let s = store.as_ref();
+        let auditor = acting(9, Role::Auditor, UnitCode::NATION, "req-auditor");
+        let r = service::set_quota(s, &auditor, &quota(code("62")), "audit");
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+        assert_eq!(
+            audit(s, "quota.set"),
+            vec![line(&code("62"), "denied", "req-auditor")]
+        );
+        // Auditors read the audit trail only: no quota, no list of people.
+        let r = service::quotas_with_progress(s, &auditor.caller, &code("62"), true, NOW.date());
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+        let r = service::outreach(s, &auditor, "62", &Default::default());
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+        assert_eq!(
+            audit(s, "outreach.list"),
+            vec![line(&code("62"), "denied", "req-auditor")]
+        );
+    }
+}
+
+#[test]
+fn a_district_sees_its_provinces_quota_but_only_the_province_splits_it() {
+    let district = first_child(&code("62"));
+    let other_district = Units::get().children(Tree::Gso2024, &code("62"))[1].code;
+    for store in engines() {
+        let s = store.as_ref();
+        let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-ministry");
+        let q = service::set_quota(s, &ministry, &quota(code("62")), "national plan").unwrap();
+
+        let officer = acting(2, Role::District, district, "req-district");
+        assert_eq!(service::quota(s, &officer.caller, q.id).unwrap().id, q.id);
+        let how = Split::Manual(vec![(district, 600), (other_district, 400)]);
+        let r = service::split(s, &officer, q.id, how);
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+
+        let province = acting(3, Role::Province, code("62"), "req-province");
+        let how = Split::Manual(vec![(district, 600), (other_district, 400)]);
+        let kids = service::split(s, &province, q.id, how).unwrap();
+        assert_eq!(
+            kids.iter().map(|k| (k.unit, k.target)).collect::<Vec<_>>(),
+            vec![(district, 600), (other_district, 400)]
+        );
+        let id = q.id.to_string();
+        assert_eq!(
+            audit(s, "quota.split"),
+            vec![
+                (id.clone(), "denied".into(), "req-district".into()),
+                (id, "ok".into(), "req-province".into()),
+            ]
+        );
+    }
+}
