@@ -14,6 +14,8 @@ pub mod face;
 pub mod import;
 pub mod intake;
 pub mod ops;
+pub mod outbox;
+pub mod rollup;
 pub mod secret;
 pub mod settings;
 
