@@ -6,6 +6,7 @@ use eid_domain::{
 };
 use time::OffsetDateTime;
 
+use crate::secret::hash_password;
 use crate::sql::{self, Tx};
 use crate::store::{to_ms, Actor, Staff, Store, StoreError};
 
@@ -266,4 +267,24 @@ pub fn secret_ok(store: &dyn Store, a: &Account) -> Result<(), StoreError> {
         )?;
         Ok(())
     })
+}
+
+/// Replaces the password or the passcode (`which`) after checking the holder's current passcode
+/// ([`check_passcode`], which counts a wrong one towards the lock-out). The new secret is hashed
+/// here with Argon2id: slow on purpose, call it off the async runtime.
+pub fn replace_secret(
+    store: &dyn Store,
+    s: &Settings,
+    a: &Account,
+    passcode: &str,
+    which: &str,
+    new_secret: &str,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    check_passcode(store, s, a, passcode, now)?;
+    // Argon2id with fixed, valid parameters does not fail; if it ever did, it is an internal
+    // error like a database failure (never shown to the caller).
+    let hash = hash_password(new_secret)
+        .map_err(|e| Refusal::Store(StoreError::Db(format!("hashing the new secret: {e}"))))?;
+    set_secret(store, a, which, &hash, now)
 }

@@ -6,7 +6,7 @@ use eid_domain::redact;
 use eid_domain::PersonalId;
 use time::OffsetDateTime;
 
-use crate::secret::{constant_time_eq, hex, random_token, token_hash};
+use crate::secret::{verify_password, constant_time_eq, hex, random_token, token_hash};
 use crate::sql::{self, Tx, Val};
 use crate::store::{from_ms, to_ms, Actor, Store, StoreError};
 
@@ -295,4 +295,139 @@ impl fmt::Debug for SignIn {
                 .finish(),
         }
     }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Credential checks: the whole rule, for the citizen app and any other front (OpenID Connect)
+
+/// What a person presents to sign in or to lift their own lock, as typed: the personal ID is
+/// parsed here, so that a malformed one is answered like an unknown one.
+pub struct Credentials<'a> {
+    pub personal_id: &'a str,
+    pub password: &'a str,
+    /// The passcode as well (the holder's unlock asks for both).
+    pub passcode: Option<&'a str>,
+}
+
+impl fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("personal_id", &redact::Hidden)
+            .field("password", &redact::Hidden)
+            .field("passcode", &self.passcode.map(|_| redact::Hidden))
+            .finish()
+    }
+}
+
+/// The hash of an app's device identifier (the store never keeps the identifier itself), or
+/// why the identifier is refused.
+pub fn device_hash(raw: &str) -> Result<Vec<u8>, &'static str> {
+    let raw = raw.trim();
+    if raw.len() < 8 || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("device_id is 8 to 128 printable ASCII characters");
+    }
+    Ok(token_hash(raw))
+}
+
+/// Checks a personal ID with its password (and passcode, when given) and returns the account.
+///
+/// An unknown person, a malformed ID, a person without an active account and a wrong secret
+/// get the same answer ([`Refusal::BadCredentials`]) after the same Argon2 work: an unknown
+/// person is checked against a dummy hash. Wrong secrets count towards the lock-out
+/// ([`secret_failed`], recorded as `what`); a lock-out in force is answered with
+/// [`Refusal::LockedOut`] and still costs a hash. Slow on purpose: call it off the async runtime.
+pub fn check_credentials(
+    store: &dyn Store,
+    s: &Settings,
+    c: &Credentials<'_>,
+    what: &str,
+    now: OffsetDateTime,
+) -> Result<Account, Refusal> {
+    let found = match PersonalId::parse(c.personal_id).ok() {
+        Some(id) => match signin_lookup(store, &id)? {
+            Some((a, pw)) => {
+                let pc = if c.passcode.is_some() {
+                    secrets(store, a.id)?.1
+                } else {
+                    None
+                };
+                Some((a, pw, pc))
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let (account, pw, pc) = match found {
+        Some((a, pw, pc)) => (Some(a), pw, pc),
+        None => (None, None, None),
+    };
+    if let Some(until) = account.as_ref().and_then(|a| locked_out(a, now)) {
+        let _ = verify_password(c.password, None);
+        return Err(Refusal::LockedOut(until));
+    }
+    let mut ok = verify_password(c.password, pw.as_deref());
+    if let Some(p) = c.passcode {
+        ok &= verify_password(p, pc.as_deref());
+    }
+    let Some(a) = account else {
+        return Err(Refusal::BadCredentials);
+    };
+    if !ok {
+        return Err(match secret_failed(store, s, &a, what, now)? {
+            Some(until) => Refusal::LockedOut(until),
+            None => Refusal::BadCredentials,
+        });
+    }
+    Ok(a)
+}
+
+/// Signs a person in with personal ID and password from a device (its hash, see
+/// [`device_hash`]): the credential check with its equal timing and lock-out, then the
+/// account's own locks (the register's included), then a session on the bound device or a code
+/// to the bound phone for a new one.
+pub fn sign_in(
+    store: &dyn Store,
+    s: &Settings,
+    c: &Credentials<'_>,
+    device_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<SignIn, Refusal> {
+    let a = check_credentials(store, s, c, "password", now)?;
+    signin(store, s, &a, device_hash, now)
+}
+
+/// The holder lifts their own lock with password and passcode (no session: a locked account
+/// has none).
+pub fn unlock(
+    store: &dyn Store,
+    s: &Settings,
+    c: &Credentials<'_>,
+    now: OffsetDateTime,
+) -> Result<Account, Refusal> {
+    let a = check_credentials(store, s, c, "unlock", now)?;
+    set_lock(store, &a, LockBy::Holder, false, now)
+}
+
+/// Checks the signed-in holder's passcode: refused while a lock-out is in force; a right one
+/// clears the failure count, a wrong one counts towards the lock-out. Slow on purpose (Argon2):
+/// call it off the async runtime.
+pub fn check_passcode(
+    store: &dyn Store,
+    s: &Settings,
+    a: &Account,
+    passcode: &str,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    if let Some(until) = locked_out(a, now) {
+        return Err(Refusal::LockedOut(until));
+    }
+    let (_, stored) = secrets(store, a.id)?;
+    if verify_password(passcode, stored.as_deref()) {
+        secret_ok(store, a)?;
+        return Ok(());
+    }
+    Err(match secret_failed(store, s, a, "passcode", now)? {
+        Some(until) => Refusal::LockedOut(until),
+        None => Refusal::BadPasscode,
+    })
 }
