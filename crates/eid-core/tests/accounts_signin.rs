@@ -85,7 +85,7 @@ fn fixture(store: Arc<dyn Store>) -> Fixture {
         .iter()
         .find(|p| {
             p.life.state == LifeState::Alive
-                && p.birth.age_on(TODAY) >= acc::MIN_AGE + 1
+                && p.birth.age_on(TODAY) > acc::MIN_AGE
                 && p.card.is_some_and(|c| !c.revoked)
         })
         .expect("an adult alive in the register");

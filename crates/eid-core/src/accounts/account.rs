@@ -3,15 +3,11 @@
 use std::fmt;
 
 use eid_domain::redact;
-use eid_domain::{
-    AccountLevel, AccountState, AccountStatus,
-    PersonalId, UnitCode,
-};
+use eid_domain::{AccountLevel, AccountState, AccountStatus, PersonalId, UnitCode};
 use time::OffsetDateTime;
 
 use crate::sql::{self, SqlRow, Tx, Val};
 use crate::store::{from_ms, Store, StoreError};
-
 
 /// An account, without its secrets. Its `Debug` masks the phone and the guardian.
 #[derive(Clone, PartialEq)]
@@ -106,7 +102,11 @@ pub(super) fn corrupt(e: eid_domain::UnknownState) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-pub(super) fn account_where(tx: &mut dyn Tx, cond: &str, arg: Val) -> Result<Option<Account>, StoreError> {
+pub(super) fn account_where(
+    tx: &mut dyn Tx,
+    cond: &str,
+    arg: Val,
+) -> Result<Option<Account>, StoreError> {
     let sql = format!("SELECT {ACCOUNT_COLS} FROM account WHERE {cond}");
     tx.row(&sql, &[arg])?.as_ref().map(account_from).transpose()
 }
@@ -142,7 +142,6 @@ pub fn secrets(
         }
     })
 }
-
 
 impl fmt::Debug for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

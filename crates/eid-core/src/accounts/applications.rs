@@ -4,10 +4,7 @@
 use std::fmt;
 
 use eid_domain::redact;
-use eid_domain::{
-    AccountLevel, ApplicationState, DeviceStatus,
-    PersonalId, Tree, UnitCode, Units,
-};
+use eid_domain::{AccountLevel, ApplicationState, DeviceStatus, PersonalId, Tree, UnitCode, Units};
 use time::{Duration, OffsetDateTime};
 
 use crate::intake::Packet;
@@ -73,7 +70,10 @@ pub(super) fn app_from(r: &SqlRow) -> Result<Application, StoreError> {
     })
 }
 
-pub(super) fn app_where(tx: &mut dyn Tx, id: i64) -> Result<Option<(Application, i64)>, StoreError> {
+pub(super) fn app_where(
+    tx: &mut dyn Tx,
+    id: i64,
+) -> Result<Option<(Application, i64)>, StoreError> {
     let sql = format!("SELECT {APP_COLS} FROM application WHERE id = $1");
     match tx.row(&sql, &[id.into()])? {
         Some(r) => {

@@ -1,9 +1,6 @@
 //! Changes by the holder or an officer: phone, password, passcode.
 
-
-use eid_domain::{
-    PersonalId, PhoneNumber,
-};
+use eid_domain::{PersonalId, PhoneNumber};
 use time::OffsetDateTime;
 
 use crate::secret::hash_password;

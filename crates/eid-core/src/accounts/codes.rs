@@ -1,7 +1,6 @@
 //! One-time codes: six digits kept as HMAC-SHA-256 under a per-database key, short-lived and
 //! limited to a few attempts; [`with_code`] checks one and runs the step it unlocks.
 
-
 use hmac::{Hmac, Mac};
 use rand::{Rng, RngCore};
 use sha2::Sha256;

@@ -1,9 +1,6 @@
 //! Intake devices: registered per unit with an Ed25519 public key and a daily capacity.
 
-
-use eid_domain::{
-    DeviceStatus, Tree, UnitCode, Units,
-};
+use eid_domain::{DeviceStatus, Tree, UnitCode, Units};
 use time::OffsetDateTime;
 
 use crate::sql::{self, SqlRow, Val};
@@ -23,7 +20,8 @@ pub struct Device {
     pub created_at: OffsetDateTime,
 }
 
-pub(super) const DEVICE_COLS: &str = "id, name, unit, public_key, daily_capacity, status, created_at";
+pub(super) const DEVICE_COLS: &str =
+    "id, name, unit, public_key, daily_capacity, status, created_at";
 
 pub(super) fn device_from(r: &SqlRow) -> Result<Device, StoreError> {
     let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);

@@ -59,7 +59,11 @@ impl<'a> NewEvent<'a> {
     }
 }
 
-pub(super) fn record(tx: &mut dyn Tx, e: NewEvent<'_>, now: OffsetDateTime) -> Result<(), StoreError> {
+pub(super) fn record(
+    tx: &mut dyn Tx,
+    e: NewEvent<'_>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
     tx.exec(
         "INSERT INTO account_event (personal_id, account_id, application_id, kind, at, day, commune, \
          res_path, unit, device_id, actor, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",

@@ -1,10 +1,6 @@
 //! Guardians and the accounts of children they register.
 
-
-use eid_domain::{
-    AccountLevel, AccountStatus,
-    PersonalId,
-};
+use eid_domain::{AccountLevel, AccountStatus, PersonalId};
 use time::OffsetDateTime;
 
 use crate::sql;

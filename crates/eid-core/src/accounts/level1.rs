@@ -1,9 +1,6 @@
 //! Level 1: self-service registration with a code to the phone.
 
-
-use eid_domain::{
-    PersonalId, PhoneNumber,
-};
+use eid_domain::{PersonalId, PhoneNumber};
 use time::OffsetDateTime;
 
 use crate::secret::hex;

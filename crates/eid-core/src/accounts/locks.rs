@@ -1,10 +1,6 @@
 //! Locks: the register's (death, emigration, a revoked card), the holder's and the officer's.
 
-
-use eid_domain::{
-    LifeState, Person,
-    PersonalId, UnitCode,
-};
+use eid_domain::{LifeState, Person, PersonalId, UnitCode};
 use time::{Date, OffsetDateTime};
 
 use crate::sql;

@@ -24,6 +24,7 @@ mod events;
 mod guardians;
 mod level1;
 mod locks;
+pub mod officer;
 mod refusal;
 mod signin;
 
@@ -39,8 +40,8 @@ pub use locks::*;
 pub use refusal::*;
 pub use signin::*;
 
-pub use crate::outbox::{sms_due, sms_list, sms_record, Sms, SmsResult};
 pub(crate) use crate::outbox::queue_sms;
+pub use crate::outbox::{sms_due, sms_list, sms_record, Sms, SmsResult};
 pub use crate::rollup::{bump, count, day_date, day_number, day_of, metric, vietnam};
 
 use time::{Date, Duration};
@@ -81,4 +82,3 @@ impl Default for Settings {
 
 /// The minimum age for an account of one's own.
 pub const MIN_AGE: i32 = 14;
-

@@ -7,7 +7,6 @@ use time::{Date, OffsetDateTime};
 
 use crate::store::StoreError;
 
-
 /// How a refusal maps onto HTTP (the binary chooses the status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {

@@ -6,7 +6,7 @@ use eid_domain::redact;
 use eid_domain::PersonalId;
 use time::OffsetDateTime;
 
-use crate::secret::{verify_password, constant_time_eq, hex, random_token, token_hash};
+use crate::secret::{constant_time_eq, hex, random_token, token_hash, verify_password};
 use crate::sql::{self, Tx, Val};
 use crate::store::{from_ms, to_ms, Actor, Store, StoreError};
 
