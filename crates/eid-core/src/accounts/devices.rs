@@ -219,3 +219,51 @@ pub fn device_use(
         .collect()
     })
 }
+
+/// Takes a signed application packet from an intake device: the device is known by the id
+/// inside the packet, and nothing else in it is read before the signature checks out with that
+/// device's key; then [`collect`]. Audited as `intake.packet` by the device (`denied` for a bad
+/// signature or a refused application), with the request's id.
+pub fn intake(
+    store: &dyn Store,
+    s: &Settings,
+    packet: &str,
+    signature: &str,
+    request_id: &str,
+    now: OffsetDateTime,
+) -> Result<Collected, crate::Error> {
+    let device_id =
+        crate::intake::claimed_device(packet).map_err(|e| Refusal::BadPacket(e.to_string()))?;
+    let device = device(store, device_id)?.ok_or(Refusal::DeviceUnknown)?;
+    let key: [u8; 32] = device.public_key.clone().try_into().map_err(|_| {
+        StoreError::Corrupt(format!(
+            "the stored key of device {device_id} is not 32 bytes"
+        ))
+    })?;
+    let actor = Actor::Cli(format!("device:{device_id}"));
+    let packet = match crate::intake::verify(packet, signature, &key) {
+        Ok(packet) => packet,
+        Err(e) => {
+            store.audit(
+                &actor,
+                "intake.packet",
+                &device_id.to_string(),
+                "denied",
+                request_id,
+                now,
+            )?;
+            return Err(Refusal::BadPacket(e.to_string()).into());
+        }
+    };
+    let out = collect(store, s, &device, &packet, now);
+    let outcome = if out.is_ok() { "ok" } else { "denied" };
+    store.audit(
+        &actor,
+        "intake.packet",
+        packet.personal_id.as_str(),
+        outcome,
+        request_id,
+        now,
+    )?;
+    Ok(out?)
+}

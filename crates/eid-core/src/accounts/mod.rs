@@ -8,8 +8,14 @@
 //! for applications, the collecting unit and device) and the day in Vietnam; transitions that a
 //! campaign counts also bump `unit_day_count` in that transaction.
 //!
-//! Secrets: passwords and passcodes arrive here already hashed with Argon2id (the caller hashes
-//! off the async runtime, before the transaction, so that no write lock is held while hashing).
+//! Secrets: a new password or passcode arrives here already hashed with Argon2id for the
+//! registration and reset flows (the caller hashes off the async runtime, before the
+//! transaction, so that no write lock is held while hashing). The credential checks
+//! ([`check_credentials`], [`sign_in`], [`unlock`], [`check_passcode`], [`replace_secret`]) do
+//! their Argon2 work here, outside any transaction, with equal time for unknown people and the
+//! lock-out; call them off the async runtime. The officer use cases, with their scope checks and
+//! audits, are [`officer`].
+//!
 //! One-time codes are six digits, short-lived and limited to a few attempts; they are kept as
 //! HMAC-SHA-256 under a per-database key, which costs microseconds: an Argon2id hash per code
 //! would cap activation-code issue at a few dozen a second on this hardware. The SMS text that

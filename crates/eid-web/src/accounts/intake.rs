@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use eid_core::accounts::{self as acc, Refusal};
+use eid_core::accounts as acc;
 use serde_json::{json, Value};
 
 use crate::error::{request_id, AppError};
@@ -12,11 +12,7 @@ use crate::state::AppState;
 
 use super::wire::*;
 
-// ----------------------------------------------------------------------------------------------
-// Intake devices
-
-/// An intake device sends a signed application. The device is known by the id inside the
-/// packet; nothing else in it is read before the signature checks out with that device's key.
+/// An intake device sends a signed application (the rule: `eid_core::accounts::intake`).
 #[utoipa::path(
     post,
     path = "/api/v1/intake/applications",
@@ -32,47 +28,9 @@ pub(super) async fn intake(
     State(state): State<AppState>,
     Json(p): Json<PacketIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let device_id = eid_core::intake::claimed_device(&p.packet)
-        .map_err(|e| AppError::from(Refusal::BadPacket(e.to_string())))?;
-    let now = state.now();
-    let s = state.accounts.clone();
-    let rid = request_id();
+    let (s, now, rid) = (state.accounts.clone(), state.now(), request_id());
     let collected = state
-        .blocking(move |store| {
-            let device = acc::device(store, device_id)?.ok_or(Refusal::DeviceUnknown)?;
-            let key: [u8; 32] = device
-                .public_key
-                .clone()
-                .try_into()
-                .map_err(|_| AppError::Internal("stored device key is not 32 bytes".into()))?;
-            let verified = eid_core::intake::verify(&p.packet, &p.signature, &key);
-            let actor = eid_core::Actor::Cli(format!("device:{device_id}"));
-            let packet = match verified {
-                Ok(packet) => packet,
-                Err(e) => {
-                    store.audit(
-                        &actor,
-                        "intake.packet",
-                        &device_id.to_string(),
-                        "denied",
-                        &rid,
-                        now,
-                    )?;
-                    return Err(Refusal::BadPacket(e.to_string()).into());
-                }
-            };
-            let out = acc::collect(store, &s, &device, &packet, now);
-            let outcome = if out.is_ok() { "ok" } else { "denied" };
-            store.audit(
-                &actor,
-                "intake.packet",
-                packet.personal_id.as_str(),
-                outcome,
-                &rid,
-                now,
-            )?;
-            Ok::<_, AppError>(out?)
-        })
+        .blocking(move |store| Ok(acc::intake(store, &s, &p.packet, &p.signature, &rid, now)?))
         .await?;
     state.dispatcher.wake();
     Ok((

@@ -1,9 +1,11 @@
 //! The account API: the citizen app (`/api/v1/app/…`), intake devices (`/api/v1/intake/…`) and
 //! officers (`/api/v1/applications`, `/api/v1/accounts`, `/api/v1/devices`, `/api/v1/sms`).
 //!
-//! Handlers parse into domain types, hash secrets with Argon2id on blocking threads before any
-//! transaction, and leave the rules to `eid_core::accounts`. The officer operations are plain
-//! functions ([`officer`]) so the console calls exactly what the API calls.
+//! Handlers parse into domain types, run one `eid_core::accounts` use case on a blocking thread
+//! (the credential checks with their equal timing and lock-outs included) and render; they hash
+//! only the new secrets of the registration and reset flows, before any transaction. The
+//! officer operations are thin wrappers ([`officer`]) over `eid_core::accounts::officer`, so the
+//! console calls exactly what the API calls. `crate::accounts_api` is this module's old path.
 
 mod app;
 mod extract;
