@@ -9,6 +9,7 @@
 #![recursion_limit = "512"]
 
 pub mod access;
+pub mod accounts;
 pub mod accounts_api;
 pub mod auth;
 pub mod config;

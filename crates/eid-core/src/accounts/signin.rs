@@ -1,0 +1,433 @@
+//! Sign-in, sessions and devices.
+
+use std::fmt;
+
+use eid_domain::redact;
+use eid_domain::PersonalId;
+use time::OffsetDateTime;
+
+use crate::secret::{constant_time_eq, hex, random_token, token_hash, verify_password};
+use crate::sql::{self, Tx, Val};
+use crate::store::{from_ms, to_ms, Actor, Store, StoreError};
+
+use super::*;
+
+/// What a sign-in gives. Its `Debug` hides the token and the handle.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// A session token for the bound device.
+    Session {
+        token: String,
+        expires_at: OffsetDateTime,
+    },
+    /// A new device: a code went to the bound phone; confirm with this handle.
+    DeviceCheck { handle: String },
+}
+
+/// The account a sign-in names, with its password hash, for the caller to check off the
+/// runtime. `None` when the person has no active account (the caller checks against a dummy
+/// hash so that the answer takes as long).
+pub fn signin_lookup(
+    store: &dyn Store,
+    id: &PersonalId,
+) -> Result<Option<(Account, Option<String>)>, StoreError> {
+    let Some(a) = account_of(store, id)? else {
+        return Ok(None);
+    };
+    if !a.is_active() {
+        return Ok(None);
+    }
+    let (pw, _) = secrets(store, a.id)?;
+    Ok(Some((a, pw)))
+}
+
+/// Whether a lock-out is in force.
+pub fn locked_out(a: &Account, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    a.locked_out_until.filter(|&u| u > now)
+}
+
+/// Counts a wrong password or passcode; locks out after too many.
+pub fn secret_failed(
+    store: &dyn Store,
+    s: &Settings,
+    a: &Account,
+    what: &str,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    sql::transact(store.db(), |tx| {
+        // Counted in the database (failures sent at once all count), and never while a
+        // lock-out is in force: a failure that was already in flight leaves it as it is.
+        tx.exec(
+            "UPDATE account SET failures = failures + 1, updated_at = $1 WHERE id = $2 \
+             AND (locked_out_until IS NULL OR locked_out_until <= $1)",
+            &[to_ms(now).into(), a.id.into()],
+        )?;
+        let row = tx
+            .row(
+                "SELECT failures, locked_out_until FROM account WHERE id = $1",
+                &[a.id.into()],
+            )?
+            .unwrap_or_default();
+        let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
+        let failures = g(0).opt_int()?.unwrap_or(0);
+        let in_force = g(1).opt_int()?.map(from_ms).filter(|&u| u > now);
+        let lock =
+            (in_force.is_none() && failures >= i64::from(s.max_failures)).then(|| now + s.lockout);
+        if let Some(until) = lock {
+            tx.exec(
+                "UPDATE account SET failures = 0, locked_out_until = $1 WHERE id = $2",
+                &[to_ms(until).into(), a.id.into()],
+            )?;
+        }
+        let actor = Actor::Anonymous;
+        record(
+            tx,
+            NewEvent::account(a, "secret_failed", &actor)
+                .detail(serde_json::json!({ "secret": what })),
+            now,
+        )?;
+        if in_force.is_some() {
+            return Ok(in_force);
+        }
+        if let Some(until) = lock {
+            record(
+                tx,
+                NewEvent::account(a, "locked_out", &actor)
+                    .detail(serde_json::json!({ "minutes": s.lockout.whole_minutes() })),
+                now,
+            )?;
+            return Ok(Some(until));
+        }
+        Ok(None)
+    })
+}
+
+pub(super) fn new_session(
+    tx: &mut dyn Tx,
+    s: &Settings,
+    a: &Account,
+    device_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<SignIn, StoreError> {
+    let token = random_token();
+    let expires_at = now + s.session_ttl;
+    tx.exec(
+        "INSERT INTO citizen_session (token_hash, account_id, device_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        &[token_hash(&token).into(), a.id.into(), device_hash.to_vec().into(), to_ms(now).into(), to_ms(expires_at).into()],
+    )?;
+    tx.exec(
+        "UPDATE account SET failures = 0, locked_out_until = NULL WHERE id = $1",
+        &[a.id.into()],
+    )?;
+    Ok(SignIn::Session { token, expires_at })
+}
+
+/// Completes a sign-in whose password was right: a session on the bound device, or a code to
+/// the bound phone for a new device.
+pub fn signin(
+    store: &dyn Store,
+    s: &Settings,
+    a: &Account,
+    device_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<SignIn, Refusal> {
+    let a = sync_account_lock(store, a.clone(), now)?;
+    let locks = a.locks();
+    if !locks.is_empty() {
+        return Err(Refusal::AccountLocked(locks));
+    }
+    sql::transact(store.db(), |tx| {
+        let actor = Actor::Anonymous;
+        let bound = a
+            .device_hash
+            .as_deref()
+            .is_some_and(|d| constant_time_eq(d, device_hash));
+        if bound || a.device_hash.is_none() {
+            if a.device_hash.is_none() {
+                tx.exec(
+                    "UPDATE account SET device_hash = $1 WHERE id = $2",
+                    &[device_hash.to_vec().into(), a.id.into()],
+                )?;
+            }
+            let out = new_session(tx, s, &a, device_hash, now)?;
+            record(
+                tx,
+                NewEvent::account(&a, "signed_in", &actor)
+                    .detail(serde_json::json!({ "device": device_label(device_hash) })),
+                now,
+            )?;
+            return Ok(out);
+        }
+        let (handle, code, _) = new_code(
+            tx,
+            NewCode {
+                purpose: "device",
+                personal_id: Some(a.personal_id.as_str()),
+                account_id: Some(a.id),
+                application_id: None,
+                phone: Some(&a.phone),
+                payload: hex(device_hash),
+                ttl: s.otp_ttl,
+                second: false,
+            },
+            now,
+        )?;
+        queue_sms(
+            tx,
+            &a.phone,
+            &format!("Ma xac thuc dang nhap tren thiet bi moi: {code}. Neu khong phai ban, goi 1900 0368."),
+            "device",
+            now,
+        )?;
+        record(
+            tx,
+            NewEvent::account(&a, "device_check_sent", &actor)
+                .detail(serde_json::json!({ "device": device_label(device_hash) })),
+            now,
+        )?;
+        Ok(SignIn::DeviceCheck { handle })
+    })
+}
+
+/// A short label for a device hash in events (not the device's identifier).
+pub(super) fn device_label(h: &[u8]) -> String {
+    hex(h.get(..4).unwrap_or(h))
+}
+
+/// Confirms a new device with the code sent to the bound phone: the device becomes the bound
+/// one and every other session ends.
+pub fn confirm_device(
+    store: &dyn Store,
+    s: &Settings,
+    handle: &str,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<SignIn, Refusal> {
+    with_code(
+        store,
+        s,
+        now,
+        (code, None),
+        |tx| {
+            let found = code_by_handle(tx, "device", handle)?;
+            Ok(found)
+        },
+        |tx, c| {
+            let Some(a) = account_where(tx, "id = $1", c.account_id.unwrap_or(-1).into())? else {
+                return Err(Refusal::BadCode);
+            };
+            if !a.locks().is_empty() {
+                return Err(Refusal::AccountLocked(a.locks()));
+            }
+            let device = crate::intake::unhex(&c.payload).unwrap_or_default();
+            tx.exec(
+                "UPDATE account SET device_hash = $1, updated_at = $2 WHERE id = $3",
+                &[device.clone().into(), to_ms(now).into(), a.id.into()],
+            )?;
+            tx.exec(
+                "UPDATE citizen_session SET revoked = 1 WHERE account_id = $1",
+                &[a.id.into()],
+            )?;
+            let actor = Actor::Anonymous;
+            record(
+                tx,
+                NewEvent::account(&a, "device_bound", &actor)
+                    .detail(serde_json::json!({ "device": device_label(&device) })),
+                now,
+            )?;
+            let out = new_session(tx, s, &a, &device, now)?;
+            record(
+                tx,
+                NewEvent::account(&a, "signed_in", &actor)
+                    .detail(serde_json::json!({ "device": device_label(&device) })),
+                now,
+            )?;
+            Ok(out)
+        },
+    )
+}
+
+/// The account behind a session token, if the session is live. Locks are the caller's to check.
+pub fn session_account(
+    store: &dyn Store,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Account>, StoreError> {
+    sql::read(store.db(), |tx| {
+        let sql = format!(
+            "SELECT {} FROM account a JOIN citizen_session s ON s.account_id = a.id \
+             WHERE s.token_hash = $1 AND s.revoked = 0 AND s.expires_at > $2",
+            ACCOUNT_COLS
+                .split(", ")
+                .map(|c| format!("a.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        tx.row(&sql, &[token_hash(token).into(), to_ms(now).into()])?
+            .as_ref()
+            .map(account_from)
+            .transpose()
+    })
+}
+
+/// Ends a session.
+pub fn sign_out(store: &dyn Store, token: &str) -> Result<(), StoreError> {
+    sql::transact(store.db(), |tx| {
+        tx.exec(
+            "UPDATE citizen_session SET revoked = 1 WHERE token_hash = $1",
+            &[token_hash(token).into()],
+        )?;
+        Ok(())
+    })
+}
+
+impl fmt::Debug for SignIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignIn::Session { expires_at, .. } => f
+                .debug_struct("Session")
+                .field("token", &redact::Hidden)
+                .field("expires_at", expires_at)
+                .finish(),
+            SignIn::DeviceCheck { .. } => f
+                .debug_struct("DeviceCheck")
+                .field("handle", &redact::Hidden)
+                .finish(),
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Credential checks: the whole rule, for the citizen app and any other front (OpenID Connect)
+
+/// What a person presents to sign in or to lift their own lock, as typed: the personal ID is
+/// parsed here, so that a malformed one is answered like an unknown one.
+pub struct Credentials<'a> {
+    pub personal_id: &'a str,
+    pub password: &'a str,
+    /// The passcode as well (the holder's unlock asks for both).
+    pub passcode: Option<&'a str>,
+}
+
+impl fmt::Debug for Credentials<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("personal_id", &redact::Hidden)
+            .field("password", &redact::Hidden)
+            .field("passcode", &self.passcode.map(|_| redact::Hidden))
+            .finish()
+    }
+}
+
+/// The hash of an app's device identifier (the store never keeps the identifier itself), or
+/// why the identifier is refused.
+pub fn device_hash(raw: &str) -> Result<Vec<u8>, &'static str> {
+    let raw = raw.trim();
+    if raw.len() < 8 || raw.len() > 128 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("device_id is 8 to 128 printable ASCII characters");
+    }
+    Ok(token_hash(raw))
+}
+
+/// Checks a personal ID with its password (and passcode, when given) and returns the account.
+///
+/// An unknown person, a malformed ID, a person without an active account and a wrong secret
+/// get the same answer ([`Refusal::BadCredentials`]) after the same Argon2 work: an unknown
+/// person is checked against a dummy hash. Wrong secrets count towards the lock-out
+/// ([`secret_failed`], recorded as `what`); a lock-out in force is answered with
+/// [`Refusal::LockedOut`] and still costs a hash. Slow on purpose: call it off the async runtime.
+pub fn check_credentials(
+    store: &dyn Store,
+    s: &Settings,
+    c: &Credentials<'_>,
+    what: &str,
+    now: OffsetDateTime,
+) -> Result<Account, Refusal> {
+    let found = match PersonalId::parse(c.personal_id).ok() {
+        Some(id) => match signin_lookup(store, &id)? {
+            Some((a, pw)) => {
+                let pc = if c.passcode.is_some() {
+                    secrets(store, a.id)?.1
+                } else {
+                    None
+                };
+                Some((a, pw, pc))
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let (account, pw, pc) = match found {
+        Some((a, pw, pc)) => (Some(a), pw, pc),
+        None => (None, None, None),
+    };
+    if let Some(until) = account.as_ref().and_then(|a| locked_out(a, now)) {
+        let _ = verify_password(c.password, None);
+        return Err(Refusal::LockedOut(until));
+    }
+    let mut ok = verify_password(c.password, pw.as_deref());
+    if let Some(p) = c.passcode {
+        ok &= verify_password(p, pc.as_deref());
+    }
+    let Some(a) = account else {
+        return Err(Refusal::BadCredentials);
+    };
+    if !ok {
+        return Err(match secret_failed(store, s, &a, what, now)? {
+            Some(until) => Refusal::LockedOut(until),
+            None => Refusal::BadCredentials,
+        });
+    }
+    Ok(a)
+}
+
+/// Signs a person in with personal ID and password from a device (its hash, see
+/// [`device_hash`]): the credential check with its equal timing and lock-out, then the
+/// account's own locks (the register's included), then a session on the bound device or a code
+/// to the bound phone for a new one.
+pub fn sign_in(
+    store: &dyn Store,
+    s: &Settings,
+    c: &Credentials<'_>,
+    device_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<SignIn, Refusal> {
+    let a = check_credentials(store, s, c, "password", now)?;
+    signin(store, s, &a, device_hash, now)
+}
+
+/// The holder lifts their own lock with password and passcode (no session: a locked account
+/// has none).
+pub fn unlock(
+    store: &dyn Store,
+    s: &Settings,
+    c: &Credentials<'_>,
+    now: OffsetDateTime,
+) -> Result<Account, Refusal> {
+    let a = check_credentials(store, s, c, "unlock", now)?;
+    set_lock(store, &a, LockBy::Holder, false, now)
+}
+
+/// Checks the signed-in holder's passcode: refused while a lock-out is in force; a right one
+/// clears the failure count, a wrong one counts towards the lock-out. Slow on purpose (Argon2):
+/// call it off the async runtime.
+pub fn check_passcode(
+    store: &dyn Store,
+    s: &Settings,
+    a: &Account,
+    passcode: &str,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    if let Some(until) = locked_out(a, now) {
+        return Err(Refusal::LockedOut(until));
+    }
+    let (_, stored) = secrets(store, a.id)?;
+    if verify_password(passcode, stored.as_deref()) {
+        secret_ok(store, a)?;
+        return Ok(());
+    }
+    Err(match secret_failed(store, s, a, "passcode", now)? {
+        Some(until) => Refusal::LockedOut(until),
+        None => Refusal::BadPasscode,
+    })
+}
