@@ -209,3 +209,28 @@ fn sql_is_written_only_in_the_store_and_the_core() {
     }
     assert!(read > 20, "only {read} source files read");
 }
+
+/// No source file grows past ~1,200 lines: a file that does is a slice asking to be split.
+#[test]
+fn no_source_file_is_longer_than_1200_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut read = 0;
+    let mut long = Vec::new();
+    for krate in CRATES {
+        for sub in ["src", "tests", "benches"] {
+            let dir = root.join(krate).join(sub);
+            if !dir.is_dir() {
+                continue;
+            }
+            for entry in walk(&dir) {
+                read += 1;
+                let lines = std::fs::read_to_string(&entry).unwrap().lines().count();
+                if lines > 1200 {
+                    long.push(format!("{} ({lines} lines)", entry.display()));
+                }
+            }
+        }
+    }
+    assert!(read > 100, "only {read} source files read");
+    assert!(long.is_empty(), "split these: {long:?}");
+}
