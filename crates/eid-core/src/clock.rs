@@ -36,6 +36,29 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system's clock moved to start at a chosen instant: time runs as usual from there. A
+/// development server started "on 15 March 2025" keeps sessions and codes working while every
+/// date it shows and stamps is that day's.
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftedClock {
+    offset: Duration,
+}
+
+impl ShiftedClock {
+    /// A clock that reads `at` now and runs on from there.
+    pub fn starting_at(at: OffsetDateTime) -> ShiftedClock {
+        ShiftedClock {
+            offset: at - SystemClock.now(),
+        }
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> OffsetDateTime {
+        SystemClock.now() + self.offset
+    }
+}
+
 /// A clock that stands still until told to move: for tests (a server at a fixed date) and for
 /// the demo's simulated history.
 #[derive(Debug)]
@@ -99,6 +122,15 @@ mod tests {
         let c = ManualClock::at_date(date!(2023 - 03 - 15));
         assert_eq!(c.now(), datetime!(2023-03-15 02:00 UTC));
         assert_eq!(c.today(), date!(2023 - 03 - 15));
+    }
+
+    #[test]
+    fn a_shifted_clock_starts_where_asked_and_runs_on() {
+        let c = ShiftedClock::starting_at(datetime!(2025-03-15 02:00 UTC));
+        let first = c.now();
+        assert!((first - datetime!(2025-03-15 02:00 UTC)).abs() < Duration::seconds(5));
+        assert_eq!(c.today(), date!(2025 - 03 - 15));
+        assert!(c.now() >= first);
     }
 
     #[test]

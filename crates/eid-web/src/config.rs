@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use time::macros::{date, format_description};
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use crate::outbound::ExtraCa;
 use crate::sms::{DevSink, HttpGateway, SmsSender};
@@ -78,6 +78,10 @@ pub struct Config {
     /// says so in a banner at start and shows a strip on every console page. Off unless set
     /// (`development = true`, `EID_DEVELOPMENT=1`, `eid serve --dev`; `eid demo` sets it).
     pub development: bool,
+    /// Development only: the server's clock starts at this instant and runs on from there
+    /// (`clock_at = "2025-03-15T09:00:00+07:00"`, `EID_CLOCK_AT`, `--clock-at`), so a demo or a
+    /// browser test can run on a fixed date. Refused outside development mode.
+    pub clock_at: Option<OffsetDateTime>,
 }
 
 impl fmt::Debug for Config {
@@ -106,6 +110,7 @@ impl fmt::Debug for Config {
             account_max_failures,
             account_lockout_minutes,
             development,
+            clock_at,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -134,6 +139,7 @@ impl fmt::Debug for Config {
             .field("account_max_failures", account_max_failures)
             .field("account_lockout_minutes", account_lockout_minutes)
             .field("development", development)
+            .field("clock_at", clock_at)
             .finish()
     }
 }
@@ -163,6 +169,7 @@ impl Default for Config {
             account_max_failures: 5,
             account_lockout_minutes: 15,
             development: false,
+            clock_at: None,
         }
     }
 }
@@ -194,6 +201,8 @@ pub struct FileConfig {
     pub account_max_failures: Option<u32>,
     pub account_lockout_minutes: Option<u64>,
     pub development: Option<bool>,
+    /// RFC 3339, e.g. `"2025-03-15T09:00:00+07:00"`.
+    pub clock_at: Option<String>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
@@ -220,6 +229,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--dev`: development mode on (the flag cannot turn it off).
     pub development: bool,
+    /// `--clock-at`: the instant the server's clock starts at (development only).
+    pub clock_at: Option<String>,
 }
 
 /// Why the configuration could not be assembled. Names the file, variable or key at fault.
@@ -330,6 +341,9 @@ impl Config {
         if let Some(v) = file.development {
             c.development = v;
         }
+        if let Some(v) = &file.clock_at {
+            c.clock_at = Some(instant("clock_at in the config file", v)?);
+        }
         // Layer 2: the environment.
         if let Some(v) = env.get("EID_DB") {
             c.db = v.clone();
@@ -348,6 +362,12 @@ impl Config {
         }
         if let Some(v) = env.get("EID_DEVELOPMENT") {
             c.development = boolean("EID_DEVELOPMENT", v)?;
+        }
+        if let Some(v) = env.get("EID_CLOCK_AT") {
+            c.clock_at = match v.trim() {
+                "" => None,
+                v => Some(instant("EID_CLOCK_AT", v)?),
+            };
         }
         if let Some(v) = env.get("EID_LOGIN_MAX_FAILURES") {
             c.login_max_failures = number("EID_LOGIN_MAX_FAILURES", v)?;
@@ -407,6 +427,9 @@ impl Config {
         if flags.development {
             c.development = true;
         }
+        if let Some(v) = &flags.clock_at {
+            c.clock_at = Some(instant("--clock-at", v)?);
+        }
         if let Some((source, v)) = listen {
             c.listen = v.parse().map_err(|_| {
                 ConfigError(format!(
@@ -464,11 +487,27 @@ impl Config {
         Ok(c)
     }
 
+    /// The clock the server and the command line read: the system's, or in development mode one
+    /// that starts at `clock_at`.
+    pub fn clock(&self) -> std::sync::Arc<dyn eid_core::clock::Clock> {
+        match (self.development, self.clock_at) {
+            (true, Some(at)) => std::sync::Arc::new(eid_core::clock::ShiftedClock::starting_at(at)),
+            _ => std::sync::Arc::new(eid_core::clock::SystemClock),
+        }
+    }
+
     /// Refuses a production server (development mode off) that would run with a development
     /// adapter: one line naming what to configure.
     pub fn check_production(&self) -> Result<(), ConfigError> {
         if self.development {
             return Ok(());
+        }
+        if self.clock_at.is_some() {
+            return Err(ConfigError(
+                "refusing to serve on a moved clock: clock_at (EID_CLOCK_AT, --clock-at) is a \
+                 development setting; unset it or set development mode"
+                    .to_owned(),
+            ));
         }
         let missing: Vec<&str> = [
             (
@@ -596,6 +635,15 @@ fn day(name: &str, v: &str) -> Result<Date, ConfigError> {
     Date::parse(v.trim(), format_description!("[year]-[month]-[day]")).map_err(|_| {
         ConfigError(format!(
             "{name} must be a date such as 2022-04-01 (YYYY-MM-DD), got {v:?}"
+        ))
+    })
+}
+
+/// An instant in RFC 3339 (`2025-03-15T09:00:00+07:00`).
+fn instant(name: &str, v: &str) -> Result<OffsetDateTime, ConfigError> {
+    OffsetDateTime::parse(v.trim(), &time::format_description::well_known::Rfc3339).map_err(|_| {
+        ConfigError(format!(
+            "{name}: {v:?} is not an instant such as 2025-03-15T09:00:00+07:00"
         ))
     })
 }
@@ -825,6 +873,51 @@ mod tests {
         let err =
             Config::layered(Some("develop = true\n"), &HashMap::new(), &no_flags).unwrap_err();
         assert!(err.0.contains("unknown field `develop`"), "{err}");
+    }
+
+    #[test]
+    fn a_moved_clock_is_a_development_setting_from_the_file_the_environment_or_the_flag() {
+        let no_flags = Overrides::default();
+        let at = time::macros::datetime!(2025-03-15 09:00 +7);
+        let c = Config::layered(
+            Some("development = true\nclock_at = \"2025-03-15T09:00:00+07:00\"\n"),
+            &HashMap::new(),
+            &no_flags,
+        )
+        .unwrap();
+        assert_eq!(c.clock_at, Some(at));
+        assert_eq!(c.clock().today(), time::macros::date!(2025 - 03 - 15));
+        assert!(c.check_production().is_ok());
+        let c = Config::layered(
+            None,
+            &env(&[("EID_CLOCK_AT", "2025-03-15T09:00:00+07:00")]),
+            &no_flags,
+        )
+        .unwrap();
+        assert_eq!(c.clock_at, Some(at));
+        // Outside development mode the server refuses it, and the clock is the system's.
+        let e = Config {
+            sms_gateway_url: Some("http://sms.local/send".to_owned()),
+            face_verifier_url: Some("http://face.local/compare".to_owned()),
+            ..c.clone()
+        }
+        .check_production()
+        .unwrap_err();
+        assert!(e.0.contains("clock_at"), "{e}");
+        assert_ne!(c.clock().today(), time::macros::date!(2025 - 03 - 15));
+        let flag = Overrides {
+            clock_at: Some("2024-06-30T23:59:00+07:00".to_owned()),
+            development: true,
+            ..Overrides::default()
+        };
+        let c = Config::layered(None, &HashMap::new(), &flag).unwrap();
+        assert_eq!(c.clock().today(), time::macros::date!(2024 - 06 - 30));
+        let e =
+            Config::layered(None, &env(&[("EID_CLOCK_AT", "15/03/2025")]), &no_flags).unwrap_err();
+        assert!(
+            e.0.starts_with("EID_CLOCK_AT: \"15/03/2025\" is not an instant"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use eid_core::clock::{Clock, SystemClock};
+use eid_core::clock::Clock;
 use eid_core::Store;
 
 use crate::config::Config;
@@ -55,7 +55,8 @@ impl Application {
         config: Config,
         store: Arc<dyn Store>,
     ) -> Result<(Application, SocketAddr), String> {
-        Application::with_clock(config, store, Arc::new(SystemClock)).await
+        let clock = config.clock();
+        Application::with_clock(config, store, clock).await
     }
 
     /// Binds `config.listen` over an already opened and migrated store, reading time from

@@ -57,6 +57,10 @@ pub struct Cli {
     /// The address the server listens on [default: 127.0.0.1:8080].
     #[arg(long, global = true, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Development only: the clock starts at this instant (RFC 3339, e.g.
+    /// 2025-03-15T09:00:00+07:00) and runs on, for a demo or a test on a fixed date.
+    #[arg(long, global = true, value_name = "INSTANT")]
+    pub clock_at: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -122,6 +126,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
     let overrides = Overrides {
         db: cli.db.clone(),
         listen: cli.listen.clone(),
+        clock_at: cli.clock_at.clone(),
         // The demo always runs in development mode.
         development: matches!(
             &cli.command,
@@ -129,6 +134,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         ),
     };
     let config = Config::load(cli.config.as_deref(), &overrides)?;
+    let _ = CLOCK.set(config.clock());
     match cli.command {
         Command::Serve(_) => {
             config.check_production()?;
@@ -176,8 +182,15 @@ pub fn open_store(url: &str) -> Result<Arc<dyn Store>, Failure> {
     Ok(store)
 }
 
+/// The clock the command reads: the configuration's (the system's, or in development mode one
+/// that starts at `clock_at`), set once when the configuration is loaded.
+static CLOCK: std::sync::OnceLock<Arc<dyn eid_core::clock::Clock>> = std::sync::OnceLock::new();
+
 fn now() -> OffsetDateTime {
-    eid_core::clock::Clock::now(&eid_core::clock::SystemClock)
+    match CLOCK.get() {
+        Some(c) => c.now(),
+        None => eid_core::clock::Clock::now(&eid_core::clock::SystemClock),
+    }
 }
 
 fn today() -> time::Date {
