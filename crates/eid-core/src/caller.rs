@@ -34,6 +34,21 @@ impl Caller {
         self.staff.sees(unit)
     }
 
+    /// The unit a request names (the caller's own when it names none), if it lies within the
+    /// caller's unit: a bad code is `Bad`, an unknown one `NotFound`, one outside `ScopeDenied`.
+    /// Auditors are refused.
+    pub fn within(&self, raw: Option<&str>) -> Result<UnitCode, Error> {
+        self.not_auditor()?;
+        let Some(raw) = raw.filter(|u| !u.trim().is_empty()) else {
+            return Ok(self.unit());
+        };
+        let unit = crate::register::parse_unit(raw, eid_domain::Tree::Gso2024)?.code;
+        if !eid_domain::Units::get().contains(eid_domain::Tree::Gso2024, &self.unit(), &unit) {
+            return Err(Error::ScopeDenied);
+        }
+        Ok(unit)
+    }
+
     /// Auditors read the audit trail only: every other use case refuses them.
     pub fn not_auditor(&self) -> Result<(), Error> {
         if self.staff.role == Role::Auditor {

@@ -5,7 +5,7 @@
 //! Audit outcomes are `ok`, or `denied` for any refusal (a scope refusal or a rule's), as the
 //! officer API has always recorded them; a read of an account that does not exist is `failed`.
 
-use eid_domain::{ApplicationState, PersonalId, PhoneNumber, Tree, UnitCode, Units};
+use eid_domain::{ApplicationState, PhoneNumber, Tree, UnitCode, Units};
 use time::Date;
 
 use crate::error::Error;
@@ -15,10 +15,7 @@ use crate::{Acting, Caller, Store};
 use super::*;
 
 /// Parses a personal ID typed by an officer.
-fn parse_id(raw: &str) -> Result<PersonalId, Error> {
-    PersonalId::parse(raw.trim())
-        .map_err(|e| Error::bad("person.bad_id", format!("invalid personal ID: {e}")))
-}
+use crate::register::parse_id;
 
 fn phone(raw: &str) -> Result<PhoneNumber, Error> {
     PhoneNumber::parse(raw).map_err(|e| Error::bad("phone.invalid", e.to_string()))
@@ -37,27 +34,9 @@ pub fn audited<T, E: Into<Error>>(
     result.map_err(Into::into)
 }
 
-/// The unit to look inside: the caller's own, or one inside it (2024 tree). Auditors are
-/// refused.
+/// The unit a request names, within the caller's ([`Caller::within`]).
 pub fn within(caller: &Caller, unit: Option<&str>) -> Result<UnitCode, Error> {
-    caller.not_auditor()?;
-    let Some(raw) = unit.filter(|u| !u.trim().is_empty()) else {
-        return Ok(caller.unit());
-    };
-    let u = Units::get()
-        .lookup(Tree::Gso2024, raw.trim())
-        .map_err(|e| match e {
-            eid_domain::UnitError::Format(reason) => {
-                Error::bad("unit.bad_code", format!("invalid unit code: {reason}"))
-            }
-            e @ eid_domain::UnitError::Unknown { .. } => {
-                Error::not_found("unit.not_found", e.to_string())
-            }
-        })?;
-    if !Units::get().contains(Tree::Gso2024, &caller.staff.unit, &u.code) {
-        return Err(Error::ScopeDenied);
-    }
-    Ok(u.code)
+    caller.within(unit)
 }
 
 /// Applications collected inside `unit` (the caller's by default), by state and day.

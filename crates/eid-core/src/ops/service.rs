@@ -8,7 +8,7 @@
 //! anything is audited. Reads take the [`Caller`] only: nothing of them is audited.
 
 use eid_domain::campaign::{self, Ranked, Schedule, Timeliness};
-use eid_domain::{parse_iso_date, Level, PersonalId, Tree, UnitCode, UnitError, Units};
+use eid_domain::{parse_iso_date, Level, PersonalId, Tree, UnitCode, Units};
 use time::Date;
 
 use crate::accounts::day_number;
@@ -34,23 +34,7 @@ pub fn unit_name(code: &UnitCode) -> String {
 }
 
 /// A unit code of the 2024 tree.
-fn parse_unit(raw: &str) -> Result<UnitCode, Error> {
-    match Units::get().lookup(Tree::Gso2024, raw.trim()) {
-        Ok(u) => Ok(u.code),
-        Err(UnitError::Format(reason)) => Err(Error::bad(
-            "unit.bad_code",
-            format!("invalid unit code: {reason}"),
-        )),
-        Err(e @ UnitError::Unknown { .. }) => {
-            Err(Error::not_found("unit.not_found", e.to_string()))
-        }
-    }
-}
-
-fn parse_id(raw: &str) -> Result<PersonalId, Error> {
-    PersonalId::parse(raw.trim())
-        .map_err(|e| Error::bad("person.bad_id", format!("invalid personal ID: {e}")))
-}
+use crate::register::parse_id;
 
 /// What an audit line names when a request is refused before its input was checked: the code
 /// as given when it is well formed, else `-` (never free text from the request).
@@ -86,15 +70,7 @@ fn today(acting: &Acting) -> Date {
 
 /// The unit a caller asks about: their own by default, else one inside their unit.
 pub fn unit_in_scope(caller: &Caller, raw: Option<&str>) -> Result<UnitCode, Error> {
-    caller.not_auditor()?;
-    let Some(raw) = raw.filter(|u| !u.trim().is_empty()) else {
-        return Ok(caller.unit());
-    };
-    let unit = parse_unit(raw)?;
-    if !Units::get().contains(Tree::Gso2024, &caller.unit(), &unit) {
-        return Err(Error::ScopeDenied);
-    }
-    Ok(unit)
+    caller.within(raw)
 }
 
 /// Who may set a quota for `unit`: the level above. The caller's unit must contain the quota's
