@@ -230,3 +230,46 @@ fn a_district_sees_its_provinces_quota_but_only_the_province_splits_it() {
         );
     }
 }
+
+#[test]
+fn only_the_schedules_own_unit_submits_its_report_and_refusals_are_audited() {
+    let district = first_child(&code("62"));
+    let commune = first_child(&district);
+    for store in engines() {
+        let s = store.as_ref();
+        let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-ministry");
+        let sched = service::add_schedule(
+            s,
+            &ministry,
+            &service::NewSchedule {
+                agency: "Sở Tư pháp".into(),
+                unit: "62".into(),
+                schedule: eid_domain::Schedule::Weekly,
+                grace_days: 1,
+                start: date!(2026 - 11 - 02),
+            },
+        )
+        .unwrap();
+        let day = date!(2026 - 11 - 09);
+        let xa = acting(2, Role::Commune, commune, "req-commune");
+        let r = service::submit_report(s, &xa, sched.id, day, "báo cáo của xã");
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+        let huyen = acting(3, Role::District, district, "req-district");
+        let r = service::submit_report(s, &huyen, sched.id, day, "báo cáo của huyện");
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+        let r = service::submit_report(s, &ministry, sched.id, day, "báo cáo của bộ");
+        assert!(matches!(r, Err(Error::ScopeDenied)), "{r:?}");
+        let tinh = acting(4, Role::Province, code("62"), "req-province");
+        service::submit_report(s, &tinh, sched.id, day, "báo cáo của tỉnh").unwrap();
+        let id = sched.id.to_string();
+        assert_eq!(
+            audit(s, "report.submit"),
+            vec![
+                (id.clone(), "denied".into(), "req-commune".into()),
+                (id.clone(), "denied".into(), "req-district".into()),
+                (id.clone(), "denied".into(), "req-ministry".into()),
+                (id, "ok".into(), "req-province".into()),
+            ]
+        );
+    }
+}

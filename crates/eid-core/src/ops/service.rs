@@ -576,8 +576,9 @@ pub fn add_schedule(
     )?)
 }
 
-/// Submits the report of the period containing `period_day`. The reporting unit's own
-/// officers, or anyone above or below it, submit.
+/// Submits the report of the period containing `period_day`. Only the reporting unit's own
+/// officers submit (staff whose unit is the schedule's unit): neither the units below it nor
+/// those above. Audited as `report.submit` on the schedule's id; a refusal as `denied`.
 pub fn submit_report(
     store: &dyn Store,
     acting: &Acting,
@@ -585,24 +586,17 @@ pub fn submit_report(
     period_day: Date,
     body: &str,
 ) -> Result<(), Error> {
-    acting.caller.not_auditor()?;
+    const ACTION: &str = "report.submit";
+    let target = id.to_string();
+    checked(store, acting, ACTION, &target, acting.caller.not_auditor())?;
     let sched = ops::schedules(store, &UnitCode::NATION)?
         .into_iter()
         .find(|x| x.id == id)
         .ok_or_else(|| Error::not_found("report.schedule_not_found", "no schedule has this id"))?;
-    let units = Units::get();
-    let mine = acting.caller.unit();
-    if !units.contains(Tree::Gso2024, &mine, &sched.unit)
-        && !units.contains(Tree::Gso2024, &sched.unit, &mine)
-    {
+    if acting.caller.unit() != sched.unit {
+        acting.audit(store, ACTION, &target, "denied")?;
         return Err(Error::ScopeDenied);
     }
-    Ok(ops::submit_report(
-        store,
-        id,
-        period_day,
-        body,
-        acting.actor(),
-        acting.now,
-    )?)
+    let r = ops::submit_report(store, id, period_day, body, acting.actor(), acting.now);
+    acting.audited(store, ACTION, &target, r)
 }

@@ -55,13 +55,16 @@ pub(super) async fn register(
     let phone = phone(&r.phone)?;
     let photo = photo(&r.photo_base64)?;
     let device = device_hash(&r.device_id)?;
+    let now = state.now();
+    // Decided from the ID alone, before the face is compared or the register read: the same
+    // answer for a child in the register and an unused ID of the same year.
+    acc::under_14_by_id(&id, now)?;
     let verifier = Arc::clone(&state.verifier);
     let (pid, bytes) = (id.as_str().to_owned(), photo.clone());
     let verdict = tokio::task::spawn_blocking(move || verifier.compare(&pid, &bytes))
         .await
         .map_err(|e| AppError::Internal(format!("verifier task failed: {e}")))?
         .map_err(|e| AppError::Internal(format!("face verifier: {e}")))?;
-    let now = state.now();
     let s = state.accounts.clone();
     let handle = state
         .blocking(move |store| {
