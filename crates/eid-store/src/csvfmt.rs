@@ -92,8 +92,16 @@ pub fn check_header(fields: &[&str]) -> Result<(), RowError> {
     Ok(())
 }
 
-/// Parses one data row into a person and checks every rule. `today` bounds the dates.
+/// Parses one data row into a person and checks every rule. `today` bounds the dates. A cell's
+/// [`guard`] comes off first.
 pub fn parse_row(fields: &[&str], today: Date) -> Result<Person, RowError> {
+    let cells: Vec<&str> = fields.iter().map(|c| unguard(c)).collect();
+    parse_fields(&cells, today)
+}
+
+/// A person from the 18 fields as [`fields`] gives them, with no CSV guard to take off (the
+/// stored form the engines rebuild persons from), checked like [`parse_row`].
+pub fn parse_fields(fields: &[&str], today: Date) -> Result<Person, RowError> {
     if fields.len() != COLUMNS.len() {
         return Err(RowError::new(
             "*",
@@ -269,12 +277,68 @@ pub fn write_header<W: std::io::Write>(w: &mut csv::Writer<W>) -> csv::Result<()
     w.write_record(COLUMNS)
 }
 
-/// Writes one person.
+/// Writes one person, each cell [`guard`]ed.
 pub fn write_person<W: std::io::Write>(w: &mut csv::Writer<W>, p: &Person) -> csv::Result<()> {
-    w.write_record(fields(p))
+    w.write_record(fields(p).iter().map(|c| guard(c).into_owned()))
+}
+
+/// The characters a spreadsheet program reads as the start of a formula.
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether `cell`, after any leading `'`, starts like a formula.
+fn formula_like(cell: &str) -> bool {
+    cell.trim_start_matches('\'').starts_with(FORMULA_START)
+}
+
+/// A cell as written to CSV: one that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`,
+/// tab or carriage return first), or that already is such a cell behind quotes, gets a leading
+/// `'`, which spreadsheets show as text. [`unguard`] takes exactly that quote off again, so an
+/// exported file imports to the same values.
+pub fn guard(cell: &str) -> std::borrow::Cow<'_, str> {
+    if formula_like(cell) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// A cell as read from CSV: the `'` that [`guard`] put in front of a formula-like cell comes off;
+/// any other cell is as it was.
+pub fn unguard(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if formula_like(rest) => rest,
+        _ => cell,
+    }
 }
 
 /// Strips a UTF-8 byte-order mark from the start of the first field.
 pub fn strip_bom(s: &str) -> &str {
     s.strip_prefix('\u{feff}').unwrap_or(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{guard, unguard};
+
+    #[test]
+    fn formula_like_cells_are_guarded_and_read_back_as_they_were() {
+        for (cell, written) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("+1+cmd", "'+1+cmd"),
+            ("-2+3", "'-2+3"),
+            ("\tcmd", "'\tcmd"),
+            ("\rcmd", "'\rcmd"),
+            ("'=1", "''=1"),
+            ("''-1", "'''-1"),
+            ("Thôn 5", "Thôn 5"),
+            ("'quoted", "'quoted"),
+            ("a=b", "a=b"),
+            ("", ""),
+            ("'", "'"),
+        ] {
+            assert_eq!(guard(cell), written, "{cell:?}");
+            assert_eq!(unguard(written), cell, "{written:?}");
+        }
+    }
 }

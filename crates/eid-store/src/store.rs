@@ -659,7 +659,7 @@ pub fn replay(events: &[PersonEvent]) -> Option<[String; 18]> {
 pub fn person_from_fields(fields: &[String; 18]) -> Result<Person, StoreError> {
     const FAR_FUTURE: time::Date = time::macros::date!(9999 - 12 - 31);
     let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
-    crate::csvfmt::parse_row(&refs, FAR_FUTURE)
+    crate::csvfmt::parse_fields(&refs, FAR_FUTURE)
         .map_err(|e| StoreError::Corrupt(format!("column {}", e.column)))
 }
 

@@ -136,3 +136,130 @@ fn an_existing_thirteen_year_old_and_an_unused_id_of_the_same_year_get_the_same_
         assert_eq!((known.0, known.2.as_str()), (422, "account.under_14"));
     }
 }
+
+// ----------------------------------------------------------------------------------------------
+// Item 11: export guards formulas and reads back the same
+
+fn eid(args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_eid"));
+    cmd.args(args);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EID_")) {
+        cmd.env_remove(k);
+    }
+    cmd.output().unwrap()
+}
+
+fn rows(csv_text: &str) -> Vec<Vec<String>> {
+    csv::Reader::from_reader(csv_text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+fn export(db: &str) -> String {
+    let o = eid(&["--db", db, "export", "persons", "--unit", "62"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn import(db: &str, file: &std::path::Path) -> Value {
+    let o = eid(&[
+        "--db",
+        db,
+        "import",
+        "persons",
+        file.to_str().unwrap(),
+        "--on-error",
+        "abort",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[test]
+fn export_guards_formulas_and_an_exported_file_imports_to_the_same_register() {
+    use eid_core::csvfmt;
+    let today = now().date();
+    let mut people: Vec<Person> = eid_gen::Generator::new(&eid_gen::GenConfig {
+        count: 40,
+        seed: 5,
+        province: Some(UnitCode::parse("62").unwrap()),
+        today,
+    })
+    .unwrap()
+    .filter(|p| p.check(today).is_ok())
+    .take(6)
+    .collect();
+    let formulas = [
+        "=HYPERLINK(\"http://evil.example/?x\",\"Bấm vào đây\")",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        // Already guarded by hand: must come back with its quote, not lose it.
+        "'=1+1",
+    ];
+    for (p, f) in people.iter_mut().zip(formulas) {
+        p.residence.address = f.to_owned();
+    }
+    people[5].household = Some("-A1".to_owned());
+    for p in &people {
+        p.check(today).unwrap();
+    }
+    let dir = crate::helpers::temp_dir("hard-formulas");
+    let input = dir.join("in.csv");
+    let mut w = csv::Writer::from_path(&input).unwrap();
+    w.write_record(csvfmt::COLUMNS).unwrap();
+    // The first four as a spreadsheet would save them; the rest in the import format, where a
+    // quote before a formula's first character is the export's guard.
+    for (i, p) in people.iter().enumerate() {
+        if i < 4 {
+            w.write_record(csvfmt::fields(p)).unwrap();
+        } else {
+            csvfmt::write_person(&mut w, p).unwrap();
+        }
+    }
+    w.flush().unwrap();
+    drop(w);
+
+    let engine = eid_core::testkit::Engine::from_env();
+    let db = crate::helpers::fresh_url(engine, "hard-exp1");
+    assert_eq!(import(&db, &input)["imported"], 6);
+    let first = export(&db);
+    let exported = rows(&first);
+    assert_eq!(exported.len(), 6);
+    // No cell a spreadsheet would run as a formula.
+    for row in &exported {
+        for cell in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "unguarded cell {cell:?}"
+            );
+        }
+    }
+    let address = |id: &PersonalId| {
+        exported
+            .iter()
+            .find(|r| r[0] == id.as_str())
+            .map(|r| (r[8].clone(), r[11].clone()))
+            .unwrap()
+    };
+    for (p, f) in people.iter().zip(formulas) {
+        assert_eq!(address(&p.id).0, format!("'{f}"));
+    }
+    assert_eq!(address(&people[5].id).1, "'-A1");
+
+    // The exported file read back: into the same register nothing changes; into an empty one
+    // the same register, exported byte for byte the same.
+    let file = dir.join("exported.csv");
+    std::fs::write(&file, &first).unwrap();
+    let again = import(&db, &file);
+    assert_eq!(
+        (again["unchanged"].as_u64(), again["updated"].as_u64()),
+        (Some(6), Some(0)),
+        "{again}"
+    );
+    let db2 = crate::helpers::fresh_url(engine, "hard-exp2");
+    assert_eq!(import(&db2, &file)["imported"], 6);
+    assert_eq!(export(&db2), first);
+}
