@@ -168,3 +168,118 @@ fn malformed_json_to_the_api_gets_the_json_error_with_a_code() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// A server of its own over an empty store with `config` on top of the test kit's.
+fn server_with(label: &str, config: eid::Config) -> String {
+    let store = crate::helpers::fresh_store(label);
+    eid::testkit::spawn_with(
+        store,
+        config,
+        std::sync::Arc::new(eid_core::clock::SystemClock),
+    )
+    .base
+}
+
+#[test]
+fn hsts_is_sent_only_when_configured() {
+    let off = call(agent().get(&app().url("/login")));
+    assert_eq!(off.status(), 200);
+    assert_eq!(off.header("strict-transport-security"), None);
+
+    let base = server_with(
+        "hsts",
+        eid::Config {
+            hsts_max_age_seconds: Some(31_536_000),
+            ..eid::testkit::test_config()
+        },
+    );
+    for path in ["/login", "/api/v1/me", "/healthz", "/no/such/page"] {
+        let r = call(agent().get(&format!("{base}{path}")));
+        assert_eq!(
+            r.header("strict-transport-security"),
+            Some("max-age=31536000; includeSubDomains"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn metrics_behind_a_token_need_the_token() {
+    // Without a token configured, /metrics stays open (the shared server).
+    let open = call(agent().get(&app().url("/metrics")));
+    assert_eq!(open.status(), 200);
+
+    let base = server_with(
+        "metrics_token",
+        eid::Config {
+            metrics_token: Some("s3cret-metrics-token".to_owned()),
+            ..eid::testkit::test_config()
+        },
+    );
+    let url = format!("{base}/metrics");
+    let none = call(agent().get(&url));
+    let wrong = call(
+        agent()
+            .get(&url)
+            .header("Authorization", "Bearer s3cret-metrics-tokeX"),
+    );
+    let prefix = call(agent().get(&url).header("Authorization", "Bearer s3cret"));
+    let basic = call(
+        agent()
+            .get(&url)
+            .header("Authorization", "Basic s3cret-metrics-token"),
+    );
+    let right = call(
+        agent()
+            .get(&url)
+            .header("Authorization", "Bearer s3cret-metrics-token"),
+    );
+    assert_eq!(
+        (
+            none.status(),
+            wrong.status(),
+            prefix.status(),
+            basic.status()
+        ),
+        (401, 401, 401, 401)
+    );
+    let refused: Value = none.into_json().unwrap();
+    assert_eq!(refused["error"]["code"], "auth.required");
+    assert_eq!(right.status(), 200);
+    assert!(right.into_string().unwrap().contains("eid_"));
+}
+
+#[test]
+fn hsts_and_the_metrics_token_come_from_the_file_and_the_environment() {
+    use eid::config::Overrides;
+    use std::collections::HashMap;
+
+    let none = eid::Config::layered(None, &HashMap::new(), &Overrides::default()).unwrap();
+    assert_eq!(
+        (none.hsts_max_age_seconds, none.metrics_token),
+        (None, None)
+    );
+
+    let file = "hsts_max_age_seconds = 63072000\nmetrics_token = \"from-the-file\"\n";
+    let c = eid::Config::layered(Some(file), &HashMap::new(), &Overrides::default()).unwrap();
+    assert_eq!(c.hsts_max_age_seconds, Some(63_072_000));
+    assert_eq!(c.metrics_token.as_deref(), Some("from-the-file"));
+    // The token stays out of Debug.
+    assert!(!format!("{c:?}").contains("from-the-file"));
+
+    let env: HashMap<String, String> = [
+        ("EID_HSTS_MAX_AGE_SECONDS", "300"),
+        ("EID_METRICS_TOKEN", "from-the-env"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let c = eid::Config::layered(Some(file), &env, &Overrides::default()).unwrap();
+    assert_eq!(c.hsts_max_age_seconds, Some(300));
+    assert_eq!(c.metrics_token.as_deref(), Some("from-the-env"));
+
+    let bad: HashMap<String, String> =
+        [("EID_HSTS_MAX_AGE_SECONDS".to_owned(), "a year".to_owned())].into();
+    let e = eid::Config::layered(None, &bad, &Overrides::default()).unwrap_err();
+    assert!(e.0.contains("EID_HSTS_MAX_AGE_SECONDS"), "{e}");
+}
