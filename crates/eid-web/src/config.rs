@@ -82,6 +82,13 @@ pub struct Config {
     /// (`clock_at = "2025-03-15T09:00:00+07:00"`, `EID_CLOCK_AT`, `--clock-at`), so a demo or a
     /// browser test can run on a fixed date. Refused outside development mode.
     pub clock_at: Option<OffsetDateTime>,
+    /// Behind TLS: every answer carries `Strict-Transport-Security: max-age=N;
+    /// includeSubDomains` (`hsts_max_age_seconds = 31536000`, `EID_HSTS_MAX_AGE_SECONDS`). Unset,
+    /// no such header (a server on plain HTTP must not send it).
+    pub hsts_max_age_seconds: Option<u64>,
+    /// When set, `/metrics` answers only a request with `Authorization: Bearer <token>`
+    /// (`metrics_token`, `EID_METRICS_TOKEN`); unset, it is open (for a scraper on loopback).
+    pub metrics_token: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -111,6 +118,8 @@ impl fmt::Debug for Config {
             account_lockout_minutes,
             development,
             clock_at,
+            hsts_max_age_seconds,
+            metrics_token,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -140,6 +149,8 @@ impl fmt::Debug for Config {
             .field("account_lockout_minutes", account_lockout_minutes)
             .field("development", development)
             .field("clock_at", clock_at)
+            .field("hsts_max_age_seconds", hsts_max_age_seconds)
+            .field("metrics_token", &redacted(metrics_token))
             .finish()
     }
 }
@@ -170,6 +181,8 @@ impl Default for Config {
             account_lockout_minutes: 15,
             development: false,
             clock_at: None,
+            hsts_max_age_seconds: None,
+            metrics_token: None,
         }
     }
 }
@@ -203,6 +216,8 @@ pub struct FileConfig {
     pub development: Option<bool>,
     /// RFC 3339, e.g. `"2025-03-15T09:00:00+07:00"`.
     pub clock_at: Option<String>,
+    pub hsts_max_age_seconds: Option<u64>,
+    pub metrics_token: Option<String>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
@@ -344,7 +359,22 @@ impl Config {
         if let Some(v) = &file.clock_at {
             c.clock_at = Some(instant("clock_at in the config file", v)?);
         }
+        if let Some(v) = file.hsts_max_age_seconds {
+            c.hsts_max_age_seconds = Some(v);
+        }
+        if let Some(v) = file.metrics_token {
+            c.metrics_token = non_empty(v);
+        }
         // Layer 2: the environment.
+        if let Some(v) = env.get("EID_HSTS_MAX_AGE_SECONDS") {
+            c.hsts_max_age_seconds = match v.trim() {
+                "" => None,
+                v => Some(number("EID_HSTS_MAX_AGE_SECONDS", v)?),
+            };
+        }
+        if let Some(v) = env.get("EID_METRICS_TOKEN") {
+            c.metrics_token = non_empty(v.clone());
+        }
         if let Some(v) = env.get("EID_DB") {
             c.db = v.clone();
         }

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod json;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

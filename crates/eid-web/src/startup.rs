@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -152,7 +152,12 @@ async fn healthz(State(state): State<AppState>) -> Result<&'static str, AppError
     Ok("ok")
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        if !metrics_authorized(token, &headers) {
+            return AppError::Unauthenticated.into_response();
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -160,6 +165,19 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics.render(),
     )
+        .into_response()
+}
+
+/// Whether `headers` carry `Authorization: Bearer <token>`. The hashes are compared in constant
+/// time, so neither the token's bytes nor its length show in the answer's timing.
+fn metrics_authorized(token: &str, headers: &HeaderMap) -> bool {
+    use eid_core::secret::{constant_time_eq, token_hash};
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    constant_time_eq(&token_hash(given), &token_hash(token))
 }
 
 async fn not_found(request: Request) -> Response {
@@ -222,6 +240,11 @@ async fn around_request(State(state): State<AppState>, request: Request, next: N
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
+    if let Some(max_age) = state.config.hsts_max_age_seconds {
+        if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}; includeSubDomains")) {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, v);
+        }
+    }
     if !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

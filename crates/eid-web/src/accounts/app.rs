@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::access::parse_id;
 use crate::error::AppError;
+use crate::json::JsonBody;
 use crate::openapi::Errors;
 use crate::state::AppState;
 
@@ -49,7 +50,7 @@ async fn passcode(state: &AppState, a: &Account, passcode: &str) -> Result<(), A
 )]
 pub(super) async fn register(
     State(state): State<AppState>,
-    Json(r): Json<RegisterIn>,
+    JsonBody(r): JsonBody<RegisterIn>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&r.personal_id)?;
     let phone = phone(&r.phone)?;
@@ -105,7 +106,7 @@ pub(super) async fn register(
 )]
 pub(super) async fn register_confirm(
     State(state): State<AppState>,
-    Json(c): Json<ConfirmIn>,
+    JsonBody(c): JsonBody<ConfirmIn>,
 ) -> Result<Json<Value>, AppError> {
     code_ok(&c.code)?;
     password_ok(&c.password)?;
@@ -140,7 +141,7 @@ pub(super) async fn register_confirm(
 )]
 pub(super) async fn activate(
     State(state): State<AppState>,
-    Json(c): Json<ActivateIn>,
+    JsonBody(c): JsonBody<ActivateIn>,
 ) -> Result<Json<Value>, AppError> {
     let id = parse_id(&c.personal_id)?;
     code_ok(&c.code)?;
@@ -176,7 +177,7 @@ pub(super) async fn activate(
 pub(super) async fn upgrade(
     State(state): State<AppState>,
     citizen: Citizen,
-    Json(u): Json<UpgradeIn>,
+    JsonBody(u): JsonBody<UpgradeIn>,
 ) -> Result<Json<Value>, AppError> {
     passcode(&state, &citizen.account, &u.passcode).await?;
     let photo = photo(&u.photo_base64)?;
@@ -219,7 +220,7 @@ pub(super) async fn upgrade(
 pub(super) async fn register_child(
     State(state): State<AppState>,
     citizen: Citizen,
-    Json(c): Json<ChildIn>,
+    JsonBody(c): JsonBody<ChildIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     passcode(&state, &citizen.account, &c.passcode).await?;
     let child = parse_id(&c.child_personal_id)?;
@@ -262,7 +263,7 @@ pub(super) async fn register_child(
 )]
 pub(super) async fn signin(
     State(state): State<AppState>,
-    Json(c): Json<SignInIn>,
+    JsonBody(c): JsonBody<SignInIn>,
 ) -> Result<Response, AppError> {
     let device = device_hash(&c.device_id)?;
     let (s, now) = (state.accounts.clone(), state.now());
@@ -314,7 +315,7 @@ fn signin_response(out: acc::SignIn, state: &AppState) -> Response {
 )]
 pub(super) async fn signin_device(
     State(state): State<AppState>,
-    Json(c): Json<CodeIn>,
+    JsonBody(c): JsonBody<CodeIn>,
 ) -> Result<Response, AppError> {
     code_ok(&c.code)?;
     let now = state.now();
@@ -403,7 +404,7 @@ pub(super) async fn my_events(
 pub(super) async fn holder_lock(
     State(state): State<AppState>,
     citizen: Citizen,
-    Json(p): Json<PasscodeIn>,
+    JsonBody(p): JsonBody<PasscodeIn>,
 ) -> Result<Json<Value>, AppError> {
     let (s, now) = (state.accounts.clone(), state.now());
     let a = state
@@ -436,7 +437,7 @@ pub(super) async fn holder_lock(
 )]
 pub(super) async fn holder_unlock(
     State(state): State<AppState>,
-    Json(u): Json<UnlockIn>,
+    JsonBody(u): JsonBody<UnlockIn>,
 ) -> Result<Json<Value>, AppError> {
     let (s, now) = (state.accounts.clone(), state.now());
     let a = state
@@ -467,7 +468,7 @@ pub(super) async fn holder_unlock(
 pub(super) async fn change_passcode(
     State(state): State<AppState>,
     citizen: Citizen,
-    Json(p): Json<NewPasscodeIn>,
+    JsonBody(p): JsonBody<NewPasscodeIn>,
 ) -> Result<StatusCode, AppError> {
     passcode_ok(&p.new_passcode)?;
     replace_secret(&state, citizen, p.passcode, "passcode", p.new_passcode).await
@@ -488,7 +489,7 @@ pub(super) async fn change_passcode(
 pub(super) async fn change_password(
     State(state): State<AppState>,
     citizen: Citizen,
-    Json(p): Json<NewPasswordIn>,
+    JsonBody(p): JsonBody<NewPasswordIn>,
 ) -> Result<StatusCode, AppError> {
     password_ok(&p.new_password)?;
     replace_secret(&state, citizen, p.passcode, "password", p.new_password).await
@@ -535,7 +536,7 @@ async fn replace_secret(
 pub(super) async fn phone_start(
     State(state): State<AppState>,
     citizen: Citizen,
-    Json(p): Json<PhoneIn>,
+    JsonBody(p): JsonBody<PhoneIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let new_phone = phone(&p.new_phone)?;
     let now = state.now();
@@ -574,7 +575,7 @@ pub(super) async fn phone_start(
 pub(super) async fn phone_confirm(
     State(state): State<AppState>,
     citizen: Citizen,
-    Json(p): Json<PhoneConfirmIn>,
+    JsonBody(p): JsonBody<PhoneConfirmIn>,
 ) -> Result<Json<Value>, AppError> {
     code_ok(&p.code_old)?;
     code_ok(&p.code_new)?;
@@ -609,7 +610,7 @@ pub(super) async fn phone_confirm(
 )]
 pub(super) async fn reset_start(
     State(state): State<AppState>,
-    Json(r): Json<ResetIn>,
+    JsonBody(r): JsonBody<ResetIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let id = parse_id(&r.personal_id)?;
     let phone = phone(&r.phone)?;
@@ -641,7 +642,7 @@ pub(super) async fn reset_start(
 )]
 pub(super) async fn reset_confirm(
     State(state): State<AppState>,
-    Json(r): Json<ResetConfirmIn>,
+    JsonBody(r): JsonBody<ResetConfirmIn>,
 ) -> Result<StatusCode, AppError> {
     code_ok(&r.code)?;
     password_ok(&r.password)?;

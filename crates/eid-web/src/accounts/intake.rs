@@ -7,6 +7,7 @@ use eid_core::accounts as acc;
 use serde_json::{json, Value};
 
 use crate::error::{request_id, AppError};
+use crate::json::JsonBody;
 use crate::openapi::Errors;
 use crate::state::AppState;
 
@@ -26,7 +27,7 @@ use super::wire::*;
 )]
 pub(super) async fn intake(
     State(state): State<AppState>,
-    Json(p): Json<PacketIn>,
+    JsonBody(p): JsonBody<PacketIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let (s, now, rid) = (state.accounts.clone(), state.now(), request_id());
     let collected = state

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use crate::auth::ApiCaller;
 use crate::error::AppError;
+use crate::json::JsonBody;
 use crate::openapi::Errors;
 use crate::state::AppState;
 
@@ -126,7 +127,7 @@ pub(super) async fn reject(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(r): Json<ReasonIn>,
+    JsonBody(r): JsonBody<ReasonIn>,
 ) -> Result<Json<Value>, AppError> {
     let id = parse_num(&id, "application.not_found")?;
     let a = officer::act(&state, &caller, id, "reject", r.reason).await?;
@@ -196,7 +197,7 @@ pub(super) async fn officer_lock(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(r): Json<ReasonIn>,
+    JsonBody(r): JsonBody<ReasonIn>,
 ) -> Result<Json<Value>, AppError> {
     let a = officer::lock(
         &state,
@@ -226,7 +227,7 @@ pub(super) async fn officer_unlock(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(r): Json<ReasonIn>,
+    JsonBody(r): JsonBody<ReasonIn>,
 ) -> Result<Json<Value>, AppError> {
     let a = officer::lock(
         &state,
@@ -256,7 +257,7 @@ pub(super) async fn officer_phone(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(p): Json<OfficerPhoneIn>,
+    JsonBody(p): JsonBody<OfficerPhoneIn>,
 ) -> Result<Json<Value>, AppError> {
     let a = officer::set_phone(&state, &caller, &id, &p.phone, &p.reason).await?;
     Ok(Json(json!({ "account": account_json(&a) })))
@@ -279,7 +280,7 @@ pub(super) async fn add_guardian(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(g): Json<GuardianIn>,
+    JsonBody(g): JsonBody<GuardianIn>,
 ) -> Result<StatusCode, AppError> {
     officer::add_guardian(&state, &caller, &id, &g.guardian_id, &g.relation).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -323,7 +324,7 @@ pub(super) async fn list_devices(
 pub(super) async fn add_device(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Json(d): Json<DeviceIn>,
+    JsonBody(d): JsonBody<DeviceIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let d = officer::add_device(
         &state,
@@ -357,7 +358,7 @@ pub(super) async fn device_status(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(s): Json<StatusIn>,
+    JsonBody(s): JsonBody<StatusIn>,
 ) -> Result<Json<Value>, AppError> {
     let id = parse_num(&id, "device.not_found")?;
     let d = officer::device_status(&state, &caller, id, &s.status).await?;

@@ -277,19 +277,23 @@ pub async fn logout(
     Ok(response)
 }
 
-/// Only a local path may be the target of the language switch (no open redirect).
+/// Only a same-site path may be the target of the language switch (no open redirect): a path
+/// that starts with a single `/`, made of visible ASCII only (no control characters, whitespace,
+/// or bytes a browser would drop or rewrite, such as a tab or a backslash), with no `.`/`..` segment
+/// that could turn it into `//host` once normalised. Anything else goes to `/`.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.contains(['\r', '\n']) =>
-        {
-            n
-        }
+        Some(n) if is_same_site_path(n) => n,
         _ => "/",
     }
+}
+
+fn is_same_site_path(n: &str) -> bool {
+    let path = n.split(['?', '#']).next().unwrap_or_default();
+    n.starts_with('/')
+        && !n.starts_with("//")
+        && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        && !path.split('/').any(|seg| seg == "." || seg == "..")
 }
 
 pub async fn switch_lang(
@@ -330,6 +334,17 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        for bad in [
+            "/\t/evil.example",
+            "/ /evil.example",
+            "/.//evil.example",
+            "/a/..//evil.example",
+            "/\u{e9}",
+            "/x\\y",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some("/ops?unit=62#top")), "/ops?unit=62#top");
     }
 }
 

@@ -16,6 +16,7 @@ use super::svc;
 use super::wire::*;
 use crate::auth::ApiCaller;
 use crate::error::AppError;
+use crate::json::JsonBody;
 use crate::openapi::Errors;
 use crate::state::AppState;
 
@@ -68,7 +69,7 @@ pub(super) async fn list_quotas(
 pub(super) async fn set_quota(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Json(q): Json<QuotaIn>,
+    JsonBody(q): JsonBody<QuotaIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let unit = crate::access::parse_unit(&q.unit, Tree::Gso2024)?.code;
     let new = ops::NewQuota {
@@ -154,7 +155,7 @@ pub(super) async fn split_quota(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(s): Json<SplitIn>,
+    JsonBody(s): JsonBody<SplitIn>,
 ) -> Result<Json<Value>, AppError> {
     let id = parse_id_num(&id)?;
     let how = match s.mode.as_str() {
@@ -359,7 +360,7 @@ pub(super) async fn list_campaigns(
 pub(super) async fn add_campaign(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Json(c): Json<CampaignIn>,
+    JsonBody(c): JsonBody<CampaignIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let new = svc::NewCampaign {
         start: svc::parse_day(&c.start, "start")?,
@@ -438,7 +439,7 @@ pub(super) async fn outreach(
 pub(super) async fn assign(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Json(a): Json<AssignIn>,
+    JsonBody(a): JsonBody<AssignIn>,
 ) -> Result<Json<Value>, AppError> {
     let due = svc::parse_day(&a.due, "due")?;
     let n = svc::assign(
@@ -468,7 +469,7 @@ pub(super) async fn assign(
 pub(super) async fn contact(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Json(c): Json<ContactIn>,
+    JsonBody(c): JsonBody<ContactIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let proposal = svc::contact(&state, &caller, &c.personal_id, &c.outcome, &c.note).await?;
     Ok((
@@ -518,7 +519,7 @@ pub(super) async fn decide_proposal(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(d): Json<DecisionIn>,
+    JsonBody(d): JsonBody<DecisionIn>,
 ) -> Result<Json<Value>, AppError> {
     let id: i64 = id
         .parse()
@@ -586,7 +587,7 @@ pub(super) async fn reports(
 pub(super) async fn add_schedule(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    Json(s): Json<ScheduleIn>,
+    JsonBody(s): JsonBody<ScheduleIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let schedule = Schedule::parse(&s.schedule)
         .ok_or_else(|| AppError::bad("report.schedule", "schedule is weekly or monthly"))?;
@@ -618,7 +619,7 @@ pub(super) async fn submit_report(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    Json(s): Json<SubmitIn>,
+    JsonBody(s): JsonBody<SubmitIn>,
 ) -> Result<StatusCode, AppError> {
     svc::not_auditor(&caller)?;
     let id: i64 = id

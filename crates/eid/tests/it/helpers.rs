@@ -210,6 +210,11 @@ pub fn send_json(req: WithBody, body: impl serde::Serialize) -> Reply {
     Reply::read(req.send_json(body))
 }
 
+/// Posts raw bytes (with whatever `Content-Type` the request carries) and returns the response.
+pub fn send_bytes(req: WithBody, body: &[u8]) -> Reply {
+    Reply::read(req.send(body))
+}
+
 /// GET `path` with a bearer token; returns status and JSON body.
 pub fn get_json(base: &str, path: &str, token: &str) -> (u16, serde_json::Value) {
     let r = call(

@@ -17,5 +17,6 @@ mod console_accounts;
 mod console_ops;
 mod dev_mode;
 mod hardening_core;
+mod hardening_web;
 mod helpers;
 mod ops;
