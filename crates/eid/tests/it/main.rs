@@ -16,5 +16,6 @@ mod console;
 mod console_accounts;
 mod console_ops;
 mod dev_mode;
+mod hardening_ops;
 mod helpers;
 mod ops;
