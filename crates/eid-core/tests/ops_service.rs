@@ -273,3 +273,190 @@ fn only_the_schedules_own_unit_submits_its_report_and_refusals_are_audited() {
         );
     }
 }
+
+/// The code of a `Bad` refusal, or a description of what came instead.
+fn bad_code<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
+    match r {
+        Err(Error::Bad { code, message }) => {
+            if code == "ops.bad_date" {
+                assert!(
+                    message.contains("2000-01-01") && message.contains("2100-12-31"),
+                    "{message}"
+                );
+            }
+            code.to_owned()
+        }
+        other => format!("not refused as bad: {other:?}"),
+    }
+}
+
+#[test]
+fn dates_outside_2000_to_2100_are_refused_and_29_february_only_in_a_leap_year() {
+    for store in engines() {
+        let s = store.as_ref();
+        let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-dates");
+        let q = |start, deadline| NewQuota {
+            start,
+            deadline,
+            ..quota(code("62"))
+        };
+        for (start, deadline) in [
+            (date!(9999 - 12 - 31), date!(9999 - 12 - 31)),
+            (date!(0001 - 01 - 01), date!(2026 - 12 - 31)),
+            (date!(2026 - 01 - 01), date!(2101 - 01 - 01)),
+            (date!(1999 - 12 - 31), date!(2026 - 12 - 31)),
+            (time::Date::MIN, time::Date::MAX),
+        ] {
+            let r = service::set_quota(s, &ministry, &q(start, deadline), "plan");
+            assert_eq!(bad_code(r), "ops.bad_date", "{start}..{deadline}");
+        }
+        // The edges of the range, and 29 February of a leap year, are accepted.
+        service::set_quota(
+            s,
+            &ministry,
+            &q(date!(2000 - 01 - 01), date!(2100 - 12 - 31)),
+            "plan",
+        )
+        .unwrap();
+        let leap = service::parse_day("2024-02-29", "deadline").unwrap();
+        service::set_quota(s, &ministry, &q(date!(2024 - 01 - 01), leap), "plan").unwrap();
+        assert_eq!(
+            bad_code(service::parse_day("2023-02-29", "deadline")),
+            "deadline"
+        );
+        assert_eq!(
+            bad_code(service::parse_day("0001-01-01", "start")),
+            "ops.bad_date"
+        );
+        assert_eq!(
+            bad_code(service::parse_day("9999-12-31", "start")),
+            "ops.bad_date"
+        );
+
+        let campaign = |start, end| service::NewCampaign {
+            name: "Ngày hội".into(),
+            slogan: String::new(),
+            unit: "62".into(),
+            start,
+            end,
+        };
+        let r = service::add_campaign(
+            s,
+            &ministry,
+            &campaign(date!(2026 - 01 - 01), date!(9999 - 12 - 31)),
+        );
+        assert_eq!(bad_code(r), "ops.bad_date");
+        let r = service::add_campaign(
+            s,
+            &ministry,
+            &campaign(date!(0001 - 01 - 01), date!(2026 - 01 - 01)),
+        );
+        assert_eq!(bad_code(r), "ops.bad_date");
+        service::add_campaign(
+            s,
+            &ministry,
+            &campaign(date!(2024 - 02 - 29), date!(2024 - 03 - 10)),
+        )
+        .unwrap();
+
+        let schedule = |start| service::NewSchedule {
+            agency: "Công an tỉnh".into(),
+            unit: "62".into(),
+            schedule: eid_domain::campaign::Schedule::Weekly,
+            grace_days: 2,
+            start,
+        };
+        for start in [
+            date!(0001 - 01 - 01),
+            date!(9999 - 12 - 31),
+            date!(1999 - 12 - 31),
+        ] {
+            assert_eq!(
+                bad_code(service::add_schedule(s, &ministry, &schedule(start))),
+                "ops.bad_date"
+            );
+        }
+        let sched = service::add_schedule(s, &ministry, &schedule(date!(2026 - 10 - 01))).unwrap();
+        let r = service::submit_report(s, &ministry, sched.id, date!(9999 - 12 - 31), "x");
+        assert_eq!(bad_code(r), "ops.bad_date");
+
+        // as_of of the reads
+        let caller = &ministry.caller;
+        for as_of in [date!(0001 - 01 - 01), date!(9999 - 12 - 31)] {
+            let r = service::quotas_with_progress(s, caller, &UnitCode::NATION, true, as_of);
+            assert_eq!(bad_code(r.map(|v| v.len())), "ops.bad_date");
+            assert_eq!(
+                bad_code(service::reports(s, caller, as_of).map(|v| v.len())),
+                "ops.bad_date"
+            );
+            assert_eq!(
+                bad_code(service::campaigns(s, caller, as_of).map(|v| v.len())),
+                "ops.bad_date"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_schedule_lists_a_bounded_number_of_periods() {
+    for store in engines() {
+        let s = store.as_ref();
+        let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-periods");
+        service::add_schedule(
+            s,
+            &ministry,
+            &service::NewSchedule {
+                agency: "Công an tỉnh".into(),
+                unit: "62".into(),
+                schedule: eid_domain::campaign::Schedule::Weekly,
+                grace_days: 2,
+                start: date!(2000 - 01 - 01),
+            },
+        )
+        .unwrap();
+        let all = service::reports(s, &ministry.caller, date!(2100 - 12 - 31)).unwrap();
+        let n = all[0].periods.len();
+        assert!(n > 0 && n <= eid_core::ops::MAX_PERIODS, "{n} periods");
+        // the newest periods are the ones kept
+        let last = all[0].periods.last().unwrap().0;
+        assert!(last.end >= date!(2100 - 12 - 31), "{last:?}");
+    }
+}
+
+#[test]
+fn targets_are_bounded_to_a_population_and_a_split_cannot_wrap() {
+    let district = first_child(&code("62"));
+    let other_district = Units::get().children(Tree::Gso2024, &code("62"))[1].code;
+    for store in engines() {
+        let s = store.as_ref();
+        let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-target");
+        for target in [0, 200_000_001, i64::MAX as u64, u64::MAX] {
+            let q = NewQuota {
+                target,
+                ..quota(code("62"))
+            };
+            let r = service::set_quota(s, &ministry, &q, "plan");
+            assert_eq!(bad_code(r), "ops.bad_target", "{target}");
+        }
+        let big = NewQuota {
+            target: 200_000_000,
+            ..quota(code("62"))
+        };
+        let q = service::set_quota(s, &ministry, &big, "plan").unwrap();
+        assert_eq!(q.target, 200_000_000);
+
+        let province = acting(3, Role::Province, code("62"), "req-province");
+        let half = i64::MAX as u64 / 2 + 1;
+        let how = Split::Manual(vec![(district, half), (other_district, half)]);
+        let r = service::split(s, &province, q.id, how);
+        assert_eq!(bad_code(r.map(|v| v.len())), "ops.bad_target");
+        assert!(eid_core::ops::children(s, q.id).unwrap().is_empty());
+
+        // parts inside the bound, even when their sum is more than the parent's, are kept and
+        // summed without wrapping
+        let how = Split::Manual(vec![(district, 200_000_000), (other_district, 200_000_000)]);
+        service::split(s, &province, q.id, how).unwrap();
+        let p = eid_core::ops::progress_of(s, &q, date!(2026 - 11 - 23)).unwrap();
+        assert_eq!(p.children_sum, Some(400_000_000));
+    }
+}

@@ -29,7 +29,9 @@ pub fn capacity(
         .into_iter()
         .filter(|d| d.status == eid_domain::DeviceStatus::Active)
         .collect();
-    let per_day: u64 = devices.iter().map(|d| u64::from(d.daily_capacity)).sum();
+    let per_day = devices.iter().fold(0u64, |sum, d| {
+        sum.saturating_add(u64::from(d.daily_capacity))
+    });
     let n = u32::try_from(devices.len()).unwrap_or(u32::MAX);
     let days_needed = (per_day > 0).then(|| remaining.div_ceil(per_day));
     let avg = if n > 0 { per_day / u64::from(n) } else { 250 };

@@ -99,7 +99,7 @@ pub fn by_child(
             .position(|(_, (a, b))| path >= *a && path < *b)
         {
             if let Some(t) = totals.get_mut(i) {
-                *t += n;
+                *t = t.saturating_add(n);
             }
         }
     }
@@ -140,7 +140,8 @@ pub fn by_province_2025(
             continue;
         };
         if let Some(new) = units.province_2025_for_2024(&old) {
-            *out.entry(new.code).or_default() += n;
+            let t = out.entry(new.code).or_default();
+            *t = t.saturating_add(n);
         }
     }
     let mut v: Vec<(UnitCode, u64)> = out.into_iter().collect();
@@ -200,8 +201,7 @@ pub fn eligible_by_child(
             let n = communes
                 .iter()
                 .filter(|(k, _)| units.contains(Tree::Gso2024, &c.code, k))
-                .map(|(_, n)| *n)
-                .sum();
+                .fold(0u64, |sum, (_, n)| sum.saturating_add(*n));
             (c.code, n)
         })
         .collect())

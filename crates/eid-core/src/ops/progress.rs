@@ -2,7 +2,7 @@
 
 use eid_domain::campaign::{self, Progress, ProgressInput};
 use eid_domain::{iso, UnitCode};
-use time::{Date, Duration};
+use time::Date;
 
 use super::{children, counted, done, range, OpsError, Quota};
 use crate::accounts::day_number;
@@ -46,7 +46,10 @@ pub fn progress_of(store: &dyn Store, q: &Quota, as_of: Date) -> Result<QuotaPro
         done: done_n,
         last_7_days: last7,
         progress,
-        children_sum: (!kids.is_empty()).then(|| kids.iter().map(|k| k.target).sum()),
+        children_sum: (!kids.is_empty()).then(|| {
+            kids.iter()
+                .fold(0u64, |sum, k| sum.saturating_add(k.target))
+        }),
     })
 }
 
@@ -59,7 +62,7 @@ pub(super) fn cards_issued(
     to: Date,
 ) -> Result<(u64, u64), OpsError> {
     let (lo, hi) = range(unit)?;
-    let week = (to - Duration::days(6)).max(from);
+    let week = campaign::shift_days(to, -6).max(from);
     let n = |a: Date, b: Date| -> Result<u64, OpsError> {
         Ok(sql::read(store.db(), |tx| {
             tx.int(

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use eid_domain::campaign::{self, Progress, ProgressInput, RankInput, Ranked};
 use eid_domain::{Level, Metric, UnitCode};
-use time::{Date, Duration};
+use time::Date;
 
 use super::{
     by_child, cards_issued, children, counted, quota_from, range, OpsError, Quota, QUOTA_COLS,
@@ -46,7 +46,7 @@ pub fn ranking(
     } else {
         for k in &kids {
             let (t, _) = cards_issued(store, &k.unit, k.start, as_of)?;
-            let (y, _) = cards_issued(store, &k.unit, k.start, as_of - Duration::days(1))?;
+            let (y, _) = cards_issued(store, &k.unit, k.start, campaign::shift_days(as_of, -1))?;
             rows.push(RankInput {
                 key: k.unit,
                 done_today: t,

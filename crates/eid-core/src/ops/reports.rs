@@ -144,6 +144,22 @@ pub fn submit_report(
     })
 }
 
+/// The most periods of one schedule [`report_status`] lists: the newest ones (three years of
+/// weeks, thirteen of months). Timeliness and completeness are those of the periods listed.
+pub const MAX_PERIODS: usize = 156;
+
+/// The first day whose period [`report_status`] lists for `s` up to `today`: its start, or a
+/// day far enough back for [`MAX_PERIODS`] periods if that is later, so a schedule that began
+/// long ago costs no more than one that began three years ago.
+fn listed_from(s: &ReportSchedule, today: Date) -> Date {
+    let days_per_period: i64 = match s.schedule {
+        campaign::Schedule::Weekly => 7,
+        campaign::Schedule::Monthly => 31,
+    };
+    let back = days_per_period.saturating_mul(i64::try_from(MAX_PERIODS).unwrap_or(i64::MAX));
+    s.start.max(campaign::shift_days(today, -back))
+}
+
 /// A schedule's periods up to `today` with their timeliness.
 #[derive(Debug, Clone)]
 pub struct ReportStatus {
@@ -169,14 +185,15 @@ pub fn report_status(
         .iter()
         .filter_map(|r| Some((r.first()?.int().ok()?, r.get(1)?.int().ok()?)))
         .collect();
-        let periods: Vec<(campaign::Period, Timeliness)> =
-            campaign::periods(s.schedule, s.start, today)
-                .into_iter()
-                .map(|p| {
-                    let sub = submitted.get(&day_number(p.start)).map(|d| day_date(*d));
-                    (p, campaign::timeliness(p, s.grace_days, sub, today))
-                })
-                .collect();
+        let mut periods = campaign::periods(s.schedule, listed_from(&s, today), today);
+        periods.drain(..periods.len().saturating_sub(MAX_PERIODS));
+        let periods: Vec<(campaign::Period, Timeliness)> = periods
+            .into_iter()
+            .map(|p| {
+                let sub = submitted.get(&day_number(p.start)).map(|d| day_date(*d));
+                (p, campaign::timeliness(p, s.grace_days, sub, today))
+            })
+            .collect();
         let statuses: Vec<Timeliness> = periods.iter().map(|(_, t)| *t).collect();
         out.push(ReportStatus {
             completeness: campaign::completeness(&statuses),

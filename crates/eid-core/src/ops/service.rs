@@ -20,10 +20,46 @@ use crate::{Acting, Caller, Error, Store};
 // ----------------------------------------------------------------------------------------------
 // Input and labels
 
-/// Parses a `YYYY-MM-DD` day; `what` names the field (and is the error's code).
+/// The first day an operations date may be (a quota's start or deadline, a campaign's ends, a
+/// report schedule's start, a report's period day, an as-of day).
+pub const FIRST_DAY: Date = time::macros::date!(2000 - 01 - 01);
+/// The last day an operations date may be (see [`FIRST_DAY`]).
+pub const LAST_DAY: Date = time::macros::date!(2100 - 12 - 31);
+/// The largest quota target: more people than the country will have.
+pub const MAX_TARGET: u64 = 200_000_000;
+
+/// `day` if it lies in [`FIRST_DAY`]`..=`[`LAST_DAY`], else `ops.bad_date` naming `what` and
+/// the range.
+pub fn check_day(day: Date, what: &str) -> Result<Date, Error> {
+    if (FIRST_DAY..=LAST_DAY).contains(&day) {
+        Ok(day)
+    } else {
+        Err(Error::bad(
+            "ops.bad_date",
+            format!("{what} is a day from {FIRST_DAY} to {LAST_DAY}"),
+        ))
+    }
+}
+
+/// `target` if it is from `least` (1 for a quota set, 0 for a child's part of a split by hand:
+/// a unit may be given nothing) to [`MAX_TARGET`], else `ops.bad_target`.
+pub fn check_target(target: u64, least: u64) -> Result<u64, Error> {
+    if (least..=MAX_TARGET).contains(&target) {
+        Ok(target)
+    } else {
+        Err(Error::bad(
+            "ops.bad_target",
+            format!("a target is a whole number from {least} to {MAX_TARGET}"),
+        ))
+    }
+}
+
+/// Parses a `YYYY-MM-DD` day; `what` names the field (and is the error's code). A day outside
+/// [`FIRST_DAY`]`..=`[`LAST_DAY`] is refused as `ops.bad_date` (see [`check_day`]).
 pub fn parse_day(raw: &str, what: &'static str) -> Result<Date, Error> {
-    parse_iso_date(raw.trim())
-        .ok_or_else(|| Error::bad(what, format!("{what} is a date, YYYY-MM-DD")))
+    let day = parse_iso_date(raw.trim())
+        .ok_or_else(|| Error::bad(what, format!("{what} is a date, YYYY-MM-DD")))?;
+    check_day(day, what)
 }
 
 /// The unit's name for display (2024 tree), or its code when the tree does not know it.
@@ -122,6 +158,7 @@ pub fn quotas_with_progress(
     as_of: Date,
 ) -> Result<Vec<QuotaProgress>, Error> {
     caller.not_auditor()?;
+    check_day(as_of, "as_of")?;
     let qs = ops::quotas(store, unit, subtree)?;
     let mut out = Vec::with_capacity(qs.len());
     for q in &qs {
@@ -149,6 +186,9 @@ pub fn set_quota(
             "say why the quota is set or changed",
         ));
     }
+    check_day(q.start, "start")?;
+    check_day(q.deadline, "deadline")?;
+    check_target(q.target, 1)?;
     let r = ops::set_quota(store, q, acting.actor(), reason.trim(), acting.now);
     acting.audited(store, ACTION, q.unit.as_str(), r)
 }
@@ -174,6 +214,11 @@ pub fn split(
         acting.audit(store, ACTION, &target, "denied")?;
         return Err(Error::ScopeDenied);
     }
+    if let ops::Split::Manual(parts) = &how {
+        for (_, part) in parts {
+            check_target(*part, 0)?;
+        }
+    }
     let r = ops::split(store, id, how, acting.actor(), acting.now);
     acting.audited(store, ACTION, &target, r)
 }
@@ -196,6 +241,7 @@ pub fn detail(
     id: i64,
     as_of: Date,
 ) -> Result<QuotaDetail, Error> {
+    check_day(as_of, "as_of")?;
     let q = quota(store, caller, id)?;
     let progress = ops::progress_of(store, &q, as_of)?;
     let mut children = Vec::new();
@@ -231,6 +277,7 @@ pub fn capacity(
     id: i64,
     today: Date,
 ) -> Result<ops::Capacity, Error> {
+    check_day(today, "as_of")?;
     let q = quota(store, caller, id)?;
     let p = ops::progress_of(store, &q, today)?;
     Ok(ops::capacity(
@@ -249,6 +296,7 @@ pub fn leaderboard(
     id: i64,
     as_of: Date,
 ) -> Result<Vec<(UnitCode, f64, f64, usize)>, Error> {
+    check_day(as_of, "as_of")?;
     let q = quota(store, caller, id)?;
     let statuses = ops::report_status(store, &q.unit, as_of)?;
     let mut scores = Vec::new();
@@ -403,6 +451,7 @@ pub fn assign(
         &unit_target(commune),
         unit_in_scope(&acting.caller, Some(commune)),
     )?;
+    check_day(due, "due")?;
     let ids = ids
         .iter()
         .map(|i| parse_id(i))
@@ -494,6 +543,7 @@ pub fn campaigns(
     as_of: Date,
 ) -> Result<Vec<(Campaign, f64, f64)>, Error> {
     caller.not_auditor()?;
+    check_day(as_of, "as_of")?;
     let mut out = Vec::new();
     for c in ops::campaigns(store, &caller.unit())? {
         let (before, during) = ops::campaign_rates(
@@ -524,6 +574,8 @@ pub fn add_campaign(
     c: &NewCampaign,
 ) -> Result<Campaign, Error> {
     let unit = unit_in_scope(&acting.caller, Some(&c.unit))?;
+    check_day(c.start, "start")?;
+    check_day(c.end, "end")?;
     Ok(ops::add_campaign(
         store,
         &c.name,
@@ -544,6 +596,7 @@ pub fn reports(
     today: Date,
 ) -> Result<Vec<ops::ReportStatus>, Error> {
     caller.not_auditor()?;
+    check_day(today, "as_of")?;
     Ok(ops::report_status(store, &caller.unit(), today)?)
 }
 
@@ -564,6 +617,7 @@ pub fn add_schedule(
     s: &NewSchedule,
 ) -> Result<ops::ReportSchedule, Error> {
     let unit = unit_in_scope(&acting.caller, Some(&s.unit))?;
+    check_day(s.start, "start")?;
     Ok(ops::add_schedule(
         store,
         &s.agency,
@@ -589,6 +643,7 @@ pub fn submit_report(
     const ACTION: &str = "report.submit";
     let target = id.to_string();
     checked(store, acting, ACTION, &target, acting.caller.not_auditor())?;
+    check_day(period_day, "period_day")?;
     let sched = ops::schedules(store, &UnitCode::NATION)?
         .into_iter()
         .find(|x| x.id == id)

@@ -91,9 +91,15 @@ pub fn days_left(as_of: Date, deadline: Date) -> i64 {
 }
 
 /// `date` moved by `days` days, or `None` beyond the range of the calendar.
-fn add_days(date: Date, days: i64) -> Option<Date> {
+pub fn add_days(date: Date, days: i64) -> Option<Date> {
     let julian = i64::from(date.to_julian_day()).checked_add(days)?;
     Date::from_julian_day(i32::try_from(julian).ok()?).ok()
+}
+
+/// `date` moved by `days` days, stopping at the first or last day the calendar has
+/// ([`Date::MIN`], [`Date::MAX`]) instead of overflowing: it never panics.
+pub fn shift_days(date: Date, days: i64) -> Date {
+    add_days(date, days).unwrap_or(if days < 0 { Date::MIN } else { Date::MAX })
 }
 
 /// `done / target` as an exact fraction, a zero target reading as 1/1 (see the module notes).

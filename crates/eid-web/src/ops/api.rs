@@ -132,7 +132,7 @@ pub(super) async fn get_quota(
             "reason": h.reason,
         })).collect::<Vec<_>>(),
         "daily": d.daily.iter().map(|(day, n)| {
-            cumulative += n;
+            cumulative = cumulative.saturating_add(*n);
             json!({ "day": iso(day_date(*day)), "n": n, "cumulative": cumulative })
         }).collect::<Vec<_>>(),
     })))

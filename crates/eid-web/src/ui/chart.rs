@@ -4,7 +4,8 @@
 
 use std::fmt::Write as _;
 
-use eid_core::accounts::{day_date, day_number};
+use eid_core::accounts::day_number;
+use eid_domain::campaign;
 use time::Date;
 
 use super::format::{num, short_day};
@@ -144,7 +145,7 @@ pub fn chart_svg(lang: Lang, c: &ChartData, compact: bool) -> String {
              <text class=\"ch-tick\" x=\"{xx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
             mt + ph + 4.0,
             mt + ph + font + 6.0,
-            short_day(day_date(*d))
+            short_day(campaign::shift_days(c.start, *d - d0))
         );
     }
     let _ = write!(
@@ -295,5 +296,32 @@ mod tests {
         }
         assert!(svg.contains(">11/05<") && svg.contains(">15/07<"), "{svg}");
         assert!(svg.contains("421,013"));
+    }
+
+    #[test]
+    fn a_chart_at_the_ends_of_the_calendar_is_drawn_without_panicking() {
+        for (start, deadline, as_of) in [
+            (Date::MAX, Date::MAX, Date::MAX),
+            (Date::MIN, Date::MIN, Date::MIN),
+            (Date::MIN, Date::MAX, date!(2026 - 01 - 01)),
+            (Date::MAX, Date::MIN, Date::MIN),
+        ] {
+            for compact in [false, true] {
+                let svg = chart_svg(
+                    Lang::Vi,
+                    &ChartData {
+                        start,
+                        deadline,
+                        as_of,
+                        target: u64::MAX,
+                        done: u64::MAX,
+                        rate_7d: f64::MAX,
+                        daily: &[(day_number(start), u64::MAX), (day_number(start), 1)],
+                    },
+                    compact,
+                );
+                assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+            }
+        }
     }
 }

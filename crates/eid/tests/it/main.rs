@@ -17,6 +17,7 @@ mod console_accounts;
 mod console_ops;
 mod dev_mode;
 mod hardening_core;
+mod hardening_ops;
 mod hardening_web;
 mod helpers;
 mod ops;

@@ -492,3 +492,56 @@ fn leaderboard_sorts_by_score_and_shares_ranks() {
     );
     assert!(leaderboard::<&str>(&[]).is_empty());
 }
+
+// ---- dates at the ends of the calendar ----
+
+#[test]
+fn date_arithmetic_stops_at_the_ends_of_the_calendar_without_panicking() {
+    assert_eq!(shift_days(Date::MAX, 1), Date::MAX);
+    assert_eq!(shift_days(Date::MAX, i64::MAX), Date::MAX);
+    assert_eq!(shift_days(Date::MIN, -1), Date::MIN);
+    assert_eq!(shift_days(Date::MIN, i64::MIN), Date::MIN);
+    assert_eq!(shift_days(Date::MIN, 1), Date::MIN.next_day().unwrap());
+    assert_eq!(shift_days(date!(2024 - 02 - 28), 1), date!(2024 - 02 - 29));
+    assert_eq!(shift_days(date!(2023 - 02 - 28), 1), date!(2023 - 03 - 01));
+    assert_eq!(add_days(Date::MAX, 1), None);
+    assert_eq!(add_days(Date::MIN, -1), None);
+    assert_eq!(add_days(Date::MAX, -1), Date::MAX.previous_day());
+
+    assert_eq!(
+        days_left(Date::MIN, Date::MAX),
+        i64::from(Date::MAX.to_julian_day()) - i64::from(Date::MIN.to_julian_day())
+    );
+    assert_eq!(days_left(Date::MAX, Date::MIN), 0);
+    for (as_of, deadline) in [
+        (Date::MIN, Date::MAX),
+        (Date::MAX, Date::MAX),
+        (Date::MIN, Date::MIN),
+        (Date::MAX, Date::MIN),
+    ] {
+        let p = progress(&ProgressInput {
+            target: u64::MAX,
+            done: 1,
+            as_of,
+            deadline,
+            last_7_days: u64::MAX,
+        });
+        assert!(p.days_left >= 0);
+    }
+    for schedule in [Schedule::Weekly, Schedule::Monthly] {
+        // The periods holding the first and last days of the calendar, when the calendar
+        // has all of them, and never a panic.
+        let last = periods(schedule, Date::MAX, Date::MAX);
+        assert!(last.len() <= 1);
+        let first = periods(schedule, Date::MIN, Date::MIN);
+        assert!(first.len() <= 1);
+        for p in first.iter().chain(&last) {
+            assert_eq!(due(*p, u32::MAX), Date::MAX);
+            assert_eq!(
+                timeliness(*p, u32::MAX, Some(Date::MAX), Date::MAX),
+                Timeliness::OnTime
+            );
+        }
+    }
+    assert_eq!(periods(Schedule::Monthly, Date::MAX, Date::MAX).len(), 1);
+}
