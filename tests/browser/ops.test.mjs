@@ -325,7 +325,7 @@ test('the commune officer lists people to reach, records a death, exports and pr
 });
 
 test('periodic reports show who is on time, late or missing, and a report is submitted', async () => {
-  const page = await browser.newPage({ locale: 'vi-VN', viewport: { width: 1366, height: 1000 } });
+  let page = await browser.newPage({ locale: 'vi-VN', viewport: { width: 1366, height: 1000 } });
   await signIn(page, 'province');
   await page.goto(base + '/ops/reports');
   assert.ok((await page.locator('tr.schedule').count()) >= 3);
@@ -334,7 +334,12 @@ test('periodic reports show who is on time, late or missing, and a report is sub
   assert.match(text, /Trễ hạn/);
   assert.match(text, /Chưa nộp/);
   await page.screenshot({ path: join(shots, 'ops-reports.png'), fullPage: true });
+  await page.close();
 
+  // Only a schedule's own unit submits its reports: the district officer submits the district's.
+  page = await browser.newPage({ locale: 'vi-VN', viewport: { width: 1366, height: 1000 } });
+  await signIn(page, 'district');
+  await page.goto(base + '/ops/reports');
   // The first schedule with a period still to report.
   const sched = page.locator('tr.schedule', { has: page.locator('details.submit') }).first();
   const agency = (await sched.locator('td.agency strong').textContent()).trim();

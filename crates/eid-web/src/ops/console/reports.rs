@@ -132,10 +132,13 @@ async fn reports_page(
                     })
                     .collect(),
                 older,
+                // Only the schedule's own unit submits its reports: the form is offered to it
+                // alone (the core refuses everyone else).
                 open: s
                     .periods
                     .iter()
                     .rev()
+                    .filter(|_| s.schedule.unit == user.caller.staff.unit)
                     .filter(|(p, t)| {
                         matches!(t, Timeliness::Missing | Timeliness::NotDueYet) && p.start <= today
                     })
