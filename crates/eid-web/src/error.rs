@@ -150,26 +150,31 @@ impl AppError {
     }
 }
 
+/// Through the core's `Error`, which already sorts out the store and scope cases.
 impl From<eid_core::ops::OpsError> for AppError {
     fn from(e: eid_core::ops::OpsError) -> AppError {
-        use eid_core::ops::OpsError;
-        match e {
-            OpsError::Store(e) => AppError::Internal(e.to_string()),
-            OpsError::NotFound(code) => AppError::not_found(code, "not found"),
-            OpsError::Invalid("scope.denied", _) => AppError::ScopeDenied,
-            OpsError::Invalid(code, why) => AppError::Refused {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code,
-                message: why,
-                detail: None,
-            },
-            OpsError::Stale => AppError::Refused {
-                status: StatusCode::CONFLICT,
-                code: "ops.stale",
-                message: OpsError::Stale.to_string(),
-                detail: None,
-            },
-        }
+        eid_core::Error::from(e).into()
+    }
+}
+
+/// An operations rule's refusal (the store and scope cases arrive as their own variants).
+fn ops_refusal(e: eid_core::ops::OpsError) -> AppError {
+    use eid_core::ops::OpsError;
+    match e {
+        OpsError::Store(e) => AppError::Internal(e.to_string()),
+        OpsError::NotFound(code) => AppError::not_found(code, "not found"),
+        OpsError::Invalid(code, why) => AppError::Refused {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: why,
+            detail: None,
+        },
+        OpsError::Stale => AppError::Refused {
+            status: StatusCode::CONFLICT,
+            code: "ops.stale",
+            message: OpsError::Stale.to_string(),
+            detail: None,
+        },
     }
 }
 
@@ -188,7 +193,7 @@ impl From<eid_core::Error> for AppError {
                 detail: None,
             },
             Error::Refused(r) => r.into(),
-            Error::Ops(e) => e.into(),
+            Error::Ops(e) => ops_refusal(e),
             Error::Store(e) => AppError::Internal(e.to_string()),
         }
     }

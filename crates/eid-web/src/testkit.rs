@@ -1,6 +1,6 @@
 //! The test kit's server half: the real server on 127.0.0.1:0 over a given store and clock, and
-//! staff of every role with passwords and API tokens. The HTTP and CLI suite, the browser tests'
-//! fixtures and the benches start servers through it instead of each keeping a copy.
+//! staff of any role with passwords and API tokens. The HTTP and CLI suite and the benches start
+//! servers through it instead of each keeping a copy.
 //!
 //! Fresh stores come from [`eid_core::testkit`] (SQLite, or PostgreSQL with `EID_TEST_ENGINE`).
 
@@ -105,15 +105,9 @@ impl std::fmt::Debug for TestUser {
     }
 }
 
-/// Creates staff `username` with `role` at `unit`, a random password that meets the policy and
-/// an API token, stamped by `clock`.
-pub fn create_user_at(
-    store: &dyn Store,
-    username: &str,
-    role: Role,
-    unit: UnitCode,
-    clock: &dyn Clock,
-) -> TestUser {
+/// Creates staff `username` with `role` at `unit`, with a random password that meets the policy
+/// and an API token.
+pub fn create_user(store: &dyn Store, username: &str, role: Role, unit: UnitCode) -> TestUser {
     let password = format!("Mật-khẩu-{}-A1", &random_token()[..8]);
     let password_hash = match hash_password(&password) {
         Ok(h) => h,
@@ -126,7 +120,7 @@ pub fn create_user_at(
         unit,
         password_hash,
     };
-    let now = clock.now();
+    let now = SystemClock.now();
     let id = match store.create_staff(&new, now) {
         Ok(id) => id,
         Err(e) => panic!("creating test staff {username}: {e}"),
@@ -143,48 +137,5 @@ pub fn create_user_at(
         password,
         token,
         unit,
-    }
-}
-
-/// [`create_user_at`] by the system clock.
-pub fn create_user(store: &dyn Store, username: &str, role: Role, unit: UnitCode) -> TestUser {
-    create_user_at(store, username, role, unit, &SystemClock)
-}
-
-/// One staff account of each role: the ministry and an auditor nationwide, and officers of the
-/// given province, district and commune. Usernames get `prefix` so several sets fit one store.
-pub struct Staff {
-    pub ministry: TestUser,
-    pub province: TestUser,
-    pub district: TestUser,
-    pub commune: TestUser,
-    pub auditor: TestUser,
-}
-
-/// Creates a [`Staff`] set (`{prefix}bo`, `{prefix}tinh`, `{prefix}huyen`, `{prefix}xa`,
-/// `{prefix}kiemtra`).
-pub fn staff_per_role(
-    store: &dyn Store,
-    prefix: &str,
-    province: UnitCode,
-    district: UnitCode,
-    commune: UnitCode,
-) -> Staff {
-    Staff {
-        ministry: create_user(
-            store,
-            &format!("{prefix}bo"),
-            Role::Ministry,
-            UnitCode::NATION,
-        ),
-        province: create_user(store, &format!("{prefix}tinh"), Role::Province, province),
-        district: create_user(store, &format!("{prefix}huyen"), Role::District, district),
-        commune: create_user(store, &format!("{prefix}xa"), Role::Commune, commune),
-        auditor: create_user(
-            store,
-            &format!("{prefix}kiemtra"),
-            Role::Auditor,
-            UnitCode::NATION,
-        ),
     }
 }

@@ -5,7 +5,7 @@
 //! Audit outcomes are `ok`, or `denied` for any refusal (a scope refusal or a rule's), as the
 //! officer API has always recorded them; a read of an account that does not exist is `failed`.
 
-use eid_domain::{ApplicationState, PhoneNumber, Tree, UnitCode, Units};
+use eid_domain::{ApplicationState, PhoneNumber, Tree, Units};
 use time::Date;
 
 use crate::error::Error;
@@ -34,11 +34,6 @@ pub fn audited<T, E: Into<Error>>(
     result.map_err(Into::into)
 }
 
-/// The unit a request names, within the caller's ([`Caller::within`]).
-pub fn within(caller: &Caller, unit: Option<&str>) -> Result<UnitCode, Error> {
-    caller.within(unit)
-}
-
 /// Applications collected inside `unit` (the caller's by default), by state and day.
 pub fn applications(
     store: &dyn Store,
@@ -48,7 +43,7 @@ pub fn applications(
     day: Option<Date>,
     limit: u32,
 ) -> Result<Vec<Application>, Error> {
-    let within = within(caller, unit)?;
+    let within = caller.within(unit)?;
     let state = match state.map(ApplicationState::parse) {
         None => None,
         Some(Ok(s)) => Some(s),
@@ -212,7 +207,7 @@ pub fn devices(
     caller: &Caller,
     unit: Option<&str>,
 ) -> Result<Vec<Device>, Error> {
-    let within = within(caller, unit)?;
+    let within = caller.within(unit)?;
     Ok(super::devices(store, &within)?)
 }
 
@@ -226,7 +221,7 @@ pub fn add_device(
     public_key_hex: &str,
     daily_capacity: u32,
 ) -> Result<Device, Error> {
-    let unit = within(&acting.caller, Some(unit))?;
+    let unit = acting.caller.within(Some(unit))?;
     if acting.caller.role() == Role::Commune {
         return Err(Error::ScopeDenied);
     }

@@ -104,11 +104,6 @@ fn today(acting: &Acting) -> Date {
 // ----------------------------------------------------------------------------------------------
 // Scope
 
-/// The unit a caller asks about: their own by default, else one inside their unit.
-pub fn unit_in_scope(caller: &Caller, raw: Option<&str>) -> Result<UnitCode, Error> {
-    caller.within(raw)
-}
-
 /// Who may set a quota for `unit`: the level above. The caller's unit must contain the quota's
 /// unit and be above it; the ministry sets the provinces' and may set its own national one.
 /// Auditors set none.
@@ -149,7 +144,7 @@ pub fn quota(store: &dyn Store, caller: &Caller, id: i64) -> Result<Quota, Error
 }
 
 /// The quotas of `unit` (or, with `subtree`, of every unit inside it) with their progress as of
-/// the end of `as_of`. `unit` is one [`unit_in_scope`] gave.
+/// the end of `as_of`. `unit` is one [`Caller::within`] gave.
 pub fn quotas_with_progress(
     store: &dyn Store,
     caller: &Caller,
@@ -352,7 +347,7 @@ pub fn series(
     to: &str,
 ) -> Result<(UnitCode, Vec<(i64, u64)>), Error> {
     caller.not_auditor()?;
-    let unit = unit_in_scope(caller, unit)?;
+    let unit = caller.within(unit)?;
     let metric = counted_metric(metric)?;
     let (from, to) = (parse_day(from, "from")?, parse_day(to, "to")?);
     if to < from || (to - from).whole_days() > 3660 {
@@ -420,7 +415,7 @@ pub fn outreach(
         acting,
         ACTION,
         &unit_target(commune),
-        unit_in_scope(&acting.caller, Some(commune)),
+        acting.caller.within(Some(commune)),
     )?;
     if unit.level() != Level::Commune {
         return Err(Error::bad(
@@ -449,7 +444,7 @@ pub fn assign(
         acting,
         ACTION,
         &unit_target(commune),
-        unit_in_scope(&acting.caller, Some(commune)),
+        acting.caller.within(Some(commune)),
     )?;
     check_day(due, "due")?;
     let ids = ids
@@ -573,7 +568,7 @@ pub fn add_campaign(
     acting: &Acting,
     c: &NewCampaign,
 ) -> Result<Campaign, Error> {
-    let unit = unit_in_scope(&acting.caller, Some(&c.unit))?;
+    let unit = acting.caller.within(Some(&c.unit))?;
     check_day(c.start, "start")?;
     check_day(c.end, "end")?;
     Ok(ops::add_campaign(
@@ -616,7 +611,7 @@ pub fn add_schedule(
     acting: &Acting,
     s: &NewSchedule,
 ) -> Result<ops::ReportSchedule, Error> {
-    let unit = unit_in_scope(&acting.caller, Some(&s.unit))?;
+    let unit = acting.caller.within(Some(&s.unit))?;
     check_day(s.start, "start")?;
     Ok(ops::add_schedule(
         store,

@@ -4,9 +4,7 @@
 
 use eid_core::accounts::officer::{self as core, AppAction};
 use eid_core::accounts::{Account, AccountEvent, Application, Device, Sms};
-use eid_core::{Acting, Store};
-use eid_domain::UnitCode;
-use time::OffsetDateTime;
+use eid_core::Acting;
 
 use crate::auth::Caller;
 use crate::error::{request_id, AppError};
@@ -15,27 +13,6 @@ use crate::state::AppState;
 /// The caller acting in this request, now.
 fn acting(state: &AppState, caller: &Caller) -> Acting {
     Acting::new(caller.clone(), request_id(), state.now())
-}
-
-/// Audits an action's outcome (`ok` or `denied`) with the request id `rid` and passes its
-/// result on.
-pub fn audited<T, E: Into<AppError>>(
-    store: &dyn Store,
-    caller: &Caller,
-    action: &str,
-    target: &str,
-    rid: &str,
-    now: OffsetDateTime,
-    r: Result<T, E>,
-) -> Result<T, AppError> {
-    let outcome = if r.is_ok() { "ok" } else { "denied" };
-    store.audit(&caller.actor, action, target, outcome, rid, now)?;
-    r.map_err(Into::into)
-}
-
-/// The unit to look inside: the caller's own, or one inside it.
-pub fn within(caller: &Caller, unit: Option<&str>) -> Result<UnitCode, AppError> {
-    Ok(core::within(caller, unit)?)
 }
 
 pub async fn applications(

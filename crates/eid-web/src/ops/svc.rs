@@ -27,7 +27,7 @@ pub fn not_auditor(caller: &Caller) -> Result<(), AppError> {
 
 /// The unit a caller asks about: their own by default, else one inside their unit.
 pub fn unit_in_scope(caller: &Caller, raw: Option<&str>) -> Result<UnitCode, AppError> {
-    Ok(uc::unit_in_scope(caller, raw)?)
+    Ok(caller.within(raw)?)
 }
 
 pub fn parse_day(raw: &str, what: &'static str) -> Result<Date, AppError> {

@@ -1,5 +1,5 @@
 //! The test harness: the shared seeded server over the test kit (`eid::testkit`: stores on the
-//! engine `EID_TEST_ENGINE` names, servers on port 0 with a clock, staff of every role), and the
+//! engine `EID_TEST_ENGINE` names, servers on port 0 with a clock, staff of any role), and the
 //! HTTP helpers the tests share.
 
 use std::sync::{Arc, OnceLock};

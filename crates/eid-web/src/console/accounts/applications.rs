@@ -127,7 +127,7 @@ pub async fn applications(
         }
     };
     page.full = apps.len() >= QUEUE_LIMIT as usize;
-    if let Ok(u) = officer::within(&user.caller, Some(unit.as_str())) {
+    if let Ok(u) = user.caller.within(Some(unit.as_str())) {
         page.scope = unit_label(&u);
     }
     let names = names(
