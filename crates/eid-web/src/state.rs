@@ -123,12 +123,31 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
     {
-        let store = Arc::clone(&self.store);
         let _slot = self
             .store_slots
             .acquire()
             .await
             .map_err(|e| AppError::Internal(format!("store slots closed: {e}")))?;
+        self.unslotted(f).await
+    }
+
+    /// Runs a credential check on a blocking thread without taking a store slot: its time is
+    /// Argon2's, not the database's (a few point reads and one write), so a burst of sign-ins
+    /// must not hold the slots every other request needs.
+    pub async fn hashing<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
+    {
+        self.unslotted(f).await
+    }
+
+    async fn unslotted<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
             .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?

@@ -33,7 +33,7 @@ async fn passcode(state: &AppState, a: &Account, passcode: &str) -> Result<(), A
         passcode.to_owned(),
     );
     state
-        .blocking(move |store| Ok(acc::check_passcode(store, &s, &a, &passcode, now)?))
+        .hashing(move |store| Ok(acc::check_passcode(store, &s, &a, &passcode, now)?))
         .await
 }
 
@@ -268,7 +268,7 @@ pub(super) async fn signin(
     let device = device_hash(&c.device_id)?;
     let (s, now) = (state.accounts.clone(), state.now());
     let out = state
-        .blocking(move |store| {
+        .hashing(move |store| {
             let credentials = acc::Credentials {
                 personal_id: &c.personal_id,
                 password: &c.password,
@@ -408,7 +408,7 @@ pub(super) async fn holder_lock(
 ) -> Result<Json<Value>, AppError> {
     let (s, now) = (state.accounts.clone(), state.now());
     let a = state
-        .blocking(move |store| {
+        .hashing(move |store| {
             acc::check_passcode(store, &s, &citizen.account, &p.passcode, now)?;
             Ok(acc::set_lock(
                 store,
@@ -441,7 +441,7 @@ pub(super) async fn holder_unlock(
 ) -> Result<Json<Value>, AppError> {
     let (s, now) = (state.accounts.clone(), state.now());
     let a = state
-        .blocking(move |store| {
+        .hashing(move |store| {
             let credentials = acc::Credentials {
                 personal_id: &u.personal_id,
                 password: &u.password,
@@ -506,7 +506,7 @@ async fn replace_secret(
 ) -> Result<StatusCode, AppError> {
     let (s, now) = (state.accounts.clone(), state.now());
     state
-        .blocking(move |store| {
+        .hashing(move |store| {
             Ok(acc::replace_secret(
                 store,
                 &s,
@@ -542,7 +542,7 @@ pub(super) async fn phone_start(
     let now = state.now();
     let s = state.accounts.clone();
     let handle = state
-        .blocking(move |store| {
+        .hashing(move |store| {
             acc::check_passcode(store, &s, &citizen.account, &p.passcode, now)?;
             Ok(acc::start_phone_change(
                 store,

@@ -210,7 +210,7 @@ pub async fn login(
     let user = username.clone();
     let rid2 = rid.clone();
     let outcome = state
-        .blocking(
+        .hashing(
             move |store| match staff::sign_in(store, &user, &password, &rid2, now) {
                 Ok(found) => Ok(Some(staff::open_session(store, &found, ttl, now)?.token)),
                 Err(eid_core::Error::Refused(Refusal::BadCredentials)) => Ok(None),
