@@ -455,6 +455,23 @@ impl PersonWriter for SqliteWriter<'_> {
         Ok(())
     }
 
+    fn current(&mut self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
+        // The writer holds SQLite's write lock from `BEGIN IMMEDIATE`: no one else can change
+        // the row before this transaction ends.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"
+        ))?;
+        let mut rows = stmt.query([id.as_str()])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(stored_person(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn tx(&mut self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        Ok(Box::new(SqliteTx { conn: &self.conn }))
+    }
+
     fn commit(mut self: Box<Self>) -> Result<BatchCounts, StoreError> {
         for sql in std::mem::take(&mut self.deferred_indexes) {
             self.conn.execute_batch(&sql)?;
