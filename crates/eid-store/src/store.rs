@@ -340,6 +340,12 @@ pub trait Store: Send + Sync {
     fn reads_are_local(&self) -> bool {
         false
     }
+    /// Whether a write transaction holds the whole database against every other writer, in
+    /// this process and others (SQLite), rather than the rows it touches (PostgreSQL). Long
+    /// writes (an import) then commit in short transactions so that others get their turn.
+    fn one_writer(&self) -> bool {
+        false
+    }
 
     // Persons.
     fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError>;
