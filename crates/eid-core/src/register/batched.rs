@@ -33,11 +33,13 @@ use crate::store::{
 };
 
 /// The longest one write transaction of an import holds the lock.
-pub const HOLD: Duration = Duration::from_millis(50);
+pub const HOLD: Duration = Duration::from_millis(100);
 /// The pause after each of an import's write transactions, in which other writers go.
 pub const PAUSE: Duration = Duration::from_millis(10);
-/// Rows staged per transaction, and read from the stage at a time.
+/// Rows read from the stage at a time.
 const CHUNK: usize = 500;
+/// Rows staged per transaction (a plain insert each: well under [`HOLD`]).
+const STAGE_ROWS: usize = 2_000;
 /// Staged rows deleted per transaction when a run is cleaned up.
 const DELETE_CHUNK: i64 = 5_000;
 /// A run whose importer has not shown it is alive for this long is resumed or thrown away.
@@ -177,7 +179,7 @@ impl<'s> Staged<'s> {
         Ok(Staged {
             store,
             run,
-            buf: Vec::with_capacity(CHUNK),
+            buf: Vec::with_capacity(STAGE_ROWS),
             staged: 0,
         })
     }
@@ -187,7 +189,7 @@ impl<'s> Staged<'s> {
         let json = serde_json::to_string(&fields)
             .map_err(|e| StoreError::Db(format!("staging a row: {e}")))?;
         self.buf.push(json);
-        if self.buf.len() >= CHUNK {
+        if self.buf.len() >= STAGE_ROWS {
             self.flush()?;
             std::thread::sleep(PAUSE);
         }
@@ -278,6 +280,11 @@ fn merge(store: &dyn Store, run: i64) -> Result<BatchCounts, StoreError> {
                     .map_err(|e| StoreError::Corrupt(format!("staged import row: {e}")))?;
                 w.put(&person_from_fields(&fields)?)?;
                 at_seq = g(0).int()?;
+                if started.elapsed() >= HOLD {
+                    // The rest of the chunk is read again by the next transaction.
+                    more = true;
+                    break;
+                }
             }
         }
         w.tx()?.exec(
