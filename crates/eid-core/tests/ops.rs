@@ -884,13 +884,21 @@ fn a_proposal_with_a_life_status_the_code_does_not_know_is_refused_not_read_as_a
         })
         .unwrap();
         let before = s.person(&p.id).unwrap().unwrap();
-        let refused = ops::decide_proposal(s, proposal, true, &actor(), &|_| true, NOW).unwrap_err();
+        let refused =
+            ops::decide_proposal(s, proposal, true, &actor(), &|_| true, NOW).unwrap_err();
         assert_eq!(refused.code(), "proposal.bad_value");
         assert!(matches!(
             eid_core::Error::from(refused),
-            eid_core::Error::Bad { code: "proposal.bad_value", .. }
+            eid_core::Error::Bad {
+                code: "proposal.bad_value",
+                ..
+            }
         ));
         assert_eq!(s.person(&p.id).unwrap().unwrap(), before, "nothing written");
-        assert_eq!(ops::proposals(s, &p.residence.unit).unwrap().len(), 1, "still open");
+        assert_eq!(
+            ops::proposals(s, &p.residence.unit).unwrap().len(),
+            1,
+            "still open"
+        );
     }
 }

@@ -490,7 +490,12 @@ fn an_interrupted_import_is_finished_if_decided_and_thrown_away_if_not() {
             let run = tx.int(
                 "INSERT INTO import_run (state, actor, reason, at, staged, merged, beat) \
                  VALUES ($1, 'cli:import', 'import of a.csv', $2, $3, 0, $4) RETURNING id",
-                &[state.into(), eid_core::store::to_ms(NOW).into(), (rows.len() as i64).into(), beat.into()],
+                &[
+                    state.into(),
+                    eid_core::store::to_ms(NOW).into(),
+                    (rows.len() as i64).into(),
+                    beat.into(),
+                ],
             )?;
             for (i, p) in rows.iter().enumerate() {
                 let json = serde_json::to_string(&eid_core::csvfmt::fields(p)).unwrap();
@@ -517,7 +522,10 @@ fn an_interrupted_import_is_finished_if_decided_and_thrown_away_if_not() {
         assert_eq!(history[0].at, NOW);
     }
     for p in &undecided[1..] {
-        assert!(s.person(&p.id).unwrap().is_none(), "an undecided run writes nothing");
+        assert!(
+            s.person(&p.id).unwrap().is_none(),
+            "an undecided run writes nothing"
+        );
     }
     let state = |run: i64| {
         sql::read(s.db(), |tx| {
@@ -532,6 +540,10 @@ fn an_interrupted_import_is_finished_if_decided_and_thrown_away_if_not() {
     };
     assert_eq!(state(merging), Some(("done".to_owned(), 0)));
     assert_eq!(state(staging), None, "thrown away");
-    assert_eq!(state(live), Some(("merging".to_owned(), 1)), "still running elsewhere");
+    assert_eq!(
+        state(live),
+        Some(("merging".to_owned(), 1)),
+        "still running elsewhere"
+    );
     assert!(s.person(&undecided[0].id).unwrap().is_none());
 }

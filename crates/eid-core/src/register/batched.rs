@@ -173,7 +173,12 @@ impl<'s> Staged<'s> {
             tx.int(
                 "INSERT INTO import_run (state, actor, reason, at, staged, merged, beat) \
                  VALUES ('staging', $1, $2, $3, 0, 0, $4) RETURNING id",
-                &[actor.to_db().into(), reason.into(), to_ms(now).into(), beat().into()],
+                &[
+                    actor.to_db().into(),
+                    reason.into(),
+                    to_ms(now).into(),
+                    beat().into(),
+                ],
             )
         })?;
         Ok(Staged {
@@ -259,7 +264,11 @@ fn merge(store: &dyn Store, run: i64) -> Result<BatchCounts, StoreError> {
     })?
     .ok_or(StoreError::NotFound)?;
     let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
-    let (actor, reason, at) = (Actor::from_db(&g(0).text()?), g(1).text()?, from_ms(g(2).int()?));
+    let (actor, reason, at) = (
+        Actor::from_db(&g(0).text()?),
+        g(1).text()?,
+        from_ms(g(2).int()?),
+    );
     let mut at_seq = g(3).int()?;
     let mut counts = BatchCounts::default();
     loop {

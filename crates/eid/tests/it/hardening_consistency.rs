@@ -119,10 +119,13 @@ fn confirm_and_dismiss_sent_together_decide_a_proposal_once() {
         threads.into_iter().map(|t| t.join().unwrap()).collect();
 
     for (i, p) in alive.iter().enumerate() {
-        let pair: Vec<&(usize, &str, u16, Value)> =
-            answers.iter().filter(|a| a.0 == i).collect();
+        let pair: Vec<&(usize, &str, u16, Value)> = answers.iter().filter(|a| a.0 == i).collect();
         let won: Vec<&&(usize, &str, u16, Value)> = pair.iter().filter(|a| a.2 == 200).collect();
-        assert_eq!(won.len(), 1, "pair {i}: exactly one decision wins: {pair:?}");
+        assert_eq!(
+            won.len(),
+            1,
+            "pair {i}: exactly one decision wins: {pair:?}"
+        );
         let lost = pair.iter().find(|a| a.2 != 200).unwrap();
         assert_eq!(
             (lost.2, code(&lost.3)),
@@ -132,7 +135,11 @@ fn confirm_and_dismiss_sent_together_decide_a_proposal_once() {
         let winner = won[0].1;
         assert_eq!(
             won[0].3["state"].as_str(),
-            Some(if winner == "confirm" { "confirmed" } else { "dismissed" })
+            Some(if winner == "confirm" {
+                "confirmed"
+            } else {
+                "dismissed"
+            })
         );
         let stored = store.person(&p.id).unwrap().unwrap();
         let (want_version, want_state) = if winner == "confirm" {
@@ -285,7 +292,14 @@ fn an_import_in_another_process_does_not_stop_the_server_from_writing() {
         let (url, csv) = (url.clone(), csv.clone());
         std::thread::spawn(move || {
             let started = Instant::now();
-            let o = eid(&["--db", &url, "import", "persons", csv.to_str().unwrap(), "--json"]);
+            let o = eid(&[
+                "--db",
+                &url,
+                "import",
+                "persons",
+                csv.to_str().unwrap(),
+                "--json",
+            ]);
             (o, started.elapsed())
         })
     };
@@ -338,10 +352,12 @@ fn an_import_in_another_process_does_not_stop_the_server_from_writing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let (out, took) = importer.join().unwrap();
-    eprintln!(
-        "import took {took:?}; {writes} writes meanwhile, the slowest {slowest_write:?}"
+    eprintln!("import took {took:?}; {writes} writes meanwhile, the slowest {slowest_write:?}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (summary["committed"].as_bool(), summary["imported"].as_u64()),
@@ -349,7 +365,10 @@ fn an_import_in_another_process_does_not_stop_the_server_from_writing() {
         "{summary}"
     );
     assert!(failures.is_empty(), "{failures:?}");
-    assert!(writes >= 10, "the server was written to during the import: {writes}");
+    assert!(
+        writes >= 10,
+        "the server was written to during the import: {writes}"
+    );
     assert!(
         slowest_write < Duration::from_secs(3),
         "a write waited {slowest_write:?} for the import ({took:?})"
@@ -388,7 +407,12 @@ fn abort_with_a_bad_row_late_in_a_big_file_writes_nothing() {
         "abort",
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let summary: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
         (summary["committed"].as_bool(), summary["rejected"].as_u64()),
