@@ -154,6 +154,20 @@ fn confirm_and_dismiss_sent_together_decide_a_proposal_once() {
         );
         assert_eq!(store.history(&p.id).unwrap().len() as i64, want_version);
     }
+
+    // The console tells an officer whose decision came second, in Vietnamese, with a 409.
+    let (cookie, csrf) = console_session(&base, &officer, "/ops/proposals");
+    let r = post_form(
+        agent()
+            .post(&format!("{base}/ops/proposals/{}", proposals[0]))
+            .header("Cookie", &cookie),
+        &[("csrf", &csrf), ("decision", "dismiss")],
+    );
+    assert_eq!(r.status(), 409);
+    assert!(r
+        .into_string()
+        .unwrap()
+        .contains("Đề xuất đã được xử lý (có thể bởi cán bộ khác cùng lúc)"));
 }
 
 /// The console's edit form for `p` with a new phone number.
