@@ -78,6 +78,8 @@ impl From<OpsError> for Error {
         match e {
             OpsError::Store(e) => Error::Store(e),
             OpsError::Invalid("scope.denied", _) => Error::ScopeDenied,
+            OpsError::Bad(code, message) => Error::Bad { code, message },
+            OpsError::Conflict(code, message) => Error::Conflict { code, message },
             e => Error::Ops(e),
         }
     }

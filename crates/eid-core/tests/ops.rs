@@ -847,3 +847,58 @@ fn a_stored_metric_the_code_does_not_know_is_a_corrupt_store_not_a_panic() {
         }
     }
 }
+
+#[test]
+fn a_proposal_with_a_life_status_the_code_does_not_know_is_refused_not_read_as_absent() {
+    for store in engines() {
+        let s = store.as_ref();
+        let persons = people(40);
+        load(s, &persons);
+        let p = persons
+            .iter()
+            .find(|p| p.life.state == LifeState::Alive && p.check(TODAY).is_ok())
+            .unwrap();
+        let proposal = ops::record_contact(s, &p.id, "moved_away", "", &actor(), NOW)
+            .unwrap()
+            .unwrap();
+        // A value the schema's check would refuse today: as if written by another version.
+        if s.engine() == "postgres" {
+            sql::transact(s.db(), |tx| {
+                tx.exec(
+                    "ALTER TABLE register_proposal DROP CONSTRAINT register_proposal_proposed_check",
+                    &[],
+                )
+            })
+            .unwrap();
+        } else {
+            sql::write_one(s.db(), |tx| {
+                tx.exec("PRAGMA ignore_check_constraints = ON", &[])
+            })
+            .unwrap();
+        }
+        sql::write_one(s.db(), |tx| {
+            tx.exec(
+                "UPDATE register_proposal SET proposed = 'moved' WHERE id = $1",
+                &[proposal.into()],
+            )
+        })
+        .unwrap();
+        let before = s.person(&p.id).unwrap().unwrap();
+        let refused =
+            ops::decide_proposal(s, proposal, true, &actor(), &|_| true, NOW).unwrap_err();
+        assert_eq!(refused.code(), "proposal.bad_value");
+        assert!(matches!(
+            eid_core::Error::from(refused),
+            eid_core::Error::Bad {
+                code: "proposal.bad_value",
+                ..
+            }
+        ));
+        assert_eq!(s.person(&p.id).unwrap().unwrap(), before, "nothing written");
+        assert_eq!(
+            ops::proposals(s, &p.residence.unit).unwrap().len(),
+            1,
+            "still open"
+        );
+    }
+}

@@ -457,3 +457,93 @@ fn staff_sign_in_answers_the_same_for_unknown_users_and_wrong_passwords() {
         assert_eq!(one_line(s, "rid-s5").0, "auth.logout");
     }
 }
+
+/// An abort-mode import on SQLite that died: a decided run (`merging`) is finished by the next
+/// import or `eid migrate`, an undecided one (`staging`) is thrown away without touching the
+/// register, and a run whose importer is still alive is left alone.
+#[test]
+fn an_interrupted_import_is_finished_if_decided_and_thrown_away_if_not() {
+    use eid_core::sql;
+    let store = eid_core::open(&format!(
+        "sqlite://{}",
+        std::env::temp_dir()
+            .join(format!("eid-resume-test-{}", std::process::id()))
+            .join("eid.db")
+            .display()
+    ))
+    .unwrap();
+    store.migrate().unwrap();
+    let s = store.as_ref();
+    let persons: Vec<Person> = Generator::new(&GenConfig {
+        count: 30,
+        seed: 4,
+        province: Some(code("62")),
+        today: TODAY,
+    })
+    .unwrap()
+    .filter(|p| p.check(TODAY).is_ok())
+    .collect();
+    let (decided, undecided) = persons.split_at(persons.len() / 2);
+    let alive_now = eid_core::store::to_ms(NOW.replace_year(2100).unwrap());
+    let stage = |state: &str, beat: i64, rows: &[Person]| -> i64 {
+        sql::transact(s.db(), |tx| {
+            let run = tx.int(
+                "INSERT INTO import_run (state, actor, reason, at, staged, merged, beat) \
+                 VALUES ($1, 'cli:import', 'import of a.csv', $2, $3, 0, $4) RETURNING id",
+                &[
+                    state.into(),
+                    eid_core::store::to_ms(NOW).into(),
+                    (rows.len() as i64).into(),
+                    beat.into(),
+                ],
+            )?;
+            for (i, p) in rows.iter().enumerate() {
+                let json = serde_json::to_string(&eid_core::csvfmt::fields(p)).unwrap();
+                tx.exec(
+                    "INSERT INTO import_stage (run, seq, fields) VALUES ($1, $2, $3)",
+                    &[run.into(), (i as i64 + 1).into(), json.into()],
+                )?;
+            }
+            Ok::<_, eid_core::StoreError>(run)
+        })
+        .unwrap()
+    };
+    let merging = stage("merging", 0, decided);
+    let staging = stage("staging", 0, undecided);
+    let live = stage("merging", alive_now, &undecided[..1]);
+
+    assert_eq!(eid_core::import::resume_imports(s).unwrap(), 1);
+    for p in decided {
+        let stored = s.person(&p.id).unwrap().unwrap();
+        assert_eq!(&stored.person, p);
+        let history = s.history(&p.id).unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].reason, "import of a.csv");
+        assert_eq!(history[0].at, NOW);
+    }
+    for p in &undecided[1..] {
+        assert!(
+            s.person(&p.id).unwrap().is_none(),
+            "an undecided run writes nothing"
+        );
+    }
+    let state = |run: i64| {
+        sql::read(s.db(), |tx| {
+            tx.query(
+                "SELECT r.state, (SELECT count(*) FROM import_stage WHERE run = r.id) FROM import_run r WHERE r.id = $1",
+                &[run.into()],
+            )
+        })
+        .unwrap()
+        .first()
+        .map(|r| (r[0].text().unwrap(), r[1].int().unwrap()))
+    };
+    assert_eq!(state(merging), Some(("done".to_owned(), 0)));
+    assert_eq!(state(staging), None, "thrown away");
+    assert_eq!(
+        state(live),
+        Some(("merging".to_owned(), 1)),
+        "still running elsewhere"
+    );
+    assert!(s.person(&undecided[0].id).unwrap().is_none());
+}

@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_accounts.sql")),
     (3, include_str!("../migrations/sqlite/0003_operations.sql")),
+    (6, include_str!("../migrations/sqlite/0006_import_runs.sql")),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];
@@ -97,13 +98,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// How long a connection waits for another connection's (or process's) write lock before
+/// giving up with "database is locked".
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// The busy handler: polls every millisecond for up to [`LOCK_WAIT`]. SQLite's own
+/// `busy_timeout` backs off to sleeps of 100 ms, so a writer waiting on another process that
+/// commits in short transactions with short pauses between them (`eid import`) would keep
+/// missing its turn; polling this often takes the lock in the first pause.
+fn wait_for_lock(tries: i32) -> bool {
+    let waited = Duration::from_millis(u64::try_from(tries).unwrap_or(0));
+    if waited >= LOCK_WAIT {
+        return false;
+    }
+    std::thread::sleep(Duration::from_millis(1));
+    true
+}
+
 fn connect(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
+    conn.busy_handler(Some(wait_for_lock))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 10000;
          PRAGMA cache_size = -262144;
          PRAGMA mmap_size = 1073741824;
          PRAGMA temp_store = MEMORY;
@@ -455,6 +473,23 @@ impl PersonWriter for SqliteWriter<'_> {
         Ok(())
     }
 
+    fn current(&mut self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
+        // The writer holds SQLite's write lock from `BEGIN IMMEDIATE`: no one else can change
+        // the row before this transaction ends.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"
+        ))?;
+        let mut rows = stmt.query([id.as_str()])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(stored_person(row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn tx(&mut self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        Ok(Box::new(SqliteTx { conn: &self.conn }))
+    }
+
     fn commit(mut self: Box<Self>) -> Result<BatchCounts, StoreError> {
         for sql in std::mem::take(&mut self.deferred_indexes) {
             self.conn.execute_batch(&sql)?;
@@ -483,6 +518,10 @@ impl Store for SqliteStore {
     }
 
     fn reads_are_local(&self) -> bool {
+        true
+    }
+
+    fn one_writer(&self) -> bool {
         true
     }
 
@@ -758,7 +797,7 @@ impl Db for SqliteStore {
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.write(|conn| {
-            // IMMEDIATE: take the write lock up front (waiting under busy_timeout). A deferred
+            // IMMEDIATE: take the write lock up front (waiting under the busy handler, `wait_for_lock`). A deferred
             // transaction that read first could find its snapshot stale after a checkpoint
             // reset the WAL, and SQLite answers that with an immediate SQLITE_BUSY.
             let tx = rusqlite::Transaction::new_unchecked(

@@ -201,6 +201,15 @@ pub trait PersonWriter {
     fn put(&mut self, person: &Person) -> Result<(), StoreError>;
     /// Makes every write durable and returns the counts.
     fn commit(self: Box<Self>) -> Result<BatchCounts, StoreError>;
+    /// The person as this transaction sees it, and locked against other writers until commit
+    /// (PostgreSQL: `SELECT … FOR UPDATE`; SQLite: the writer holds the database's write lock),
+    /// so that a check made on it (the version a form was made from) still holds when the
+    /// write lands. Writes buffered so far are flushed first.
+    fn current(&mut self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError>;
+    /// The shared SQL interface inside this transaction, for rows of other tables that must
+    /// commit or roll back with the persons written (a proposal's decision). Writes buffered so
+    /// far are flushed first.
+    fn tx(&mut self) -> Result<Box<dyn crate::sql::Tx + '_>, StoreError>;
 }
 
 /// Staff roles. Every role but auditor is tied to the level of its unit.
@@ -329,6 +338,12 @@ pub trait Store: Send + Sync {
     /// without ever waiting for a writer, so that a server may run them on its async workers
     /// instead of handing them to a blocking thread. True for SQLite in WAL mode.
     fn reads_are_local(&self) -> bool {
+        false
+    }
+    /// Whether a write transaction holds the whole database against every other writer, in
+    /// this process and others (SQLite), rather than the rows it touches (PostgreSQL). Long
+    /// writes (an import) then commit in short transactions so that others get their turn.
+    fn one_writer(&self) -> bool {
         false
     }
 

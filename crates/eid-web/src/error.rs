@@ -175,6 +175,14 @@ fn ops_refusal(e: eid_core::ops::OpsError) -> AppError {
             message: OpsError::Stale.to_string(),
             detail: None,
         },
+        // The core turns these into its own `Bad` and `Conflict`; mapped alike here.
+        OpsError::Bad(code, message) => AppError::BadRequest { code, message },
+        OpsError::Conflict(code, message) => AppError::Refused {
+            status: StatusCode::CONFLICT,
+            code,
+            message,
+            detail: None,
+        },
     }
 }
 

@@ -6,6 +6,10 @@ use crate::StoreError;
 #[derive(Debug)]
 pub enum OpsError {
     Invalid(&'static str, String),
+    /// A value that does not parse (a stored proposal's unknown life status).
+    Bad(&'static str, String),
+    /// Someone else got there first (a proposal decided meanwhile): nothing was written.
+    Conflict(&'static str, String),
     NotFound(&'static str),
     /// The record changed since it was read (optimistic version check).
     Stale,
@@ -21,7 +25,9 @@ impl From<StoreError> for OpsError {
 impl std::fmt::Display for OpsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            OpsError::Invalid(_, why) => f.write_str(why),
+            OpsError::Invalid(_, why) | OpsError::Bad(_, why) | OpsError::Conflict(_, why) => {
+                f.write_str(why)
+            }
             OpsError::NotFound(what) => write!(f, "not found: {what}"),
             OpsError::Stale => {
                 f.write_str("it was changed by someone else since you read it; reload")
@@ -34,7 +40,10 @@ impl std::fmt::Display for OpsError {
 impl OpsError {
     pub fn code(&self) -> &'static str {
         match self {
-            OpsError::Invalid(code, _) | OpsError::NotFound(code) => code,
+            OpsError::Invalid(code, _)
+            | OpsError::Bad(code, _)
+            | OpsError::Conflict(code, _)
+            | OpsError::NotFound(code) => code,
             OpsError::Stale => "ops.stale",
             OpsError::Store(_) => "internal",
         }

@@ -45,6 +45,14 @@ pub fn proposals(store: &dyn Store, unit: &UnitCode) -> Result<Vec<Proposal>, St
 
 /// Confirms (the register records the new life status, as an `updated` event by the officer)
 /// or dismisses a proposal.
+///
+/// One transaction, opened as the register's writer: the proposal is read and locked
+/// (PostgreSQL: `FOR UPDATE`; SQLite: the writer's lock), the person too, and the final update
+/// only changes a proposal that is still open. Of two decisions sent together one wins; the
+/// other finds the proposal decided (`proposal.decided`, a conflict) and writes nothing. A
+/// stored life status the code does not know is `proposal.bad_value`, never read as "absent".
+/// The account lock that follows a death is brought in line after the commit, as for a
+/// correction.
 pub fn decide_proposal(
     store: &dyn Store,
     id: i64,
@@ -53,15 +61,28 @@ pub fn decide_proposal(
     may_see: &dyn Fn(&UnitCode) -> bool,
     now: OffsetDateTime,
 ) -> Result<Proposal, OpsError> {
-    let p = sql::read(store.db(), |tx| {
-        tx.row(
-            "SELECT personal_id, commune, proposed, state FROM register_proposal WHERE id = $1",
+    let reason = format!("confirmed outreach proposal {id}");
+    let mut w = store.writer(actor, &reason, now)?;
+    let row = {
+        let mut tx = w.tx()?;
+        let lock = if tx.engine() == "postgres" {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        tx.query(
+            &format!(
+                "SELECT personal_id, commune, proposed, state, created_at FROM register_proposal WHERE id = $1{lock}"
+            ),
             &[id.into()],
-        )
-    })?
-    .ok_or(OpsError::NotFound("proposal.not_found"))?;
+        )?
+        .into_iter()
+        .next()
+    };
+    let p = row.ok_or(OpsError::NotFound("proposal.not_found"))?;
     let g = |i: usize| p.get(i).cloned().unwrap_or(Val::Null);
     let (pid, commune, proposed, state) = (g(0).text()?, g(1).text()?, g(2).text()?, g(3).text()?);
+    let created_at = crate::store::from_ms(g(4).int()?);
     let commune = UnitCode::parse(&commune).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let state = ProposalState::parse(&state).map_err(|e| corrupt("proposal", e))?;
     if !may_see(&commune) {
@@ -70,49 +91,58 @@ pub fn decide_proposal(
             "the proposal is outside your unit".into(),
         ));
     }
+    let decided = || {
+        OpsError::Conflict(
+            "proposal.decided",
+            "the proposal has already been decided; reload the list".into(),
+        )
+    };
     match state {
         ProposalState::Open => {}
-        ProposalState::Confirmed | ProposalState::Dismissed => {
-            return Err(OpsError::Invalid(
-                "proposal.decided",
-                format!("the proposal is already {state}"),
-            ));
-        }
+        ProposalState::Confirmed | ProposalState::Dismissed => return Err(decided()),
     }
     let person_id = PersonalId::parse(&pid).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     if confirm {
-        let stored = store
-            .person(&person_id)?
+        let life = eid_domain::LifeState::parse(&proposed).ok_or_else(|| {
+            OpsError::Bad(
+                "proposal.bad_value",
+                "the proposal holds a life status this version does not know".into(),
+            )
+        })?;
+        let stored = w
+            .current(&person_id)?
             .ok_or(OpsError::NotFound("person.not_found"))?;
         let mut next = stored.person.clone();
         next.life = eid_domain::LifeStatus {
-            state: eid_domain::LifeState::parse(&proposed).unwrap_or(eid_domain::LifeState::Absent),
+            state: life,
             since: Some(now.to_offset(crate::accounts::vietnam()).date()),
         };
-        let mut w = store.writer(actor, &format!("confirmed outreach proposal {id}"), now)?;
         w.put(&next)?;
-        w.commit()?;
-        crate::accounts::sync_register_lock(store, &person_id, now)?;
     }
     let new_state = if confirm {
         ProposalState::Confirmed
     } else {
         ProposalState::Dismissed
     };
-    sql::transact(store.db(), |tx| {
-        tx.exec(
-            "UPDATE register_proposal SET state = $1, decided_by = $2, decided_at = $3 WHERE id = $4",
-            &[new_state.as_str().into(), actor.to_db().into(), to_ms(now).into(), id.into()],
-        )?;
-        Ok::<_, OpsError>(())
-    })?;
+    let changed = w.tx()?.exec(
+        "UPDATE register_proposal SET state = $1, decided_by = $2, decided_at = $3 WHERE id = $4 AND state = 'open'",
+        &[new_state.as_str().into(), actor.to_db().into(), to_ms(now).into(), id.into()],
+    )?;
+    if changed != 1 {
+        // Dropping the writer rolls the person's change back with it.
+        return Err(decided());
+    }
+    w.commit()?;
+    if confirm {
+        crate::accounts::sync_register_lock(store, &person_id, now)?;
+    }
     Ok(Proposal {
         id,
         personal_id: pid,
         commune,
         proposed,
         state: new_state,
-        created_at: now,
+        created_at,
     })
 }
 

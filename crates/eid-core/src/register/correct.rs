@@ -64,9 +64,11 @@ pub fn correct_person(
     next.check(today)
         .map_err(|e| Error::bad("person.invalid_record", format!("{}: {e}", e.field())))?;
     let target = next.id.as_str();
-    // Opening the writer takes the write lock: the version read below cannot change under us.
+    // The version is read inside the writer's transaction and the row stays locked until it
+    // ends (SQLite: the write lock taken when the writer opens; PostgreSQL: `FOR UPDATE`), so
+    // a correction that lands meanwhile waits and then finds the version changed.
     let mut writer = store.writer(acting.actor(), reason, acting.now)?;
-    let Some(current) = store.person(&next.id)? else {
+    let Some(current) = writer.current(&next.id)? else {
         drop(writer);
         acting.audit(store, ACTION, target, "failed")?;
         return Err(Error::not_found(

@@ -1,10 +1,12 @@
 //! Import and export of persons in the CSV format of [`crate::csvfmt`].
 //!
-//! An import streams the file once, inside one write transaction. Every row is parsed into
+//! An import streams the file once, inside one write transaction on PostgreSQL, and in short
+//! ones on SQLite so that a server on the same database keeps writing (see
+//! [`super::batched`]). Every row is parsed into
 //! domain types; a bad row becomes a [`Rejected`] with its line number, column and reason. With
 //! [`OnError::Skip`] the good rows are committed; with [`OnError::Abort`] (the default) a single
-//! bad row rolls everything back, while the rest of the file is still checked so the report is
-//! complete. The store decides per row whether it is new, changed (an `updated` event with the
+//! bad row means nothing is written, while the rest of the file is still checked so the report
+//! is complete. The store decides per row whether it is new, changed (an `updated` event with the
 //! changed columns) or unchanged (nothing written), so importing a file twice changes nothing.
 
 use std::collections::HashMap;
@@ -14,6 +16,8 @@ use std::io::{Read, Write};
 use eid_domain::{Person, PersonalId, UnitCode};
 use time::{Date, OffsetDateTime};
 
+pub use super::batched::resume_imports;
+use super::batched::Sink;
 use crate::csvfmt::{self, RowError};
 use crate::store::{Actor, Store, StoreError};
 
@@ -138,7 +142,15 @@ pub fn import_persons<R: Read + Send>(
         csvfmt::check_header(&fields).map_err(|e| ImportError::Header(e.reason))?;
     }
 
-    let mut writer = Some(store.writer(&opts.actor, &opts.reason, opts.now)?);
+    // What an import that died left is finished (or thrown away) first.
+    resume_imports(store)?;
+    let mut sink = Some(Sink::open(
+        store,
+        opts.on_error == OnError::Abort,
+        &opts.actor,
+        &opts.reason,
+        opts.now,
+    )?);
     let mut summary = ImportSummary::default();
     // Parsing and checking rows runs on a second thread while this one writes: the two halves
     // of an import cost about the same, and a machine has more than one core.
@@ -151,8 +163,13 @@ pub fn import_persons<R: Read + Send>(
                 summary.rows += 1;
                 match item {
                     Parsed::Person(person) => {
-                        if let Some(w) = writer.as_mut() {
-                            w.put(&person)?;
+                        if let Some(s) = sink.as_mut() {
+                            if let Err(e) = s.put(&person) {
+                                if let Some(s) = sink.take() {
+                                    let _ = s.abandon();
+                                }
+                                return Err(e.into());
+                            }
                         }
                     }
                     Parsed::Rejected(r) => {
@@ -160,7 +177,9 @@ pub fn import_persons<R: Read + Send>(
                         on_rejected(&r);
                         if opts.on_error == OnError::Abort {
                             // Nothing will be written: stop writing, keep checking for the report.
-                            writer = None;
+                            if let Some(s) = sink.take() {
+                                s.abandon()?;
+                            }
                         }
                     }
                 }
@@ -171,8 +190,8 @@ pub fn import_persons<R: Read + Send>(
             .join()
             .map_err(|_| ImportError::Io("the CSV parser thread failed".into()))
     })?;
-    if let Some(w) = writer {
-        summary.record_commit(w.commit()?);
+    if let Some(s) = sink {
+        summary.record_commit(s.finish()?);
     }
     Ok(summary)
 }

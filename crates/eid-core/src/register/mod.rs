@@ -9,6 +9,7 @@
 //! exists outside the caller's scope is `ScopeDenied`; an ID nobody has is `NotFound`. Auditors
 //! read the audit trail only.
 
+pub mod batched;
 pub mod correct;
 pub mod import;
 pub mod parse;

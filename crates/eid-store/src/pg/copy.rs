@@ -560,6 +560,28 @@ impl PersonWriter for PgWriter<'_> {
         Ok(())
     }
 
+    fn current(&mut self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
+        self.flush()?;
+        let row = self
+            .conn
+            .c()?
+            .query_opt(
+                &format!(
+                    "SELECT {PERSON_COLS}, version, updated_at FROM person \
+                     WHERE personal_id = $1 FOR UPDATE"
+                ),
+                &[&id.as_str()],
+            )
+            .map_err(db)?;
+        row.as_ref().map(stored_person).transpose()
+    }
+
+    fn tx(&mut self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        self.flush()?;
+        // The writer sent `BEGIN` itself: statements on its connection run inside it.
+        Ok(Box::new(super::db::PgTx::Auto(self.conn.c()?)))
+    }
+
     fn commit(mut self: Box<Self>) -> Result<BatchCounts, StoreError> {
         self.flush()?;
         for def in std::mem::take(&mut self.deferred_indexes) {

@@ -54,6 +54,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_schema_parity.sql"),
     ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_import_runs.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.

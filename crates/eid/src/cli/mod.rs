@@ -74,7 +74,8 @@ pub enum Command {
     /// their passwords, and serves in development mode (on 127.0.0.1:8080 unless --listen says
     /// otherwise). Refuses a database holding staff or people it did not create.
     Demo(DemoArgs),
-    /// Creates or upgrades the database schema.
+    /// Creates or upgrades the database schema, and finishes an import that died after it was
+    /// decided (SQLite).
     Migrate,
     /// Imports records from CSV.
     #[command(subcommand)]
@@ -147,6 +148,10 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         }
         Command::Migrate => {
             let store = open_store(&config.db)?;
+            let finished = eid_core::import::resume_imports(store.as_ref())?;
+            if finished > 0 {
+                outln!("finished {finished} interrupted import(s)")?;
+            }
             outln!("schema of the {} database is up to date", store.engine())
         }
         Command::Import(ImportCommand::Persons(args)) => import_persons(&config, &args),

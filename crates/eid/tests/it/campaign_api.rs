@@ -327,7 +327,7 @@ fn outreach_lists_people_in_scope_and_exports_csv() {
         &o.district.token,
         json!({"decision": "confirm"}),
     );
-    assert_eq!((s, code(&v)), (422, "proposal.decided"));
+    assert_eq!((s, code(&v)), (409, "proposal.decided"));
 }
 
 #[test]
