@@ -157,7 +157,7 @@ pub fn quotas_with_progress(
     let qs = ops::quotas(store, unit, subtree)?;
     let mut out = Vec::with_capacity(qs.len());
     for q in &qs {
-        out.push(ops::progress_of(store, q, as_of)?);
+        out.push(ops::progress_with_capacity(store, q, as_of)?);
     }
     Ok(out)
 }
@@ -209,7 +209,7 @@ pub fn split(
         acting.audit(store, ACTION, &target, "denied")?;
         return Err(Error::ScopeDenied);
     }
-    if let ops::Split::Manual(parts) = &how {
+    if let ops::Split::Manual(parts) | ops::Split::ManualAccepting { parts, .. } = &how {
         for (_, part) in parts {
             check_target(*part, 0)?;
         }
@@ -238,10 +238,10 @@ pub fn detail(
 ) -> Result<QuotaDetail, Error> {
     check_day(as_of, "as_of")?;
     let q = quota(store, caller, id)?;
-    let progress = ops::progress_of(store, &q, as_of)?;
+    let progress = ops::progress_with_capacity(store, &q, as_of)?;
     let mut children = Vec::new();
     for k in ops::children(store, q.id)? {
-        children.push(ops::progress_of(store, &k, as_of)?);
+        children.push(ops::progress_with_capacity(store, &k, as_of)?);
     }
     let ranking = ops::ranking(store, &q, as_of)?;
     let history = ops::quota_history(store, q.id)?;
