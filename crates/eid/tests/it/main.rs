@@ -21,3 +21,4 @@ mod hardening_ops;
 mod hardening_web;
 mod helpers;
 mod ops;
+mod ops_close;

@@ -14,7 +14,7 @@ use time::{Date, Duration};
 
 use super::{
     as_of_param, bar_svg, campaign_view, console, figures, metric_label, metric_options, mismatch,
-    parse_target, rank_rows, status_class, status_label, tabs, timeliness_class, unit_label,
+    parse_target, period_note, rank_rows, status_class, status_label, tabs, timeliness_class, unit_label,
     unit_options, CampaignView, Figure, RankRow, DONE,
 };
 use crate::console::pages::here;
@@ -42,6 +42,8 @@ pub struct QuotaCard {
     pub mismatch: String,
     pub chart: String,
     pub period: String,
+    /// The as-of day against the quota's period, or empty.
+    pub period_note: String,
 }
 
 /// The ranking of the units below for one quota.
@@ -154,6 +156,7 @@ async fn dashboard_page(
                 day_label(lang, q.start),
                 day_label(lang, q.deadline)
             ),
+            period_note: period_note(lang, &d.progress, as_of),
         });
         if !d.ranking.is_empty() {
             rankings.push(RankingBlock {

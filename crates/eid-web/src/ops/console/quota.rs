@@ -14,8 +14,9 @@ use eid_domain::campaign;
 use eid_domain::{iso, Tree, Units};
 
 use super::{
-    as_of_param, bar_svg, console, figure, figures, metric_label, mismatch, parse_target, quota_id,
-    rank_rows, status_class, status_label, tabs, unit_label, Figure, RankRow, DONE,
+    as_of_param, bar_svg, capacity_reason, console, figure, figures, fill, metric_label, mismatch,
+    parse_target, period_note, quota_id, rank_rows, status_class, status_label, tabs, unit_label,
+    Figure, RankRow, DONE,
 };
 use crate::console::i18n::Lang;
 use crate::console::pages::{here, local};
@@ -47,6 +48,13 @@ pub struct HistRow {
     pub reason: String,
 }
 
+/// The confirmation a manual split that does not add up needs: what is over or under.
+pub struct SplitConfirm {
+    pub text: String,
+    /// The difference confirmed (children's sum minus the target).
+    pub difference: String,
+}
+
 /// One number input of the manual split.
 pub struct PartInput {
     pub code: String,
@@ -70,6 +78,11 @@ struct QuotaPage {
     bar: String,
     figures: Vec<Figure>,
     period: String,
+    /// The as-of day against the quota's period (before its start, after its deadline, its
+    /// first day), or empty.
+    period_note: String,
+    /// Why the quota is beyond capacity, or empty.
+    capacity_reason: String,
     chart: String,
     as_of: String,
     as_of_label: String,
@@ -87,6 +100,7 @@ struct QuotaPage {
     can_target: bool,
     can_split: bool,
     parts: Vec<PartInput>,
+    confirm: Option<SplitConfirm>,
     target_value: String,
     reason: String,
     notice: Option<Notice>,
@@ -270,6 +284,8 @@ async fn quota_page(
             day_label(lang, quota.start),
             day_label(lang, quota.deadline)
         ),
+        period_note: period_note(lang, p, as_of),
+        capacity_reason: capacity_reason(lang, p, &cap),
         chart: chart_svg(
             lang,
             &ChartData {
@@ -329,6 +345,7 @@ async fn quota_page(
         can_target: above,
         can_split: inside && !below.is_empty(),
         parts,
+        confirm: None,
         target_value: quota.target.to_string(),
         reason: String::new(),
         notice: Notice::done(lang, q, "ops", DONE),
@@ -437,13 +454,21 @@ pub async fn quota_split(
                     "split.parts",
                     "give a target to at least one unit below",
                 )),
-                None => Ok(ops::Split::Manual(parts)),
+                None => match form_value(&form, "accept_difference").parse::<i128>() {
+                    Ok(difference) => Ok(ops::Split::ManualAccepting { parts, difference }),
+                    Err(_) => Ok(ops::Split::Manual(parts)),
+                },
             }
         }
         _ => Err(AppError::bad(
             "split.mode",
             "mode is proportional or manual",
         )),
+    };
+    // The parts as given, to say by how much a split that does not add up is over or under.
+    let given = match &how {
+        Ok(ops::Split::Manual(parts) | ops::Split::ManualAccepting { parts, .. }) => parts.clone(),
+        _ => Vec::new(),
     };
     let done = match how {
         Ok(how) => svc::split(&state, &user.caller, id, how).await.map(|_| ()),
@@ -460,6 +485,32 @@ pub async fn quota_split(
                 if let Some(v) = form.get(&format!("part.{}", part.code)) {
                     part.value = v.trim().to_owned();
                 }
+            }
+            if e.code() == "split.mismatch" {
+                let q = svc::quota(&state, &user.caller, id)
+                    .await
+                    .map_err(console(lang))?;
+                let check = state
+                    .blocking(move |store| Ok(ops::manual_check(store, &q, &given)?))
+                    .await
+                    .map_err(console(lang))?;
+                let by = u64::try_from(check.difference.unsigned_abs()).unwrap_or(u64::MAX);
+                let sum = u64::try_from(check.children_sum).unwrap_or(u64::MAX);
+                page.confirm = Some(SplitConfirm {
+                    text: fill(
+                        lang.t(if check.difference > 0 {
+                            "ops.split.confirm_over"
+                        } else {
+                            "ops.split.confirm_under"
+                        }),
+                        &[
+                            ("sum", num(lang, sum)),
+                            ("diff", num(lang, by)),
+                            ("target", num(lang, check.parent)),
+                        ],
+                    ),
+                    difference: check.difference.to_string(),
+                });
             }
             render(&page).map(|r| (e.status(), r).into_response())
         }
