@@ -321,6 +321,22 @@ pub fn leaderboard(
         .collect())
 }
 
+/// The ministry's national view (see [`ops::national`]): for staff of the nation only (the
+/// ministry's officers), in the 2024 tree or re-aggregated into the 2025 one.
+pub fn national(
+    store: &dyn Store,
+    caller: &Caller,
+    tree: Tree,
+    as_of: Date,
+) -> Result<ops::National, Error> {
+    caller.not_auditor()?;
+    if caller.unit() != UnitCode::NATION {
+        return Err(Error::ScopeDenied);
+    }
+    check_day(as_of, "as_of")?;
+    Ok(ops::national(store, tree, as_of)?)
+}
+
 // ----------------------------------------------------------------------------------------------
 // Counters
 

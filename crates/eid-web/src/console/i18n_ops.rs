@@ -32,4 +32,13 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("ops.split.confirm_box", "Tôi xác nhận lưu phân bổ với phần chênh lệch này.", "I confirm saving the split with this difference."),
     ("ops.split.confirm_submit", "Lưu dù không khớp", "Save anyway"),
     ("err.split.mismatch", "Tổng phân bổ không khớp với chỉ tiêu: chưa lưu. Sửa lại hoặc xác nhận phần chênh lệch.", "The split does not add up to the target: not saved. Correct it or confirm the difference."),
+    ("ops.nat.title", "Toàn quốc: xếp hạng các tỉnh", "Nationwide: provinces ranked"),
+    ("ops.nat.tree", "Địa giới", "Boundaries"),
+    ("ops.nat.tree_2024", "63 tỉnh (trước sắp xếp 2025)", "63 provinces (before the 2025 merger)"),
+    ("ops.nat.tree_2025", "34 tỉnh sau sắp xếp 2025", "34 provinces after the 2025 merger"),
+    ("ops.nat.none", "Chưa tỉnh nào được giao chỉ tiêu.", "No province has a quota yet."),
+    ("ops.nat.met_both", "Đạt cả hai chỉ tiêu (thu nhận hồ sơ và kích hoạt tài khoản)", "Met both quotas (applications collected and accounts activated)"),
+    ("ops.nat.slowest", "Chậm nhất", "Slowest"),
+    ("ops.nat.province", "Tỉnh, thành phố", "Province"),
+    ("ops.nat.note", "Mỗi tỉnh được xếp theo % chỉ tiêu của tỉnh (chỉ tiêu đang trong kỳ; nếu không có, chỉ tiêu sắp bắt đầu hoặc vừa kết thúc). Theo địa giới 2025, chỉ tiêu và số đã thực hiện của các tỉnh cũ được cộng vào tỉnh mới.", "Each province is ranked by % of its quota (the one in its period; else the next to start or the last closed). In the 2025 boundaries, the old provinces' quotas and counts are summed into the new province."),
 ];

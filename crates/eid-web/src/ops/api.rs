@@ -279,6 +279,29 @@ pub(super) async fn leaderboard(
 
 #[utoipa::path(
     get,
+    path = "/api/v1/ops/national",
+    tag = "operations",
+    summary = "The ministry's national view: every province ranked by % of its quota for each metric, with status, required daily rate and forecast; who met both quotas; the slowest.",
+    params(NationalQuery),
+    responses(
+        (status = 200, description = "The national view as of the end of `as_of`, in the 2024 tree or re-aggregated into the 2025 provinces. For the ministry's staff (the nation) only.", body = NationalOut),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn national(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Query(q): Query<NationalQuery>,
+) -> Result<Json<NationalOut>, AppError> {
+    let tree = parse_tree(q.tree.as_deref())?;
+    let day = as_of(&state, q.as_of.as_deref())?;
+    let n = svc::national(&state, &caller, tree, day).await?;
+    Ok(Json(national_out(&n)))
+}
+
+#[utoipa::path(
+    get,
     path = "/api/v1/ops/series",
     tag = "operations",
     summary = "Daily counts of a metric in a unit.",

@@ -232,6 +232,123 @@ pub struct SplitOut {
     pub children: Vec<QuotaOut>,
 }
 
+/// A unit's name in a tree, or its code when the tree does not know it.
+pub fn name_in(tree: eid_domain::Tree, code: &UnitCode) -> String {
+    eid_domain::Units::get()
+        .unit(tree, code)
+        .map_or_else(|| code.as_str().to_owned(), |u| u.name.clone())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NationalQuery {
+    /// 2024 (the 63 provinces, default) or 2025 (re-aggregated into the merged provinces).
+    pub tree: Option<String>,
+    /// YYYY-MM-DD; today by default.
+    pub as_of: Option<String>,
+}
+
+/// One province in the national ranking of a metric.
+#[derive(Serialize, ToSchema)]
+pub struct ProvinceOut {
+    pub rank: usize,
+    pub unit: String,
+    pub unit_name: String,
+    /// 2024: the province's quota (open it at /api/v1/ops/quotas/{id}); 2025: null.
+    pub quota_id: Option<i64>,
+    /// The 2024 provinces summed into this one (2025), or the province itself (2024).
+    pub from_2024: Vec<String>,
+    pub target: u64,
+    pub done: u64,
+    /// In percent, a number with two decimals.
+    pub percent: f64,
+    pub remaining: u64,
+    pub days_left: i64,
+    /// One decimal, rounded up (see `required_daily_rule` of a quota).
+    pub required_daily: Option<f64>,
+    pub rate_7d: f64,
+    pub forecast_met_on: Option<String>,
+    /// In percent, a number with two decimals.
+    pub forecast_percent_at_deadline: f64,
+    pub status: String,
+    pub deadline: String,
+}
+
+/// The ranking of one metric.
+#[derive(Serialize, ToSchema)]
+pub struct MetricRankingOut {
+    pub metric: String,
+    /// Highest % first.
+    pub provinces: Vec<ProvinceOut>,
+    /// Up to 5 provinces not met, lowest % first (codes).
+    pub slowest: Vec<String>,
+}
+
+/// `GET /api/v1/ops/national`.
+#[derive(Serialize, ToSchema)]
+pub struct NationalOut {
+    pub as_of: String,
+    /// 2024 or 2025.
+    pub tree: String,
+    pub metrics: Vec<MetricRankingOut>,
+    /// Provinces that met both their applications_collected and accounts_activated quotas.
+    pub met_both: Vec<String>,
+    /// Provinces that have both quotas.
+    pub with_both: usize,
+    pub percent_rule: String,
+}
+
+pub fn national_out(n: &ops::National) -> NationalOut {
+    NationalOut {
+        as_of: iso(n.as_of),
+        tree: n.tree.as_str().to_owned(),
+        metrics: n
+            .metrics
+            .iter()
+            .map(|m| MetricRankingOut {
+                metric: m.metric.as_str().to_owned(),
+                provinces: m
+                    .rows
+                    .iter()
+                    .map(|r| ProvinceOut {
+                        rank: r.rank,
+                        unit: r.unit.as_str().to_owned(),
+                        unit_name: name_in(n.tree, &r.unit),
+                        quota_id: r.quota_id,
+                        from_2024: r.from_2024.iter().map(|u| u.as_str().to_owned()).collect(),
+                        target: r.target,
+                        done: r.done,
+                        percent: percent_number(r.done, r.target),
+                        remaining: r.progress.remaining,
+                        days_left: r.progress.days_left,
+                        required_daily: required_daily(&r.progress),
+                        rate_7d: (r.progress.rate_7d * 10.0).round() / 10.0,
+                        forecast_met_on: r.progress.forecast_met_on.map(iso),
+                        forecast_percent_at_deadline: round2(
+                            r.progress.forecast_percent_at_deadline,
+                        ),
+                        status: r.progress.status.as_str().to_owned(),
+                        deadline: iso(r.deadline),
+                    })
+                    .collect(),
+                slowest: m.slowest.iter().map(|u| u.as_str().to_owned()).collect(),
+            })
+            .collect(),
+        met_both: n.met_both.iter().map(|u| u.as_str().to_owned()).collect(),
+        with_both: n.with_both,
+        percent_rule: PERCENT_RULE.to_owned(),
+    }
+}
+
+/// The tree a request names: 2024 by default.
+pub fn parse_tree(raw: Option<&str>) -> Result<eid_domain::Tree, AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(eid_domain::Tree::Gso2024),
+        Some(t) => eid_domain::Tree::parse(t)
+            .ok_or_else(|| AppError::bad("tree.invalid", "tree is 2024 or 2025")),
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QuotaQuery {

@@ -22,3 +22,4 @@ mod hardening_web;
 mod helpers;
 mod ops;
 mod ops_close;
+mod ops_national;
