@@ -338,6 +338,43 @@ pub fn national(
 }
 
 // ----------------------------------------------------------------------------------------------
+// The unit picker
+
+/// The most units a search of the unit picker returns.
+pub const PICK_LIMIT: usize = 50;
+
+/// Units inside the caller's (their own included) whose folded name contains the folded
+/// `query` ("hoa" finds "Tỉnh Thanh Hóa" and "Xã Hòa Bình"), provinces first, then districts,
+/// then communes, each in code order: at most [`PICK_LIMIT`], and how many match in all. An
+/// empty query matches nothing.
+pub fn find_units(
+    caller: &Caller,
+    query: &str,
+) -> Result<(Vec<&'static eid_domain::Unit>, usize), Error> {
+    caller.not_auditor()?;
+    let q = eid_domain::fold(query.trim());
+    if q.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let units = Units::get();
+    let mut found: Vec<&'static eid_domain::Unit> = Vec::new();
+    let mut level: Vec<&'static eid_domain::Unit> = match units.unit(Tree::Gso2024, &caller.unit()) {
+        Some(u) => vec![u],
+        None => units.provinces(Tree::Gso2024),
+    };
+    while !level.is_empty() {
+        found.extend(level.iter().filter(|u| u.folded.contains(&q)));
+        level = level
+            .iter()
+            .flat_map(|u| units.children(Tree::Gso2024, &u.code))
+            .collect();
+    }
+    let total = found.len();
+    found.truncate(PICK_LIMIT);
+    Ok((found, total))
+}
+
+// ----------------------------------------------------------------------------------------------
 // Counters
 
 /// A metric counted from account events, by name.

@@ -173,3 +173,68 @@ fn the_ministry_ranks_every_province_in_both_trees_and_others_are_refused() {
     assert!(page.contains(&units.unit(Tree::Gso2025, &merged).unwrap().name));
     assert!(page.contains("34 tỉnh sau sắp xếp 2025</strong>"));
 }
+
+#[test]
+fn the_unit_picker_reaches_any_unit_in_scope_by_tree_or_folded_name_without_javascript() {
+    let store = fresh_store("picker");
+    let clock = Arc::new(ManualClock::at_date(TODAY));
+    let base = spawn_with_clock(Arc::clone(&store), clock);
+    let units = Units::get();
+    let bo = create_user(store.as_ref(), "pick-bo", Role::Ministry, UnitCode::NATION);
+    let province = UnitCode::parse("62").unwrap();
+    let district = units.children(Tree::Gso2024, &province)[0].code;
+    let huyen = create_user(store.as_ref(), "pick-huyen", Role::District, district);
+    let session = |u: &crate::helpers::TestUser| {
+        let r = sign_in(&base, &u.username, &u.password);
+        assert_eq!(r.status(), 303);
+        format!("eid_session={}", cookie_value(&set_cookie(&r, "eid_session").unwrap()))
+    };
+    let get = |cookie: &str, path: &str| {
+        let r = call(agent().get(&format!("{base}{path}")).header("Cookie", cookie));
+        (r.status(), r.into_string().unwrap())
+    };
+    let bo_c = session(&bo);
+    // The dashboard links to the picker; the picker walks the tree one level a page.
+    let (_, dash) = get(&bo_c, "/ops");
+    assert!(dash.contains("href=\"/ops/units?unit="), "{dash}");
+    let (st, page) = get(&bo_c, "/ops/units");
+    assert_eq!(st, 200);
+    assert!(page.contains("Toàn quốc"));
+    assert!(page.contains("href=\"/ops?unit=62\""), "every province is listed");
+    assert!(page.contains("href=\"/ops/units?unit=62\""));
+    assert!(!page.contains("<script"), "no JavaScript needed");
+    let (_, page) = get(&bo_c, "/ops/units?unit=62");
+    assert!(page.contains(&format!("href=\"/ops?unit={}\"", district.as_str())));
+    // A commune found by its name without accents, and its dashboard opens.
+    let commune = units.communes_under(Tree::Gso2024, &district)[0];
+    let bare = eid_domain::fold(&commune.name);
+    let words: Vec<&str> = bare.split(' ').collect();
+    let query = words[words.len().saturating_sub(2)..].join("+");
+    let (_, page) = get(&bo_c, &format!("/ops/units?q={query}"));
+    assert!(page.contains(&format!("href=\"/ops?unit={}\"", commune.code.as_str())), "{page}");
+    assert!(page.contains("id=\"unit-matches\""));
+    let (st, _) = get(&bo_c, &format!("/ops?unit={}", commune.code.as_str()));
+    assert_eq!(st, 200);
+    // The district officer finds only units of their district.
+    let huyen_c = session(&huyen);
+    let other = units.children(Tree::Gso2024, &province)[1].code;
+    let other_name = eid_domain::fold(&svc_name(&other));
+    let (_, page) = get(&huyen_c, &format!("/ops/units?q={}", other_name.replace(' ', "+")));
+    assert!(!page.contains(&format!("unit={}\"", other.as_str())), "outside the district");
+    let (st, _) = get(&huyen_c, &format!("/ops/units?unit={}", other.as_str()));
+    assert_eq!(st, 403);
+    let (_, page) = get(&huyen_c, &format!("/ops/units?q={query}"));
+    assert!(page.contains(&format!("href=\"/ops?unit={}\"", commune.code.as_str())));
+    // English on the switch.
+    let r = call(
+        agent()
+            .get(&format!("{base}/ops/units"))
+            .header("Cookie", &format!("{huyen_c}; lang=en")),
+    );
+    let page = r.into_string().unwrap();
+    assert!(page.contains("Choose a unit") && page.contains("Units directly below"), "{page}");
+}
+
+fn svc_name(code: &UnitCode) -> String {
+    Units::get().unit(Tree::Gso2024, code).unwrap().name.clone()
+}

@@ -19,6 +19,7 @@ mod outreach;
 mod proposals;
 mod quota;
 mod reports;
+mod units;
 
 use std::collections::HashMap;
 
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ops", get(dashboard::dashboard))
         .route("/ops/quotas", post(dashboard::quota_add))
         .route("/ops/quotas/{id}", get(quota::quota))
+        .route("/ops/units", get(units::units))
         .route("/ops/quotas/{id}/target", post(quota::quota_target))
         .route("/ops/quotas/{id}/split", post(quota::quota_split))
         .route(
@@ -198,6 +200,7 @@ fn tabs(lang: Lang, active: &str) -> Vec<Tab> {
         active,
         &[
             ("dashboard", "/ops", "ops.tab.dashboard"),
+            ("units", "/ops/units", "ops.tab.units"),
             ("outreach", "/ops/outreach", "ops.tab.outreach"),
             ("proposals", "/ops/proposals", "ops.tab.proposals"),
             ("reports", "/ops/reports", "ops.tab.reports"),
