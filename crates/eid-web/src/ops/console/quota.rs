@@ -487,6 +487,10 @@ pub async fn quota_split(
                 }
             }
             if e.code() == "split.mismatch" {
+                // The confirmation below says it in the page's language.
+                if let Some(n) = page.notice.as_mut() {
+                    n.detail = String::new();
+                }
                 let q = svc::quota(&state, &user.caller, id)
                     .await
                     .map_err(console(lang))?;
