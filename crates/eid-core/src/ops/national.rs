@@ -79,7 +79,9 @@ fn pick(mut qs: Vec<Quota>, as_of: Date) -> Option<Quota> {
 }
 
 /// The provinces' whole-population quotas, by (metric, province).
-fn province_quotas(store: &dyn Store) -> Result<BTreeMap<(Metric, UnitCode), Vec<Quota>>, OpsError> {
+fn province_quotas(
+    store: &dyn Store,
+) -> Result<BTreeMap<(Metric, UnitCode), Vec<Quota>>, OpsError> {
     let rows = sql::read(store.db(), |tx| {
         let sql = format!("SELECT {QUOTA_COLS} FROM quota WHERE cohort = '' ORDER BY id");
         tx.query(&sql, &[])
@@ -151,7 +153,9 @@ pub fn national(store: &dyn Store, tree: Tree, as_of: Date) -> Result<National, 
                 let done = parts.iter().fold(0u64, |s, r| s.saturating_add(r.done));
                 // The recent counts summed; the rate averages over the days since the earliest
                 // start (at most 7), the deadline is the latest.
-                let recent = parts.iter().fold(0u64, |s, r| s.saturating_add(r.last_7_days));
+                let recent = parts
+                    .iter()
+                    .fold(0u64, |s, r| s.saturating_add(r.last_7_days));
                 let start = parts.iter().map(|r| r.start).min().unwrap_or(as_of);
                 let deadline = parts.iter().map(|r| r.deadline).max().unwrap_or(as_of);
                 let progress = campaign::progress(&ProgressInput {
@@ -179,7 +183,9 @@ pub fn national(store: &dyn Store, tree: Tree, as_of: Date) -> Result<National, 
     }
     let mut metrics = Vec::new();
     for metric in Metric::ALL {
-        let Some(rows) = by_metric.remove(metric) else { continue };
+        let Some(rows) = by_metric.remove(metric) else {
+            continue;
+        };
         let rows = ranked(rows);
         let slowest = rows
             .iter()

@@ -358,7 +358,8 @@ pub fn find_units(
     }
     let units = Units::get();
     let mut found: Vec<&'static eid_domain::Unit> = Vec::new();
-    let mut level: Vec<&'static eid_domain::Unit> = match units.unit(Tree::Gso2024, &caller.unit()) {
+    let mut level: Vec<&'static eid_domain::Unit> = match units.unit(Tree::Gso2024, &caller.unit())
+    {
         Some(u) => vec![u],
         None => units.provinces(Tree::Gso2024),
     };

@@ -308,8 +308,8 @@ pub fn progress(input: &ProgressInput) -> Progress {
     let (forecast_num, forecast_den) = if target == 0 {
         (1, 1)
     } else {
-        let projected =
-            (u128::from(done) * u128::from(rd)).saturating_add(u128::from(last_7_days).saturating_mul(days_u));
+        let projected = (u128::from(done) * u128::from(rd))
+            .saturating_add(u128::from(last_7_days).saturating_mul(days_u));
         (projected, u128::from(target) * u128::from(rd))
     };
     let forecast_percent_at_deadline = percent_of(forecast_num, forecast_den);

@@ -42,11 +42,7 @@ impl Lang {
 
     /// The translation of `key`, or the key itself when it is missing.
     pub fn t(self, key: &str) -> &'static str {
-        match TABLE
-            .iter()
-            .chain(ops2::TABLE)
-            .find(|(k, _, _)| *k == key)
-        {
+        match TABLE.iter().chain(ops2::TABLE).find(|(k, _, _)| *k == key) {
             Some((_, vi, en)) => match self {
                 Lang::Vi => vi,
                 Lang::En => en,

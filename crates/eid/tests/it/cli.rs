@@ -1032,7 +1032,10 @@ fn the_demo_history_writes_daily_counts_through_the_account_rules() {
     for tree in [eid_domain::Tree::Gso2024, eid_domain::Tree::Gso2025] {
         let national = eid_core::ops::national(store.as_ref(), tree, today).unwrap();
         assert_eq!(national.metrics.len(), 3, "{tree}");
-        assert!(national.metrics.iter().all(|m| m.rows.len() == 1 && m.rows[0].done > 0));
+        assert!(national
+            .metrics
+            .iter()
+            .all(|m| m.rows.len() == 1 && m.rows[0].done > 0));
     }
     // Filled once: a second call leaves the province as it is.
     assert!(eid::demo::fill_demo_history(store.as_ref(), &options)

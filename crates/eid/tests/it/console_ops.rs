@@ -371,15 +371,25 @@ fn a_split_by_hand_that_does_not_add_up_needs_a_confirmation_and_is_flagged() {
     assert!(refused.contains("id=\"split-confirm\""), "{refused}");
     assert!(refused.contains("vượt 7 so với chỉ tiêu 500"), "{refused}");
     assert!(refused.contains("name=\"accept_difference\" value=\"7\""));
-    assert!(!refused.contains("the parts add up"), "no English in the Vietnamese page");
+    assert!(
+        !refused.contains("the parts add up"),
+        "no English in the Vietnamese page"
+    );
     assert!(!refused.contains("ops.done.split"));
     let (_, page) = huyen.get(f, &format!("/ops/quotas/{id}"));
-    assert!(!page.contains("class=\"alert mismatch\""), "nothing was saved");
+    assert!(
+        !page.contains("class=\"alert mismatch\""),
+        "nothing was saved"
+    );
     // Confirmed: saved, and still flagged.
     let r = huyen.post(
         f,
         &format!("/ops/quotas/{id}/split"),
-        &[("mode", "manual"), (&key, &more), ("accept_difference", "7")],
+        &[
+            ("mode", "manual"),
+            (&key, &more),
+            ("accept_difference", "7"),
+        ],
     );
     assert_eq!(r.status(), 303);
     let (_, page) = huyen.get(f, &format!("/ops/quotas/{id}"));

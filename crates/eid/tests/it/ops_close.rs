@@ -91,7 +91,14 @@ fn post(base: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
 
 impl World {
     /// A quota the district sets for one of its communes.
-    fn quota(&self, unit: &UnitCode, metric: &str, target: u64, start: Date, deadline: Date) -> i64 {
+    fn quota(
+        &self,
+        unit: &UnitCode,
+        metric: &str,
+        target: u64,
+        start: Date,
+        deadline: Date,
+    ) -> i64 {
         let (s, v) = post(
             &self.base,
             "/api/v1/ops/quotas",
@@ -145,7 +152,13 @@ fn a_closed_quota_counts_only_its_period_and_is_met_or_missed_for_ever() {
     // A one-day quota of 47 for 27 June 2023: 10 that day, 288 in 2026.
     let id = w.quota(&c, metric::LEVEL2_ACTIVATED, 47, day, day);
     bump(w.store.as_ref(), metric::LEVEL2_ACTIVATED, &c, day, 10);
-    bump(w.store.as_ref(), metric::LEVEL2_ACTIVATED, &c, TODAY - Duration::days(3), 288);
+    bump(
+        w.store.as_ref(),
+        metric::LEVEL2_ACTIVATED,
+        &c,
+        TODAY - Duration::days(3),
+        288,
+    );
 
     let now = w.get(&format!("/api/v1/ops/quotas/{id}"));
     let q = &now["quota"];
@@ -155,7 +168,10 @@ fn a_closed_quota_counts_only_its_period_and_is_met_or_missed_for_ever() {
     assert_eq!(q["status"], "missed");
     assert_eq!(q["period"], "after_deadline");
     assert_eq!(q["closed"], true);
-    assert!(q["counting_rule"].as_str().unwrap().contains("never change"));
+    assert!(q["counting_rule"]
+        .as_str()
+        .unwrap()
+        .contains("never change"));
     assert_eq!(now["daily"].as_array().unwrap().len(), 1);
     assert_eq!(now["daily"][0]["n"], 10);
     // The same figures as of its own day and a year later.
@@ -178,7 +194,10 @@ fn a_closed_quota_counts_only_its_period_and_is_met_or_missed_for_ever() {
     let (cookie, _) = w.console();
     let page = w.page(&cookie, &format!("/ops/quotas/{id}"));
     assert!(page.contains("Không đạt"), "{page}");
-    assert!(page.contains("Chỉ tiêu đã kết thúc ngày 27/06/2023"), "{page}");
+    assert!(
+        page.contains("Chỉ tiêu đã kết thúc ngày 27/06/2023"),
+        "{page}"
+    );
     assert!(page.contains("21,28\u{a0}%"));
     assert!(!page.contains("634"));
 }
@@ -191,7 +210,12 @@ fn rankings_stop_at_the_deadline_and_nothing_moves_on_a_first_day() {
     let deadline = date!(2023 - 06 - 30);
     let (cookie, csrf) = w.console();
     // The province would set the district's quota; the district splits it by hand.
-    let tinh = create_user(w.store.as_ref(), "close-b-tinh", Role::Province, UnitCode::parse("62").unwrap());
+    let tinh = create_user(
+        w.store.as_ref(),
+        "close-b-tinh",
+        Role::Province,
+        UnitCode::parse("62").unwrap(),
+    );
     let (s, v) = post(
         &w.base,
         "/api/v1/ops/quotas",
@@ -211,15 +235,38 @@ fn rankings_stop_at_the_deadline_and_nothing_moves_on_a_first_day() {
         json!({"mode": "manual", "parts": parts}),
     );
     assert_eq!(s, 200, "{v}");
-    bump(w.store.as_ref(), metric::LEVEL2_ACTIVATED, &a, date!(2023 - 06 - 10), 8);
-    bump(w.store.as_ref(), metric::LEVEL2_ACTIVATED, &b, date!(2023 - 06 - 10), 3);
+    bump(
+        w.store.as_ref(),
+        metric::LEVEL2_ACTIVATED,
+        &a,
+        date!(2023 - 06 - 10),
+        8,
+    );
+    bump(
+        w.store.as_ref(),
+        metric::LEVEL2_ACTIVATED,
+        &b,
+        date!(2023 - 06 - 10),
+        3,
+    );
     // After the deadline, b does a lot: it does not count.
-    bump(w.store.as_ref(), metric::LEVEL2_ACTIVATED, &b, date!(2023 - 07 - 05), 100);
+    bump(
+        w.store.as_ref(),
+        metric::LEVEL2_ACTIVATED,
+        &b,
+        date!(2023 - 07 - 05),
+        100,
+    );
     let v = w.get(&format!("/api/v1/ops/quotas/{id}"));
     let first = &v["ranking"][0];
     assert_eq!(first["unit"], a.as_str(), "{}", v["ranking"]);
     assert_eq!(first["percent"], json!(80.0));
-    let rb = v["ranking"].as_array().unwrap().iter().find(|r| r["unit"] == b.as_str()).unwrap();
+    let rb = v["ranking"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit"] == b.as_str())
+        .unwrap();
     assert_eq!(rb["done"], 3);
     assert_eq!(rb["status"], "missed");
     assert_eq!(rb["days_left"], 0);
@@ -260,7 +307,13 @@ fn rankings_stop_at_the_deadline_and_nothing_moves_on_a_first_day() {
     assert!(page.contains("trung bình 1 ngày"));
     // Two days later: the rate is over 3 days, and the day before is compared.
     w.clock.advance(Duration::days(2));
-    bump(w.store.as_ref(), metric::ACCOUNTS_ACTIVATED, &b, TODAY + Duration::days(2), 60);
+    bump(
+        w.store.as_ref(),
+        metric::ACCOUNTS_ACTIVATED,
+        &b,
+        TODAY + Duration::days(2),
+        60,
+    );
     let v = w.get(&format!("/api/v1/ops/quotas/{today_q}"));
     assert_eq!(v["quota"]["rate_days"], 3);
     assert_eq!(v["quota"]["rate_7d"], json!(30.0));
@@ -272,7 +325,10 @@ fn rankings_stop_at_the_deadline_and_nothing_moves_on_a_first_day() {
     assert_eq!(v["quota"]["done"], 0);
     let (cookie, _) = w.console(); // a new session: the clock moved past the old one's life
     let page = w.page(&cookie, &format!("/ops/quotas/{today_q}?as_of=2025-12-01"));
-    assert!(page.contains("Ngày xem 01/12/2025 trước ngày bắt đầu 10/01/2026"), "{page}");
+    assert!(
+        page.contains("Ngày xem 01/12/2025 trước ngày bắt đầu 10/01/2026"),
+        "{page}"
+    );
     assert!(page.contains("Chưa bắt đầu"));
 }
 
@@ -281,14 +337,41 @@ fn the_required_rate_is_one_decimal_rounded_up_and_capacity_bounds_the_status() 
     let w = world("close-c");
     let c = w.communes[0];
     // 40 by TODAY + 10, 9 done: 31 left over 10 days is 3.1 a day.
-    let id = w.quota(&c, metric::LEVEL1_ACTIVATED, 40, TODAY - Duration::days(5), TODAY + Duration::days(10));
-    bump(w.store.as_ref(), metric::LEVEL1_ACTIVATED, &c, TODAY - Duration::days(1), 9);
+    let id = w.quota(
+        &c,
+        metric::LEVEL1_ACTIVATED,
+        40,
+        TODAY - Duration::days(5),
+        TODAY + Duration::days(10),
+    );
+    bump(
+        w.store.as_ref(),
+        metric::LEVEL1_ACTIVATED,
+        &c,
+        TODAY - Duration::days(1),
+        9,
+    );
     let v = w.get(&format!("/api/v1/ops/quotas/{id}"));
     assert_eq!(v["quota"]["required_daily"], json!(3.1), "{v}");
-    assert!(v["quota"]["required_daily_rule"].as_str().unwrap().contains("rounded up to one decimal"));
+    assert!(v["quota"]["required_daily_rule"]
+        .as_str()
+        .unwrap()
+        .contains("rounded up to one decimal"));
     // 37 left over 12 days is 3.083…: 3.1, not 4 and not 3.
-    let id2 = w.quota(&c, metric::LEVEL2_ACTIVATED, 40, TODAY - Duration::days(5), TODAY + Duration::days(12));
-    bump(w.store.as_ref(), metric::LEVEL2_ACTIVATED, &c, TODAY - Duration::days(1), 3);
+    let id2 = w.quota(
+        &c,
+        metric::LEVEL2_ACTIVATED,
+        40,
+        TODAY - Duration::days(5),
+        TODAY + Duration::days(12),
+    );
+    bump(
+        w.store.as_ref(),
+        metric::LEVEL2_ACTIVATED,
+        &c,
+        TODAY - Duration::days(1),
+        3,
+    );
     let v = w.get(&format!("/api/v1/ops/quotas/{id2}"));
     assert_eq!(v["quota"]["required_daily"], json!(3.1), "{v}");
     let (cookie, _) = w.console();
@@ -306,9 +389,21 @@ fn the_required_rate_is_one_decimal_rounded_up_and_capacity_bounds_the_status() 
         json!({"name": "Máy 1", "unit": c.as_str(), "public_key": public, "daily_capacity": 300}),
     );
     assert_eq!(s, 201, "{v}");
-    let id3 = w.quota(&c, metric::APPLICATIONS_COLLECTED, 7_000, TODAY - Duration::days(6), TODAY + Duration::days(2));
+    let id3 = w.quota(
+        &c,
+        metric::APPLICATIONS_COLLECTED,
+        7_000,
+        TODAY - Duration::days(6),
+        TODAY + Duration::days(2),
+    );
     for back in 0..7 {
-        bump(w.store.as_ref(), metric::APPLICATIONS_COLLECTED, &c, TODAY - Duration::days(back), 800);
+        bump(
+            w.store.as_ref(),
+            metric::APPLICATIONS_COLLECTED,
+            &c,
+            TODAY - Duration::days(back),
+            800,
+        );
     }
     let v = w.get(&format!("/api/v1/ops/quotas/{id3}"));
     // 1,400 left, 800 a day would meet it; 300 a day of devices cannot.
@@ -317,14 +412,25 @@ fn the_required_rate_is_one_decimal_rounded_up_and_capacity_bounds_the_status() 
     let page = w.page(&cookie, &format!("/ops/quotas/{id3}"));
     assert!(page.contains("Vượt năng lực thu nhận"), "{page}");
     assert!(page.contains("id=\"capacity-reason\""));
-    assert!(page.contains("thu tối đa 300 hồ sơ mỗi ngày: 1.400 hồ sơ còn lại cần 5 ngày, chỉ còn 2 ngày"), "{page}");
-    assert!(page.contains("<span class=\"badge st-beyond_capacity\">Vượt năng lực thu nhận</span></h1>"));
+    assert!(
+        page.contains(
+            "thu tối đa 300 hồ sơ mỗi ngày: 1.400 hồ sơ còn lại cần 5 ngày, chỉ còn 2 ngày"
+        ),
+        "{page}"
+    );
+    assert!(page
+        .contains("<span class=\"badge st-beyond_capacity\">Vượt năng lực thu nhận</span></h1>"));
 }
 
 #[test]
 fn a_manual_split_that_does_not_add_up_is_refused_over_the_api_unless_confirmed() {
     let w = world("close-d");
-    let tinh = create_user(w.store.as_ref(), "close-d-tinh", Role::Province, UnitCode::parse("62").unwrap());
+    let tinh = create_user(
+        w.store.as_ref(),
+        "close-d-tinh",
+        Role::Province,
+        UnitCode::parse("62").unwrap(),
+    );
     let (s, v) = post(
         &w.base,
         "/api/v1/ops/quotas",
@@ -341,14 +447,39 @@ fn a_manual_split_that_does_not_add_up_is_refused_over_the_api_unless_confirmed(
         }
         b
     };
-    let (s, v) = post(&w.base, &format!("/api/v1/ops/quotas/{id}/split"), &w.huyen.token, body(None));
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("split.mismatch")), "{v}");
-    assert!(v["error"]["message"].as_str().unwrap().contains("8285 over"), "{v}");
-    let (s, _) = post(&w.base, &format!("/api/v1/ops/quotas/{id}/split"), &w.huyen.token, body(Some(100)));
+    let (s, v) = post(
+        &w.base,
+        &format!("/api/v1/ops/quotas/{id}/split"),
+        &w.huyen.token,
+        body(None),
+    );
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("split.mismatch")),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("8285 over"),
+        "{v}"
+    );
+    let (s, _) = post(
+        &w.base,
+        &format!("/api/v1/ops/quotas/{id}/split"),
+        &w.huyen.token,
+        body(Some(100)),
+    );
     assert_eq!(s, 422);
     let v = w.get(&format!("/api/v1/ops/quotas/{id}"));
     assert!(v["children"].as_array().unwrap().is_empty());
-    let (s, v) = post(&w.base, &format!("/api/v1/ops/quotas/{id}/split"), &w.huyen.token, body(Some(8285)));
+    let (s, v) = post(
+        &w.base,
+        &format!("/api/v1/ops/quotas/{id}/split"),
+        &w.huyen.token,
+        body(Some(8285)),
+    );
     assert_eq!(s, 200, "{v}");
     let v = w.get(&format!("/api/v1/ops/quotas/{id}"));
     assert_eq!(v["quota"]["children_add_up"], false);
@@ -367,9 +498,11 @@ fn the_openapi_document_gives_percentages_one_numeric_type() {
     let r = &schemas["RankedOut"]["properties"];
     assert_eq!(r["percent"]["type"], "number");
     assert_eq!(r["percent_change"]["type"], "number");
-    assert!(doc["paths"]["/api/v1/ops/quotas/{id}"]["get"]["responses"]["200"]["content"]
-        ["application/json"]["schema"]["$ref"]
-        .as_str()
-        .unwrap()
-        .ends_with("QuotaDetailOut"));
+    assert!(
+        doc["paths"]["/api/v1/ops/quotas/{id}"]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap()
+            .ends_with("QuotaDetailOut")
+    );
 }

@@ -88,12 +88,48 @@ fn the_ministry_ranks_every_province_in_both_trees_and_others_are_refused() {
         set(&unit, "accounts_activated", accounts);
     }
     let s = store.as_ref();
-    bump(s, metric::APPLICATIONS_COLLECTED, &a, TODAY - Duration::days(2), 120);
-    bump(s, metric::ACCOUNTS_ACTIVATED, &a, TODAY - Duration::days(2), 50);
-    bump(s, metric::APPLICATIONS_COLLECTED, &b, TODAY - Duration::days(1), 200);
-    bump(s, metric::ACCOUNTS_ACTIVATED, &b, TODAY - Duration::days(1), 100);
-    bump(s, metric::APPLICATIONS_COLLECTED, &c, TODAY - Duration::days(3), 70);
-    bump(s, metric::ACCOUNTS_ACTIVATED, &c, TODAY - Duration::days(3), 7);
+    bump(
+        s,
+        metric::APPLICATIONS_COLLECTED,
+        &a,
+        TODAY - Duration::days(2),
+        120,
+    );
+    bump(
+        s,
+        metric::ACCOUNTS_ACTIVATED,
+        &a,
+        TODAY - Duration::days(2),
+        50,
+    );
+    bump(
+        s,
+        metric::APPLICATIONS_COLLECTED,
+        &b,
+        TODAY - Duration::days(1),
+        200,
+    );
+    bump(
+        s,
+        metric::ACCOUNTS_ACTIVATED,
+        &b,
+        TODAY - Duration::days(1),
+        100,
+    );
+    bump(
+        s,
+        metric::APPLICATIONS_COLLECTED,
+        &c,
+        TODAY - Duration::days(3),
+        70,
+    );
+    bump(
+        s,
+        metric::ACCOUNTS_ACTIVATED,
+        &c,
+        TODAY - Duration::days(3),
+        7,
+    );
 
     let (st, v) = get_json(&base, "/api/v1/ops/national", &bo.token);
     assert_eq!(st, 200, "{v}");
@@ -148,28 +184,48 @@ fn the_ministry_ranks_every_province_in_both_trees_and_others_are_refused() {
 
     // A province officer may not see the national view.
     let (st, v) = get_json(&base, "/api/v1/ops/national", &tinh.token);
-    assert_eq!((st, v["error"]["code"].as_str()), (403, Some("scope.denied")));
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (403, Some("scope.denied"))
+    );
     let (st, _) = get_json(&base, "/api/v1/ops/national?tree=2026", &bo.token);
     assert_eq!(st, 400);
 
     // The ministry's dashboard is the national view, in Vietnamese.
     let r = sign_in(&base, &bo.username, &bo.password);
     assert_eq!(r.status(), 303);
-    let cookie = format!("eid_session={}", cookie_value(&set_cookie(&r, "eid_session").unwrap()));
-    let page = call(agent().get(&format!("{base}/ops")).header("Cookie", &cookie))
-        .into_string()
-        .unwrap();
+    let cookie = format!(
+        "eid_session={}",
+        cookie_value(&set_cookie(&r, "eid_session").unwrap())
+    );
+    let page = call(
+        agent()
+            .get(&format!("{base}/ops"))
+            .header("Cookie", &cookie),
+    )
+    .into_string()
+    .unwrap();
     assert!(page.contains("Toàn quốc: xếp hạng các tỉnh"), "{page}");
     assert!(!page.contains("Đơn vị chưa được giao chỉ tiêu nào"));
     let units = Units::get();
     for p in [a, b, c] {
-        assert!(page.contains(&units.unit(Tree::Gso2024, &p).unwrap().name), "{p:?}");
+        assert!(
+            page.contains(&units.unit(Tree::Gso2024, &p).unwrap().name),
+            "{p:?}"
+        );
     }
     assert!(page.contains("Đạt cả hai chỉ tiêu"));
-    assert!(page.contains("46,5"), "required daily rate, one decimal, Vietnamese comma");
-    let page = call(agent().get(&format!("{base}/ops?tree=2025")).header("Cookie", &cookie))
-        .into_string()
-        .unwrap();
+    assert!(
+        page.contains("46,5"),
+        "required daily rate, one decimal, Vietnamese comma"
+    );
+    let page = call(
+        agent()
+            .get(&format!("{base}/ops?tree=2025"))
+            .header("Cookie", &cookie),
+    )
+    .into_string()
+    .unwrap();
     assert!(page.contains(&units.unit(Tree::Gso2025, &merged).unwrap().name));
     assert!(page.contains("34 tỉnh sau sắp xếp 2025</strong>"));
 }
@@ -187,10 +243,17 @@ fn the_unit_picker_reaches_any_unit_in_scope_by_tree_or_folded_name_without_java
     let session = |u: &crate::helpers::TestUser| {
         let r = sign_in(&base, &u.username, &u.password);
         assert_eq!(r.status(), 303);
-        format!("eid_session={}", cookie_value(&set_cookie(&r, "eid_session").unwrap()))
+        format!(
+            "eid_session={}",
+            cookie_value(&set_cookie(&r, "eid_session").unwrap())
+        )
     };
     let get = |cookie: &str, path: &str| {
-        let r = call(agent().get(&format!("{base}{path}")).header("Cookie", cookie));
+        let r = call(
+            agent()
+                .get(&format!("{base}{path}"))
+                .header("Cookie", cookie),
+        );
         (r.status(), r.into_string().unwrap())
     };
     let bo_c = session(&bo);
@@ -200,7 +263,10 @@ fn the_unit_picker_reaches_any_unit_in_scope_by_tree_or_folded_name_without_java
     let (st, page) = get(&bo_c, "/ops/units");
     assert_eq!(st, 200);
     assert!(page.contains("Toàn quốc"));
-    assert!(page.contains("href=\"/ops?unit=62\""), "every province is listed");
+    assert!(
+        page.contains("href=\"/ops?unit=62\""),
+        "every province is listed"
+    );
     assert!(page.contains("href=\"/ops/units?unit=62\""));
     assert!(!page.contains("<script"), "no JavaScript needed");
     let (_, page) = get(&bo_c, "/ops/units?unit=62");
@@ -211,7 +277,10 @@ fn the_unit_picker_reaches_any_unit_in_scope_by_tree_or_folded_name_without_java
     let words: Vec<&str> = bare.split(' ').collect();
     let query = words[words.len().saturating_sub(2)..].join("+");
     let (_, page) = get(&bo_c, &format!("/ops/units?q={query}"));
-    assert!(page.contains(&format!("href=\"/ops?unit={}\"", commune.code.as_str())), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/ops?unit={}\"", commune.code.as_str())),
+        "{page}"
+    );
     assert!(page.contains("id=\"unit-matches\""));
     let (st, _) = get(&bo_c, &format!("/ops?unit={}", commune.code.as_str()));
     assert_eq!(st, 200);
@@ -219,8 +288,14 @@ fn the_unit_picker_reaches_any_unit_in_scope_by_tree_or_folded_name_without_java
     let huyen_c = session(&huyen);
     let other = units.children(Tree::Gso2024, &province)[1].code;
     let other_name = eid_domain::fold(&svc_name(&other));
-    let (_, page) = get(&huyen_c, &format!("/ops/units?q={}", other_name.replace(' ', "+")));
-    assert!(!page.contains(&format!("unit={}\"", other.as_str())), "outside the district");
+    let (_, page) = get(
+        &huyen_c,
+        &format!("/ops/units?q={}", other_name.replace(' ', "+")),
+    );
+    assert!(
+        !page.contains(&format!("unit={}\"", other.as_str())),
+        "outside the district"
+    );
     let (st, _) = get(&huyen_c, &format!("/ops/units?unit={}", other.as_str()));
     assert_eq!(st, 403);
     let (_, page) = get(&huyen_c, &format!("/ops/units?q={query}"));
@@ -232,7 +307,10 @@ fn the_unit_picker_reaches_any_unit_in_scope_by_tree_or_folded_name_without_java
             .header("Cookie", &format!("{huyen_c}; lang=en")),
     );
     let page = r.into_string().unwrap();
-    assert!(page.contains("Choose a unit") && page.contains("Units directly below"), "{page}");
+    assert!(
+        page.contains("Choose a unit") && page.contains("Units directly below"),
+        "{page}"
+    );
 }
 
 fn svc_name(code: &UnitCode) -> String {

@@ -435,21 +435,45 @@ fn a_quota_on_its_first_day_is_too_early_to_judge_and_before_its_start_not_start
 #[test]
 fn a_quota_the_capacity_cannot_meet_says_so() {
     // 1,500 left, 2 days, 300 a day of devices: 600 at most.
-    let mut p = progress(&input(2_000, 500, date!(2023 - 06 - 28), date!(2023 - 06 - 30), 7_000));
+    let mut p = progress(&input(
+        2_000,
+        500,
+        date!(2023 - 06 - 28),
+        date!(2023 - 06 - 30),
+        7_000,
+    ));
     assert_eq!(p.status, Status::OnTrack);
     limit_by_capacity(&mut p, 300);
     assert_eq!(p.status, Status::BeyondCapacity);
     // Enough capacity, or unknown capacity: unchanged.
-    let mut p = progress(&input(2_000, 500, date!(2023 - 06 - 28), date!(2023 - 06 - 30), 7_000));
+    let mut p = progress(&input(
+        2_000,
+        500,
+        date!(2023 - 06 - 28),
+        date!(2023 - 06 - 30),
+        7_000,
+    ));
     limit_by_capacity(&mut p, 750);
     assert_eq!(p.status, Status::OnTrack);
     limit_by_capacity(&mut p, 0);
     assert_eq!(p.status, Status::OnTrack);
     // Met and missed stay what they are.
-    let mut p = progress(&input(100, 100, date!(2023 - 06 - 28), date!(2023 - 06 - 30), 0));
+    let mut p = progress(&input(
+        100,
+        100,
+        date!(2023 - 06 - 28),
+        date!(2023 - 06 - 30),
+        0,
+    ));
     limit_by_capacity(&mut p, 1);
     assert_eq!(p.status, Status::Met);
-    let mut p = progress(&input(100, 10, date!(2023 - 07 - 28), date!(2023 - 06 - 30), 0));
+    let mut p = progress(&input(
+        100,
+        10,
+        date!(2023 - 07 - 28),
+        date!(2023 - 06 - 30),
+        0,
+    ));
     limit_by_capacity(&mut p, 1);
     assert_eq!(p.status, Status::Missed);
 }

@@ -14,16 +14,16 @@ use time::{Date, Duration};
 
 use super::{
     as_of_param, bar_svg, campaign_view, console, figures, metric_label, metric_options, mismatch,
-    parse_target, period_note, rank_rows, required_label, status_class, status_label, tabs, timeliness_class, unit_label,
-    unit_options, CampaignView, Figure, RankRow, DONE,
+    parse_target, period_note, rank_rows, required_label, status_class, status_label, tabs,
+    timeliness_class, unit_label, unit_options, CampaignView, Figure, RankRow, DONE,
 };
+use crate::console::i18n::Lang;
 use crate::console::pages::here;
 use crate::console::{in_place, render, ConsoleError, ConsoleUser, Notice, PageCtx};
 use crate::ops_api::svc;
 use crate::state::AppState;
 use crate::ui::chart::{chart_svg, ChartData};
 use crate::ui::form::{form_value, Opt, Tab};
-use crate::console::i18n::Lang;
 use crate::ui::format::{day_label, num, pct};
 
 /// Late and missing reports listed on the dashboard.
@@ -101,15 +101,18 @@ fn national_view(lang: Lang, n: &ops::National) -> NationalView {
                 .rows
                 .iter()
                 .map(|r| {
-                    let (forecast, forecast_class) = match (r.progress.status, r.progress.forecast_met_on) {
-                        (campaign::Status::Missed, _) => (lang.t("ops.fig.closed").to_owned(), "bad"),
-                        (campaign::Status::TooEarly | campaign::Status::NotStarted, _) => {
-                            ("—".to_owned(), "")
-                        }
-                        (_, Some(d)) if d > r.deadline => (day_label(lang, d), "date bad"),
-                        (_, Some(d)) => (day_label(lang, d), "date"),
-                        (_, None) => (lang.t("ops.fig.never").to_owned(), "bad"),
-                    };
+                    let (forecast, forecast_class) =
+                        match (r.progress.status, r.progress.forecast_met_on) {
+                            (campaign::Status::Missed, _) => {
+                                (lang.t("ops.fig.closed").to_owned(), "bad")
+                            }
+                            (campaign::Status::TooEarly | campaign::Status::NotStarted, _) => {
+                                ("—".to_owned(), "")
+                            }
+                            (_, Some(d)) if d > r.deadline => (day_label(lang, d), "date bad"),
+                            (_, Some(d)) => (day_label(lang, d), "date"),
+                            (_, None) => (lang.t("ops.fig.never").to_owned(), "bad"),
+                        };
                     ProvinceRow {
                         rank: r.rank,
                         unit: name(&r.unit),

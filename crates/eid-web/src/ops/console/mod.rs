@@ -114,10 +114,8 @@ fn fill(text: &str, values: &[(&str, String)]) -> String {
 
 /// The required daily rate as shown: one decimal, rounded up (the page says so), or "—".
 fn required_label(lang: Lang, pr: &campaign::Progress) -> String {
-    campaign::required_daily_tenths(pr.remaining, pr.days_left).map_or_else(
-        || "—".to_owned(),
-        |t| fixed(lang, t as f64 / 10.0, 1),
-    )
+    campaign::required_daily_tenths(pr.remaining, pr.days_left)
+        .map_or_else(|| "—".to_owned(), |t| fixed(lang, t as f64 / 10.0, 1))
 }
 
 /// The forecast date as shown, with its class: none once closed or on the first day.
@@ -130,7 +128,11 @@ fn forecast_label(lang: Lang, p: &QuotaProgress) -> (String, &'static str) {
         (_, Some(d)) if pr.remaining == 0 => (day_label(lang, d), "date"),
         (_, Some(d)) => (
             day_label(lang, d),
-            if d > p.quota.deadline { "date bad" } else { "date" },
+            if d > p.quota.deadline {
+                "date bad"
+            } else {
+                "date"
+            },
         ),
         (_, None) => (lang.t("ops.fig.never").to_owned(), "bad"),
     }

@@ -123,8 +123,7 @@ pub async fn units(
         })
         .collect();
     let query = q.get("q").map(|s| s.trim().to_owned()).unwrap_or_default();
-    let (found, total) = uc::find_units(caller, &query)
-        .map_err(|e| console(lang)(e.into()))?;
+    let (found, total) = uc::find_units(caller, &query).map_err(|e| console(lang)(e.into()))?;
     let matches: Vec<PickRow> = found.into_iter().map(|u| row(&own, u)).collect();
     let page = UnitsPage {
         page: PageCtx::new(lang, Some(&user), "ops", &here(&uri)),
