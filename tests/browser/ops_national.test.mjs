@@ -1,8 +1,8 @@
 // The operations console's second pass in a real browser, at a fixed date (`eid demo
 // --clock-at`, 15 March 2025): the ministry's national view (2024 and 2025 boundaries), a quota
 // that closed before that day (its figures stop at its deadline, met or missed), a quota's
-// ranking with each child's required rate, days left and forecast, and the unit picker — in
-// Vietnamese and English, at desktop width and at 390 px, where no page scrolls sideways.
+// ranking and split table with each child's required rate, days left and forecast, and the unit
+// picker — in Vietnamese and English, at desktop width and at 390 px, where no page scrolls sideways.
 // Screenshots go to tests/browser/screenshots/ops2-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -157,6 +157,7 @@ for (const [width, name] of [[1280, 'desktop'], [390, 'phone']]) {
     assert.match(head, /Cần\/ngày/);
     assert.match(head, /Còn \(ngày\)/);
     assert.match(head, /Dự báo đạt/);
+    assert.match(await page.textContent('table.children thead'), /Cần\/ngày/);
     const first = page.locator('table.ranking tbody tr').first();
     assert.match(await first.locator('td.required').textContent(), /^\d[\d.]*(,\d)?$/);
     assert.match(await page.textContent('.quota-main'), /làm tròn lên 1 chữ số thập phân/);

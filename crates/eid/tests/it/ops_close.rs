@@ -305,6 +305,18 @@ fn rankings_stop_at_the_deadline_and_nothing_moves_on_a_first_day() {
     assert!(!page.contains("change down"), "no drops on the first day");
     assert!(page.contains("change same"));
     assert!(page.contains("trung bình 1 ngày"));
+    // The split table shows what each child needs a day, its days left and forecast.
+    let children = &page[page.find("<table class=\"children\">").unwrap()..];
+    let children = &children[..children.find("</table>").unwrap()];
+    assert!(
+        children.contains("Cần/ngày")
+            && children.contains("Còn (ngày)")
+            && children.contains("Dự báo đạt")
+    );
+    assert!(
+        children.contains("<td class=\"num days-left\">29</td>"),
+        "{children}"
+    );
     // Two days later: the rate is over 3 days, and the day before is compared.
     w.clock.advance(Duration::days(2));
     bump(

@@ -14,9 +14,9 @@ use eid_domain::campaign;
 use eid_domain::{iso, Tree, Units};
 
 use super::{
-    as_of_param, bar_svg, capacity_reason, console, figure, figures, fill, metric_label, mismatch,
-    parse_target, period_note, quota_id, rank_rows, status_class, status_label, tabs, unit_label,
-    Figure, RankRow, DONE,
+    as_of_param, bar_svg, capacity_reason, console, figure, figures, fill, forecast_label,
+    metric_label, mismatch, parse_target, period_note, quota_id, rank_rows, required_label,
+    status_class, status_label, tabs, unit_label, Figure, RankRow, DONE,
 };
 use crate::console::i18n::Lang;
 use crate::console::pages::{here, local};
@@ -37,6 +37,11 @@ pub struct ChildRow {
     pub percent: String,
     pub status: &'static str,
     pub status_class: &'static str,
+    /// Its required daily rate (one decimal, rounded up), days left and forecast date.
+    pub required: String,
+    pub days_left: String,
+    pub forecast: String,
+    pub forecast_class: &'static str,
 }
 
 /// One change of the target.
@@ -318,6 +323,10 @@ async fn quota_page(
                 percent: pct(lang, c.done, c.quota.target),
                 status: status_label(lang, c.progress.status),
                 status_class: status_class(c.progress.status),
+                required: required_label(lang, &c.progress),
+                days_left: num(lang, c.progress.days_left.max(0).unsigned_abs()),
+                forecast: forecast_label(lang, c).0,
+                forecast_class: forecast_label(lang, c).1,
             })
             .collect(),
         children_sum: p.children_sum.map(|s| num(lang, s)).unwrap_or_default(),
