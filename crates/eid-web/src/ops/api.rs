@@ -31,7 +31,7 @@ fn as_of(state: &AppState, raw: Option<&str>) -> Result<Date, AppError> {
     get,
     path = "/api/v1/ops/quotas",
     tag = "operations",
-    summary = "Quotas with progress: done, %, remaining, days left, required daily rate, 7-day rate, forecast, status.",
+    summary = "Quotas with progress: done, %, remaining, days left, required daily rate, recent rate, forecast, status.",
     params(QuotaQuery),
     responses(
         (status = 200, description = "Each quota with its progress as of the end of `as_of` (default today): work counts from the start to the deadline, so a closed quota's figures never change.", body = QuotaList),
