@@ -53,6 +53,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("ops.units.open", "Xem tổng quan:", "Open the dashboard of"),
     ("ops.units.children", "Đơn vị trực thuộc", "Units directly below"),
     ("ops.units.no_children", "Đơn vị này không có đơn vị cấp dưới.", "This unit has no units below."),
+    ("ops.quota.split_from", "Phân bổ từ chỉ tiêu cấp trên số {id}", "Split from the quota above, no. {id}"),
     ("ops.units.nation", "Toàn quốc", "The whole country"),
     ("ops.dash.pick", "Chọn đơn vị khác", "Choose another unit"),
 ];

@@ -317,6 +317,15 @@ fn rankings_stop_at_the_deadline_and_nothing_moves_on_a_first_day() {
         children.contains("<td class=\"num days-left\">29</td>"),
         "{children}"
     );
+    // A child's history says where its quota came from, in Vietnamese.
+    let v = w.get(&format!("/api/v1/ops/quotas/{today_q}"));
+    let child = v["children"][0]["id"].as_i64().unwrap();
+    let page = w.page(&cookie, &format!("/ops/quotas/{child}"));
+    assert!(
+        page.contains(&format!("Phân bổ từ chỉ tiêu cấp trên số {today_q}")),
+        "{page}"
+    );
+    assert!(!page.contains("split from quota"));
     // Two days later: the rate is over 3 days, and the day before is compared.
     w.clock.advance(Duration::days(2));
     bump(

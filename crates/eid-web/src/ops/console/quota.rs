@@ -173,6 +173,18 @@ async fn actor_names(state: &AppState, actors: Vec<Actor>) -> Result<Names, AppE
         .await
 }
 
+/// A change's reason as shown: the core's own note of a split ("split from quota N") in the
+/// page's language, anything else as the officer wrote it.
+fn history_reason(lang: Lang, reason: &str) -> String {
+    match reason
+        .strip_prefix("split from quota ")
+        .and_then(|n| n.parse::<i64>().ok())
+    {
+        Some(n) => fill(lang.t("ops.quota.split_from"), &[("id", n.to_string())]),
+        None => reason.to_owned(),
+    }
+}
+
 async fn quota_page(
     state: &AppState,
     user: &ConsoleUser,
@@ -348,7 +360,7 @@ async fn quota_page(
                 actor: actor_label(lang, &h.actor, &names),
                 old: h.old_target.map(|o| num(lang, o)).unwrap_or_default(),
                 new: num(lang, h.new_target),
-                reason: h.reason.clone(),
+                reason: history_reason(lang, &h.reason),
             })
             .collect(),
         can_target: above,
