@@ -200,6 +200,7 @@ fn a_closed_quota_counts_only_its_period_and_is_met_or_missed_for_ever() {
     );
     assert!(page.contains("21,28\u{a0}%"));
     assert!(!page.contains("634"));
+    assert!(!page.contains("Năng lực thu nhận"), "no capacity to plan once closed");
 }
 
 #[test]

@@ -101,6 +101,8 @@ struct QuotaPage {
     ranking: Vec<RankRow>,
     capacity: Vec<Figure>,
     capacity_note: &'static str,
+    /// The deadline has passed: no capacity to plan.
+    closed: bool,
     history: Vec<HistRow>,
     can_target: bool,
     can_split: bool,
@@ -346,6 +348,7 @@ async fn quota_page(
         split_ok: p.children_sum == Some(quota.target),
         ranking: rank_rows(lang, &d.ranking, &d.children),
         capacity,
+        closed: p.period == ops::Period::After,
         capacity_note: if quota.metric == campaign::Metric::ApplicationsCollected {
             t("ops.cap.note")
         } else {
