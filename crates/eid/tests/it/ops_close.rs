@@ -2,7 +2,8 @@
 //! quota's figures stop at its deadline (met or missed), the recent rate averages over the days
 //! a quota has existed, nothing moves on a quota's first day, a quota its devices cannot meet
 //! says so, the required daily rate is one decimal rounded up, an as-of day outside the period
-//! is labelled, every percentage is a number, and a split that does not add up is refused.
+//! is labelled, every percentage is a number, a split that does not add up is refused, and a
+//! ranking links only to the quotas the viewer may open.
 
 use std::sync::Arc;
 
@@ -200,7 +201,10 @@ fn a_closed_quota_counts_only_its_period_and_is_met_or_missed_for_ever() {
     );
     assert!(page.contains("21,28\u{a0}%"));
     assert!(!page.contains("634"));
-    assert!(!page.contains("Năng lực thu nhận"), "no capacity to plan once closed");
+    assert!(
+        !page.contains("Năng lực thu nhận"),
+        "no capacity to plan once closed"
+    );
 }
 
 #[test]
@@ -527,4 +531,67 @@ fn the_openapi_document_gives_percentages_one_numeric_type() {
             .unwrap()
             .ends_with("QuotaDetailOut")
     );
+}
+
+#[test]
+fn a_commune_officer_sees_the_districts_ranking_without_links_to_other_communes_quotas() {
+    let w = world("close-f");
+    let tinh = create_user(
+        w.store.as_ref(),
+        "close-f-tinh",
+        Role::Province,
+        UnitCode::parse("62").unwrap(),
+    );
+    let (s, v) = post(
+        &w.base,
+        "/api/v1/ops/quotas",
+        &tinh.token,
+        json!({"unit": w.district.as_str(), "metric": "level2_activated", "target": 20,
+               "start": iso(TODAY - Duration::days(3)), "deadline": iso(TODAY + Duration::days(30)), "reason": "x"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    let id = v["quota"]["id"].as_i64().unwrap();
+    let (a, b) = (w.communes[0], w.communes[1]);
+    let mut parts = serde_json::Map::new();
+    parts.insert(a.as_str().into(), json!(10));
+    parts.insert(b.as_str().into(), json!(10));
+    let (s, v) = post(
+        &w.base,
+        &format!("/api/v1/ops/quotas/{id}/split"),
+        &w.huyen.token,
+        json!({"mode": "manual", "parts": parts}),
+    );
+    assert_eq!(s, 200, "{v}");
+    let child = |u: &UnitCode| {
+        v["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["unit"] == u.as_str())
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (mine, theirs) = (child(&a), child(&b));
+    let xa = create_user(w.store.as_ref(), "close-f-xa", Role::Commune, a);
+    let r = sign_in(&w.base, &xa.username, &xa.password);
+    let cookie = format!(
+        "eid_session={}",
+        cookie_value(&set_cookie(&r, "eid_session").unwrap())
+    );
+    let page = w.page(&cookie, &format!("/ops/quotas/{id}"));
+    assert!(
+        page.contains(&format!("href=\"/ops/quotas/{mine}\"")),
+        "{page}"
+    );
+    assert!(
+        !page.contains(&format!("href=\"/ops/quotas/{theirs}\"")),
+        "no link that ends in 403"
+    );
+    let r = call(
+        agent()
+            .get(&format!("{}/ops/quotas/{theirs}", w.base))
+            .header("Cookie", &cookie),
+    );
+    assert_eq!(r.status(), 403, "which the link would have met");
 }

@@ -264,7 +264,7 @@ async fn dashboard_page(
                     }
                 ),
                 href: format!("/ops/quotas/{}", q.id),
-                rows: rank_rows(lang, &d.ranking, &d.children),
+                rows: rank_rows(lang, caller, &d.ranking, &d.children),
             });
         }
     }

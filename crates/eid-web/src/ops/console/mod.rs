@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use axum::routing::{get, post};
 use axum::Router;
 use eid_core::accounts::day_number;
+use eid_core::ops::service::may_see_quota;
 use eid_core::ops::{self, QuotaProgress};
 use eid_domain::campaign::{self, Ranked, Status, Timeliness};
 use eid_domain::{Tree, UnitCode, Units};
@@ -403,7 +404,14 @@ pub struct RankRow {
     pub forecast_class: &'static str,
 }
 
-fn rank_rows(lang: Lang, ranking: &[Ranked<UnitCode>], children: &[QuotaProgress]) -> Vec<RankRow> {
+/// The ranking's rows; a unit links to its quota only when the viewer may open it (a commune
+/// officer sees the district's ranking, not the other communes' quotas).
+fn rank_rows(
+    lang: Lang,
+    caller: &crate::auth::Caller,
+    ranking: &[Ranked<UnitCode>],
+    children: &[QuotaProgress],
+) -> Vec<RankRow> {
     ranking
         .iter()
         .map(|r| {
@@ -419,7 +427,9 @@ fn rank_rows(lang: Lang, ranking: &[Ranked<UnitCode>], children: &[QuotaProgress
                 change_class: class,
                 change_title: format!("{} {}", lang.t("ops.rank.yesterday"), r.rank_yesterday),
                 unit: svc::unit_name(&r.key),
-                href: child.map_or_else(String::new, |c| format!("/ops/quotas/{}", c.quota.id)),
+                href: child
+                    .filter(|c| may_see_quota(caller, &c.quota))
+                    .map_or_else(String::new, |c| format!("/ops/quotas/{}", c.quota.id)),
                 done: num(lang, r.done_today),
                 target: num(lang, r.target),
                 percent: pct(lang, r.done_today, r.target),

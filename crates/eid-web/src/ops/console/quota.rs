@@ -330,7 +330,11 @@ async fn quota_page(
             .children
             .iter()
             .map(|c| ChildRow {
-                href: format!("/ops/quotas/{}", c.quota.id),
+                href: if eid_core::ops::service::may_see_quota(caller, &c.quota) {
+                    format!("/ops/quotas/{}", c.quota.id)
+                } else {
+                    String::new()
+                },
                 unit: unit_label(&c.quota.unit),
                 target: num(lang, c.quota.target),
                 done: num(lang, c.done),
@@ -346,7 +350,7 @@ async fn quota_page(
         children_sum: p.children_sum.map(|s| num(lang, s)).unwrap_or_default(),
         mismatch: mismatch(lang, p),
         split_ok: p.children_sum == Some(quota.target),
-        ranking: rank_rows(lang, &d.ranking, &d.children),
+        ranking: rank_rows(lang, caller, &d.ranking, &d.children),
         capacity,
         closed: p.period == ops::Period::After,
         capacity_note: if quota.metric == campaign::Metric::ApplicationsCollected {
