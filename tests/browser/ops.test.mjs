@@ -245,6 +245,12 @@ test('the district changes its share by hand and the province sees that the comm
   const before = Number(await first.inputValue());
   await first.fill(String(before + 25));
   await Promise.all([page.waitForNavigation(), page.click('form#split-manual button[type=submit]')]);
+  // Not saved until the officer confirms what is over.
+  assert.match(await page.textContent('#split-confirm'), /vượt 25 so với chỉ tiêu/);
+  assert.equal(await page.locator('p.mismatch').count(), 0);
+  await page.screenshot({ path: join(shots, 'ops-quota-split-confirm.png'), fullPage: true });
+  await page.check('#split-confirm input[name=accept_difference]');
+  await Promise.all([page.waitForNavigation(), page.click('form#split-manual button[type=submit]')]);
   const text = await page.textContent('main');
   assert.match(text, /Đã phân bổ chỉ tiêu/);
   assert.match(await page.textContent('p.mismatch'), /thừa 25/);

@@ -232,6 +232,44 @@ fn a_district_sees_its_provinces_quota_but_only_the_province_splits_it() {
 }
 
 #[test]
+fn a_manual_split_that_does_not_add_up_is_refused_unless_its_difference_is_confirmed() {
+    let district = first_child(&code("62"));
+    let other_district = Units::get().children(Tree::Gso2024, &code("62"))[1].code;
+    for store in engines() {
+        let s = store.as_ref();
+        let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-ministry");
+        let q = service::set_quota(s, &ministry, &quota(code("62")), "national plan").unwrap();
+        let province = acting(3, Role::Province, code("62"), "req-province");
+        // 14,285 against 1,000: refused, saying by how much it is over.
+        let how = Split::Manual(vec![(district, 14_000), (other_district, 285)]);
+        let r = service::split(s, &province, q.id, how);
+        match r {
+            Err(Error::Ops(eid_core::ops::OpsError::Invalid(code, msg))) => {
+                assert_eq!(code, "split.mismatch");
+                assert!(msg.contains("14285") && msg.contains("13285 over"), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(eid_core::ops::children(s, q.id).unwrap().is_empty());
+        // Under, with a wrong confirmation: refused too.
+        let how = Split::ManualAccepting {
+            parts: vec![(district, 600)],
+            difference: -300,
+        };
+        assert!(service::split(s, &province, q.id, how).is_err());
+        // Confirmed exactly: saved.
+        let how = Split::ManualAccepting {
+            parts: vec![(district, 600)],
+            difference: -400,
+        };
+        assert_eq!(service::split(s, &province, q.id, how).unwrap().len(), 1);
+        // Adding the other district's 400 makes it add up: no confirmation needed.
+        let how = Split::Manual(vec![(other_district, 400)]);
+        assert_eq!(service::split(s, &province, q.id, how).unwrap().len(), 1);
+    }
+}
+
+#[test]
 fn only_the_schedules_own_unit_submits_its_report_and_refusals_are_audited() {
     let district = first_child(&code("62"));
     let commune = first_child(&district);
@@ -452,9 +490,12 @@ fn targets_are_bounded_to_a_population_and_a_split_cannot_wrap() {
         assert_eq!(bad_code(r.map(|v| v.len())), "ops.bad_target");
         assert!(eid_core::ops::children(s, q.id).unwrap().is_empty());
 
-        // parts inside the bound, even when their sum is more than the parent's, are kept and
-        // summed without wrapping
-        let how = Split::Manual(vec![(district, 200_000_000), (other_district, 200_000_000)]);
+        // parts inside the bound, even when their sum is more than the parent's (with the
+        // difference confirmed), are kept and summed without wrapping
+        let how = Split::ManualAccepting {
+            parts: vec![(district, 200_000_000), (other_district, 200_000_000)],
+            difference: 200_000_000,
+        };
         service::split(s, &province, q.id, how).unwrap();
         let p = eid_core::ops::progress_of(s, &q, date!(2026 - 11 - 23)).unwrap();
         assert_eq!(p.children_sum, Some(400_000_000));

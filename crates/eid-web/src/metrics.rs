@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
 /// The route templates counted one by one; anything else counts as `other`.
-pub const ROUTES: [&str; 86] = [
+pub const ROUTES: [&str; 88] = [
     "/healthz",
     "/metrics",
     "/api/v1/openapi.json",
@@ -77,6 +77,7 @@ pub const ROUTES: [&str; 86] = [
     "/api/v1/ops/quotas/{id}/capacity",
     "/api/v1/ops/quotas/{id}/leaderboard",
     "/api/v1/ops/series",
+    "/api/v1/ops/national",
     "/api/v1/ops/provinces-2025",
     "/api/v1/ops/campaigns",
     "/api/v1/ops/outreach",
@@ -95,6 +96,7 @@ pub const ROUTES: [&str; 86] = [
     "/sms",
     "/ops",
     "/ops/quotas/{id}",
+    "/ops/units",
     "/ops/outreach",
     "/ops/outreach.csv",
     "/ops/outreach.xlsx",

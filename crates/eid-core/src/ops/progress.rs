@@ -9,10 +9,50 @@ use crate::accounts::day_number;
 use crate::sql;
 use crate::store::Store;
 
+/// Where an as-of day lies against a quota's period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// Before the quota's start: nothing is counted yet.
+    Before,
+    /// From the start to the deadline, both included.
+    During,
+    /// After the deadline: the quota is closed, its figures are those of its deadline.
+    After,
+}
+
+impl Period {
+    /// Where `as_of` lies against `start..=deadline`.
+    pub fn of(as_of: Date, start: Date, deadline: Date) -> Period {
+        if as_of < start {
+            Period::Before
+        } else if as_of > deadline {
+            Period::After
+        } else {
+            Period::During
+        }
+    }
+
+    /// The stable name used in the API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Period::Before => "before_start",
+            Period::During => "in_period",
+            Period::After => "after_deadline",
+        }
+    }
+}
+
+/// The rule progress follows, as the API states it.
+pub const COUNTING_RULE: &str = "work counts from the start to the deadline, both included: \
+after the deadline the figures are those at the end of the deadline and never change (met or missed); \
+the recent rate averages the last 7 days of the period, or the days the quota has existed when fewer";
+
 /// A quota with its progress on a day.
 #[derive(Debug, Clone)]
 pub struct QuotaProgress {
     pub quota: Quota,
+    /// Where the as-of day lies against the quota's period.
+    pub period: Period,
     pub done: u64,
     pub last_7_days: u64,
     pub progress: Progress,
@@ -20,18 +60,23 @@ pub struct QuotaProgress {
     pub children_sum: Option<u64>,
 }
 
-/// Progress of a quota as of the end of `as_of`. Cohort quotas count the unit's events too
-/// (the register does not yet record cohort membership; see ARCHITECTURE.md).
+/// Progress of a quota as of the end of `as_of`. Work counts from the start to the deadline:
+/// after the deadline the figures are those of the deadline (see [`COUNTING_RULE`]). Cohort
+/// quotas count the unit's events too (the register does not yet record cohort membership; see
+/// ARCHITECTURE.md).
 pub fn progress_of(store: &dyn Store, q: &Quota, as_of: Date) -> Result<QuotaProgress, OpsError> {
-    let to = day_number(as_of);
+    let end = as_of.min(q.deadline);
+    let to = day_number(end);
     let from = day_number(q.start);
-    let (done_n, last7) = if counted(q.metric) {
+    let (done_n, last7) = if end < q.start {
+        (0, 0)
+    } else if counted(q.metric) {
         (
             done(store, q.metric.as_str(), &q.unit, from, to)?,
             done(store, q.metric.as_str(), &q.unit, (to - 6).max(from), to)?,
         )
     } else {
-        cards_issued(store, &q.unit, q.start, as_of)?
+        cards_issued(store, &q.unit, q.start, end)?
     };
     let progress = campaign::progress(&ProgressInput {
         target: q.target,
@@ -39,10 +84,12 @@ pub fn progress_of(store: &dyn Store, q: &Quota, as_of: Date) -> Result<QuotaPro
         as_of,
         deadline: q.deadline,
         last_7_days: last7,
+        start: q.start,
     });
     let kids = children(store, q.id)?;
     Ok(QuotaProgress {
         quota: q.clone(),
+        period: Period::of(as_of, q.start, q.deadline),
         done: done_n,
         last_7_days: last7,
         progress,
@@ -74,4 +121,20 @@ pub(super) fn cards_issued(
         .unsigned_abs())
     };
     Ok((n(from, to)?, n(week, to)?))
+}
+
+/// [`progress_of`], and a quota of applications whose unit's active intake devices cannot
+/// collect what remains by the deadline is [`campaign::Status::BeyondCapacity`] (see
+/// [`campaign::limit_by_capacity`]). Other metrics are not collected by devices.
+pub fn progress_with_capacity(
+    store: &dyn Store,
+    q: &Quota,
+    as_of: Date,
+) -> Result<QuotaProgress, OpsError> {
+    let mut p = progress_of(store, q, as_of)?;
+    if q.metric == campaign::Metric::ApplicationsCollected && p.period != Period::After {
+        let cap = super::capacity(store, &q.unit, p.progress.remaining, p.progress.days_left)?;
+        campaign::limit_by_capacity(&mut p.progress, cap.per_day);
+    }
+    Ok(p)
 }

@@ -242,8 +242,51 @@ pub enum Split {
     /// In proportion to the eligible population of each child unit (largest remainder, so the
     /// parts add up exactly).
     Proportional { today: Date },
-    /// By hand: a target per child unit.
+    /// By hand: a target per child unit (a child not named keeps its quota). Refused as
+    /// `split.mismatch` when the children's quotas would not add up to the parent's.
     Manual(Vec<(UnitCode, u64)>),
+    /// By hand, accepting that the children's quotas add up to `difference` more (positive) or
+    /// less (negative) than the parent's: saved only when that is the difference they make,
+    /// so the officer confirms exactly what is over or under.
+    ManualAccepting {
+        parts: Vec<(UnitCode, u64)>,
+        difference: i128,
+    },
+}
+
+/// What the children's quotas of `parent` would add up to with `parts` given by hand (a child
+/// not named keeps its quota), against the parent's target.
+pub fn manual_check(
+    store: &dyn Store,
+    parent: &Quota,
+    parts: &[(UnitCode, u64)],
+) -> Result<campaign::SplitCheck, OpsError> {
+    let kept: Vec<u64> = children(store, parent.id)?
+        .into_iter()
+        .filter(|k| !parts.iter().any(|(u, _)| *u == k.unit))
+        .map(|k| k.target)
+        .collect();
+    let all: Vec<u64> = kept
+        .into_iter()
+        .chain(parts.iter().map(|(_, n)| *n))
+        .collect();
+    Ok(campaign::check_split(parent.target, &all))
+}
+
+/// The refusal of a manual split that does not add up, saying by how much it is over or under.
+pub fn mismatch_error(check: &campaign::SplitCheck) -> OpsError {
+    let (word, by) = if check.difference > 0 {
+        ("over", check.difference)
+    } else {
+        ("under", -check.difference)
+    };
+    OpsError::Invalid(
+        "split.mismatch",
+        format!(
+            "the parts add up to {}, {by} {word} the quota's {}; confirm the difference ({}) to save anyway",
+            check.children_sum, check.parent, check.difference
+        ),
+    )
 }
 
 /// Splits a quota to the direct children of its unit; each child quota has the same metric,
@@ -273,20 +316,9 @@ pub fn split(
             let weights = eligible_by_child(store, &parent.unit, today)?;
             campaign::split_proportional(parent.target, &weights)
         }
-        Split::Manual(parts) => {
-            for (u, _) in &parts {
-                if !kids.contains(u) {
-                    return Err(OpsError::Invalid(
-                        "quota.not_a_child",
-                        format!(
-                            "{} is not directly below {}",
-                            u.as_str(),
-                            parent.unit.as_str()
-                        ),
-                    ));
-                }
-            }
-            parts
+        Split::Manual(parts) => manual_parts(store, &parent, &kids, parts, 0)?,
+        Split::ManualAccepting { parts, difference } => {
+            manual_parts(store, &parent, &kids, parts, difference)?
         }
     };
     let reason = format!("split from quota {parent_id}");
@@ -309,4 +341,32 @@ pub fn split(
         }
         Ok(out)
     })
+}
+
+/// The parts of a manual split, checked: every unit directly below the parent's, and the
+/// children's quotas adding up to the parent's give or take exactly `accepted`.
+fn manual_parts(
+    store: &dyn Store,
+    parent: &Quota,
+    kids: &[UnitCode],
+    parts: Vec<(UnitCode, u64)>,
+    accepted: i128,
+) -> Result<Vec<(UnitCode, u64)>, OpsError> {
+    for (u, _) in &parts {
+        if !kids.contains(u) {
+            return Err(OpsError::Invalid(
+                "quota.not_a_child",
+                format!(
+                    "{} is not directly below {}",
+                    u.as_str(),
+                    parent.unit.as_str()
+                ),
+            ));
+        }
+    }
+    let check = manual_check(store, parent, &parts)?;
+    if check.difference != accepted {
+        return Err(mismatch_error(&check));
+    }
+    Ok(parts)
 }

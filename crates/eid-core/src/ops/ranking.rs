@@ -14,17 +14,30 @@ use crate::sql::{self, Val};
 use crate::store::{unit_path, Store};
 
 /// The ranking of the child units of `parent`'s unit by % of their quota (the children of
-/// `parent`), with the change since the day before `as_of`.
+/// `parent`), with the change since the day before `as_of`. Work counts up to the deadline:
+/// after it the ranking is that of the deadline and never changes. On the quota's first day
+/// (and before it) there is no day before to compare with: no unit moves.
 pub fn ranking(
     store: &dyn Store,
     parent: &Quota,
     as_of: Date,
 ) -> Result<Vec<Ranked<UnitCode>>, OpsError> {
     let kids = children(store, parent.id)?;
-    let to = day_number(as_of);
+    let end = as_of.min(parent.deadline);
+    let to = day_number(end);
     let from = day_number(parent.start);
+    let first_day = end <= parent.start;
     let mut rows = Vec::new();
-    if counted(parent.metric) {
+    if end < parent.start {
+        for k in &kids {
+            rows.push(RankInput {
+                key: k.unit,
+                done_today: 0,
+                done_yesterday: 0,
+                target: k.target,
+            });
+        }
+    } else if counted(parent.metric) {
         let today = by_child(store, parent.metric.as_str(), &parent.unit, from, to)?;
         let yesterday_day = by_child(store, parent.metric.as_str(), &parent.unit, to, to)?;
         for k in &kids {
@@ -39,14 +52,18 @@ pub fn ranking(
             rows.push(RankInput {
                 key: k.unit,
                 done_today: t,
-                done_yesterday: t - d.min(t),
+                done_yesterday: if first_day { t } else { t - d.min(t) },
                 target: k.target,
             });
         }
     } else {
         for k in &kids {
-            let (t, _) = cards_issued(store, &k.unit, k.start, as_of)?;
-            let (y, _) = cards_issued(store, &k.unit, k.start, campaign::shift_days(as_of, -1))?;
+            let (t, _) = cards_issued(store, &k.unit, k.start, end)?;
+            let y = if first_day {
+                t
+            } else {
+                cards_issued(store, &k.unit, k.start, campaign::shift_days(end, -1))?.0
+            };
             rows.push(RankInput {
                 key: k.unit,
                 done_today: t,
@@ -160,7 +177,12 @@ pub fn rank_communes(
         inputs.push(RankInput {
             key: *unit,
             done_today: done,
-            done_yesterday: done - today.min(done),
+            // On a quota's first day there is no day before to compare with.
+            done_yesterday: if as_of <= q.start {
+                done
+            } else {
+                done - today.min(done)
+            },
             target: q.target,
         });
         progress.insert(
@@ -171,6 +193,7 @@ pub fn rank_communes(
                 as_of,
                 deadline: q.deadline,
                 last_7_days: last7,
+                start: q.start,
             }),
         );
     }

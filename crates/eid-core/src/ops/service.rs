@@ -157,7 +157,7 @@ pub fn quotas_with_progress(
     let qs = ops::quotas(store, unit, subtree)?;
     let mut out = Vec::with_capacity(qs.len());
     for q in &qs {
-        out.push(ops::progress_of(store, q, as_of)?);
+        out.push(ops::progress_with_capacity(store, q, as_of)?);
     }
     Ok(out)
 }
@@ -209,7 +209,7 @@ pub fn split(
         acting.audit(store, ACTION, &target, "denied")?;
         return Err(Error::ScopeDenied);
     }
-    if let ops::Split::Manual(parts) = &how {
+    if let ops::Split::Manual(parts) | ops::Split::ManualAccepting { parts, .. } = &how {
         for (_, part) in parts {
             check_target(*part, 0)?;
         }
@@ -238,10 +238,10 @@ pub fn detail(
 ) -> Result<QuotaDetail, Error> {
     check_day(as_of, "as_of")?;
     let q = quota(store, caller, id)?;
-    let progress = ops::progress_of(store, &q, as_of)?;
+    let progress = ops::progress_with_capacity(store, &q, as_of)?;
     let mut children = Vec::new();
     for k in ops::children(store, q.id)? {
-        children.push(ops::progress_of(store, &k, as_of)?);
+        children.push(ops::progress_with_capacity(store, &k, as_of)?);
     }
     let ranking = ops::ranking(store, &q, as_of)?;
     let history = ops::quota_history(store, q.id)?;
@@ -319,6 +319,60 @@ pub fn leaderboard(
             (st.key, pct, st.score, st.rank)
         })
         .collect())
+}
+
+/// The ministry's national view (see [`ops::national`]): for staff of the nation only (the
+/// ministry's officers), in the 2024 tree or re-aggregated into the 2025 one.
+pub fn national(
+    store: &dyn Store,
+    caller: &Caller,
+    tree: Tree,
+    as_of: Date,
+) -> Result<ops::National, Error> {
+    caller.not_auditor()?;
+    if caller.unit() != UnitCode::NATION {
+        return Err(Error::ScopeDenied);
+    }
+    check_day(as_of, "as_of")?;
+    Ok(ops::national(store, tree, as_of)?)
+}
+
+// ----------------------------------------------------------------------------------------------
+// The unit picker
+
+/// The most units a search of the unit picker returns.
+pub const PICK_LIMIT: usize = 50;
+
+/// Units inside the caller's (their own included) whose folded name contains the folded
+/// `query` ("hoa" finds "Tỉnh Thanh Hóa" and "Xã Hòa Bình"), provinces first, then districts,
+/// then communes, each in code order: at most [`PICK_LIMIT`], and how many match in all. An
+/// empty query matches nothing.
+pub fn find_units(
+    caller: &Caller,
+    query: &str,
+) -> Result<(Vec<&'static eid_domain::Unit>, usize), Error> {
+    caller.not_auditor()?;
+    let q = eid_domain::fold(query.trim());
+    if q.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let units = Units::get();
+    let mut found: Vec<&'static eid_domain::Unit> = Vec::new();
+    let mut level: Vec<&'static eid_domain::Unit> = match units.unit(Tree::Gso2024, &caller.unit())
+    {
+        Some(u) => vec![u],
+        None => units.provinces(Tree::Gso2024),
+    };
+    while !level.is_empty() {
+        found.extend(level.iter().filter(|u| u.folded.contains(&q)));
+        level = level
+            .iter()
+            .flat_map(|u| units.children(Tree::Gso2024, &u.code))
+            .collect();
+    }
+    let total = found.len();
+    found.truncate(PICK_LIMIT);
+    Ok((found, total))
 }
 
 // ----------------------------------------------------------------------------------------------

@@ -131,21 +131,42 @@ pub const AT_RISK_FLOOR: f64 = 90.0;
 /// Where a quota stands.
 ///
 /// - **Met**: done has reached the target.
-/// - **On track**: not met, but at the rate of the last 7 days it will be met by the deadline
-///   (the forecast at the deadline is at least 100 %).
+/// - **On track**: not met, but at the recent rate (see [`Progress::rate_7d`]) it will be met by
+///   the deadline (the forecast at the deadline is at least 100 %).
 /// - **At risk**: at that rate the forecast at the deadline is below 100 % but at least
 ///   [`AT_RISK_FLOOR`] (90 %).
-/// - **Behind**: the forecast at the deadline is below 90 %, or the deadline has passed (no day
-///   left) and the quota is not met.
+/// - **Behind**: the forecast at the deadline is below 90 %.
+/// - **Beyond capacity**: whatever the rate, the intake devices cannot collect what remains by
+///   the deadline (see [`limit_by_capacity`]); set by the caller that knows the capacity.
+/// - **Missed**: the deadline has passed (no day is left) and the quota is not met. A quota
+///   whose deadline has passed is met or missed, nothing else.
+/// - **Too early**: the as-of day is the quota's first day: one day is no basis for a forecast.
+/// - **Not started**: the as-of day is before the quota's start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
     Met,
     OnTrack,
     AtRisk,
     Behind,
+    BeyondCapacity,
+    Missed,
+    TooEarly,
+    NotStarted,
 }
 
 impl Status {
+    /// Every status, in a fixed order.
+    pub const ALL: &'static [Status] = &[
+        Status::Met,
+        Status::OnTrack,
+        Status::AtRisk,
+        Status::Behind,
+        Status::BeyondCapacity,
+        Status::Missed,
+        Status::TooEarly,
+        Status::NotStarted,
+    ];
+
     /// The stable name used in storage and URLs.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -153,6 +174,10 @@ impl Status {
             Status::OnTrack => "on_track",
             Status::AtRisk => "at_risk",
             Status::Behind => "behind",
+            Status::BeyondCapacity => "beyond_capacity",
+            Status::Missed => "missed",
+            Status::TooEarly => "too_early",
+            Status::NotStarted => "not_started",
         }
     }
 }
@@ -168,8 +193,48 @@ pub struct ProgressInput {
     pub as_of: Date,
     /// The last day on which work counts towards the quota.
     pub deadline: Date,
-    /// The count done in the 7 days ending on `as_of`, `as_of` included.
+    /// The count done in the last 7 days of the quota ending on `as_of` (or on the deadline,
+    /// when `as_of` is after it), that day included, and never before `start`.
     pub last_7_days: u64,
+    /// The quota's first day: the recent rate averages over the days the quota has existed,
+    /// at most 7 (see [`rate_days`]).
+    pub start: Date,
+}
+
+/// The number of days the recent rate of a quota averages over: the days from `start` to
+/// `as_of` (or to the deadline, once it has passed), both included, at most 7 and at least 1.
+/// A quota in its third day divides its count by 3, not by 7.
+pub fn rate_days(start: Date, as_of: Date, deadline: Date) -> u64 {
+    let end = as_of.min(deadline);
+    let existed = i64::from(end.to_julian_day()) - i64::from(start.to_julian_day()) + 1;
+    existed.clamp(1, 7).unsigned_abs()
+}
+
+/// The required daily rate in tenths, rounded **up** (so that doing the shown rate every day
+/// meets the quota): `remaining ÷ days`, 31 ÷ 10 is 31 tenths (3.1) and 37 ÷ 12 is 31 tenths
+/// (3.083… shown as 3.1). `None` when no day is left and something remains.
+pub fn required_daily_tenths(remaining: u64, days: i64) -> Option<u64> {
+    if remaining == 0 {
+        return Some(0);
+    }
+    let days = u128::try_from(days).ok().filter(|d| *d > 0)?;
+    let tenths = (u128::from(remaining) * 10).div_ceil(days);
+    Some(u64::try_from(tenths).unwrap_or(u64::MAX))
+}
+
+/// Marks a quota that the intake capacity cannot meet: when `per_day` (the capacity, a day)
+/// times the days left is less than what remains, a quota that is neither met nor closed is
+/// [`Status::BeyondCapacity`], whatever its recent rate says. A capacity of 0 is unknown (no
+/// device recorded) and changes nothing.
+pub fn limit_by_capacity(p: &mut Progress, per_day: u64) {
+    let open = matches!(
+        p.status,
+        Status::OnTrack | Status::AtRisk | Status::Behind | Status::TooEarly
+    );
+    let days = u128::try_from(p.days_left).unwrap_or(0);
+    if open && per_day > 0 && u128::from(per_day) * days < u128::from(p.remaining) {
+        p.status = Status::BeyondCapacity;
+    }
 }
 
 /// A quota's progress as the console shows it. See [`progress`].
@@ -184,8 +249,11 @@ pub struct Progress {
     /// The count needed each remaining day to meet the quota: remaining ÷ days left. `Some(0.0)`
     /// when nothing remains, `None` when something remains and no day is left.
     pub required_daily: Option<f64>,
-    /// The average daily count of the last 7 days.
+    /// The average daily count of the last 7 days, or of the days the quota has existed when
+    /// fewer (see [`rate_days`]).
     pub rate_7d: f64,
+    /// The number of days `rate_7d` averages over, 1 to 7.
+    pub rate_days: u64,
     /// The day the quota will be met at the rate of the last 7 days: `as_of` if it already is,
     /// `None` if the rate is zero (or the day would be beyond the calendar).
     pub forecast_met_on: Option<Date>,
@@ -198,8 +266,9 @@ pub struct Progress {
 
 /// Computes a quota's progress, forecast and status.
 ///
-/// The forecast assumes the average of the last 7 days goes on every day after `as_of`. It is
-/// computed on exact integers (seven times each count), so a rate that meets the quota exactly
+/// The forecast assumes the recent average (of the last 7 days, or of the days the quota has
+/// existed when fewer) goes on every day after `as_of`. It is computed on exact integers (the
+/// rate's days times each count), so a rate that meets the quota exactly
 /// on the deadline gives a forecast of exactly 100 %, a `forecast_met_on` equal to the deadline
 /// and the status on track.
 pub fn progress(input: &ProgressInput) -> Progress {
@@ -209,7 +278,9 @@ pub fn progress(input: &ProgressInput) -> Progress {
         as_of,
         deadline,
         last_7_days,
+        start,
     } = *input;
+    let rd = rate_days(start, as_of, deadline);
     let remaining = target.saturating_sub(done);
     let days = days_left(as_of, deadline);
 
@@ -221,31 +292,36 @@ pub fn progress(input: &ProgressInput) -> Progress {
         Some(remaining as f64 / days as f64)
     };
 
-    // remaining ÷ (last_7_days ÷ 7), rounded up to whole days.
+    // remaining ÷ (last_7_days ÷ rate days), rounded up to whole days.
     let forecast_met_on = if remaining == 0 {
         Some(as_of)
     } else if last_7_days == 0 {
         None
     } else {
-        let needed = (u128::from(remaining) * 7).div_ceil(u128::from(last_7_days));
+        let needed = (u128::from(remaining) * u128::from(rd)).div_ceil(u128::from(last_7_days));
         i64::try_from(needed).ok().and_then(|n| add_days(as_of, n))
     };
 
-    // Seven times the count expected at the end of the deadline, over seven times the target.
+    // Rate-days times the count expected at the end of the deadline, over rate-days times the
+    // target.
     let days_u = u128::try_from(days).unwrap_or(0);
     let (forecast_num, forecast_den) = if target == 0 {
         (1, 1)
     } else {
-        let projected =
-            (u128::from(done) * 7).saturating_add(u128::from(last_7_days).saturating_mul(days_u));
-        (projected, u128::from(target) * 7)
+        let projected = (u128::from(done) * u128::from(rd))
+            .saturating_add(u128::from(last_7_days).saturating_mul(days_u));
+        (projected, u128::from(target) * u128::from(rd))
     };
     let forecast_percent_at_deadline = percent_of(forecast_num, forecast_den);
 
     let status = if done >= target {
         Status::Met
+    } else if as_of < start {
+        Status::NotStarted
     } else if days == 0 {
-        Status::Behind
+        Status::Missed
+    } else if as_of == start {
+        Status::TooEarly
     } else if forecast_num >= forecast_den {
         Status::OnTrack
     } else if forecast_percent_at_deadline >= AT_RISK_FLOOR {
@@ -259,7 +335,8 @@ pub fn progress(input: &ProgressInput) -> Progress {
         remaining,
         days_left: days,
         required_daily,
-        rate_7d: last_7_days as f64 / 7.0,
+        rate_7d: last_7_days as f64 / rd as f64,
+        rate_days: rd,
         forecast_met_on,
         forecast_percent_at_deadline,
         status,

@@ -42,7 +42,7 @@ impl Lang {
 
     /// The translation of `key`, or the key itself when it is missing.
     pub fn t(self, key: &str) -> &'static str {
-        match TABLE.iter().find(|(k, _, _)| *k == key) {
+        match TABLE.iter().chain(ops2::TABLE).find(|(k, _, _)| *k == key) {
             Some((_, vi, en)) => match self {
                 Lang::Vi => vi,
                 Lang::En => en,
@@ -51,6 +51,10 @@ impl Lang {
         }
     }
 }
+
+/// The operations console's second pass (closing quotas, the national view, the unit picker).
+#[path = "i18n_ops.rs"]
+mod ops2;
 
 /// Shown for a key that is not in the table (a test keeps this from happening).
 const MISSING: &str = "??";
@@ -446,16 +450,16 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("ops.fig.rate_7d", "Tốc độ 7 ngày qua", "Rate of the last 7 days"),
     ("ops.fig.last_7", "trung bình", "average"),
     ("ops.fig.forecast_on", "Dự báo ngày đạt", "Forecast date met"),
-    ("ops.fig.at_rate", "theo tốc độ 7 ngày qua", "at the 7-day rate"),
+    ("ops.fig.at_rate", "theo tốc độ gần đây", "at the recent rate"),
     ("ops.fig.never", "không đạt", "never"),
     ("ops.fig.forecast_pct", "Dự báo % khi hết hạn", "Forecast % at deadline"),
     ("ops.fig.on", "ngày", "on"),
     ("ops.open_quota", "Chi tiết, biểu đồ, phân bổ", "Details, chart, split"),
     ("ops.legend.title", "Cách xác định tình trạng", "How the status is decided"),
     ("ops.legend.met", "số đã thực hiện đạt chỉ tiêu.", "done has reached the target."),
-    ("ops.legend.on_track", "với tốc độ trung bình 7 ngày qua, sẽ đạt ít nhất 100 % khi hết hạn.", "at the average rate of the last 7 days it reaches at least 100 % by the deadline."),
+    ("ops.legend.on_track", "với tốc độ gần đây, sẽ đạt ít nhất 100 % khi hết hạn.", "at the recent rate it reaches at least 100 % by the deadline."),
     ("ops.legend.at_risk", "với tốc độ đó chỉ đạt từ 90 % đến dưới 100 % khi hết hạn.", "at that rate it reaches 90 % to under 100 % by the deadline."),
-    ("ops.legend.behind", "dưới 90 % khi hết hạn, hoặc đã hết hạn mà chưa đạt.", "under 90 % by the deadline, or the deadline has passed unmet."),
+    ("ops.legend.behind", "dưới 90 % khi hết hạn.", "under 90 % by the deadline."),
     ("ops.legend.required", "Đường yêu cầu: đường thẳng từ 0 vào ngày bắt đầu đến chỉ tiêu vào ngày hạn.", "Required line: the straight line from 0 on the start to the target on the deadline."),
     ("ops.legend.bar", "Vạch đen trên thanh tiến độ: phần thời gian đã trôi qua.", "The dark mark on the progress bar: the share of the time gone by."),
     ("ops.rank.title", "Xếp hạng đơn vị cấp dưới", "Ranking of the units below"),
@@ -483,7 +487,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("ops.chart.target", "Chỉ tiêu", "Target"),
     ("ops.chart.actual", "Lũy kế thực hiện", "Done, cumulative"),
     ("ops.chart.required", "Đường yêu cầu", "Required line"),
-    ("ops.chart.forecast", "Dự báo theo tốc độ 7 ngày", "Forecast at the 7-day rate"),
+    ("ops.chart.forecast", "Dự báo theo tốc độ gần đây", "Forecast at the recent rate"),
     ("ops.chart.at_deadline", "khi hết hạn", "at the deadline"),
     ("ops.chart.as_of", "Ngày xem", "As of"),
     ("ops.quota.parent", "Chỉ tiêu cấp trên", "Parent quota"),
@@ -701,7 +705,7 @@ mod tests {
     #[test]
     fn keys_are_unique_and_both_languages_are_filled() {
         let mut seen = std::collections::HashSet::new();
-        for (k, vi, en) in TABLE {
+        for (k, vi, en) in TABLE.iter().chain(ops2::TABLE) {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!vi.is_empty() && !en.is_empty(), "{k}");
         }

@@ -31,10 +31,10 @@ fn as_of(state: &AppState, raw: Option<&str>) -> Result<Date, AppError> {
     get,
     path = "/api/v1/ops/quotas",
     tag = "operations",
-    summary = "Quotas with progress: done, %, remaining, days left, required daily rate, 7-day rate, forecast, status.",
+    summary = "Quotas with progress: done, %, remaining, days left, required daily rate, recent rate, forecast, status.",
     params(QuotaQuery),
     responses(
-        (status = 200, description = "`{as_of, quotas: [...]}` (a JSON object built by hand; each quota with its progress: id, unit, metric, target, done, percent, remaining, days_left, required_daily, rate_7d, forecast, status, …).", body = Object),
+        (status = 200, description = "Each quota with its progress as of the end of `as_of` (default today): work counts from the start to the deadline, so a closed quota's figures never change.", body = QuotaList),
         Errors,
     ),
     security(("bearer" = [])),
@@ -43,15 +43,15 @@ pub(super) async fn list_quotas(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Query(q): Query<QuotaQuery>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<QuotaList>, AppError> {
     let unit = svc::unit_in_scope(&caller, q.unit.as_deref())?;
     let day = as_of(&state, q.as_of.as_deref())?;
     let list =
         svc::quotas_with_progress(&state, &caller, &unit, q.subtree.unwrap_or(false), day).await?;
-    Ok(Json(json!({
-        "as_of": iso(day),
-        "quotas": list.iter().map(progress_json).collect::<Vec<_>>(),
-    })))
+    Ok(Json(QuotaList {
+        as_of: iso(day),
+        quotas: list.iter().map(quota_out).collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -61,7 +61,7 @@ pub(super) async fn list_quotas(
     summary = "Sets a quota, by the level above (audited).",
     request_body = QuotaIn,
     responses(
-        (status = 201, description = "`{quota}` with its progress (a JSON object built by hand).", body = Object),
+        (status = 201, description = "The quota with its progress today.", body = QuotaSaved),
         Errors,
     ),
     security(("bearer" = [])),
@@ -70,7 +70,7 @@ pub(super) async fn set_quota(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     JsonBody(q): JsonBody<QuotaIn>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
+) -> Result<(StatusCode, Json<QuotaSaved>), AppError> {
     let unit = crate::access::parse_unit(&q.unit, Tree::Gso2024)?.code;
     let new = ops::NewQuota {
         unit,
@@ -84,11 +84,13 @@ pub(super) async fn set_quota(
     let saved = svc::set_quota(&state, &caller, new, q.reason).await?;
     let day = state.today();
     let p = state
-        .blocking(move |store| Ok(ops::progress_of(store, &saved, day)?))
+        .blocking(move |store| Ok(ops::progress_with_capacity(store, &saved, day)?))
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "quota": progress_json(&p) })),
+        Json(QuotaSaved {
+            quota: quota_out(&p),
+        }),
     ))
 }
 
@@ -104,7 +106,7 @@ fn parse_id_num(raw: &str) -> Result<i64, AppError> {
     summary = "A quota with its children, ranking, history and daily series.",
     params(("id" = i64, Path, description = "The quota's id."), QuotaQuery),
     responses(
-        (status = 200, description = "`{as_of, quota, children, ranking, history, daily}` (a JSON object built by hand).", body = Object),
+        (status = 200, description = "The quota, its children and the ranking of the units below (each with its required daily rate, days left and forecast), its history and its daily series, as of the end of `as_of`.", body = QuotaDetailOut),
         Errors,
     ),
     security(("bearer" = [])),
@@ -114,28 +116,47 @@ pub(super) async fn get_quota(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     Query(q): Query<QuotaQuery>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<QuotaDetailOut>, AppError> {
     let id = parse_id_num(&id)?;
     let day = as_of(&state, q.as_of.as_deref())?;
     let d = svc::detail(&state, &caller, id, day).await?;
     let mut cumulative = 0u64;
-    Ok(Json(json!({
-        "as_of": iso(day),
-        "quota": progress_json(&d.progress),
-        "children": d.children.iter().map(progress_json).collect::<Vec<_>>(),
-        "ranking": d.ranking.iter().map(ranked_json).collect::<Vec<_>>(),
-        "history": d.history.iter().map(|h| json!({
-            "at": h.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            "actor": h.actor.to_db(),
-            "old_target": h.old_target,
-            "new_target": h.new_target,
-            "reason": h.reason,
-        })).collect::<Vec<_>>(),
-        "daily": d.daily.iter().map(|(day, n)| {
-            cumulative = cumulative.saturating_add(*n);
-            json!({ "day": iso(day_date(*day)), "n": n, "cumulative": cumulative })
-        }).collect::<Vec<_>>(),
-    })))
+    Ok(Json(QuotaDetailOut {
+        as_of: iso(day),
+        quota: quota_out(&d.progress),
+        children: d.children.iter().map(quota_out).collect(),
+        ranking: d
+            .ranking
+            .iter()
+            .map(|r| ranked_out(r, d.children.iter().find(|c| c.quota.unit == r.key)))
+            .collect(),
+        history: d
+            .history
+            .iter()
+            .map(|h| QuotaChangeOut {
+                at: h
+                    .at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                actor: h.actor.to_db(),
+                old_target: h.old_target,
+                new_target: h.new_target,
+                reason: h.reason.clone(),
+            })
+            .collect(),
+        daily: d
+            .daily
+            .iter()
+            .map(|(day, n)| {
+                cumulative = cumulative.saturating_add(*n);
+                DayOut {
+                    day: iso(day_date(*day)),
+                    n: *n,
+                    cumulative,
+                }
+            })
+            .collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -146,7 +167,7 @@ pub(super) async fn get_quota(
     params(("id" = i64, Path, description = "The quota's id.")),
     request_body = SplitIn,
     responses(
-        (status = 200, description = "`{children: [...]}` with their progress (a JSON object built by hand).", body = Object),
+        (status = 200, description = "The child quotas with their progress. A manual split whose children's quotas would not add up to the parent's is refused as `split.mismatch` (422), saying the difference, unless `accept_difference` gives exactly that difference.", body = SplitOut),
         Errors,
     ),
     security(("bearer" = [])),
@@ -156,18 +177,26 @@ pub(super) async fn split_quota(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
     JsonBody(s): JsonBody<SplitIn>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<SplitOut>, AppError> {
     let id = parse_id_num(&id)?;
     let how = match s.mode.as_str() {
         "proportional" => ops::Split::Proportional {
             today: state.today(),
         },
-        "manual" => ops::Split::Manual(
-            s.parts
+        "manual" => {
+            let parts = s
+                .parts
                 .iter()
                 .map(|(u, n)| Ok((crate::access::parse_unit(u, Tree::Gso2024)?.code, *n)))
-                .collect::<Result<Vec<_>, AppError>>()?,
-        ),
+                .collect::<Result<Vec<_>, AppError>>()?;
+            match s.accept_difference {
+                Some(d) => ops::Split::ManualAccepting {
+                    parts,
+                    difference: i128::from(d),
+                },
+                None => ops::Split::Manual(parts),
+            }
+        }
         _ => {
             return Err(AppError::bad(
                 "split.mode",
@@ -180,13 +209,13 @@ pub(super) async fn split_quota(
     let progress = state
         .blocking(move |store| {
             kids.iter()
-                .map(|k| ops::progress_of(store, k, day).map_err(AppError::from))
+                .map(|k| ops::progress_with_capacity(store, k, day).map_err(AppError::from))
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?;
-    Ok(Json(
-        json!({ "children": progress.iter().map(progress_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(SplitOut {
+        children: progress.iter().map(quota_out).collect(),
+    }))
 }
 
 #[utoipa::path(
@@ -246,6 +275,29 @@ pub(super) async fn leaderboard(
             "percent": (pct * 100.0).round() / 100.0, "score": (score * 100.0).round() / 100.0, "rank": rank,
         })).collect::<Vec<_>>(),
     })))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/national",
+    tag = "operations",
+    summary = "The ministry's national view: every province ranked by % of its quota for each metric, with status, required daily rate and forecast; who met both quotas; the slowest.",
+    params(NationalQuery),
+    responses(
+        (status = 200, description = "The national view as of the end of `as_of`, in the 2024 tree or re-aggregated into the 2025 provinces. For the ministry's staff (the nation) only.", body = NationalOut),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn national(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Query(q): Query<NationalQuery>,
+) -> Result<Json<NationalOut>, AppError> {
+    let tree = parse_tree(q.tree.as_deref())?;
+    let day = as_of(&state, q.as_of.as_deref())?;
+    let n = svc::national(&state, &caller, tree, day).await?;
+    Ok(Json(national_out(&n)))
 }
 
 #[utoipa::path(

@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::split_quota))
         .routes(routes!(api::capacity))
         .routes(routes!(api::leaderboard))
+        .routes(routes!(api::national))
         .routes(routes!(api::series))
         .routes(routes!(api::provinces_2025))
         .routes(routes!(api::list_campaigns, api::add_campaign))

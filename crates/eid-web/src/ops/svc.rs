@@ -123,6 +123,19 @@ pub async fn leaderboard(
         .await
 }
 
+/// The ministry's national view, for staff of the nation.
+pub async fn national(
+    state: &AppState,
+    caller: &Caller,
+    tree: eid_domain::Tree,
+    as_of: Date,
+) -> Result<ops::National, AppError> {
+    let caller = caller.clone();
+    state
+        .blocking(move |store| Ok(uc::national(store, &caller, tree, as_of)?))
+        .await
+}
+
 /// Daily counts of a metric in a unit inside the caller's.
 pub async fn series(
     state: &AppState,

@@ -1027,6 +1027,16 @@ fn the_demo_history_writes_daily_counts_through_the_account_rules() {
     assert_eq!(reports.len(), districts);
     assert!(reports.iter().any(|r| r.completeness.missing > 0));
     assert!(reports.iter().any(|r| r.completeness.on_time > 0));
+    // The ministry's national view ranks the demo province on each of its three metrics, in
+    // both trees.
+    for tree in [eid_domain::Tree::Gso2024, eid_domain::Tree::Gso2025] {
+        let national = eid_core::ops::national(store.as_ref(), tree, today).unwrap();
+        assert_eq!(national.metrics.len(), 3, "{tree}");
+        assert!(national
+            .metrics
+            .iter()
+            .all(|m| m.rows.len() == 1 && m.rows[0].done > 0));
+    }
     // Filled once: a second call leaves the province as it is.
     assert!(eid::demo::fill_demo_history(store.as_ref(), &options)
         .unwrap()

@@ -335,7 +335,7 @@ fn the_quota_page_draws_cumulative_progress_against_the_required_line() {
 }
 
 #[test]
-fn a_split_by_hand_that_does_not_add_up_is_flagged() {
+fn a_split_by_hand_that_does_not_add_up_needs_a_confirmation_and_is_flagged() {
     let f = fixture();
     let id = f.quota(&f.district, metric::LEVEL1_ACTIVATED, "", 500);
     let huyen = officer(f, &f.huyen);
@@ -360,10 +360,36 @@ fn a_split_by_hand_that_does_not_add_up_is_flagged() {
         .unwrap();
     let more = (mine["target"].as_u64().unwrap() + 7).to_string();
     let key = format!("part.{}", f.commune.as_str());
+    // Not saved without a confirmation that says what is over.
     let r = huyen.post(
         f,
         &format!("/ops/quotas/{id}/split"),
         &[("mode", "manual"), (&key, &more)],
+    );
+    assert_eq!(r.status(), 422);
+    let refused = r.into_string().unwrap();
+    assert!(refused.contains("id=\"split-confirm\""), "{refused}");
+    assert!(refused.contains("vượt 7 so với chỉ tiêu 500"), "{refused}");
+    assert!(refused.contains("name=\"accept_difference\" value=\"7\""));
+    assert!(
+        !refused.contains("the parts add up"),
+        "no English in the Vietnamese page"
+    );
+    assert!(!refused.contains("ops.done.split"));
+    let (_, page) = huyen.get(f, &format!("/ops/quotas/{id}"));
+    assert!(
+        !page.contains("class=\"alert mismatch\""),
+        "nothing was saved"
+    );
+    // Confirmed: saved, and still flagged.
+    let r = huyen.post(
+        f,
+        &format!("/ops/quotas/{id}/split"),
+        &[
+            ("mode", "manual"),
+            (&key, &more),
+            ("accept_difference", "7"),
+        ],
     );
     assert_eq!(r.status(), 303);
     let (_, page) = huyen.get(f, &format!("/ops/quotas/{id}"));

@@ -22,3 +22,5 @@ mod hardening_ops;
 mod hardening_web;
 mod helpers;
 mod ops;
+mod ops_close;
+mod ops_national;

@@ -525,6 +525,7 @@ fn date_arithmetic_stops_at_the_ends_of_the_calendar_without_panicking() {
             as_of,
             deadline,
             last_7_days: u64::MAX,
+            start: Date::MIN,
         });
         assert!(p.days_left >= 0);
     }

@@ -10,6 +10,7 @@ fn input(target: u64, done: u64, as_of: Date, deadline: Date, last_7_days: u64) 
         as_of,
         deadline,
         last_7_days,
+        start: Date::MIN,
     }
 }
 
@@ -46,7 +47,12 @@ fn status_schedule_and_timeliness_names() {
         (Status::OnTrack, "on_track"),
         (Status::AtRisk, "at_risk"),
         (Status::Behind, "behind"),
+        (Status::BeyondCapacity, "beyond_capacity"),
+        (Status::Missed, "missed"),
+        (Status::TooEarly, "too_early"),
+        (Status::NotStarted, "not_started"),
     ];
+    assert_eq!(Status::ALL.len(), statuses.len());
     for (s, name) in statuses {
         assert_eq!(s.as_str(), name);
     }
@@ -216,7 +222,7 @@ fn truong_xuan_week() {
     assert_eq!(format_percent(p.rate_7d, 1), "11.3");
     assert_eq!(p.remaining, 539);
     assert_eq!(p.required_daily, None); // the week is over
-    assert_eq!(p.status, Status::Behind);
+    assert_eq!(p.status, Status::Missed); // closed and not met
     assert_eq!(p.forecast_met_on, Some(date!(2023 - 07 - 15))); // 48 more days at that rate
 
     let ranked = rank(&[
@@ -270,9 +276,9 @@ fn progress_edge_cases() {
     assert_eq!(p.required_daily, Some(0.0));
     assert_eq!(p.forecast_met_on, Some(date!(2023 - 07 - 01)));
 
-    // Deadline passed and not met: behind whatever the rate, no required rate.
+    // Deadline passed and not met: missed whatever the rate, no required rate.
     let p = progress(&input(100, 99, date!(2023 - 07 - 01), deadline, 700));
-    assert_eq!(p.status, Status::Behind);
+    assert_eq!(p.status, Status::Missed);
     assert_eq!(p.required_daily, None);
     assert_eq!(p.days_left, 0);
     assert!(close(p.forecast_percent_at_deadline, 99.0));
@@ -280,7 +286,7 @@ fn progress_edge_cases() {
 
     // On the deadline day itself: no day left.
     let p = progress(&input(100, 99, deadline, deadline, 700));
-    assert_eq!(p.status, Status::Behind);
+    assert_eq!(p.status, Status::Missed);
     assert_eq!(p.required_daily, None);
 
     // Zero rate: no forecast date; the status follows what is already done.
@@ -377,4 +383,108 @@ fn progress_with_large_numbers() {
     let p = progress(&input(u64::MAX, 0, date!(2023 - 01 - 01), Date::MAX, 1));
     assert_eq!(p.forecast_met_on, None);
     assert_eq!(p.status, Status::Behind);
+}
+
+// ---- young quotas, closed quotas, capacity, the required rate's rounding ----
+
+#[test]
+fn the_rate_averages_over_the_days_the_quota_has_existed() {
+    let start = date!(2023 - 06 - 01);
+    let deadline = date!(2023 - 06 - 30);
+    assert_eq!(rate_days(start, start, deadline), 1);
+    assert_eq!(rate_days(start, date!(2023 - 06 - 03), deadline), 3);
+    assert_eq!(rate_days(start, date!(2023 - 06 - 20), deadline), 7);
+    assert_eq!(rate_days(start, date!(2023 - 05 - 20), deadline), 1);
+    // A one-day quota viewed years later: one day.
+    assert_eq!(rate_days(start, date!(2026 - 01 - 01), start), 1);
+    // Third day, 30 done: 10 a day, not 30 ÷ 7.
+    let p = progress(&ProgressInput {
+        start,
+        ..input(300, 30, date!(2023 - 06 - 03), deadline, 30)
+    });
+    assert_eq!(p.rate_days, 3);
+    assert!(close(p.rate_7d, 10.0));
+    // 270 left at 10 a day: 27 days after 3 June, on the deadline exactly.
+    assert_eq!(p.forecast_met_on, Some(deadline));
+    assert!(close(p.forecast_percent_at_deadline, 100.0));
+    assert_eq!(p.status, Status::OnTrack);
+}
+
+#[test]
+fn a_quota_on_its_first_day_is_too_early_to_judge_and_before_its_start_not_started() {
+    let start = date!(2023 - 06 - 01);
+    let deadline = date!(2023 - 06 - 30);
+    let p = progress(&ProgressInput {
+        start,
+        ..input(10_000, 0, start, deadline, 0)
+    });
+    assert_eq!(p.status, Status::TooEarly);
+    let p = progress(&ProgressInput {
+        start,
+        ..input(10_000, 0, date!(2023 - 05 - 01), deadline, 0)
+    });
+    assert_eq!(p.status, Status::NotStarted);
+    // Met on its first day is met.
+    let p = progress(&ProgressInput {
+        start,
+        ..input(5, 5, start, deadline, 5)
+    });
+    assert_eq!(p.status, Status::Met);
+}
+
+#[test]
+fn a_quota_the_capacity_cannot_meet_says_so() {
+    // 1,500 left, 2 days, 300 a day of devices: 600 at most.
+    let mut p = progress(&input(
+        2_000,
+        500,
+        date!(2023 - 06 - 28),
+        date!(2023 - 06 - 30),
+        7_000,
+    ));
+    assert_eq!(p.status, Status::OnTrack);
+    limit_by_capacity(&mut p, 300);
+    assert_eq!(p.status, Status::BeyondCapacity);
+    // Enough capacity, or unknown capacity: unchanged.
+    let mut p = progress(&input(
+        2_000,
+        500,
+        date!(2023 - 06 - 28),
+        date!(2023 - 06 - 30),
+        7_000,
+    ));
+    limit_by_capacity(&mut p, 750);
+    assert_eq!(p.status, Status::OnTrack);
+    limit_by_capacity(&mut p, 0);
+    assert_eq!(p.status, Status::OnTrack);
+    // Met and missed stay what they are.
+    let mut p = progress(&input(
+        100,
+        100,
+        date!(2023 - 06 - 28),
+        date!(2023 - 06 - 30),
+        0,
+    ));
+    limit_by_capacity(&mut p, 1);
+    assert_eq!(p.status, Status::Met);
+    let mut p = progress(&input(
+        100,
+        10,
+        date!(2023 - 07 - 28),
+        date!(2023 - 06 - 30),
+        0,
+    ));
+    limit_by_capacity(&mut p, 1);
+    assert_eq!(p.status, Status::Missed);
+}
+
+#[test]
+fn the_required_rate_is_rounded_up_to_one_decimal() {
+    assert_eq!(required_daily_tenths(31, 10), Some(31));
+    assert_eq!(required_daily_tenths(37, 12), Some(31));
+    assert_eq!(required_daily_tenths(30, 10), Some(30));
+    assert_eq!(required_daily_tenths(1, 3), Some(4));
+    assert_eq!(required_daily_tenths(0, 0), Some(0));
+    assert_eq!(required_daily_tenths(5, 0), None);
+    assert_eq!(required_daily_tenths(u64::MAX, 1), Some(u64::MAX));
 }

@@ -14,16 +14,17 @@ use time::{Date, Duration};
 
 use super::{
     as_of_param, bar_svg, campaign_view, console, figures, metric_label, metric_options, mismatch,
-    parse_target, rank_rows, status_class, status_label, tabs, timeliness_class, unit_label,
-    unit_options, CampaignView, Figure, RankRow, DONE,
+    parse_target, period_note, rank_rows, required_label, status_class, status_label, tabs,
+    timeliness_class, unit_label, unit_options, CampaignView, Figure, RankRow, DONE,
 };
+use crate::console::i18n::Lang;
 use crate::console::pages::here;
 use crate::console::{in_place, render, ConsoleError, ConsoleUser, Notice, PageCtx};
 use crate::ops_api::svc;
 use crate::state::AppState;
 use crate::ui::chart::{chart_svg, ChartData};
 use crate::ui::form::{form_value, Opt, Tab};
-use crate::ui::format::{day_label, pct};
+use crate::ui::format::{day_label, num, pct};
 
 /// Late and missing reports listed on the dashboard.
 const DASH_REPORTS: usize = 8;
@@ -42,6 +43,8 @@ pub struct QuotaCard {
     pub mismatch: String,
     pub chart: String,
     pub period: String,
+    /// The as-of day against the quota's period, or empty.
+    pub period_note: String,
 }
 
 /// The ranking of the units below for one quota.
@@ -49,6 +52,97 @@ pub struct RankingBlock {
     pub title: String,
     pub href: String,
     pub rows: Vec<RankRow>,
+}
+
+/// One province of the national ranking of a metric.
+pub struct ProvinceRow {
+    pub rank: usize,
+    pub unit: String,
+    pub code: String,
+    pub href: String,
+    pub done: String,
+    pub target: String,
+    pub percent: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub required: String,
+    pub days_left: String,
+    pub forecast: String,
+    pub forecast_class: &'static str,
+}
+
+/// The national ranking of one metric.
+pub struct NationalBlock {
+    pub title: String,
+    pub metric: String,
+    pub rows: Vec<ProvinceRow>,
+    /// The slowest provinces' names, lowest % first.
+    pub slowest: String,
+}
+
+/// The ministry's national view.
+pub struct NationalView {
+    pub tree: &'static str,
+    pub blocks: Vec<NationalBlock>,
+    pub met_both: String,
+    pub met_both_count: usize,
+    pub with_both: usize,
+}
+
+fn national_view(lang: Lang, n: &ops::National) -> NationalView {
+    let name = |u: &eid_domain::UnitCode| crate::ops::wire::name_in(n.tree, u);
+    let blocks = n
+        .metrics
+        .iter()
+        .map(|m| NationalBlock {
+            title: metric_label(lang, m.metric.as_str()),
+            metric: m.metric.as_str().to_owned(),
+            rows: m
+                .rows
+                .iter()
+                .map(|r| {
+                    let (forecast, forecast_class) =
+                        match (r.progress.status, r.progress.forecast_met_on) {
+                            (campaign::Status::Missed, _) => {
+                                (lang.t("ops.fig.closed").to_owned(), "bad")
+                            }
+                            (campaign::Status::TooEarly | campaign::Status::NotStarted, _) => {
+                                ("—".to_owned(), "")
+                            }
+                            (_, Some(d)) if d > r.deadline => (day_label(lang, d), "date bad"),
+                            (_, Some(d)) => (day_label(lang, d), "date"),
+                            (_, None) => (lang.t("ops.fig.never").to_owned(), "bad"),
+                        };
+                    ProvinceRow {
+                        rank: r.rank,
+                        unit: name(&r.unit),
+                        code: r.unit.as_str().to_owned(),
+                        href: r
+                            .quota_id
+                            .map(|id| format!("/ops/quotas/{id}"))
+                            .unwrap_or_default(),
+                        done: num(lang, r.done),
+                        target: num(lang, r.target),
+                        percent: pct(lang, r.done, r.target),
+                        status: status_label(lang, r.progress.status),
+                        status_class: status_class(r.progress.status),
+                        required: required_label(lang, &r.progress),
+                        days_left: num(lang, r.progress.days_left.max(0).unsigned_abs()),
+                        forecast,
+                        forecast_class,
+                    }
+                })
+                .collect(),
+            slowest: m.slowest.iter().map(name).collect::<Vec<_>>().join(", "),
+        })
+        .collect();
+    NationalView {
+        tree: n.tree.as_str(),
+        blocks,
+        met_both: n.met_both.iter().map(name).collect::<Vec<_>>().join(", "),
+        met_both_count: n.met_both.len(),
+        with_both: n.with_both,
+    }
 }
 
 /// A late or missing report.
@@ -86,6 +180,8 @@ struct DashboardPage {
     as_of_label: String,
     is_today: bool,
     cards: Vec<QuotaCard>,
+    /// The ministry's national view (on the nation's dashboard).
+    national: Option<NationalView>,
     rankings: Vec<RankingBlock>,
     reports: Vec<ReportLine>,
     reports_more: usize,
@@ -154,6 +250,7 @@ async fn dashboard_page(
                 day_label(lang, q.start),
                 day_label(lang, q.deadline)
             ),
+            period_note: period_note(lang, &d.progress, as_of),
         });
         if !d.ranking.is_empty() {
             rankings.push(RankingBlock {
@@ -167,7 +264,7 @@ async fn dashboard_page(
                     }
                 ),
                 href: format!("/ops/quotas/{}", q.id),
-                rows: rank_rows(lang, &d.ranking, &d.children),
+                rows: rank_rows(lang, caller, &d.ranking, &d.children),
             });
         }
     }
@@ -218,6 +315,16 @@ async fn dashboard_page(
         .map(|(c, b, d)| campaign_view(lang, c, *b, *d, as_of))
         .collect();
     let own = caller.staff.unit;
+    let national = if unit == eid_domain::UnitCode::NATION {
+        let tree = crate::ops::wire::parse_tree(q.get("tree").map(String::as_str))
+            .map_err(console(lang))?;
+        let n = svc::national(state, caller, tree, as_of)
+            .await
+            .map_err(console(lang))?;
+        Some(national_view(lang, &n))
+    } else {
+        None
+    };
     Ok(DashboardPage {
         page: PageCtx::new(lang, Some(user), "ops", &here(uri)),
         tabs: tabs(lang, "dashboard"),
@@ -228,6 +335,7 @@ async fn dashboard_page(
         as_of_label: day_label(lang, as_of),
         is_today: as_of == today,
         cards,
+        national,
         rankings,
         reports,
         reports_more,

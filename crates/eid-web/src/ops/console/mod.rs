@@ -19,12 +19,14 @@ mod outreach;
 mod proposals;
 mod quota;
 mod reports;
+mod units;
 
 use std::collections::HashMap;
 
 use axum::routing::{get, post};
 use axum::Router;
 use eid_core::accounts::day_number;
+use eid_core::ops::service::may_see_quota;
 use eid_core::ops::{self, QuotaProgress};
 use eid_domain::campaign::{self, Ranked, Status, Timeliness};
 use eid_domain::{Tree, UnitCode, Units};
@@ -59,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ops", get(dashboard::dashboard))
         .route("/ops/quotas", post(dashboard::quota_add))
         .route("/ops/quotas/{id}", get(quota::quota))
+        .route("/ops/units", get(units::units))
         .route("/ops/quotas/{id}/target", post(quota::quota_target))
         .route("/ops/quotas/{id}/split", post(quota::quota_split))
         .route(
@@ -96,7 +99,85 @@ fn status_class(s: Status) -> &'static str {
         Status::OnTrack => "st-on_track",
         Status::AtRisk => "st-at_risk",
         Status::Behind => "st-behind",
+        Status::BeyondCapacity => "st-beyond_capacity",
+        Status::Missed => "st-missed",
+        Status::TooEarly => "st-too_early",
+        Status::NotStarted => "st-not_started",
     }
+}
+
+/// `text` with each `{name}` replaced by its value.
+fn fill(text: &str, values: &[(&str, String)]) -> String {
+    values.iter().fold(text.to_owned(), |t, (k, v)| {
+        t.replace(&format!("{{{k}}}"), v)
+    })
+}
+
+/// The required daily rate as shown: one decimal, rounded up (the page says so), or "—".
+fn required_label(lang: Lang, pr: &campaign::Progress) -> String {
+    campaign::required_daily_tenths(pr.remaining, pr.days_left)
+        .map_or_else(|| "—".to_owned(), |t| fixed(lang, t as f64 / 10.0, 1))
+}
+
+/// The forecast date as shown, with its class: none once closed or on the first day.
+fn forecast_label(lang: Lang, p: &QuotaProgress) -> (String, &'static str) {
+    let pr = &p.progress;
+    match (pr.status, pr.forecast_met_on) {
+        (Status::Missed, _) => (lang.t("ops.fig.closed").to_owned(), "bad"),
+        (Status::NotStarted, _) => ("—".to_owned(), ""),
+        (Status::TooEarly, _) => ("—".to_owned(), ""),
+        (_, Some(d)) if pr.remaining == 0 => (day_label(lang, d), "date"),
+        (_, Some(d)) => (
+            day_label(lang, d),
+            if d > p.quota.deadline {
+                "date bad"
+            } else {
+                "date"
+            },
+        ),
+        (_, None) => (lang.t("ops.fig.never").to_owned(), "bad"),
+    }
+}
+
+/// What the page says about the as-of day against the quota's period (before its start,
+/// after its deadline, its first day), or nothing.
+fn period_note(lang: Lang, p: &QuotaProgress, as_of: Date) -> String {
+    let q = &p.quota;
+    match p.period {
+        ops::Period::Before => fill(
+            lang.t("ops.period.before"),
+            &[
+                ("as_of", day_label(lang, as_of)),
+                ("start", day_label(lang, q.start)),
+            ],
+        ),
+        ops::Period::After => fill(
+            lang.t("ops.period.after"),
+            &[("deadline", day_label(lang, q.deadline))],
+        ),
+        ops::Period::During if as_of == q.start => lang.t("ops.period.first_day").to_owned(),
+        ops::Period::During => String::new(),
+    }
+}
+
+/// Why a quota is beyond capacity, or nothing.
+fn capacity_reason(lang: Lang, p: &QuotaProgress, cap: &ops::Capacity) -> String {
+    if p.progress.status != Status::BeyondCapacity {
+        return String::new();
+    }
+    fill(
+        lang.t("ops.cap.reason"),
+        &[
+            ("per_day", num(lang, cap.per_day)),
+            ("remaining", num(lang, p.progress.remaining)),
+            (
+                "needed",
+                cap.days_needed
+                    .map_or_else(|| "—".to_owned(), |n| num(lang, n)),
+            ),
+            ("days", num(lang, cap.days_left.max(0).unsigned_abs())),
+        ],
+    )
 }
 
 fn timeliness_class(t: Timeliness) -> &'static str {
@@ -122,6 +203,7 @@ fn tabs(lang: Lang, active: &str) -> Vec<Tab> {
         active,
         &[
             ("dashboard", "/ops", "ops.tab.dashboard"),
+            ("units", "/ops/units", "ops.tab.units"),
             ("outreach", "/ops/outreach", "ops.tab.outreach"),
             ("proposals", "/ops/proposals", "ops.tab.proposals"),
             ("reports", "/ops/reports", "ops.tab.reports"),
@@ -189,23 +271,15 @@ fn figures(lang: Lang, p: &QuotaProgress) -> Vec<Figure> {
     let q = &p.quota;
     let pr = &p.progress;
     let t = |k: &'static str| lang.t(k);
-    let required = match pr.required_daily {
-        Some(_) if pr.remaining == 0 => "0".to_owned(),
-        Some(r) => num(lang, r.ceil() as u64),
-        None => "—".to_owned(),
-    };
     let required_hint = match pr.required_daily {
         None => t("ops.fig.required_none").to_owned(),
-        Some(_) => t("ops.fig.per_day").to_owned(),
+        Some(_) => t("ops.fig.required_rule").to_owned(),
     };
-    let (forecast, forecast_class) = match pr.forecast_met_on {
-        Some(d) if pr.remaining == 0 => (day_label(lang, d), "date"),
-        Some(d) => (
-            day_label(lang, d),
-            if d > q.deadline { "date bad" } else { "date" },
-        ),
-        None => (t("ops.fig.never").to_owned(), "bad"),
-    };
+    let (forecast, forecast_class) = forecast_label(lang, p);
+    let judged = !matches!(
+        pr.status,
+        Status::Missed | Status::TooEarly | Status::NotStarted
+    );
     vec![
         figure(t("ops.fig.target"), num(lang, q.target), String::new(), ""),
         figure(t("ops.fig.done"), num(lang, p.done), String::new(), ""),
@@ -223,7 +297,7 @@ fn figures(lang: Lang, p: &QuotaProgress) -> Vec<Figure> {
         ),
         figure(
             t("ops.fig.required"),
-            required,
+            required_label(lang, pr),
             required_hint,
             if pr.required_daily.is_some_and(|r| r > pr.rate_7d) {
                 "bad"
@@ -232,22 +306,30 @@ fn figures(lang: Lang, p: &QuotaProgress) -> Vec<Figure> {
             },
         ),
         figure(
-            t("ops.fig.rate_7d"),
+            t("ops.fig.rate_recent"),
             fixed(lang, pr.rate_7d, 1),
-            format!("{} · {}", t("ops.fig.per_day"), t("ops.fig.last_7")),
+            fill(t("ops.fig.rate_over"), &[("n", pr.rate_days.to_string())]),
             "",
         ),
         figure(
             t("ops.fig.forecast_on"),
             forecast,
-            t("ops.fig.at_rate").to_owned(),
+            if pr.status == Status::TooEarly {
+                t("ops.fig.first_day").to_owned()
+            } else {
+                t("ops.fig.at_rate").to_owned()
+            },
             forecast_class,
         ),
         figure(
             t("ops.fig.forecast_pct"),
-            pct_f(lang, pr.forecast_percent_at_deadline),
+            if judged {
+                pct_f(lang, pr.forecast_percent_at_deadline)
+            } else {
+                "—".to_owned()
+            },
             format!("{} {}", t("ops.fig.on"), day_label(lang, q.deadline)),
-            if pr.forecast_percent_at_deadline < 100.0 {
+            if judged && pr.forecast_percent_at_deadline < 100.0 {
                 "bad"
             } else {
                 ""
@@ -315,9 +397,21 @@ pub struct RankRow {
     pub pp: String,
     pub status: &'static str,
     pub status_class: &'static str,
+    /// The child's required daily rate, days left and forecast date ("" without a quota).
+    pub required: String,
+    pub days_left: String,
+    pub forecast: String,
+    pub forecast_class: &'static str,
 }
 
-fn rank_rows(lang: Lang, ranking: &[Ranked<UnitCode>], children: &[QuotaProgress]) -> Vec<RankRow> {
+/// The ranking's rows; a unit links to its quota only when the viewer may open it (a commune
+/// officer sees the district's ranking, not the other communes' quotas).
+fn rank_rows(
+    lang: Lang,
+    caller: &crate::auth::Caller,
+    ranking: &[Ranked<UnitCode>],
+    children: &[QuotaProgress],
+) -> Vec<RankRow> {
     ranking
         .iter()
         .map(|r| {
@@ -333,7 +427,9 @@ fn rank_rows(lang: Lang, ranking: &[Ranked<UnitCode>], children: &[QuotaProgress
                 change_class: class,
                 change_title: format!("{} {}", lang.t("ops.rank.yesterday"), r.rank_yesterday),
                 unit: svc::unit_name(&r.key),
-                href: child.map_or_else(String::new, |c| format!("/ops/quotas/{}", c.quota.id)),
+                href: child
+                    .filter(|c| may_see_quota(caller, &c.quota))
+                    .map_or_else(String::new, |c| format!("/ops/quotas/{}", c.quota.id)),
                 done: num(lang, r.done_today),
                 target: num(lang, r.target),
                 percent: pct(lang, r.done_today, r.target),
@@ -344,6 +440,12 @@ fn rank_rows(lang: Lang, ranking: &[Ranked<UnitCode>], children: &[QuotaProgress
                 ),
                 status: child.map_or("", |c| status_label(lang, c.progress.status)),
                 status_class: child.map_or("", |c| status_class(c.progress.status)),
+                required: child.map_or_else(String::new, |c| required_label(lang, &c.progress)),
+                days_left: child.map_or_else(String::new, |c| {
+                    num(lang, c.progress.days_left.max(0).unsigned_abs())
+                }),
+                forecast: child.map_or_else(String::new, |c| forecast_label(lang, c).0),
+                forecast_class: child.map_or("", |c| forecast_label(lang, c).1),
             }
         })
         .collect()
@@ -449,7 +551,7 @@ mod tests {
     use super::*;
     use eid_core::ops;
 
-    const STATUSES: &[Status] = &[Status::Met, Status::OnTrack, Status::AtRisk, Status::Behind];
+    const STATUSES: &[Status] = Status::ALL;
     const TIMELINESS: &[Timeliness] = &[
         Timeliness::OnTime,
         Timeliness::Late,

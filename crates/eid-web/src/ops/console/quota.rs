@@ -14,8 +14,9 @@ use eid_domain::campaign;
 use eid_domain::{iso, Tree, Units};
 
 use super::{
-    as_of_param, bar_svg, console, figure, figures, metric_label, mismatch, parse_target, quota_id,
-    rank_rows, status_class, status_label, tabs, unit_label, Figure, RankRow, DONE,
+    as_of_param, bar_svg, capacity_reason, console, figure, figures, fill, forecast_label,
+    metric_label, mismatch, parse_target, period_note, quota_id, rank_rows, required_label,
+    status_class, status_label, tabs, unit_label, Figure, RankRow, DONE,
 };
 use crate::console::i18n::Lang;
 use crate::console::pages::{here, local};
@@ -36,6 +37,11 @@ pub struct ChildRow {
     pub percent: String,
     pub status: &'static str,
     pub status_class: &'static str,
+    /// Its required daily rate (one decimal, rounded up), days left and forecast date.
+    pub required: String,
+    pub days_left: String,
+    pub forecast: String,
+    pub forecast_class: &'static str,
 }
 
 /// One change of the target.
@@ -45,6 +51,13 @@ pub struct HistRow {
     pub old: String,
     pub new: String,
     pub reason: String,
+}
+
+/// The confirmation a manual split that does not add up needs: what is over or under.
+pub struct SplitConfirm {
+    pub text: String,
+    /// The difference confirmed (children's sum minus the target).
+    pub difference: String,
 }
 
 /// One number input of the manual split.
@@ -70,6 +83,11 @@ struct QuotaPage {
     bar: String,
     figures: Vec<Figure>,
     period: String,
+    /// The as-of day against the quota's period (before its start, after its deadline, its
+    /// first day), or empty.
+    period_note: String,
+    /// Why the quota is beyond capacity, or empty.
+    capacity_reason: String,
     chart: String,
     as_of: String,
     as_of_label: String,
@@ -83,10 +101,13 @@ struct QuotaPage {
     ranking: Vec<RankRow>,
     capacity: Vec<Figure>,
     capacity_note: &'static str,
+    /// The deadline has passed: no capacity to plan.
+    closed: bool,
     history: Vec<HistRow>,
     can_target: bool,
     can_split: bool,
     parts: Vec<PartInput>,
+    confirm: Option<SplitConfirm>,
     target_value: String,
     reason: String,
     notice: Option<Notice>,
@@ -152,6 +173,18 @@ async fn actor_names(state: &AppState, actors: Vec<Actor>) -> Result<Names, AppE
             Ok(n)
         })
         .await
+}
+
+/// A change's reason as shown: the core's own note of a split ("split from quota N") in the
+/// page's language, anything else as the officer wrote it.
+fn history_reason(lang: Lang, reason: &str) -> String {
+    match reason
+        .strip_prefix("split from quota ")
+        .and_then(|n| n.parse::<i64>().ok())
+    {
+        Some(n) => fill(lang.t("ops.quota.split_from"), &[("id", n.to_string())]),
+        None => reason.to_owned(),
+    }
 }
 
 async fn quota_page(
@@ -270,6 +303,8 @@ async fn quota_page(
             day_label(lang, quota.start),
             day_label(lang, quota.deadline)
         ),
+        period_note: period_note(lang, p, as_of),
+        capacity_reason: capacity_reason(lang, p, &cap),
         chart: chart_svg(
             lang,
             &ChartData {
@@ -295,20 +330,29 @@ async fn quota_page(
             .children
             .iter()
             .map(|c| ChildRow {
-                href: format!("/ops/quotas/{}", c.quota.id),
+                href: if eid_core::ops::service::may_see_quota(caller, &c.quota) {
+                    format!("/ops/quotas/{}", c.quota.id)
+                } else {
+                    String::new()
+                },
                 unit: unit_label(&c.quota.unit),
                 target: num(lang, c.quota.target),
                 done: num(lang, c.done),
                 percent: pct(lang, c.done, c.quota.target),
                 status: status_label(lang, c.progress.status),
                 status_class: status_class(c.progress.status),
+                required: required_label(lang, &c.progress),
+                days_left: num(lang, c.progress.days_left.max(0).unsigned_abs()),
+                forecast: forecast_label(lang, c).0,
+                forecast_class: forecast_label(lang, c).1,
             })
             .collect(),
         children_sum: p.children_sum.map(|s| num(lang, s)).unwrap_or_default(),
         mismatch: mismatch(lang, p),
         split_ok: p.children_sum == Some(quota.target),
-        ranking: rank_rows(lang, &d.ranking, &d.children),
+        ranking: rank_rows(lang, caller, &d.ranking, &d.children),
         capacity,
+        closed: p.period == ops::Period::After,
         capacity_note: if quota.metric == campaign::Metric::ApplicationsCollected {
             t("ops.cap.note")
         } else {
@@ -323,12 +367,13 @@ async fn quota_page(
                 actor: actor_label(lang, &h.actor, &names),
                 old: h.old_target.map(|o| num(lang, o)).unwrap_or_default(),
                 new: num(lang, h.new_target),
-                reason: h.reason.clone(),
+                reason: history_reason(lang, &h.reason),
             })
             .collect(),
         can_target: above,
         can_split: inside && !below.is_empty(),
         parts,
+        confirm: None,
         target_value: quota.target.to_string(),
         reason: String::new(),
         notice: Notice::done(lang, q, "ops", DONE),
@@ -437,13 +482,21 @@ pub async fn quota_split(
                     "split.parts",
                     "give a target to at least one unit below",
                 )),
-                None => Ok(ops::Split::Manual(parts)),
+                None => match form_value(&form, "accept_difference").parse::<i128>() {
+                    Ok(difference) => Ok(ops::Split::ManualAccepting { parts, difference }),
+                    Err(_) => Ok(ops::Split::Manual(parts)),
+                },
             }
         }
         _ => Err(AppError::bad(
             "split.mode",
             "mode is proportional or manual",
         )),
+    };
+    // The parts as given, to say by how much a split that does not add up is over or under.
+    let given = match &how {
+        Ok(ops::Split::Manual(parts) | ops::Split::ManualAccepting { parts, .. }) => parts.clone(),
+        _ => Vec::new(),
     };
     let done = match how {
         Ok(how) => svc::split(&state, &user.caller, id, how).await.map(|_| ()),
@@ -460,6 +513,36 @@ pub async fn quota_split(
                 if let Some(v) = form.get(&format!("part.{}", part.code)) {
                     part.value = v.trim().to_owned();
                 }
+            }
+            if e.code() == "split.mismatch" {
+                // The confirmation below says it in the page's language.
+                if let Some(n) = page.notice.as_mut() {
+                    n.detail = String::new();
+                }
+                let q = svc::quota(&state, &user.caller, id)
+                    .await
+                    .map_err(console(lang))?;
+                let check = state
+                    .blocking(move |store| Ok(ops::manual_check(store, &q, &given)?))
+                    .await
+                    .map_err(console(lang))?;
+                let by = u64::try_from(check.difference.unsigned_abs()).unwrap_or(u64::MAX);
+                let sum = u64::try_from(check.children_sum).unwrap_or(u64::MAX);
+                page.confirm = Some(SplitConfirm {
+                    text: fill(
+                        lang.t(if check.difference > 0 {
+                            "ops.split.confirm_over"
+                        } else {
+                            "ops.split.confirm_under"
+                        }),
+                        &[
+                            ("sum", num(lang, sum)),
+                            ("diff", num(lang, by)),
+                            ("target", num(lang, check.parent)),
+                        ],
+                    ),
+                    difference: check.difference.to_string(),
+                });
             }
             render(&page).map(|r| (e.status(), r).into_response())
         }
