@@ -209,6 +209,16 @@ impl RateLimiter {
         }
     }
 
+    /// After a successful sign-in from `ip`: clears the username's failures, and gives the
+    /// address back the place its reservation took (the address keeps its failures).
+    pub fn success_from(&self, username: &str, ip: IpAddr) {
+        self.success(username);
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(times) = map.get_mut(&format!("ip:{ip}")) {
+            times.pop_back();
+        }
+    }
+
     /// Clears the username's failures after a successful sign-in (the address keeps its own).
     pub fn success(&self, username: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());

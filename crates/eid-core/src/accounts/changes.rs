@@ -219,6 +219,7 @@ pub fn confirm_reset(
             for key in password_keys(tx, a.personal_id.as_str())? {
                 limits::clear(tx, &key)?;
             }
+            limits::clear(tx, &passcode_key(&a))?;
             let actor = Actor::Anonymous;
             record(tx, NewEvent::account(&a, "password_reset", &actor), now)?;
             Ok(())

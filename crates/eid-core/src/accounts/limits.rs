@@ -83,6 +83,29 @@ pub fn reserve_now(
     sql::transact(store.db(), |tx| reserve(tx, key, limit, window, now))
 }
 
+/// When the key is at its limit in a window that has not ended, the window's end (a look only:
+/// nothing is reserved).
+pub fn spent(
+    store: &dyn Store,
+    key: &str,
+    limit: u32,
+    window: Duration,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    sql::read(store.db(), |tx| {
+        let Some(row) = tx.row(
+            "SELECT n, window_start FROM attempt WHERE key = $1",
+            &[key.into()],
+        )?
+        else {
+            return Ok(None);
+        };
+        let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
+        let until = from_ms(g(1).int()?) + window;
+        Ok((g(0).int()? >= i64::from(limit) && until > now).then_some(until))
+    })
+}
+
 /// Forgets the key's attempts (a right secret: the holder proved it).
 pub fn clear(tx: &mut dyn Tx, key: &str) -> Result<(), StoreError> {
     tx.exec("DELETE FROM attempt WHERE key = $1", &[key.into()])?;

@@ -340,7 +340,7 @@ pub(super) fn password_keys(tx: &mut dyn Tx, personal_id: &str) -> Result<[Strin
 }
 
 /// The key that counts passcode checks for an account.
-fn passcode_key(a: &Account) -> String {
+pub(super) fn passcode_key(a: &Account) -> String {
     format!("pc:{}", a.id)
 }
 
@@ -400,6 +400,12 @@ fn check_credentials_from(
         (Some(d), Some(b)) => constant_time_eq(d, b),
         _ => false,
     };
+    // Passcodes guessed to the limit on the holder's session lock the password out too.
+    if let Some(a) = &account {
+        if let Some(until) = limits::spent(store, &passcode_key(a), s.max_failures, s.lockout, now)? {
+            return Err(Refusal::LockedOut(until));
+        }
+    }
     let key = sql::transact(store.db(), |tx| password_keys(tx, &typed))?[usize::from(bound)].clone();
     let r = limits::reserve_now(store, &key, s.max_failures, s.lockout, now)?;
     if !r.granted {

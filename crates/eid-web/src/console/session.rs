@@ -223,7 +223,7 @@ pub async fn login(
 
     match outcome {
         Some(token) => {
-            state.limiter.success(&username);
+            state.limiter.success_from(&username, ip);
             tracing::info!(request_id = %rid, "console sign-in");
             let max_age = state.config.session_ttl_minutes * 60;
             let mut response = Redirect::to("/").into_response();

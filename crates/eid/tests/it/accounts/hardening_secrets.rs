@@ -149,18 +149,19 @@ fn a_burst_of_passcode_checks_checks_at_most_the_limit() {
     let p = w.person(Some(date!(2021 - 06 - 01)));
     w.level1(&p);
     let token = w.session(&p);
-    let url = format!("{}/api/v1/app/lock", w.base);
+    let (url, t) = (format!("{}/api/v1/app/lock", w.base), token.clone());
     let answers = burst(40, move |i| {
         answer(send_json(
             agent()
                 .post(&url)
-                .header("Authorization", &format!("Bearer {token}")),
+                .header("Authorization", &format!("Bearer {t}")),
             json!({ "passcode": format!("{:06}", 100_000 + i) }),
         ))
     });
     let checked = count(&w.stored_kinds(&p), "secret_failed");
     assert_eq!(checked, 5, "{:?}", statuses(&answers));
-    let token = w.session(&p);
+    // The right passcode after the limit waits for the window (and so does the password).
+    refused(w.signin(p.id.as_str(), PASSWORD, DEVICE), 429, "auth.locked_out");
     refused(
         w.post("/api/v1/app/lock", Some(&token), json!({ "passcode": PASSCODE })),
         429,
