@@ -174,7 +174,10 @@ mod tests {
     fn forwarded_for_counts_only_behind_a_trusted_proxy() {
         let proxy = IpAddr::from([10, 0, 0, 1]);
         let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", "198.51.100.9, 203.0.113.7".parse().unwrap());
+        h.insert(
+            "x-forwarded-for",
+            "198.51.100.9, 203.0.113.7".parse().unwrap(),
+        );
         let open = SourceLimits::new(&Limits::default());
         assert_eq!(open.source(proxy, &h), proxy);
         let behind = SourceLimits::new(&Limits {
@@ -182,7 +185,10 @@ mod tests {
             ..Limits::default()
         });
         assert_eq!(behind.source(proxy, &h), IpAddr::from([203, 0, 113, 7]));
-        assert_eq!(behind.source(IpAddr::from([1, 2, 3, 4]), &h), IpAddr::from([1, 2, 3, 4]));
+        assert_eq!(
+            behind.source(IpAddr::from([1, 2, 3, 4]), &h),
+            IpAddr::from([1, 2, 3, 4])
+        );
     }
 
     #[test]

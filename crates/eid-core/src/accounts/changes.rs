@@ -24,7 +24,14 @@ pub fn start_phone_change(
         ));
     }
     sql::transact(store.db(), |tx| {
-        reserve_issue(tx, s, "phone", a.personal_id.as_str(), new_phone.as_str(), now)?;
+        reserve_issue(
+            tx,
+            s,
+            "phone",
+            a.personal_id.as_str(),
+            new_phone.as_str(),
+            now,
+        )?;
         let (handle, code_old, code_new) = new_code(
             tx,
             NewCode {

@@ -211,7 +211,13 @@ pub(super) fn check_code(
         None => None,
     };
     if let Some(k) = &person {
-        let r = limits::reserve(tx, k, settings.code_guesses_per_hour, Duration::hours(1), now)?;
+        let r = limits::reserve(
+            tx,
+            k,
+            settings.code_guesses_per_hour,
+            Duration::hours(1),
+            now,
+        )?;
         if !r.granted {
             return Ok(Err(Refusal::BadCode));
         }

@@ -58,9 +58,22 @@ pub fn register(
         return Err(Refusal::FaceMismatch);
     }
     sql::transact(store.db(), |tx| {
-        reserve_issue(tx, s, "register", r.personal_id.as_str(), r.phone.as_str(), now)?;
+        reserve_issue(
+            tx,
+            s,
+            "register",
+            r.personal_id.as_str(),
+            r.phone.as_str(),
+            now,
+        )?;
         let Some(p) = person.as_ref() else {
-            return Ok(decoy_code(tx, "register", r.personal_id.as_str(), s.otp_ttl, now)?);
+            return Ok(decoy_code(
+                tx,
+                "register",
+                r.personal_id.as_str(),
+                s.otp_ttl,
+                now,
+            )?);
         };
         let (commune, res_path) = residence(p)?;
         let existing = account_where(tx, "personal_id = $1", p.id.as_str().into())?;
@@ -89,7 +102,13 @@ pub fn register(
                 },
                 now,
             )?;
-            return Ok(decoy_code(tx, "register", r.personal_id.as_str(), s.otp_ttl, now)?);
+            return Ok(decoy_code(
+                tx,
+                "register",
+                r.personal_id.as_str(),
+                s.otp_ttl,
+                now,
+            )?);
         }
         tx.exec(
             "INSERT INTO photo (hash, bytes, created_at) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING",

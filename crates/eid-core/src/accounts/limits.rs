@@ -7,6 +7,7 @@
 //! in clear: they are HMAC-SHA-256 under the per-database code key. The design, with its
 //! numbers, is in ARCHITECTURE.md ("Limits on secrets and codes").
 
+use rand::Rng;
 use time::{Duration, OffsetDateTime};
 
 use crate::secret::hex;
@@ -36,6 +37,13 @@ pub fn reserve(
     window: Duration,
     now: OffsetDateTime,
 ) -> Result<Reserved, StoreError> {
+    // Now and then, the rows of windows long ended go (every window is at most a day).
+    if rand::rngs::OsRng.gen_range(0..512u32) == 0 {
+        tx.exec(
+            "DELETE FROM attempt WHERE window_start < $1",
+            &[to_ms(now - Duration::days(1)).into()],
+        )?;
+    }
     let stale = to_ms(now - window);
     let row = tx.row(
         "INSERT INTO attempt (key, window_start, n) VALUES ($1, $2, 1) \
@@ -137,15 +145,4 @@ pub fn hashed_key(tx: &mut dyn Tx, what: &str, value: &str) -> Result<String, St
 /// [`hashed_key`] outside a transaction.
 pub fn hashed_key_now(store: &dyn Store, what: &str, value: &str) -> Result<String, StoreError> {
     sql::transact(store.db(), |tx| hashed_key(tx, what, value))
-}
-
-/// Deletes the rows of windows that ended before `before` (the longest window is passed in);
-/// returns how many went.
-pub fn sweep(store: &dyn Store, before: OffsetDateTime) -> Result<u64, StoreError> {
-    sql::transact(store.db(), |tx| {
-        tx.exec(
-            "DELETE FROM attempt WHERE window_start < $1",
-            &[to_ms(before).into()],
-        )
-    })
 }

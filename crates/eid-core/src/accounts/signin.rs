@@ -393,20 +393,26 @@ fn check_credentials_from(
         Some((a, pw, pc)) => (Some(a), pw, pc),
         None => (None, None, None),
     };
-    let typed = parsed
-        .as_ref()
-        .map_or_else(|| c.personal_id.trim().to_owned(), |id| id.as_str().to_owned());
-    let bound = match (device, account.as_ref().and_then(|a| a.device_hash.as_deref())) {
+    let typed = parsed.as_ref().map_or_else(
+        || c.personal_id.trim().to_owned(),
+        |id| id.as_str().to_owned(),
+    );
+    let bound = match (
+        device,
+        account.as_ref().and_then(|a| a.device_hash.as_deref()),
+    ) {
         (Some(d), Some(b)) => constant_time_eq(d, b),
         _ => false,
     };
     // Passcodes guessed to the limit on the holder's session lock the password out too.
     if let Some(a) = &account {
-        if let Some(until) = limits::spent(store, &passcode_key(a), s.max_failures, s.lockout, now)? {
+        if let Some(until) = limits::spent(store, &passcode_key(a), s.max_failures, s.lockout, now)?
+        {
             return Err(Refusal::LockedOut(until));
         }
     }
-    let key = sql::transact(store.db(), |tx| password_keys(tx, &typed))?[usize::from(bound)].clone();
+    let key =
+        sql::transact(store.db(), |tx| password_keys(tx, &typed))?[usize::from(bound)].clone();
     let r = limits::reserve_now(store, &key, s.max_failures, s.lockout, now)?;
     if !r.granted {
         return Err(Refusal::LockedOut(r.until));

@@ -54,7 +54,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_schema_parity.sql"),
     ),
-    (5, include_str!("../../migrations/postgres/0005_attempts.sql")),
+    (
+        5,
+        include_str!("../../migrations/postgres/0005_attempts.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
