@@ -2,9 +2,13 @@
 //!
 //! Tokens and session cookies are random secrets the store knows only by their SHA-256
 //! ([`eid_core::secret::token_hash`]); `eid_core::staff` turns a hash into a [`Caller`] and
-//! checks passwords. The rate limiter stays here, in memory, for now. Sign-in failures are counted in memory per username and
-//! per client IP; a success clears the username's count but not the IP's, so one good account
-//! cannot be used to keep guessing others from the same address.
+//! checks passwords. The rate limiter stays here, in memory. Sign-in failures are counted per
+//! username and per client IP; a success clears the username's count but not the IP's, so one good account
+//! cannot be used to keep guessing others from the same address. An attempt reserves its place
+//! before its password is checked ([`RateLimiter::reserve`]), so a burst gets no more checks
+//! than the limit. Being in memory, it is per node: with several nodes, a burst spread across
+//! them gets the limit on each (every attempt is audited); the citizens' limits, which face
+//! the whole country, are in the database for that reason.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -125,19 +129,42 @@ impl RateLimiter {
         ]
     }
 
+    /// Reserves an attempt for the username and the address, in one critical section with the
+    /// check, so that attempts arriving together cannot all pass a check made before any of
+    /// them is recorded: `Err(seconds)` when either is at its limit (nothing is recorded then).
+    /// The reservation counts as a failure until [`RateLimiter::success`] clears the
+    /// username's; a failure needs nothing more.
+    pub fn reserve(&self, username: &str, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        Self::check_in(&map, self.max, self.window, username, ip, now)?;
+        self.record_in(&mut map, username, ip, now);
+        Ok(())
+    }
+
     /// `Err(seconds)` when the username or the address is locked out at `now`.
     pub fn check(&self, username: &str, ip: IpAddr, now: Instant) -> Result<(), u64> {
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        Self::check_in(&map, self.max, self.window, username, ip, now)
+    }
+
+    fn check_in(
+        map: &HashMap<String, VecDeque<Instant>>,
+        max: usize,
+        window: Duration,
+        username: &str,
+        ip: IpAddr,
+        now: Instant,
+    ) -> Result<(), u64> {
         let mut wait = None;
         for key in Self::keys(username, ip) {
             let Some(times) = map.get(&key) else { continue };
             let live: Vec<&Instant> = times
                 .iter()
-                .filter(|t| now.duration_since(**t) < self.window)
+                .filter(|t| now.duration_since(**t) < window)
                 .collect();
-            if live.len() >= self.max {
+            if live.len() >= max {
                 if let Some(oldest) = live.first() {
-                    let left = self.window.saturating_sub(now.duration_since(**oldest));
+                    let left = window.saturating_sub(now.duration_since(**oldest));
                     let secs = left.as_secs().max(1);
                     wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
                 }
@@ -149,6 +176,16 @@ impl RateLimiter {
     /// Records a failed sign-in for the username and the address.
     pub fn failure(&self, username: &str, ip: IpAddr, now: Instant) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        self.record_in(&mut map, username, ip, now);
+    }
+
+    fn record_in(
+        &self,
+        map: &mut HashMap<String, VecDeque<Instant>>,
+        username: &str,
+        ip: IpAddr,
+        now: Instant,
+    ) {
         if map.len() >= SWEEP_AT {
             let window = self.window;
             map.retain(|_, times| {
@@ -169,6 +206,16 @@ impl RateLimiter {
             while times.len() > self.max {
                 times.pop_front();
             }
+        }
+    }
+
+    /// After a successful sign-in from `ip`: clears the username's failures, and gives the
+    /// address back the place its reservation took (the address keeps its failures).
+    pub fn success_from(&self, username: &str, ip: IpAddr) {
+        self.success(username);
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(times) = map.get_mut(&format!("ip:{ip}")) {
+            times.pop_back();
         }
     }
 
@@ -206,6 +253,18 @@ mod tests {
             limiter.check("an", ip, t0 + Duration::from_secs(900)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn reservations_are_counted_before_the_check_runs() {
+        let limiter = RateLimiter::new(5, 900);
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let t0 = Instant::now();
+        let granted = (0..40)
+            .filter(|_| limiter.reserve("an", ip, t0).is_ok())
+            .count();
+        assert_eq!(granted, 5);
+        assert_eq!(limiter.reserve("an", ip, t0), Err(900));
     }
 
     #[test]

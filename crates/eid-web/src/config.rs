@@ -89,6 +89,10 @@ pub struct Config {
     /// When set, `/metrics` answers only a request with `Authorization: Bearer <token>`
     /// (`metrics_token`, `EID_METRICS_TOKEN`); unset, it is open (for a scraper on loopback).
     pub metrics_token: Option<String>,
+    /// The `[limits]` table: per-source limits on the citizen routes, the code limits, and
+    /// the trusted proxies (`EID_TRUSTED_PROXIES`, comma-separated) whose `X-Forwarded-For`
+    /// names the source. See ARCHITECTURE.md, "Limits on secrets and codes".
+    pub limits: crate::limits::Limits,
 }
 
 impl fmt::Debug for Config {
@@ -120,6 +124,7 @@ impl fmt::Debug for Config {
             clock_at,
             hsts_max_age_seconds,
             metrics_token,
+            limits,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -151,6 +156,7 @@ impl fmt::Debug for Config {
             .field("clock_at", clock_at)
             .field("hsts_max_age_seconds", hsts_max_age_seconds)
             .field("metrics_token", &redacted(metrics_token))
+            .field("limits", limits)
             .finish()
     }
 }
@@ -183,6 +189,7 @@ impl Default for Config {
             clock_at: None,
             hsts_max_age_seconds: None,
             metrics_token: None,
+            limits: crate::limits::Limits::default(),
         }
     }
 }
@@ -218,6 +225,7 @@ pub struct FileConfig {
     pub clock_at: Option<String>,
     pub hsts_max_age_seconds: Option<u64>,
     pub metrics_token: Option<String>,
+    pub limits: Option<crate::limits::Limits>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
@@ -365,12 +373,27 @@ impl Config {
         if let Some(v) = file.metrics_token {
             c.metrics_token = non_empty(v);
         }
+        if let Some(v) = file.limits {
+            c.limits = v;
+        }
         // Layer 2: the environment.
         if let Some(v) = env.get("EID_HSTS_MAX_AGE_SECONDS") {
             c.hsts_max_age_seconds = match v.trim() {
                 "" => None,
                 v => Some(number("EID_HSTS_MAX_AGE_SECONDS", v)?),
             };
+        }
+        if let Some(v) = env.get("EID_TRUSTED_PROXIES") {
+            c.limits.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse().map_err(|_| {
+                        ConfigError(format!("EID_TRUSTED_PROXIES: {a:?} is not an IP address"))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
         }
         if let Some(v) = env.get("EID_METRICS_TOKEN") {
             c.metrics_token = non_empty(v.clone());
@@ -497,6 +520,7 @@ impl Config {
         }
         crate::sms::check_template(&c.sms_template)
             .map_err(|e| ConfigError(format!("sms_template: {e}")))?;
+        c.limits.check().map_err(ConfigError)?;
         if c.face_match_threshold_permille > 1000 {
             return Err(ConfigError(
                 "face_match_threshold_permille must be between 0 and 1000".to_owned(),

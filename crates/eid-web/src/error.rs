@@ -222,7 +222,7 @@ impl From<eid_core::accounts::Refusal> for AppError {
                 "card_issued": card_issued.map(eid_domain::iso),
                 "collecting_units": units,
             })),
-            Refusal::LockedOut(until) => Some(serde_json::json!({
+            Refusal::LockedOut(until) | Refusal::TooManyCodes(until) => Some(serde_json::json!({
                 "retry_after_seconds": (*until - now()).whole_seconds().max(1),
             })),
             _ => None,

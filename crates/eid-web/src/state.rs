@@ -23,6 +23,8 @@ pub struct Inner {
     pub config: Config,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
+    /// The per-source limiters of the citizen routes.
+    pub sources: crate::limits::SourceLimits,
     /// Bounds the store calls in flight: beyond the database's connections, more blocking
     /// threads only queue on the pool and cost context switches.
     pub store_slots: tokio::sync::Semaphore,
@@ -62,6 +64,8 @@ pub fn account_settings(c: &Config) -> eid_core::accounts::Settings {
         session_ttl: time::Duration::minutes(
             i64::try_from(c.session_ttl_minutes).unwrap_or(i64::MAX / 60_000),
         ),
+        code_issues_per_hour: c.limits.code_issues_per_hour,
+        code_guesses_per_hour: c.limits.code_guesses_per_hour,
     }
 }
 
@@ -77,6 +81,7 @@ impl AppState {
     pub fn with_clock(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> AppState {
         let limiter = RateLimiter::new(config.login_max_failures, config.login_window_minutes * 60);
         let accounts = account_settings(&config);
+        let sources = crate::limits::SourceLimits::new(&config.limits);
         let sms = config.sms_sender();
         let verifier = config.face_verifier();
         AppState(Arc::new(Inner {
@@ -88,6 +93,7 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             limiter,
+            sources,
             store_slots: tokio::sync::Semaphore::new(STORE_SLOTS),
             clock,
         }))

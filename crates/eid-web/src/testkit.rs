@@ -27,12 +27,34 @@ pub struct Server {
 }
 
 /// The configuration the test kit serves with: development adapters on (the tests read SMS codes
-/// from the development outbox), listening on port 0.
+/// from the development outbox), listening on port 0. Every request of a test comes from
+/// 127.0.0.1, so the per-source allowances are wide; the per-ID, per-account and per-phone
+/// limits are the production ones. [`production_limits`] serves with the production
+/// allowances, behind a trusted proxy on 127.0.0.1 so that a test can name its sources.
 pub fn test_config() -> Config {
     Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         development: true,
+        limits: crate::limits::Limits {
+            source_secret_burst: 100_000,
+            source_secret_per_hour: 1_000_000,
+            source_sms_burst: 100_000,
+            source_sms_per_hour: 1_000_000,
+            ..crate::limits::Limits::default()
+        },
         ..Config::default()
+    }
+}
+
+/// [`test_config`] with the production per-source allowances, and 127.0.0.1 as a trusted
+/// proxy: a request's `X-Forwarded-For` names its source.
+pub fn production_limits() -> Config {
+    Config {
+        limits: crate::limits::Limits {
+            trusted_proxies: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+            ..crate::limits::Limits::default()
+        },
+        ..test_config()
     }
 }
 

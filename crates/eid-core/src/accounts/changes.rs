@@ -24,6 +24,14 @@ pub fn start_phone_change(
         ));
     }
     sql::transact(store.db(), |tx| {
+        reserve_issue(
+            tx,
+            s,
+            "phone",
+            a.personal_id.as_str(),
+            new_phone.as_str(),
+            now,
+        )?;
         let (handle, code_old, code_new) = new_code(
             tx,
             NewCode {
@@ -141,7 +149,8 @@ pub fn officer_set_phone(
 }
 
 /// Starts a password reset. The same handle-shaped answer whether or not the ID and phone
-/// match an account; a code goes only to the account's own phone.
+/// match an account; a code goes only to the account's own phone. Sends are limited per ID and
+/// per phone as given ([`Settings::code_issues_per_hour`]), so the limit answers alike too.
 pub fn start_reset(
     store: &dyn Store,
     s: &Settings,
@@ -151,8 +160,9 @@ pub fn start_reset(
 ) -> Result<String, Refusal> {
     let a = account_of(store, id)?.filter(|a| a.is_active() && a.phone == phone.as_str());
     sql::transact(store.db(), |tx| {
+        reserve_issue(tx, s, "reset", id.as_str(), phone.as_str(), now)?;
         let Some(a) = a.as_ref() else {
-            return Ok(decoy_code(tx, "reset", s.otp_ttl, now)?);
+            return Ok(decoy_code(tx, "reset", id.as_str(), s.otp_ttl, now)?);
         };
         let (handle, code, _) = new_code(
             tx,
@@ -212,6 +222,11 @@ pub fn confirm_reset(
                 "UPDATE citizen_session SET revoked = 1 WHERE account_id = $1",
                 &[a.id.into()],
             )?;
+            // A code to the holder's phone lifts a lock-out that others caused.
+            for key in password_keys(tx, a.personal_id.as_str())? {
+                limits::clear(tx, &key)?;
+            }
+            limits::clear(tx, &passcode_key(&a))?;
             let actor = Actor::Anonymous;
             record(tx, NewEvent::account(&a, "password_reset", &actor), now)?;
             Ok(())

@@ -59,8 +59,33 @@ pub(super) struct NewCode<'a> {
     pub(super) second: bool,
 }
 
+/// Reserves the sending of a code of `purpose` for the personal ID and the phone as given (so
+/// that the answer is the same whether or not they name an account): at most
+/// [`Settings::code_issues_per_hour`] an hour for each. Call it in the transaction that sends.
+pub(super) fn reserve_issue(
+    tx: &mut dyn Tx,
+    s: &Settings,
+    purpose: &str,
+    personal_id: &str,
+    phone: &str,
+    now: OffsetDateTime,
+) -> Result<(), Refusal> {
+    for (what, value) in [
+        (format!("issue-{purpose}"), personal_id),
+        (format!("issue-{purpose}-phone"), phone),
+    ] {
+        let key = limits::hashed_key(tx, &what, value)?;
+        let r = limits::reserve(tx, &key, s.code_issues_per_hour, Duration::hours(1), now)?;
+        if !r.granted {
+            return Err(Refusal::TooManyCodes(r.until));
+        }
+    }
+    Ok(())
+}
+
 /// Creates a code; returns `(handle, code, second code)`. The handle is what the client keeps
-/// to confirm; the codes go by SMS.
+/// to confirm; the codes go by SMS. The person's open codes of the same purpose die: only the
+/// newest can be used.
 pub(super) fn new_code(
     tx: &mut dyn Tx,
     c: NewCode<'_>,
@@ -71,6 +96,12 @@ pub(super) fn new_code(
     let handle_hash = token_hash(&handle);
     let code = six_digits();
     let second = c.second.then(six_digits);
+    if let Some(pid) = c.personal_id {
+        tx.exec(
+            "UPDATE code SET state = 'dead' WHERE personal_id = $1 AND purpose = $2 AND state = 'open'",
+            &[pid.into(), c.purpose.into()],
+        )?;
+    }
     tx.exec(
         "INSERT INTO code (handle, purpose, personal_id, account_id, application_id, phone, code_hash, \
          code2_hash, payload, state, expires_at, created_at) \
@@ -95,19 +126,22 @@ pub(super) fn new_code(
     Ok((handle, code, second))
 }
 
-/// A decoy: a handle with no code behind it, answered exactly like a real one.
+/// A decoy: a handle with no code behind it, answered exactly like a real one (it carries the
+/// personal ID as given, so that guesses on it count against that ID as on a real code).
 pub(super) fn decoy_code(
     tx: &mut dyn Tx,
     purpose: &str,
+    personal_id: &str,
     ttl: Duration,
     now: OffsetDateTime,
 ) -> Result<String, StoreError> {
     let handle = random_token();
     tx.exec(
-        "INSERT INTO code (handle, purpose, state, expires_at, created_at) VALUES ($1, $2, 'open', $3, $4)",
+        "INSERT INTO code (handle, purpose, personal_id, state, expires_at, created_at) VALUES ($1, $2, $3, 'open', $4, $5)",
         &[
             token_hash(&handle).into(),
             purpose.into(),
+            personal_id.into(),
             to_ms(now + ttl).into(),
             to_ms(now).into(),
         ],
@@ -119,6 +153,7 @@ pub(super) fn decoy_code(
 pub(super) struct OpenCode {
     pub(super) id: i64,
     pub(super) handle_hash: Vec<u8>,
+    pub(super) personal_id: Option<String>,
     pub(super) account_id: Option<i64>,
     pub(super) application_id: Option<i64>,
     pub(super) phone: Option<String>,
@@ -138,6 +173,7 @@ pub(super) fn code_from(r: &SqlRow) -> Result<OpenCode, StoreError> {
     Ok(OpenCode {
         id: g(0).int()?,
         handle_hash: g(1).opt_blob()?.unwrap_or_default(),
+        personal_id: g(2).opt_text()?,
         account_id: g(3).opt_int()?,
         application_id: g(4).opt_int()?,
         phone: g(5).opt_text()?,
@@ -149,9 +185,12 @@ pub(super) fn code_from(r: &SqlRow) -> Result<OpenCode, StoreError> {
     })
 }
 
-/// Checks `code` (and `code2`) against the code behind `handle` for `purpose`. A wrong entry
-/// counts an attempt; the last allowed wrong entry kills the code. Every failure is the same
-/// [`Refusal::BadCode`].
+/// Checks `code` (and `code2`) against the code behind `handle` for `purpose`. Before anything
+/// is compared, the entry reserves its place twice: against the person's entries of the hour
+/// across all their codes ([`Settings::code_guesses_per_hour`]) and against the code's own
+/// attempts ([`Settings::max_attempts`]; the last allowed wrong entry kills the code), each with
+/// one conditional update, so that entries sent at once cannot get more compared. Every failure
+/// is the same [`Refusal::BadCode`]; a right entry gives the person's place back.
 pub(super) fn check_code(
     tx: &mut dyn Tx,
     found: Option<OpenCode>,
@@ -166,6 +205,34 @@ pub(super) fn check_code(
         let _ = code_mac(&key, b"-", code);
         return Ok(Err(Refusal::BadCode));
     };
+    // Every entry on a person's handle counts, on a used, dead or expired code too.
+    let person = match c.personal_id.as_deref() {
+        Some(pid) => Some(limits::hashed_key(tx, "guess", pid)?),
+        None => None,
+    };
+    if let Some(k) = &person {
+        let r = limits::reserve(
+            tx,
+            k,
+            settings.code_guesses_per_hour,
+            Duration::hours(1),
+            now,
+        )?;
+        if !r.granted {
+            return Ok(Err(Refusal::BadCode));
+        }
+    }
+    if !c.open || c.expires_at <= now {
+        return Ok(Err(Refusal::BadCode));
+    }
+    // The code's own attempt, reserved under its row lock.
+    let reserved = tx.exec(
+        "UPDATE code SET attempts = attempts + 1 WHERE id = $1 AND state = 'open' AND attempts < $2",
+        &[c.id.into(), settings.max_attempts.into()],
+    )?;
+    if reserved == 0 {
+        return Ok(Err(Refusal::BadCode));
+    }
     let good1 = c
         .code_hash
         .as_ref()
@@ -175,9 +242,6 @@ pub(super) fn check_code(
         (Some(h), Some(code2)) => constant_time_eq(h, &code_mac(&key, &c.handle_hash, code2)),
         (Some(_), None) => false,
     };
-    if !c.open || c.expires_at <= now {
-        return Ok(Err(Refusal::BadCode));
-    }
     if good1 && good2 {
         // Only one request uses a code, even when several present it at once.
         let used = tx.exec(
@@ -187,14 +251,14 @@ pub(super) fn check_code(
         if used == 0 {
             return Ok(Err(Refusal::BadCode));
         }
+        if let Some(k) = &person {
+            limits::refund(tx, k)?;
+        }
         return Ok(Ok(c));
     }
-    // Counted in the database, so that wrong entries sent at once all count.
     tx.exec(
-        "UPDATE code SET attempts = attempts + 1, \
-         state = CASE WHEN attempts + 1 >= $1 THEN 'dead' ELSE state END \
-         WHERE id = $2 AND state = 'open'",
-        &[settings.max_attempts.into(), c.id.into()],
+        "UPDATE code SET state = 'dead' WHERE id = $1 AND state = 'open' AND attempts >= $2",
+        &[c.id.into(), settings.max_attempts.into()],
     )?;
     Ok(Err(Refusal::BadCode))
 }

@@ -58,8 +58,22 @@ pub fn register(
         return Err(Refusal::FaceMismatch);
     }
     sql::transact(store.db(), |tx| {
+        reserve_issue(
+            tx,
+            s,
+            "register",
+            r.personal_id.as_str(),
+            r.phone.as_str(),
+            now,
+        )?;
         let Some(p) = person.as_ref() else {
-            return Ok(decoy_code(tx, "register", s.otp_ttl, now)?);
+            return Ok(decoy_code(
+                tx,
+                "register",
+                r.personal_id.as_str(),
+                s.otp_ttl,
+                now,
+            )?);
         };
         let (commune, res_path) = residence(p)?;
         let existing = account_where(tx, "personal_id = $1", p.id.as_str().into())?;
@@ -88,7 +102,13 @@ pub fn register(
                 },
                 now,
             )?;
-            return Ok(decoy_code(tx, "register", s.otp_ttl, now)?);
+            return Ok(decoy_code(
+                tx,
+                "register",
+                r.personal_id.as_str(),
+                s.otp_ttl,
+                now,
+            )?);
         }
         tx.exec(
             "INSERT INTO photo (hash, bytes, created_at) VALUES ($1, $2, $3) ON CONFLICT (hash) DO NOTHING",
@@ -138,7 +158,7 @@ pub fn register(
                 Some(r) => r.first().cloned().unwrap_or(Val::Null).int()?,
                 // A registration for the same person committed meanwhile: answer as for any
                 // refused registration.
-                None => return Ok(decoy_code(tx, "register", s.otp_ttl, now)?),
+                None => return Ok(decoy_code(tx, "register", r.personal_id.as_str(), s.otp_ttl, now)?),
             },
         };
         let (handle, code, _) = new_code(

@@ -29,6 +29,7 @@ mod devices;
 mod events;
 mod guardians;
 mod level1;
+pub mod limits;
 mod locks;
 pub mod officer;
 mod refusal;
@@ -67,8 +68,15 @@ pub struct Settings {
     pub self_service_from: Date,
     /// Wrong passwords or passcodes before a lock-out.
     pub max_failures: u32,
+    /// The window of `max_failures`: at most that many passwords (or passcodes) are checked
+    /// per personal ID (or account) in it, and a lock-out lasts until it ends.
     pub lockout: Duration,
     pub session_ttl: Duration,
+    /// Sign-in, reset and phone-change codes sent per hour for one personal ID, and for one
+    /// phone number.
+    pub code_issues_per_hour: u32,
+    /// Code entries checked per hour for one person, across all of their codes.
+    pub code_guesses_per_hour: u32,
 }
 
 impl Default for Settings {
@@ -82,6 +90,8 @@ impl Default for Settings {
             max_failures: 5,
             lockout: Duration::minutes(15),
             session_ttl: Duration::hours(12),
+            code_issues_per_hour: 3,
+            code_guesses_per_hour: 10,
         }
     }
 }

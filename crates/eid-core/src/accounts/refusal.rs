@@ -30,6 +30,8 @@ pub enum Refusal {
     BadCode,
     /// The code may not be sent again.
     TooManySends,
+    /// Too many codes were asked for this person or this phone; retry after this time.
+    TooManyCodes(OffsetDateTime),
     /// Unknown person, no account, or wrong password (one answer for all).
     BadCredentials,
     /// Too many wrong passwords or passcodes; retry after this time.
@@ -77,6 +79,7 @@ impl Refusal {
             Refusal::FaceMismatch => "account.face_mismatch",
             Refusal::BadCode => "code.invalid",
             Refusal::TooManySends => "code.too_many_sends",
+            Refusal::TooManyCodes(_) => "code.too_many",
             Refusal::BadCredentials => "auth.bad_credentials",
             Refusal::LockedOut(_) => "auth.locked_out",
             Refusal::AccountLocked(_) => "account.locked",
@@ -130,7 +133,9 @@ impl Refusal {
             | Refusal::WrongState(_)
             | Refusal::GoInPerson { .. } => Class::Conflict,
             Refusal::AccountLocked(_) => Class::Locked,
-            Refusal::LockedOut(_) | Refusal::TooManySends => Class::TooMany,
+            Refusal::LockedOut(_) | Refusal::TooManySends | Refusal::TooManyCodes(_) => {
+                Class::TooMany
+            }
             Refusal::Store(_) => Class::Invalid,
         }
     }
@@ -145,6 +150,9 @@ impl fmt::Display for Refusal {
             Refusal::FaceMismatch => f.write_str("the photo does not match the person's portrait"),
             Refusal::BadCode => f.write_str("the code is wrong or no longer valid"),
             Refusal::TooManySends => f.write_str("the code has been sent as many times as allowed"),
+            Refusal::TooManyCodes(_) => {
+                f.write_str("too many codes were asked for; try again later")
+            }
             Refusal::BadCredentials => f.write_str("personal ID or password is wrong"),
             Refusal::LockedOut(_) => {
                 f.write_str("too many wrong attempts; try again later or call 1900 0368")

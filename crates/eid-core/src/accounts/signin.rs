@@ -158,6 +158,7 @@ pub fn signin(
             )?;
             return Ok(out);
         }
+        reserve_issue(tx, s, "device", a.personal_id.as_str(), &a.phone, now)?;
         let (handle, code, _) = new_code(
             tx,
             NewCode {
@@ -329,13 +330,30 @@ pub fn device_hash(raw: &str) -> Result<Vec<u8>, &'static str> {
     Ok(token_hash(raw))
 }
 
+/// The keys that count password checks for a personal ID as typed: from any device, and from
+/// the account's bound device (which strangers do not know, so their failures cannot lock the
+/// holder out of it).
+pub(super) fn password_keys(tx: &mut dyn Tx, personal_id: &str) -> Result<[String; 2], StoreError> {
+    let any = limits::hashed_key(tx, "pw", personal_id)?;
+    let bound = format!("{any}:bound");
+    Ok([any, bound])
+}
+
+/// The key that counts passcode checks for an account.
+pub(super) fn passcode_key(a: &Account) -> String {
+    format!("pc:{}", a.id)
+}
+
 /// Checks a personal ID with its password (and passcode, when given) and returns the account.
 ///
-/// An unknown person, a malformed ID, a person without an active account and a wrong secret
-/// get the same answer ([`Refusal::BadCredentials`]) after the same Argon2 work: an unknown
-/// person is checked against a dummy hash. Wrong secrets count towards the lock-out
-/// ([`secret_failed`], recorded as `what`); a lock-out in force is answered with
-/// [`Refusal::LockedOut`] and still costs a hash. Slow on purpose: call it off the async runtime.
+/// Before any hash is compared, the check reserves its place under the personal ID as typed
+/// ([`limits::reserve`]: at most [`Settings::max_failures`] checks per [`Settings::lockout`]
+/// window), whether or not the ID names an account, so that an unknown ID answers exactly like
+/// a known one, [`Refusal::LockedOut`] included. A right secret clears the count. An unknown
+/// person, a malformed ID, a person without an active account and a wrong secret get the same
+/// answer ([`Refusal::BadCredentials`]) after the same Argon2 work: an unknown person is checked
+/// against a dummy hash. Wrong secrets of an account are recorded ([`secret_failed`], as
+/// `what`). Slow on purpose: call it off the async runtime.
 pub fn check_credentials(
     store: &dyn Store,
     s: &Settings,
@@ -343,8 +361,22 @@ pub fn check_credentials(
     what: &str,
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
-    let found = match PersonalId::parse(c.personal_id).ok() {
-        Some(id) => match signin_lookup(store, &id)? {
+    check_credentials_from(store, s, c, what, None, now)
+}
+
+/// [`check_credentials`] from a device (its hash): the account's bound device counts its
+/// checks under a key of its own.
+fn check_credentials_from(
+    store: &dyn Store,
+    s: &Settings,
+    c: &Credentials<'_>,
+    what: &str,
+    device: Option<&[u8]>,
+    now: OffsetDateTime,
+) -> Result<Account, Refusal> {
+    let parsed = PersonalId::parse(c.personal_id).ok();
+    let found = match &parsed {
+        Some(id) => match signin_lookup(store, id)? {
             Some((a, pw)) => {
                 let pc = if c.passcode.is_some() {
                     secrets(store, a.id)?.1
@@ -361,23 +393,51 @@ pub fn check_credentials(
         Some((a, pw, pc)) => (Some(a), pw, pc),
         None => (None, None, None),
     };
-    if let Some(until) = account.as_ref().and_then(|a| locked_out(a, now)) {
-        let _ = verify_password(c.password, None);
-        return Err(Refusal::LockedOut(until));
+    let typed = parsed.as_ref().map_or_else(
+        || c.personal_id.trim().to_owned(),
+        |id| id.as_str().to_owned(),
+    );
+    let bound = match (
+        device,
+        account.as_ref().and_then(|a| a.device_hash.as_deref()),
+    ) {
+        (Some(d), Some(b)) => constant_time_eq(d, b),
+        _ => false,
+    };
+    // Passcodes guessed to the limit on the holder's session lock the password out too.
+    if let Some(a) = &account {
+        if let Some(until) = limits::spent(store, &passcode_key(a), s.max_failures, s.lockout, now)?
+        {
+            return Err(Refusal::LockedOut(until));
+        }
     }
+    let key =
+        sql::transact(store.db(), |tx| password_keys(tx, &typed))?[usize::from(bound)].clone();
+    let r = limits::reserve_now(store, &key, s.max_failures, s.lockout, now)?;
+    if !r.granted {
+        return Err(Refusal::LockedOut(r.until));
+    }
+    let spent = r.count >= i64::from(s.max_failures);
     let mut ok = verify_password(c.password, pw.as_deref());
     if let Some(p) = c.passcode {
         ok &= verify_password(p, pc.as_deref());
     }
     let Some(a) = account else {
-        return Err(Refusal::BadCredentials);
+        return Err(if spent {
+            Refusal::LockedOut(r.until)
+        } else {
+            Refusal::BadCredentials
+        });
     };
     if !ok {
-        return Err(match secret_failed(store, s, &a, what, now)? {
-            Some(until) => Refusal::LockedOut(until),
-            None => Refusal::BadCredentials,
+        secret_failed(store, s, &a, what, now)?;
+        return Err(if spent {
+            Refusal::LockedOut(r.until)
+        } else {
+            Refusal::BadCredentials
         });
     }
+    limits::clear_now(store, &key)?;
     Ok(a)
 }
 
@@ -392,7 +452,7 @@ pub fn sign_in(
     device_hash: &[u8],
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
-    let a = check_credentials(store, s, c, "password", now)?;
+    let a = check_credentials_from(store, s, c, "password", Some(device_hash), now)?;
     signin(store, s, &a, device_hash, now)
 }
 
@@ -408,9 +468,10 @@ pub fn unlock(
     set_lock(store, &a, LockBy::Holder, false, now)
 }
 
-/// Checks the signed-in holder's passcode: refused while a lock-out is in force; a right one
-/// clears the failure count, a wrong one counts towards the lock-out. Slow on purpose (Argon2):
-/// call it off the async runtime.
+/// Checks the signed-in holder's passcode. The check reserves its place first (at most
+/// [`Settings::max_failures`] per [`Settings::lockout`] window for the account, then
+/// [`Refusal::LockedOut`] until the window ends); a right one clears the count, a wrong one is
+/// recorded. Slow on purpose (Argon2): call it off the async runtime.
 pub fn check_passcode(
     store: &dyn Store,
     s: &Settings,
@@ -418,16 +479,21 @@ pub fn check_passcode(
     passcode: &str,
     now: OffsetDateTime,
 ) -> Result<(), Refusal> {
-    if let Some(until) = locked_out(a, now) {
-        return Err(Refusal::LockedOut(until));
+    let key = passcode_key(a);
+    let r = limits::reserve_now(store, &key, s.max_failures, s.lockout, now)?;
+    if !r.granted {
+        return Err(Refusal::LockedOut(r.until));
     }
     let (_, stored) = secrets(store, a.id)?;
     if verify_password(passcode, stored.as_deref()) {
+        limits::clear_now(store, &key)?;
         secret_ok(store, a)?;
         return Ok(());
     }
-    Err(match secret_failed(store, s, a, "passcode", now)? {
-        Some(until) => Refusal::LockedOut(until),
-        None => Refusal::BadPasscode,
+    secret_failed(store, s, a, "passcode", now)?;
+    Err(if r.count >= i64::from(s.max_failures) {
+        Refusal::LockedOut(r.until)
+    } else {
+        Refusal::BadPasscode
     })
 }

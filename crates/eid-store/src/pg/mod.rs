@@ -55,6 +55,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         include_str!("../../migrations/postgres/0004_schema_parity.sql"),
     ),
     (
+        5,
+        include_str!("../../migrations/postgres/0005_attempts.sql"),
+    ),
+    (
         6,
         include_str!("../../migrations/postgres/0006_import_runs.sql"),
     ),

@@ -18,7 +18,7 @@ use crate::json::JsonBody;
 use crate::openapi::Errors;
 use crate::state::AppState;
 
-use super::extract::Citizen;
+use super::extract::{Citizen, SecretSource, SmsSource};
 use super::wire::*;
 
 // ----------------------------------------------------------------------------------------------
@@ -50,6 +50,7 @@ async fn passcode(state: &AppState, a: &Account, passcode: &str) -> Result<(), A
 )]
 pub(super) async fn register(
     State(state): State<AppState>,
+    _limit: SmsSource,
     JsonBody(r): JsonBody<RegisterIn>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&r.personal_id)?;
@@ -106,6 +107,7 @@ pub(super) async fn register(
 )]
 pub(super) async fn register_confirm(
     State(state): State<AppState>,
+    _limit: SecretSource,
     JsonBody(c): JsonBody<ConfirmIn>,
 ) -> Result<Json<Value>, AppError> {
     code_ok(&c.code)?;
@@ -141,6 +143,7 @@ pub(super) async fn register_confirm(
 )]
 pub(super) async fn activate(
     State(state): State<AppState>,
+    _limit: SecretSource,
     JsonBody(c): JsonBody<ActivateIn>,
 ) -> Result<Json<Value>, AppError> {
     let id = parse_id(&c.personal_id)?;
@@ -176,6 +179,7 @@ pub(super) async fn activate(
 )]
 pub(super) async fn upgrade(
     State(state): State<AppState>,
+    _limit: SecretSource,
     citizen: Citizen,
     JsonBody(u): JsonBody<UpgradeIn>,
 ) -> Result<Json<Value>, AppError> {
@@ -219,6 +223,7 @@ pub(super) async fn upgrade(
 )]
 pub(super) async fn register_child(
     State(state): State<AppState>,
+    _limit: SecretSource,
     citizen: Citizen,
     JsonBody(c): JsonBody<ChildIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
@@ -263,6 +268,7 @@ pub(super) async fn register_child(
 )]
 pub(super) async fn signin(
     State(state): State<AppState>,
+    _limit: SecretSource,
     JsonBody(c): JsonBody<SignInIn>,
 ) -> Result<Response, AppError> {
     let device = device_hash(&c.device_id)?;
@@ -315,6 +321,7 @@ fn signin_response(out: acc::SignIn, state: &AppState) -> Response {
 )]
 pub(super) async fn signin_device(
     State(state): State<AppState>,
+    _limit: SecretSource,
     JsonBody(c): JsonBody<CodeIn>,
 ) -> Result<Response, AppError> {
     code_ok(&c.code)?;
@@ -403,6 +410,7 @@ pub(super) async fn my_events(
 )]
 pub(super) async fn holder_lock(
     State(state): State<AppState>,
+    _limit: SecretSource,
     citizen: Citizen,
     JsonBody(p): JsonBody<PasscodeIn>,
 ) -> Result<Json<Value>, AppError> {
@@ -437,6 +445,7 @@ pub(super) async fn holder_lock(
 )]
 pub(super) async fn holder_unlock(
     State(state): State<AppState>,
+    _limit: SecretSource,
     JsonBody(u): JsonBody<UnlockIn>,
 ) -> Result<Json<Value>, AppError> {
     let (s, now) = (state.accounts.clone(), state.now());
@@ -467,6 +476,7 @@ pub(super) async fn holder_unlock(
 )]
 pub(super) async fn change_passcode(
     State(state): State<AppState>,
+    _limit: SecretSource,
     citizen: Citizen,
     JsonBody(p): JsonBody<NewPasscodeIn>,
 ) -> Result<StatusCode, AppError> {
@@ -488,6 +498,7 @@ pub(super) async fn change_passcode(
 )]
 pub(super) async fn change_password(
     State(state): State<AppState>,
+    _limit: SecretSource,
     citizen: Citizen,
     JsonBody(p): JsonBody<NewPasswordIn>,
 ) -> Result<StatusCode, AppError> {
@@ -535,6 +546,8 @@ async fn replace_secret(
 )]
 pub(super) async fn phone_start(
     State(state): State<AppState>,
+    _limit: SecretSource,
+    _sms: SmsSource,
     citizen: Citizen,
     JsonBody(p): JsonBody<PhoneIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
@@ -574,6 +587,7 @@ pub(super) async fn phone_start(
 )]
 pub(super) async fn phone_confirm(
     State(state): State<AppState>,
+    _limit: SecretSource,
     citizen: Citizen,
     JsonBody(p): JsonBody<PhoneConfirmIn>,
 ) -> Result<Json<Value>, AppError> {
@@ -610,6 +624,7 @@ pub(super) async fn phone_confirm(
 )]
 pub(super) async fn reset_start(
     State(state): State<AppState>,
+    _limit: SmsSource,
     JsonBody(r): JsonBody<ResetIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let id = parse_id(&r.personal_id)?;
@@ -642,6 +657,7 @@ pub(super) async fn reset_start(
 )]
 pub(super) async fn reset_confirm(
     State(state): State<AppState>,
+    _limit: SecretSource,
     JsonBody(r): JsonBody<ResetConfirmIn>,
 ) -> Result<StatusCode, AppError> {
     code_ok(&r.code)?;

@@ -6,7 +6,33 @@ use axum::http::request::Parts;
 use eid_core::accounts::{self as acc, Account, Refusal};
 
 use crate::error::AppError;
+use crate::limits::Kind;
 use crate::state::AppState;
+
+/// A citizen route that checks a password, passcode or code: the request is let through its
+/// source address's allowance first ([`crate::limits`]), or answered 429 `auth.rate_limited`.
+pub struct SecretSource;
+
+impl FromRequestParts<AppState> for SecretSource {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        state.sources.take_for(Kind::Secret, parts)?;
+        Ok(SecretSource)
+    }
+}
+
+/// A citizen route that may send an SMS: as [`SecretSource`], with the SMS allowance.
+pub struct SmsSource;
+
+impl FromRequestParts<AppState> for SmsSource {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        state.sources.take_for(Kind::Sms, parts)?;
+        Ok(SmsSource)
+    }
+}
 
 /// A signed-in citizen, from `Authorization: Bearer <session token>`. A locked account is
 /// refused here: it can do nothing.

@@ -4,8 +4,8 @@
 //! must match) since there is no session yet; after sign-in, forms carry the session's own
 //! CSRF token. The credential check is `eid_core::staff::sign_in`: an unknown user and a wrong
 //! password take the same Argon2id work and get the same answer, and every attempt is audited.
-//! Failures are rate-limited here per username and per client IP ([`crate::auth::RateLimiter`],
-//! in memory).
+//! Attempts are rate-limited here per username and per client IP ([`crate::auth::RateLimiter`],
+//! in memory): each reserves its place before the password is checked.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -169,7 +169,7 @@ pub async fn login(
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     let lang = Lang::from_headers(&headers);
-    let ip = client_ip(&extensions);
+    let ip = state.sources.source(client_ip(&extensions), &headers);
     let secure = state.config.secure_cookies;
 
     // The double-submit check: the hidden field must equal the cookie set with the form.
@@ -186,7 +186,8 @@ pub async fn login(
     let rid = request_id();
     let now = state.now();
 
-    if let Err(retry_after) = state.limiter.check(&username, ip, Instant::now()) {
+    // Check and reserve in one step: the reservation counts as a failure unless it succeeds.
+    if let Err(retry_after) = state.limiter.reserve(&username, ip, Instant::now()) {
         state.metrics.login_limited();
         let user = username.clone();
         state
@@ -222,7 +223,7 @@ pub async fn login(
 
     match outcome {
         Some(token) => {
-            state.limiter.success(&username);
+            state.limiter.success_from(&username, ip);
             tracing::info!(request_id = %rid, "console sign-in");
             let max_age = state.config.session_ttl_minutes * 60;
             let mut response = Redirect::to("/").into_response();
@@ -238,7 +239,6 @@ pub async fn login(
             Ok(response)
         }
         None => {
-            state.limiter.failure(&username, ip, Instant::now());
             state.metrics.login_failure();
             login_page(
                 lang,

@@ -7,6 +7,7 @@
 //! SMS codes are read from the development outbox (`GET /api/v1/sms`).
 
 mod changes;
+mod hardening_secrets;
 mod level1;
 mod level2;
 mod locks;
@@ -92,13 +93,19 @@ struct World {
 
 impl World {
     fn new(label: &str) -> World {
+        World::with_config(label, eid::testkit::test_config())
+    }
+
+    /// A world whose server runs with `config`.
+    fn with_config(label: &str, config: eid::Config) -> World {
         let store = fresh_store(label);
         let at = places();
         let xa = create_user(store.as_ref(), "xa", Role::Commune, at.commune);
         let huyen = create_user(store.as_ref(), "huyen", Role::District, at.district);
         let bo = create_user(store.as_ref(), "bo", Role::Ministry, UnitCode::NATION);
+        let clock = Arc::new(eid_core::clock::SystemClock);
         World {
-            base: spawn(Arc::clone(&store)),
+            base: eid::testkit::spawn_with(Arc::clone(&store), config, clock).base,
             store,
             at,
             xa,

@@ -1,0 +1,207 @@
+//! Per-source limits on the citizen routes that check a secret or send an SMS, and the source
+//! address they key on.
+//!
+//! Each kind of route has a keyed GCRA limiter (`governor`) per source address, in memory: it
+//! answers before any database work or hash, so a single address cannot spray guesses across
+//! personal IDs nor flood phones, and it runs out before an account's own limit does (its
+//! burst is smaller than `account_max_failures`), so an attacker's address is throttled before
+//! the account it attacks is locked out. The per-ID, per-account and per-phone limits live in
+//! the database (`eid_core::accounts::limits`) and hold across nodes. The source is the TCP
+//! peer; `X-Forwarded-For` is read only when the peer is one of `trusted_proxies`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::http::{request::Parts, HeaderMap};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use serde::Deserialize;
+
+use crate::error::AppError;
+
+/// The `[limits]` table of the configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Reverse proxies whose `X-Forwarded-For` is believed (their own addresses). Empty: the
+    /// source is always the TCP peer, and `X-Forwarded-For` is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Secret and code checks one source address may send at once…
+    pub source_secret_burst: u32,
+    /// …and then per hour.
+    pub source_secret_per_hour: u32,
+    /// Requests that send an SMS one source address may send at once…
+    pub source_sms_burst: u32,
+    /// …and then per hour.
+    pub source_sms_per_hour: u32,
+    /// Sign-up, sign-in, reset and phone-change codes sent per hour for one personal ID and
+    /// for one phone number (each purpose counts on its own).
+    pub code_issues_per_hour: u32,
+    /// Code entries checked per hour for one person, across all of their codes.
+    pub code_guesses_per_hour: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            trusted_proxies: Vec::new(),
+            source_secret_burst: 4,
+            source_secret_per_hour: 60,
+            source_sms_burst: 3,
+            source_sms_per_hour: 6,
+            code_issues_per_hour: 3,
+            code_guesses_per_hour: 10,
+        }
+    }
+}
+
+impl Limits {
+    /// Every number must be at least 1.
+    pub fn check(&self) -> Result<(), String> {
+        for (key, v) in [
+            ("source_secret_burst", self.source_secret_burst),
+            ("source_secret_per_hour", self.source_secret_per_hour),
+            ("source_sms_burst", self.source_sms_burst),
+            ("source_sms_per_hour", self.source_sms_per_hour),
+            ("code_issues_per_hour", self.code_issues_per_hour),
+            ("code_guesses_per_hour", self.code_guesses_per_hour),
+        ] {
+            if v == 0 {
+                return Err(format!("limits.{key} must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which limiter a route answers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A password, passcode or code is checked.
+    Secret,
+    /// An SMS may be sent.
+    Sms,
+}
+
+/// The per-source limiters of a running server.
+pub struct SourceLimits {
+    trusted: Vec<IpAddr>,
+    secret: DefaultKeyedRateLimiter<IpAddr>,
+    sms: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+/// Keys kept before the idle ones are swept.
+const SWEEP_AT: usize = 10_000;
+
+fn quota(burst: u32, per_hour: u32) -> Quota {
+    let per = Duration::from_secs(3600) / per_hour.max(1);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(per)
+        .unwrap_or_else(|| Quota::per_hour(NonZeroU32::MIN))
+        .allow_burst(burst)
+}
+
+impl SourceLimits {
+    pub fn new(l: &Limits) -> SourceLimits {
+        SourceLimits {
+            trusted: l.trusted_proxies.clone(),
+            secret: governor::RateLimiter::keyed(quota(
+                l.source_secret_burst,
+                l.source_secret_per_hour,
+            )),
+            sms: governor::RateLimiter::keyed(quota(l.source_sms_burst, l.source_sms_per_hour)),
+        }
+    }
+
+    /// The source of a request: the TCP peer, or, when the peer is a trusted proxy, the
+    /// right-most `X-Forwarded-For` address that is not a trusted proxy itself.
+    pub fn source(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trusted.contains(&peer) {
+            return peer;
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+            .collect();
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|a| !self.trusted.contains(a))
+            .unwrap_or(peer)
+    }
+
+    /// Takes one request of `kind` from `source`'s allowance, or says how long to wait.
+    pub fn take(&self, kind: Kind, source: IpAddr) -> Result<(), AppError> {
+        let limiter = match kind {
+            Kind::Secret => &self.secret,
+            Kind::Sms => &self.sms,
+        };
+        if limiter.len() >= SWEEP_AT {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&source).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            AppError::RateLimited {
+                retry_after: wait.as_secs().max(1),
+            }
+        })
+    }
+
+    /// [`SourceLimits::take`] for a request's parts.
+    pub fn take_for(&self, kind: Kind, parts: &Parts) -> Result<IpAddr, AppError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let source = self.source(peer, &parts.headers);
+        self.take(kind, source)?;
+        Ok(source)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let proxy = IpAddr::from([10, 0, 0, 1]);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "198.51.100.9, 203.0.113.7".parse().unwrap(),
+        );
+        let open = SourceLimits::new(&Limits::default());
+        assert_eq!(open.source(proxy, &h), proxy);
+        let behind = SourceLimits::new(&Limits {
+            trusted_proxies: vec![proxy],
+            ..Limits::default()
+        });
+        assert_eq!(behind.source(proxy, &h), IpAddr::from([203, 0, 113, 7]));
+        assert_eq!(
+            behind.source(IpAddr::from([1, 2, 3, 4]), &h),
+            IpAddr::from([1, 2, 3, 4])
+        );
+    }
+
+    #[test]
+    fn a_source_gets_its_burst_then_waits() {
+        let l = SourceLimits::new(&Limits::default());
+        let a = IpAddr::from([192, 0, 2, 1]);
+        for _ in 0..4 {
+            l.take(Kind::Secret, a).unwrap();
+        }
+        assert!(matches!(
+            l.take(Kind::Secret, a),
+            Err(AppError::RateLimited { retry_after }) if retry_after > 0
+        ));
+        l.take(Kind::Secret, IpAddr::from([192, 0, 2, 2])).unwrap();
+    }
+}
