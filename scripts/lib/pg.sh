@@ -33,7 +33,7 @@ pg_start() {
   trap pg_stop EXIT
   $pg_run "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust --no-sync -E UTF8 >/dev/null
   $pg_run "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
-    -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=200 ${PG_EXTRA_OPTS:-}" \
+    -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=800 ${PG_EXTRA_OPTS:-}" \
     start >/dev/null
   export PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
   echo "PostgreSQL 15 on 127.0.0.1:$port ($pg_dir)" >&2
