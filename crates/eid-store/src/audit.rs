@@ -6,6 +6,9 @@
 //! ARCHITECTURE.md). Both append with [`append`] and read with [`query`], so the trail has the
 //! same shape, order and filters on both.
 
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, MutexGuard};
+
 use time::OffsetDateTime;
 
 use crate::sql::{SqlRow, Tx, Val};
@@ -113,4 +116,172 @@ fn entry(r: &SqlRow) -> Result<AuditEntry, StoreError> {
         outcome: g(5).text()?,
         request_id: g(6).text()?,
     })
+}
+
+/// Called once the lines a request recorded are durable, or with the error that kept them from
+/// being written.
+pub type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// The most lines one batch commits.
+const MAX_BATCH: usize = 4096;
+
+/// Group commit of audit lines, for an engine that writes them on a thread of its own
+/// (SQLite): [`GroupCommit::push`] queues a line, [`GroupCommit::run`] on that thread commits
+/// everything queued in one transaction as soon as it is free (no fixed wait: while one batch
+/// commits, the next one gathers), and [`GroupCommit::when_durable`] tells a request when the
+/// batch holding its lines has committed. The server answers only then, so an answered
+/// request's line survives a crash of the process; a request waits about one commit, and a
+/// burst shares it.
+#[derive(Default)]
+pub struct GroupCommit {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Lines not yet taken by the flusher, oldest first.
+    lines: Vec<Line>,
+    /// How many lines were ever pushed: the newest line's sequence number.
+    pushed: u64,
+    /// Lines up to this sequence number are committed.
+    durable: u64,
+    /// The sequence number of each request's newest line that is not yet known committed.
+    marks: HashMap<String, u64>,
+    /// Who waits for which sequence number to commit.
+    waiters: Vec<(u64, Done)>,
+    /// The flusher sleeps on `wake` (so a push must wake it).
+    idle: bool,
+    stop: bool,
+}
+
+fn lock(m: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl GroupCommit {
+    /// Queues one line.
+    pub fn push(&self, line: Line) {
+        let mut q = lock(&self.queue);
+        q.pushed += 1;
+        let seq = q.pushed;
+        match q.marks.get_mut(&line.request_id) {
+            Some(mark) => *mark = seq,
+            None => {
+                q.marks.insert(line.request_id.clone(), seq);
+            }
+        }
+        q.lines.push(line);
+        let idle = q.idle;
+        drop(q);
+        if idle {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Calls `done` once every line pushed so far with `request_id` is committed: at once when
+    /// none is waiting.
+    pub fn when_durable(&self, request_id: &str, done: Done) {
+        let mut q = lock(&self.queue);
+        match q.marks.get(request_id).copied() {
+            Some(seq) if seq > q.durable => q.waiters.push((seq, done)),
+            _ => {
+                drop(q);
+                done(Ok(()));
+            }
+        }
+    }
+
+    /// Blocks until every line pushed so far is committed.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let mut q = lock(&self.queue);
+            if q.durable >= q.pushed {
+                return Ok(());
+            }
+            let seq = q.pushed;
+            q.waiters.push((
+                seq,
+                Box::new(move |r| {
+                    let _ = tx.send(r);
+                }),
+            ));
+        }
+        self.wake.notify_one();
+        rx.recv()
+            .map_err(|_| StoreError::Db("the audit flusher stopped".to_owned()))?
+    }
+
+    /// Asks [`GroupCommit::run`] to commit what is queued and return.
+    pub fn stop(&self) {
+        lock(&self.queue).stop = true;
+        self.wake.notify_all();
+    }
+
+    /// The flusher: takes what is queued (up to [`MAX_BATCH`] lines), has `write` commit it in
+    /// one transaction, tells the waiters, and goes again; sleeps only while nothing is queued.
+    /// A failed write (disk full) puts the lines back, fails the requests waiting for them (so
+    /// they answer with an error instead of hanging) and retries a second later.
+    pub fn run(&self, mut write: impl FnMut(&[Line]) -> Result<(), StoreError>) {
+        loop {
+            let (batch, end) = {
+                let mut q = lock(&self.queue);
+                while q.lines.is_empty() && !q.stop {
+                    q.idle = true;
+                    q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+                q.idle = false;
+                if q.lines.is_empty() {
+                    return; // stopped, and everything is written
+                }
+                let take = q.lines.len().min(MAX_BATCH);
+                let batch: Vec<Line> = q.lines.drain(..take).collect();
+                let end = q.durable + take as u64;
+                (batch, end)
+            };
+            let result = write(&batch);
+            let mut q = lock(&self.queue);
+            let failed = match &result {
+                Ok(()) => {
+                    q.durable = end;
+                    let durable = q.durable;
+                    q.marks.retain(|_, seq| *seq > durable);
+                    None
+                }
+                Err(e) => {
+                    let mut rest = batch;
+                    rest.append(&mut q.lines);
+                    q.lines = rest;
+                    Some(e.to_string())
+                }
+            };
+            let waiters = std::mem::take(&mut q.waiters);
+            let (ready, waiting): (Vec<_>, Vec<_>) =
+                waiters.into_iter().partition(|(seq, _)| *seq <= end);
+            q.waiters = waiting;
+            let stop = q.stop;
+            drop(q);
+            for (_, done) in ready {
+                done(match &failed {
+                    None => Ok(()),
+                    Some(e) => Err(StoreError::Db(format!("writing the audit trail: {e}"))),
+                });
+            }
+            if let Some(e) = failed {
+                if stop {
+                    // Shutting down on a refusing database: nothing more can be done; the
+                    // lines were not acknowledged to anyone.
+                    let mut q = lock(&self.queue);
+                    let waiters = std::mem::take(&mut q.waiters);
+                    drop(q);
+                    for (_, done) in waiters {
+                        done(Err(StoreError::Db(format!("writing the audit trail: {e}"))));
+                    }
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
 }

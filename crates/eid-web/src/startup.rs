@@ -198,6 +198,21 @@ fn new_request_id() -> String {
     token
 }
 
+/// Waits until the store has committed every audit line of request `id`.
+async fn audit_durable(state: &AppState, id: &str) -> Result<(), String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state.store.audit_synced(
+        id,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    match rx.await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("the audit flusher dropped the request".to_owned()),
+    }
+}
+
 async fn around_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
@@ -219,6 +234,12 @@ async fn around_request(State(state): State<AppState>, request: Request, next: N
             ),
         )
         .await;
+    // The answer leaves only once the request's audit lines are committed (group commit on
+    // SQLite; at once on PostgreSQL, which committed each line already): a crash after this
+    // point cannot lose the line of an answered request.
+    if let Err(e) = audit_durable(&state, &id).await {
+        response = AppError::Internal(format!("audit trail: {e}")).into_response();
+    }
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics.request(&route, status, elapsed);

@@ -16,6 +16,7 @@ mod console;
 mod console_accounts;
 mod console_ops;
 mod dev_mode;
+mod durability;
 mod hardening_core;
 mod hardening_ops;
 mod hardening_web;
