@@ -22,3 +22,4 @@ mod hardening_ops;
 mod hardening_web;
 mod helpers;
 mod ops;
+mod slow_clients;
