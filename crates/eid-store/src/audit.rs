@@ -1,10 +1,11 @@
 //! The audit trail's statements, written once for both engines through [`crate::sql`].
 //!
 //! Where the lines go differs, deliberately: PostgreSQL appends each line as it comes (the
-//! [`Store`](crate::store::Store) trait's default `audit`); SQLite queues lines in memory and a
-//! flusher thread appends them in batches to a database file of its own (see `sqlite.rs` and
-//! ARCHITECTURE.md). Both append with [`append`] and read with [`query`], so the trail has the
-//! same shape, order and filters on both.
+//! [`Store`](crate::store::Store) trait's default `audit`); SQLite queues lines and a flusher
+//! thread commits them in groups ([`GroupCommit`]) to a database file of its own (see
+//! `sqlite.rs` and ARCHITECTURE.md). Either way the server answers a request only once its
+//! lines are committed (`Store::audit_synced`). Both append with [`append`] and read with
+//! [`query`], so the trail has the same shape, order and filters on both.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -283,5 +284,108 @@ impl GroupCommit {
                 std::thread::sleep(std::time::Duration::from_secs(1));
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::sync::mpsc;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn line(request_id: &str) -> Line {
+        Line {
+            at: 0,
+            actor: "cli:test".into(),
+            action: "person.view".into(),
+            target: "t".into(),
+            outcome: "ok".into(),
+            request_id: request_id.into(),
+        }
+    }
+
+    fn notify() -> (Done, mpsc::Receiver<Result<(), StoreError>>) {
+        let (tx, rx) = mpsc::channel();
+        (
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+            rx,
+        )
+    }
+
+    #[test]
+    fn a_request_hears_of_its_lines_only_once_their_batch_is_written() {
+        let group = Arc::new(GroupCommit::default());
+        group.push(line("a"));
+        group.push(line("b"));
+        group.push(line("a"));
+        let (done, heard) = notify();
+        group.when_durable("a", done);
+        // Nothing written yet: no answer.
+        assert!(heard.recv_timeout(Duration::from_millis(50)).is_err());
+        // A request with no line waiting hears at once.
+        let (done, none) = notify();
+        group.when_durable("c", done);
+        assert!(none.try_recv().unwrap().is_ok());
+
+        let (gate, open) = mpsc::channel::<()>();
+        let written = Arc::new(Mutex::new(Vec::<String>::new()));
+        let flusher = {
+            let (group, written) = (Arc::clone(&group), Arc::clone(&written));
+            std::thread::spawn(move || {
+                group.run(|batch| {
+                    open.recv().unwrap();
+                    let mut w = written.lock().unwrap();
+                    w.extend(batch.iter().map(|l| l.request_id.clone()));
+                    Ok(())
+                })
+            })
+        };
+        assert!(heard.recv_timeout(Duration::from_millis(50)).is_err());
+        gate.send(()).unwrap();
+        assert!(heard.recv_timeout(Duration::from_secs(5)).unwrap().is_ok());
+        assert_eq!(*written.lock().unwrap(), ["a", "b", "a"]);
+
+        group.push(line("d"));
+        gate.send(()).unwrap();
+        group.sync().unwrap();
+        assert_eq!(written.lock().unwrap().len(), 4);
+        group.stop();
+        flusher.join().unwrap();
+    }
+
+    #[test]
+    fn a_failed_batch_fails_its_requests_and_is_written_again() {
+        let group = Arc::new(GroupCommit::default());
+        group.push(line("a"));
+        let (done, heard) = notify();
+        group.when_durable("a", done);
+        let written = Arc::new(Mutex::new(Vec::<String>::new()));
+        let flusher = {
+            let (group, written) = (Arc::clone(&group), Arc::clone(&written));
+            let mut tries = 0;
+            std::thread::spawn(move || {
+                group.run(|batch| {
+                    tries += 1;
+                    if tries == 1 {
+                        return Err(StoreError::Db("disk full".into()));
+                    }
+                    let mut w = written.lock().unwrap();
+                    w.extend(batch.iter().map(|l| l.request_id.clone()));
+                    Ok(())
+                })
+            })
+        };
+        let refused = heard.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(refused.unwrap_err().to_string().contains("disk full"));
+        // Kept, and written on the retry.
+        group.sync().unwrap();
+        assert_eq!(*written.lock().unwrap(), ["a"]);
+        group.stop();
+        flusher.join().unwrap();
     }
 }
