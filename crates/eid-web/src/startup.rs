@@ -343,10 +343,7 @@ async fn around_request(State(state): State<AppState>, request: Request, next: N
     let mut response = REQUEST_ID
         .scope(
             id.clone(),
-            REQUEST_CLOCK.scope(
-                clock,
-                crate::console::DEVELOPMENT.scope(development, timed),
-            ),
+            REQUEST_CLOCK.scope(clock, crate::console::DEVELOPMENT.scope(development, timed)),
         )
         .await;
     let elapsed = started.elapsed();

@@ -102,12 +102,8 @@ fn every_acknowledged_request_has_its_audit_line_after_a_kill_9() {
     import_generated(store.as_ref(), persons.clone().into_iter(), &opts).unwrap();
     let officer = create_user(store.as_ref(), "tinh.62", Role::Province, province);
     drop(store);
-    let ids: Arc<Vec<String>> = Arc::new(
-        persons
-            .iter()
-            .map(|p| p.id.as_str().to_owned())
-            .collect(),
-    );
+    let ids: Arc<Vec<String>> =
+        Arc::new(persons.iter().map(|p| p.id.as_str().to_owned()).collect());
     // The editors correct living people: a dead person's record cannot say alive again.
     let alive: Arc<Vec<String>> = Arc::new(
         persons
@@ -181,21 +177,18 @@ fn every_acknowledged_request_has_its_audit_line_after_a_kill_9() {
                         }
                         let address = format!("Số {} đường Thử {trial}-{t}-{n}", k + 1);
                         let version = (version + k).to_string();
-                        let r = agent
-                            .post(&url)
-                            .header("Cookie", &session)
-                            .send_form([
-                                ("csrf", csrf.as_str()),
-                                ("version", version.as_str()),
-                                ("address", address.as_str()),
-                                ("temp_unit", ""),
-                                ("temp_address", ""),
-                                ("phone", ""),
-                                ("phone_type", "none"),
-                                ("life", "alive"),
-                                ("life_date", ""),
-                                ("reason", "kiểm tra độ bền của nhật ký"),
-                            ]);
+                        let r = agent.post(&url).header("Cookie", &session).send_form([
+                            ("csrf", csrf.as_str()),
+                            ("version", version.as_str()),
+                            ("address", address.as_str()),
+                            ("temp_unit", ""),
+                            ("temp_address", ""),
+                            ("phone", ""),
+                            ("phone_type", "none"),
+                            ("life", "alive"),
+                            ("life_date", ""),
+                            ("reason", "kiểm tra độ bền của nhật ký"),
+                        ]);
                         match acknowledged(r, &[303, 400, 409]) {
                             Some((303, id, _)) => lock(&acked).push(("edit", id)),
                             Some(_) => continue 'people,

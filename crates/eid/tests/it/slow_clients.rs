@@ -28,7 +28,8 @@ fn config(header_read: u64, request: u64, connections: u32) -> eid::Config {
 
 fn connect(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     s
 }
 
@@ -91,7 +92,10 @@ fn partial_headers_are_cut_off_after_the_header_read_timeout_while_others_are_se
         open = done.iter().filter(|d| !**d).count();
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert_eq!(open, 0, "of {SLOW} partial headers, {open} still open after 6 s");
+    assert_eq!(
+        open, 0,
+        "of {SLOW} partial headers, {open} still open after 6 s"
+    );
     let t = trickle_closed.expect("a trickled header still open after 6 s");
     assert!(t >= Duration::from_millis(900), "closed too early: {t:?}");
     // None of them got an answer to a request it never finished.
@@ -143,7 +147,9 @@ fn connections_beyond_the_limit_are_closed_until_a_place_frees() {
 
     // One more is closed without an answer.
     let mut extra = connect(s.addr);
-    extra.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nHost: eid\r\n\r\n");
     let mut got = Vec::new();
     let _ = extra.read_to_end(&mut got);
