@@ -125,6 +125,7 @@ fn every_acknowledged_request_has_its_audit_line_after_a_kill_9() {
             cookie_value(&set_cookie(&signed_in, "eid_session").expect("a session"))
         );
         let stop = Arc::new(AtomicBool::new(false));
+        let before = lock(&acked).len();
         let mut threads = Vec::new();
         for t in 0..READERS {
             let (base, token, ids, stop, acked) = (
@@ -198,8 +199,13 @@ fn every_acknowledged_request_has_its_audit_line_after_a_kill_9() {
                 }
             }));
         }
-        // Let the load build up, then crash the server in the middle of it.
-        std::thread::sleep(Duration::from_millis(700 + 150 * trial as u64));
+        // Let the load build up (however slow the machine), then crash the server in the
+        // middle of it.
+        let waited = std::time::Instant::now();
+        while lock(&acked).len() < before + 50 && waited.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200 + 150 * trial as u64));
         child.kill().unwrap();
         child.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
