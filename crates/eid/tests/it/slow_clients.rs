@@ -76,7 +76,7 @@ fn partial_headers_are_cut_off_after_the_header_read_timeout_while_others_are_se
         assert_eq!(healthz(&s.base), 200);
     }
     let mut trickle_closed = None;
-    let mut done = vec![false; SLOW];
+    let mut done = [false; SLOW];
     let mut open = SLOW;
     while started.elapsed() < Duration::from_secs(6) && (open > 0 || trickle_closed.is_none()) {
         if trickle_closed.is_none()
