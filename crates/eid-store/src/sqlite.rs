@@ -85,9 +85,11 @@ pub struct SqliteStore {
     writer: Mutex<Connection>,
     /// The audit trail's own database, written by the flusher thread.
     audit_conn: Arc<Mutex<Connection>>,
-    /// Audit lines on their way to the database; see [`AuditBuffer`].
-    audit: Arc<AuditBuffer>,
+    /// Audit lines on their way to the database, committed in groups by the flusher thread;
+    /// see [`audit::GroupCommit`].
+    audit: Arc<audit::GroupCommit>,
     flusher: Option<std::thread::JoinHandle<()>>,
+    audit_checkpointer: Option<std::thread::JoinHandle<()>>,
     /// Copies the WAL into the database every [`CHECKPOINT_EVERY`], off the write path.
     checkpointer: Option<std::thread::JoinHandle<()>>,
     checkpoint_stop: Arc<AtomicBool>,
@@ -131,6 +133,40 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// The audit trail's connection for the flusher: as [`connect`] (WAL, `synchronous = NORMAL`: a
+/// committed batch is in the WAL file when the commit returns, so it survives a crash of the
+/// process; a power loss can lose the batches since the last checkpoint, as for the register's
+/// own writes, and leaves the file consistent). Checkpoints run on [`audit_checkpointer`]'s
+/// thread, so the flusher, which answering requests wait for, never pays their fsync.
+fn connect_audit(path: &Path) -> Result<Connection, StoreError> {
+    let conn = connect(path)?;
+    conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+    Ok(conn)
+}
+
+/// Checkpoints the audit file's WAL as the register's checkpointer does its own (PASSIVE every
+/// [`CHECKPOINT_EVERY`], TRUNCATE past [`WAL_LIMIT_FRAMES`]), until `stop`.
+fn audit_checkpointer(
+    path: &Path,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, StoreError> {
+    let conn = connect(path)?;
+    std::thread::Builder::new()
+        .name("eid-audit-checkpoint".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Acquire) {
+                std::thread::park_timeout(CHECKPOINT_EVERY);
+                let log = conn
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+                    .unwrap_or(0);
+                if log > WAL_LIMIT_FRAMES {
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Db(format!("starting the audit checkpointer: {e}")))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`, and its parent folder.
     pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
@@ -169,13 +205,15 @@ impl SqliteStore {
                 })
                 .map_err(|e| StoreError::Db(format!("starting the checkpointer: {e}")))?
         };
-        let audit_conn = Arc::new(Mutex::new(connect(&audit_path(path))?));
-        let audit = Arc::new(AuditBuffer::default());
+        let audit_conn = Arc::new(Mutex::new(connect_audit(&audit_path(path))?));
+        let audit_checkpointer =
+            audit_checkpointer(&audit_path(path), Arc::clone(&checkpoint_stop))?;
+        let audit = Arc::new(audit::GroupCommit::default());
         let flusher = {
             let (writer, audit) = (Arc::clone(&audit_conn), Arc::clone(&audit));
             std::thread::Builder::new()
                 .name("eid-audit-flush".into())
-                .spawn(move || audit.run(&writer))
+                .spawn(move || audit.run(|batch| append_batch(&writer, batch)))
                 .map_err(|e| StoreError::Db(format!("starting the audit flusher: {e}")))?
         };
         let mut readers = Vec::with_capacity(READERS);
@@ -187,6 +225,7 @@ impl SqliteStore {
             audit_conn,
             audit: Arc::clone(&audit),
             flusher: Some(flusher),
+            audit_checkpointer: Some(audit_checkpointer),
             checkpointer: Some(checkpointer),
             checkpoint_stop,
             readers: Mutex::new(readers),
@@ -222,81 +261,28 @@ impl SqliteStore {
     }
 }
 
-/// Audit lines are queued in memory and written by a flusher thread in one transaction every
-/// few milliseconds, so that audited reads do not queue one by one on SQLite's single writer.
-/// Reading the audit trail, and dropping the store, flush first; a crash can lose at most the
-/// last [`AUDIT_FLUSH_EVERY`] of lines.
-#[derive(Default)]
-struct AuditBuffer {
-    pending: Mutex<Vec<audit::Line>>,
-    wake: Condvar,
-    stop: AtomicBool,
-}
-
-/// The longest an audit line waits in memory.
-const AUDIT_FLUSH_EVERY: Duration = Duration::from_millis(20);
-
-impl AuditBuffer {
-    fn push(&self, line: audit::Line) {
-        lock(&self.pending).push(line);
-        self.wake.notify_one();
+/// Commits a batch of audit lines in one transaction (the flusher's `write`).
+fn append_batch(writer: &Mutex<Connection>, batch: &[audit::Line]) -> Result<(), StoreError> {
+    let conn = lock(writer);
+    let tx = conn.unchecked_transaction()?;
+    for line in batch {
+        audit::append(&mut SqliteTx { conn: &tx }, line)?;
     }
-
-    /// Writes every queued line; on failure they go back to the front of the queue.
-    fn flush(&self, writer: &Mutex<Connection>) -> Result<(), StoreError> {
-        let conn = lock(writer);
-        let batch = std::mem::take(&mut *lock(&self.pending));
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let write = || -> Result<(), StoreError> {
-            let tx = conn.unchecked_transaction()?;
-            for line in &batch {
-                audit::append(&mut SqliteTx { conn: &tx }, line)?;
-            }
-            tx.commit()?;
-            Ok(())
-        };
-        let result = write();
-        if result.is_err() {
-            let mut q = lock(&self.pending);
-            let mut rest = batch;
-            rest.append(&mut q);
-            *q = rest;
-        }
-        result
-    }
-
-    /// The flusher thread: waits for lines, lets a batch gather, writes it.
-    fn run(&self, writer: &Mutex<Connection>) {
-        loop {
-            {
-                let mut q = lock(&self.pending);
-                while q.is_empty() && !self.stop.load(Ordering::Acquire) {
-                    q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
-                }
-            }
-            if self.stop.load(Ordering::Acquire) {
-                let _ = self.flush(writer);
-                return;
-            }
-            std::thread::sleep(AUDIT_FLUSH_EVERY);
-            if self.flush(writer).is_err() {
-                // The database refused (disk full, locked): keep the lines and retry later.
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        }
-    }
+    tx.commit()?;
+    Ok(())
 }
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
-        self.audit.stop.store(true, Ordering::Release);
-        self.audit.wake.notify_all();
+        self.audit.stop();
         if let Some(handle) = self.flusher.take() {
             let _ = handle.join();
         }
         self.checkpoint_stop.store(true, Ordering::Release);
+        if let Some(handle) = self.audit_checkpointer.take() {
+            handle.thread().unpark();
+            let _ = handle.join();
+        }
         if let Some(handle) = self.checkpointer.take() {
             handle.thread().unpark();
             let _ = handle.join();
@@ -729,9 +715,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    /// Flushes the queue, then reads the trail's own file with the shared query.
+    fn audit_synced(&self, request_id: &str, done: audit::Done) {
+        self.audit.when_durable(request_id, done);
+    }
+
+    /// Waits for the queue to be committed, then reads the trail's own file with the shared
+    /// query.
     fn audit_query(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        self.audit.flush(&self.audit_conn)?;
+        self.audit.sync()?;
         let conn = lock(&self.audit_conn);
         audit::query(&mut SqliteTx { conn: &conn }, q)
     }

@@ -451,12 +451,13 @@ pub trait Store: Send + Sync {
         crate::staff::list_api_tokens(self.db())
     }
 
-    // Audit trail: statements written once in `crate::audit`. SQLite overrides `audit` and
-    // `audit_query` to queue lines and keep the trail in a file of its own.
+    // Audit trail: statements written once in `crate::audit`. SQLite overrides `audit`,
+    // `audit_synced` and `audit_query` to commit lines in groups and keep the trail in a file
+    // of its own.
 
-    /// Records one line. An engine may hold it in memory for a few milliseconds to write lines
-    /// in batches (SQLite: at most 20 ms); [`Store::audit_log`] sees every line recorded before
-    /// it was called.
+    /// Records one line. An engine may queue it to commit lines in groups (SQLite); then
+    /// [`Store::audit_synced`] says when it is committed, and [`Store::audit_log`] sees every
+    /// line recorded before it was called.
     fn audit(
         &self,
         actor: &Actor,
@@ -468,6 +469,14 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError> {
         let line = crate::audit::Line::new(actor, action, target, outcome, request_id, now);
         crate::sql::write_one(self.db(), |tx| crate::audit::append(tx, &line))
+    }
+    /// Calls `done` once every line recorded with `request_id` is committed, or with the error
+    /// that kept it from being written. The server answers a request only after this, so that
+    /// a crash cannot lose the line of a request that was answered. Here (PostgreSQL) `audit`
+    /// commits each line before it returns, so `done` runs at once.
+    fn audit_synced(&self, request_id: &str, done: crate::audit::Done) {
+        let _ = request_id;
+        done(Ok(()));
     }
     /// The newest entries first.
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {

@@ -32,6 +32,16 @@ pub struct Config {
     /// `sqlite://PATH` or `postgres://…`.
     pub db: String,
     pub listen: SocketAddr,
+    /// Slow clients: a connection that has not sent a whole request header this many seconds
+    /// after it opened (or after its previous answer) is closed (`header_read_timeout_seconds`,
+    /// `EID_HEADER_READ_TIMEOUT_SECONDS`; default 10).
+    pub header_read_timeout_seconds: u64,
+    /// A request not answered within this many seconds, its body read included, gets 408
+    /// `request.timeout` (`request_timeout_seconds`, `EID_REQUEST_TIMEOUT_SECONDS`; default 30).
+    pub request_timeout_seconds: u64,
+    /// Open connections at most; beyond it new ones are closed at once (`max_connections`,
+    /// `EID_MAX_CONNECTIONS`; default 4096).
+    pub max_connections: u32,
     /// A tracing filter, e.g. `info` or `eid=debug,info`.
     pub log: String,
     /// How long a console session lives, in minutes.
@@ -101,6 +111,9 @@ impl fmt::Debug for Config {
         let Config {
             db,
             listen,
+            header_read_timeout_seconds,
+            request_timeout_seconds,
+            max_connections,
             log,
             session_ttl_minutes,
             secure_cookies,
@@ -130,6 +143,9 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("db", db)
             .field("listen", listen)
+            .field("header_read_timeout_seconds", header_read_timeout_seconds)
+            .field("request_timeout_seconds", request_timeout_seconds)
+            .field("max_connections", max_connections)
             .field("log", log)
             .field("session_ttl_minutes", session_ttl_minutes)
             .field("secure_cookies", secure_cookies)
@@ -166,6 +182,9 @@ impl Default for Config {
         Config {
             db: DEFAULT_DB.to_owned(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            header_read_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            max_connections: 4096,
             log: "info".to_owned(),
             session_ttl_minutes: 8 * 60,
             secure_cookies: false,
@@ -200,6 +219,9 @@ impl Default for Config {
 pub struct FileConfig {
     pub db: Option<String>,
     pub listen: Option<String>,
+    pub header_read_timeout_seconds: Option<u64>,
+    pub request_timeout_seconds: Option<u64>,
+    pub max_connections: Option<u32>,
     pub log: Option<String>,
     pub session_ttl_minutes: Option<u64>,
     pub secure_cookies: Option<bool>,
@@ -295,6 +317,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let mut c = Config::default();
+        c.slow_clients(&file, env)?;
         let mut listen = None;
         // Layer 1: the file.
         if let Some(v) = file.db {
@@ -482,6 +505,15 @@ impl Config {
         }
         if let Some(v) = &flags.clock_at {
             c.clock_at = Some(instant("--clock-at", v)?);
+        }
+        for (key, value) in [
+            ("header_read_timeout_seconds", c.header_read_timeout_seconds),
+            ("request_timeout_seconds", c.request_timeout_seconds),
+            ("max_connections", u64::from(c.max_connections)),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!("{key} must be at least 1")));
+            }
         }
         if let Some((source, v)) = listen {
             c.listen = v.parse().map_err(|_| {
@@ -700,6 +732,35 @@ fn instant(name: &str, v: &str) -> Result<OffsetDateTime, ConfigError> {
             "{name}: {v:?} is not an instant such as 2025-03-15T09:00:00+07:00"
         ))
     })
+}
+
+impl Config {
+    /// The slow-client limits from the file, then the environment (no flags).
+    fn slow_clients(
+        &mut self,
+        file: &FileConfig,
+        env: &HashMap<String, String>,
+    ) -> Result<(), ConfigError> {
+        if let Some(v) = file.header_read_timeout_seconds {
+            self.header_read_timeout_seconds = v;
+        }
+        if let Some(v) = file.request_timeout_seconds {
+            self.request_timeout_seconds = v;
+        }
+        if let Some(v) = file.max_connections {
+            self.max_connections = v;
+        }
+        if let Some(v) = env.get("EID_HEADER_READ_TIMEOUT_SECONDS") {
+            self.header_read_timeout_seconds = number("EID_HEADER_READ_TIMEOUT_SECONDS", v)?;
+        }
+        if let Some(v) = env.get("EID_REQUEST_TIMEOUT_SECONDS") {
+            self.request_timeout_seconds = number("EID_REQUEST_TIMEOUT_SECONDS", v)?;
+        }
+        if let Some(v) = env.get("EID_MAX_CONNECTIONS") {
+            self.max_connections = number("EID_MAX_CONNECTIONS", v)?;
+        }
+        Ok(())
+    }
 }
 
 fn number<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError> {

@@ -5,13 +5,21 @@
 //! `x-request-id` response header and every error body), counts it in the metrics by route
 //! template, logs it without its path (paths can hold personal IDs), and adds the security
 //! headers.
+//!
+//! The server loop is ours rather than `axum::serve`, for slow clients (see ARCHITECTURE.md,
+//! "Slow clients"): at most `max_connections` connections are open (beyond it a new one is
+//! closed at once); a connection that has not sent a whole request header within
+//! `header_read_timeout_seconds` of opening (or of its previous answer) is closed; a request
+//! not answered within `request_timeout_seconds`, its body read included, gets 408
+//! `request.timeout`.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -100,14 +108,87 @@ impl Application {
 
     /// Serves until Ctrl-C (or SIGTERM on Unix).
     pub async fn run_until_stopped(self) -> Result<(), String> {
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())
+        let limits = Limits::of(&self.state.config);
+        serve(self.listener, self.router, limits, shutdown_signal()).await;
+        Ok(())
     }
+}
+
+/// The connection limits of [`serve`], from the configuration.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    connections: usize,
+    header_read: Duration,
+}
+
+impl Limits {
+    fn of(config: &Config) -> Limits {
+        Limits {
+            connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+            header_read: Duration::from_secs(config.header_read_timeout_seconds),
+        }
+    }
+}
+
+/// Accepts connections until `stop` completes, then lets the open ones finish their request
+/// and waits for them. Each connection holds one of `limits.connections` places while it is
+/// open; a connection that finds none free is closed before anything is read from it.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: Limits,
+    stop: impl Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let places = Arc::new(tokio::sync::Semaphore::new(limits.connections));
+    let (stop_all, stopping) = tokio::sync::watch::channel(false);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read);
+    tokio::pin!(stop);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: do not spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let Ok(place) = Arc::clone(&places).try_acquire_owned() else {
+            tracing::debug!("connection limit reached: a new connection was closed");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<_>| {
+            use tower_service::Service;
+            request.extensions_mut().insert(ConnectInfo(remote));
+            router.clone().call(request)
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = stopping.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(place);
+        });
+    }
+    drop(listener);
+    let _ = stop_all.send(true);
+    let all = u32::try_from(limits.connections).unwrap_or(u32::MAX);
+    let _ = places.acquire_many(all).await;
 }
 
 async fn shutdown_signal() {
@@ -198,6 +279,21 @@ fn new_request_id() -> String {
     token
 }
 
+/// Waits until the store has committed every audit line of request `id`.
+async fn audit_durable(state: &AppState, id: &str) -> Result<(), String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    state.store.audit_synced(
+        id,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    match rx.await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("the audit flusher dropped the request".to_owned()),
+    }
+}
+
 async fn around_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
@@ -210,13 +306,44 @@ async fn around_request(State(state): State<AppState>, request: Request, next: N
     let clock = Arc::clone(&state.clock);
     // The console's pages read the mode from here to show the development strip.
     let development = state.config.development;
+    let api = request.uri().path().starts_with("/api/");
+    let lang = crate::console::i18n::Lang::from_headers(request.headers());
+    let limit = Duration::from_secs(state.config.request_timeout_seconds);
+    let answer = async {
+        let response = next.run(request).await;
+        // The answer leaves only once the request's audit lines are committed (group commit
+        // on SQLite; at once on PostgreSQL, which committed each line already): a crash after
+        // this point cannot lose the line of an answered request.
+        match audit_durable(&state, &id).await {
+            Ok(()) => response,
+            Err(e) => AppError::Internal(format!("audit trail: {e}")).into_response(),
+        }
+    };
+    let timed = async {
+        match tokio::time::timeout(limit, answer).await {
+            Ok(response) => response,
+            Err(_) => {
+                let err = AppError::Refused {
+                    status: StatusCode::REQUEST_TIMEOUT,
+                    code: "request.timeout",
+                    message: format!(
+                        "the request was not answered within {} seconds",
+                        limit.as_secs()
+                    ),
+                    detail: None,
+                };
+                if api {
+                    err.into_response()
+                } else {
+                    crate::console::ConsoleError(err, lang).into_response()
+                }
+            }
+        }
+    };
     let mut response = REQUEST_ID
         .scope(
             id.clone(),
-            REQUEST_CLOCK.scope(
-                clock,
-                crate::console::DEVELOPMENT.scope(development, next.run(request)),
-            ),
+            REQUEST_CLOCK.scope(clock, crate::console::DEVELOPMENT.scope(development, timed)),
         )
         .await;
     let elapsed = started.elapsed();

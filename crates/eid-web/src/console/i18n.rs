@@ -182,6 +182,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("err.auth.csrf", "Biểu mẫu đã hết hạn. Vui lòng tải lại trang.", "The form has expired. Please reload the page."),
     ("err.auth.rate_limited", "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau.", "Too many failed sign-ins. Please try again later."),
     ("err.route.not_found", "Không có trang này.", "There is no such page."),
+    ("err.request.timeout", "Yêu cầu quá thời gian chờ. Vui lòng thử lại.", "The request took too long. Please try again."),
     ("err.internal", "Lỗi hệ thống. Vui lòng báo lại mã yêu cầu.", "Internal error. Please quote the request id."),
     ("err.input", "Dữ liệu nhập không hợp lệ", "Invalid input"),
     ("nav.accounts", "Tài khoản", "Accounts"),
