@@ -1,0 +1,107 @@
+//! Blocking: which register records a sector row is compared with at all.
+//!
+//! Several rules, unioned; each turns a record into at most one key, and two records are
+//! candidates when they share a key under some rule. The rules are chosen for Vietnamese
+//! registers, where a surname alone says little (Nguyễn is ~38 %) and sector records lose
+//! diacritics, swap name parts, swap day and month and give a year alone:
+//! - full birth date + folded surname;
+//! - full birth date with day and month in either order + folded given name;
+//! - birth year + province (2025 tree, so both trees meet) + folded given name;
+//! - birth year + folded surname and given name in either order;
+//! - the first six digits of the personal ID (province, century and sex, year) + folded given
+//!   name.
+
+use std::hash::{Hash, Hasher};
+
+use super::record::Record;
+
+/// The rules, by name, in the order their keys are computed.
+pub const RULES: [&str; 5] = [
+    "birth_date+surname",
+    "birth_day_month_any_order+given",
+    "birth_year+province+given",
+    "birth_year+names_any_order",
+    "id_prefix+given",
+];
+
+/// A block larger than this is skipped for the rule (it would say nothing and cost much).
+const MAX_BLOCK: usize = 400;
+
+fn key(rule: u8, nums: &[i64], texts: &[&str]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    rule.hash(&mut h);
+    nums.hash(&mut h);
+    texts.hash(&mut h);
+    h.finish()
+}
+
+/// The keys of a record under every rule that applies to it.
+pub fn keys(r: &Record) -> Vec<u64> {
+    let mut out = Vec::with_capacity(RULES.len());
+    let (s, g) = (r.surname.folded.as_str(), r.given.folded.as_str());
+    if let Some(b) = r.birth {
+        let y = i64::from(b.year);
+        if b.is_full() {
+            let (m, d) = (i64::from(b.month), i64::from(b.day));
+            if !s.is_empty() {
+                out.push(key(0, &[y, m, d], &[s]));
+            }
+            if !g.is_empty() {
+                let (lo, hi) = if m <= d { (m, d) } else { (d, m) };
+                out.push(key(1, &[y, lo, hi], &[g]));
+            }
+        }
+        if let (Some(p), false) = (r.place.province_2025, g.is_empty()) {
+            out.push(key(2, &[y, i64::from(p)], &[g]));
+        }
+        if !s.is_empty() && !g.is_empty() {
+            let (lo, hi) = if s <= g { (s, g) } else { (g, s) };
+            out.push(key(3, &[y], &[lo, hi]));
+        }
+    }
+    if let (Some(id), false) = (&r.id, g.is_empty()) {
+        if let Some(prefix) = id.get(..6) {
+            out.push(key(4, &[], &[prefix, g]));
+        }
+    }
+    out
+}
+
+/// The register's keys, sorted, for lookups by binary search.
+pub struct Index {
+    entries: Vec<(u64, u32)>,
+}
+
+impl Index {
+    pub fn build(register: &[Record]) -> Index {
+        let mut entries = Vec::with_capacity(register.len() * RULES.len());
+        for (i, r) in register.iter().enumerate() {
+            let Ok(i) = u32::try_from(i) else { break };
+            entries.extend(keys(r).into_iter().map(|k| (k, i)));
+        }
+        entries.sort_unstable();
+        Index { entries }
+    }
+
+    /// The register records sharing a key with `r`, each once, in index order.
+    pub fn candidates(&self, r: &Record, out: &mut Vec<u32>) {
+        out.clear();
+        for k in keys(r) {
+            let start = self.entries.partition_point(|e| e.0 < k);
+            let rest = self.entries.get(start..).unwrap_or(&[]);
+            let block = rest.get(..rest.partition_point(|e| e.0 == k)).unwrap_or(&[]);
+            if block.len() <= MAX_BLOCK {
+                out.extend(block.iter().map(|e| e.1));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
