@@ -25,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_accounts.sql")),
     (3, include_str!("../migrations/sqlite/0003_operations.sql")),
+    (8, include_str!("../migrations/sqlite/0008_linkage.sql")),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];

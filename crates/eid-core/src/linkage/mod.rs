@@ -6,5 +6,6 @@
 
 pub mod files;
 pub mod matcher;
+pub mod service;
 
 pub use matcher::{Decision, Explanation, Linker, Method, Outcome, Thresholds};

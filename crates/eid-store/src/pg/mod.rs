@@ -54,6 +54,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_schema_parity.sql"),
     ),
+    (8, include_str!("../../migrations/postgres/0008_linkage.sql")),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
