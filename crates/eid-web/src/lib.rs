@@ -16,6 +16,7 @@ pub mod config;
 pub mod console;
 pub mod error;
 pub mod json;
+pub mod linkage;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

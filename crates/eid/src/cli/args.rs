@@ -111,6 +111,46 @@ pub enum LinkCommand {
     /// Links a sector CSV against a person CSV in memory (no database) and writes one decision
     /// a row: row_id,outcome,method,personal_id,alternative_id,score.
     Run(LinkRunArgs),
+    /// Saves a sector source and its column mapping (checked before it is saved).
+    Source(LinkSourceArgs),
+    /// Imports a sector CSV from a saved source: every row matched against the register and
+    /// stored with its explanation; bad rows reported with line and reason.
+    Import(LinkImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LinkSourceArgs {
+    /// The source's name (letters, digits, _ and -).
+    #[arg(long)]
+    pub name: String,
+    /// social_insurance, health_insurance, civil_births, civil_deaths, education or other.
+    #[arg(long)]
+    pub kind: String,
+    /// Which column holds each field, as field=column,… (fields: row_id, personal_id, surname,
+    /// middle_name, given_name, birth_date, sex, unit_tree, unit); other columns are kept.
+    #[arg(long)]
+    pub mapping: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkImportArgs {
+    /// The saved source the file comes from.
+    #[arg(long)]
+    pub source: String,
+    /// The sector CSV.
+    pub file: PathBuf,
+    /// The day the file was received (YYYY-MM-DD) [default: today].
+    #[arg(long, value_name = "DATE")]
+    pub received: Option<String>,
+    /// Where to write the rejected rows (line,column,reason) [default: FILE.rejected.csv].
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Match probability at or above which a row is matched.
+    #[arg(long, default_value_t = 0.99)]
+    pub matched: f64,
+    /// Match probability at or above which a row goes to review.
+    #[arg(long, default_value_t = 0.5)]
+    pub review: f64,
 }
 
 #[derive(Debug, Args)]

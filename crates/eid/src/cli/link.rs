@@ -109,3 +109,72 @@ pub(super) fn thresholds(matched: f64, review: f64) -> Result<Thresholds, Failur
     }
     Ok(Thresholds { matched, review })
 }
+
+pub(super) fn link_source(config: &Config, args: &LinkSourceArgs) -> Result<(), Failure> {
+    let store = open_store(&config.db)?;
+    let mapping = Mapping::parse(&args.mapping)?;
+    let source = eid_core::linkage::service::Source {
+        name: args.name.clone(),
+        kind: args.kind.clone(),
+        mapping,
+    };
+    eid_core::linkage::service::define_source(
+        store.as_ref(),
+        &Actor::Cli("link".to_owned()),
+        now(),
+        &source,
+    )?;
+    outln!("source {} saved", source.name)
+}
+
+pub(super) fn link_import(config: &Config, args: &LinkImportArgs) -> Result<(), Failure> {
+    let store = open_store(&config.db)?;
+    let thresholds = thresholds(args.matched, args.review)?;
+    let received = match &args.received {
+        Some(d) => eid_domain::parse_iso_date(d.trim())
+            .ok_or_else(|| format!("--received: {d} is not YYYY-MM-DD"))?,
+        None => today(),
+    };
+    let report_path = args.report.clone().unwrap_or_else(|| {
+        let mut p = args.file.clone().into_os_string();
+        p.push(".rejected.csv");
+        p.into()
+    });
+    let mut rejected = Vec::new();
+    let file_name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let summary = eid_core::linkage::service::import(
+        store.as_ref(),
+        &Actor::Cli("link".to_owned()),
+        now(),
+        &args.source,
+        &file_name,
+        received,
+        open(&args.file)?,
+        &thresholds,
+        &mut |r| rejected.push(r.clone()),
+    )?;
+    if !rejected.is_empty() {
+        let mut w = csv::Writer::from_writer(create(&report_path)?);
+        w.write_record(["line", "column", "reason"])?;
+        for r in &rejected {
+            w.write_record([r.line.to_string().as_str(), r.column, r.reason.as_str()])?;
+        }
+        w.flush()?;
+        for r in rejected.iter().take(5) {
+            errln!("line {}: {}: {}", r.line, r.column, r.reason);
+        }
+        errln!("{} rejected rows written to {}", rejected.len(), report_path.display());
+    }
+    let [matched, conflict, review, unmatched] = summary.outcomes;
+    outln!(
+        "batch {}: {} rows, {} rejected; matched {matched}, conflict {conflict}, review {review}, unmatched {unmatched}; {} verified",
+        summary.batch_id,
+        summary.rows,
+        summary.rejected,
+        summary.verified
+    )
+}

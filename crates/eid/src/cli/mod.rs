@@ -158,6 +158,8 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Gen(GenCommand::Persons(args)) => gen_persons(&args),
         Command::Gen(GenCommand::Sector(args)) => link::gen_sector(&args),
         Command::Link(LinkCommand::Run(args)) => link::link_run(&args),
+        Command::Link(LinkCommand::Source(args)) => link::link_source(&config, &args),
+        Command::Link(LinkCommand::Import(args)) => link::link_import(&config, &args),
         Command::Admin(cmd) => admin(&config, cmd),
         Command::Client(cmd) => client_command(cmd),
     }

@@ -20,4 +20,5 @@ mod hardening_core;
 mod hardening_ops;
 mod hardening_web;
 mod helpers;
+mod linkage;
 mod ops;
