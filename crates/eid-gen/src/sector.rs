@@ -183,14 +183,14 @@ fn noisy(rng: &mut Rng, p: &Person, persons: &[Person], communes: &[&UnitCode]) 
         }
         _ => p.id.as_str().to_owned(),
     };
-    let mut commune = p.residence.unit.clone();
+    let mut commune = p.residence.unit;
     if rng.per_mille(50) {
         for _ in 0..8 {
             let Some(c) = communes.get(rng.below(communes.len() as u64) as usize) else {
                 break;
             };
             if province(c) != province(&commune) {
-                commune = (*c).clone();
+                commune = **c;
                 break;
             }
         }

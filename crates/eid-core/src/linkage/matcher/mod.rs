@@ -133,6 +133,15 @@ pub struct Explanation {
     pub probability: f64,
 }
 
+/// What a row comes to when its worker failed.
+const UNDECIDED: Decision = Decision {
+    outcome: Outcome::Unmatched,
+    method: Method::Probabilistic,
+    person: None,
+    alternative: None,
+    score: f64::NEG_INFINITY,
+};
+
 /// How many random pairs estimate u.
 const RANDOM_PAIRS: usize = 200_000;
 
@@ -337,21 +346,20 @@ impl Linker {
             let handles: Vec<_> = rows
                 .chunks(chunk)
                 .map(|part| {
-                    s.spawn(move || {
+                    let h = s.spawn(move || {
                         part.iter()
                             .map(|r| self.decide(model, t, r))
                             .collect::<Vec<_>>()
-                    })
+                    });
+                    (part.len(), h)
                 })
                 .collect();
             let mut out = Vec::with_capacity(rows.len());
-            for h in handles {
-                match h.join() {
-                    Ok(part) => out.extend(part),
-                    // A worker cannot panic (no indexing, no unwrap); if one did, its rows stay
-                    // unmatched rather than bringing the run down.
-                    Err(_) => {}
-                }
+            for (len, h) in handles {
+                // A worker cannot panic (no indexing, no unwrap); if one did, its rows stay
+                // unmatched, in place, rather than bringing the run down.
+                let part = h.join().unwrap_or_else(|_| vec![UNDECIDED; len]);
+                out.extend(part);
             }
             out
         })

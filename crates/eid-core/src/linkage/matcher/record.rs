@@ -117,8 +117,8 @@ fn resolve(tree: Tree, code: &str) -> Option<Place> {
         tree: Some(tree),
         ..Place::default()
     };
-    let mut chain = vec![unit.code.clone()];
-    chain.extend(units.ancestors(tree, &unit.code).into_iter().map(|u| u.code.clone()));
+    let mut chain = vec![unit.code];
+    chain.extend(units.ancestors(tree, &unit.code).into_iter().map(|u| u.code));
     for c in &chain {
         let n = Some(c.number());
         match (tree, c.level()) {
