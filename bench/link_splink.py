@@ -4,8 +4,8 @@
 usage: link_splink.py ADMIN_UNITS.tsv PERSONS.csv SECTOR.csv OUT.csv [THRESHOLD]
 Names folded (lower case, no diacritics, đ → d), birth dates as text, the residence as its 2025
 province (both trees meet there). u by random sampling, m by EM on two blocking rules (birth date
-plus province; surname plus given name), predictions on four blocking rules; each sector row
-keeps its best register person at or above THRESHOLD (default 0.99). Writes row_id,personal_id.
+plus province; surname plus given name), predictions on five blocking rules; each sector row
+keeps its best register person at or above THRESHOLD (default 0.9). Writes row_id,personal_id.
 """
 import sys
 import time
@@ -15,7 +15,7 @@ import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 units, persons, sector, out = sys.argv[1:5]
-threshold = float(sys.argv[5]) if len(sys.argv) > 5 else 0.99
+threshold = float(sys.argv[5]) if len(sys.argv) > 5 else 0.9
 t0 = time.time()
 con = duckdb.connect()
 rows = []
@@ -73,6 +73,7 @@ settings = SettingsCreator(
         block_on("yob", "prov", "giv"),
         block_on("yob", "sur", "giv"),
         block_on("pid"),
+        block_on("dob", "prov"),
     ],
     retain_intermediate_calculation_columns=False,
     retain_matching_columns=False,

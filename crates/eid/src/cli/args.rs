@@ -146,7 +146,7 @@ pub struct LinkImportArgs {
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     /// Match probability at or above which a row is matched.
-    #[arg(long, default_value_t = 0.99)]
+    #[arg(long, default_value_t = 0.9)]
     pub matched: f64,
     /// Match probability at or above which a row goes to review.
     #[arg(long, default_value_t = 0.5)]
@@ -168,7 +168,7 @@ pub struct LinkRunArgs {
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
     /// Match probability at or above which a row is matched.
-    #[arg(long, default_value_t = 0.99)]
+    #[arg(long, default_value_t = 0.9)]
     pub matched: f64,
     /// Match probability at or above which a row goes to review.
     #[arg(long, default_value_t = 0.5)]

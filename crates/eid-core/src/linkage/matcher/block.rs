@@ -9,19 +9,23 @@
 //! - birth year + province (2025 tree, so both trees meet) + folded given name;
 //! - birth year + folded surname and given name in either order;
 //! - the first six digits of the personal ID (province, century and sex, year) + folded given
-//!   name.
+//!   name;
+//! - full birth date + province (2025 tree): every name may be mangled, few share both;
+//! - birth year + folded surname and middle name (a typo in the given name, a year alone).
 
 use std::hash::{Hash, Hasher};
 
 use super::record::Record;
 
 /// The rules, by name, in the order their keys are computed.
-pub const RULES: [&str; 5] = [
+pub const RULES: [&str; 7] = [
     "birth_date+surname",
     "birth_day_month_any_order+given",
     "birth_year+province+given",
     "birth_year+names_any_order",
     "id_prefix+given",
+    "birth_date+province",
+    "birth_year+surname+middle",
 ];
 
 /// A block larger than this is skipped for the rule (it would say nothing and cost much).
@@ -50,6 +54,13 @@ pub fn keys(r: &Record) -> Vec<u64> {
                 let (lo, hi) = if m <= d { (m, d) } else { (d, m) };
                 out.push(key(1, &[y, lo, hi], &[g]));
             }
+        }
+        if let (Some(p), true) = (r.place.province_2025, b.is_full()) {
+            out.push(key(5, &[y, i64::from(b.month), i64::from(b.day), i64::from(p)], &[]));
+        }
+        let m = r.middle.folded.as_str();
+        if !s.is_empty() && !m.is_empty() {
+            out.push(key(6, &[y], &[s, m]));
         }
         if let (Some(p), false) = (r.place.province_2025, g.is_empty()) {
             out.push(key(2, &[y, i64::from(p)], &[g]));

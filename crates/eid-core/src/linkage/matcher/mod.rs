@@ -65,7 +65,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Thresholds {
         Thresholds {
-            matched: 0.99,
+            matched: 0.9,
             review: 0.5,
         }
     }
@@ -243,7 +243,15 @@ impl Linker {
     }
 
     /// The best candidate by score, and the runner-up's score.
-    fn best(&self, model: &Model, row: &Record, skip: Option<u32>) -> Option<(u32, f64, f64)> {
+    /// With `ignore_id`, the personal ID is left out of the comparison (it is known to belong to
+    /// someone else).
+    fn best(
+        &self,
+        model: &Model,
+        row: &Record,
+        skip: Option<u32>,
+        ignore_id: bool,
+    ) -> Option<(u32, f64, f64)> {
         let mut cands = Vec::new();
         self.index.candidates(row, &mut cands);
         let mut best: Option<(u32, f64)> = None;
@@ -255,7 +263,11 @@ impl Linker {
             let Some(person) = self.register.get(c as usize) else {
                 continue;
             };
-            let s = self.score(model, person, &compare(person, row));
+            let mut g = compare(person, row);
+            if ignore_id {
+                g[Field::Id.index()] = 0;
+            }
+            let s = self.score(model, person, &g);
             match best {
                 Some((_, b)) if s <= b => second = second.max(s),
                 _ => {
@@ -290,7 +302,7 @@ impl Linker {
                     };
                 }
                 let alternative = self
-                    .best(model, row, Some(holder))
+                    .best(model, row, Some(holder), true)
                     .filter(|b| b.1 >= upper)
                     .map(|b| b.0);
                 return Decision {
@@ -302,7 +314,7 @@ impl Linker {
                 };
             }
         }
-        match self.best(model, row, None) {
+        match self.best(model, row, None, false) {
             Some((c, s, second)) if s >= upper => Decision {
                 // Two candidates both above the bar and within a bit of each other: a person
                 // decides.
