@@ -81,12 +81,23 @@ settings = SettingsCreator(
 reg = db.register("reg", dataset_display_name="register")
 sec = db.register("sec", dataset_display_name="sector")
 linker = Linker([reg, sec], settings, log_level=30)
-linker.training.estimate_probability_two_random_records_match(
-    [block_on("pid")], recall=0.75
-)
-linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob", "prov"))
-linker.training.estimate_parameters_using_expectation_maximisation(block_on("sur", "giv"))
+steps = []
+
+
+def step(name, f):
+    t = time.time()
+    f()
+    steps.append(f"{name} {time.time() - t:.1f}s")
+
+
+steps.append(f"load {time.time() - t0:.1f}s")
+step("prior", lambda: linker.training.estimate_probability_two_random_records_match(
+    [block_on("pid")], recall=0.75))
+step("u", lambda: linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1))
+step("em dob+prov", lambda: linker.training.estimate_parameters_using_expectation_maximisation(
+    block_on("dob", "prov")))
+step("em sur+giv", lambda: linker.training.estimate_parameters_using_expectation_maximisation(
+    block_on("sur", "giv")))
 t1 = time.time()
 pred = linker.inference.predict(threshold_match_probability=threshold)
 t2 = time.time()
@@ -106,6 +117,6 @@ copy (
 """
 )
 print(
-    f"splink: load+train {t1 - t0:.2f}s, predict {t2 - t1:.2f}s, total {time.time() - t0:.2f}s",
+    f"splink: {', '.join(steps)}, predict {t2 - t1:.1f}s, total {time.time() - t0:.1f}s",
     file=sys.stderr,
 )

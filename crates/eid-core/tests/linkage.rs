@@ -12,7 +12,7 @@ use eid_core::linkage::files::Mapping;
 use eid_core::linkage::service::{self, Source};
 use eid_core::linkage::{Outcome, Thresholds};
 use eid_core::store::{Role, Staff};
-use eid_core::{Actor, Caller, Error, Store};
+use eid_core::{Acting, Actor, Caller, Error, Store};
 use eid_domain::name::fold;
 use eid_domain::units::{Level, Tree, Units};
 use eid_domain::{LifeState, Person, UnitCode};
@@ -62,7 +62,11 @@ fn populate(store: &dyn Store) -> Vec<Person> {
     people
 }
 
-fn caller(role: Role, unit: &str) -> Caller {
+fn caller(role: Role, unit: &str) -> Acting {
+    Acting::new(caller_of(role, unit), "rid-link", NOW)
+}
+
+fn caller_of(role: Role, unit: &str) -> Caller {
     Caller {
         staff: Staff {
             id: 7,
@@ -249,6 +253,19 @@ fn a_sector_file_is_matched_stored_explained_and_scoped() {
             Err(Error::ScopeDenied)
         ));
         assert_eq!(Outcome::parse("review"), Some(Outcome::Review));
+
+        // Every read is audited with its request id: the refused ones too.
+        let log = store.audit_log(1000).unwrap();
+        let has = |action: &str, target: &str, outcome: &str| {
+            log.iter().any(|e| {
+                e.action == action && e.target == target && e.outcome == outcome && e.request_id == "rid-link"
+            })
+        };
+        assert!(has("link.result", &ra.id.to_string(), "ok"));
+        assert!(has("link.result", &ra.id.to_string(), "failed"));
+        assert!(has("link.result", &ra.id.to_string(), "denied"));
+        assert!(has("link.results", &format!("matched@{}", province_of(a)), "denied"));
+        assert!(has("link.results", "matched@VN", "ok"));
     }
 }
 

@@ -18,7 +18,7 @@ use crate::import::Rejected;
 use crate::rollup::{day_date, day_number};
 use crate::sql::{self, Val};
 use crate::store::{path_range, to_ms, unit_path, Actor, Store, StoreError};
-use crate::Caller;
+use crate::{Acting, Caller};
 
 /// The kinds of source.
 pub const KINDS: [&str; 6] = [
@@ -315,7 +315,20 @@ fn result_from(r: &[Val]) -> Result<(LinkResult, Option<i64>), StoreError> {
 
 /// The results of one outcome within a unit (the caller's own when none is named), newest
 /// first, at most `limit` (1–1000). Rows that name no place are listed to nation-wide staff only.
+/// Audited as `link.results` with the outcome and unit.
 pub fn results(
+    store: &dyn Store,
+    acting: &Acting,
+    outcome: &str,
+    unit: Option<&str>,
+    limit: u32,
+) -> Result<Vec<LinkResult>, Error> {
+    let target = format!("{outcome}@{}", unit.unwrap_or(acting.caller.unit().as_str()));
+    let found = list(store, &acting.caller, outcome, unit, limit);
+    acting.audited(store, "link.results", &target, found)
+}
+
+fn list(
     store: &dyn Store,
     caller: &Caller,
     outcome: &str,
@@ -343,8 +356,13 @@ pub fn results(
         .collect()
 }
 
-/// One decision with its breakdown, if the caller's units include it.
-pub fn result(store: &dyn Store, caller: &Caller, id: i64) -> Result<LinkResult, Error> {
+/// One decision with its breakdown, if the caller's units include it. Audited as `link.result`.
+pub fn result(store: &dyn Store, acting: &Acting, id: i64) -> Result<LinkResult, Error> {
+    let found = one(store, &acting.caller, id);
+    acting.audited(store, "link.result", &id.to_string(), found)
+}
+
+fn one(store: &dyn Store, caller: &Caller, id: i64) -> Result<LinkResult, Error> {
     caller.not_auditor()?;
     let row = sql::read(store.db(), |tx| {
         tx.row(&format!("SELECT {RESULT_COLUMNS} FROM link_result WHERE id = $1"), &[id.into()])

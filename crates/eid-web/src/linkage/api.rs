@@ -2,11 +2,12 @@
 
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use eid_core::Acting;
 use serde_json::{json, Value};
 
 use super::wire::{result_json, ResultsQuery};
 use crate::auth::ApiCaller;
-use crate::error::AppError;
+use crate::error::{request_id, AppError};
 use crate::openapi::Errors;
 use crate::state::AppState;
 
@@ -14,7 +15,7 @@ use crate::state::AppState;
     get,
     path = "/api/v1/linkage/results",
     tag = "linkage",
-    summary = "Decisions on sector rows of one outcome within a unit of the caller's scope, newest first.",
+    summary = "Decisions on sector rows of one outcome within a unit of the caller's scope, newest first (audited).",
     params(ResultsQuery),
     responses(
         (status = 200, description = "`{outcome, results: [{id, source, line, row_id, outcome, method, personal_id, alternative_id, score, received_on, attributes}]}`.", body = Object),
@@ -28,11 +29,12 @@ pub(super) async fn results(
     Query(q): Query<ResultsQuery>,
 ) -> Result<Json<Value>, AppError> {
     let outcome = q.outcome.clone();
+    let acting = Acting::new(caller, request_id(), state.now());
     let rows = state
-        .read(move |store| {
+        .blocking(move |store| {
             eid_core::linkage::service::results(
                 store,
-                &caller,
+                &acting,
                 &q.outcome,
                 q.unit.as_deref(),
                 q.limit.unwrap_or(100),
@@ -50,7 +52,7 @@ pub(super) async fn results(
     get,
     path = "/api/v1/linkage/results/{id}",
     tag = "linkage",
-    summary = "One decision with its breakdown: per field the comparison level, its weight (log2 m/u) and term-frequency adjustment, the prior and the total.",
+    summary = "One decision with its breakdown: per field the comparison level, its weight (log2 m/u) and term-frequency adjustment, the prior and the total (audited).",
     params(("id" = i64, Path, description = "The result's id.")),
     responses(
         (status = 200, description = "The decision and `explanation: {method, fields: [{field, level, weight, adjustment}], prior, total, probability, alternative}`.", body = Object),
@@ -66,9 +68,10 @@ pub(super) async fn result(
     let id: i64 = id
         .parse()
         .map_err(|_| AppError::not_found("link.not_found", "no such result"))?;
+    let acting = Acting::new(caller, request_id(), state.now());
     let r = state
-        .read(move |store| {
-            eid_core::linkage::service::result(store, &caller, id).map_err(Into::into)
+        .blocking(move |store| {
+            eid_core::linkage::service::result(store, &acting, id).map_err(Into::into)
         })
         .await?;
     Ok(Json(result_json(&r, true)))
