@@ -4,7 +4,7 @@
 usage: link_splink.py ADMIN_UNITS.tsv PERSONS.csv SECTOR.csv OUT.csv [THRESHOLD]
 Names folded (lower case, no diacritics, đ → d), birth dates as text, the residence as its 2025
 province (both trees meet there). u by random sampling, m by EM on two blocking rules (birth date
-plus province; surname plus given name), predictions on five blocking rules; each sector row
+plus province; surname, given name and birth year), predictions on five blocking rules; each sector row
 keeps its best register person at or above THRESHOLD (default 0.9). Writes row_id,personal_id.
 """
 import sys
@@ -96,8 +96,8 @@ step("prior", lambda: linker.training.estimate_probability_two_random_records_ma
 step("u", lambda: linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1))
 step("em dob+prov", lambda: linker.training.estimate_parameters_using_expectation_maximisation(
     block_on("dob", "prov")))
-step("em sur+giv", lambda: linker.training.estimate_parameters_using_expectation_maximisation(
-    block_on("sur", "giv")))
+step("em sur+giv+yob", lambda: linker.training.estimate_parameters_using_expectation_maximisation(
+    block_on("sur", "giv", "yob")))
 t1 = time.time()
 pred = linker.inference.predict(threshold_match_probability=threshold)
 t2 = time.time()

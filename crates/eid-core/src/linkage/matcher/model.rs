@@ -125,16 +125,24 @@ impl Model {
             let mut m = [[0.0; MAX_LEVELS]; 7];
             let mut u = [[0.0; MAX_LEVELS]; 7];
             let mut matched = 0.0;
-            for (g, count) in &patterns {
-                let mut lm = model.lambda.ln();
-                let mut lu = (1.0 - model.lambda).ln();
-                for f in FIELDS {
-                    let l = usize::from(g[f.index()]);
-                    if l > 0 {
-                        lm += model.m[f.index()].get(l).copied().unwrap_or(FLOOR).ln();
-                        lu += model.u[f.index()].get(l).copied().unwrap_or(FLOOR).ln();
-                    }
+            // ln m − ln u per field and level, once per iteration (0 for a missing field).
+            let mut diff = [[0.0f64; MAX_LEVELS]; 7];
+            for f in FIELDS {
+                for l in 1..f.levels().len() {
+                    let (m, u) = (model.m[f.index()][l], model.u[f.index()][l]);
+                    diff[f.index()][l] = m.max(FLOOR).ln() - u.max(FLOOR).ln();
                 }
+            }
+            let prior = model.lambda.ln() - (1.0 - model.lambda).ln();
+            for (g, count) in &patterns {
+                let mut log_odds = prior;
+                for f in FIELDS {
+                    log_odds += diff[f.index()]
+                        .get(usize::from(g[f.index()]))
+                        .copied()
+                        .unwrap_or(0.0);
+                }
+                let (lm, lu) = (log_odds, 0.0);
                 let w = 1.0 / (1.0 + (lu - lm).exp());
                 matched += w * count;
                 for f in FIELDS {
