@@ -40,7 +40,7 @@ create macro fold(s) as lower(strip_accents(replace(replace(coalesce(s, ''), 'đ
 create table reg as select p.personal_id unique_id, p.personal_id pid, fold(surname) sur,
   fold(middle_name) mid, fold(given_name) giv, birth_date dob, substr(birth_date, 1, 4) yob,
   sex, pm.new prov
-  from read_csv('{persons}', all_varchar=true) p
+  from read_csv('{persons}', all_varchar=true, header=true, quote='"', escape='"') p
   left join c24 on c24.commune = p.residence_unit
   left join pmap pm on pm.old = c24.province;
 create table sec as select row_id unique_id, nullif(personal_id, '') pid, fold(surname) sur,
@@ -48,7 +48,7 @@ create table sec as select row_id unique_id, nullif(personal_id, '') pid, fold(s
   nullif(sex, '') sex,
   case when unit_tree = '2025' then coalesce(c25.province, case when length(unit) = 2 then unit end)
        else pm.new end prov
-  from read_csv('{sector}', all_varchar=true) s
+  from read_csv('{sector}', all_varchar=true, header=true, quote='"', escape='"') s
   left join c24 on s.unit_tree = '2024' and c24.commune = s.unit
   left join pmap pm on pm.old = c24.province
   left join c25 on s.unit_tree = '2025' and c25.commune = s.unit;

@@ -179,6 +179,9 @@ pub struct LinkRunArgs {
     /// How many rows the EM trains on.
     #[arg(long, default_value_t = 50_000)]
     pub sample: usize,
+    /// Prints the estimated model (each field level's weight, the prior) on stderr.
+    #[arg(long)]
+    pub show_model: bool,
 }
 
 #[derive(Debug, Args)]

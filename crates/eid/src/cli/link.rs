@@ -99,6 +99,18 @@ pub(super) fn link_run(args: &LinkRunArgs) -> Result<(), Failure> {
         (decided - trained).as_secs_f64(),
         start.elapsed().as_secs_f64()
     );
+    if args.show_model {
+        errln!("model: lambda {:.3e}, prior {:.2} bits", model.lambda, model.prior());
+        for f in eid_core::linkage::matcher::compare::FIELDS {
+            let levels: Vec<String> = (1..f.levels().len())
+                .map(|l| {
+                    let l = l as u8;
+                    format!("{} {:+.2}", f.level_name(l), model.weight(f, l))
+                })
+                .collect();
+            errln!("  {}: {}", f.as_str(), levels.join(", "));
+        }
+    }
     let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
     outln!("{}", summary.join(", "))
 }

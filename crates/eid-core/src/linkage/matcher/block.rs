@@ -7,11 +7,16 @@
 //! - full birth date + folded surname;
 //! - full birth date with day and month in either order + folded given name;
 //! - birth year + province (2025 tree, so both trees meet) + folded given name;
-//! - birth year + folded surname and given name in either order;
+//! - birth year + province + folded surname and given name in either order;
 //! - the first six digits of the personal ID (province, century and sex, year) + folded given
 //!   name;
 //! - full birth date + province (2025 tree): every name may be mangled, few share both;
-//! - birth year + folded surname and middle name (a typo in the given name, a year alone).
+//! - birth year + province + folded surname and middle name (a typo in the given name, a year
+//!   alone).
+//!
+//! Every rule but the first two and the ID prefix keeps the province: nationwide, a birth year
+//! with a common surname and given name (Nguyễn Văn Anh) is a block of hundreds at 1,000,000
+//! persons, which is where the time went.
 
 use std::hash::{Hash, Hasher};
 
@@ -22,14 +27,14 @@ pub const RULES: [&str; 7] = [
     "birth_date+surname",
     "birth_day_month_any_order+given",
     "birth_year+province+given",
-    "birth_year+names_any_order",
+    "birth_year+province+names_any_order",
     "id_prefix+given",
     "birth_date+province",
-    "birth_year+surname+middle",
+    "birth_year+province+surname+middle",
 ];
 
 /// A block larger than this is skipped for the rule (it would say nothing and cost much).
-const MAX_BLOCK: usize = 400;
+const MAX_BLOCK: usize = 200;
 
 fn key(rule: u8, nums: &[i64], texts: &[&str]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -39,8 +44,8 @@ fn key(rule: u8, nums: &[i64], texts: &[&str]) -> u64 {
     h.finish()
 }
 
-/// The keys of a record under every rule that applies to it.
-pub fn keys(r: &Record) -> Vec<u64> {
+/// The keys of a record under every rule that applies to it, with the rule's number.
+pub fn keys(r: &Record) -> Vec<(u8, u64)> {
     let mut out = Vec::with_capacity(RULES.len());
     let (s, g) = (r.surname.folded.as_str(), r.given.folded.as_str());
     if let Some(b) = r.birth {
@@ -48,31 +53,31 @@ pub fn keys(r: &Record) -> Vec<u64> {
         if b.is_full() {
             let (m, d) = (i64::from(b.month), i64::from(b.day));
             if !s.is_empty() {
-                out.push(key(0, &[y, m, d], &[s]));
+                out.push((0, key(0, &[y, m, d], &[s])));
             }
             if !g.is_empty() {
                 let (lo, hi) = if m <= d { (m, d) } else { (d, m) };
-                out.push(key(1, &[y, lo, hi], &[g]));
+                out.push((1, key(1, &[y, lo, hi], &[g])));
             }
         }
         if let (Some(p), true) = (r.place.province_2025, b.is_full()) {
-            out.push(key(5, &[y, i64::from(b.month), i64::from(b.day), i64::from(p)], &[]));
+            out.push((5, key(5, &[y, i64::from(b.month), i64::from(b.day), i64::from(p)], &[])));
         }
         let m = r.middle.folded.as_str();
-        if !s.is_empty() && !m.is_empty() {
-            out.push(key(6, &[y], &[s, m]));
+        if let (Some(p), false) = (r.place.province_2025, s.is_empty() || m.is_empty()) {
+            out.push((6, key(6, &[y, i64::from(p)], &[s, m])));
         }
         if let (Some(p), false) = (r.place.province_2025, g.is_empty()) {
-            out.push(key(2, &[y, i64::from(p)], &[g]));
+            out.push((2, key(2, &[y, i64::from(p)], &[g])));
         }
-        if !s.is_empty() && !g.is_empty() {
+        if let (Some(p), false) = (r.place.province_2025, s.is_empty() || g.is_empty()) {
             let (lo, hi) = if s <= g { (s, g) } else { (g, s) };
-            out.push(key(3, &[y], &[lo, hi]));
+            out.push((3, key(3, &[y, i64::from(p)], &[lo, hi])));
         }
     }
     if let (Some(id), false) = (&r.id, g.is_empty()) {
         if let Some(prefix) = id.get(..6) {
-            out.push(key(4, &[], &[prefix, g]));
+            out.push((4, key(4, &[], &[prefix, g])));
         }
     }
     out
@@ -88,7 +93,7 @@ impl Index {
         let mut entries = Vec::with_capacity(register.len() * RULES.len());
         for (i, r) in register.iter().enumerate() {
             let Ok(i) = u32::try_from(i) else { break };
-            entries.extend(keys(r).into_iter().map(|k| (k, i)));
+            entries.extend(keys(r).into_iter().map(|(_, k)| (k, i)));
         }
         entries.sort_unstable();
         Index { entries }
@@ -96,8 +101,16 @@ impl Index {
 
     /// The register records sharing a key with `r`, each once, in index order.
     pub fn candidates(&self, r: &Record, out: &mut Vec<u32>) {
+        self.candidates_under(r, None, out);
+    }
+
+    /// Like [`Index::candidates`], under one rule only (by its number in [`RULES`]).
+    pub fn candidates_under(&self, r: &Record, rule: Option<u8>, out: &mut Vec<u32>) {
         out.clear();
-        for k in keys(r) {
+        for (n, k) in keys(r) {
+            if rule.is_some_and(|x| x != n) {
+                continue;
+            }
             let start = self.entries.partition_point(|e| e.0 < k);
             let rest = self.entries.get(start..).unwrap_or(&[]);
             let block = rest.get(..rest.partition_point(|e| e.0 == k)).unwrap_or(&[]);

@@ -142,6 +142,13 @@ const UNDECIDED: Decision = Decision {
     score: f64::NEG_INFINITY,
 };
 
+/// The blocking rule of the second EM session (birth date + province).
+const BIRTH_PROVINCE_RULE: u8 = 5;
+
+/// Fewer rows than this whose ID the register holds, and the model is trained on every
+/// candidate pair instead.
+const MIN_ID_PAIRS: u64 = 200;
+
 /// How many random pairs estimate u.
 const RANDOM_PAIRS: usize = 200_000;
 
@@ -181,43 +188,82 @@ impl Linker {
         &self.register
     }
 
-    /// Estimates the model without labels: m and the share of matches by EM over the candidate
-    /// pairs of up to `sample` rows (spread evenly over `rows`); u from pairs drawn at random
-    /// (nearly all non-matches, and free of the blocking's bias: inside a block everyone
-    /// shares a birth date and a surname); the prior from the matches EM expects per row.
+    /// Estimates the model without labels, in two EM sessions over pairs where the share of
+    /// matches is high (EM over every candidate pair finds "same family, same province" as
+    /// its class at a million persons, not "same person"):
+    /// 1. rows paired with the register person holding their personal ID, the ID left out:
+    ///    m for every other field (the few wrong IDs are the non-matches EM separates);
+    /// 2. rows paired with the persons born the same day in the same province: m for the ID.
+    ///
+    /// u comes from pairs drawn at random (nearly all non-matches, free of blocking's bias).
+    /// The prior is the share of rows with a register person (session 1's match share among
+    /// rows whose ID the register holds, times that share of rows with an ID) over the
+    /// register's size. Up to `sample` rows (spread evenly) are used. A source without IDs
+    /// falls back to one session over every candidate pair.
     pub fn train(&self, rows: &[Record], sample: usize) -> Model {
         let step = (rows.len() / sample.max(1)).max(1);
-        let mut patterns: HashMap<u32, u64> = HashMap::new();
+        let mut by_id: HashMap<u32, u64> = HashMap::new();
+        let mut by_birth: HashMap<u32, u64> = HashMap::new();
+        let mut all: HashMap<u32, u64> = HashMap::new();
+        let (mut with_id, mut found, mut sampled, mut pairs) = (0u64, 0u64, 0u64, 0u64);
         let mut cands = Vec::new();
-        let mut sampled = 0usize;
-        let mut pairs = 0u64;
         for row in rows.iter().step_by(step) {
             sampled += 1;
-            self.index.candidates(row, &mut cands);
+            if let Some(id) = &row.id {
+                with_id += 1;
+                if let Some(p) = self.by_id.get(id).and_then(|&h| self.register.get(h as usize)) {
+                    found += 1;
+                    let mut g = compare(p, row);
+                    g[Field::Id.index()] = 0;
+                    *by_id.entry(compare::pack(&g)).or_default() += 1;
+                }
+            }
+            self.index.candidates_under(row, Some(BIRTH_PROVINCE_RULE), &mut cands);
             for &c in &cands {
                 if let Some(r) = self.register.get(c as usize) {
-                    *patterns.entry(compare::pack(&compare(r, row))).or_default() += 1;
-                    pairs += 1;
+                    *by_birth.entry(compare::pack(&compare(r, row))).or_default() += 1;
+                }
+            }
+            if found < MIN_ID_PAIRS {
+                self.index.candidates(row, &mut cands);
+                for &c in &cands {
+                    if let Some(r) = self.register.get(c as usize) {
+                        *all.entry(compare::pack(&compare(r, row))).or_default() += 1;
+                        pairs += 1;
+                    }
                 }
             }
         }
-        let mut model = Model::estimate(&patterns, 100);
+        let (mut model, matches_per_row) = if found >= MIN_ID_PAIRS {
+            let mut model = Model::estimate(&by_id, 100);
+            let second = Model::estimate(&by_birth, 100);
+            model.m[Field::Id.index()] = second.m[Field::Id.index()];
+            model.iterations += second.iterations;
+            let share = model.lambda * found as f64 / with_id.max(1) as f64;
+            (model, share.min(1.0))
+        } else {
+            let model = Model::estimate(&all, 100);
+            let per_row = model.lambda * pairs as f64 / sampled.max(1) as f64;
+            (model, per_row)
+        };
         // u from random pairs: a fixed-seed walk, so the same data gives the same model.
         let mut random: HashMap<u32, u64> = HashMap::new();
         let (n, k) = (self.register.len() as u64, rows.len() as u64);
         if n > 0 && k > 0 {
             let mut state = 0x9E37_79B9_7F4A_7C15u64;
+            let mut next = || {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                state >> 33
+            };
             for _ in 0..RANDOM_PAIRS {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                let a = (state >> 33) % n;
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                let b = (state >> 33) % k;
+                let (a, b) = (next() % n, next() % k);
                 if let (Some(x), Some(y)) = (self.register.get(a as usize), rows.get(b as usize)) {
                     *random.entry(compare::pack(&compare(x, y))).or_default() += 1;
                 }
             }
             model.set_u(&random);
-            let matches_per_row = model.lambda * pairs as f64 / sampled.max(1) as f64;
             model.lambda = (matches_per_row / n as f64).clamp(1e-12, 0.5);
         }
         model
@@ -288,11 +334,12 @@ impl Linker {
         if let Some(&holder) = row.id.as_ref().and_then(|id| self.by_id.get(id)) {
             if let Some(person) = self.register.get(holder as usize) {
                 let mut g = compare(person, row);
-                // Consistency is judged on the other fields: the ID agrees by construction.
+                // Consistency is judged on the other fields alone, without the population prior:
+                // given the ID, the question is only whether the rest argues against it.
                 g[Field::Id.index()] = 0;
-                let rest = self.score(model, person, &g);
-                let with_id = rest + model.weight(Field::Id, 1);
-                if rest >= lower {
+                let rest = self.score(model, person, &g) - model.prior();
+                let with_id = model.prior() + rest + model.weight(Field::Id, 1);
+                if rest >= 0.0 {
                     return Decision {
                         outcome: Outcome::Matched,
                         method: Method::PersonalId,
