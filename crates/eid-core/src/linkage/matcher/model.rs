@@ -128,9 +128,10 @@ impl Model {
             // ln m − ln u per field and level, once per iteration (0 for a missing field).
             let mut diff = [[0.0f64; MAX_LEVELS]; 7];
             for f in FIELDS {
-                for l in 1..f.levels().len() {
-                    let (m, u) = (model.m[f.index()][l], model.u[f.index()][l]);
-                    diff[f.index()][l] = m.max(FLOOR).ln() - u.max(FLOOR).ln();
+                let i = f.index();
+                let levels = model.m[i].iter().zip(&model.u[i]).zip(diff[i].iter_mut());
+                for ((m, u), d) in levels.take(f.levels().len()).skip(1) {
+                    *d = m.max(FLOOR).ln() - u.max(FLOOR).ln();
                 }
             }
             let prior = model.lambda.ln() - (1.0 - model.lambda).ln();
