@@ -14,6 +14,7 @@ pub mod clock;
 pub mod error;
 pub mod face;
 pub mod intake;
+pub mod linkage;
 pub mod ops;
 pub mod outbox;
 pub mod register;

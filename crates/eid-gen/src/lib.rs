@@ -21,6 +21,7 @@
 mod names;
 mod naming;
 mod rng;
+pub mod sector;
 mod world;
 
 use std::collections::VecDeque;

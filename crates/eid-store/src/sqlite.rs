@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_operations.sql")),
     (5, include_str!("../migrations/sqlite/0005_attempts.sql")),
     (6, include_str!("../migrations/sqlite/0006_import_runs.sql")),
+    (8, include_str!("../migrations/sqlite/0008_linkage.sql")),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];

@@ -17,6 +17,7 @@ pub mod console;
 pub mod error;
 pub mod json;
 pub mod limits;
+pub mod linkage;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

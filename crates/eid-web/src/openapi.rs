@@ -144,6 +144,7 @@ impl Modify for SecuritySchemes {
         (name = "register", description = "Persons, units and the audit trail (staff tokens)."),
         (name = "accounts", description = "The citizen app, intake devices and officers' account work."),
         (name = "operations", description = "Quotas, progress, campaigns, outreach, proposals and reports (staff tokens)."),
+        (name = "linkage", description = "Sector data matched against the register: decisions and their explanations (staff tokens)."),
     )
 )]
 struct ApiDoc;
@@ -162,6 +163,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::api::router())
         .merge(crate::accounts_api::router())
         .merge(crate::ops_api::router())
+        .merge(crate::linkage::router())
 }
 
 /// The whole document, built once from [`api_router`].

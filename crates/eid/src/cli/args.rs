@@ -85,6 +85,103 @@ pub struct ExportPersonsArgs {
 pub enum GenCommand {
     /// Generates synthetic persons as CSV in the import format (no database needed).
     Persons(GenPersonsArgs),
+    /// Makes a noisy sector copy of a person file (names without diacritics, typos, swaps,
+    /// missing and wrong IDs, duplicated rows, moves, deaths) and its ground truth.
+    Sector(GenSectorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenSectorArgs {
+    /// The person CSV to copy (from `eid gen persons`).
+    #[arg(long, value_name = "PATH")]
+    pub persons: PathBuf,
+    /// The seed of the noise.
+    #[arg(long, default_value_t = 13)]
+    pub seed: u64,
+    /// The sector CSV to write.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// The truth to write: row_id,personal_id (empty for people the register does not hold).
+    #[arg(long, value_name = "PATH")]
+    pub truth: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Links a sector CSV against a person CSV in memory (no database) and writes one decision
+    /// a row: row_id,outcome,method,personal_id,alternative_id,score.
+    Run(LinkRunArgs),
+    /// Saves a sector source and its column mapping (checked before it is saved).
+    Source(LinkSourceArgs),
+    /// Imports a sector CSV from a saved source: every row matched against the register and
+    /// stored with its explanation; bad rows reported with line and reason.
+    Import(LinkImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LinkSourceArgs {
+    /// The source's name (letters, digits, _ and -).
+    #[arg(long)]
+    pub name: String,
+    /// social_insurance, health_insurance, civil_births, civil_deaths, education or other.
+    #[arg(long)]
+    pub kind: String,
+    /// Which column holds each field, as field=column,… (fields: row_id, personal_id, surname,
+    /// middle_name, given_name, birth_date, sex, unit_tree, unit); other columns are kept.
+    #[arg(long)]
+    pub mapping: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkImportArgs {
+    /// The saved source the file comes from.
+    #[arg(long)]
+    pub source: String,
+    /// The sector CSV.
+    pub file: PathBuf,
+    /// The day the file was received (YYYY-MM-DD) [default: today].
+    #[arg(long, value_name = "DATE")]
+    pub received: Option<String>,
+    /// Where to write the rejected rows (line,column,reason) [default: FILE.rejected.csv].
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Match probability at or above which a row is matched.
+    #[arg(long, default_value_t = 0.9)]
+    pub matched: f64,
+    /// Match probability at or above which a row goes to review.
+    #[arg(long, default_value_t = 0.5)]
+    pub review: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct LinkRunArgs {
+    /// The register, a person CSV.
+    #[arg(long, value_name = "PATH")]
+    pub register: PathBuf,
+    /// The sector CSV.
+    #[arg(long, value_name = "PATH")]
+    pub sector: PathBuf,
+    /// Which column holds each field, as field=column,… [default: columns named as the fields].
+    #[arg(long)]
+    pub mapping: Option<String>,
+    /// The decisions CSV to write.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Match probability at or above which a row is matched.
+    #[arg(long, default_value_t = 0.9)]
+    pub matched: f64,
+    /// Match probability at or above which a row goes to review.
+    #[arg(long, default_value_t = 0.5)]
+    pub review: f64,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// How many rows the EM trains on.
+    #[arg(long, default_value_t = 50_000)]
+    pub sample: usize,
+    /// Prints the estimated model (each field level's weight, the prior) on stderr.
+    #[arg(long)]
+    pub show_model: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ mod args;
 mod client;
 mod demo;
 mod import;
+mod link;
 mod out;
 
 use std::io::{IsTerminal, Read, Write};
@@ -86,6 +87,9 @@ pub enum Command {
     /// Generates synthetic records as CSV.
     #[command(subcommand)]
     Gen(GenCommand),
+    /// Matches sector data (social and health insurance, civil registry) against the register.
+    #[command(subcommand)]
+    Link(LinkCommand),
     /// Manages staff accounts, API tokens, intake devices and account locks.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -157,6 +161,10 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Import(ImportCommand::Persons(args)) => import_persons(&config, &args),
         Command::Export(ExportCommand::Persons(args)) => export_persons(&config, &args),
         Command::Gen(GenCommand::Persons(args)) => gen_persons(&args),
+        Command::Gen(GenCommand::Sector(args)) => link::gen_sector(&args),
+        Command::Link(LinkCommand::Run(args)) => link::link_run(&args),
+        Command::Link(LinkCommand::Source(args)) => link::link_source(&config, &args),
+        Command::Link(LinkCommand::Import(args)) => link::link_import(&config, &args),
         Command::Admin(cmd) => admin(&config, cmd),
         Command::Client(cmd) => client_command(cmd),
     }

@@ -22,6 +22,7 @@ mod hardening_core;
 mod hardening_ops;
 mod hardening_web;
 mod helpers;
+mod linkage;
 mod ops;
 mod ops_close;
 mod ops_national;

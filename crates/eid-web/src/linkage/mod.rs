@@ -1,0 +1,18 @@
+//! The linkage API (`/api/v1/linkage/…`): decisions on sector rows by outcome, and one
+//! decision with its field-by-field breakdown. Scope and parsing live in the core
+//! ([`eid_core::linkage::service`]); [`api`] holds the handlers and [`wire`] the JSON views.
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub mod api;
+pub mod wire;
+
+/// The linkage routes, each documented by the `#[utoipa::path]` on its handler.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(api::results))
+        .routes(routes!(api::result))
+}

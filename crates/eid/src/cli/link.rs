@@ -1,0 +1,192 @@
+//! `eid gen sector` (a noisy sector copy of a person file, with its truth) and `eid link …`
+//! (sector files against the register).
+
+use std::io::{BufReader, BufWriter};
+use std::time::Instant;
+
+use eid_core::linkage::files::{read_register, read_sector, Mapping};
+use eid_core::linkage::{Linker, Thresholds};
+
+use super::out::errln;
+use super::*;
+
+fn open(path: &std::path::Path) -> Result<BufReader<std::fs::File>, Failure> {
+    Ok(BufReader::new(
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?,
+    ))
+}
+
+fn create(path: &std::path::Path) -> Result<BufWriter<std::fs::File>, Failure> {
+    Ok(BufWriter::new(
+        std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+    ))
+}
+
+pub(super) fn gen_sector(args: &GenSectorArgs) -> Result<(), Failure> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(open(&args.persons)?);
+    let today = today();
+    let mut persons = Vec::new();
+    for (n, row) in reader.records().enumerate() {
+        let row = row?;
+        let fields: Vec<&str> = row.iter().collect();
+        let p = eid_core::csvfmt::parse_row(&fields, today)
+            .map_err(|e| format!("{} line {}: {e}", args.persons.display(), n + 2))?;
+        persons.push(p);
+    }
+    let rows = eid_gen::sector::sector_copy(&persons, args.seed);
+    let mut w = csv::Writer::from_writer(create(&args.out)?);
+    w.write_record(eid_gen::sector::SECTOR_COLUMNS)?;
+    for r in &rows {
+        w.write_record(r.fields())?;
+    }
+    w.flush()?;
+    let mut t = csv::Writer::from_writer(create(&args.truth)?);
+    t.write_record(["row_id", "personal_id"])?;
+    for r in &rows {
+        t.write_record([r.row_id.as_str(), r.truth.as_str()])?;
+    }
+    t.flush()?;
+    outln!("{} sector rows from {} persons", rows.len(), persons.len())
+}
+
+pub(super) fn link_run(args: &LinkRunArgs) -> Result<(), Failure> {
+    let mapping = match &args.mapping {
+        Some(m) => Mapping::parse(m)?,
+        None => Mapping::identity(),
+    };
+    let thresholds = thresholds(args.matched, args.review)?;
+    let today = today();
+    let start = Instant::now();
+    let (ids, register, skipped) = read_register(open(&args.register)?, today)?;
+    let (rows, rejected) = read_sector(open(&args.sector)?, &mapping, today)?;
+    let read = start.elapsed();
+    let linker = Linker::new(register);
+    let indexed = start.elapsed();
+    let records: Vec<_> = rows.iter().map(|r| r.record.clone()).collect();
+    let model = linker.train(&records, args.sample);
+    let trained = start.elapsed();
+    let decisions = linker.decide_all(&model, &thresholds, &records, args.threads.max(1));
+    let decided = start.elapsed();
+    let mut w = csv::Writer::from_writer(create(&args.out)?);
+    w.write_record(["row_id", "outcome", "method", "personal_id", "alternative_id", "score"])?;
+    let id_of = |i: Option<u32>| i.and_then(|i| ids.get(i as usize)).map_or("", String::as_str);
+    let mut counts = std::collections::BTreeMap::new();
+    for (row, d) in rows.iter().zip(&decisions) {
+        *counts.entry(d.outcome.as_str()).or_insert(0u64) += 1;
+        let score = if d.score.is_finite() { format!("{:.2}", d.score) } else { String::new() };
+        w.write_record([
+            row.row_id.as_str(),
+            d.outcome.as_str(),
+            d.method.as_str(),
+            id_of(d.person),
+            id_of(d.alternative),
+            score.as_str(),
+        ])?;
+    }
+    w.flush()?;
+    errln!(
+        "register {} ({} skipped), sector {} ({} rejected); read {:.2}s, index {:.2}s, EM {:.2}s ({} iterations), decide {:.2}s, total {:.2}s",
+        linker.register().len(),
+        skipped,
+        rows.len(),
+        rejected.len(),
+        read.as_secs_f64(),
+        (indexed - read).as_secs_f64(),
+        (trained - indexed).as_secs_f64(),
+        model.iterations,
+        (decided - trained).as_secs_f64(),
+        start.elapsed().as_secs_f64()
+    );
+    if args.show_model {
+        errln!("model: lambda {:.3e}, prior {:.2} bits", model.lambda, model.prior());
+        for f in eid_core::linkage::matcher::compare::FIELDS {
+            let levels: Vec<String> = (1..f.levels().len())
+                .map(|l| {
+                    let l = l as u8;
+                    format!("{} {:+.2}", f.level_name(l), model.weight(f, l))
+                })
+                .collect();
+            errln!("  {}: {}", f.as_str(), levels.join(", "));
+        }
+    }
+    let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    outln!("{}", summary.join(", "))
+}
+
+pub(super) fn thresholds(matched: f64, review: f64) -> Result<Thresholds, Failure> {
+    if !(0.0..=1.0).contains(&review) || !(0.0..=1.0).contains(&matched) || review > matched {
+        return Err("thresholds: need 0 ≤ --review ≤ --matched ≤ 1".into());
+    }
+    Ok(Thresholds { matched, review })
+}
+
+pub(super) fn link_source(config: &Config, args: &LinkSourceArgs) -> Result<(), Failure> {
+    let store = open_store(&config.db)?;
+    let mapping = Mapping::parse(&args.mapping)?;
+    let source = eid_core::linkage::service::Source {
+        name: args.name.clone(),
+        kind: args.kind.clone(),
+        mapping,
+    };
+    eid_core::linkage::service::define_source(
+        store.as_ref(),
+        &Actor::Cli("link".to_owned()),
+        now(),
+        &source,
+    )?;
+    outln!("source {} saved", source.name)
+}
+
+pub(super) fn link_import(config: &Config, args: &LinkImportArgs) -> Result<(), Failure> {
+    let store = open_store(&config.db)?;
+    let thresholds = thresholds(args.matched, args.review)?;
+    let received = match &args.received {
+        Some(d) => eid_domain::parse_iso_date(d.trim())
+            .ok_or_else(|| format!("--received: {d} is not YYYY-MM-DD"))?,
+        None => today(),
+    };
+    let report_path = args.report.clone().unwrap_or_else(|| {
+        let mut p = args.file.clone().into_os_string();
+        p.push(".rejected.csv");
+        p.into()
+    });
+    let mut rejected = Vec::new();
+    let file_name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let summary = eid_core::linkage::service::import(
+        store.as_ref(),
+        &Actor::Cli("link".to_owned()),
+        now(),
+        &args.source,
+        &file_name,
+        received,
+        open(&args.file)?,
+        &thresholds,
+        &mut |r| rejected.push(r.clone()),
+    )?;
+    if !rejected.is_empty() {
+        let mut w = csv::Writer::from_writer(create(&report_path)?);
+        w.write_record(["line", "column", "reason"])?;
+        for r in &rejected {
+            w.write_record([r.line.to_string().as_str(), r.column, r.reason.as_str()])?;
+        }
+        w.flush()?;
+        for r in rejected.iter().take(5) {
+            errln!("line {}: {}: {}", r.line, r.column, r.reason);
+        }
+        errln!("{} rejected rows written to {}", rejected.len(), report_path.display());
+    }
+    let [matched, conflict, review, unmatched] = summary.outcomes;
+    outln!(
+        "batch {}: {} rows, {} rejected; matched {matched}, conflict {conflict}, review {review}, unmatched {unmatched}; {} verified",
+        summary.batch_id,
+        summary.rows,
+        summary.rejected,
+        summary.verified
+    )
+}
