@@ -127,9 +127,15 @@ fn a_sector_file_is_matched_stored_explained_and_scoped() {
         };
         assert!(matches!(
             service::define_source(store, &actor, NOW, &bad),
-            Err(Error::Bad { code: "link.bad_mapping", .. })
+            Err(Error::Bad {
+                code: "link.bad_mapping",
+                ..
+            })
         ));
-        let src = Source { mapping: mapping(), ..bad };
+        let src = Source {
+            mapping: mapping(),
+            ..bad
+        };
         service::define_source(store, &actor, NOW, &src).unwrap();
         assert_eq!(service::source(store, "bhxh").unwrap(), src);
 
@@ -138,15 +144,35 @@ fn a_sector_file_is_matched_stored_explained_and_scoped() {
         let mut rows = vec![HEADER.to_owned()];
         for (i, p) in people.iter().enumerate().skip(4) {
             let (s, m, g) = (p.name.surname(), p.name.middle(), p.name.given());
-            let (s, m, g) = if i % 3 == 0 { (fold(s), fold(m), fold(g)) } else { (s.into(), m.into(), g.into()) };
+            let (s, m, g) = if i % 3 == 0 {
+                (fold(s), fold(m), fold(g))
+            } else {
+                (s.into(), m.into(), g.into())
+            };
             let id = if i % 5 == 0 { "" } else { p.id.as_str() };
             rows.push(line(&format!("R{i}"), id, &s, &m, &g, p, ""));
         }
         let (a, b, c) = (&people[0], &people[1], &people[2]);
         // A: the ID, names without diacritics, a health card number kept as an attribute.
-        rows.push(line("A", a.id.as_str(), &fold(a.name.surname()), a.name.middle(), a.name.given(), a, "GD4010012345678"));
+        rows.push(line(
+            "A",
+            a.id.as_str(),
+            &fold(a.name.surname()),
+            a.name.middle(),
+            a.name.given(),
+            a,
+            "GD4010012345678",
+        ));
         // B: no ID, surname and given name swapped.
-        rows.push(line("B", "", b.name.given(), b.name.middle(), b.name.surname(), b, ""));
+        rows.push(line(
+            "B",
+            "",
+            b.name.given(),
+            b.name.middle(),
+            b.name.surname(),
+            b,
+            "",
+        ));
         // C: C's ID on someone else's data (a conflict).
         rows.push(format!(
             "C,{},Khổng,Minh,Triết,1931-02-03,M,{},",
@@ -154,7 +180,10 @@ fn a_sector_file_is_matched_stored_explained_and_scoped() {
             c.residence.unit.as_str()
         ));
         // D: nobody the register holds.
-        rows.push(format!("D,,Khổng,Minh,Triết,1931-02-03,M,{},", c.residence.unit.as_str()));
+        rows.push(format!(
+            "D,,Khổng,Minh,Triết,1931-02-03,M,{},",
+            c.residence.unit.as_str()
+        ));
         // E: a bad date.
         rows.push("E,,Lê,,An,1990-13-45,M,,".to_owned());
         let bad_line = rows.len() as u64;
@@ -162,12 +191,22 @@ fn a_sector_file_is_matched_stored_explained_and_scoped() {
 
         let mut rejected: Vec<Rejected> = Vec::new();
         let summary = service::import(
-            store, &actor, NOW, "bhxh", "bhxh-2026-11.csv", TODAY, file.as_bytes(),
-            &Thresholds::default(), &mut |r| rejected.push(r.clone()),
+            store,
+            &actor,
+            NOW,
+            "bhxh",
+            "bhxh-2026-11.csv",
+            TODAY,
+            file.as_bytes(),
+            &Thresholds::default(),
+            &mut |r| rejected.push(r.clone()),
         )
         .unwrap();
         assert_eq!(rejected.len(), 1);
-        assert_eq!((rejected[0].line, rejected[0].column), (bad_line, "birth_date"));
+        assert_eq!(
+            (rejected[0].line, rejected[0].column),
+            (bad_line, "birth_date")
+        );
         assert_eq!(summary.rows, (people.len() - 4 + 4) as u64);
         assert_eq!(summary.rejected, 1);
         let matched = summary.outcomes[0];
@@ -246,7 +285,10 @@ fn a_sector_file_is_matched_stored_explained_and_scoped() {
         ));
         assert!(matches!(
             service::results(store, &nation, "maybe", None, 10),
-            Err(Error::Bad { code: "link.bad_outcome", .. })
+            Err(Error::Bad {
+                code: "link.bad_outcome",
+                ..
+            })
         ));
         assert!(matches!(
             service::result(store, &caller(Role::Auditor, "VN"), ra.id),
@@ -258,13 +300,20 @@ fn a_sector_file_is_matched_stored_explained_and_scoped() {
         let log = store.audit_log(1000).unwrap();
         let has = |action: &str, target: &str, outcome: &str| {
             log.iter().any(|e| {
-                e.action == action && e.target == target && e.outcome == outcome && e.request_id == "rid-link"
+                e.action == action
+                    && e.target == target
+                    && e.outcome == outcome
+                    && e.request_id == "rid-link"
             })
         };
         assert!(has("link.result", &ra.id.to_string(), "ok"));
         assert!(has("link.result", &ra.id.to_string(), "failed"));
         assert!(has("link.result", &ra.id.to_string(), "denied"));
-        assert!(has("link.results", &format!("matched@{}", province_of(a)), "denied"));
+        assert!(has(
+            "link.results",
+            &format!("matched@{}", province_of(a)),
+            "denied"
+        ));
         assert!(has("link.results", "matched@VN", "ok"));
     }
 }
@@ -283,18 +332,49 @@ fn a_file_that_lacks_a_mapped_column_is_refused_before_anything_is_stored() {
         service::define_source(store, &actor, NOW, &src).unwrap();
         let file = "ma_so,ho,ten,ngay_sinh\nX,Lê,An,1990-01-01\n";
         let err = service::import(
-            store, &actor, NOW, "bhyt", "f.csv", TODAY, file.as_bytes(),
-            &Thresholds::default(), &mut |_| {},
+            store,
+            &actor,
+            NOW,
+            "bhyt",
+            "f.csv",
+            TODAY,
+            file.as_bytes(),
+            &Thresholds::default(),
+            &mut |_| {},
         )
         .unwrap_err();
-        assert!(matches!(err, Error::Bad { code: "link.bad_file", .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Bad {
+                    code: "link.bad_file",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let nation = caller(Role::Ministry, "VN");
         for o in ["matched", "conflict", "review", "unmatched"] {
-            assert!(service::results(store, &nation, o, None, 10).unwrap().is_empty());
+            assert!(service::results(store, &nation, o, None, 10)
+                .unwrap()
+                .is_empty());
         }
         assert!(matches!(
-            service::import(store, &actor, NOW, "nope", "f.csv", TODAY, file.as_bytes(), &Thresholds::default(), &mut |_| {}),
-            Err(Error::NotFound { code: "link.no_source", .. })
+            service::import(
+                store,
+                &actor,
+                NOW,
+                "nope",
+                "f.csv",
+                TODAY,
+                file.as_bytes(),
+                &Thresholds::default(),
+                &mut |_| {}
+            ),
+            Err(Error::NotFound {
+                code: "link.no_source",
+                ..
+            })
         ));
     }
 }

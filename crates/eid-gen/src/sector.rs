@@ -160,7 +160,10 @@ fn noisy(rng: &mut Rng, p: &Person, persons: &[Person], communes: &[&UnitCode]) 
             } else if r < 60 {
                 format!("{y:04}")
             } else if r < 80 {
-                let off = d.next_day().filter(|n| n.month() == d.month()).or(d.previous_day());
+                let off = d
+                    .next_day()
+                    .filter(|n| n.month() == d.month())
+                    .or(d.previous_day());
                 off.map_or_else(|| iso(d), iso)
             } else {
                 iso(d)

@@ -140,7 +140,14 @@ pub fn read_sector(
     let header: Vec<String> = header
         .iter()
         .enumerate()
-        .map(|(i, h)| if i == 0 { h.trim_start_matches('\u{feff}') } else { h }.to_owned())
+        .map(|(i, h)| {
+            if i == 0 {
+                h.trim_start_matches('\u{feff}')
+            } else {
+                h
+            }
+            .to_owned()
+        })
         .collect();
     let names: Vec<&str> = header.iter().map(String::as_str).collect();
     let at = mapping.against(&names)?;
@@ -157,11 +164,19 @@ pub fn read_sector(
             }
         };
         if rec.len() != header.len() {
-            bad.push(rejected(line, "*", format!("{} fields, the header has {}", rec.len(), header.len())));
+            bad.push(rejected(
+                line,
+                "*",
+                format!("{} fields, the header has {}", rec.len(), header.len()),
+            ));
             continue;
         }
         if let Some(i) = rec.iter().position(|c| c.len() > MAX_CELL) {
-            bad.push(rejected(line, "*", format!("field {} is longer than {MAX_CELL} bytes", i + 1)));
+            bad.push(rejected(
+                line,
+                "*",
+                format!("field {} is longer than {MAX_CELL} bytes", i + 1),
+            ));
             continue;
         }
         let get = |t: &str| at.get(t).and_then(|&i| rec.get(i)).unwrap_or("").trim();
@@ -217,7 +232,12 @@ fn parse_row<'a>(
         }
         Some(_) => {}
         None if birth.is_empty() => {}
-        None => return Err(("birth_date", "not YYYY-MM-DD, DD/MM/YYYY or YYYY".to_owned())),
+        None => {
+            return Err((
+                "birth_date",
+                "not YYYY-MM-DD, DD/MM/YYYY or YYYY".to_owned(),
+            ))
+        }
     }
     let sex = get("sex");
     if !sex.is_empty() && eid_domain::Sex::parse(sex).is_none() {
@@ -247,7 +267,10 @@ fn parse_row<'a>(
 
 /// Reads a register in the person CSV format into records and their personal IDs; rows that
 /// do not parse are skipped and counted.
-pub fn read_register(input: impl Read, today: Date) -> Result<(Vec<String>, Vec<Record>, u64), String> {
+pub fn read_register(
+    input: impl Read,
+    today: Date,
+) -> Result<(Vec<String>, Vec<Record>, u64), String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(input);

@@ -46,11 +46,22 @@ pub fn define_source(
     source: &Source,
 ) -> Result<(), Error> {
     let name = source.name.trim();
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(Error::bad("link.bad_source", "a source name is 1–64 letters, digits, _ or -"));
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(Error::bad(
+            "link.bad_source",
+            "a source name is 1–64 letters, digits, _ or -",
+        ));
     }
     if !KINDS.contains(&source.kind.as_str()) {
-        return Err(Error::bad("link.bad_kind", format!("kind must be one of {}", KINDS.join(", "))));
+        return Err(Error::bad(
+            "link.bad_kind",
+            format!("kind must be one of {}", KINDS.join(", ")),
+        ));
     }
     source
         .mapping
@@ -60,7 +71,11 @@ pub fn define_source(
     sql::transact(store.db(), |tx| {
         let n = tx.exec(
             "UPDATE link_source SET kind = $2, mapping = $3 WHERE name = $1",
-            &[name.into(), source.kind.as_str().into(), mapping.as_str().into()],
+            &[
+                name.into(),
+                source.kind.as_str().into(),
+                mapping.as_str().into(),
+            ],
         )?;
         if n == 0 {
             tx.exec(
@@ -76,7 +91,10 @@ pub fn define_source(
 /// A source by name.
 pub fn source(store: &dyn Store, name: &str) -> Result<Source, Error> {
     let row = sql::read(store.db(), |tx| {
-        tx.row("SELECT kind, mapping FROM link_source WHERE name = $1", &[name.into()])
+        tx.row(
+            "SELECT kind, mapping FROM link_source WHERE name = $1",
+            &[name.into()],
+        )
     })?
     .ok_or_else(|| Error::not_found("link.no_source", format!("no source named {name}")))?;
     let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
@@ -193,7 +211,12 @@ pub fn import(
                     let n = tx.exec(
                         "UPDATE person_verification SET verified_on = $3, result_id = $4 \
                          WHERE personal_id = $1 AND source = $2 AND verified_on <= $3",
-                        &[pid.as_str().into(), src.name.as_str().into(), day.into(), id.into()],
+                        &[
+                            pid.as_str().into(),
+                            src.name.as_str().into(),
+                            day.into(),
+                            id.into(),
+                        ],
                     )?;
                     let n = if n == 0 {
                         tx.exec(
@@ -323,7 +346,10 @@ pub fn results(
     unit: Option<&str>,
     limit: u32,
 ) -> Result<Vec<LinkResult>, Error> {
-    let target = format!("{outcome}@{}", unit.unwrap_or(acting.caller.unit().as_str()));
+    let target = format!(
+        "{outcome}@{}",
+        unit.unwrap_or(acting.caller.unit().as_str())
+    );
     let found = list(store, &acting.caller, outcome, unit, limit);
     acting.audited(store, "link.results", &target, found)
 }
@@ -337,9 +363,13 @@ fn list(
 ) -> Result<Vec<LinkResult>, Error> {
     let unit = caller.within(unit)?;
     let outcome = Outcome::parse(outcome).ok_or_else(|| {
-        Error::bad("link.bad_outcome", "outcome is matched, conflict, review or unmatched")
+        Error::bad(
+            "link.bad_outcome",
+            "outcome is matched, conflict, review or unmatched",
+        )
     })?;
-    let (lo, hi) = path_range(&unit).ok_or_else(|| Error::not_found("unit.not_found", "no such unit"))?;
+    let (lo, hi) =
+        path_range(&unit).ok_or_else(|| Error::not_found("unit.not_found", "no such unit"))?;
     let nation = unit == UnitCode::NATION;
     let rows = sql::read(store.db(), |tx| {
         tx.query(
@@ -348,7 +378,13 @@ fn list(
                  AND ((res_path >= $2 AND res_path < $3) OR ($4 = 1 AND res_path IS NULL)) \
                  ORDER BY id DESC LIMIT $5"
             ),
-            &[outcome.as_str().into(), lo.into(), hi.into(), i64::from(nation).into(), i64::from(limit.clamp(1, 1000)).into()],
+            &[
+                outcome.as_str().into(),
+                lo.into(),
+                hi.into(),
+                i64::from(nation).into(),
+                i64::from(limit.clamp(1, 1000)).into(),
+            ],
         )
     })?;
     rows.iter()
@@ -365,7 +401,10 @@ pub fn result(store: &dyn Store, acting: &Acting, id: i64) -> Result<LinkResult,
 fn one(store: &dyn Store, caller: &Caller, id: i64) -> Result<LinkResult, Error> {
     caller.not_auditor()?;
     let row = sql::read(store.db(), |tx| {
-        tx.row(&format!("SELECT {RESULT_COLUMNS} FROM link_result WHERE id = $1"), &[id.into()])
+        tx.row(
+            &format!("SELECT {RESULT_COLUMNS} FROM link_result WHERE id = $1"),
+            &[id.into()],
+        )
     })?;
     let not_found = || Error::not_found("link.not_found", "no such result");
     let (r, path) = result_from(&row.ok_or_else(not_found)?)?;

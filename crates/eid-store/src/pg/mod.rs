@@ -62,7 +62,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         6,
         include_str!("../../migrations/postgres/0006_import_runs.sql"),
     ),
-    (8, include_str!("../../migrations/postgres/0008_linkage.sql")),
+    (
+        8,
+        include_str!("../../migrations/postgres/0008_linkage.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.

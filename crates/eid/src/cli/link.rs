@@ -11,15 +11,15 @@ use super::out::errln;
 use super::*;
 
 fn open(path: &std::path::Path) -> Result<BufReader<std::fs::File>, Failure> {
-    Ok(BufReader::new(
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?,
-    ))
+    Ok(BufReader::new(std::fs::File::open(path).map_err(|e| {
+        format!("cannot open {}: {e}", path.display())
+    })?))
 }
 
 fn create(path: &std::path::Path) -> Result<BufWriter<std::fs::File>, Failure> {
-    Ok(BufWriter::new(
-        std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
-    ))
+    Ok(BufWriter::new(std::fs::File::create(path).map_err(
+        |e| format!("cannot create {}: {e}", path.display()),
+    )?))
 }
 
 pub(super) fn gen_sector(args: &GenSectorArgs) -> Result<(), Failure> {
@@ -70,12 +70,26 @@ pub(super) fn link_run(args: &LinkRunArgs) -> Result<(), Failure> {
     let decisions = linker.decide_all(&model, &thresholds, &records, args.threads.max(1));
     let decided = start.elapsed();
     let mut w = csv::Writer::from_writer(create(&args.out)?);
-    w.write_record(["row_id", "outcome", "method", "personal_id", "alternative_id", "score"])?;
-    let id_of = |i: Option<u32>| i.and_then(|i| ids.get(i as usize)).map_or("", String::as_str);
+    w.write_record([
+        "row_id",
+        "outcome",
+        "method",
+        "personal_id",
+        "alternative_id",
+        "score",
+    ])?;
+    let id_of = |i: Option<u32>| {
+        i.and_then(|i| ids.get(i as usize))
+            .map_or("", String::as_str)
+    };
     let mut counts = std::collections::BTreeMap::new();
     for (row, d) in rows.iter().zip(&decisions) {
         *counts.entry(d.outcome.as_str()).or_insert(0u64) += 1;
-        let score = if d.score.is_finite() { format!("{:.2}", d.score) } else { String::new() };
+        let score = if d.score.is_finite() {
+            format!("{:.2}", d.score)
+        } else {
+            String::new()
+        };
         w.write_record([
             row.row_id.as_str(),
             d.outcome.as_str(),
@@ -100,7 +114,11 @@ pub(super) fn link_run(args: &LinkRunArgs) -> Result<(), Failure> {
         start.elapsed().as_secs_f64()
     );
     if args.show_model {
-        errln!("model: lambda {:.3e}, prior {:.2} bits", model.lambda, model.prior());
+        errln!(
+            "model: lambda {:.3e}, prior {:.2} bits",
+            model.lambda,
+            model.prior()
+        );
         for f in eid_core::linkage::matcher::compare::FIELDS {
             let levels: Vec<String> = (1..f.levels().len())
                 .map(|l| {
@@ -179,7 +197,11 @@ pub(super) fn link_import(config: &Config, args: &LinkImportArgs) -> Result<(), 
         for r in rejected.iter().take(5) {
             errln!("line {}: {}: {}", r.line, r.column, r.reason);
         }
-        errln!("{} rejected rows written to {}", rejected.len(), report_path.display());
+        errln!(
+            "{} rejected rows written to {}",
+            rejected.len(),
+            report_path.display()
+        );
     }
     let [matched, conflict, review, unmatched] = summary.outcomes;
     outln!(

@@ -42,7 +42,8 @@ fn results_are_listed_by_outcome_within_the_officers_units_with_their_breakdown(
         },
     )
     .unwrap();
-    let mut lines = vec!["row_id,personal_id,surname,middle_name,given_name,birth_date,sex,unit".to_owned()];
+    let mut lines =
+        vec!["row_id,personal_id,surname,middle_name,given_name,birth_date,sex,unit".to_owned()];
     for (i, p) in app.persons.iter().enumerate().take(300) {
         lines.push(row(&format!("P{i}"), p, i % 4 != 0));
     }
@@ -50,18 +51,33 @@ fn results_are_listed_by_outcome_within_the_officers_units_with_their_breakdown(
     lines.push(row("FAR", far, false));
     let file = lines.join("\n");
     let summary = service::import(
-        store, &actor, now(), "bhyt-it", "bhyt.csv", now().date(), file.as_bytes(),
-        &Thresholds::default(), &mut |r| panic!("rejected line {}: {}", r.line, r.reason),
+        store,
+        &actor,
+        now(),
+        "bhyt-it",
+        "bhyt.csv",
+        now().date(),
+        file.as_bytes(),
+        &Thresholds::default(),
+        &mut |r| panic!("rejected line {}: {}", r.line, r.reason),
     )
     .unwrap();
     assert_eq!(summary.rows, 302);
 
     let list = |token: &str| {
-        let (status, body) = get_json(&app.base, "/api/v1/linkage/results?outcome=matched&limit=1000", token);
+        let (status, body) = get_json(
+            &app.base,
+            "/api/v1/linkage/results?outcome=matched&limit=1000",
+            token,
+        );
         assert_eq!(status, 200, "{body}");
         body["results"].as_array().unwrap().clone()
     };
-    let find = |rows: &[serde_json::Value], id: &str| rows.iter().find(|r| r["row_id"] == id && r["source"] == "bhyt-it").cloned();
+    let find = |rows: &[serde_json::Value], id: &str| {
+        rows.iter()
+            .find(|r| r["row_id"] == id && r["source"] == "bhyt-it")
+            .cloned()
+    };
     let commune = list(&app.commune.token);
     let mine = find(&commune, "LOCAL").expect("the commune officer sees their resident");
     assert_eq!(mine["personal_id"], local.id.as_str());
@@ -75,20 +91,47 @@ fn results_are_listed_by_outcome_within_the_officers_units_with_their_breakdown(
 
     // One decision with its breakdown; outside the officer's units it does not exist.
     let id = far_row["id"].as_i64().unwrap();
-    let (status, body) = get_json(&app.base, &format!("/api/v1/linkage/results/{id}"), &app.province.token);
+    let (status, body) = get_json(
+        &app.base,
+        &format!("/api/v1/linkage/results/{id}"),
+        &app.province.token,
+    );
     assert_eq!(status, 200, "{body}");
     let fields = body["explanation"]["fields"].as_array().unwrap();
     assert_eq!(fields.len(), 7);
     let surname = fields.iter().find(|f| f["field"] == "surname").unwrap();
     assert_eq!(surname["level"], "folded");
-    assert!(body["explanation"]["total"].as_f64().unwrap() > 6.0, "{body}");
+    assert!(
+        body["explanation"]["total"].as_f64().unwrap() > 6.0,
+        "{body}"
+    );
     assert!(body["explanation"]["probability"].as_f64().unwrap() >= 0.9);
-    let (status, body) = get_json(&app.base, &format!("/api/v1/linkage/results/{id}"), &app.commune.token);
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("link.not_found")), "{body}");
+    let (status, body) = get_json(
+        &app.base,
+        &format!("/api/v1/linkage/results/{id}"),
+        &app.commune.token,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("link.not_found")),
+        "{body}"
+    );
 
-    let (status, body) = get_json(&app.base, "/api/v1/linkage/results?outcome=maybe", &app.ministry.token);
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("link.bad_outcome")), "{body}");
-    let (status, _) = get_json(&app.base, "/api/v1/linkage/results?outcome=matched", &app.auditor.token);
+    let (status, body) = get_json(
+        &app.base,
+        "/api/v1/linkage/results?outcome=maybe",
+        &app.ministry.token,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("link.bad_outcome")),
+        "{body}"
+    );
+    let (status, _) = get_json(
+        &app.base,
+        "/api/v1/linkage/results?outcome=matched",
+        &app.auditor.token,
+    );
     assert_eq!(status, 403);
     let anonymous = call(agent().get(app.url("/api/v1/linkage/results?outcome=matched")));
     assert_eq!(anonymous.status(), 401);
@@ -121,41 +164,143 @@ fn the_cli_generates_a_sector_copy_saves_a_source_and_imports_it() {
     let sector = dir.join("sector.csv");
     let truth = dir.join("truth.csv");
     let p = persons.to_str().unwrap();
-    let o = eid(&db, &["gen", "persons", "--count", "300", "--seed", "5", "--province", "62", "--out", p]);
+    let o = eid(
+        &db,
+        &[
+            "gen",
+            "persons",
+            "--count",
+            "300",
+            "--seed",
+            "5",
+            "--province",
+            "62",
+            "--out",
+            p,
+        ],
+    );
     assert!(o.status.success(), "{:?}", text(&o));
     let o = eid(&db, &["import", "persons", p, "--on-error", "skip"]);
     assert!(o.status.success(), "{:?}", text(&o));
-    let o = eid(&db, &["gen", "sector", "--persons", p, "--out", sector.to_str().unwrap(), "--truth", truth.to_str().unwrap()]);
+    let o = eid(
+        &db,
+        &[
+            "gen",
+            "sector",
+            "--persons",
+            p,
+            "--out",
+            sector.to_str().unwrap(),
+            "--truth",
+            truth.to_str().unwrap(),
+        ],
+    );
     assert!(o.status.success(), "{:?}", text(&o));
     let rows = std::fs::read_to_string(&sector).unwrap().lines().count() - 1;
     assert!((240..=300).contains(&rows), "{rows}");
-    assert_eq!(std::fs::read_to_string(&truth).unwrap().lines().count() - 1, rows);
+    assert_eq!(
+        std::fs::read_to_string(&truth).unwrap().lines().count() - 1,
+        rows
+    );
 
     // A mapping that misses the birth date is refused; one naming a column the file lacks
     // fails the import before anything is stored.
-    let o = eid(&db, &["link", "source", "--name", "bhxh", "--kind", "social_insurance", "--mapping", "row_id=row_id,surname=surname,given_name=given_name"]);
+    let o = eid(
+        &db,
+        &[
+            "link",
+            "source",
+            "--name",
+            "bhxh",
+            "--kind",
+            "social_insurance",
+            "--mapping",
+            "row_id=row_id,surname=surname,given_name=given_name",
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(text(&o).1, "eid: birth_date is not mapped\n");
-    let o = eid(&db, &["link", "source", "--name", "bhxh", "--kind", "social_insurance", "--mapping", "row_id=row_id,surname=surname,given_name=given_name,birth_date=ngay_sinh"]);
+    let o = eid(
+        &db,
+        &[
+            "link",
+            "source",
+            "--name",
+            "bhxh",
+            "--kind",
+            "social_insurance",
+            "--mapping",
+            "row_id=row_id,surname=surname,given_name=given_name,birth_date=ngay_sinh",
+        ],
+    );
     assert!(o.status.success(), "{:?}", text(&o));
-    let o = eid(&db, &["link", "import", "--source", "bhxh", sector.to_str().unwrap()]);
+    let o = eid(
+        &db,
+        &[
+            "link",
+            "import",
+            "--source",
+            "bhxh",
+            sector.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(text(&o).1, "eid: column ngay_sinh (for birth_date) is not in the file\n");
+    assert_eq!(
+        text(&o).1,
+        "eid: column ngay_sinh (for birth_date) is not in the file\n"
+    );
 
     let mapping = Mapping::identity().to_text();
-    let o = eid(&db, &["link", "source", "--name", "bhxh", "--kind", "social_insurance", "--mapping", &mapping]);
+    let o = eid(
+        &db,
+        &[
+            "link",
+            "source",
+            "--name",
+            "bhxh",
+            "--kind",
+            "social_insurance",
+            "--mapping",
+            &mapping,
+        ],
+    );
     assert!(o.status.success(), "{:?}", text(&o));
     // One bad row appended: a birth date that does not exist.
     let mut content = std::fs::read_to_string(&sector).unwrap();
     content.push_str("BAD,,Lê,,An,1990-02-30,M,2024,,,,\n");
     std::fs::write(&sector, content).unwrap();
-    let o = eid(&db, &["link", "import", "--source", "bhxh", sector.to_str().unwrap(), "--received", "2026-11-20"]);
+    let o = eid(
+        &db,
+        &[
+            "link",
+            "import",
+            "--source",
+            "bhxh",
+            sector.to_str().unwrap(),
+            "--received",
+            "2026-11-20",
+        ],
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out} {err}");
-    assert!(out.starts_with(&format!("batch 1: {rows} rows, 1 rejected; matched ")), "{out}");
-    assert!(err.contains(&format!("line {}: birth_date:", rows + 2)), "{err}");
+    assert!(
+        out.starts_with(&format!("batch 1: {rows} rows, 1 rejected; matched ")),
+        "{out}"
+    );
+    assert!(
+        err.contains(&format!("line {}: birth_date:", rows + 2)),
+        "{err}"
+    );
     let report = std::fs::read_to_string(format!("{}.rejected.csv", sector.display())).unwrap();
     assert!(report.starts_with("line,column,reason\n"), "{report}");
-    let matched: u64 = out.split("matched ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap();
+    let matched: u64 = out
+        .split("matched ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(matched as usize * 100 >= rows * 90, "{out}");
 }

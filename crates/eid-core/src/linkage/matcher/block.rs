@@ -61,7 +61,14 @@ pub fn keys(r: &Record) -> Vec<(u8, u64)> {
             }
         }
         if let (Some(p), true) = (r.place.province_2025, b.is_full()) {
-            out.push((5, key(5, &[y, i64::from(b.month), i64::from(b.day), i64::from(p)], &[])));
+            out.push((
+                5,
+                key(
+                    5,
+                    &[y, i64::from(b.month), i64::from(b.day), i64::from(p)],
+                    &[],
+                ),
+            ));
         }
         let m = r.middle.folded.as_str();
         if let (Some(p), false) = (r.place.province_2025, s.is_empty() || m.is_empty()) {
@@ -113,7 +120,9 @@ impl Index {
             }
             let start = self.entries.partition_point(|e| e.0 < k);
             let rest = self.entries.get(start..).unwrap_or(&[]);
-            let block = rest.get(..rest.partition_point(|e| e.0 == k)).unwrap_or(&[]);
+            let block = rest
+                .get(..rest.partition_point(|e| e.0 == k))
+                .unwrap_or(&[]);
             if block.len() <= MAX_BLOCK {
                 out.extend(block.iter().map(|e| e.1));
             }

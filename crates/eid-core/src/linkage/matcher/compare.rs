@@ -91,7 +91,10 @@ impl Field {
     }
     /// The level name, `?` out of range.
     pub fn level_name(self, level: u8) -> &'static str {
-        self.levels().get(usize::from(level)).copied().unwrap_or("?")
+        self.levels()
+            .get(usize::from(level))
+            .copied()
+            .unwrap_or("?")
     }
 }
 

@@ -211,14 +211,19 @@ impl Linker {
             sampled += 1;
             if let Some(id) = &row.id {
                 with_id += 1;
-                if let Some(p) = self.by_id.get(id).and_then(|&h| self.register.get(h as usize)) {
+                if let Some(p) = self
+                    .by_id
+                    .get(id)
+                    .and_then(|&h| self.register.get(h as usize))
+                {
                     found += 1;
                     let mut g = compare(p, row);
                     g[Field::Id.index()] = 0;
                     *by_id.entry(compare::pack(&g)).or_default() += 1;
                 }
             }
-            self.index.candidates_under(row, Some(BIRTH_PROVINCE_RULE), &mut cands);
+            self.index
+                .candidates_under(row, Some(BIRTH_PROVINCE_RULE), &mut cands);
             for &c in &cands {
                 if let Some(r) = self.register.get(c as usize) {
                     *by_birth.entry(compare::pack(&compare(r, row))).or_default() += 1;

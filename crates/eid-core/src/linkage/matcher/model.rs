@@ -148,8 +148,7 @@ impl Model {
                 matched += w * count;
                 for f in FIELDS {
                     let l = usize::from(g[f.index()]);
-                    if let (Some(mv), Some(uv)) =
-                        (m[f.index()].get_mut(l), u[f.index()].get_mut(l))
+                    if let (Some(mv), Some(uv)) = (m[f.index()].get_mut(l), u[f.index()].get_mut(l))
                     {
                         *mv += w * count;
                         *uv += (1.0 - w) * count;

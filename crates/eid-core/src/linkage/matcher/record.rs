@@ -59,7 +59,11 @@ impl Birth {
         if parts.next().is_some() {
             return None;
         }
-        let (day, month, year) = (d.parse::<u8>().ok()?, m.parse::<u8>().ok()?, y.parse().ok()?);
+        let (day, month, year) = (
+            d.parse::<u8>().ok()?,
+            m.parse::<u8>().ok()?,
+            y.parse().ok()?,
+        );
         let month_t = time::Month::try_from(month).ok()?;
         time::Date::from_calendar_date(year, month_t, day).ok()?;
         Some(Birth { year, month, day })
@@ -118,7 +122,12 @@ fn resolve(tree: Tree, code: &str) -> Option<Place> {
         ..Place::default()
     };
     let mut chain = vec![unit.code];
-    chain.extend(units.ancestors(tree, &unit.code).into_iter().map(|u| u.code));
+    chain.extend(
+        units
+            .ancestors(tree, &unit.code)
+            .into_iter()
+            .map(|u| u.code),
+    );
     for c in &chain {
         let n = Some(c.number());
         match (tree, c.level()) {

@@ -10,7 +10,17 @@ fn n(s: &str) -> NamePart {
 }
 
 fn rec(id: &str, s: &str, m: &str, g: &str, birth: &str, sex: &str, unit: &str) -> Record {
-    Record::from_text(&mut Places::default(), id, s, m, g, birth, sex, Tree::Gso2024, unit)
+    Record::from_text(
+        &mut Places::default(),
+        id,
+        s,
+        m,
+        g,
+        birth,
+        sex,
+        Tree::Gso2024,
+        unit,
+    )
 }
 
 #[test]
@@ -71,7 +81,9 @@ fn places() -> (String, String, String, String) {
     let units = Units::get();
     let provinces = units.provinces(Tree::Gso2024);
     for p in &provinces {
-        let Some(new) = units.province_2025_for_2024(&p.code) else { continue };
+        let Some(new) = units.province_2025_for_2024(&p.code) else {
+            continue;
+        };
         let Some(other) = provinces.iter().find(|q| {
             q.code != p.code
                 && units.province_2025_for_2024(&q.code).map(|u| &u.code) == Some(&new.code)
@@ -79,7 +91,9 @@ fn places() -> (String, String, String, String) {
             continue;
         };
         let districts = units.children(Tree::Gso2024, &p.code);
-        let (Some(d1), Some(d2)) = (districts.first(), districts.get(1)) else { continue };
+        let (Some(d1), Some(d2)) = (districts.first(), districts.get(1)) else {
+            continue;
+        };
         let c1 = units.communes_under(Tree::Gso2024, &d1.code);
         let c2 = units.communes_under(Tree::Gso2024, &d2.code);
         let c3 = units.communes_under(Tree::Gso2024, &other.code);
@@ -128,10 +142,26 @@ fn units_compare_in_the_tree_and_across_the_2025_reform() {
 fn a_frequent_surname_weighs_less_than_a_rare_one() {
     let mut register = Vec::new();
     for i in 0..38 {
-        register.push(rec(&format!("0010900{i:05}"), "Nguyễn", "Văn", "An", "1990", "M", ""));
+        register.push(rec(
+            &format!("0010900{i:05}"),
+            "Nguyễn",
+            "Văn",
+            "An",
+            "1990",
+            "M",
+            "",
+        ));
     }
     for i in 0..2 {
-        register.push(rec(&format!("0010910{i:05}"), "Lò", "Văn", "An", "1990", "M", ""));
+        register.push(rec(
+            &format!("0010910{i:05}"),
+            "Lò",
+            "Văn",
+            "An",
+            "1990",
+            "M",
+            "",
+        ));
     }
     let linker = Linker::new(register);
     let nguyen = linker.tf.adjustment(Field::Surname, "nguyen");
@@ -150,9 +180,16 @@ fn em_on_unlabelled_pairs_learns_that_agreement_means_a_match() {
     for f in [Field::Surname, Field::Given, Field::Birth] {
         assert!(model.weight(f, 1) > 1.0, "{f:?} {}", model.weight(f, 1));
         let last = (f.levels().len() - 1) as u8;
-        assert!(model.weight(f, last) < -1.0, "{f:?} {}", model.weight(f, last));
+        assert!(
+            model.weight(f, last) < -1.0,
+            "{f:?} {}",
+            model.weight(f, last)
+        );
     }
-    assert!(model.weight(Field::Birth, 2) > 0.0, "day/month swap still counts for");
+    assert!(
+        model.weight(Field::Birth, 2) > 0.0,
+        "day/month swap still counts for"
+    );
     let decisions = linker.decide_all(&model, &Thresholds::default(), &rows, 2);
     assert_eq!(decisions.len(), rows.len());
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
@@ -181,13 +218,19 @@ fn decisions_on_the_id_conflicts_and_unmatched_rows_explain_themselves() {
     let model = linker.train(&rows, 10_000);
     let t = Thresholds::default();
     let a = &register[10];
-    let b = register.iter().find(|r| r.birth != a.birth && r.surname != a.surname).unwrap();
+    let b = register
+        .iter()
+        .find(|r| r.birth != a.birth && r.surname != a.surname)
+        .unwrap();
 
     // The ID, with the rest consistent (names without diacritics): matched on the ID.
     let mut row = a.clone();
     row.surname = n(&row.surname.folded);
     let d = linker.decide(&model, &t, &row);
-    assert_eq!((d.outcome, d.method, d.person), (Outcome::Matched, Method::PersonalId, Some(10)));
+    assert_eq!(
+        (d.outcome, d.method, d.person),
+        (Outcome::Matched, Method::PersonalId, Some(10))
+    );
 
     // A's ID on B's data: a conflict with A, and B proposed beside it.
     let mut row = b.clone();
@@ -207,12 +250,19 @@ fn decisions_on_the_id_conflicts_and_unmatched_rows_explain_themselves() {
     row.id = None;
     std::mem::swap(&mut row.surname, &mut row.given);
     let d = linker.decide(&model, &t, &row);
-    assert_eq!((d.outcome, d.method, d.person), (Outcome::Matched, Method::Probabilistic, Some(10)));
+    assert_eq!(
+        (d.outcome, d.method, d.person),
+        (Outcome::Matched, Method::Probabilistic, Some(10))
+    );
     let e = linker.explain(&model, &row, 10).unwrap();
     assert_eq!(e.fields.len(), 7);
     let surname = e.fields.iter().find(|f| f.field == Field::Surname).unwrap();
     assert_eq!(surname.level_name, "swapped");
-    let sum: f64 = e.prior + e.fields.iter().map(|f| f.weight + f.adjustment).sum::<f64>();
+    let sum: f64 = e.prior
+        + e.fields
+            .iter()
+            .map(|f| f.weight + f.adjustment)
+            .sum::<f64>();
     assert!((e.total - sum).abs() < 1e-9);
     assert!((e.total - d.score).abs() < 1e-9);
 
@@ -234,19 +284,31 @@ fn noisy_world(count: u64) -> (Vec<Record>, Vec<Record>, Vec<Option<u32>>) {
     let persons: Vec<_> = Generator::new(&cfg).unwrap().collect();
     let rows = eid_gen::sector::sector_copy(&persons, 11);
     let mut places = Places::default();
-    let register: Vec<Record> = persons.iter().map(|p| Record::from_person(&mut places, p)).collect();
-    let index: std::collections::HashMap<&str, u32> =
-        persons.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as u32)).collect();
+    let register: Vec<Record> = persons
+        .iter()
+        .map(|p| Record::from_person(&mut places, p))
+        .collect();
+    let index: std::collections::HashMap<&str, u32> = persons
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i as u32))
+        .collect();
     let mut sector = Vec::new();
     let mut truth = Vec::new();
     for r in &rows {
         let tree = Tree::parse(&r.unit_tree).unwrap();
         sector.push(Record::from_text(
-            &mut places, &r.personal_id, &r.surname, &r.middle_name, &r.given_name,
-            &r.birth_date, &r.sex, tree, &r.unit,
+            &mut places,
+            &r.personal_id,
+            &r.surname,
+            &r.middle_name,
+            &r.given_name,
+            &r.birth_date,
+            &r.sex,
+            tree,
+            &r.unit,
         ));
         truth.push(index.get(r.truth.as_str()).copied());
     }
     (register, sector, truth)
 }
-
