@@ -23,6 +23,8 @@ use crate::{Acting, Caller};
 pub enum Verdict {
     /// The row is this register person.
     Same(PersonalId),
+    /// The row is the register person the result names (the matcher's proposal).
+    Proposed,
     /// The row is not the register person proposed.
     Different,
 }
@@ -30,7 +32,7 @@ pub enum Verdict {
 impl Verdict {
     pub fn as_str(&self) -> &'static str {
         match self {
-            Verdict::Same(_) => "same",
+            Verdict::Same(_) | Verdict::Proposed => "same",
             Verdict::Different => "different",
         }
     }
@@ -140,6 +142,25 @@ fn decide_unaudited(
             "only reviews and conflicts are decided by an officer",
         ));
     }
+    let proposed;
+    let verdict = match verdict {
+        Verdict::Proposed => {
+            proposed = Verdict::Same(
+                current
+                    .personal_id
+                    .as_deref()
+                    .and_then(|p| PersonalId::parse(p).ok())
+                    .ok_or_else(|| {
+                        Error::bad(
+                            "link.person_required",
+                            "this result names no person: name one",
+                        )
+                    })?,
+            );
+            &proposed
+        }
+        v => v,
+    };
     if let Verdict::Same(pid) = verdict {
         match store.person(pid)? {
             None => {
@@ -154,7 +175,7 @@ fn decide_unaudited(
     }
     let (outcome, person) = match verdict {
         Verdict::Same(pid) => (Outcome::Matched, Some(pid.as_str().to_owned())),
-        Verdict::Different => (Outcome::Unmatched, None),
+        Verdict::Different | Verdict::Proposed => (Outcome::Unmatched, None),
     };
     let (actor, at) = (acting.actor().to_string(), to_ms(acting.now));
     let verifies = sql::read(store.db(), |tx| {
@@ -189,9 +210,9 @@ fn decide_unaudited(
             .int()?;
         // Conditional: a decision that landed meanwhile (another officer, another request)
         // leaves nothing to update, and this one is rolled back.
-        let alternative = match verdict {
-            Verdict::Same(_) => current.alternative_id.clone(),
-            Verdict::Different => current.personal_id.clone(),
+        let alternative = match person {
+            Some(_) => current.alternative_id.clone(),
+            None => current.personal_id.clone(),
         };
         let n = tx.exec(
             "UPDATE link_result SET outcome = $2, personal_id = $3, alternative_id = $4, decision_id = $5 \

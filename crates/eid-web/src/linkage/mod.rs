@@ -15,4 +15,5 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(api::results))
         .routes(routes!(api::result))
+        .routes(routes!(api::decision))
 }
