@@ -20,7 +20,7 @@ use eid_domain::{parse_iso_date, Person, Tree, UnitCode, Units};
 use serde_json::Value;
 
 use crate::console::i18n::Lang;
-use crate::console::pages::{here, local};
+use crate::console::pages::here;
 use crate::console::{in_place, render, ConsoleError, ConsoleUser, Notice, PageCtx};
 use crate::error::{request_id, AppError};
 use crate::state::AppState;
@@ -342,7 +342,15 @@ fn result_page(lang: Lang, user: &ConsoleUser, here_path: &str, review: &Review)
         title: lang.t(&format!("link.decided.{}", d.verdict)),
         reason: d.reason.clone(),
         actor: d.actor.clone(),
-        at: local(d.at),
+        at: {
+            let t = d.at.to_offset(crate::state::vietnam());
+            format!(
+                "{} {:02}:{:02}",
+                day_label(lang, t.date()),
+                t.hour(),
+                t.minute()
+            )
+        },
         reused_from: (d.result_id != r.id).then_some(d.result_id),
     });
     ResultPage {
