@@ -466,10 +466,7 @@ fn officers_decide_reviews_and_conflicts_and_their_decisions_are_reused() {
 
         // The review page names the register person beside the row.
         let review = decide::review(store, &nation, rb.id).unwrap();
-        assert_eq!(
-            review.person.as_ref().map(|p| p.id.clone()),
-            Some(b.id.clone())
-        );
+        assert_eq!(review.person.as_ref().map(|p| p.id), Some(b.id));
 
         // Refusals: an officer of another province, an auditor, no reason, a matched result.
         let home_b = caller(Role::Province, &province_of(b));
@@ -480,7 +477,7 @@ fn officers_decide_reviews_and_conflicts_and_their_decisions_are_reused() {
             .find(|p| *p != province_of(b) && *p != province_of(c))
             .unwrap();
         let away = caller(Role::Province, &other);
-        let same_b = Verdict::Same(b.id.clone());
+        let same_b = Verdict::Same(b.id);
         assert!(matches!(
             decide::decide(store, &away, rb.id, &same_b, "cùng người"),
             Err(Error::ScopeDenied)
