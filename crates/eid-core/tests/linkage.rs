@@ -378,3 +378,201 @@ fn a_file_that_lacks_a_mapped_column_is_refused_before_anything_is_stored() {
         ));
     }
 }
+
+/// Imports `file` from the source `bhxh` with no probabilistic match (every scored pair at or
+/// above the review threshold becomes a review).
+fn import_reviewing(store: &dyn Store, file: &str) -> service::LinkSummary {
+    service::import(
+        store,
+        &Actor::Cli("test".into()),
+        NOW,
+        "bhxh",
+        "bhxh.csv",
+        TODAY,
+        file.as_bytes(),
+        &Thresholds {
+            matched: 1.5,
+            review: 0.5,
+        },
+        &mut |_| {},
+    )
+    .unwrap()
+}
+
+#[test]
+fn officers_decide_reviews_and_conflicts_and_their_decisions_are_reused() {
+    use eid_core::linkage::decide::{self, Verdict};
+    for store in engines() {
+        let store = store.as_ref();
+        let people = populate(store);
+        let src = Source {
+            name: "bhxh".into(),
+            kind: "social_insurance".into(),
+            mapping: mapping(),
+        };
+        service::define_source(store, &Actor::Cli("test".into()), NOW, &src).unwrap();
+        let (b, c) = (&people[1], &people[2]);
+        let mut rows = vec![HEADER.to_owned()];
+        for (i, p) in people.iter().enumerate().skip(4) {
+            let (s, m, g) = (p.name.surname(), p.name.middle(), p.name.given());
+            rows.push(line(&format!("R{i}"), p.id.as_str(), s, m, g, p, ""));
+        }
+        // B: no ID, names swapped: scored, so a review. C: C's ID on other data: a conflict.
+        let b_row = line(
+            "B",
+            "",
+            b.name.given(),
+            b.name.middle(),
+            b.name.surname(),
+            b,
+            "",
+        );
+        rows.push(b_row.clone());
+        let c_row = format!(
+            "C,{},Khổng,Minh,Triết,1931-02-03,M,{},",
+            c.id.as_str(),
+            c.residence.unit.as_str()
+        );
+        rows.push(c_row.clone());
+        let file = rows.join("\n");
+        import_reviewing(store, &file);
+
+        let nation = caller(Role::Ministry, "VN");
+        let q = decide::queue(store, &nation, None, None, 0, 200).unwrap();
+        let rb = q
+            .rows
+            .iter()
+            .find(|r| r.row_id == "B")
+            .expect("B in review")
+            .clone();
+        let rc = q
+            .rows
+            .iter()
+            .find(|r| r.row_id == "C")
+            .expect("C in conflict")
+            .clone();
+        assert_eq!(rb.outcome, Outcome::Review);
+        assert_eq!(rc.outcome, Outcome::Conflict);
+        assert_eq!(rb.values["surname"], b.name.given());
+        assert!(q.open >= 2);
+        let counted = |source: &str, o: Outcome| {
+            q.counts
+                .iter()
+                .find(|(s, x, _)| s == source && *x == o)
+                .map_or(0, |c| c.2)
+        };
+        assert!(counted("bhxh", Outcome::Matched) >= (people.len() - 4) as u64);
+        assert!(counted("bhxh", Outcome::Conflict) >= 1);
+
+        // The review page names the register person beside the row.
+        let review = decide::review(store, &nation, rb.id).unwrap();
+        assert_eq!(review.person.as_ref().map(|p| p.id), Some(b.id));
+
+        // Refusals: an officer of another province, an auditor, no reason, a matched result.
+        let home_b = caller(Role::Province, &province_of(b));
+        let other = Units::get()
+            .provinces(Tree::Gso2024)
+            .into_iter()
+            .map(|u| u.code.as_str().to_owned())
+            .find(|p| *p != province_of(b) && *p != province_of(c))
+            .unwrap();
+        let away = caller(Role::Province, &other);
+        let same_b = Verdict::Same(b.id);
+        assert!(matches!(
+            decide::decide(store, &away, rb.id, &same_b, "cùng người"),
+            Err(Error::ScopeDenied)
+        ));
+        assert!(matches!(
+            decide::decide(store, &caller(Role::Auditor, "VN"), rb.id, &same_b, "x"),
+            Err(Error::ScopeDenied)
+        ));
+        assert!(matches!(
+            decide::decide(store, &home_b, rb.id, &same_b, "  "),
+            Err(Error::Bad {
+                code: "person.reason_required",
+                ..
+            })
+        ));
+        let matched = service::results(store, &nation, "matched", None, 1)
+            .unwrap()
+            .remove(0);
+        assert!(matches!(
+            decide::decide(store, &nation, matched.id, &Verdict::Different, "không"),
+            Err(Error::Bad {
+                code: "link.not_decidable",
+                ..
+            })
+        ));
+
+        // B is the same person; C is not. A second decision on B is a conflict.
+        let after = decide::decide(store, &home_b, rb.id, &same_b, "Đối chiếu hồ sơ").unwrap();
+        assert_eq!(after.outcome, Outcome::Matched);
+        assert_eq!(after.personal_id.as_deref(), Some(b.id.as_str()));
+        let d = after.decision.clone().unwrap();
+        assert_eq!(
+            (d.verdict.as_str(), d.reason.as_str()),
+            ("same", "Đối chiếu hồ sơ")
+        );
+        assert_eq!(d.actor, Actor::Staff(7).to_string());
+        assert_eq!(d.at, NOW);
+        assert!(matches!(
+            decide::decide(store, &nation, rb.id, &Verdict::Different, "lại"),
+            Err(Error::Conflict {
+                code: "link.already_decided",
+                ..
+            })
+        ));
+        let home_c = caller(Role::Province, &province_of(c));
+        let after =
+            decide::decide(store, &home_c, rc.id, &Verdict::Different, "Khác người").unwrap();
+        assert_eq!(after.outcome, Outcome::Unmatched);
+        assert_eq!(after.personal_id, None);
+        // Verified against the insurance source by the officer's decision; C is not.
+        assert_eq!(
+            service::verified_against(store, &b.id).unwrap().get("bhxh"),
+            Some(&TODAY)
+        );
+        assert!(service::verified_against(store, &c.id).unwrap().is_empty());
+        let q = decide::queue(store, &nation, None, None, 0, 200).unwrap();
+        assert!(!q.rows.iter().any(|r| r.row_id == "B" || r.row_id == "C"));
+
+        // Imported again: the officers' decisions win over the matcher's.
+        import_reviewing(store, &file);
+        let latest = |outcome: &str, row: &str| {
+            service::results(store, &nation, outcome, None, 1000)
+                .unwrap()
+                .into_iter()
+                .find(|r| r.row_id == row && r.id > rc.id)
+        };
+        let b2 = latest("matched", "B").expect("B reused as matched");
+        assert_eq!(b2.method, "officer");
+        assert_eq!(b2.personal_id.as_deref(), Some(b.id.as_str()));
+        assert_eq!(b2.decision.as_ref().map(|d| d.result_id), Some(rb.id));
+        let c2 = latest("unmatched", "C").expect("C reused as unmatched");
+        assert_eq!(c2.method, "officer");
+        assert!(latest("conflict", "C").is_none());
+
+        // A row whose values changed is a new row: the matcher decides it again.
+        let changed = file.replace(&c_row, &c_row.replace("Triết", "Triệt"));
+        import_reviewing(store, &changed);
+        let c3 = service::results(store, &nation, "conflict", None, 1000)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.row_id == "C" && r.id > c2.id)
+            .expect("a changed C is a conflict again");
+        assert!(c3.decision.is_none());
+
+        // Every decision is audited with its outcome.
+        let log = store.audit_log(1000).unwrap();
+        let has = |target: i64, outcome: &str| {
+            log.iter().any(|e| {
+                e.action == "link.decide" && e.target == target.to_string() && e.outcome == outcome
+            })
+        };
+        assert!(has(rb.id, "ok") && has(rb.id, "denied") && has(rb.id, "failed"));
+        assert!(has(rc.id, "ok"));
+        assert!(log
+            .iter()
+            .any(|e| e.action == "link.queue" && e.target == "VN"));
+    }
+}

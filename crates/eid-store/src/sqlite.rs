@@ -28,6 +28,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/sqlite/0005_attempts.sql")),
     (6, include_str!("../migrations/sqlite/0006_import_runs.sql")),
     (8, include_str!("../migrations/sqlite/0008_linkage.sql")),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_link_decisions.sql"),
+    ),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];

@@ -115,6 +115,29 @@ pub struct SectorRow {
     pub record: Record,
     /// The unmapped columns, (name, value), empty values left out.
     pub attributes: Vec<(String, String)>,
+    /// The mapped fields other than `row_id`, (target, value), in [`TARGETS`] order, empty
+    /// values left out: what the console shows beside the register's values.
+    pub values: Vec<(String, String)>,
+    /// A digest of [`SectorRow::values`]: with the source and `row_id` it names "the same row"
+    /// in a later file, whose officer decision is then reused.
+    pub fingerprint: String,
+}
+
+/// The digest of a row's mapped values (hex, 128 bits of SHA-256).
+pub fn fingerprint(values: &[(String, String)]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (t, v) in values {
+        h.update(t.as_bytes());
+        h.update([0x1f]);
+        h.update(v.as_bytes());
+        h.update([0x1e]);
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Longest cell accepted, in bytes.
@@ -184,6 +207,15 @@ pub fn read_sector(
             Ok(record) => good.push(SectorRow {
                 line,
                 row_id: get("row_id").to_owned(),
+                values: {
+                    let values: Vec<(String, String)> = TARGETS
+                        .iter()
+                        .filter(|t| **t != "row_id" && !get(t).is_empty())
+                        .map(|t| ((*t).to_owned(), get(t).to_owned()))
+                        .collect();
+                    values
+                },
+                fingerprint: String::new(),
                 record,
                 attributes: header
                     .iter()
@@ -198,6 +230,9 @@ pub fn read_sector(
             }),
             Err((column, reason)) => bad.push(rejected(line, column, reason)),
         }
+    }
+    for row in &mut good {
+        row.fingerprint = fingerprint(&row.values);
     }
     Ok((good, bad))
 }

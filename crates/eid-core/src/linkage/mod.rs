@@ -4,6 +4,7 @@
 //! `matcher` holds the rules (comparison levels, blocking, the Fellegi–Sunter model and its EM)
 //! and does no IO; the rest of the slice reads files, stores results and scopes them.
 
+pub mod decide;
 pub mod files;
 pub mod matcher;
 pub mod service;

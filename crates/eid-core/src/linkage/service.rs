@@ -165,6 +165,21 @@ pub fn import(
         ..LinkSummary::default()
     };
     let id_of = |i: Option<u32>| i.and_then(|i| ids.get(i as usize)).cloned();
+    // Officers' earlier decisions on the same rows win over the matcher's.
+    let prior = super::decide::prior_decisions(store, &src.name)?;
+    let index: HashMap<&str, u32> = if prior.is_empty() {
+        HashMap::new()
+    } else {
+        ids.iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i as u32))
+            .collect()
+    };
+    let decisions: Vec<(Decision, Option<i64>)> = rows
+        .iter()
+        .zip(decisions)
+        .map(|(row, d)| super::decide::reuse(&prior, &index, &row.row_id, &row.fingerprint, d))
+        .collect();
     let batch_id = sql::transact(store.db(), |tx| {
         let batch: i64 = match tx.row(
             "INSERT INTO link_batch (source, file_name, received_on, row_count, rejected, created_by, created_at) \
@@ -175,8 +190,18 @@ pub fn import(
             Some(r) => r.first().cloned().unwrap_or(Val::Null).int()?,
             None => return Err(StoreError::Db("no batch id".into())),
         };
-        for (row, d) in rows.iter().zip(&decisions) {
+        for (row, (d, decided)) in rows.iter().zip(&decisions) {
             let explanation = explain_json(&linker, &model, &row.record, d, &ids);
+            let method = if decided.is_some() {
+                "officer"
+            } else {
+                d.method.as_str()
+            };
+            let values: serde_json::Map<String, Value> = row
+                .values
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
             let attributes: serde_json::Map<String, Value> = row
                 .attributes
                 .iter()
@@ -191,12 +216,13 @@ pub fn import(
             let id = tx
                 .row(
                     "INSERT INTO link_result (batch_id, source, line, row_id, outcome, method, personal_id, alternative_id, \
-                     res_path, score, explanation, attributes, received_on) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                     res_path, score, explanation, attributes, received_on, fingerprint, row_values, decision_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
                     &[batch.into(), src.name.as_str().into(), (row.line as i64).into(), row.row_id.as_str().into(),
-                      d.outcome.as_str().into(), d.method.as_str().into(), id_of(d.person).into(),
+                      d.outcome.as_str().into(), method.into(), id_of(d.person).into(),
                       id_of(d.alternative).into(), path.into(), score.into(),
-                      explanation.to_string().into(), Value::Object(attributes).to_string().into(), day.into()],
+                      explanation.to_string().into(), Value::Object(attributes).to_string().into(), day.into(),
+                      row.fingerprint.as_str().into(), Value::Object(values).to_string().into(), (*decided).into()],
                 )?
                 .and_then(|r| r.first().cloned())
                 .unwrap_or(Val::Null)
@@ -208,27 +234,7 @@ pub fn import(
             }
             if verifies && d.outcome == Outcome::Matched {
                 if let Some(pid) = id_of(d.person) {
-                    let n = tx.exec(
-                        "UPDATE person_verification SET verified_on = $3, result_id = $4 \
-                         WHERE personal_id = $1 AND source = $2 AND verified_on <= $3",
-                        &[
-                            pid.as_str().into(),
-                            src.name.as_str().into(),
-                            day.into(),
-                            id.into(),
-                        ],
-                    )?;
-                    let n = if n == 0 {
-                        tx.exec(
-                            "INSERT INTO person_verification (personal_id, source, verified_on, result_id) \
-                             SELECT $1, $2, $3, $4 WHERE NOT EXISTS \
-                             (SELECT 1 FROM person_verification WHERE personal_id = $1 AND source = $2)",
-                            &[pid.as_str().into(), src.name.as_str().into(), day.into(), id.into()],
-                        )?
-                    } else {
-                        n
-                    };
-                    summary.verified += n;
+                    summary.verified += mark_verified(tx, &pid, &src.name, day, id)?;
                 }
             }
         }
@@ -236,6 +242,32 @@ pub fn import(
     })?;
     summary.batch_id = batch_id;
     Ok(summary)
+}
+
+/// Marks `pid` verified against `source` on `day` (unless a later file already did); the
+/// number of rows written (0 or 1).
+pub(super) fn mark_verified(
+    tx: &mut dyn sql::Tx,
+    pid: &str,
+    source: &str,
+    day: i64,
+    result_id: i64,
+) -> Result<u64, StoreError> {
+    let args: [Val; 4] = [pid.into(), source.into(), day.into(), result_id.into()];
+    let n = tx.exec(
+        "UPDATE person_verification SET verified_on = $3, result_id = $4 \
+         WHERE personal_id = $1 AND source = $2 AND verified_on <= $3",
+        &args,
+    )?;
+    if n > 0 {
+        return Ok(n);
+    }
+    tx.exec(
+        "INSERT INTO person_verification (personal_id, source, verified_on, result_id) \
+         SELECT $1, $2, $3, $4 WHERE NOT EXISTS \
+         (SELECT 1 FROM person_verification WHERE personal_id = $1 AND source = $2)",
+        &args,
+    )
 }
 
 /// The 2024 commune key of a sector row, when it names a 2024 commune.
@@ -300,6 +332,25 @@ pub struct LinkResult {
     /// The sector's own columns kept with the row (card numbers, validity, …).
     pub attributes: Value,
     pub received_on: Date,
+    /// The row's mapped fields other than `row_id`, by target (`surname`, `birth_date`, …).
+    pub values: Value,
+    /// The officer decision that settled this row (made on it, or reused from an earlier file).
+    pub decision: Option<Decided>,
+}
+
+/// An officer's decision on a sector row.
+#[derive(Clone, PartialEq)]
+pub struct Decided {
+    pub id: i64,
+    /// The result it was made on.
+    pub result_id: i64,
+    /// `same` or `different`.
+    pub verdict: String,
+    pub personal_id: Option<String>,
+    pub reason: String,
+    /// The actor as recorded (`staff:7`).
+    pub actor: String,
+    pub at: OffsetDateTime,
 }
 
 impl std::fmt::Debug for LinkResult {
@@ -308,9 +359,13 @@ impl std::fmt::Debug for LinkResult {
     }
 }
 
-const RESULT_COLUMNS: &str = "id, source, line, row_id, outcome, method, personal_id, alternative_id, score, explanation, attributes, received_on, res_path";
+/// The columns [`result_from`] reads, over `link_result r LEFT JOIN link_decision d` ([`RESULT_FROM`]).
+pub(super) const RESULT_COLUMNS: &str = "r.id, r.source, r.line, r.row_id, r.outcome, r.method, r.personal_id, r.alternative_id, r.score, r.explanation, r.attributes, r.received_on, r.res_path, \
+     r.row_values, d.id, d.result_id, d.verdict, d.personal_id, d.reason, d.actor, d.decided_at";
+pub(super) const RESULT_FROM: &str =
+    "link_result r LEFT JOIN link_decision d ON d.id = r.decision_id";
 
-fn result_from(r: &[Val]) -> Result<(LinkResult, Option<i64>), StoreError> {
+pub(super) fn result_from(r: &[Val]) -> Result<(LinkResult, Option<i64>), StoreError> {
     let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
     let outcome = g(4).text()?;
     let json = |v: Val| -> Result<Value, StoreError> {
@@ -331,6 +386,19 @@ fn result_from(r: &[Val]) -> Result<(LinkResult, Option<i64>), StoreError> {
             explanation: json(g(9))?,
             attributes: json(g(10))?,
             received_on: day_date(g(11).int()?),
+            values: json(g(13))?,
+            decision: match g(14).opt_int()? {
+                None => None,
+                Some(id) => Some(Decided {
+                    id,
+                    result_id: g(15).int()?,
+                    verdict: g(16).text()?,
+                    personal_id: g(17).opt_text()?,
+                    reason: g(18).text()?,
+                    actor: g(19).text()?,
+                    at: crate::store::from_ms(g(20).int()?),
+                }),
+            },
         },
         g(12).opt_int()?,
     ))
@@ -374,9 +442,9 @@ fn list(
     let rows = sql::read(store.db(), |tx| {
         tx.query(
             &format!(
-                "SELECT {RESULT_COLUMNS} FROM link_result WHERE outcome = $1 \
-                 AND ((res_path >= $2 AND res_path < $3) OR ($4 = 1 AND res_path IS NULL)) \
-                 ORDER BY id DESC LIMIT $5"
+                "SELECT {RESULT_COLUMNS} FROM {RESULT_FROM} WHERE r.outcome = $1 \
+                 AND ((r.res_path >= $2 AND r.res_path < $3) OR ($4 = 1 AND r.res_path IS NULL)) \
+                 ORDER BY r.id DESC LIMIT $5"
             ),
             &[
                 outcome.as_str().into(),
@@ -399,10 +467,21 @@ pub fn result(store: &dyn Store, acting: &Acting, id: i64) -> Result<LinkResult,
 }
 
 fn one(store: &dyn Store, caller: &Caller, id: i64) -> Result<LinkResult, Error> {
+    one_as(store, caller, id, false)
+}
+
+/// One result if the caller's units include it; outside them it is `NotFound` (a read), or
+/// `ScopeDenied` when `deny` (an action, refused as a register correction is).
+pub(super) fn one_as(
+    store: &dyn Store,
+    caller: &Caller,
+    id: i64,
+    deny: bool,
+) -> Result<LinkResult, Error> {
     caller.not_auditor()?;
     let row = sql::read(store.db(), |tx| {
         tx.row(
-            &format!("SELECT {RESULT_COLUMNS} FROM link_result WHERE id = $1"),
+            &format!("SELECT {RESULT_COLUMNS} FROM {RESULT_FROM} WHERE r.id = $1"),
             &[id.into()],
         )
     })?;
@@ -415,7 +494,11 @@ fn one(store: &dyn Store, caller: &Caller, id: i64) -> Result<LinkResult, Error>
     };
     // Outside the caller's units it does not exist for them.
     if !within {
-        return Err(not_found());
+        return Err(if deny {
+            Error::ScopeDenied
+        } else {
+            not_found()
+        });
     }
     Ok(r)
 }

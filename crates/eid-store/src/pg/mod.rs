@@ -66,6 +66,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         8,
         include_str!("../../migrations/postgres/0008_linkage.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/postgres/0009_link_decisions.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.

@@ -42,7 +42,12 @@ impl Lang {
 
     /// The translation of `key`, or the key itself when it is missing.
     pub fn t(self, key: &str) -> &'static str {
-        match TABLE.iter().chain(ops2::TABLE).find(|(k, _, _)| *k == key) {
+        match TABLE
+            .iter()
+            .chain(ops2::TABLE)
+            .chain(link::TABLE)
+            .find(|(k, _, _)| *k == key)
+        {
             Some((_, vi, en)) => match self {
                 Lang::Vi => vi,
                 Lang::En => en,
@@ -55,6 +60,10 @@ impl Lang {
 /// The operations console's second pass (closing quotas, the national view, the unit picker).
 #[path = "i18n_ops.rs"]
 mod ops2;
+
+/// The linkage console (the review queue and a result's breakdown).
+#[path = "i18n_link.rs"]
+mod link;
 
 /// Shown for a key that is not in the table (a test keeps this from happening).
 const MISSING: &str = "??";
@@ -706,7 +715,7 @@ mod tests {
     #[test]
     fn keys_are_unique_and_both_languages_are_filled() {
         let mut seen = std::collections::HashSet::new();
-        for (k, vi, en) in TABLE.iter().chain(ops2::TABLE) {
+        for (k, vi, en) in TABLE.iter().chain(ops2::TABLE).chain(link::TABLE) {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!vi.is_empty() && !en.is_empty(), "{k}");
         }

@@ -60,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .route("/devices/{id}/status", post(accounts::device_status))
         .route("/sms", get(accounts::sms))
         .merge(ops::routes())
+        .merge(crate::linkage::console_routes())
         .route("/static/style.css", get(style))
 }
 
@@ -124,6 +125,12 @@ pub const SECTIONS: &[Section] = &[
         id: "ops",
         href: "/ops",
         label: "nav.ops",
+        roles: OFFICERS,
+    },
+    Section {
+        id: "linkage",
+        href: "/linkage",
+        label: "nav.linkage",
         roles: OFFICERS,
     },
     Section {

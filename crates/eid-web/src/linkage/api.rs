@@ -5,9 +5,10 @@ use axum::Json;
 use eid_core::Acting;
 use serde_json::{json, Value};
 
-use super::wire::{result_json, ResultsQuery};
+use super::wire::{result_json, DecisionIn, ResultsQuery};
 use crate::auth::ApiCaller;
 use crate::error::{request_id, AppError};
+use crate::json::JsonBody;
 use crate::openapi::Errors;
 use crate::state::AppState;
 
@@ -74,5 +75,74 @@ pub(super) async fn result(
             eid_core::linkage::service::result(store, &acting, id).map_err(Into::into)
         })
         .await?;
+    Ok(Json(result_json(&r, true)))
+}
+
+/// The verdict of a decision as the core takes it; `same` with no person names the result's own.
+pub(crate) fn verdict(
+    verdict: &str,
+    personal_id: Option<&str>,
+) -> Result<eid_core::linkage::decide::Verdict, AppError> {
+    use eid_core::linkage::decide::Verdict;
+    match verdict {
+        "different" => Ok(Verdict::Different),
+        "same" => match personal_id.map(str::trim).filter(|p| !p.is_empty()) {
+            None => Ok(Verdict::Proposed),
+            Some(p) => eid_domain::PersonalId::parse(p)
+                .map(Verdict::Same)
+                .map_err(|_| AppError::BadRequest {
+                    code: "person.bad_id",
+                    message: "a personal ID is 12 digits".into(),
+                }),
+        },
+        _ => Err(AppError::BadRequest {
+            code: "link.bad_verdict",
+            message: "verdict is same or different".into(),
+        }),
+    }
+}
+
+/// Runs a decision.
+pub(crate) async fn run_decision(
+    state: &AppState,
+    acting: Acting,
+    id: i64,
+    verdict: eid_core::linkage::decide::Verdict,
+    reason: String,
+) -> Result<eid_core::linkage::service::LinkResult, AppError> {
+    state
+        .blocking(move |store| {
+            eid_core::linkage::decide::decide(store, &acting, id, &verdict, &reason)
+                .map_err(Into::into)
+        })
+        .await
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/linkage/results/{id}/decision",
+    tag = "linkage",
+    summary = "Decides a review or a conflict: `same` (linked to a register person in the caller's units; the proposed one by default) or `different`, with a reason. Reused when the same row comes again from the same source (audited).",
+    params(("id" = i64, Path, description = "The result's id.")),
+    request_body = DecisionIn,
+    responses(
+        (status = 200, description = "The result as it stands after the decision, with `decision: {id, result_id, verdict, personal_id, reason, actor, at}`.", body = Object),
+        (status = 409, description = "`link.already_decided`: decided already, or by someone else at the same moment.", body = Object),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn decision(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<DecisionIn>,
+) -> Result<Json<Value>, AppError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::not_found("link.not_found", "no such result"))?;
+    let v = verdict(&body.verdict, body.personal_id.as_deref())?;
+    let acting = Acting::new(caller, request_id(), state.now());
+    let r = run_decision(&state, acting, id, v, body.reason).await?;
     Ok(Json(result_json(&r, true)))
 }

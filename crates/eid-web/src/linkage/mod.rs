@@ -1,5 +1,6 @@
 //! The linkage API (`/api/v1/linkage/…`): decisions on sector rows by outcome, and one
-//! decision with its field-by-field breakdown. Scope and parsing live in the core
+//! decision with its field-by-field breakdown, an officer's decision on a review or a conflict;
+//! and the console's review queue ([`console`]). Scope and parsing live in the core
 //! ([`eid_core::linkage::service`]); [`api`] holds the handlers and [`wire`] the JSON views.
 
 use utoipa_axum::router::OpenApiRouter;
@@ -8,11 +9,24 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 
 pub mod api;
+pub mod console;
 pub mod wire;
+
+/// The console pages: the review queue and one result with its decision form.
+pub fn console_routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/linkage", get(console::queue))
+        .route(
+            "/linkage/{id}",
+            get(console::result).post(console::decide_form),
+        )
+}
 
 /// The linkage routes, each documented by the `#[utoipa::path]` on its handler.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(api::results))
         .routes(routes!(api::result))
+        .routes(routes!(api::decision))
 }

@@ -304,3 +304,202 @@ fn the_cli_generates_a_sector_copy_saves_a_source_and_imports_it() {
         .unwrap();
     assert!(matched as usize * 100 >= rows * 90, "{out}");
 }
+
+/// Officers decide reviews and conflicts over the API: within their units only, once (two at
+/// the same moment: one wins, the other is told 409), and the decision is reused when the same
+/// rows come again.
+#[test]
+fn officers_decide_over_the_api_once_within_their_units_and_decisions_are_reused() {
+    use crate::helpers::send_json;
+    let app = app();
+    let (local, far) = (app.local_person(), app.far_person());
+    let store = app.store.as_ref();
+    let actor = Actor::Cli("test".into());
+    service::define_source(
+        store,
+        &actor,
+        now(),
+        &Source {
+            name: "bhxh-decide".into(),
+            kind: "social_insurance".into(),
+            mapping: Mapping::identity(),
+        },
+    )
+    .unwrap();
+    let mut lines = vec![Mapping::identity()
+        .columns
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(",")];
+    let line = |id: &str, pid: &str, s: &str, m: &str, g: &str, p: &Person| {
+        format!(
+            "{id},{pid},{s},{m},{g},{},{},,{}",
+            p.birth,
+            p.sex.as_str(),
+            p.residence.unit.as_str()
+        )
+    };
+    for (i, p) in app.persons.iter().enumerate().skip(400).take(150) {
+        let n = &p.name;
+        lines.push(line(
+            &format!("D{i}"),
+            p.id.as_str(),
+            n.surname(),
+            n.middle(),
+            n.given(),
+            p,
+        ));
+    }
+    // LOCAL: no ID, names swapped and folded, the year of birth alone: a review in the commune
+    // officer's commune. FAR: FAR's ID on someone else's data: a conflict outside the commune
+    // officer's district.
+    let n = &local.name;
+    lines.push(format!(
+        "LOCAL,,{},{},{},{},{},,{}",
+        fold(n.given()),
+        fold(n.middle()),
+        fold(n.surname()),
+        local.birth.year(),
+        local.sex.as_str(),
+        local.residence.unit.as_str()
+    ));
+    lines.push(format!(
+        "FAR,{},Khổng,Minh,Triết,1931-02-03,M,,{}",
+        far.id.as_str(),
+        far.residence.unit.as_str()
+    ));
+    let file = lines.join("\n");
+    let import = || {
+        service::import(
+            store,
+            &actor,
+            now(),
+            "bhxh-decide",
+            "bhxh.csv",
+            now().date(),
+            file.as_bytes(),
+            &Thresholds {
+                matched: 1.5,
+                review: 0.5,
+            },
+            &mut |r| panic!("rejected line {}: {}", r.line, r.reason),
+        )
+        .unwrap()
+    };
+    import();
+    let listed = |outcome: &str, row: &str| {
+        let (status, body) = get_json(
+            &app.base,
+            &format!("/api/v1/linkage/results?outcome={outcome}&limit=1000"),
+            &app.ministry.token,
+        );
+        assert_eq!(status, 200, "{body}");
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["row_id"] == row && r["source"] == "bhxh-decide")
+            .cloned()
+    };
+    let review = listed("review", "LOCAL").unwrap_or_else(|| {
+        panic!(
+            "LOCAL is a review: {:?} {:?}",
+            listed("matched", "LOCAL"),
+            listed("unmatched", "LOCAL")
+        )
+    });
+    let conflict = listed("conflict", "FAR").expect("FAR is a conflict");
+    let decide = |token: &str, id: &serde_json::Value, body: serde_json::Value| {
+        let r = send_json(
+            agent()
+                .post(&app.url(&format!("/api/v1/linkage/results/{id}/decision")))
+                .header("Authorization", &format!("Bearer {token}")),
+            body,
+        );
+        let status = r.status();
+        (status, r.into_json::<serde_json::Value>().unwrap())
+    };
+
+    // The commune officer may not decide on a row outside their units: 403, JSON error.
+    let (status, body) = decide(
+        &app.commune.token,
+        &conflict["id"],
+        serde_json::json!({"verdict": "different", "reason": "khác người"}),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("scope.denied")),
+        "{body}"
+    );
+    let (status, body) = decide(
+        &app.commune.token,
+        &review["id"],
+        serde_json::json!({"verdict": "perhaps", "reason": "?"}),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("link.bad_verdict")),
+        "{body}"
+    );
+
+    // The same person, as proposed.
+    let (status, body) = decide(
+        &app.commune.token,
+        &review["id"],
+        serde_json::json!({"verdict": "same", "reason": "Đối chiếu hộ khẩu"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["outcome"], "matched");
+    assert_eq!(body["personal_id"], local.id.as_str());
+    assert_eq!(body["decision"]["verdict"], "same");
+    assert_eq!(body["decision"]["reason"], "Đối chiếu hộ khẩu");
+
+    // Two officers at the same moment on the conflict: one 200, one 409.
+    let id = conflict["id"].clone();
+    let (a, b) = std::thread::scope(|s| {
+        let one = s.spawn(|| {
+            decide(
+                &app.ministry.token,
+                &id,
+                serde_json::json!({"verdict": "different", "reason": "Khác ngày sinh"}),
+            )
+        });
+        let two = s.spawn(|| {
+            decide(
+                &app.province.token,
+                &id,
+                serde_json::json!({"verdict": "different", "reason": "Khác họ tên"}),
+            )
+        });
+        (one.join().unwrap(), two.join().unwrap())
+    });
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let refused = if a.0 == 409 { &a.1 } else { &b.1 };
+    assert_eq!(refused["error"]["code"], "link.already_decided");
+    let (status, body) = get_json(
+        &app.base,
+        &format!("/api/v1/linkage/results/{id}"),
+        &app.ministry.token,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body["outcome"], "unmatched");
+
+    // Imported again: both rows come back settled by the officers' decisions.
+    import();
+    let again = |outcome: &str, row: &str, after: &serde_json::Value| {
+        listed(outcome, row).filter(|r| r["id"].as_i64() > after.as_i64())
+    };
+    let local_again = again("matched", "LOCAL", &conflict["id"]).expect("LOCAL matched again");
+    assert_eq!(local_again["method"], "officer");
+    assert_eq!(local_again["personal_id"], local.id.as_str());
+    assert_eq!(local_again["decision"]["result_id"], review["id"]);
+    let far_again = again("unmatched", "FAR", &conflict["id"]).expect("FAR unmatched again");
+    assert_eq!(far_again["method"], "officer");
+    assert!(again("conflict", "FAR", &conflict["id"]).is_none());
+
+    let doc = eid_web::openapi::document();
+    assert!(doc["paths"]["/api/v1/linkage/results/{id}/decision"]["post"].is_object());
+}
