@@ -126,11 +126,17 @@ pub type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// The most lines one batch commits.
 const MAX_BATCH: usize = 4096;
 
+/// Below this many queued lines the flusher waits [`GATHER`] before it commits.
+const GATHER_BELOW: usize = 32;
+/// How long the flusher lets a small group gather: far below a request's own time.
+const GATHER: std::time::Duration = std::time::Duration::from_micros(200);
+
 /// Group commit of audit lines, for an engine that writes them on a thread of its own
 /// (SQLite): [`GroupCommit::push`] queues a line, [`GroupCommit::run`] on that thread commits
-/// everything queued in one transaction as soon as it is free (no fixed wait: while one batch
-/// commits, the next one gathers), and [`GroupCommit::when_durable`] tells a request when the
-/// batch holding its lines has committed. The server answers only then, so an answered
+/// everything queued in one transaction as soon as it is free (while one batch commits, the
+/// next one gathers; a group of fewer than [`GATHER_BELOW`] lines waits [`GATHER`] first, as a
+/// commit costs far more than a line), and [`GroupCommit::when_durable`] tells a request when
+/// the batch holding its lines has committed. The server answers only then, so an answered
 /// request's line survives a crash of the process; a request waits about one commit, and a
 /// burst shares it.
 #[derive(Default)]
@@ -231,6 +237,14 @@ impl GroupCommit {
                 while q.lines.is_empty() && !q.stop {
                     q.idle = true;
                     q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+                if q.lines.len() < GATHER_BELOW && !q.stop {
+                    // A few lines only: let the requests in flight add theirs, so that one
+                    // commit carries many (a commit costs far more than a line).
+                    q.idle = false;
+                    drop(q);
+                    std::thread::sleep(GATHER);
+                    q = lock(&self.queue);
                 }
                 q.idle = false;
                 if q.lines.is_empty() {
