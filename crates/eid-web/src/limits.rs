@@ -9,11 +9,10 @@
 //! the database (`eid_core::accounts::limits`) and hold across nodes. The source is the TCP
 //! peer; `X-Forwarded-For` is read only when the peer is one of `trusted_proxies`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use axum::http::{request::Parts, HeaderMap};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -154,12 +153,7 @@ impl SourceLimits {
 
     /// [`SourceLimits::take`] for a request's parts.
     pub fn take_for(&self, kind: Kind, parts: &Parts) -> Result<IpAddr, AppError> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip())
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        let source = self.source(peer, &parts.headers);
+        let source = self.source(crate::auth::client_ip(&parts.extensions), &parts.headers);
         self.take(kind, source)?;
         Ok(source)
     }
