@@ -141,7 +141,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 /// The audit trail's connection for the flusher: as [`connect`] (WAL, `synchronous = NORMAL`: a
 /// committed batch is in the WAL file when the commit returns, so it survives a crash of the
 /// process; a power loss can lose the batches since the last checkpoint, as for the register's
-/// own writes, and leaves the file consistent). Checkpoints run on [`audit_checkpointer`]'s
+/// own writes, and leaves the file consistent). Checkpoints run on a [`spawn_checkpointer`]
 /// thread, so the flusher, which answering requests wait for, never pays their fsync.
 fn connect_audit(path: &Path) -> Result<Connection, StoreError> {
     let conn = connect(path)?;
@@ -149,15 +149,20 @@ fn connect_audit(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// Checkpoints the audit file's WAL as the register's checkpointer does its own (PASSIVE every
-/// [`CHECKPOINT_EVERY`], TRUNCATE past [`WAL_LIMIT_FRAMES`]), until `stop`.
-fn audit_checkpointer(
+/// Checkpoints the WAL of the database file at `path` on a thread of its own (named `name`)
+/// until `stop`, so that no commit pays a checkpoint's fsync. PASSIVE every
+/// [`CHECKPOINT_EVERY`] copies what it can without waiting for readers or the writer. Under a
+/// steady stream of commits that never finishes the log, so once the WAL passes
+/// [`WAL_LIMIT_FRAMES`] a TRUNCATE checkpoint waits for the readers, finishes it and resets the
+/// file: a short pause for writers now and then instead of a WAL that grows without bound.
+fn spawn_checkpointer(
     path: &Path,
+    name: &str,
     stop: Arc<AtomicBool>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
     let conn = connect(path)?;
     std::thread::Builder::new()
-        .name("eid-audit-checkpoint".into())
+        .name(name.to_owned())
         .spawn(move || {
             while !stop.load(Ordering::Acquire) {
                 std::thread::park_timeout(CHECKPOINT_EVERY);
@@ -169,7 +174,7 @@ fn audit_checkpointer(
                 }
             }
         })
-        .map_err(|e| StoreError::Db(format!("starting the audit checkpointer: {e}")))
+        .map_err(|e| StoreError::Db(format!("starting the {name} thread: {e}")))
 }
 
 impl SqliteStore {
@@ -187,32 +192,14 @@ impl SqliteStore {
         writer_conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
         let writer = Mutex::new(writer_conn);
         let checkpoint_stop = Arc::new(AtomicBool::new(false));
-        let checkpointer = {
-            let conn = connect(path)?;
-            let stop = Arc::clone(&checkpoint_stop);
-            std::thread::Builder::new()
-                .name("eid-checkpoint".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Acquire) {
-                        std::thread::park_timeout(CHECKPOINT_EVERY);
-                        // PASSIVE copies what it can without waiting for readers or the writer.
-                        // Under a steady stream of commits that never finishes the log, so once
-                        // the WAL passes WAL_LIMIT_FRAMES a TRUNCATE checkpoint waits for the
-                        // readers, finishes it and resets the file: a short pause for writers
-                        // now and then instead of a WAL that grows without bound.
-                        let log = conn
-                            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-                            .unwrap_or(0);
-                        if log > WAL_LIMIT_FRAMES {
-                            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
-                        }
-                    }
-                })
-                .map_err(|e| StoreError::Db(format!("starting the checkpointer: {e}")))?
-        };
+        let checkpointer =
+            spawn_checkpointer(path, "eid-checkpoint", Arc::clone(&checkpoint_stop))?;
         let audit_conn = Arc::new(Mutex::new(connect_audit(&audit_path(path))?));
-        let audit_checkpointer =
-            audit_checkpointer(&audit_path(path), Arc::clone(&checkpoint_stop))?;
+        let audit_checkpointer = spawn_checkpointer(
+            &audit_path(path),
+            "eid-audit-checkpoint",
+            Arc::clone(&checkpoint_stop),
+        )?;
         let audit = Arc::new(audit::GroupCommit::default());
         let flusher = {
             let (writer, audit) = (Arc::clone(&audit_conn), Arc::clone(&audit));
