@@ -63,6 +63,7 @@ struct SignInPage {
     target: Target,
     personal_id: String,
     error: &'static str,
+    done: &'static str,
 }
 
 #[derive(Template)]
@@ -104,12 +105,14 @@ pub async fn form(
         }
     }
     let page = MePage::new(&headers, None, "", &here(&t));
+    let done = super::account::done(page.lang, &q);
     render(
         &SignInPage {
             page,
             target: t,
             personal_id: String::new(),
             error: "",
+            done,
         },
         StatusCode::OK,
     )
@@ -212,6 +215,7 @@ pub async fn submit(
                     target: t.clone(),
                     personal_id: pid,
                     error,
+                    done: "",
                 },
                 e.status(),
             ),

@@ -517,3 +517,196 @@ fn a_locked_account_loses_its_session_and_refusals_say_what_to_do() {
         "{t}"
     );
 }
+
+impl Browser<'_> {
+    /// Posts a multipart form (text fields and a `photo` file).
+    fn post_multipart(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        photo: &[u8],
+    ) -> (u16, String, Option<String>) {
+        let boundary = "----eidtestboundary7d1f";
+        let mut body = Vec::new();
+        for (k, v) in form {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"me.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(photo);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = agent().post(&format!("{}{path}", self.w.base)).header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        );
+        if !self.jar.is_empty() {
+            req = req.header("Cookie", &self.cookie_header());
+        }
+        let r = crate::helpers::send_bytes(req, &body);
+        self.keep(&r);
+        let loc = r.header("location").map(str::to_owned);
+        (r.status(), r.into_string().unwrap(), loc)
+    }
+}
+
+#[test]
+fn a_citizen_registers_on_the_pages_locks_the_account_and_unlocks_it() {
+    let w = World::new("me_register");
+    let p = w.person(date!(2023 - 05 - 01));
+    let mut b = Browser::new(&w);
+    let csrf = b.csrf("/me/register");
+    let (status, html, _) = b.get("/me/register");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("accept=\"image/*\" capture=\"user\""),
+        "{html}"
+    );
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+
+    // A photo that is not the person's: refused with what to do.
+    let (status, html, _) = b.post_multipart(
+        "/me/register",
+        &[
+            ("csrf", &csrf),
+            ("personal_id", p.id.as_str()),
+            ("phone", &p.phone.as_ref().unwrap().national()),
+        ],
+        b"someone else",
+    );
+    assert_eq!(status, 422, "{html}");
+    assert!(text(&html).contains("Ảnh chân dung không khớp"), "{html}");
+
+    let (status, html, _) = b.post_multipart(
+        "/me/register",
+        &[
+            ("csrf", &csrf),
+            ("personal_id", p.id.as_str()),
+            ("phone", &p.phone.as_ref().unwrap().national()),
+        ],
+        &eid::verifier::dev_portrait(p.id.as_str()),
+    );
+    assert_eq!(status, 200, "{html}");
+    let handle = hidden(&html, "handle");
+    let code = w.code(&p, "register");
+    // A weak password is shown in place.
+    let (status, html, _) = b.post(
+        "/me/register/confirm",
+        &[
+            ("csrf", &csrf),
+            ("handle", &handle),
+            ("code", &code),
+            ("password", "ngan"),
+            ("passcode", PASSCODE),
+        ],
+    );
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("ít nhất 12 ký tự"), "{html}");
+    let (status, _, loc) = b.post(
+        "/me/register/confirm",
+        &[
+            ("csrf", &csrf),
+            ("handle", &handle),
+            ("code", &code),
+            ("password", PASSWORD),
+            ("passcode", PASSCODE),
+        ],
+    );
+    assert_eq!(
+        (status, loc.as_deref()),
+        (303, Some("/me/signin?done=registered"))
+    );
+    let (_, html, _) = b.get("/me/signin?done=registered");
+    assert!(html.contains("Đã tạo tài khoản"), "{html}");
+
+    // Registered on this browser: it is the bound device, no code needed.
+    let (status, _, loc) = b.sign_in(&p, PASSWORD, "/me", "1");
+    assert_eq!((status, loc.as_deref()), (303, Some("/me")));
+
+    // The devices page lists this browser as the bound one; the history is in Vietnamese.
+    let (status, html, _) = b.get("/me/devices");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Trình duyệt này") && html.contains("Thiết bị đã gắn"),
+        "{html}"
+    );
+    let (status, html, _) = b.get("/me/events");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Kích hoạt tài khoản mức 1") && html.contains("Đăng nhập"),
+        "{html}"
+    );
+
+    // The password changes with the passcode.
+    let csrf = b.csrf("/me/password");
+    let (status, html, _) = b.post(
+        "/me/password",
+        &[
+            ("csrf", &csrf),
+            ("new_password", "Mật-khẩu-Mới-2027"),
+            ("passcode", "000000"),
+        ],
+    );
+    assert_eq!(status, 401, "{html}");
+    assert!(html.contains("Mã khóa không đúng"));
+    let (status, _, loc) = b.post(
+        "/me/password",
+        &[
+            ("csrf", &csrf),
+            ("new_password", "Mật-khẩu-Mới-2027"),
+            ("passcode", PASSCODE),
+        ],
+    );
+    assert_eq!((status, loc.as_deref()), (303, Some("/me?done=password")));
+
+    // The holder locks the account: the session ends and the page shows the lock.
+    let (status, html, _) = b.post("/me/locks", &[("csrf", &csrf), ("passcode", PASSCODE)]);
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Bạn đã tự khóa tài khoản") && html.contains("action=\"/me/unlock\""),
+        "{html}"
+    );
+    assert_eq!(b.get("/me").0, 303);
+
+    // An officer locks it too; the holder unlocks their own lock and sees the officer's, with its reason.
+    let (s, r) = w.api(
+        &format!("/api/v1/accounts/{}/lock", p.id.as_str()),
+        Some(&w.xa.token),
+        json!({ "reason": "Xác minh lại thông tin" }),
+    );
+    assert_eq!(s, 200, "{r}");
+    let creds = [
+        ("csrf", csrf.as_str()),
+        ("personal_id", p.id.as_str()),
+        ("password", "Mật-khẩu-Mới-2027"),
+        ("passcode", PASSCODE),
+    ];
+    let (status, html, _) = b.post("/me/unlock", &creds);
+    assert_eq!(status, 423, "{html}");
+    assert!(
+        html.contains("Cơ quan công an đã khóa tài khoản")
+            && html.contains("Xác minh lại thông tin"),
+        "{html}"
+    );
+    assert!(!html.contains("Bạn đã tự khóa tài khoản"), "{html}");
+    let (s, r) = w.api(
+        &format!("/api/v1/accounts/{}/unlock", p.id.as_str()),
+        Some(&w.xa.token),
+        json!({ "reason": "Đã xác minh" }),
+    );
+    assert_eq!(s, 200, "{r}");
+    let (status, _, loc) = b.post("/me/unlock", &creds);
+    assert_eq!(
+        (status, loc.as_deref()),
+        (303, Some("/me/signin?done=unlocked"))
+    );
+    let (status, _, loc) = b.sign_in(&p, "Mật-khẩu-Mới-2027", "/me/locks", "1");
+    assert_eq!((status, loc.as_deref()), (303, Some("/me/locks")));
+    let (_, html, _) = b.get("/me/locks");
+    assert!(html.contains("Tài khoản không bị khóa"), "{html}");
+}
