@@ -37,8 +37,8 @@ pub struct AccountView {
 impl AccountView {
     pub fn of(a: &Account, s: &WebSession) -> AccountView {
         AccountView {
-            level: u8::try_from(a.level.number()).unwrap_or(0),
-            session_level: u8::try_from(s.level.number()).unwrap_or(0),
+            level: a.level.number(),
+            session_level: s.level.number(),
             locked: !a.locks().is_empty(),
             pending: !a.is_active(),
             phone: masked(&a.phone),
