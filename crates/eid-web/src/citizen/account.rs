@@ -401,7 +401,7 @@ pub async fn events(
 ) -> Result<Response, MeError> {
     let page = MePage::new(&headers, Some(&s), "events", "/me/events");
     let lang = page.lang;
-    let id = s.personal_id.clone();
+    let id = s.personal_id;
     let mut list = state
         .blocking(move |store| Ok(acc::events(store, &id)?))
         .await?;
@@ -438,7 +438,7 @@ async fn children_page(
     let a = account_of(state, s).await?;
     let page = MePage::new(headers, Some(s), "children", "/me/children");
     let lang = page.lang;
-    let id = s.personal_id.clone();
+    let id = s.personal_id;
     let list = state
         .blocking(move |store| Ok(acc::children_of(store, &id)?))
         .await?;
