@@ -171,15 +171,15 @@ fn six_digits(body: &str) -> String {
 }
 
 /// A browser: a cookie jar over the test agent (no redirects followed).
-struct Browser<'a> {
-    w: &'a World,
+struct Browser {
+    base: String,
     jar: BTreeMap<String, String>,
 }
 
-impl<'a> Browser<'a> {
-    fn new(w: &'a World) -> Browser<'a> {
+impl Browser {
+    fn new(base: &str) -> Browser {
         Browser {
-            w,
+            base: base.to_owned(),
             jar: BTreeMap::new(),
         }
     }
@@ -205,7 +205,7 @@ impl<'a> Browser<'a> {
     }
 
     fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
-        let mut req = agent().get(&format!("{}{path}", self.w.base));
+        let mut req = agent().get(&format!("{}{path}", self.base));
         if !self.jar.is_empty() {
             req = req.header("Cookie", &self.cookie_header());
         }
@@ -216,7 +216,7 @@ impl<'a> Browser<'a> {
     }
 
     fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
-        let mut req = agent().post(&format!("{}{path}", self.w.base));
+        let mut req = agent().post(&format!("{}{path}", self.base));
         if !self.jar.is_empty() {
             req = req.header("Cookie", &self.cookie_header());
         }
@@ -255,12 +255,18 @@ impl<'a> Browser<'a> {
     }
 
     /// Signs in on this new browser with the code sent to the bound phone.
-    fn sign_in_new(&mut self, p: &Person, next: &str, acr: &str) -> (u16, String, Option<String>) {
+    fn sign_in_new(
+        &mut self,
+        w: &World,
+        p: &Person,
+        next: &str,
+        acr: &str,
+    ) -> (u16, String, Option<String>) {
         let (status, html, _) = self.sign_in(p, PASSWORD, next, acr);
         assert_eq!(status, 202, "a new browser gets the code page: {html}");
         let handle = hidden(&html, "handle");
         let csrf = crate::helpers::csrf_field(&html);
-        let code = self.w.code(p, "device");
+        let code = w.code(p, "device");
         self.post(
             "/me/signin/code",
             &[
@@ -308,7 +314,7 @@ fn a_new_browser_signs_in_with_the_code_from_the_bound_phone() {
     let w = World::new("me_signin");
     let p = w.person(date!(2023 - 05 - 01));
     w.level1_by_app(&p);
-    let mut b = Browser::new(&w);
+    let mut b = Browser::new(&w.base);
 
     // The first page sets the device cookie, HttpOnly and SameSite=Lax.
     let r = call(agent().get(&format!("{}/me/signin", w.base)));
@@ -327,7 +333,7 @@ fn a_new_browser_signs_in_with_the_code_from_the_bound_phone() {
     );
 
     // The right one on a browser the account is not bound to: a code to the phone.
-    let (status, _, loc) = b.sign_in_new(&p, "/me/events", "1");
+    let (status, _, loc) = b.sign_in_new(&w, &p, "/me/events", "1");
     assert_eq!((status, loc.as_deref()), (303, Some("/me/events")));
     assert!(b.jar.contains_key("eid_me"));
 
@@ -337,7 +343,7 @@ fn a_new_browser_signs_in_with_the_code_from_the_bound_phone() {
     assert!(html.contains("lang=\"vi\""));
 
     // The session is only good with the device cookie it was opened with.
-    let mut thief = Browser::new(&w);
+    let mut thief = Browser::new(&w.base);
     thief.jar.insert("eid_me".into(), b.jar["eid_me"].clone());
     let (status, _, loc) = thief.get("/me");
     assert_eq!(status, 303);
@@ -369,8 +375,8 @@ fn a_foreign_next_is_ignored_and_a_form_without_its_token_is_refused() {
     let w = World::new("me_next");
     let p = w.person(date!(2023 - 05 - 01));
     w.level1_by_app(&p);
-    let mut b = Browser::new(&w);
-    let (status, _, loc) = b.sign_in_new(&p, "//evil.example", "1");
+    let mut b = Browser::new(&w.base);
+    let (status, _, loc) = b.sign_in_new(&w, &p, "//evil.example", "1");
     assert_eq!((status, loc.as_deref()), (303, Some("/me")));
     for bad in [
         "//evil.example/x",
@@ -389,7 +395,7 @@ fn a_foreign_next_is_ignored_and_a_form_without_its_token_is_refused() {
     assert_eq!((status, loc.as_deref()), (303, Some("/me/events")));
 
     // A form with no token, or another browser's token: refused, in Vietnamese.
-    let mut other = Browser::new(&w);
+    let mut other = Browser::new(&w.base);
     let foreign = other.csrf("/me/signin");
     for token in ["", foreign.as_str()] {
         let (status, html, _) = b.post(
@@ -411,8 +417,8 @@ fn level_two_is_reached_with_the_passcode_and_a_level_one_account_is_told_to_upg
     let w = World::new("me_stepup");
     let p2 = w.person(date!(2023 - 05 - 01));
     w.level2_by_app(&p2);
-    let mut b = Browser::new(&w);
-    let (status, _, loc) = b.sign_in_new(&p2, "/me/events", "2");
+    let mut b = Browser::new(&w.base);
+    let (status, _, loc) = b.sign_in_new(&w, &p2, "/me/events", "2");
     assert_eq!(status, 303);
     let loc = loc.unwrap();
     assert!(
@@ -456,8 +462,8 @@ fn level_two_is_reached_with_the_passcode_and_a_level_one_account_is_told_to_upg
     // A level-1 account asked for level 2: a page that says how to upgrade.
     let p1 = w.person(date!(2023 - 05 - 01));
     w.level1_by_app(&p1);
-    let mut b1 = Browser::new(&w);
-    let (status, _, loc) = b1.sign_in_new(&p1, "/me", "2");
+    let mut b1 = Browser::new(&w.base);
+    let (status, _, loc) = b1.sign_in_new(&w, &p1, "/me", "2");
     assert_eq!(status, 303);
     let (status, html, _) = b1.get(&loc.unwrap());
     assert_eq!(status, 403, "{html}");
@@ -470,8 +476,8 @@ fn a_locked_account_loses_its_session_and_refusals_say_what_to_do() {
     let w = World::new("me_locked");
     let p = w.person(date!(2023 - 05 - 01));
     w.level1_by_app(&p);
-    let mut b = Browser::new(&w);
-    let (status, _, _) = b.sign_in_new(&p, "/me", "1");
+    let mut b = Browser::new(&w.base);
+    let (status, _, _) = b.sign_in_new(&w, &p, "/me", "1");
     assert_eq!(status, 303);
     assert_eq!(b.get("/me").0, 200);
 
@@ -518,7 +524,7 @@ fn a_locked_account_loses_its_session_and_refusals_say_what_to_do() {
     );
 }
 
-impl Browser<'_> {
+impl Browser {
     /// Posts a multipart form (text fields and a `photo` file).
     fn post_multipart(
         &mut self,
@@ -541,7 +547,7 @@ impl Browser<'_> {
         );
         body.extend_from_slice(photo);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let mut req = agent().post(&format!("{}{path}", self.w.base)).header(
+        let mut req = agent().post(&format!("{}{path}", self.base)).header(
             "Content-Type",
             &format!("multipart/form-data; boundary={boundary}"),
         );
@@ -559,7 +565,7 @@ impl Browser<'_> {
 fn a_citizen_registers_on_the_pages_locks_the_account_and_unlocks_it() {
     let w = World::new("me_register");
     let p = w.person(date!(2023 - 05 - 01));
-    let mut b = Browser::new(&w);
+    let mut b = Browser::new(&w.base);
     let csrf = b.csrf("/me/register");
     let (status, html, _) = b.get("/me/register");
     assert_eq!(status, 200);
@@ -709,4 +715,174 @@ fn a_citizen_registers_on_the_pages_locks_the_account_and_unlocks_it() {
     assert_eq!((status, loc.as_deref()), (303, Some("/me/locks")));
     let (_, html, _) = b.get("/me/locks");
     assert!(html.contains("Tài khoản không bị khóa"), "{html}");
+}
+
+/// `eid demo` prints a demo citizen; a newcomer signs in with it on /me, on a new browser, with
+/// the code from the development outbox.
+#[test]
+fn the_demo_prints_a_citizen_who_signs_in_on_the_pages() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let dir = crate::helpers::temp_dir("me-demo");
+    let db = format!("sqlite://{}", dir.join("eid.db").display());
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_eid"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EID_")) {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .env("EID_LOG", "warn")
+        .args(["--db", &db, "--listen", "127.0.0.1:0", "demo"])
+        .args([
+            "--people",
+            "3000",
+            "--history-days",
+            "4",
+            "--history-applications",
+            "40",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let (tx, rx) = mpsc::channel::<String>();
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx2.send(line);
+        }
+    });
+    let _child = Kill(child);
+    let (mut base, mut citizen, mut all) = (None, None, String::new());
+    // Until the address, the citizen and the line after it (where a new browser's code shows).
+    while base.is_none() || citizen.is_none() || !all.contains("/sms") {
+        let line = rx
+            .recv_timeout(Duration::from_secs(240))
+            .unwrap_or_else(|_| panic!("the demo did not print a citizen and its address:\n{all}"));
+        all.push_str(&line);
+        all.push('\n');
+        if let Some(b) = line.strip_prefix("eid listening on ") {
+            base = Some(b.trim().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("citizen pages: open ") {
+            citizen = Some(rest.to_owned());
+        }
+    }
+    let (base, citizen) = (base.unwrap(), citizen.unwrap());
+    // "<base>/me/signin as personal ID <id> (level 2), password <pw>, passcode <pc>"
+    let word_after = |key: &str| {
+        let at = citizen
+            .find(key)
+            .unwrap_or_else(|| panic!("{key} in {citizen}"))
+            + key.len();
+        citizen[at..]
+            .split([' ', ','])
+            .find(|w| !w.is_empty())
+            .unwrap()
+            .to_owned()
+    };
+    let (id, password, passcode) = (
+        word_after("personal ID "),
+        word_after("password "),
+        word_after("passcode "),
+    );
+    assert!(citizen.contains("(level 2)"), "{citizen}");
+    assert!(all.contains("/sms"), "{all}");
+
+    // A ministry token on the same database reads the outbox.
+    let o = Command::new(env!("CARGO_BIN_EXE_eid"))
+        .args([
+            "--db",
+            &db,
+            "admin",
+            "issue-token",
+            "--username",
+            "bo.congan",
+            "--name",
+            "test",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let token = String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
+
+    let mut b = Browser::new(&base);
+    let csrf = b.csrf("/me/signin?next=%2Fme&acr=2&fresh=0");
+    let (status, html, _) = b.post(
+        "/me/signin",
+        &[
+            ("csrf", &csrf),
+            ("personal_id", &id),
+            ("password", &password),
+            ("next", "/me"),
+            ("acr", "2"),
+        ],
+    );
+    assert_eq!(status, 202, "a new browser: {html}");
+    let handle = hidden(&html, "handle");
+    // The code, from the outbox: the newest device code.
+    let r = call(
+        agent()
+            .get(&format!("{base}/api/v1/sms?limit=50"))
+            .header("Authorization", &format!("Bearer {token}")),
+    );
+    let body: Value = r.into_json().unwrap();
+    let code = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["purpose"] == "device")
+        .map(|m| six_digits(m["body"].as_str().unwrap()))
+        .expect("the device code in the outbox");
+    let (status, _, loc) = b.post(
+        "/me/signin/code",
+        &[
+            ("csrf", &csrf),
+            ("handle", &handle),
+            ("code", &code),
+            ("next", "/me"),
+            ("acr", "2"),
+        ],
+    );
+    assert_eq!(status, 303);
+    let loc = loc.unwrap();
+    assert!(loc.starts_with("/me/signin/passcode"), "{loc}");
+    let (status, _, loc) = b.post(
+        "/me/signin/passcode",
+        &[
+            ("csrf", &csrf),
+            ("passcode", &passcode),
+            ("next", "/me"),
+            ("acr", "2"),
+        ],
+    );
+    assert_eq!((status, loc.as_deref()), (303, Some("/me")));
+    let (status, html, _) = b.get("/me");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Mức 2") && html.contains("mã khóa (mức 2)"),
+        "{html}"
+    );
 }
