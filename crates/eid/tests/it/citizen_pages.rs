@@ -886,3 +886,41 @@ fn the_demo_prints_a_citizen_who_signs_in_on_the_pages() {
         "{html}"
     );
 }
+
+#[test]
+fn a_card_from_before_the_cut_off_is_sent_to_the_nearest_units() {
+    let w = World::new("me_inperson");
+    let (_, public) = eid_core::intake::new_key();
+    let (s, r) = w.api(
+        "/api/v1/devices",
+        Some(&w.bo.token),
+        json!({ "name": "Máy thu nhận xã", "unit": w.commune.as_str(), "public_key": public, "daily_capacity": 100 }),
+    );
+    assert_eq!(s, 201, "{r}");
+    let p = w.person(date!(2020 - 06 - 01));
+    w.level1_by_app(&p);
+    let mut b = Browser::new(&w.base);
+    let (status, _, _) = b.sign_in_new(&w, &p, "/me", "1");
+    assert_eq!(status, 303);
+    let (status, html, _) = b.get("/me/upgrade");
+    assert_eq!(status, 200);
+    assert!(html.contains("01/04/2022"), "{html}");
+    let csrf = crate::helpers::csrf_field(&html);
+    let (status, html, _) = b.post_multipart(
+        "/me/upgrade",
+        &[("csrf", &csrf), ("passcode", PASSCODE)],
+        &eid::verifier::dev_portrait(p.id.as_str()),
+    );
+    assert_eq!(status, 409, "{html}");
+    let t = text(&html);
+    let name = Units::get()
+        .unit(Tree::Gso2024, &w.commune)
+        .unwrap()
+        .name
+        .clone();
+    assert!(
+        t.contains("Cần đến nơi tiếp nhận để nâng cấp") && t.contains(&name),
+        "{t}"
+    );
+    assert!(t.contains("1900 0368"), "{t}");
+}
