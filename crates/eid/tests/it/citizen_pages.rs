@@ -99,18 +99,22 @@ impl World {
 
     /// The code of the newest SMS to `p`'s phone for `purpose`, from the development outbox.
     fn code(&self, p: &Person, purpose: &str) -> String {
+        self.code_to(p.phone.as_ref().unwrap().as_str(), purpose)
+    }
+
+    /// The code of the newest SMS to `phone` (E.164) for `purpose`.
+    fn code_to(&self, phone: &str, purpose: &str) -> String {
         let r = call(
             agent()
                 .get(&format!("{}/api/v1/sms?limit=500", self.base))
                 .header("Authorization", &format!("Bearer {}", self.bo.token)),
         );
         let body: Value = r.into_json().unwrap();
-        let phone = p.phone.as_ref().unwrap().as_str().to_owned();
         let m = body["messages"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|m| m["to"] == phone.as_str() && m["purpose"] == purpose)
+            .find(|m| m["to"] == phone && m["purpose"] == purpose)
             .unwrap_or_else(|| panic!("no {purpose} SMS"))
             .clone();
         six_digits(m["body"].as_str().unwrap())
@@ -923,4 +927,82 @@ fn a_card_from_before_the_cut_off_is_sent_to_the_nearest_units() {
         "{t}"
     );
     assert!(t.contains("1900 0368"), "{t}");
+}
+
+#[test]
+fn the_phone_changes_with_both_codes_and_a_forgotten_password_is_reset() {
+    let w = World::new("me_changes");
+    let p = w.person(date!(2023 - 05 - 01));
+    w.level1_by_app(&p);
+    let mut b = Browser::new(&w.base);
+    assert_eq!(b.sign_in_new(&w, &p, "/me", "1").0, 303);
+    let csrf = b.csrf("/me/phone");
+    let old = p.phone.as_ref().unwrap().national();
+    let (status, html, _) = b.post(
+        "/me/phone",
+        &[("csrf", &csrf), ("new_phone", &old), ("passcode", PASSCODE)],
+    );
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("Số mới trùng với số hiện tại"), "{html}");
+    let new = PhoneNumber::parse("0987654321").unwrap();
+    let (status, html, _) = b.post(
+        "/me/phone",
+        &[
+            ("csrf", &csrf),
+            ("new_phone", &new.national()),
+            ("passcode", PASSCODE),
+        ],
+    );
+    assert_eq!(status, 200, "{html}");
+    let handle = hidden(&html, "handle");
+    let (code_old, code_new) = (
+        w.code(&p, "phone_old"),
+        w.code_to(new.as_str(), "phone_new"),
+    );
+    let (status, _, loc) = b.post(
+        "/me/phone/confirm",
+        &[
+            ("csrf", &csrf),
+            ("handle", &handle),
+            ("code_old", &code_old),
+            ("code_new", &code_new),
+        ],
+    );
+    assert_eq!((status, loc.as_deref()), (303, Some("/me?done=phone")));
+    let (_, html, _) = b.get("/me?done=phone");
+    assert!(
+        html.contains("Đã đổi số điện thoại") && html.contains(&new.masked()),
+        "{html}"
+    );
+
+    // Signed out, on another browser: the reset code goes to the new number.
+    let mut r = Browser::new(&w.base);
+    let csrf = r.csrf("/me/reset");
+    let (status, html, _) = r.post(
+        "/me/reset",
+        &[
+            ("csrf", &csrf),
+            ("personal_id", p.id.as_str()),
+            ("phone", &new.national()),
+        ],
+    );
+    assert_eq!(status, 200, "{html}");
+    let handle = hidden(&html, "handle");
+    let code = w.code_to(new.as_str(), "reset");
+    let (status, _, loc) = r.post(
+        "/me/reset/confirm",
+        &[
+            ("csrf", &csrf),
+            ("handle", &handle),
+            ("code", &code),
+            ("password", "Mật-khẩu-Đặt-Lại-2028"),
+        ],
+    );
+    assert_eq!(
+        (status, loc.as_deref()),
+        (303, Some("/me/signin?done=reset"))
+    );
+    // The new password is taken (a new browser: the code page), the old one is not.
+    assert_eq!(r.sign_in(&p, PASSWORD, "/me", "1").0, 401);
+    assert_eq!(r.sign_in(&p, "Mật-khẩu-Đặt-Lại-2028", "/me", "1").0, 202);
 }
