@@ -206,6 +206,8 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("me.refusal.request", "Mã tra cứu:", "Reference:"),
     ("me.err.other", "Không thực hiện được yêu cầu", "The request could not be done"),
     ("me.next.other", "Kiểm tra lại thông tin đã nhập rồi thử lại. Nếu vẫn không được, hãy gọi tổng đài 1900 0368.", "Check what you entered and try again. If it still fails, call the helpline 1900 0368."),
+    ("me.err.route.not_found", "Không có trang này", "There is no such page"),
+    ("me.next.route.not_found", "Kiểm tra lại địa chỉ, hoặc về trang tài khoản để chọn việc cần làm.", "Check the address, or go back to your account to choose what to do."),
     ("me.err.internal", "Hệ thống đang gặp sự cố", "Something went wrong on our side"),
     ("me.next.internal", "Vui lòng thử lại sau ít phút. Nếu vẫn không được, hãy gọi tổng đài 1900 0368 và đọc mã tra cứu bên dưới.", "Please try again in a few minutes. If it still fails, call 1900 0368 and read out the reference below."),
     ("me.err.auth.csrf", "Biểu mẫu đã hết hạn", "The form has expired"),

@@ -125,11 +125,21 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/me/passcode",
             get(account::passcode_page).post(account::passcode),
         )
-        .route("/static/me.css", get(style))
+        .route("/me/{*rest}", get(not_found).post(not_found))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             session::ensure_device,
         ))
+        // After the layer: the style sheet is cached publicly and sets no cookie.
+        .route("/static/me.css", get(style))
+}
+
+/// An address under `/me` that names no page: a page that says so, in the citizen's words.
+async fn not_found(headers: HeaderMap, MaybeCitizen(s): MaybeCitizen) -> Response {
+    refusal::page(
+        &AppError::not_found("route.not_found", "no such page"),
+        MePage::new(&headers, s.as_ref(), "", "/me"),
+    )
 }
 
 const STYLE: &str = include_str!("../../static/me.css");

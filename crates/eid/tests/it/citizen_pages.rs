@@ -370,6 +370,14 @@ fn a_new_browser_signs_in_with_the_code_from_the_bound_phone() {
     );
     assert_eq!(s, 202, "{r}");
 
+    // An address under /me that names no page: a page in the citizen's words, not JSON.
+    let (status, html, _) = b.get("/me/khong-co");
+    assert_eq!(status, 404);
+    assert!(
+        html.contains("Không có trang này") && html.contains("1900 0368"),
+        "{html}"
+    );
+
     // Sign-out ends the session.
     let (status, html, loc) = b.get("/me");
     assert_eq!(status, 200, "{loc:?} {html}");
