@@ -29,4 +29,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::results))
         .routes(routes!(api::result))
         .routes(routes!(api::decision))
+        .routes(routes!(api::proposals))
+        .routes(routes!(api::proposal))
+        .routes(routes!(api::proposal_decision))
+        .routes(routes!(api::proposal_undo))
+        .routes(routes!(api::dedupe))
+        .routes(routes!(api::quality))
+        .routes(routes!(api::worklist))
+        .routes(routes!(api::findings))
 }
