@@ -195,12 +195,25 @@ fn a_death_is_proposed_once_and_confirmed_through_the_register() {
         assert_eq!(stored.person.life.since, Some(date!(2026 - 11 - 02)));
         let history = store.history(&dead.id).unwrap();
         let last = history.last().unwrap();
-        assert_eq!((last.kind.as_str(), &last.actor), ("updated", &Actor::Staff(7)));
-        assert!(last.reason.contains("giấy chứng tử số 12"), "{}", last.reason);
+        assert_eq!(
+            (last.kind.as_str(), &last.actor),
+            ("updated", &Actor::Staff(7))
+        );
+        assert!(
+            last.reason.contains("giấy chứng tử số 12"),
+            "{}",
+            last.reason
+        );
         // A second decision finds it decided.
         let twice = proposals::decide(store, &officer, p.id, &ProposalDecision::Dismiss, "x");
         assert!(
-            matches!(twice, Err(Error::Conflict { code: "link.proposal_decided", .. })),
+            matches!(
+                twice,
+                Err(Error::Conflict {
+                    code: "link.proposal_decided",
+                    ..
+                })
+            ),
             "{twice:?}"
         );
         // The person is dead now: a later death row for them proposes nothing.
@@ -237,7 +250,12 @@ fn a_birth_is_proposed_with_its_gaps_and_confirmed_as_a_new_person() {
             .collect();
         assert_eq!(
             gaps,
-            ["personal_id", "mother_birth_date", "hometown_unit", "residence_address"]
+            [
+                "personal_id",
+                "mother_birth_date",
+                "hometown_unit",
+                "residence_address"
+            ]
         );
         // Without a personal ID the record cannot be made.
         let missing = proposals::decide(
@@ -248,7 +266,13 @@ fn a_birth_is_proposed_with_its_gaps_and_confirmed_as_a_new_person() {
             "đăng ký khai sinh",
         );
         assert!(
-            matches!(missing, Err(Error::Bad { code: "link.birth_invalid", .. })),
+            matches!(
+                missing,
+                Err(Error::Bad {
+                    code: "link.birth_invalid",
+                    ..
+                })
+            ),
             "{missing:?}"
         );
         let province: u8 = province_of(&mother.residence.unit).parse().unwrap();
@@ -283,7 +307,10 @@ fn a_birth_is_proposed_with_its_gaps_and_confirmed_as_a_new_person() {
         assert_eq!(born.residence.unit, mother.residence.unit);
         let history = store.history(&id).unwrap();
         assert_eq!(history.len(), 1);
-        assert_eq!((history[0].kind.as_str(), &history[0].actor), ("created", &Actor::Staff(7)));
+        assert_eq!(
+            (history[0].kind.as_str(), &history[0].actor),
+            ("created", &Actor::Staff(7))
+        );
         // What the officer could not fill stays a gap on the person.
         let f = quality::findings(store, &officer, &id).unwrap();
         assert_eq!(f.gaps, ["mother_birth_date", "hometown_unit"]);
@@ -320,8 +347,13 @@ fn duplicates_are_proposed_merged_and_unmerged_and_lower_the_clean_score() {
             twins.push(d);
         }
         populate(store, &twins);
-        let summary = dedupe::run(store, &Actor::Cli("test".into()), NOW, &Thresholds::default())
-            .unwrap();
+        let summary = dedupe::run(
+            store,
+            &Actor::Cli("test".into()),
+            NOW,
+            &Thresholds::default(),
+        )
+        .unwrap();
         assert!(summary.proposed >= 2, "{summary:?} on {}", store.engine());
         // Nothing else in this register looks like one person twice.
         assert_eq!((summary.pairs, summary.proposed), (2, 2), "{summary:?}");
@@ -339,8 +371,13 @@ fn duplicates_are_proposed_merged_and_unmerged_and_lower_the_clean_score() {
         assert!(pair(&base[20], &twins[1]).is_some());
         assert!(first.detail["explanation"]["total"].as_f64().unwrap() > 0.0);
         // Proposed once: a second run adds nothing for these pairs.
-        let again = dedupe::run(store, &Actor::Cli("test".into()), NOW, &Thresholds::default())
-            .unwrap();
+        let again = dedupe::run(
+            store,
+            &Actor::Cli("test".into()),
+            NOW,
+            &Thresholds::default(),
+        )
+        .unwrap();
         assert_eq!(again.proposed, 0);
 
         let unit = base[10].residence.unit.as_str().to_owned();
@@ -351,8 +388,24 @@ fn duplicates_are_proposed_merged_and_unmerged_and_lower_the_clean_score() {
         let clean_before = before.total.score(2).unwrap();
 
         let bad = dedupe::merge(store, &officer, first.id, Some("001234567890"), "trùng");
-        assert!(matches!(bad, Err(Error::Bad { code: "link.bad_survivor", .. })), "{bad:?}");
-        let merged = dedupe::merge(store, &officer, first.id, Some(base[10].id.as_str()), "trùng hồ sơ").unwrap();
+        assert!(
+            matches!(
+                bad,
+                Err(Error::Bad {
+                    code: "link.bad_survivor",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+        let merged = dedupe::merge(
+            store,
+            &officer,
+            first.id,
+            Some(base[10].id.as_str()),
+            "trùng hồ sơ",
+        )
+        .unwrap();
         assert_eq!(merged.state, "confirmed");
         let (into, _) = dedupe::merges_of(store, &twins[0].id).unwrap();
         assert_eq!(into.map(|x| x.0).as_deref(), Some(base[10].id.as_str()));

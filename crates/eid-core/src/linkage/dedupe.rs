@@ -213,12 +213,18 @@ fn merge_unaudited(
     let reason = check_reason(reason)?.to_owned();
     let (p, _) = one_as(store, caller, id, true)?;
     if p.kind != "merge" {
-        return Err(Error::bad("link.not_decidable", "only a merge proposal is merged"));
+        return Err(Error::bad(
+            "link.not_decidable",
+            "only a merge proposal is merged",
+        ));
     }
     if p.state != "open" {
         return Err(decided());
     }
-    let (a, b) = (person_of(p.personal_id.as_deref())?, person_of(p.other_id.as_deref())?);
+    let (a, b) = (
+        person_of(p.personal_id.as_deref())?,
+        person_of(p.other_id.as_deref())?,
+    );
     let (dup, surv) = match survivor.map(str::trim).filter(|s| !s.is_empty()) {
         None => (a, b),
         Some(s) if s == b.as_str() => (a, b),
@@ -232,7 +238,12 @@ fn merge_unaudited(
     };
     for pid in [&dup, &surv] {
         match store.person(pid)? {
-            None => return Err(Error::not_found("person.not_found", "no person has this personal ID")),
+            None => {
+                return Err(Error::not_found(
+                    "person.not_found",
+                    "no person has this personal ID",
+                ))
+            }
             Some(s) if !caller.sees(&s.person.residence.unit) => return Err(Error::ScopeDenied),
             Some(_) => {}
         }
@@ -257,7 +268,16 @@ fn merge_unaudited(
                 message: "one of the two has been merged already".into(),
             });
         }
-        settle(tx, id, "open", "confirmed", "merged", acting, &reason, &detail)?;
+        settle(
+            tx,
+            id,
+            "open",
+            "confirmed",
+            "merged",
+            acting,
+            &reason,
+            &detail,
+        )?;
         tx.exec(
             "INSERT INTO person_merged (personal_id, survivor, proposal_id, merged_at) VALUES ($1, $2, $3, $4)",
             &[dup.as_str().into(), surv.as_str().into(), id.into(), to_ms(acting.now).into()],
@@ -266,7 +286,13 @@ fn merge_unaudited(
     })?;
     if let (Some(a), true) = (account, lock) {
         let why = format!("merged into another record (link merge {id})");
-        set_lock(store, &a, LockBy::Officer(&caller.staff, &why), true, acting.now)?;
+        set_lock(
+            store,
+            &a,
+            LockBy::Officer(&caller.staff, &why),
+            true,
+            acting.now,
+        )?;
     }
     Ok(one_as(store, caller, id, true)?.0)
 }
@@ -309,7 +335,16 @@ fn undo_unaudited(
         }
     }
     sql::transact(store.db(), |tx| {
-        settle(tx, id, "confirmed", "undone", "undone", acting, &reason, &json!({ "duplicate": dup.as_str() }))?;
+        settle(
+            tx,
+            id,
+            "confirmed",
+            "undone",
+            "undone",
+            acting,
+            &reason,
+            &json!({ "duplicate": dup.as_str() }),
+        )?;
         tx.exec(
             "DELETE FROM person_merged WHERE personal_id = $1 AND proposal_id = $2",
             &[dup.as_str().into(), id.into()],
@@ -322,7 +357,13 @@ fn undo_unaudited(
             // Only the lock this merge set is lifted.
             if a.officer_lock.as_deref() == Some(why.as_str()) {
                 let undo_why = format!("merge undone (link merge {id})");
-                set_lock(store, &a, LockBy::Officer(&caller.staff, &undo_why), false, acting.now)?;
+                set_lock(
+                    store,
+                    &a,
+                    LockBy::Officer(&caller.staff, &undo_why),
+                    false,
+                    acting.now,
+                )?;
             }
         }
     }

@@ -64,7 +64,11 @@ pub struct LinkProposal {
 
 impl std::fmt::Debug for LinkProposal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LinkProposal({}, {}, {})", self.id, self.kind, self.state)
+        write!(
+            f,
+            "LinkProposal({}, {}, {})",
+            self.id, self.kind, self.state
+        )
     }
 }
 
@@ -433,6 +437,31 @@ pub fn decide(
     acting.audited(store, "link.proposal.decide", &id.to_string(), done)
 }
 
+/// [`decide`], or for a merge proposal confirmed, [`super::dedupe::merge`] keeping `survivor`:
+/// the one entry point of the API and the console. Scope and audit are those of the use case
+/// it routes to.
+pub fn decide_any(
+    store: &dyn Store,
+    acting: &Acting,
+    id: i64,
+    decision: &ProposalDecision,
+    survivor: Option<&str>,
+    reason: &str,
+) -> Result<LinkProposal, Error> {
+    let kind = sql::read(store.db(), |tx| {
+        tx.row("SELECT kind FROM link_proposal WHERE id = $1", &[id.into()])
+    })?
+    .and_then(|r| r.first().cloned())
+    .map(|v| v.text())
+    .transpose()?;
+    match (kind.as_deref(), decision) {
+        (Some("merge"), ProposalDecision::Confirm(_)) => {
+            super::dedupe::merge(store, acting, id, survivor, reason)
+        }
+        _ => decide(store, acting, id, decision, reason),
+    }
+}
+
 fn decide_unaudited(
     store: &dyn Store,
     acting: &Acting,
@@ -450,7 +479,16 @@ fn decide_unaudited(
     let input = match decision {
         ProposalDecision::Dismiss => {
             sql::transact(store.db(), |tx| {
-                settle(tx, id, "open", "dismissed", "dismissed", acting, &reason, &json!({}))
+                settle(
+                    tx,
+                    id,
+                    "open",
+                    "dismissed",
+                    "dismissed",
+                    acting,
+                    &reason,
+                    &json!({}),
+                )
             })?;
             return Ok(one_as(store, caller, id, true)?.0);
         }
@@ -501,7 +539,16 @@ fn confirm_death(
     {
         let mut tx = w.tx()?;
         let detail = json!({ "life_status": "dead", "since": eid_domain::iso(since) });
-        settle(tx.as_mut(), p.id, "open", "confirmed", "confirmed", acting, reason, &detail)?;
+        settle(
+            tx.as_mut(),
+            p.id,
+            "open",
+            "confirmed",
+            "confirmed",
+            acting,
+            reason,
+            &detail,
+        )?;
     }
     w.commit()?;
     crate::accounts::sync_register_lock(store, &pid, acting.now)?;
@@ -578,7 +625,16 @@ fn confirm_birth(
         filled.insert("hometown_unit".into(), fields[6].clone().into());
         let gaps = birth_gaps(&Value::Object(filled), attributes);
         let detail = json!({ "personal_id": person.id.as_str(), "gaps": gaps });
-        settle(tx.as_mut(), p.id, "open", "confirmed", "confirmed", acting, reason, &detail)?;
+        settle(
+            tx.as_mut(),
+            p.id,
+            "open",
+            "confirmed",
+            "confirmed",
+            acting,
+            reason,
+            &detail,
+        )?;
         // The proposal now names the person it created.
         tx.exec(
             "UPDATE link_proposal SET personal_id = $2 WHERE id = $1",
@@ -589,7 +645,11 @@ fn confirm_birth(
                 tx.exec(
                     "INSERT INTO link_gap (personal_id, res_path, gaps) VALUES ($1, $2, $3) \
                      ON CONFLICT (personal_id) DO UPDATE SET res_path = $2, gaps = $3",
-                    &[person.id.as_str().into(), path.into(), gaps.join(",").into()],
+                    &[
+                        person.id.as_str().into(),
+                        path.into(),
+                        gaps.join(",").into(),
+                    ],
                 )?;
             }
         }

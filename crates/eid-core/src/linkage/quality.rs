@@ -91,11 +91,7 @@ pub struct Quality {
 
 /// The child of `unit` (2024 tree) that holds the commune with key `path`.
 fn child_of(unit: &UnitCode, path: i64) -> Option<UnitCode> {
-    let (p, d, c) = (
-        path / 100_000_000,
-        (path / 100_000) % 1000,
-        path % 100_000,
-    );
+    let (p, d, c) = (path / 100_000_000, (path / 100_000) % 1000, path % 100_000);
     let level = Units::get().unit(Tree::Gso2024, unit)?.level;
     match level {
         Level::Nation => UnitCode::province(u8::try_from(p).ok()?).ok(),
@@ -229,7 +225,10 @@ pub fn worklist(
     unit: Option<&str>,
     limit: u32,
 ) -> Result<Vec<WorkItem>, Error> {
-    let target = format!("{criterion}@{}", unit.unwrap_or(acting.caller.unit().as_str()));
+    let target = format!(
+        "{criterion}@{}",
+        unit.unwrap_or(acting.caller.unit().as_str())
+    );
     let found = (|| {
         let unit = acting.caller.within(unit)?;
         if !CRITERIA.contains(&criterion) {
@@ -250,7 +249,10 @@ pub fn worklist(
             _ => "SELECT personal_id, res_path, 'death', result_id, id FROM link_proposal WHERE kind = 'death' AND state = 'open' AND res_path >= $1 AND res_path < $2 ORDER BY res_path, id LIMIT $3",
         };
         let rows = sql::read(store.db(), |tx| {
-            tx.query(q, &[lo.into(), hi.into(), i64::from(limit.clamp(1, 1000)).into()])
+            tx.query(
+                q,
+                &[lo.into(), hi.into(), i64::from(limit.clamp(1, 1000)).into()],
+            )
         })?;
         rows.iter()
             .map(|r| {
@@ -290,9 +292,9 @@ pub struct Findings {
 pub fn findings(store: &dyn Store, acting: &Acting, id: &PersonalId) -> Result<Findings, Error> {
     let found = (|| {
         acting.caller.not_auditor()?;
-        let person = store
-            .person(id)?
-            .ok_or_else(|| Error::not_found("person.not_found", "no person has this personal ID"))?;
+        let person = store.person(id)?.ok_or_else(|| {
+            Error::not_found("person.not_found", "no person has this personal ID")
+        })?;
         if !acting.caller.sees(&person.person.residence.unit) {
             return Err(Error::ScopeDenied);
         }
@@ -318,7 +320,10 @@ pub fn findings_of(store: &dyn Store, id: &PersonalId) -> Result<Findings, Error
             &format!("SELECT {PROPOSAL_COLUMNS} FROM link_proposal WHERE personal_id = $1 OR other_id = $1 ORDER BY id DESC LIMIT 50"),
             &[pid.into()],
         )?;
-        let gaps = tx.row("SELECT gaps FROM link_gap WHERE personal_id = $1", &[pid.into()])?;
+        let gaps = tx.row(
+            "SELECT gaps FROM link_gap WHERE personal_id = $1",
+            &[pid.into()],
+        )?;
         Ok::<_, StoreError>((results, verified, proposals, gaps))
     })?;
     let (merged_into, merged_from) = super::dedupe::merges_of(store, id)?;
@@ -342,7 +347,12 @@ pub fn findings_of(store: &dyn Store, id: &PersonalId) -> Result<Findings, Error
             .and_then(|r| r.first().cloned())
             .map(|v| v.text())
             .transpose()?
-            .map(|g| g.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .map(|g| {
+                g.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default(),
         merged_into,
         merged_from,

@@ -245,8 +245,9 @@ pub fn import(
             let living = d.person.and_then(|i| alive.get(i as usize)).copied() == Some(true);
             match (src.kind.as_str(), d.outcome, id_of(d.person)) {
                 ("civil_deaths", Outcome::Matched, Some(pid)) if living => {
-                    summary.proposed +=
-                        super::proposals::propose_death(tx, &src.name, row, id, &pid, path, score, now)?;
+                    summary.proposed += super::proposals::propose_death(
+                        tx, &src.name, row, id, &pid, path, score, now,
+                    )?;
                 }
                 ("civil_births", Outcome::Unmatched, _) => {
                     summary.proposed +=

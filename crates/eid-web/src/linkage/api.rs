@@ -250,12 +250,14 @@ pub(crate) async fn run_proposal_decision(
     let (reason, survivor) = (body.reason, body.survivor);
     state
         .blocking(move |store| {
-            let (p, _) = eid_core::linkage::proposals::proposal(store, &acting, id)?;
-            if p.kind == "merge" && matches!(decision, ProposalDecision::Confirm(_)) {
-                eid_core::linkage::dedupe::merge(store, &acting, id, survivor.as_deref(), &reason)
-            } else {
-                eid_core::linkage::proposals::decide(store, &acting, id, &decision, &reason)
-            }
+            eid_core::linkage::proposals::decide_any(
+                store,
+                &acting,
+                id,
+                &decision,
+                survivor.as_deref(),
+                &reason,
+            )
             .map_err(Into::into)
         })
         .await

@@ -91,7 +91,12 @@ fn date_text(lang: Lang, s: &str) -> String {
 
 fn at_text(lang: Lang, t: time::OffsetDateTime) -> String {
     let t = t.to_offset(crate::state::vietnam());
-    format!("{} {:02}:{:02}", day_label(lang, t.date()), t.hour(), t.minute())
+    format!(
+        "{} {:02}:{:02}",
+        day_label(lang, t.date()),
+        t.hour(),
+        t.minute()
+    )
 }
 
 fn probability(lang: Lang, p: Option<f64>) -> String {
@@ -146,10 +151,7 @@ pub(super) fn row_of(lang: Lang, p: &LinkProposal) -> ProposalRow {
         other: p.other_id.clone(),
         summary,
         gaps,
-        created: day_label(
-            lang,
-            p.created_at.to_offset(crate::state::vietnam()).date(),
-        ),
+        created: day_label(lang, p.created_at.to_offset(crate::state::vietnam()).date()),
     }
 }
 
@@ -175,10 +177,15 @@ pub async fn list(
         .map_err(|e| ConsoleError(e, lang))?;
     let page = ListPage {
         page: PageCtx::new(lang, Some(&user), "linkage", &here(&uri)),
-        kinds: [("", "link.prop.all"), ("death", "link.prop.kind.death"), ("birth", "link.prop.kind.birth"), ("merge", "link.prop.kind.merge")]
-            .into_iter()
-            .map(|(k, label)| (k, lang.t(label), k == kind))
-            .collect(),
+        kinds: [
+            ("", "link.prop.all"),
+            ("death", "link.prop.kind.death"),
+            ("birth", "link.prop.kind.birth"),
+            ("merge", "link.prop.kind.merge"),
+        ]
+        .into_iter()
+        .map(|(k, label)| (k, lang.t(label), k == kind))
+        .collect(),
         kind,
         rows: rows.iter().map(|p| row_of(lang, p)).collect(),
     };
@@ -204,7 +211,11 @@ fn one_page(
                     "??" => k.clone(),
                     t => t.to_owned(),
                 },
-                value: if k.ends_with("date") { date_text(lang, s) } else { s.to_owned() },
+                value: if k.ends_with("date") {
+                    date_text(lang, s)
+                } else {
+                    s.to_owned()
+                },
                 negative: false,
             }
         })
@@ -214,7 +225,8 @@ fn one_page(
         .map(|fs| {
             fs.iter()
                 .map(|f| {
-                    let w = f["weight"].as_f64().unwrap_or(0.0) + f["adjustment"].as_f64().unwrap_or(0.0);
+                    let w = f["weight"].as_f64().unwrap_or(0.0)
+                        + f["adjustment"].as_f64().unwrap_or(0.0);
                     let field = f["field"].as_str().unwrap_or("");
                     let level = f["level"].as_str().unwrap_or("");
                     Item {
@@ -225,7 +237,11 @@ fn one_page(
                         ),
                         value: {
                             let s = fixed(lang, w.abs(), 2);
-                            if w < 0.0 { format!("−{s}") } else { s }
+                            if w < 0.0 {
+                                format!("−{s}")
+                            } else {
+                                s
+                            }
                         },
                         negative: w < 0.0,
                     }
@@ -327,7 +343,13 @@ pub async fn decide_form(
         };
         super::api::run_proposal_decision(&state, acting, id, body)
             .await
-            .map(|_| if action == "dismiss" { "dismissed" } else { "confirmed" })
+            .map(|_| {
+                if action == "dismiss" {
+                    "dismissed"
+                } else {
+                    "confirmed"
+                }
+            })
     };
     match done {
         Ok(what) => {
@@ -336,7 +358,13 @@ pub async fn decide_form(
         Err(e) => {
             let e = in_place(e, lang)?;
             let (p, events) = read(&state, &user, id).await?;
-            let mut page = one_page(lang, &user, &format!("/linkage/proposals/{id}"), &p, &events);
+            let mut page = one_page(
+                lang,
+                &user,
+                &format!("/linkage/proposals/{id}"),
+                &p,
+                &events,
+            );
             page.notice = Some(Notice::refused(lang, &e));
             page.form_reason = reason;
             render(&page).map(|r| (e.status(), r).into_response())

@@ -88,7 +88,9 @@ fn unit_row(lang: Lang, code: &UnitCode, c: &Counts) -> UnitRow {
                 key: k,
                 label: lang.t(&format!("link.q.{k}")),
                 value: percent(lang, c.score(i)),
-                bar: c.score(i).map_or(0, |s| (s * 100.0).round().clamp(0.0, 100.0) as u32),
+                bar: c
+                    .score(i)
+                    .map_or(0, |s| (s * 100.0).round().clamp(0.0, 100.0) as u32),
                 lowering: num(lang, c.lowering.get(i).copied().unwrap_or(0)),
                 href: format!("/linkage/quality/worklist?criterion={k}&unit={u}"),
             })
@@ -109,8 +111,7 @@ pub async fn page(
     let acting = Acting::new(user.caller.clone(), request_id(), state.now());
     let qy = state
         .blocking(move |store| {
-            eid_core::linkage::quality::scores(store, &acting, unit.as_deref())
-                .map_err(Into::into)
+            eid_core::linkage::quality::scores(store, &acting, unit.as_deref()).map_err(Into::into)
         })
         .await
         .map_err(|e| ConsoleError(e, lang))?;
@@ -134,7 +135,12 @@ pub async fn page(
             .collect(),
         computed: qy.computed_at.map(|t| {
             let t = t.to_offset(crate::state::vietnam());
-            format!("{} {:02}:{:02}", day_label(lang, t.date()), t.hour(), t.minute())
+            format!(
+                "{} {:02}:{:02}",
+                day_label(lang, t.date()),
+                t.hour(),
+                t.minute()
+            )
         }),
         may_run: user.caller.unit() == UnitCode::NATION && user.caller.not_auditor().is_ok(),
         notice: Notice::done(lang, &q, "link", &["dedupe"]),

@@ -80,7 +80,9 @@ impl Linker {
                 if a == b {
                     continue;
                 }
-                if let (Some(x), Some(y)) = (self.register.get(a as usize), self.register.get(b as usize)) {
+                if let (Some(x), Some(y)) =
+                    (self.register.get(a as usize), self.register.get(b as usize))
+                {
                     *random
                         .entry(compare::pack(&without_id(compare(x, y))))
                         .or_default() += 1;
