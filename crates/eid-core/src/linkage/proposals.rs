@@ -522,7 +522,10 @@ fn confirm_death(
         .as_str()
         .and_then(eid_domain::parse_iso_date)
         .unwrap_or_else(|| acting.now.to_offset(crate::accounts::vietnam()).date());
-    let why = format!("{reason} (death from {}, proposal {})", p.source, p.id);
+    let why = format!(
+        "{reason} (khai tử theo nguồn {}, đề xuất {})",
+        p.source, p.id
+    );
     let mut w = store.writer(acting.actor(), &why, acting.now)?;
     let stored = w
         .current(&pid)?
@@ -607,7 +610,10 @@ fn confirm_birth(
     if !acting.caller.sees(&person.residence.unit) {
         return Err(Error::ScopeDenied);
     }
-    let why = format!("{reason} (birth from {}, proposal {})", p.source, p.id);
+    let why = format!(
+        "{reason} (khai sinh theo nguồn {}, đề xuất {})",
+        p.source, p.id
+    );
     let mut w = store.writer(acting.actor(), &why, acting.now)?;
     if w.current(&person.id)?.is_some() {
         return Err(Error::Conflict {
