@@ -370,12 +370,15 @@ fn undo_unaudited(
     Ok(one_as(store, caller, id, true)?.0)
 }
 
+/// A merge as a person sees it: the other person and the proposal's id.
+pub type MergeRef = (String, i64);
+
 /// The merge in force for a person: (survivor, proposal id) when merged into someone, and the
 /// persons merged into them.
 pub fn merges_of(
     store: &dyn Store,
     id: &PersonalId,
-) -> Result<(Option<(String, i64)>, Vec<(String, i64)>), Error> {
+) -> Result<(Option<MergeRef>, Vec<MergeRef>), Error> {
     let rows = sql::read(store.db(), |tx| {
         tx.query(
             "SELECT personal_id, survivor, proposal_id FROM person_merged WHERE personal_id = $1 OR survivor = $1",

@@ -394,6 +394,7 @@ pub(super) fn decided() -> Error {
 
 /// Marks a proposal decided (conditionally on its state being `from`) and appends the event,
 /// inside `tx`. `Conflict` when another decision got there first.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn settle(
     tx: &mut dyn sql::Tx,
     id: i64,
