@@ -124,7 +124,9 @@ pub(super) fn insert(
 ) -> Result<u64, StoreError> {
     tx.exec(
         "INSERT INTO link_proposal (kind, source, row_id, fingerprint, result_id, personal_id, other_id, res_path, score, detail, state, created_at) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11 WHERE NOT EXISTS \
+         SELECT CAST($1 AS TEXT), CAST($2 AS TEXT), CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS BIGINT), \
+         CAST($6 AS TEXT), CAST($7 AS TEXT), CAST($8 AS BIGINT), CAST($9 AS DOUBLE PRECISION), CAST($10 AS TEXT), \
+         'open', CAST($11 AS BIGINT) WHERE NOT EXISTS \
          (SELECT 1 FROM link_proposal WHERE kind = $1 AND ((source = $2 AND row_id = $3 AND fingerprint = $4) \
           OR ($6 IS NOT NULL AND personal_id = $6 AND state = 'open' AND kind <> 'merge'))) \
          ON CONFLICT DO NOTHING",
