@@ -183,6 +183,5 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("err.person.exists", "Số định danh này đã có trong cơ sở dữ liệu.", "The register already holds this personal ID."),
     ("err.link.bad_survivor", "Hồ sơ giữ lại phải là một trong hai hồ sơ.", "The record kept must be one of the two."),
     ("err.link.already_merged", "Một trong hai hồ sơ đã được gộp.", "One of the two records has been merged already."),
-    ("err.link.not_decidable", "Không thể xử lý đề xuất này theo cách đó.", "This proposal cannot be decided that way."),
     ("err.link.bad_decision", "Hãy chọn xác nhận hoặc bác.", "Choose confirm or dismiss."),
 ];
