@@ -128,6 +128,68 @@ impl World {
         .unwrap()
     }
 
+    /// A person with a phone and a valid card in the commune officer's commune, written to the
+    /// register, with an active level-1 account.
+    fn person_with_account(&self, serial: u32) -> Person {
+        let phone = format!("0912{serial:06}");
+        let p = Person {
+            id: PersonalId::from_parts(62, Sex::Female, 1980, serial).unwrap(),
+            name: PersonName::parse("Đinh", "Thị", "Mai").unwrap(),
+            birth: BirthDate::Full(date!(1980 - 04 - 09)),
+            sex: Sex::Female,
+            hometown: None,
+            residence: Residence {
+                unit: self.xa.unit,
+                address: "Thôn 3".into(),
+            },
+            temporary: None,
+            household: None,
+            phone: Some(PhoneNumber::parse(&phone).unwrap()),
+            phone_type: PhoneType::Smartphone,
+            life: LifeStatus::ALIVE,
+            card: Some(Card {
+                issued: date!(2021 - 06 - 01),
+                revoked: false,
+            }),
+        };
+        let mut wr = self
+            .store
+            .writer(&Actor::Cli("test".into()), "test", now())
+            .unwrap();
+        wr.put(&p).unwrap();
+        wr.commit().unwrap();
+        let photo = base64::engine::general_purpose::STANDARD
+            .encode(eid::verifier::dev_portrait(p.id.as_str()));
+        let (status, r) = self.post(
+            "/api/v1/app/register",
+            None,
+            json!({"personal_id": p.id.as_str(), "phone": phone, "photo_base64": photo, "device_id": "app-device-0001"}),
+        );
+        assert_eq!(status, 202, "{r}");
+        let (_, sms) = self.get("/api/v1/sms?limit=100", &self.bo.token);
+        let to = format!("+84{}", &phone[1..]);
+        let body = sms["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["to"] == to.as_str() && m["purpose"] == "register")
+            .unwrap()["body"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, a) = self.post(
+            "/api/v1/app/register/confirm",
+            None,
+            json!({"handle": r["handle"], "code": six_digits(&body), "password": "Mật-khẩu-Mạnh-2026", "passcode": "246810"}),
+        );
+        assert_eq!(
+            (status, a["account"]["state"].as_str()),
+            (200, Some("active")),
+            "{a}"
+        );
+        p
+    }
+
     fn proposals(&self, kind: &str, token: &str) -> Vec<Value> {
         let (status, body) = self.get(&format!("/api/v1/linkage/proposals?kind={kind}"), token);
         assert_eq!(status, 200, "{body}");
@@ -175,63 +237,7 @@ fn six_digits(body: &str) -> String {
 #[test]
 fn a_confirmed_death_sets_the_person_dead_and_locks_the_account_once() {
     let w = world("link-death");
-    // A person with a phone and a valid card, in the commune officer's commune, with an account.
-    let unit = w.xa.unit;
-    let p = Person {
-        id: PersonalId::from_parts(62, Sex::Female, 1980, 777_001).unwrap(),
-        name: PersonName::parse("Đinh", "Thị", "Mai").unwrap(),
-        birth: BirthDate::Full(date!(1980 - 04 - 09)),
-        sex: Sex::Female,
-        hometown: None,
-        residence: Residence {
-            unit,
-            address: "Thôn 3".into(),
-        },
-        temporary: None,
-        household: None,
-        phone: Some(PhoneNumber::parse("0912777001").unwrap()),
-        phone_type: PhoneType::Smartphone,
-        life: LifeStatus::ALIVE,
-        card: Some(Card {
-            issued: date!(2021 - 06 - 01),
-            revoked: false,
-        }),
-    };
-    let mut wr = w
-        .store
-        .writer(&Actor::Cli("test".into()), "test", now())
-        .unwrap();
-    wr.put(&p).unwrap();
-    wr.commit().unwrap();
-    let photo = base64::engine::general_purpose::STANDARD
-        .encode(eid::verifier::dev_portrait(p.id.as_str()));
-    let (status, r) = w.post(
-        "/api/v1/app/register",
-        None,
-        json!({"personal_id": p.id.as_str(), "phone": "0912777001", "photo_base64": photo, "device_id": "app-device-0001"}),
-    );
-    assert_eq!(status, 202, "{r}");
-    let (_, sms) = w.get("/api/v1/sms?limit=50", &w.bo.token);
-    let body = sms["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["to"] == "+84912777001" && m["purpose"] == "register")
-        .unwrap()["body"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (status, a) = w.post(
-        "/api/v1/app/register/confirm",
-        None,
-        json!({"handle": r["handle"], "code": six_digits(&body), "password": "Mật-khẩu-Mạnh-2026", "passcode": "246810"}),
-    );
-    assert_eq!(
-        (status, a["account"]["state"].as_str()),
-        (200, Some("active")),
-        "{a}"
-    );
-
+    let p = w.person_with_account(777_001);
     w.source("khai-tu", "civil_deaths");
     let file = format!(
         "row_id,personal_id,surname,middle_name,given_name,birth_date,sex,unit,death_date\n{}",
@@ -405,6 +411,19 @@ fn a_duplicate_is_merged_and_unmerged_and_quality_is_scored_per_unit_within_scop
     wr.put(&twin).unwrap();
     wr.commit().unwrap();
 
+    // A holder of an account entered a second time: merged into the second record, the account
+    // of the first is locked by the merge, and unlocked when it is undone.
+    let holder = w.person_with_account(777_002);
+    let mut second = holder.clone();
+    second.id = PersonalId::from_parts(62, Sex::Female, 1980, 888_002).unwrap();
+    second.phone = None;
+    let mut wr = w
+        .store
+        .writer(&Actor::Cli("test".into()), "test", now())
+        .unwrap();
+    wr.put(&second).unwrap();
+    wr.commit().unwrap();
+
     // Before any run: no population known, scores empty.
     let (status, q) = w.get("/api/v1/linkage/quality", &w.tinh.token);
     assert_eq!(status, 200, "{q}");
@@ -442,7 +461,8 @@ fn a_duplicate_is_merged_and_unmerged_and_quality_is_scored_per_unit_within_scop
     assert_eq!(sum, q["total"]["population"].as_u64().unwrap());
     assert_eq!(
         q["total"]["population"].as_u64().unwrap(),
-        w.persons.len() as u64 + 1
+        w.persons.len() as u64 + 3,
+        "the generated persons, the twin, the account holder and their second record"
     );
     assert!(
         q["total"]["scores"]["clean"]["lowering"].as_u64().unwrap() >= 1,
@@ -533,6 +553,38 @@ fn a_duplicate_is_merged_and_unmerged_and_quality_is_scored_per_unit_within_scop
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["merged", "undone"]);
+
+    // The account follows the survivor: the duplicate's is locked while the merge stands.
+    let pair = w
+        .proposals("merge", &w.xa.token)
+        .into_iter()
+        .find(|m| {
+            let ids = [m["personal_id"].as_str(), m["other_id"].as_str()];
+            ids.contains(&Some(holder.id.as_str())) && ids.contains(&Some(second.id.as_str()))
+        })
+        .expect("the account holder's pair is proposed");
+    let pid = pair["id"].as_i64().unwrap();
+    let (status, body) = w.post(
+        &format!("/api/v1/linkage/proposals/{pid}/decision"),
+        Some(&w.xa.token),
+        json!({"decision": "confirm", "reason": "trùng hồ sơ", "survivor": second.id.as_str()}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let account = |p: &Person| {
+        w.get(&format!("/api/v1/accounts/{}", p.id.as_str()), &w.xa.token)
+            .1
+    };
+    let a = account(&holder);
+    assert_eq!(a["account"]["state"], "locked", "{a}");
+    assert_eq!(a["account"]["locks"], json!(["officer"]), "{a}");
+    let (status, _) = w.post(
+        &format!("/api/v1/linkage/proposals/{pid}/undo"),
+        Some(&w.xa.token),
+        json!({"reason": "nhầm"}),
+    );
+    assert_eq!(status, 200);
+    let a = account(&holder);
+    assert_eq!(a["account"]["state"], "active", "{a}");
 
     let doc = eid_web::openapi::document();
     for p in [
