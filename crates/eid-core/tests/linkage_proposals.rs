@@ -222,6 +222,42 @@ fn a_death_is_proposed_once_and_confirmed_through_the_register() {
             row("D2", dead, ",2026-11-02")
         );
         assert_eq!(import(store, "hotich-tu", &later).proposed, 0);
+
+        // A death row whose names disagree with the ID's holder is a conflict, not a proposal;
+        // the officer who decides it is the same person makes the proposal.
+        let other = &people[4];
+        let renamed = format!(
+            "D3,{},Âu,,Xuyến,1931-01-01,{},{},2026-11-05",
+            other.id.as_str(),
+            if other.sex == eid_domain::Sex::Male {
+                "F"
+            } else {
+                "M"
+            },
+            other.residence.unit.as_str()
+        );
+        let file = format!(
+            "row_id,personal_id,surname,middle_name,given_name,birth_date,sex,unit,death_date\n{renamed}"
+        );
+        assert_eq!(import(store, "hotich-tu", &file).proposed, 0);
+        let nation = acting(Role::Ministry, "VN");
+        let conflicts = service::results(store, &nation, "conflict", None, 10).unwrap();
+        let c = conflicts
+            .iter()
+            .find(|r| r.row_id == "D3")
+            .expect("a conflict");
+        eid_core::linkage::decide::decide(
+            store,
+            &nation,
+            c.id,
+            &eid_core::linkage::decide::Verdict::Proposed,
+            "cùng một người, tên ghi sai",
+        )
+        .unwrap();
+        let open = proposals::list(store, &nation, "death", "", None, 100).unwrap();
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].personal_id.as_deref(), Some(other.id.as_str()));
+        assert_eq!(open[0].detail["death_date"], "2026-11-05");
     }
 }
 
