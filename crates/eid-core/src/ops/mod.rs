@@ -22,6 +22,9 @@ mod progress;
 mod proposals;
 mod quotas;
 mod ranking;
+mod reported;
+mod reported_file;
+mod reported_service;
 mod reports;
 pub mod service;
 
@@ -35,6 +38,8 @@ pub use progress::*;
 pub use proposals::*;
 pub use quotas::*;
 pub use ranking::*;
+pub use reported::*;
+pub use reported_file::*;
 pub use reports::*;
 
 /// Whether a metric is counted from account events (`unit_day_count`); cards issued are

@@ -70,6 +70,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         9,
         include_str!("../../migrations/postgres/0009_link_decisions.sql"),
     ),
+    (
+        12,
+        include_str!("../../migrations/postgres/0012_reported.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
