@@ -62,7 +62,12 @@ fn record(store: &dyn Store, commune: &UnitCode, day: Date, n: i64) {
     sql::transact(store.db(), |tx| {
         tx.exec(
             "INSERT INTO unit_day_count (metric, res_path, day, n) VALUES ($1, $2, $3, $4)",
-            &[metric::APPLICATIONS_COLLECTED.into(), path.into(), day_number(day).into(), n.into()],
+            &[
+                metric::APPLICATIONS_COLLECTED.into(),
+                path.into(),
+                day_number(day).into(),
+                n.into(),
+            ],
         )?;
         tx.exec(
             "INSERT INTO unit_total (metric, res_path, n) VALUES ($1, $2, $3) \
@@ -74,7 +79,13 @@ fn record(store: &dyn Store, commune: &UnitCode, day: Date, n: i64) {
     .unwrap();
 }
 
-fn put(store: &dyn Store, unit: &UnitCode, day: Date, n: u64, reason: &str) -> Result<Put, OpsError> {
+fn put(
+    store: &dyn Store,
+    unit: &UnitCode,
+    day: Date,
+    n: u64,
+    reason: &str,
+) -> Result<Put, OpsError> {
     let prov = Provenance {
         source: "Zalo".into(),
         reason: reason.into(),
@@ -165,16 +176,34 @@ fn a_reported_day_counts_only_when_the_unit_recorded_nothing_that_day() {
 
         let qd = quota(s, &d, 100);
         assert_eq!(ops::progress_of(s, &qd, TODAY).unwrap().done, 13);
-        let series = ops::daily(s, metric::APPLICATIONS_COLLECTED, &d, day_number(D1), day_number(D2)).unwrap();
+        let series = ops::daily(
+            s,
+            metric::APPLICATIONS_COLLECTED,
+            &d,
+            day_number(D1),
+            day_number(D2),
+        )
+        .unwrap();
         assert_eq!(series, vec![(day_number(D1), 13), (day_number(D2), 0)]);
-        let kids = ops::by_child(s, metric::APPLICATIONS_COLLECTED, &code("62"), day_number(D1), day_number(D1)).unwrap();
+        let kids = ops::by_child(
+            s,
+            metric::APPLICATIONS_COLLECTED,
+            &code("62"),
+            day_number(D1),
+            day_number(D1),
+        )
+        .unwrap();
         assert_eq!(kids.iter().find(|(u, _)| *u == d).map(|x| x.1), Some(13));
 
         // Communes rank with the same figures.
         quota(s, &c0, 20);
         quota(s, &c1, 20);
-        let ranked = ops::rank_communes(s, &code("62"), metric::APPLICATIONS_COLLECTED, TODAY).unwrap();
-        let done: Vec<(UnitCode, u64)> = ranked.iter().map(|r| (r.ranked.key, r.ranked.done_today)).collect();
+        let ranked =
+            ops::rank_communes(s, &code("62"), metric::APPLICATIONS_COLLECTED, TODAY).unwrap();
+        let done: Vec<(UnitCode, u64)> = ranked
+            .iter()
+            .map(|r| (r.ranked.key, r.ranked.done_today))
+            .collect();
         assert_eq!(done, vec![(c0, 10), (c1, 3)]);
 
         // The national view: 62 from the province's sum less the day c1 recorded, 01 reported.
@@ -182,10 +211,20 @@ fn a_reported_day_counts_only_when_the_unit_recorded_nothing_that_day() {
         let q01 = quota(s, &code("01"), 1000);
         let nat = ops::national(s, Tree::Gso2024, TODAY).unwrap();
         let rows = &nat.metrics[0].rows;
-        let done_of = |q: &ops::Quota| rows.iter().find(|r| r.quota_id == Some(q.id)).map(|r| r.done);
+        let done_of = |q: &ops::Quota| {
+            rows.iter()
+                .find(|r| r.quota_id == Some(q.id))
+                .map(|r| r.done)
+        };
         assert_eq!(done_of(&q01), Some(40));
         assert_eq!(done_of(&q62), Some(13));
-        let p2025 = ops::by_province_2025(s, metric::APPLICATIONS_COLLECTED, day_number(D1), day_number(D1)).unwrap();
+        let p2025 = ops::by_province_2025(
+            s,
+            metric::APPLICATIONS_COLLECTED,
+            day_number(D1),
+            day_number(D1),
+        )
+        .unwrap();
         assert_eq!(p2025.iter().fold(0, |t, (_, n)| t + n), 53);
     }
 }
@@ -198,13 +237,18 @@ fn a_correction_keeps_every_version_and_figures_do_not_nest() {
         put(s, &c0, D1, 10, "").unwrap();
         let e = put(s, &c0, D1, 12, " ").unwrap_err();
         assert_eq!(e.code(), "reported.reason");
-        assert_eq!(put(s, &c0, D1, 12, "typo in the Zalo message").unwrap(), Put::Corrected);
+        assert_eq!(
+            put(s, &c0, D1, 12, "typo in the Zalo message").unwrap(),
+            Put::Corrected
+        );
         assert_eq!(put(s, &c0, D1, 12, "").unwrap(), Put::Unchanged);
         let f = &list(s, &c0)[0];
         assert_eq!((f.count, f.version), (12, 2));
         let h = ops::figure_history(s, f.id).unwrap();
         assert_eq!(
-            h.iter().map(|v| (v.count, v.reason.as_str())).collect::<Vec<_>>(),
+            h.iter()
+                .map(|v| (v.count, v.reason.as_str()))
+                .collect::<Vec<_>>(),
             vec![(10, ""), (12, "typo in the Zalo message")]
         );
         // The province's daily sum moved by the difference only.
@@ -213,20 +257,38 @@ fn a_correction_keeps_every_version_and_figures_do_not_nest() {
 
         // Above or below a figure of the same metric and day: refused.
         assert_eq!(put(s, &d, D1, 5, "").unwrap_err().code(), "reported.nested");
-        assert_eq!(put(s, &code("62"), D1, 5, "").unwrap_err().code(), "reported.nested");
+        assert_eq!(
+            put(s, &code("62"), D1, 5, "").unwrap_err().code(),
+            "reported.nested"
+        );
         put(s, &code("62"), D2, 50, "").unwrap();
-        assert_eq!(put(s, &c0, D2, 5, "").unwrap_err().code(), "reported.nested");
+        assert_eq!(
+            put(s, &c0, D2, 5, "").unwrap_err().code(),
+            "reported.nested"
+        );
         // Cards issued come from the register, the nation reports nothing.
         let prov = Provenance::default();
         let e = sql::transact(s.db(), |tx| {
-            ops::put_figure(tx, &c0, Metric::CardsIssued, D1, 1, &prov, &Actor::Staff(1), NOW)
+            ops::put_figure(
+                tx,
+                &c0,
+                Metric::CardsIssued,
+                D1,
+                1,
+                &prov,
+                &Actor::Staff(1),
+                NOW,
+            )
         })
         .unwrap_err();
         assert_eq!(e.code(), "reported.metric");
         assert!(ops::figure_keys(&UnitCode::NATION).is_err());
 
         // The history is append-only on both engines.
-        for stmt in ["UPDATE reported_version SET n = 1", "DELETE FROM reported_version"] {
+        for stmt in [
+            "UPDATE reported_version SET n = 1",
+            "DELETE FROM reported_version",
+        ] {
             let err = sql::transact(s.db(), |tx| tx.exec(stmt, &[])).unwrap_err();
             assert!(err.to_string().contains("append-only"), "{stmt}: {err}");
         }
@@ -249,7 +311,10 @@ fn an_import_reports_bad_rows_by_line_and_writes_nothing_unless_told_to_skip() {
         let (d, c0, c1) = units();
         let province = acting(Role::Province, code("62"));
         let file = csv_file(&[
-            &format!("{},10/11/2026,applications_collected,1.234,Zalo", c0.as_str()),
+            &format!(
+                "{},10/11/2026,applications_collected,1.234,Zalo",
+                c0.as_str()
+            ),
             &format!("{},11/11/2026,applications_collected,5,", c0.as_str()),
             "01,10/11/2026,applications_collected,5,",
             &format!("{},2026-11-10,level1_activated,4,điện thoại", c1.as_str()),
@@ -264,15 +329,28 @@ fn an_import_reports_bad_rows_by_line_and_writes_nothing_unless_told_to_skip() {
         let r = uc::import_figures(s, &province, &file, &how).unwrap();
         assert!(!r.applied);
         assert_eq!(r.rows, 6);
-        assert_eq!(r.bad.iter().map(|b| b.line).collect::<Vec<_>>(), vec![4, 6, 7]);
-        assert!(r.bad[0].reason.contains("not a unit below yours"), "{:?}", r.bad);
+        assert_eq!(
+            r.bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+            vec![4, 6, 7]
+        );
+        assert!(
+            r.bad[0].reason.contains("not a unit below yours"),
+            "{:?}",
+            r.bad
+        );
         assert!(r.bad[2].reason.contains("line 2"), "{:?}", r.bad);
         assert!(list(s, &d).is_empty(), "nothing half-applied");
 
-        let skip = ImportIn { skip_bad: true, ..how.clone() };
+        let skip = ImportIn {
+            skip_bad: true,
+            ..how.clone()
+        };
         let r = uc::import_figures(s, &province, &file, &skip).unwrap();
         assert!(r.applied);
-        assert_eq!((r.created, r.corrected, r.unchanged, r.bad.len()), (3, 0, 0, 3));
+        assert_eq!(
+            (r.created, r.corrected, r.unchanged, r.bad.len()),
+            (3, 0, 0, 3)
+        );
         let figs = list(s, &d);
         let first = figs.iter().find(|f| f.unit == c0 && f.day == D1).unwrap();
         assert_eq!(first.count, 1234);
@@ -290,7 +368,10 @@ fn an_import_reports_bad_rows_by_line_and_writes_nothing_unless_told_to_skip() {
         let xlsx = {
             let mut wb = rust_xlsxwriter::Workbook::new();
             let ws = wb.add_worksheet();
-            for (i, h) in ["unit", "day", "metric", "count", "source"].iter().enumerate() {
+            for (i, h) in ["unit", "day", "metric", "count", "source"]
+                .iter()
+                .enumerate()
+            {
                 ws.write_string(0, i as u16, *h).unwrap();
             }
             ws.write_string(1, 0, c0.as_str()).unwrap();
@@ -302,7 +383,10 @@ fn an_import_reports_bad_rows_by_line_and_writes_nothing_unless_told_to_skip() {
             ws.write_string(2, 1, "xx").unwrap();
             wb.save_to_buffer().unwrap()
         };
-        let xhow = ImportIn { file_name: "tuan.xlsx".into(), ..ImportIn::default() };
+        let xhow = ImportIn {
+            file_name: "tuan.xlsx".into(),
+            ..ImportIn::default()
+        };
         let r = uc::import_figures(s, &province, &xlsx, &xhow).unwrap();
         assert!(!r.applied);
         assert_eq!(r.bad.iter().map(|b| b.line).collect::<Vec<_>>(), vec![2, 3]);
@@ -311,7 +395,11 @@ fn an_import_reports_bad_rows_by_line_and_writes_nothing_unless_told_to_skip() {
             s,
             &province,
             &xlsx,
-            &ImportIn { reason: "báo cáo tuần sửa số".into(), skip_bad: true, ..xhow },
+            &ImportIn {
+                reason: "báo cáo tuần sửa số".into(),
+                skip_bad: true,
+                ..xhow
+            },
         )
         .unwrap();
         assert_eq!((r.applied, r.corrected), (true, 1));
@@ -341,16 +429,28 @@ fn only_the_level_above_enters_a_units_figures() {
             reason: String::new(),
         };
         let district = acting(Role::District, d);
-        assert!(matches!(uc::enter_figure(s, &district, &fig(d)), Err(Error::ScopeDenied)));
-        assert!(matches!(uc::enter_figure(s, &district, &fig(code("62"))), Err(Error::ScopeDenied)));
+        assert!(matches!(
+            uc::enter_figure(s, &district, &fig(d)),
+            Err(Error::ScopeDenied)
+        ));
+        assert!(matches!(
+            uc::enter_figure(s, &district, &fig(code("62"))),
+            Err(Error::ScopeDenied)
+        ));
         let other = acting(Role::Province, code("01"));
-        assert!(matches!(uc::enter_figure(s, &other, &fig(c0)), Err(Error::ScopeDenied)));
+        assert!(matches!(
+            uc::enter_figure(s, &other, &fig(c0)),
+            Err(Error::ScopeDenied)
+        ));
         let (saved, put) = uc::enter_figure(s, &district, &fig(c0)).unwrap();
         assert_eq!((saved.count, saved.counted, put), (4, true, Put::Created));
         // Not for a day to come; not read from outside.
         let mut later = fig(c0);
         later.day = date!(2026 - 11 - 24);
         assert!(uc::enter_figure(s, &district, &later).is_err());
-        assert!(matches!(uc::figure_history(s, &other.caller, saved.id), Err(Error::ScopeDenied)));
+        assert!(matches!(
+            uc::figure_history(s, &other.caller, saved.id),
+            Err(Error::ScopeDenied)
+        ));
     }
 }

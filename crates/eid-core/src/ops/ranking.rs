@@ -7,7 +7,8 @@ use eid_domain::{Level, Metric, UnitCode};
 use time::Date;
 
 use super::{
-    by_child, cards_issued, reported_by_key, children, counted, quota_from, range, OpsError, Quota, QUOTA_COLS,
+    by_child, cards_issued, children, counted, quota_from, range, reported_by_key, OpsError, Quota,
+    QUOTA_COLS,
 };
 use crate::accounts::day_number;
 use crate::sql::{self, Val};
@@ -168,7 +169,14 @@ pub fn rank_communes(
         by_path.insert(*path, (total.saturating_sub(out), today, last7));
     }
     // Reported figures that count (see `REPORTED_RULE`), one more range scan.
-    let reported = reported_by_key(store, metric, (lo, hi), earliest, day, (day - 6).max(earliest))?;
+    let reported = reported_by_key(
+        store,
+        metric,
+        (lo, hi),
+        earliest,
+        day,
+        (day - 6).max(earliest),
+    )?;
     for (path, (n, last7, today)) in reported {
         let e = by_path.entry(path).or_default();
         *e = (

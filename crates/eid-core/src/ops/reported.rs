@@ -84,14 +84,20 @@ pub enum Put {
 pub fn figure_keys(unit: &UnitCode) -> Result<(i64, i64), OpsError> {
     let u = Units::get()
         .unit(Tree::Gso2024, unit)
-        .ok_or(OpsError::Invalid("unit.unknown", "the unit is not in the 2024 tree".into()))?;
+        .ok_or(OpsError::Invalid(
+            "unit.unknown",
+            "the unit is not in the 2024 tree".into(),
+        ))?;
     if u.level == Level::Nation {
         return Err(OpsError::Invalid(
             "reported.unit",
             "figures are reported by a province, district or commune".into(),
         ));
     }
-    path_range(unit).ok_or(OpsError::Invalid("unit.unknown", "the unit is not in the 2024 tree".into()))
+    path_range(unit).ok_or(OpsError::Invalid(
+        "unit.unknown",
+        "the unit is not in the 2024 tree".into(),
+    ))
 }
 
 fn check_metric(m: Metric) -> Result<(), OpsError> {
@@ -134,7 +140,10 @@ pub fn put_figure(
     let n = i64::try_from(count)
         .ok()
         .filter(|n| *n <= 10_000_000)
-        .ok_or(OpsError::Invalid("reported.count", "a day's count is at most 10,000,000".into()))?;
+        .ok_or(OpsError::Invalid(
+            "reported.count",
+            "a day's count is at most 10,000,000".into(),
+        ))?;
     let d = day_number(day);
     let m = metric.as_str();
     for k in ancestor_keys(lo) {
@@ -272,8 +281,10 @@ pub struct FigureFilter {
 
 /// Reported figures inside a unit, newest day first, with whether each counts.
 pub fn figures(store: &dyn Store, f: &FigureFilter) -> Result<Vec<ReportedFigure>, OpsError> {
-    let (lo, hi) = path_range(&f.within)
-        .ok_or(OpsError::Invalid("unit.unknown", "the unit is not in the 2024 tree".into()))?;
+    let (lo, hi) = path_range(&f.within).ok_or(OpsError::Invalid(
+        "unit.unknown",
+        "the unit is not in the 2024 tree".into(),
+    ))?;
     let limit = i64::try_from(f.limit.clamp(1, 1000)).unwrap_or(1000);
     let metric = f.metric.map(|m| m.as_str().to_owned()).unwrap_or_default();
     let rows = sql::read(store.db(), |tx| {
@@ -284,7 +295,14 @@ pub fn figures(store: &dyn Store, f: &FigureFilter) -> Result<Vec<ReportedFigure
         );
         tx.query(
             &sql,
-            &[lo.into(), hi.into(), day_number(f.from).into(), day_number(f.to).into(), metric.into(), limit.into()],
+            &[
+                lo.into(),
+                hi.into(),
+                day_number(f.from).into(),
+                day_number(f.to).into(),
+                metric.into(),
+                limit.into(),
+            ],
         )
     })?;
     Ok(rows.iter().map(figure_from).collect::<Result<_, _>>()?)
@@ -350,8 +368,16 @@ fn overlapped(
 
 /// Whether `[lo, hi)` is a whole province (or the nation), which the daily sums cover.
 fn provinces_of((lo, hi): (i64, i64)) -> Option<(i64, i64)> {
-    (lo % 100_000_000 == 0 && hi % 100_000_000 == 0 || hi == i64::MAX)
-        .then(|| (lo / 100_000_000, if hi == i64::MAX { i64::MAX } else { hi / 100_000_000 }))
+    (lo % 100_000_000 == 0 && hi % 100_000_000 == 0 || hi == i64::MAX).then(|| {
+        (
+            lo / 100_000_000,
+            if hi == i64::MAX {
+                i64::MAX
+            } else {
+                hi / 100_000_000
+            },
+        )
+    })
 }
 
 /// Reported figures that count, per day, inside `[lo, hi)` on days `from..=to`. A whole
@@ -363,7 +389,8 @@ pub fn reported_daily(
     from: i64,
     to: i64,
 ) -> Result<HashMap<i64, u64>, OpsError> {
-    let rows = sql::read(store.db(), |tx| match provinces_of(range) {
+    let rows = sql::read(store.db(), |tx| {
+        match provinces_of(range) {
         Some((p0, p1)) => tx.query(
             "SELECT day, CAST(SUM(n) AS BIGINT) FROM reported_province_day WHERE metric = $1 AND province >= $2 AND province < $3 \
              AND day >= $4 AND day <= $5 GROUP BY day",
@@ -374,6 +401,7 @@ pub fn reported_daily(
              AND day >= $4 AND day <= $5 GROUP BY day",
             &[metric.into(), range.0.into(), range.1.into(), from.into(), to.into()],
         ),
+    }
     })?;
     let mut out: HashMap<i64, u64> = HashMap::new();
     for r in rows {

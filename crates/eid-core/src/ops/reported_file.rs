@@ -190,9 +190,12 @@ fn rows_from(lines: Lines) -> Result<(Vec<FileRow>, Vec<BadRow>), String> {
     let mut it = lines
         .into_iter()
         .filter(|(_, cells)| cells.iter().any(|c| !c.text().is_empty()));
-    let (_, header) = it
-        .next()
-        .ok_or_else(|| format!("the file is empty: the header is {}", REPORTED_HEADER.join(",")))?;
+    let (_, header) = it.next().ok_or_else(|| {
+        format!(
+            "the file is empty: the header is {}",
+            REPORTED_HEADER.join(",")
+        )
+    })?;
     let names: Vec<String> = header
         .iter()
         .map(|c| c.text().to_lowercase().replace(['_', ' '], ""))
@@ -236,10 +239,7 @@ fn rows_from(lines: Lines) -> Result<(Vec<FileRow>, Vec<BadRow>), String> {
             c => parse_count(&c.text()),
         };
         let Some(count) = count else {
-            fail(format!(
-                "count: {:?} is not a whole number",
-                get(cc).text()
-            ));
+            fail(format!("count: {:?} is not a whole number", get(cc).text()));
             continue;
         };
         let source: String = cs

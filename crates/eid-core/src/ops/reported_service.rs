@@ -271,9 +271,7 @@ pub fn import_figures(
                 continue;
             }
             if let Some(first) = seen.insert((r.unit, r.metric, r.day), r.line) {
-                fail(format!(
-                    "the same unit, day and metric as line {first}"
-                ));
+                fail(format!("the same unit, day and metric as line {first}"));
                 continue;
             }
             let source = if r.source.is_empty() {
@@ -282,7 +280,9 @@ pub fn import_figures(
                 r.source.clone()
             };
             if source.is_empty() {
-                fail("source: say where the figure comes from (or give the import a source)".into());
+                fail(
+                    "source: say where the figure comes from (or give the import a source)".into(),
+                );
                 continue;
             }
             let prov = Provenance {

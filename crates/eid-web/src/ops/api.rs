@@ -120,8 +120,28 @@ pub(super) async fn get_quota(
     let id = parse_id_num(&id)?;
     let day = as_of(&state, q.as_of.as_deref())?;
     let d = svc::detail(&state, &caller, id, day).await?;
+    let q = &d.progress.quota;
+    let within = if caller.sees(&q.unit) {
+        q.unit
+    } else {
+        caller.unit()
+    };
+    let reported = svc::figures(
+        &state,
+        &caller,
+        within,
+        Some(q.metric),
+        q.start,
+        day.min(q.deadline).max(q.start),
+    )
+    .await?;
     let mut cumulative = 0u64;
     Ok(Json(QuotaDetailOut {
+        reported_rule: ops::REPORTED_RULE.to_owned(),
+        reported: reported
+            .iter()
+            .map(super::reported_wire::reported_out)
+            .collect(),
         as_of: iso(day),
         quota: quota_out(&d.progress),
         children: d.children.iter().map(quota_out).collect(),

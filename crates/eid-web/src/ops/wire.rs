@@ -218,6 +218,12 @@ pub struct QuotaDetailOut {
     pub history: Vec<QuotaChangeOut>,
     /// From the start to the as-of day or the deadline, whichever is first.
     pub daily: Vec<DayOut>,
+    /// The one rule by which reported figures count in `done`, the ranking and `daily`.
+    pub reported_rule: String,
+    /// Figures reported for units inside the quota's (or, for an ancestor's quota, the
+    /// caller's) within its period, newest day first (at most 1,000), each with `counted`
+    /// and its provenance.
+    pub reported: Vec<super::reported_wire::ReportedOut>,
 }
 
 /// `{quota}` of a quota just set.

@@ -26,4 +26,5 @@ mod linkage;
 mod ops;
 mod ops_close;
 mod ops_national;
+mod ops_reported;
 mod slow_clients;
