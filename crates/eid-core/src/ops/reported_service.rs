@@ -225,18 +225,43 @@ pub fn import_figures(
         acting.audit(store, ACTION, "-", "denied")?;
         Err(e)
     })?;
-    let sha256: String = Sha256::digest(bytes)
+    let caller = &acting.caller;
+    let r = import_as(
+        store,
+        acting.actor(),
+        acting.now,
+        &|u: &UnitCode| may_report(caller, u),
+        bytes,
+        how,
+    );
+    let target = match &r {
+        Ok(rep) => rep.sha256.clone(),
+        Err(_) => sha256_hex(bytes),
+    };
+    acting.audited(store, ACTION, &target, r)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    let (rows, mut bad) = match read_file(bytes) {
-        Ok(x) => x,
-        Err(why) => {
-            let r: Result<ImportReport, Error> = Err(Error::bad("reported.file", why));
-            return acting.audited(store, ACTION, &sha256, r);
-        }
-    };
-    let today = today(acting);
+        .collect()
+}
+
+/// The import itself, for `actor` at `now`, with `may` saying which units' figures it may
+/// write (a row of another unit is a bad row). [`import_figures`] calls it for a caller; the
+/// demo for its ministry, with the same checks and the same transaction. Not audited.
+pub fn import_as(
+    store: &dyn Store,
+    actor: &crate::Actor,
+    now: time::OffsetDateTime,
+    may: &dyn Fn(&UnitCode) -> bool,
+    bytes: &[u8],
+    how: &ImportIn,
+) -> Result<ImportReport, Error> {
+    let sha256 = sha256_hex(bytes);
+    let (rows, mut bad) = read_file(bytes).map_err(|why| Error::bad("reported.file", why))?;
+    let today = now.to_offset(vietnam()).date();
     let file_name: String = how.file_name.trim().chars().take(200).collect();
     let default_source = clean_source(&how.source);
     let mut report = ImportReport {
@@ -259,7 +284,7 @@ pub fn import_figures(
                     reason,
                 })
             };
-            if !may_report(&acting.caller, &r.unit) {
+            if !may(&r.unit) {
                 fail(format!(
                     "unit: {} is not a unit below yours",
                     r.unit.as_str()
@@ -291,16 +316,7 @@ pub fn import_figures(
                 file_sha256: sha256.clone(),
                 reason: how.reason.trim().to_owned(),
             };
-            match put_figure(
-                tx,
-                &r.unit,
-                r.metric,
-                r.day,
-                r.count,
-                &prov,
-                acting.actor(),
-                acting.now,
-            ) {
+            match put_figure(tx, &r.unit, r.metric, r.day, r.count, &prov, actor, now) {
                 Ok(Put::Created) => created += 1,
                 Ok(Put::Corrected) => corrected += 1,
                 Ok(Put::Unchanged) => unchanged += 1,
@@ -332,7 +348,7 @@ pub fn import_figures(
         }
         Err(Abort::Store(e)) => Err(Error::from(e)),
     };
-    acting.audited(store, ACTION, &sha256, r)
+    r
 }
 
 /// Reported figures of units inside `unit` (one the caller sees), with whether each counts.
