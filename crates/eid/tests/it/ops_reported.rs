@@ -325,3 +325,194 @@ fn reported_figures_are_entered_imported_corrected_and_counted_once() {
     assert_eq!(v["created"], 0);
     assert_eq!(import(&base, &auditor, "source=x", csv.as_bytes()).0, 403);
 }
+
+/// The console session of an officer: cookie and CSRF token.
+fn console_session(base: &str, u: &TestUser) -> (String, String) {
+    use crate::helpers::{call, cookie_value, csrf_field, set_cookie, sign_in};
+    let r = sign_in(base, &u.username, &u.password);
+    assert_eq!(r.status(), 303);
+    let cookie = format!(
+        "eid_session={}",
+        cookie_value(&set_cookie(&r, "eid_session").unwrap())
+    );
+    let page = call(
+        agent()
+            .get(&format!("{base}/search"))
+            .header("Cookie", &cookie),
+    );
+    (cookie.clone(), csrf_field(&page.into_string().unwrap()))
+}
+
+fn multipart(boundary: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n",
+            file.0
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file.1);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+#[test]
+fn the_console_enters_imports_and_corrects_figures_in_vietnamese() {
+    use crate::helpers::{call, post_form};
+    let store = fresh_store("reported-console");
+    let clock = Arc::new(ManualClock::at_date(TODAY));
+    let base = spawn_with_clock(Arc::clone(&store), clock);
+    let units = Units::get();
+    let p = UnitCode::parse("62").unwrap();
+    let d = units.children(Tree::Gso2024, &p)[0].code;
+    let c = units.communes_under(Tree::Gso2024, &d);
+    let (c0, c1) = (c[0].code, c[1].code);
+    let huyen = create_user(store.as_ref(), "repc-huyen", Role::District, d);
+    let xa = create_user(store.as_ref(), "repc-xa", Role::Commune, c0);
+    let (cookie, csrf) = console_session(&base, &huyen);
+    let get = |cookie: &str, path: &str| {
+        let r = call(
+            agent()
+                .get(&format!("{base}{path}"))
+                .header("Cookie", cookie),
+        );
+        (r.status(), r.into_string().unwrap())
+    };
+
+    let (st, html) = get(&cookie, "/ops/reported");
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("Số liệu báo cáo") && html.contains("không cộng"),
+        "the rule's legend"
+    );
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+
+    // Entry with a dd/mm/yyyy day; without the CSRF token it is refused.
+    let form = [
+        ("unit", c0.as_str()),
+        ("day", "05/03/2026"),
+        ("metric", "applications_collected"),
+        ("count", "1.234"),
+        ("source", "Zalo UBND xã"),
+    ];
+    let r = post_form(
+        agent()
+            .post(&format!("{base}/ops/reported"))
+            .header("Cookie", &cookie),
+        &form,
+    );
+    assert_eq!(r.status(), 403);
+    let mut with_csrf = form.to_vec();
+    with_csrf.push(("csrf", &csrf));
+    let r = post_form(
+        agent()
+            .post(&format!("{base}/ops/reported"))
+            .header("Cookie", &cookie),
+        &with_csrf,
+    );
+    assert_eq!(r.status(), 303);
+    let (_, html) = get(&cookie, "/ops/reported?done=reported_created");
+    assert!(
+        html.contains("05/03/2026") && html.contains("1.234") && html.contains("badge reported"),
+        "{html}"
+    );
+
+    // Import with a bad row: the report lists it by line and nothing is written.
+    let csv = format!("unit,day,metric,count,source\n{},06/03/2026,applications_collected,7,\n{},xx,applications_collected,1,\n", c1.as_str(), c1.as_str());
+    let boundary = "eidtestboundary";
+    let body = multipart(
+        boundary,
+        &[("csrf", &csrf), ("source", "bảng tính")],
+        ("tuan.csv", csv.as_bytes()),
+    );
+    let r = crate::helpers::send_bytes(
+        agent()
+            .post(&format!("{base}/ops/reported/import"))
+            .header("Cookie", &cookie)
+            .header(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            ),
+        &body,
+    );
+    assert_eq!(r.status(), 200);
+    let html = r.into_string().unwrap();
+    assert!(
+        html.contains("chưa nhập dòng nào") && html.contains("<td class=\"num\">3</td>"),
+        "{html}"
+    );
+    let body = multipart(
+        boundary,
+        &[("csrf", &csrf), ("source", "bảng tính"), ("skip_bad", "on")],
+        ("tuan.csv", csv.as_bytes()),
+    );
+    let r = crate::helpers::send_bytes(
+        agent()
+            .post(&format!("{base}/ops/reported/import"))
+            .header("Cookie", &cookie)
+            .header(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            ),
+        &body,
+    );
+    assert_eq!(r.status(), 200);
+    assert!(r.into_string().unwrap().contains("Đã nhập tệp."));
+
+    // The figure's page: history and correction with a reason.
+    let (_, l) = get_json(
+        &base,
+        &format!("/api/v1/ops/reported?unit={}", c0.as_str()),
+        &huyen.token,
+    );
+    let id = l["figures"][0]["id"].as_i64().unwrap();
+    let r = post_form(
+        agent()
+            .post(&format!("{base}/ops/reported/{id}"))
+            .header("Cookie", &cookie),
+        &[
+            ("count", "1.240"),
+            ("reason", "xã báo lại"),
+            ("csrf", &csrf),
+        ],
+    );
+    assert_eq!(r.status(), 303);
+    let (st, html) = get(&cookie, &format!("/ops/reported/{id}"));
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("xã báo lại")
+            && html.contains("1.240")
+            && html.contains("1.234")
+            && html.contains("nhập tay"),
+        "{html}"
+    );
+
+    // A commune officer reads its own figure but has no form to change it; another unit's page is 403.
+    let (xc, _) = console_session(&base, &xa);
+    let (st, html) = get(&xc, &format!("/ops/reported/{id}"));
+    assert_eq!(st, 200);
+    assert!(!html.contains("Lưu bản sửa"));
+    let (_, l1) = get_json(
+        &base,
+        &format!("/api/v1/ops/reported?unit={}", c1.as_str()),
+        &huyen.token,
+    );
+    let id1 = l1["figures"][0]["id"].as_i64().unwrap();
+    assert_eq!(get(&xc, &format!("/ops/reported/{id1}")).0, 403);
+    let (_, html) = get(&xc, "/ops/reported");
+    assert!(
+        !html.contains("action=\"/ops/reported/import\""),
+        "no forms for a commune"
+    );
+    assert!(
+        !html.contains(&format!("/ops/reported/{id1}")),
+        "only links the viewer can open"
+    );
+}

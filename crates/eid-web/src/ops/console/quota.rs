@@ -111,6 +111,9 @@ struct QuotaPage {
     target_value: String,
     reason: String,
     notice: Option<Notice>,
+    /// Figures reported for the quota's unit in its period, shown apart with the rule.
+    reported_rows: Vec<super::reported::FigureRow>,
+    rule: &'static str,
 }
 
 /// Display names of the staff and of the API tokens' owners behind a page's actors.
@@ -286,7 +289,10 @@ async fn quota_page(
                 .unwrap_or_default(),
         })
         .collect();
+    let reported_rows = super::reported::quota_figures(state, user, &quota, as_of).await;
     Ok(QuotaPage {
+        reported_rows,
+        rule: super::reported::rule_text(lang),
         page: PageCtx::new(lang, Some(user), "ops", &here(uri)),
         tabs: tabs(lang, "dashboard"),
         id: quota.id,
