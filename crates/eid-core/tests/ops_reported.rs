@@ -454,3 +454,179 @@ fn only_the_level_above_enters_a_units_figures() {
         ));
     }
 }
+
+fn load_people(store: &dyn Store) -> Vec<eid_domain::Person> {
+    use eid_core::import::{import_generated, ImportOptions, OnError};
+    let people: Vec<eid_domain::Person> = eid_gen::Generator::new(&eid_gen::GenConfig {
+        count: 400,
+        seed: 11,
+        province: Some(code("62")),
+        today: TODAY,
+    })
+    .unwrap()
+    .collect();
+    let opts = ImportOptions {
+        on_error: OnError::Skip,
+        today: TODAY,
+        now: NOW,
+        actor: Actor::Cli("test".into()),
+        reason: "test".into(),
+    };
+    import_generated(store, people.iter().cloned(), &opts).unwrap();
+    people
+}
+
+fn event(store: &dyn Store, personal_id: &str, kind: &str, day: Date) {
+    sql::transact(store.db(), |tx| {
+        tx.exec(
+            "INSERT INTO account_event (personal_id, kind, at, day, actor, detail) VALUES ($1, $2, 0, $3, 'test', '{}')",
+            &[personal_id.into(), kind.into(), day_number(day).into()],
+        )
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_quota_as_a_share_of_a_base_and_a_cohort_quota_that_counts_its_members() {
+    for store in engines() {
+        let s = store.as_ref();
+        let people = load_people(s);
+        let units = Units::get();
+        // The district with the most people.
+        let d = units
+            .children(Tree::Gso2024, &code("62"))
+            .iter()
+            .map(|u| u.code)
+            .max_by_key(|u| {
+                people
+                    .iter()
+                    .filter(|p| units.contains(Tree::Gso2024, u, &p.residence.unit))
+                    .count()
+            })
+            .unwrap();
+        let province = acting(Role::Province, code("62"));
+        let share = |base: ops::Base, permille: u32, cohort: &str, metric: &str| uc::ShareQuota {
+            unit: d,
+            metric: metric.into(),
+            cohort: cohort.into(),
+            base,
+            permille,
+            start: date!(2026 - 11 - 01),
+            deadline: date!(2026 - 12 - 31),
+        };
+        // 65 % of the eligible people, rounded up, kept with the count.
+        let eligible = ops::base_count(s, ops::Base::Eligible, &d, "", TODAY).unwrap();
+        assert!(eligible > 10, "{eligible}");
+        let (q, count) = uc::set_quota_share(
+            s,
+            &province,
+            &share(ops::Base::Eligible, 650, "", "accounts_activated"),
+            "65 % người đủ điều kiện",
+        )
+        .unwrap();
+        assert_eq!(count, eligible);
+        assert_eq!(q.target, (eligible * 65).div_ceil(100));
+        let q = ops::quota(s, q.id).unwrap().unwrap();
+        assert_eq!(
+            q.base,
+            Some(ops::QuotaBase {
+                base: ops::Base::Eligible,
+                permille: 650,
+                count: eligible
+            })
+        );
+        // Set again as a number: the base is gone.
+        let mut plain = NewQuota {
+            unit: d,
+            metric: "accounts_activated".into(),
+            cohort: String::new(),
+            target: 5,
+            start: q.start,
+            deadline: q.deadline,
+            parent_id: None,
+        };
+        uc::set_quota(s, &province, &plain, "số cụ thể").unwrap();
+        assert_eq!(ops::quota(s, q.id).unwrap().unwrap().base, None);
+        // Card holders: the register's count.
+        let (q2, holders) = uc::set_quota_share(
+            s,
+            &province,
+            &share(ops::Base::CardHolders, 1000, "", "level2_activated"),
+            "100 % người có thẻ",
+        )
+        .unwrap();
+        assert_eq!(q2.target, holders);
+        // Only the level above.
+        let district = acting(Role::District, d);
+        assert!(matches!(
+            uc::set_quota_share(
+                s,
+                &district,
+                &share(ops::Base::Eligible, 500, "", "level1_activated"),
+                "x"
+            ),
+            Err(Error::ScopeDenied)
+        ));
+
+        // A cohort of the district with four members; bad lines by line, never echoed.
+        let cohort = uc::create_cohort(s, &district, &d, "Cán bộ Sở Tư pháp").unwrap();
+        assert!(uc::create_cohort(s, &district, &d, "Cán bộ Sở Tư pháp").is_err());
+        let inside: Vec<&eid_domain::Person> = people
+            .iter()
+            .filter(|p| units.contains(Tree::Gso2024, &d, &p.residence.unit))
+            .take(4)
+            .collect();
+        let outside = people
+            .iter()
+            .find(|p| !units.contains(Tree::Gso2024, &d, &p.residence.unit))
+            .unwrap();
+        let file = format!(
+            "personal_id\n{}\n{}\n123\n{}\n{}\n{}\n{}\n",
+            inside[0].id.as_str(),
+            inside[1].id.as_str(),
+            outside.id.as_str(),
+            inside[2].id.as_str(),
+            inside[0].id.as_str(),
+            inside[3].id.as_str()
+        );
+        let r = uc::import_members(s, &district, cohort.id, file.as_bytes()).unwrap();
+        assert_eq!(r.added, 4);
+        assert_eq!(
+            r.bad.iter().map(|b| b.line).collect::<Vec<_>>(),
+            vec![4, 5, 7]
+        );
+        assert!(r
+            .bad
+            .iter()
+            .all(|b| !b.reason.contains(outside.id.as_str())));
+        let other = acting(Role::Province, code("01"));
+        assert!(matches!(
+            uc::import_members(s, &other, cohort.id, file.as_bytes()),
+            Err(Error::ScopeDenied)
+        ));
+
+        // A cohort quota of 100 % of its members counts only the members' transitions.
+        let (cq, n) = uc::set_quota_share(
+            s,
+            &province,
+            &share(
+                ops::Base::Cohort,
+                1000,
+                "Cán bộ Sở Tư pháp",
+                "level2_activated",
+            ),
+            "100 % cán bộ",
+        )
+        .unwrap();
+        assert_eq!((n, cq.target), (4, 4));
+        event(s, inside[0].id.as_str(), "level2_activated", D1);
+        event(s, inside[1].id.as_str(), "level2_activated", D2);
+        event(s, outside.id.as_str(), "level2_activated", D1);
+        event(s, inside[2].id.as_str(), "level1_activated", D1);
+        assert_eq!(ops::progress_of(s, &cq, TODAY).unwrap().done, 2);
+        plain.metric = "accounts_activated".into();
+        plain.cohort = "Cán bộ Sở Tư pháp".into();
+        let aq = uc::set_quota(s, &province, &plain, "x").unwrap();
+        assert_eq!(ops::progress_of(s, &aq, TODAY).unwrap().done, 3);
+    }
+}

@@ -14,6 +14,8 @@ use eid_domain::Metric;
 
 mod campaigns;
 mod capacity;
+mod cohort_service;
+mod cohorts;
 mod counters;
 mod error;
 mod national;
@@ -30,6 +32,7 @@ pub mod service;
 
 pub use campaigns::*;
 pub use capacity::*;
+pub use cohorts::*;
 pub use counters::*;
 pub use error::*;
 pub use national::*;

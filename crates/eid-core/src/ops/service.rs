@@ -707,3 +707,5 @@ pub fn submit_report(
 
 // Reported figures: their use cases live in `reported_service`.
 pub use super::reported_service::*;
+// Cohorts and quotas as a share of a base: `cohort_service`.
+pub use super::cohort_service::*;
