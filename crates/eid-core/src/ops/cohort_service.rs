@@ -148,5 +148,6 @@ pub fn set_quota_share(
     };
     let saved = set_quota(store, acting, &new, reason)?;
     record_base(store, saved.id, q.base, q.permille, count)?;
+    let saved = super::quota(store, saved.id)?.unwrap_or(saved);
     Ok((saved, count))
 }

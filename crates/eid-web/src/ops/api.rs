@@ -58,7 +58,7 @@ pub(super) async fn list_quotas(
     post,
     path = "/api/v1/ops/quotas",
     tag = "operations",
-    summary = "Sets a quota, by the level above (audited).",
+    summary = "Sets a quota, by the level above (audited): a number, or a share of a base (`base` and `percent`) resolved now and kept with the base's count.",
     request_body = QuotaIn,
     responses(
         (status = 201, description = "The quota with its progress today.", body = QuotaSaved),
@@ -72,6 +72,20 @@ pub(super) async fn set_quota(
     JsonBody(q): JsonBody<QuotaIn>,
 ) -> Result<(StatusCode, Json<QuotaSaved>), AppError> {
     let unit = crate::access::parse_unit(&q.unit, Tree::Gso2024)?.code;
+    if let Some(base) = q.base.as_deref().filter(|b| !b.is_empty()) {
+        let share = super::reported_api::share_quota(unit, &q, base)?;
+        let saved = svc::set_quota_share(&state, &caller, share, q.reason).await?;
+        let day = state.today();
+        let p = state
+            .blocking(move |store| Ok(ops::progress_with_capacity(store, &saved, day)?))
+            .await?;
+        return Ok((
+            StatusCode::CREATED,
+            Json(QuotaSaved {
+                quota: quota_out(&p),
+            }),
+        ));
+    }
     let new = ops::NewQuota {
         unit,
         metric: q.metric,

@@ -44,9 +44,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reported_api::list, reported_api::enter))
         .routes(routes!(reported_api::detail))
         .routes(routes!(reported_api::correct))
+        .routes(routes!(reported_api::cohorts, reported_api::create_cohort))
         .merge(
             OpenApiRouter::default()
                 .routes(routes!(reported_api::import))
+                .routes(routes!(reported_api::cohort_members))
                 .layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)),
         )
 }

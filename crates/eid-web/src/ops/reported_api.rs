@@ -203,3 +203,117 @@ pub(super) async fn import(
     let r = svc::import_figures(&state, &caller, body.to_vec(), how).await?;
     Ok(Json(import_out(&r)))
 }
+
+/// The share-of-base quota a `QuotaIn` with `base` asks for.
+pub(super) fn share_quota(
+    unit: eid_domain::UnitCode,
+    q: &super::wire::QuotaIn,
+    base: &str,
+) -> Result<eid_core::ops::service::ShareQuota, AppError> {
+    let base = eid_core::ops::Base::parse(base.trim()).ok_or_else(|| {
+        AppError::from(eid_core::Error::bad(
+            "quota.base",
+            "base is card_holders, eligible or cohort",
+        ))
+    })?;
+    let permille = q
+        .percent
+        .map(|p| p * 10.0)
+        .filter(|p| p.is_finite() && (p - p.round()).abs() < 1e-6 && *p >= 1.0 && *p <= 1000.0)
+        .map(|p| p.round() as u32)
+        .ok_or_else(|| {
+            AppError::from(eid_core::Error::bad(
+                "quota.share",
+                "percent is from 0.1 to 100, with at most one decimal",
+            ))
+        })?;
+    Ok(eid_core::ops::service::ShareQuota {
+        unit,
+        metric: q.metric.clone(),
+        cohort: q.cohort.trim().to_owned(),
+        base,
+        permille,
+        start: svc::parse_day(&q.start, "start")?,
+        deadline: svc::parse_day(&q.deadline, "deadline")?,
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/ops/cohorts",
+    tag = "operations",
+    summary = "The cohorts of the caller's unit and the units inside it, with their member counts.",
+    responses(
+        (status = 200, description = "The cohorts, by unit and name.", body = CohortList),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn cohorts(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<CohortList>, AppError> {
+    let list = svc::cohorts(&state, &caller).await?;
+    Ok(Json(CohortList {
+        cohorts: list.iter().map(cohort_out).collect(),
+    }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/cohorts",
+    tag = "operations",
+    summary = "Creates a cohort of a unit inside the caller's (audited).",
+    request_body = CohortIn,
+    responses(
+        (status = 201, description = "The cohort, without members yet.", body = CohortOut),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn create_cohort(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    JsonBody(c): JsonBody<CohortIn>,
+) -> Result<(StatusCode, Json<CohortOut>), AppError> {
+    let unit = crate::access::parse_unit(&c.unit, eid_domain::Tree::Gso2024)?.code;
+    let saved = svc::create_cohort(&state, &caller, unit, c.name).await?;
+    Ok((StatusCode::CREATED, Json(cohort_out(&saved))))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/ops/cohorts/{id}/members",
+    tag = "operations",
+    summary = "Adds the personal IDs of a CSV (one a line, first column) to a cohort (audited).",
+    params(("id" = i64, Path, description = "The cohort's id.")),
+    request_body(content = Vec<u8>, description = "The list: UTF-8 text, one personal ID a line; a header line is skipped.", content_type = "text/csv"),
+    responses(
+        (status = 200, description = "How many were added, how many were already members, and the bad lines by line and reason.", body = MembersOut),
+        Errors,
+    ),
+    security(("bearer" = [])),
+)]
+pub(super) async fn cohort_members(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Json<MembersOut>, AppError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| AppError::not_found("cohort.not_found", "no cohort has this id"))?;
+    let r = svc::import_members(&state, &caller, id, body.to_vec()).await?;
+    Ok(Json(MembersOut {
+        added: r.added,
+        already: r.already,
+        bad: r
+            .bad
+            .iter()
+            .map(|b| BadRowOut {
+                line: b.line,
+                reason: b.reason.clone(),
+            })
+            .collect(),
+    }))
+}

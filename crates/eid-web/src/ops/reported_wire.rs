@@ -201,3 +201,48 @@ pub struct ImportQuery {
     /// writes nothing.
     pub skip_bad: Option<bool>,
 }
+
+/// A cohort: a named list of people of a unit.
+#[derive(Serialize, ToSchema)]
+pub struct CohortOut {
+    pub id: i64,
+    pub unit: String,
+    pub unit_name: String,
+    pub name: String,
+    pub members: u64,
+}
+
+pub fn cohort_out(c: &eid_core::ops::Cohort) -> CohortOut {
+    CohortOut {
+        id: c.id,
+        unit: c.unit.as_str().to_owned(),
+        unit_name: unit_name(&c.unit),
+        name: c.name.clone(),
+        members: c.members,
+    }
+}
+
+/// `GET /api/v1/ops/cohorts`.
+#[derive(Serialize, ToSchema)]
+pub struct CohortList {
+    pub cohorts: Vec<CohortOut>,
+}
+
+/// A cohort to create.
+#[derive(Deserialize, ToSchema)]
+pub struct CohortIn {
+    /// A unit inside the caller's.
+    pub unit: String,
+    /// Unique within the unit; a cohort quota names it in `cohort`.
+    pub name: String,
+}
+
+/// What a members import did.
+#[derive(Serialize, ToSchema)]
+pub struct MembersOut {
+    pub added: usize,
+    /// Already members.
+    pub already: usize,
+    /// Lines not added, by line and reason (the line's text is never echoed).
+    pub bad: Vec<BadRowOut>,
+}

@@ -379,3 +379,53 @@ pub fn parse_any_day(raw: &str, what: &'static str) -> Result<Date, AppError> {
     })?;
     Ok(uc::check_day(d, what)?)
 }
+
+// ----------------------------------------------------------------------------------------------
+// Cohorts and shares of a base
+
+/// Sets a quota as a share of a base, by the level above (audited).
+pub async fn set_quota_share(
+    state: &AppState,
+    caller: &Caller,
+    q: uc::ShareQuota,
+    reason: String,
+) -> Result<Quota, AppError> {
+    let acting = acting(state, caller);
+    state
+        .blocking(move |store| Ok(uc::set_quota_share(store, &acting, &q, &reason)?.0))
+        .await
+}
+
+/// Creates a cohort of a unit inside the caller's (audited).
+pub async fn create_cohort(
+    state: &AppState,
+    caller: &Caller,
+    unit: UnitCode,
+    name: String,
+) -> Result<ops::Cohort, AppError> {
+    let acting = acting(state, caller);
+    state
+        .blocking(move |store| Ok(uc::create_cohort(store, &acting, &unit, &name)?))
+        .await
+}
+
+/// The cohorts of the caller's unit and below.
+pub async fn cohorts(state: &AppState, caller: &Caller) -> Result<Vec<ops::Cohort>, AppError> {
+    let caller = caller.clone();
+    state
+        .blocking(move |store| Ok(uc::cohorts(store, &caller)?))
+        .await
+}
+
+/// Imports personal IDs into a cohort (audited).
+pub async fn import_members(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    bytes: Vec<u8>,
+) -> Result<ops::MembersReport, AppError> {
+    let acting = acting(state, caller);
+    state
+        .blocking(move |store| Ok(uc::import_members(store, &acting, id, &bytes)?))
+        .await
+}

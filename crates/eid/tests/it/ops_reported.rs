@@ -516,3 +516,151 @@ fn the_console_enters_imports_and_corrects_figures_in_vietnamese() {
         "only links the viewer can open"
     );
 }
+
+#[test]
+fn a_share_of_base_quota_and_a_cohort_quota_over_http() {
+    use eid_core::import::{import_generated, ImportOptions, OnError};
+    let store = fresh_store("reported-share");
+    let p = UnitCode::parse("62").unwrap();
+    let persons: Vec<eid_domain::Person> = eid_gen::Generator::new(&eid_gen::GenConfig {
+        count: 600,
+        seed: 31,
+        province: Some(p),
+        today: TODAY,
+    })
+    .unwrap()
+    .filter(|x| x.check(TODAY).is_ok())
+    .collect();
+    let opts = ImportOptions {
+        on_error: OnError::Skip,
+        today: TODAY,
+        now: TODAY.midnight().assume_utc(),
+        actor: eid_core::Actor::Cli("test".into()),
+        reason: "test".into(),
+    };
+    import_generated(store.as_ref(), persons.clone().into_iter(), &opts).unwrap();
+    let clock = Arc::new(ManualClock::at_date(TODAY));
+    let base = spawn_with_clock(Arc::clone(&store), clock);
+    let units = Units::get();
+    let d = units
+        .children(Tree::Gso2024, &p)
+        .iter()
+        .map(|u| u.code)
+        .max_by_key(|u| {
+            persons
+                .iter()
+                .filter(|x| units.contains(Tree::Gso2024, u, &x.residence.unit))
+                .count()
+        })
+        .unwrap();
+    let tinh = create_user(store.as_ref(), "share-tinh", Role::Province, p);
+    let huyen = create_user(store.as_ref(), "share-huyen", Role::District, d);
+    let quota = |who: &TestUser, body: Value| post(&base, "/api/v1/ops/quotas", who, body);
+    let dates = json!({"start": iso(TODAY - Duration::days(10)), "deadline": iso(TODAY + Duration::days(30))});
+    let with = |mut v: Value| {
+        for (k, x) in dates.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+
+    // 65 % of the eligible people: the resolved number and the base's count are shown.
+    let (st, v) = quota(
+        &tinh,
+        with(
+            json!({"unit": d.as_str(), "metric": "accounts_activated", "base": "eligible", "percent": 65, "reason": "65 % người đủ điều kiện"}),
+        ),
+    );
+    assert_eq!(st, 201, "{v}");
+    let b = &v["quota"]["base"];
+    let count = b["count"].as_u64().unwrap();
+    assert!(count > 50, "{b}");
+    assert_eq!(b["percent"], 65.0);
+    assert_eq!(
+        v["quota"]["target"].as_u64().unwrap(),
+        (count * 65).div_ceil(100)
+    );
+    assert!(b["rule"].as_str().unwrap().contains("not re-resolved"));
+    let (st, v) = quota(
+        &tinh,
+        with(
+            json!({"unit": d.as_str(), "metric": "level1_activated", "base": "eligible", "percent": 65.55, "reason": "x"}),
+        ),
+    );
+    assert_eq!(st, 400, "{v}");
+    let (st, _) = quota(
+        &huyen,
+        with(
+            json!({"unit": d.as_str(), "metric": "level1_activated", "base": "card_holders", "percent": 100, "reason": "x"}),
+        ),
+    );
+    assert_eq!(st, 403);
+
+    // A cohort of the district, its members imported, and a quota of 100 % of them.
+    let (st, c) = post(
+        &base,
+        "/api/v1/ops/cohorts",
+        &huyen,
+        json!({"unit": d.as_str(), "name": "Giáo viên THPT"}),
+    );
+    assert_eq!(st, 201, "{c}");
+    let cid = c["id"].as_i64().unwrap();
+    let members: Vec<&eid_domain::Person> = persons
+        .iter()
+        .filter(|x| units.contains(Tree::Gso2024, &d, &x.residence.unit))
+        .take(3)
+        .collect();
+    let list = format!(
+        "personal_id\n{}\nabc\n{}\n{}\n",
+        members[0].id.as_str(),
+        members[1].id.as_str(),
+        members[2].id.as_str()
+    );
+    let r = send_bytes(
+        agent()
+            .post(&format!("{base}/api/v1/ops/cohorts/{cid}/members"))
+            .header("Authorization", &format!("Bearer {}", huyen.token))
+            .header("Content-Type", "text/csv"),
+        list.as_bytes(),
+    );
+    assert_eq!(r.status(), 200);
+    let m: Value = r.into_json().unwrap();
+    assert_eq!((m["added"].as_u64(), lines(&m)), (Some(3), vec![3]));
+    let (_, l) = get_json(&base, "/api/v1/ops/cohorts", &tinh.token);
+    assert_eq!(l["cohorts"][0]["members"], 3);
+
+    let (st, v) = quota(
+        &tinh,
+        with(
+            json!({"unit": d.as_str(), "metric": "level2_activated", "cohort": "Giáo viên THPT", "base": "cohort", "percent": 100, "reason": "100 % giáo viên"}),
+        ),
+    );
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(
+        (
+            v["quota"]["target"].as_u64(),
+            v["quota"]["base"]["count"].as_u64()
+        ),
+        (Some(3), Some(3))
+    );
+    let qid = v["quota"]["id"].as_i64().unwrap();
+    // One member and one non-member activate at level 2: the cohort quota counts the member only.
+    let outsider = persons
+        .iter()
+        .find(|x| {
+            units.contains(Tree::Gso2024, &d, &x.residence.unit)
+                && !members.iter().any(|m| m.id == x.id)
+        })
+        .unwrap();
+    for id in [members[0].id.as_str(), outsider.id.as_str()] {
+        sql::transact(store.db(), |tx| {
+            tx.exec(
+                "INSERT INTO account_event (personal_id, kind, at, day, actor, detail) VALUES ($1, 'level2_activated', 0, $2, 'test', '{}')",
+                &[id.into(), day_number(TODAY - Duration::days(1)).into()],
+            )
+        })
+        .unwrap();
+    }
+    let (_, v) = get_json(&base, &format!("/api/v1/ops/quotas/{qid}"), &tinh.token);
+    assert_eq!(v["quota"]["done"], 1, "{}", v["quota"]);
+}
