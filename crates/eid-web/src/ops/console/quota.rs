@@ -118,12 +118,12 @@ struct QuotaPage {
 
 /// Display names of the staff and of the API tokens' owners behind a page's actors.
 #[derive(Default)]
-struct Names {
+pub(super) struct Names {
     staff: HashMap<i64, String>,
     tokens: HashMap<i64, String>,
 }
 
-fn actor_label(lang: Lang, actor: &Actor, names: &Names) -> String {
+pub(super) fn actor_label(lang: Lang, actor: &Actor, names: &Names) -> String {
     match actor {
         Actor::Staff(id) => names
             .staff
@@ -139,7 +139,7 @@ fn actor_label(lang: Lang, actor: &Actor, names: &Names) -> String {
     }
 }
 
-async fn actor_names(state: &AppState, actors: Vec<Actor>) -> Result<Names, AppError> {
+pub(super) async fn actor_names(state: &AppState, actors: Vec<Actor>) -> Result<Names, AppError> {
     state
         .blocking(move |store| {
             let mut n = Names::default();

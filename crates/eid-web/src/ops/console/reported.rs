@@ -103,9 +103,68 @@ fn import_view(lang: Lang, file_name: &str, r: &ImportReport) -> ImportView {
             .bad
             .iter()
             .take(500)
-            .map(|b| (num(lang, b.line), b.reason.clone()))
+            .map(|b| (num(lang, b.line), reason_text(lang, &b.reason)))
             .collect(),
     }
+}
+
+/// A bad row's reason in the page's language: the core writes it in English; the known forms
+/// are put into Vietnamese here (the quoted value kept), anything else is shown as it is.
+fn reason_text(lang: Lang, reason: &str) -> String {
+    if lang == Lang::En {
+        return reason.to_owned();
+    }
+    const FORMS: &[(&str, &str)] = &[
+        ("is not a unit code", "không phải mã đơn vị"),
+        (
+            "is not a day (dd/mm/yyyy or YYYY-MM-DD)",
+            "không phải ngày (dd/mm/yyyy hoặc yyyy-mm-dd)",
+        ),
+        ("is not a metric", "không phải chỉ số"),
+        ("is not a whole number", "không phải số nguyên không âm"),
+        (
+            "is not a unit below yours",
+            "không phải đơn vị cấp dưới của bạn",
+        ),
+        (
+            "a figure is reported for today or a day before",
+            "chỉ báo cáo số của hôm nay hoặc các ngày trước",
+        ),
+        (
+            "the same unit, day and metric as line",
+            "trùng đơn vị, ngày và chỉ số với dòng",
+        ),
+        (
+            "say where the figure comes from (or give the import a source)",
+            "cần ghi nguồn (hoặc ghi nguồn chung cho tệp)",
+        ),
+        (
+            "a unit above this one already has a figure for this metric and day",
+            "đơn vị cấp trên đã có số cho chỉ số và ngày này",
+        ),
+        (
+            "a unit below this one already has a figure for this metric and day",
+            "đơn vị cấp dưới đã có số cho chỉ số và ngày này",
+        ),
+        ("say why it is corrected", "cần ghi lý do sửa"),
+        ("the figure is", "số đã có là"),
+        (
+            "cards issued are read from the register; report applications or accounts",
+            "số thẻ đã cấp lấy từ sổ dân cư; chỉ báo cáo hồ sơ và tài khoản",
+        ),
+        (
+            "a day's count is at most 10,000,000",
+            "số của một ngày tối đa 10.000.000",
+        ),
+        ("unit:", "đơn vị:"),
+        ("day:", "ngày:"),
+        ("metric:", "chỉ số:"),
+        ("count:", "số lượng:"),
+        ("source:", "nguồn:"),
+    ];
+    FORMS
+        .iter()
+        .fold(reason.to_owned(), |t, (en, vi)| t.replace(en, vi))
 }
 
 #[derive(Template)]
@@ -330,9 +389,9 @@ pub async fn reported_import(
                 ok: rep.applied,
                 text: lang
                     .t(if rep.applied {
-                        "ops.rep.import_applied"
+                        "ops.rpf.import_applied"
                     } else {
-                        "ops.rep.import_not_applied"
+                        "ops.rpf.import_not_applied"
                     })
                     .to_owned(),
                 detail: String::new(),
@@ -361,7 +420,7 @@ pub struct VersionRow {
     pub reason: String,
 }
 
-fn version_row(lang: Lang, v: &ReportedVersion) -> VersionRow {
+fn version_row(lang: Lang, v: &ReportedVersion, names: &super::quota::Names) -> VersionRow {
     let local = v.at.to_offset(eid_core::clock::vietnam());
     VersionRow {
         version: v.version,
@@ -372,7 +431,7 @@ fn version_row(lang: Lang, v: &ReportedVersion) -> VersionRow {
             local.hour(),
             local.minute()
         ),
-        actor: v.actor.to_db(),
+        actor: super::quota::actor_label(lang, &v.actor, names),
         source: v.source.clone(),
         file_name: v.file_name.clone(),
         sha: v.file_sha256.chars().take(12).collect(),
@@ -404,6 +463,10 @@ async fn figure_page(
     let (fig, versions) = svc::figure_history(state, &user.caller, id)
         .await
         .map_err(console(lang))?;
+    let names =
+        super::quota::actor_names(state, versions.iter().map(|v| v.actor.clone()).collect())
+            .await
+            .map_err(console(lang))?;
     Ok(FigurePage {
         page: PageCtx::new(lang, Some(user), "ops", here_path),
         tabs: tabs(lang, "reported"),
@@ -411,7 +474,10 @@ async fn figure_page(
         may_correct: may_report(&user.caller, &fig.unit),
         count: fig.count.to_string(),
         figure: figure_row(lang, &fig),
-        versions: versions.iter().map(|v| version_row(lang, v)).collect(),
+        versions: versions
+            .iter()
+            .map(|v| version_row(lang, v, &names))
+            .collect(),
         reason: String::new(),
         notice: None,
     })
