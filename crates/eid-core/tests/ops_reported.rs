@@ -94,9 +94,7 @@ fn put(
     sql::transact(store.db(), |tx| {
         ops::put_figure(
             tx,
-            unit,
-            Metric::ApplicationsCollected,
-            day,
+            (unit, Metric::ApplicationsCollected, day),
             n,
             &prov,
             &Actor::Staff(1),
@@ -271,9 +269,7 @@ fn a_correction_keeps_every_version_and_figures_do_not_nest() {
         let e = sql::transact(s.db(), |tx| {
             ops::put_figure(
                 tx,
-                &c0,
-                Metric::CardsIssued,
-                D1,
+                (&c0, Metric::CardsIssued, D1),
                 1,
                 &prov,
                 &Actor::Staff(1),

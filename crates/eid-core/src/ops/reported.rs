@@ -123,13 +123,11 @@ fn ancestor_keys(lo: i64) -> Vec<i64> {
         .collect()
 }
 
-/// Writes one figure in `tx`: creates it, or corrects it (a reason is required), keeping the
+/// Writes one figure — of a unit, metric and day — in `tx`: creates it, or corrects it (a reason is required), keeping the
 /// version with its provenance, and moves the province's daily sum by the difference.
 pub fn put_figure(
     tx: &mut dyn Tx,
-    unit: &UnitCode,
-    metric: Metric,
-    day: Date,
+    (unit, metric, day): (&UnitCode, Metric, Date),
     count: u64,
     prov: &Provenance,
     actor: &Actor,
@@ -368,16 +366,14 @@ fn overlapped(
 
 /// Whether `[lo, hi)` is a whole province (or the nation), which the daily sums cover.
 fn provinces_of((lo, hi): (i64, i64)) -> Option<(i64, i64)> {
-    (lo % 100_000_000 == 0 && hi % 100_000_000 == 0 || hi == i64::MAX).then(|| {
-        (
-            lo / 100_000_000,
-            if hi == i64::MAX {
-                i64::MAX
-            } else {
-                hi / 100_000_000
-            },
-        )
-    })
+    const P: i64 = 100_000_000;
+    if hi == i64::MAX {
+        Some((lo / P, i64::MAX))
+    } else if lo % P == 0 && hi % P == 0 {
+        Some((lo / P, hi / P))
+    } else {
+        None
+    }
 }
 
 /// Reported figures that count, per day, inside `[lo, hi)` on days `from..=to`. A whole

@@ -90,9 +90,7 @@ pub fn enter_figure(
     let r = sql::transact(store.db(), |tx| {
         put_figure(
             tx,
-            &f.unit,
-            f.metric,
-            f.day,
+            (&f.unit, f.metric, f.day),
             f.count,
             &prov,
             acting.actor(),
@@ -155,9 +153,7 @@ pub fn correct_figure(
     let r = sql::transact(store.db(), |tx| {
         put_figure(
             tx,
-            &fig.unit,
-            fig.metric,
-            fig.day,
+            (&fig.unit, fig.metric, fig.day),
             count,
             &prov,
             acting.actor(),
@@ -316,7 +312,7 @@ pub fn import_as(
                 file_sha256: sha256.clone(),
                 reason: how.reason.trim().to_owned(),
             };
-            match put_figure(tx, &r.unit, r.metric, r.day, r.count, &prov, actor, now) {
+            match put_figure(tx, (&r.unit, r.metric, r.day), r.count, &prov, actor, now) {
                 Ok(Put::Created) => created += 1,
                 Ok(Put::Corrected) => corrected += 1,
                 Ok(Put::Unchanged) => unchanged += 1,
@@ -335,7 +331,7 @@ pub fn import_as(
         Ok(())
     });
     report.bad = bad;
-    let r = match result {
+    match result {
         Ok(()) => {
             report.applied = true;
             Ok(report)
@@ -347,8 +343,7 @@ pub fn import_as(
             Ok(report)
         }
         Err(Abort::Store(e)) => Err(Error::from(e)),
-    };
-    r
+    }
 }
 
 /// Reported figures of units inside `unit` (one the caller sees), with whether each counts.

@@ -140,15 +140,15 @@ pub(super) async fn get_quota(
     } else {
         caller.unit()
     };
-    let reported = svc::figures(
-        &state,
-        &caller,
-        within,
-        Some(q.metric),
-        q.start,
-        day.min(q.deadline).max(q.start),
-    )
-    .await?;
+    // The period, within the days an operations date may be (a stored quota may lie outside).
+    let from = q
+        .start
+        .clamp(ops::service::FIRST_DAY, ops::service::LAST_DAY);
+    let to = day
+        .min(q.deadline)
+        .clamp(ops::service::FIRST_DAY, ops::service::LAST_DAY)
+        .max(from);
+    let reported = svc::figures(&state, &caller, within, Some(q.metric), from, to).await?;
     let mut cumulative = 0u64;
     Ok(Json(QuotaDetailOut {
         reported_rule: ops::REPORTED_RULE.to_owned(),

@@ -291,7 +291,7 @@ fn reported_figures_are_entered_imported_corrected_and_counted_once() {
             ws.write_string(0, i as u16, *h).unwrap();
         }
         ws.write_string(1, 0, c2.as_str()).unwrap();
-        ws.write_string(1, 1, &iso(day)).unwrap();
+        ws.write_string(1, 1, iso(day)).unwrap();
         ws.write_string(1, 2, "applications_collected").unwrap();
         ws.write_number(1, 3, 9.0).unwrap();
         ws.write_string(1, 4, "Zalo").unwrap();

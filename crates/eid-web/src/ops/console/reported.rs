@@ -564,8 +564,10 @@ pub async fn quota_figures(
     } else {
         user.caller.unit()
     };
-    let to = as_of.min(q.deadline).max(q.start);
-    svc::figures(state, &user.caller, unit, Some(q.metric), q.start, to)
+    let (first, last) = (ops::service::FIRST_DAY, ops::service::LAST_DAY);
+    let from = q.start.clamp(first, last);
+    let to = as_of.min(q.deadline).clamp(first, last).max(from);
+    svc::figures(state, &user.caller, unit, Some(q.metric), from, to)
         .await
         .map(|v| {
             v.iter()
