@@ -347,12 +347,24 @@ fn overlapped(
     to: i64,
 ) -> Result<Vec<(i64, i64, u64)>, OpsError> {
     let rows = sql::read(store.db(), |tx| {
+        // One equality join per level (the commune's own key, its district's, its province's),
+        // so each is an index lookup on both engines; UNION drops a figure met twice.
+        let level = |key: &str| {
+            format!(
+                "SELECT r.id, r.res_path, r.day, r.n FROM unit_day_count u JOIN reported_figure r \
+                 ON r.metric = u.metric AND r.res_path = {key} AND r.day = u.day \
+                 WHERE u.metric = $1 AND u.res_path >= $2 AND u.res_path < $3 AND u.day >= $4 AND u.day <= $5 \
+                 AND u.n > 0 AND r.res_path >= $2 AND r.res_path < $3"
+            )
+        };
+        let sql = format!(
+            "{} UNION {} UNION {}",
+            level("u.res_path"),
+            level("u.res_path - u.res_path % 100000"),
+            level("u.res_path - u.res_path % 100000000")
+        );
         tx.query(
-            "SELECT DISTINCT r.id, r.res_path, r.day, r.n FROM unit_day_count u JOIN reported_figure r \
-             ON r.metric = u.metric AND r.day = u.day \
-             AND r.res_path IN (u.res_path, u.res_path - u.res_path % 100000, u.res_path - u.res_path % 100000000) \
-             WHERE u.metric = $1 AND u.res_path >= $2 AND u.res_path < $3 AND u.day >= $4 AND u.day <= $5 AND u.n > 0 \
-             AND r.res_path >= $2 AND r.res_path < $3",
+            &sql,
             &[metric.into(), lo.into(), hi.into(), from.into(), to.into()],
         )
     })?;
