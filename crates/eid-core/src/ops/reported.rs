@@ -347,17 +347,25 @@ fn overlapped(
     to: i64,
 ) -> Result<Vec<(i64, i64, u64)>, OpsError> {
     let rows = sql::read(store.db(), |tx| {
-        // Most ranges hold no reported figure at all: then nothing is dropped, and the recorded
-        // rows need not be read again.
-        if tx
-            .row(
-                "SELECT 1 FROM reported_figure WHERE metric = $1 AND res_path >= $2 AND res_path < $3 LIMIT 1",
-                &[metric.into(), lo.into(), hi.into()],
-            )?
-            .is_none()
-        {
-            return Ok(Vec::new());
+        // Few figures in the range (none, or a province's own row a day): each is checked
+        // against the recorded counters under it, one index probe a figure.
+        let few = tx.int(
+            "SELECT count(*) FROM (SELECT 1 FROM reported_figure WHERE metric = $1 AND res_path >= $2 AND res_path < $3 \
+             AND day >= $4 AND day <= $5 LIMIT 2000) t",
+            &[metric.into(), lo.into(), hi.into(), from.into(), to.into()],
+        )?;
+        if few < 2000 {
+            if few == 0 {
+                return Ok(Vec::new());
+            }
+            return tx.query(
+                "SELECT r.id, r.res_path, r.day, r.n FROM reported_figure r WHERE r.metric = $1 AND r.res_path >= $2 \
+                 AND r.res_path < $3 AND r.day >= $4 AND r.day <= $5 AND EXISTS (SELECT 1 FROM unit_day_count u \
+                 WHERE u.metric = r.metric AND u.day = r.day AND u.res_path >= r.res_path AND u.res_path < r.path_hi AND u.n > 0)",
+                &[metric.into(), lo.into(), hi.into(), from.into(), to.into()],
+            );
         }
+        // Many figures (a province's communes, day by day): found from the recorded side.
         // One equality join per level (the commune's own key, its district's, its province's),
         // so each is an index lookup on both engines; UNION drops a figure met twice.
         let level = |key: &str| {
