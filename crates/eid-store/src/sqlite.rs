@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0010_citizen_web_session.sql"),
     ),
     (11, include_str!("../migrations/sqlite/0011_oidc.sql")),
+    (12, include_str!("../migrations/sqlite/0012_reported.sql")),
     (
         13,
         include_str!("../migrations/sqlite/0013_link_proposals.sql"),

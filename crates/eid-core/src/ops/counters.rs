@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use eid_domain::{Tree, UnitCode, Units};
 use time::Date;
 
-use super::{OpsError, ELIGIBLE_AGE};
+use super::{
+    reported_by_key, reported_by_province, reported_daily, reported_total, OpsError, ELIGIBLE_AGE,
+};
 use crate::sql::{self, Val};
 use crate::store::{path_range, Store, StoreError};
 
@@ -21,7 +23,8 @@ pub(super) fn range(unit: &UnitCode) -> Result<(i64, i64), OpsError> {
     ))
 }
 
-/// Total of `metric` inside `unit` on days `from..=to`.
+/// Total of `metric` inside `unit` on days `from..=to`: the recorded counters and the reported
+/// figures that count under [`super::REPORTED_RULE`].
 pub fn done(
     store: &dyn Store,
     metric: &str,
@@ -30,12 +33,14 @@ pub fn done(
     to: i64,
 ) -> Result<u64, OpsError> {
     let r = range(unit)?;
-    Ok(crate::accounts::count(store, metric, r, from, to)?
+    let recorded = crate::accounts::count(store, metric, r, from, to)?
         .max(0)
-        .unsigned_abs())
+        .unsigned_abs();
+    Ok(recorded.saturating_add(reported_total(store, metric, r, from, to)?))
 }
 
-/// Daily totals of `metric` inside `unit` on days `from..=to` (days without events are 0).
+/// Daily totals of `metric` inside `unit` on days `from..=to` (days without events are 0),
+/// reported figures that count included.
 pub fn daily(
     store: &dyn Store,
     metric: &str,
@@ -57,13 +62,18 @@ pub fn daily(
         let n = r.get(1).cloned().unwrap_or(Val::Null).int()?;
         by_day.insert(d, n.max(0).unsigned_abs());
     }
+    for (d, n) in reported_daily(store, metric, (lo, hi), from, to)? {
+        let t = by_day.entry(d).or_default();
+        *t = t.saturating_add(n);
+    }
     Ok((from..=to)
         .map(|d| (d, by_day.get(&d).copied().unwrap_or(0)))
         .collect())
 }
 
 /// Totals of `metric` on days `from..=to` for each direct child of `unit` (2024 tree), in one
-/// range scan over the counters: the child a commune's path falls in is found by its range.
+/// range scan over the counters (and one over the reported figures): the child a commune's path
+/// falls in is found by its range; a figure reported by `unit` itself counts for no child.
 pub fn by_child(
     store: &dyn Store,
     metric: &str,
@@ -85,15 +95,19 @@ pub fn by_child(
         )
     })?;
     let mut totals = vec![0u64; children.len()];
-    for r in rows {
-        let path = r.first().cloned().unwrap_or(Val::Null).int()?;
-        let n = r
-            .get(1)
-            .cloned()
-            .unwrap_or(Val::Null)
-            .int()?
-            .max(0)
-            .unsigned_abs();
+    let mut rows: Vec<(i64, u64)> = rows
+        .iter()
+        .map(|r| {
+            let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null).int();
+            Ok((g(0)?, g(1)?.max(0).unsigned_abs()))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    rows.extend(
+        reported_by_key(store, metric, (lo, hi), from, to, to)?
+            .into_iter()
+            .map(|(k, (n, _, _))| (k, n)),
+    );
+    for (path, n) in rows {
         if let Some(i) = children
             .iter()
             .position(|(_, (a, b))| path >= *a && path < *b)
@@ -124,15 +138,15 @@ pub fn by_province_2025(
     })?;
     let units = Units::get();
     let mut out: HashMap<UnitCode, u64> = HashMap::new();
-    for r in rows {
-        let p = r.first().cloned().unwrap_or(Val::Null).int()?;
-        let n = r
-            .get(1)
-            .cloned()
-            .unwrap_or(Val::Null)
-            .int()?
-            .max(0)
-            .unsigned_abs();
+    let mut rows: Vec<(i64, u64)> = rows
+        .iter()
+        .map(|r| {
+            let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null).int();
+            Ok((g(0)?, g(1)?.max(0).unsigned_abs()))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    rows.extend(reported_by_province(store, metric, from, to)?);
+    for (p, n) in rows {
         let Some(old) = u8::try_from(p)
             .ok()
             .and_then(|p| UnitCode::province(p).ok())

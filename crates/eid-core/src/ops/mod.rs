@@ -14,6 +14,8 @@ use eid_domain::Metric;
 
 mod campaigns;
 mod capacity;
+mod cohort_service;
+mod cohorts;
 mod counters;
 mod error;
 mod national;
@@ -22,11 +24,15 @@ mod progress;
 mod proposals;
 mod quotas;
 mod ranking;
+mod reported;
+mod reported_file;
+mod reported_service;
 mod reports;
 pub mod service;
 
 pub use campaigns::*;
 pub use capacity::*;
+pub use cohorts::*;
 pub use counters::*;
 pub use error::*;
 pub use national::*;
@@ -35,6 +41,8 @@ pub use progress::*;
 pub use proposals::*;
 pub use quotas::*;
 pub use ranking::*;
+pub use reported::*;
+pub use reported_file::*;
 pub use reports::*;
 
 /// Whether a metric is counted from account events (`unit_day_count`); cards issued are

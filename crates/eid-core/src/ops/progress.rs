@@ -61,15 +61,25 @@ pub struct QuotaProgress {
 }
 
 /// Progress of a quota as of the end of `as_of`. Work counts from the start to the deadline:
-/// after the deadline the figures are those of the deadline (see [`COUNTING_RULE`]). Cohort
-/// quotas count the unit's events too (the register does not yet record cohort membership; see
-/// ARCHITECTURE.md).
+/// after the deadline the figures are those of the deadline (see [`COUNTING_RULE`]). A quota
+/// whose cohort names a cohort of its unit counts only the members' transitions
+/// ([`super::cohort_done`]); one whose cohort names none counts the unit's events.
 pub fn progress_of(store: &dyn Store, q: &Quota, as_of: Date) -> Result<QuotaProgress, OpsError> {
     let end = as_of.min(q.deadline);
     let to = day_number(end);
     let from = day_number(q.start);
+    let cohort = if q.cohort.is_empty() {
+        None
+    } else {
+        super::cohort_by_name(store, &q.unit, &q.cohort)?
+    };
     let (done_n, last7) = if end < q.start {
         (0, 0)
+    } else if let Some(c) = cohort {
+        (
+            super::cohort_done(store, c.id, q.metric, from, to)?,
+            super::cohort_done(store, c.id, q.metric, (to - 6).max(from), to)?,
+        )
     } else if counted(q.metric) {
         (
             done(store, q.metric.as_str(), &q.unit, from, to)?,

@@ -25,10 +25,13 @@ pub struct Quota {
     pub set_by: Actor,
     pub updated_at: OffsetDateTime,
     pub version: i64,
+    /// Set as a share of a base: the base, the share and the count it was resolved from.
+    pub base: Option<super::QuotaBase>,
 }
 
 pub(super) const QUOTA_COLS: &str =
-    "id, unit, metric, cohort, target, start_day, deadline, parent_id, set_by, updated_at, version";
+    "id, unit, metric, cohort, target, start_day, deadline, parent_id, set_by, updated_at, version, \
+     base, base_permille, base_count";
 
 pub(super) fn quota_from(r: &SqlRow) -> Result<Quota, StoreError> {
     let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
@@ -48,6 +51,18 @@ pub(super) fn quota_from(r: &SqlRow) -> Result<Quota, StoreError> {
         set_by: Actor::from_db(&g(8).text()?),
         updated_at: crate::store::from_ms(g(9).int()?),
         version: g(10).int()?,
+        base: super::Base::parse(&g(11).text()?).map(|base| super::QuotaBase {
+            base,
+            permille: u32::try_from(g(12).opt_int().ok().flatten().unwrap_or(0).max(0))
+                .unwrap_or(0),
+            count: g(13)
+                .opt_int()
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+                .max(0)
+                .unsigned_abs(),
+        }),
     })
 }
 
@@ -94,7 +109,7 @@ fn insert_quota(
             let old = r.get(1).cloned().unwrap_or(Val::Null).int()?;
             tx.exec(
                 "UPDATE quota SET target = $1, start_day = $2, parent_id = COALESCE($3, parent_id), set_by = $4, updated_at = $5, \
-                 version = version + 1 WHERE id = $6",
+                 version = version + 1, base = '', base_permille = NULL, base_count = NULL WHERE id = $6",
                 &[target.into(), day_number(q.start).into(), q.parent_id.into(), actor.to_db().into(), to_ms(now).into(), id.into()],
             )?;
             (id, Some(old))

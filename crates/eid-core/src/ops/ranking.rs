@@ -7,7 +7,8 @@ use eid_domain::{Level, Metric, UnitCode};
 use time::Date;
 
 use super::{
-    by_child, cards_issued, children, counted, quota_from, range, OpsError, Quota, QUOTA_COLS,
+    by_child, cards_issued, children, counted, quota_from, range, reported_by_key, OpsError, Quota,
+    QUOTA_COLS,
 };
 use crate::accounts::day_number;
 use crate::sql::{self, Val};
@@ -166,6 +167,23 @@ pub fn rank_communes(
         let out = outside.get(path).map_or(0, |x| x.0);
         let (last7, today) = recent.get(path).copied().unwrap_or((0, 0));
         by_path.insert(*path, (total.saturating_sub(out), today, last7));
+    }
+    // Reported figures that count (see `REPORTED_RULE`), one more range scan.
+    let reported = reported_by_key(
+        store,
+        metric,
+        (lo, hi),
+        earliest,
+        day,
+        (day - 6).max(earliest),
+    )?;
+    for (path, (n, last7, today)) in reported {
+        let e = by_path.entry(path).or_default();
+        *e = (
+            e.0.saturating_add(n),
+            e.1.saturating_add(today),
+            e.2.saturating_add(last7),
+        );
     }
     let mut inputs = Vec::with_capacity(quotas.len());
     let mut progress: HashMap<UnitCode, Progress> = HashMap::new();

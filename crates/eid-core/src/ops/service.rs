@@ -704,3 +704,8 @@ pub fn submit_report(
     let r = ops::submit_report(store, id, period_day, body, acting.actor(), acting.now);
     acting.audited(store, ACTION, &target, r)
 }
+
+// Reported figures: their use cases live in `reported_service`.
+pub use super::reported_service::*;
+// Cohorts and quotas as a share of a base: `cohort_service`.
+pub use super::cohort_service::*;

@@ -300,6 +300,10 @@ pub fn fill_demo_history(
         peak_start.max(first),
         o.now,
     )?;
+    let reported_started = Instant::now();
+    sim.report.reported_rows =
+        operations::seed_reported_provinces(store, &o.province, first, today, o.now, o.seed)?;
+    sim.report.reported_seconds = reported_started.elapsed().as_secs_f64();
     sim.report.seconds = started.elapsed().as_secs_f64();
     Ok(Some(sim.report))
 }

@@ -118,6 +118,10 @@ pub struct HistoryReport {
     pub locked: u64,
     /// Steps the rules refused, by refusal code (expected: none or very few).
     pub refused: BTreeMap<&'static str, u64>,
+    /// Daily figures of the other provinces brought in as reported figures.
+    pub reported_rows: usize,
+    /// Seconds for the other provinces' quotas and their import.
+    pub reported_seconds: f64,
     /// Seconds for the whole fill, and for the Argon2id hashes among them.
     pub seconds: f64,
     pub hashing_seconds: f64,

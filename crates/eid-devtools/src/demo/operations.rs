@@ -138,3 +138,119 @@ pub(super) fn seed_operations(
     }
     Ok(())
 }
+
+/// The file name the other provinces' figures arrive under.
+pub const PROVINCES_FILE: &str = "bao-cao-cac-tinh.csv";
+
+/// The other provinces, which do not run eid in the demo: the ministry's quotas for each
+/// (applications collected, level-2 and all accounts activated, with the demo province's start
+/// and deadline), and their daily figures to yesterday as reported figures, generated as a CSV
+/// file and brought in through the same import an officer uses ([`ops::service::import_as`]),
+/// so the national view ranks all 63 provinces. About a quarter of them have met both quotas
+/// already; the others are spread from on track to far behind. Returns the rows imported.
+pub(super) fn seed_reported_provinces(
+    store: &dyn Store,
+    demo_province: &UnitCode,
+    first: Date,
+    today: Date,
+    now: time::OffsetDateTime,
+    seed: u64,
+) -> Result<usize, String> {
+    use eid_core::ops;
+    use std::fmt::Write as _;
+    let ministry = eid_core::Actor::Cli("demo:ministry".into());
+    let deadline = today + Duration::days(40);
+    let last = today - Duration::days(1);
+    if last < first {
+        return Ok(0);
+    }
+    let days = u32::try_from((last - first).whole_days() + 1).unwrap_or(1);
+    let metrics = [
+        (acc::metric::APPLICATIONS_COLLECTED, 1.0),
+        (acc::metric::LEVEL2_ACTIVATED, 0.45),
+        (acc::metric::ACCOUNTS_ACTIVATED, 0.7),
+    ];
+    let mut csv = String::from("unit,day,metric,count,source\n");
+    let mut quotas: Vec<(UnitCode, &str, u64)> = Vec::new();
+    let units = Units::get();
+    for (k, p) in units
+        .provinces(Tree::Gso2024)
+        .iter()
+        .filter(|p| p.code != *demo_province)
+        .enumerate()
+    {
+        let mut rng = Rng::new(seed ^ 0x7e_0000 ^ u64::from(p.code.number()));
+        let base = 300.0 + rng.unit() * 2_700.0;
+        let source = ["Zalo Công an tỉnh", "điện thoại", "bảng tính tuần"][k % 3];
+        for (metric, share) in metrics {
+            let (mut total, mut week) = (0u64, 0u64);
+            for i in 0..days {
+                let day = first + Duration::days(i64::from(i));
+                let w = day_weight(i, days, day.weekday());
+                let n = (base * share * w * (0.85 + 0.3 * rng.unit()))
+                    .round()
+                    .max(0.0) as u64;
+                total += n;
+                if (last - day).whole_days() < 7 {
+                    week += n;
+                }
+                let _ = writeln!(
+                    csv,
+                    "{},{:02}/{:02}/{},{metric},{n},{source}",
+                    p.code.as_str(),
+                    day.day(),
+                    u8::from(day.month()),
+                    day.year()
+                );
+            }
+            // A quarter met both quotas; the rest need from 0.8 to 1.8 times the last week's pace.
+            let target = if k % 4 == 0 {
+                (total as f64 * 0.97) as u64
+            } else {
+                let pace = 0.8 + rng.unit();
+                total + (week as f64 / 7.0 * 40.0 * pace).round() as u64
+            };
+            quotas.push((p.code, metric, target.max(1)));
+        }
+    }
+    for (unit, metric, target) in quotas {
+        ops::set_quota(
+            store,
+            &ops::NewQuota {
+                unit,
+                metric: metric.into(),
+                cohort: String::new(),
+                target,
+                start: first,
+                deadline,
+                parent_id: None,
+            },
+            &ministry,
+            "Kế hoạch triển khai Đề án 06 (demo)",
+            now,
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    let how = ops::service::ImportIn {
+        file_name: PROVINCES_FILE.into(),
+        source: "báo cáo tỉnh".into(),
+        reason: String::new(),
+        skip_bad: false,
+    };
+    let r = ops::service::import_as(
+        store,
+        &ministry,
+        now,
+        &|u: &UnitCode| u.level() == Level::Province,
+        csv.as_bytes(),
+        &how,
+    )
+    .map_err(|e| e.to_string())?;
+    if !r.applied {
+        return Err(format!(
+            "the provinces' figures did not import: {} bad rows",
+            r.bad.len()
+        ));
+    }
+    Ok(r.created)
+}

@@ -97,6 +97,16 @@ pub fn write_report(r: &HistoryReport, out: &mut dyn std::io::Write) -> std::io:
         let list: Vec<String> = r.refused.iter().map(|(k, v)| format!("{k} {v}")).collect();
         writeln!(out, "steps the rules refused: {}", list.join(", "))?;
     }
+    if r.reported_rows > 0 {
+        writeln!(
+            out,
+            "the other provinces' daily figures arrived as reported figures: {} rows imported from {} \
+             in {:.1} s with their quotas (the national view ranks all 63 provinces)",
+            r.reported_rows,
+            super::operations::PROVINCES_FILE,
+            r.reported_seconds,
+        )?;
+    }
     // Three hashes were made: the citizens' password and passcode, the officers' password.
     let per_hash = r.hashing_seconds / 3.0;
     let accounts = r.activated + r.level1_confirmed;

@@ -76,9 +76,12 @@ const MIGRATIONS: &[(i32, &str)] = &[
     ),
     (11, include_str!("../../migrations/postgres/0011_oidc.sql")),
     (
+        12,
+        include_str!("../../migrations/postgres/0012_reported.sql"),
+    ),
+    (
         13,
         include_str!("../../migrations/postgres/0013_link_proposals.sql"),
-    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.

@@ -58,7 +58,7 @@ pub(super) async fn list_quotas(
     post,
     path = "/api/v1/ops/quotas",
     tag = "operations",
-    summary = "Sets a quota, by the level above (audited).",
+    summary = "Sets a quota, by the level above (audited): a number, or a share of a base (`base` and `percent`) resolved now and kept with the base's count.",
     request_body = QuotaIn,
     responses(
         (status = 201, description = "The quota with its progress today.", body = QuotaSaved),
@@ -72,6 +72,20 @@ pub(super) async fn set_quota(
     JsonBody(q): JsonBody<QuotaIn>,
 ) -> Result<(StatusCode, Json<QuotaSaved>), AppError> {
     let unit = crate::access::parse_unit(&q.unit, Tree::Gso2024)?.code;
+    if let Some(base) = q.base.as_deref().filter(|b| !b.is_empty()) {
+        let share = super::reported_api::share_quota(unit, &q, base)?;
+        let saved = svc::set_quota_share(&state, &caller, share, q.reason).await?;
+        let day = state.today();
+        let p = state
+            .blocking(move |store| Ok(ops::progress_with_capacity(store, &saved, day)?))
+            .await?;
+        return Ok((
+            StatusCode::CREATED,
+            Json(QuotaSaved {
+                quota: quota_out(&p),
+            }),
+        ));
+    }
     let new = ops::NewQuota {
         unit,
         metric: q.metric,
@@ -120,8 +134,28 @@ pub(super) async fn get_quota(
     let id = parse_id_num(&id)?;
     let day = as_of(&state, q.as_of.as_deref())?;
     let d = svc::detail(&state, &caller, id, day).await?;
+    let q = &d.progress.quota;
+    let within = if caller.sees(&q.unit) {
+        q.unit
+    } else {
+        caller.unit()
+    };
+    // The period, within the days an operations date may be (a stored quota may lie outside).
+    let from = q
+        .start
+        .clamp(ops::service::FIRST_DAY, ops::service::LAST_DAY);
+    let to = day
+        .min(q.deadline)
+        .clamp(ops::service::FIRST_DAY, ops::service::LAST_DAY)
+        .max(from);
+    let reported = svc::figures(&state, &caller, within, Some(q.metric), from, to).await?;
     let mut cumulative = 0u64;
     Ok(Json(QuotaDetailOut {
+        reported_rule: ops::REPORTED_RULE.to_owned(),
+        reported: reported
+            .iter()
+            .map(super::reported_wire::reported_out)
+            .collect(),
         as_of: iso(day),
         quota: quota_out(&d.progress),
         children: d.children.iter().map(quota_out).collect(),

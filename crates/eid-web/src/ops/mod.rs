@@ -14,6 +14,8 @@ use crate::state::AppState;
 
 pub mod api;
 pub mod console;
+pub mod reported_api;
+pub mod reported_wire;
 pub mod svc;
 pub mod wire;
 
@@ -39,4 +41,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::reports))
         .routes(routes!(api::add_schedule))
         .routes(routes!(api::submit_report))
+        .routes(routes!(reported_api::list, reported_api::enter))
+        .routes(routes!(reported_api::detail))
+        .routes(routes!(reported_api::correct))
+        .routes(routes!(reported_api::cohorts, reported_api::create_cohort))
+        .merge(
+            OpenApiRouter::default()
+                .routes(routes!(reported_api::import))
+                .routes(routes!(reported_api::cohort_members))
+                .layer(axum::extract::DefaultBodyLimit::max(IMPORT_LIMIT)),
+        )
 }
+
+/// The largest file of reported figures accepted (60 days × 600 communes × 5 metrics in CSV is
+/// about 9 MB).
+pub const IMPORT_LIMIT: usize = 32 * 1024 * 1024;

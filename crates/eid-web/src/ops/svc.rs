@@ -294,3 +294,138 @@ pub async fn submit_report(
         .blocking(move |store| Ok(uc::submit_report(store, &acting, id, period_day, &body)?))
         .await
 }
+
+// ----------------------------------------------------------------------------------------------
+// Reported figures
+
+/// Enters (or corrects, with a reason) a figure of a unit below the caller's (audited).
+pub async fn enter_figure(
+    state: &AppState,
+    caller: &Caller,
+    f: uc::FigureIn,
+) -> Result<(ops::ReportedFigure, ops::Put), AppError> {
+    let acting = acting(state, caller);
+    state
+        .blocking(move |store| Ok(uc::enter_figure(store, &acting, &f)?))
+        .await
+}
+
+/// Corrects a figure by id, with a reason (audited).
+pub async fn correct_figure(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    count: u64,
+    source: String,
+    reason: String,
+) -> Result<ops::ReportedFigure, AppError> {
+    let acting = acting(state, caller);
+    state
+        .blocking(move |store| {
+            Ok(uc::correct_figure(
+                store, &acting, id, count, &source, &reason,
+            )?)
+        })
+        .await
+}
+
+/// Imports a CSV or XLSX file of figures (audited).
+pub async fn import_figures(
+    state: &AppState,
+    caller: &Caller,
+    bytes: Vec<u8>,
+    how: uc::ImportIn,
+) -> Result<uc::ImportReport, AppError> {
+    let acting = acting(state, caller);
+    state
+        .blocking(move |store| Ok(uc::import_figures(store, &acting, &bytes, &how)?))
+        .await
+}
+
+/// Figures of units inside `unit`, newest day first.
+pub async fn figures(
+    state: &AppState,
+    caller: &Caller,
+    unit: UnitCode,
+    metric: Option<eid_domain::Metric>,
+    from: Date,
+    to: Date,
+) -> Result<Vec<ops::ReportedFigure>, AppError> {
+    let caller = caller.clone();
+    state
+        .blocking(move |store| Ok(uc::list_figures(store, &caller, &unit, metric, from, to)?))
+        .await
+}
+
+/// A figure with every version.
+pub async fn figure_history(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<(ops::ReportedFigure, Vec<ops::ReportedVersion>), AppError> {
+    let caller = caller.clone();
+    state
+        .blocking(move |store| Ok(uc::figure_history(store, &caller, id)?))
+        .await
+}
+
+/// A reported day: `YYYY-MM-DD` or `dd/mm/yyyy`.
+pub fn parse_any_day(raw: &str, what: &'static str) -> Result<Date, AppError> {
+    let d = ops::parse_day_text(raw).ok_or_else(|| {
+        AppError::from(eid_core::Error::bad(
+            what,
+            format!("{what} is a date, dd/mm/yyyy or YYYY-MM-DD"),
+        ))
+    })?;
+    Ok(uc::check_day(d, what)?)
+}
+
+// ----------------------------------------------------------------------------------------------
+// Cohorts and shares of a base
+
+/// Sets a quota as a share of a base, by the level above (audited).
+pub async fn set_quota_share(
+    state: &AppState,
+    caller: &Caller,
+    q: uc::ShareQuota,
+    reason: String,
+) -> Result<Quota, AppError> {
+    let acting = acting(state, caller);
+    state
+        .blocking(move |store| Ok(uc::set_quota_share(store, &acting, &q, &reason)?.0))
+        .await
+}
+
+/// Creates a cohort of a unit inside the caller's (audited).
+pub async fn create_cohort(
+    state: &AppState,
+    caller: &Caller,
+    unit: UnitCode,
+    name: String,
+) -> Result<ops::Cohort, AppError> {
+    let acting = acting(state, caller);
+    state
+        .blocking(move |store| Ok(uc::create_cohort(store, &acting, &unit, &name)?))
+        .await
+}
+
+/// The cohorts of the caller's unit and below.
+pub async fn cohorts(state: &AppState, caller: &Caller) -> Result<Vec<ops::Cohort>, AppError> {
+    let caller = caller.clone();
+    state
+        .blocking(move |store| Ok(uc::cohorts(store, &caller)?))
+        .await
+}
+
+/// Imports personal IDs into a cohort (audited).
+pub async fn import_members(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    bytes: Vec<u8>,
+) -> Result<ops::MembersReport, AppError> {
+    let acting = acting(state, caller);
+    state
+        .blocking(move |store| Ok(uc::import_members(store, &acting, id, &bytes)?))
+        .await
+}

@@ -92,6 +92,8 @@ pub struct QuotaOut {
     pub percent_rule: String,
     pub children_sum: Option<u64>,
     pub children_add_up: Option<bool>,
+    /// Set as a share of a base: the base, the share and the count it was resolved from.
+    pub base: Option<QuotaBaseOut>,
 }
 
 pub fn quota_out(p: &QuotaProgress) -> QuotaOut {
@@ -127,7 +129,28 @@ pub fn quota_out(p: &QuotaProgress) -> QuotaOut {
         percent_rule: PERCENT_RULE.to_owned(),
         children_sum: p.children_sum,
         children_add_up: p.children_sum.map(|s| s == q.target),
+        base: q.base.map(|b| QuotaBaseOut {
+            base: b.base.as_str().to_owned(),
+            percent: f64::from(b.permille) / 10.0,
+            count: b.count,
+            rule: BASE_RULE.to_owned(),
+        }),
     }
+}
+
+/// How a share-of-base target is resolved, as the API states it.
+pub const BASE_RULE: &str = "the target is the base's count when the quota was set times the share, rounded up; it is not re-resolved as the register changes (setting the quota again resolves it again)";
+
+/// The base a quota's target was resolved from.
+#[derive(Serialize, ToSchema)]
+pub struct QuotaBaseOut {
+    /// card_holders, eligible or cohort.
+    pub base: String,
+    /// The share in percent, one decimal (65.0 is 65 %).
+    pub percent: f64,
+    /// The base's count when the target was resolved.
+    pub count: u64,
+    pub rule: String,
 }
 
 pub fn progress_json(p: &QuotaProgress) -> Value {
@@ -218,6 +241,12 @@ pub struct QuotaDetailOut {
     pub history: Vec<QuotaChangeOut>,
     /// From the start to the as-of day or the deadline, whichever is first.
     pub daily: Vec<DayOut>,
+    /// The one rule by which reported figures count in `done`, the ranking and `daily`.
+    pub reported_rule: String,
+    /// Figures reported for units inside the quota's (or, for an ancestor's quota, the
+    /// caller's) within its period, newest day first (at most 1,000), each with `counted`
+    /// and its provenance.
+    pub reported: Vec<super::reported_wire::ReportedOut>,
 }
 
 /// `{quota}` of a quota just set.
@@ -363,10 +392,19 @@ pub struct QuotaIn {
     pub metric: String,
     #[serde(default)]
     pub cohort: String,
+    /// The target as a number; ignored when `base` is given.
+    #[serde(default)]
     pub target: u64,
     pub start: String,
     pub deadline: String,
     pub reason: String,
+    /// Set the target as a share of a base: card_holders, eligible or cohort (the quota's
+    /// cohort's members).
+    #[serde(default)]
+    pub base: Option<String>,
+    /// The share of `base` in percent, at most one decimal (65 or 65.5).
+    #[serde(default)]
+    pub percent: Option<f64>,
 }
 
 #[derive(Deserialize, ToSchema)]

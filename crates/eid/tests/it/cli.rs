@@ -1028,14 +1028,31 @@ fn the_demo_history_writes_daily_counts_through_the_account_rules() {
     assert!(reports.iter().any(|r| r.completeness.missing > 0));
     assert!(reports.iter().any(|r| r.completeness.on_time > 0));
     // The ministry's national view ranks the demo province on each of its three metrics, in
-    // both trees.
-    for tree in [eid_domain::Tree::Gso2024, eid_domain::Tree::Gso2025] {
+    // both trees, among every other province, whose figures the demo brings in as reported
+    // figures (issue 11): 63 provinces in the 2024 tree, 34 in the 2025 one.
+    for (tree, provinces) in [
+        (eid_domain::Tree::Gso2024, 63),
+        (eid_domain::Tree::Gso2025, 34),
+    ] {
         let national = eid_core::ops::national(store.as_ref(), tree, today).unwrap();
         assert_eq!(national.metrics.len(), 3, "{tree}");
         assert!(national
             .metrics
             .iter()
-            .all(|m| m.rows.len() == 1 && m.rows[0].done > 0));
+            .all(|m| m.rows.len() == provinces && m.rows.iter().all(|r| r.done > 0)));
+        let mine = eid_domain::Units::get()
+            .unit(tree, &province)
+            .map(|u| u.code)
+            .or_else(|| {
+                eid_domain::Units::get()
+                    .province_2025_for_2024(&province)
+                    .map(|u| u.code)
+            })
+            .unwrap();
+        assert!(national
+            .metrics
+            .iter()
+            .all(|m| m.rows.iter().any(|r| r.unit == mine && r.done > 0)));
     }
     // Filled once: a second call leaves the province as it is.
     assert!(eid::demo::fill_demo_history(store.as_ref(), &options)

@@ -28,4 +28,5 @@ mod linkage_registry;
 mod ops;
 mod ops_close;
 mod ops_national;
+mod ops_reported;
 mod slow_clients;

@@ -18,6 +18,7 @@ mod leaderboard;
 mod outreach;
 mod proposals;
 mod quota;
+mod reported;
 mod reports;
 mod units;
 
@@ -53,6 +54,9 @@ const DONE: &[&str] = &[
     "report",
     "schedule",
     "campaign",
+    "reported_created",
+    "reported_corrected",
+    "reported_unchanged",
 ];
 
 /// The operations pages' routes, merged into the console's router.
@@ -79,6 +83,20 @@ pub fn routes() -> Router<AppState> {
         .route("/ops/reports", get(reports::reports))
         .route("/ops/reports/schedules", post(reports::schedule_add))
         .route("/ops/reports/{id}/submit", post(reports::report_submit))
+        .route(
+            "/ops/reported",
+            get(reported::reported).post(reported::reported_enter),
+        )
+        .route(
+            "/ops/reported/import",
+            post(reported::reported_import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::ops::IMPORT_LIMIT,
+            )),
+        )
+        .route(
+            "/ops/reported/{id}",
+            get(reported::figure).post(reported::figure_correct),
+        )
         .route(
             "/ops/campaigns",
             get(campaigns::campaigns).post(campaigns::campaign_add),
@@ -208,6 +226,7 @@ fn tabs(lang: Lang, active: &str) -> Vec<Tab> {
             ("proposals", "/ops/proposals", "ops.tab.proposals"),
             ("reports", "/ops/reports", "ops.tab.reports"),
             ("campaigns", "/ops/campaigns", "ops.tab.campaigns"),
+            ("reported", "/ops/reported", "ops.tab.reported"),
         ],
     )
 }

@@ -111,16 +111,19 @@ struct QuotaPage {
     target_value: String,
     reason: String,
     notice: Option<Notice>,
+    /// Figures reported for the quota's unit in its period, shown apart with the rule.
+    reported_rows: Vec<super::reported::FigureRow>,
+    rule: &'static str,
 }
 
 /// Display names of the staff and of the API tokens' owners behind a page's actors.
 #[derive(Default)]
-struct Names {
+pub(super) struct Names {
     staff: HashMap<i64, String>,
     tokens: HashMap<i64, String>,
 }
 
-fn actor_label(lang: Lang, actor: &Actor, names: &Names) -> String {
+pub(super) fn actor_label(lang: Lang, actor: &Actor, names: &Names) -> String {
     match actor {
         Actor::Staff(id) => names
             .staff
@@ -136,7 +139,7 @@ fn actor_label(lang: Lang, actor: &Actor, names: &Names) -> String {
     }
 }
 
-async fn actor_names(state: &AppState, actors: Vec<Actor>) -> Result<Names, AppError> {
+pub(super) async fn actor_names(state: &AppState, actors: Vec<Actor>) -> Result<Names, AppError> {
     state
         .blocking(move |store| {
             let mut n = Names::default();
@@ -286,7 +289,10 @@ async fn quota_page(
                 .unwrap_or_default(),
         })
         .collect();
+    let reported_rows = super::reported::quota_figures(state, user, &quota, as_of).await;
     Ok(QuotaPage {
+        reported_rows,
+        rule: super::reported::rule_text(lang),
         page: PageCtx::new(lang, Some(user), "ops", &here(uri)),
         tabs: tabs(lang, "dashboard"),
         id: quota.id,
