@@ -82,6 +82,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         13,
         include_str!("../../migrations/postgres/0013_link_proposals.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
