@@ -103,6 +103,8 @@ pub struct Config {
     /// the trusted proxies (`EID_TRUSTED_PROXIES`, comma-separated) whose `X-Forwarded-For`
     /// names the source. See ARCHITECTURE.md, "Limits on secrets and codes".
     pub limits: crate::limits::Limits,
+    /// The `[oidc]` table: the OpenID Connect provider's issuer and key file.
+    pub oidc: crate::oidc::OidcConfig,
 }
 
 impl fmt::Debug for Config {
@@ -138,6 +140,7 @@ impl fmt::Debug for Config {
             hsts_max_age_seconds,
             metrics_token,
             limits,
+            oidc,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -173,6 +176,7 @@ impl fmt::Debug for Config {
             .field("hsts_max_age_seconds", hsts_max_age_seconds)
             .field("metrics_token", &redacted(metrics_token))
             .field("limits", limits)
+            .field("oidc", oidc)
             .finish()
     }
 }
@@ -209,6 +213,7 @@ impl Default for Config {
             hsts_max_age_seconds: None,
             metrics_token: None,
             limits: crate::limits::Limits::default(),
+            oidc: crate::oidc::OidcConfig::default(),
         }
     }
 }
@@ -248,6 +253,7 @@ pub struct FileConfig {
     pub hsts_max_age_seconds: Option<u64>,
     pub metrics_token: Option<String>,
     pub limits: Option<crate::limits::Limits>,
+    pub oidc: Option<crate::oidc::OidcConfig>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
@@ -398,6 +404,9 @@ impl Config {
         }
         if let Some(v) = file.limits {
             c.limits = v;
+        }
+        if let Some(v) = file.oidc {
+            c.oidc = v;
         }
         // Layer 2: the environment.
         if let Some(v) = env.get("EID_HSTS_MAX_AGE_SECONDS") {
