@@ -104,7 +104,11 @@ async fn revoke(
         .unwrap_or_default();
     let given = p.get("csrf").map(String::as_str).unwrap_or("");
     if !eid_core::secret::constant_time_eq(given.as_bytes(), csrf(&s).as_bytes()) {
-        return pages::error(&headers, "invalid_request", "the form is stale; open the page again");
+        return pages::error(
+            &headers,
+            "invalid_request",
+            "the form is stale; open the page again",
+        );
     }
     let client_id = p.get("client_id").cloned().unwrap_or_default();
     let now = state.now();

@@ -23,6 +23,8 @@ mod hardening_ops;
 mod hardening_web;
 mod helpers;
 mod linkage;
+mod oidc;
+mod oidc_tokens;
 mod ops;
 mod ops_close;
 mod ops_national;
