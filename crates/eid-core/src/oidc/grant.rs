@@ -261,7 +261,7 @@ impl std::fmt::Debug for Issue {
 }
 
 enum Outcome {
-    Issued(Issue),
+    Issued(Box<Issue>),
     /// Committed (a code used or a grant revoked), then refused.
     Refused(&'static str, &'static str),
 }
@@ -320,7 +320,7 @@ fn live_grant(
 
 fn finish(outcome: Result<Outcome, OAuthError>) -> Result<Issue, OAuthError> {
     match outcome? {
-        Outcome::Issued(i) => Ok(i),
+        Outcome::Issued(i) => Ok(*i),
         Outcome::Refused(e, d) => Err(OAuthError::new(e, d)),
     }
 }
@@ -424,13 +424,13 @@ pub fn exchange(
                 t.into(),
             ],
         )?;
-        Ok(Outcome::Issued(Issue {
+        Ok(Outcome::Issued(Box::new(Issue {
             grant_id: gid,
             client_id: client.client_id.clone(),
             sub,
             details,
             refresh_token,
-        }))
+        })))
     }))
 }
 
@@ -500,12 +500,12 @@ pub fn refresh(
         let key = claims::pairwise_key(tx)?;
         let sub = claims::subject(&key, &client.sector_identifier, &personal_id);
         let refresh_token = new_refresh(tx, gid, &details, t)?;
-        Ok(Outcome::Issued(Issue {
+        Ok(Outcome::Issued(Box::new(Issue {
             grant_id: gid,
             client_id: client.client_id.clone(),
             sub,
             details,
             refresh_token,
-        }))
+        })))
     }))
 }

@@ -295,7 +295,7 @@ mod tests {
         assert!(jws.verify(&key.public_jwk().unwrap()));
         assert!(!jws.verify(&other.public_jwk().unwrap()));
         let tampered = format!("{}x", token);
-        assert!(Jws::parse(&tampered).map_or(true, |j| !j.verify(&key.public_jwk().unwrap())));
+        assert!(Jws::parse(&tampered).is_none_or(|j| !j.verify(&key.public_jwk().unwrap())));
     }
 
     #[test]
