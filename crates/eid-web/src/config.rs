@@ -105,6 +105,8 @@ pub struct Config {
     pub limits: crate::limits::Limits,
     /// The `[oidc]` table: the OpenID Connect provider's issuer and key file.
     pub oidc: crate::oidc::OidcConfig,
+    /// The `[citizen]` table: the browser sessions of the citizen's pages (`/me`).
+    pub citizen: crate::citizen::CitizenConfig,
 }
 
 impl fmt::Debug for Config {
@@ -141,6 +143,7 @@ impl fmt::Debug for Config {
             metrics_token,
             limits,
             oidc,
+            citizen,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -177,6 +180,7 @@ impl fmt::Debug for Config {
             .field("metrics_token", &redacted(metrics_token))
             .field("limits", limits)
             .field("oidc", oidc)
+            .field("citizen", citizen)
             .finish()
     }
 }
@@ -214,6 +218,7 @@ impl Default for Config {
             metrics_token: None,
             limits: crate::limits::Limits::default(),
             oidc: crate::oidc::OidcConfig::default(),
+            citizen: crate::citizen::CitizenConfig::default(),
         }
     }
 }
@@ -254,6 +259,7 @@ pub struct FileConfig {
     pub metrics_token: Option<String>,
     pub limits: Option<crate::limits::Limits>,
     pub oidc: Option<crate::oidc::OidcConfig>,
+    pub citizen: Option<crate::citizen::CitizenConfig>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
@@ -401,6 +407,9 @@ impl Config {
         }
         if let Some(v) = file.metrics_token {
             c.metrics_token = non_empty(v);
+        }
+        if let Some(v) = file.citizen {
+            c.citizen = v;
         }
         if let Some(v) = file.limits {
             c.limits = v;
@@ -562,6 +571,7 @@ impl Config {
         crate::sms::check_template(&c.sms_template)
             .map_err(|e| ConfigError(format!("sms_template: {e}")))?;
         c.limits.check().map_err(ConfigError)?;
+        c.citizen.check().map_err(ConfigError)?;
         if c.face_match_threshold_permille > 1000 {
             return Err(ConfigError(
                 "face_match_threshold_permille must be between 0 and 1000".to_owned(),

@@ -225,6 +225,7 @@ pub fn router(state: AppState) -> Router {
         .merge(Router::from(crate::openapi::api_router()))
         .merge(crate::console::router())
         .merge(crate::oidc::router())
+        .merge(crate::citizen::router(state.clone()))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

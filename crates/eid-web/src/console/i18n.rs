@@ -47,6 +47,7 @@ impl Lang {
             .chain(ops2::TABLE)
             .chain(link::TABLE)
             .chain(crate::oidc::i18n::TABLE)
+            .chain(crate::citizen::i18n::TABLE)
             .find(|(k, _, _)| *k == key)
         {
             Some((_, vi, en)) => match self {
@@ -721,6 +722,7 @@ mod tests {
             .chain(ops2::TABLE)
             .chain(link::TABLE)
             .chain(crate::oidc::i18n::TABLE)
+            .chain(crate::citizen::i18n::TABLE)
         {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!vi.is_empty() && !en.is_empty(), "{k}");

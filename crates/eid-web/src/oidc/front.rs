@@ -187,7 +187,7 @@ async fn start(
         );
     };
     let now = state.now();
-    let session = current_session(&state, &headers);
+    let session = current_session(&state, &headers).await;
     let run = async {
         let (client, req) = state
             .blocking(move |store| Ok(request::front(store, &p, now)))
@@ -245,7 +245,7 @@ pub(super) async fn resume(
 ) -> Response {
     let p = q.ok().and_then(|Query(p)| request::params(p));
     let rid = param(&p, "rid");
-    let session = current_session(&state, &headers);
+    let session = current_session(&state, &headers).await;
     let run = async {
         let Some((client, req)) = pending(&state, &rid).await? else {
             return Err(AuthorizeError::Page {
@@ -270,7 +270,7 @@ pub(super) async fn consent(
     let rid = param(&p, "rid");
     let csrf = param(&p, "csrf");
     let decision = param(&p, "decision");
-    let session = current_session(&state, &headers);
+    let session = current_session(&state, &headers).await;
     let now = state.now();
     let run = async {
         let Some((client, req)) = pending(&state, &rid).await? else {
@@ -331,7 +331,7 @@ fn logout_csrf(session: Option<&Session>) -> String {
 
 async fn end_session(state: AppState, headers: HeaderMap, p: Params, confirmed: bool) -> Response {
     let now = state.now();
-    let session = current_session(&state, &headers);
+    let session = current_session(&state, &headers).await;
     let hint = p.get("id_token_hint").cloned();
     let post = p.get("post_logout_redirect_uri").cloned();
     let st = state.clone();

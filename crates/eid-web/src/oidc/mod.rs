@@ -211,27 +211,49 @@ pub(crate) fn oauth_error(e: &OAuthError) -> Response {
     r
 }
 
-/// The browser's session, as the provider sees it. The citizen pages' session arrives with
-/// their slice; until then there is none, and every request is sent to sign in.
-pub(crate) fn current_session(
-    _state: &AppState,
-    _headers: &HeaderMap,
+/// The browser's session, as the provider sees it (the citizen pages' session): `sid` is a
+/// hash of the session's id, so a client never learns the session's handle.
+pub(crate) async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
 ) -> Option<eid_core::oidc::Session> {
-    None
+    let ws = match crate::citizen::session::current(state, headers).await {
+        Ok(ws) => ws?,
+        Err(e) => {
+            tracing::warn!(request_id = %crate::error::request_id(), error = ?e, "citizen session");
+            return None;
+        }
+    };
+    Some(eid_core::oidc::Session {
+        sid: sid_of(ws.id),
+        personal_id: ws.personal_id.as_str().to_owned(),
+        level: ws.level.number(),
+        auth_time: ws.auth_time,
+        amr: ws.amr.clone(),
+    })
+}
+
+fn sid_of(id: i64) -> String {
+    eid_core::oidc::jose::sha256_b64(format!("eid-sid:{id}").as_bytes())
 }
 
 /// Ends the browser's citizen session (RP-initiated logout).
-pub(crate) async fn end_browser_session(_state: &AppState, _headers: &HeaderMap) {}
+pub(crate) async fn end_browser_session(state: &AppState, headers: &HeaderMap) {
+    if let Ok(Some(ws)) = crate::citizen::session::current(state, headers).await {
+        let now = state.now();
+        let r = state
+            .blocking(move |store| Ok(eid_core::accounts::web_session::end(store, ws.id, now)?))
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(request_id = %crate::error::request_id(), error = ?e, "ending a citizen session");
+        }
+    }
+}
 
 /// Where to send a browser to sign in (at `level`, `fresh` forcing a new sign-in), coming back
 /// to `next`.
 pub(crate) fn sign_in_url(next: &str, level: u8, fresh: bool) -> String {
-    format!(
-        "/me/signin?next={}&acr={}&fresh={}",
-        pct(next),
-        level,
-        u8::from(fresh)
-    )
+    crate::citizen::session::sign_in_url(next, level, fresh)
 }
 
 /// Percent-encodes a query value.

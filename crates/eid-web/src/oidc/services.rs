@@ -46,7 +46,7 @@ fn day_time(t: time::OffsetDateTime) -> String {
 }
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(s) = current_session(&state, &headers) else {
+    let Some(s) = current_session(&state, &headers).await else {
         return redirect(&sign_in_url("/me/services", 1, false));
     };
     let lang = Lang::from_headers(&headers);
@@ -95,7 +95,7 @@ async fn revoke(
     headers: HeaderMap,
     f: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    let Some(s) = current_session(&state, &headers) else {
+    let Some(s) = current_session(&state, &headers).await else {
         return redirect(&sign_in_url("/me/services", 1, false));
     };
     let p = f
