@@ -25,6 +25,7 @@ mod hardening_web;
 mod helpers;
 mod linkage;
 mod oidc;
+mod oidc_browser;
 mod oidc_tokens;
 mod ops;
 mod ops_close;

@@ -205,6 +205,18 @@ impl Op {
     }
 }
 
+pub fn pct(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 pub fn json(r: Reply) -> (u16, Value) {
     let s = r.status();
     (s, r.into_json().unwrap_or(Value::Null))
@@ -245,7 +257,7 @@ pub fn location_query(r: &Reply) -> Vec<(String, String)> {
         .collect()
 }
 
-fn pct_decode(s: &str) -> String {
+pub fn pct_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
