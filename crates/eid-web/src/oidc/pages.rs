@@ -4,18 +4,12 @@ use askama::Template;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::citizen::MePage as PageCtx;
 use crate::console::i18n::Lang;
-use crate::console::PageCtx;
 
+/// The citizen layout's context without the navigation (the provider's pages stand alone).
 pub(crate) fn ctx(headers: &HeaderMap, here: &str) -> PageCtx {
-    PageCtx {
-        lang: Lang::from_headers(headers),
-        development: crate::console::development(),
-        user: None,
-        nav: Vec::new(),
-        csrf: String::new(),
-        here: super::pct(here),
-    }
+    PageCtx::new(headers, None, "", here)
 }
 
 fn html<T: Template>(status: StatusCode, t: &T) -> Response {
@@ -191,16 +185,19 @@ pub(crate) struct ServiceView {
 struct ServicesPage {
     page: PageCtx,
     services: Vec<ServiceView>,
-    csrf: String,
 }
 
-pub(crate) fn services(headers: &HeaderMap, services: Vec<ServiceView>, csrf: &str) -> Response {
+/// The connected-services page, in the citizen's layout and navigation.
+pub(crate) fn services(
+    headers: &HeaderMap,
+    session: &eid_core::accounts::web_session::WebSession,
+    services: Vec<ServiceView>,
+) -> Response {
     html(
         StatusCode::OK,
         &ServicesPage {
-            page: ctx(headers, "/me/services"),
+            page: PageCtx::new(headers, Some(session), "services", "/me/services"),
             services,
-            csrf: csrf.to_owned(),
         },
     )
 }

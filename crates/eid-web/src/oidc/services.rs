@@ -7,11 +7,11 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use eid_core::accounts::web_session::WebSession;
 use eid_core::oidc::services as core;
-use eid_core::oidc::{jose, Session};
 
 use super::pages::{self, ServiceView};
-use super::{current_session, sign_in_url};
+use super::sign_in_url;
 use crate::console::i18n::Lang;
 use crate::state::AppState;
 
@@ -21,8 +21,12 @@ pub fn router() -> Router<AppState> {
         .route("/me/services/revoke", post(revoke))
 }
 
-fn csrf(s: &Session) -> String {
-    jose::sha256_b64(format!("services:{}", s.sid).as_bytes())
+/// The browser's citizen session.
+async fn session(state: &AppState, headers: &HeaderMap) -> Option<WebSession> {
+    crate::citizen::session::current(state, headers)
+        .await
+        .ok()
+        .flatten()
 }
 
 fn redirect(to: &str) -> Response {
@@ -46,11 +50,11 @@ fn day_time(t: time::OffsetDateTime) -> String {
 }
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(s) = current_session(&state, &headers).await else {
+    let Some(s) = session(&state, &headers).await else {
         return redirect(&sign_in_url("/me/services", 1, false));
     };
     let lang = Lang::from_headers(&headers);
-    let pid = s.personal_id.clone();
+    let pid = s.personal_id.as_str().to_owned();
     let found = state
         .read(move |store| Ok(core::services(store, &pid)?))
         .await;
@@ -87,7 +91,7 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 .collect(),
         })
         .collect();
-    pages::services(&headers, views, &csrf(&s))
+    pages::services(&headers, &s, views)
 }
 
 async fn revoke(
@@ -95,7 +99,7 @@ async fn revoke(
     headers: HeaderMap,
     f: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    let Some(s) = current_session(&state, &headers).await else {
+    let Some(s) = session(&state, &headers).await else {
         return redirect(&sign_in_url("/me/services", 1, false));
     };
     let p = f
@@ -103,7 +107,7 @@ async fn revoke(
         .and_then(|Form(p)| eid_core::oidc::request::params(p))
         .unwrap_or_default();
     let given = p.get("csrf").map(String::as_str).unwrap_or("");
-    if !eid_core::secret::constant_time_eq(given.as_bytes(), csrf(&s).as_bytes()) {
+    if crate::citizen::session::check_csrf(&headers, given).is_err() {
         return pages::error(
             &headers,
             "invalid_request",
@@ -112,7 +116,7 @@ async fn revoke(
     }
     let client_id = p.get("client_id").cloned().unwrap_or_default();
     let now = state.now();
-    let pid = s.personal_id.clone();
+    let pid = s.personal_id.as_str().to_owned();
     match state
         .blocking(move |store| Ok(core::revoke(store, &pid, &client_id, now)?))
         .await
