@@ -39,6 +39,23 @@ pub struct OidcConfig {
     pub key_file: Option<String>,
 }
 
+/// The key-encryption key's file: `[oidc] key_file`, or `<database file>.oidc.key` beside a
+/// SQLite database; `None` on PostgreSQL without `key_file`.
+pub fn key_file(config: &crate::Config) -> Option<PathBuf> {
+    config
+        .oidc
+        .key_file
+        .as_ref()
+        .map(PathBuf::from)
+        .or_else(|| {
+            config
+                .db
+                .strip_prefix("sqlite://")
+                .filter(|p| !p.is_empty() && !p.contains(":memory:"))
+                .map(|p| PathBuf::from(format!("{p}.oidc.key")))
+        })
+}
+
 /// How long opened signing keys are used before the store is asked again (a rotation on
 /// another node shows within this time; the JWKS publishes the next key long before).
 const KEY_CACHE: Duration = Duration::from_secs(30);

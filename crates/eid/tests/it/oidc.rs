@@ -18,7 +18,7 @@ use eid_core::{Acting, Actor, Caller, Store};
 use eid_domain::{Person, UnitCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{agent, call, fresh_store, now, post_form, Reply};
+use crate::helpers::{agent, call, now, post_form, Reply};
 
 pub const BANK_CB: &str = "http://127.0.0.1:9/cb";
 pub const PORTAL_CB: &str = "https://portal.example.vn/cb";
@@ -26,6 +26,7 @@ pub const PORTAL_CB: &str = "https://portal.example.vn/cb";
 pub struct Op {
     pub base: String,
     pub store: Arc<dyn Store>,
+    pub db_url: String,
     pub clock: Arc<ManualClock>,
     pub bank_key: SigningKey,
     pub portal_secret: String,
@@ -54,7 +55,9 @@ fn ministry() -> Acting {
 }
 
 pub fn setup(label: &str) -> Op {
-    let store = fresh_store(label);
+    let db_url = crate::helpers::fresh_url(eid_core::testkit::Engine::from_env(), label);
+    let store = eid_core::open(&db_url).unwrap();
+    store.migrate().unwrap();
     let today = now().date();
     let cfg = eid_gen::GenConfig {
         count: 30,
@@ -134,6 +137,7 @@ pub fn setup(label: &str) -> Op {
     Op {
         base,
         store,
+        db_url,
         clock,
         bank_key,
         portal_secret: secret.unwrap(),

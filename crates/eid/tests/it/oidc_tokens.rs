@@ -247,3 +247,55 @@ fn rotation_publishes_the_new_key_and_keeps_the_previous_one() {
     verified(&op, tok["id_token"].as_str().unwrap());
     assert_eq!(userinfo(&op, tok["access_token"].as_str().unwrap()).0, 200);
 }
+
+#[test]
+fn eid_admin_keys_rotate_rotates_what_the_server_publishes() {
+    let op = setup("oidc-cli-rotate");
+    let before = jwks(&op);
+    assert_eq!(before["keys"].as_array().unwrap().len(), 6);
+    let dir = crate::helpers::temp_dir("oidc-cli");
+    let cfg = dir.join("eid.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[oidc]\nkey_file = {:?}\n",
+            op.kek_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_eid"));
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EID_")) {
+            cmd.env_remove(k);
+        }
+        cmd.args(["--config", cfg.to_str().unwrap(), "--db", &op.db_url]);
+        cmd.args(args);
+        cmd.output().unwrap()
+    };
+    let out = run(&["admin", "keys", "rotate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        listed
+            .lines()
+            .filter(|l| l.contains("\tprevious\t"))
+            .count(),
+        3,
+        "{listed}"
+    );
+    assert_eq!(
+        listed.lines().filter(|l| l.contains("\tnext\t")).count(),
+        3,
+        "{listed}"
+    );
+    let after = jwks(&op);
+    assert_eq!(after["keys"].as_array().unwrap().len(), 9);
+    let log = op.store.audit_log(50).unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action == "oidc.keys.rotate" && e.outcome == "ok"));
+}
