@@ -154,7 +154,6 @@ pub(super) fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
         }
         AdminCommand::Device(cmd) => admin_device(config, cmd),
         AdminCommand::Account(cmd) => admin_account(config, cmd),
-        AdminCommand::Keys(cmd) => super::oidc_keys::keys(config, cmd),
     }
 }
 

@@ -218,18 +218,6 @@ pub enum AdminCommand {
     /// Locks or unlocks a citizen's account as an officer, with a reason.
     #[command(subcommand)]
     Account(AccountCommand),
-    /// The OpenID Connect provider's signing keys: list them, or rotate them
-    /// (next -> current -> previous -> retired, and a new next key per algorithm).
-    #[command(subcommand)]
-    Keys(KeysCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum KeysCommand {
-    /// Lists the signing keys (id, algorithm, state, creation), never their private halves.
-    List,
-    /// Rotates every algorithm's keys; the JWKS keeps publishing the previous key.
-    Rotate,
 }
 
 #[derive(Debug, Subcommand)]

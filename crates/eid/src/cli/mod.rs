@@ -13,7 +13,6 @@ mod client;
 mod demo;
 mod import;
 mod link;
-mod oidc_keys;
 mod out;
 
 use std::io::{IsTerminal, Read, Write};
