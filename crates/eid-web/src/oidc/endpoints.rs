@@ -325,6 +325,10 @@ pub(super) async fn token(
 
 fn bearer_error(e: &OAuthError, dpop: bool) -> Response {
     let mut r = oauth_error(e);
+    // At a resource, a bad DPoP proof is 401 (RFC 9449 §7.1), not the token endpoint's 400.
+    if e.error == "invalid_dpop_proof" {
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+    }
     let scheme = if dpop { "DPoP" } else { "Bearer" };
     let v = format!("{scheme} error=\"{}\"", e.error);
     if let Ok(v) = HeaderValue::from_str(&v) {

@@ -247,3 +247,109 @@ fn rotation_publishes_the_new_key_and_keeps_the_previous_one() {
     verified(&op, tok["id_token"].as_str().unwrap());
     assert_eq!(userinfo(&op, tok["access_token"].as_str().unwrap()).0, 200);
 }
+
+/// A DPoP proof (RFC 9449) by `key` for `method` and `url`, with `ath` for an access token.
+fn proof(
+    op: &Op,
+    key: &eid_core::oidc::jose::SigningKey,
+    method: &str,
+    url: &str,
+    access: Option<&str>,
+) -> String {
+    let header =
+        serde_json::json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": key.public_jwk().unwrap()});
+    let mut claims = serde_json::json!({"htm": method, "htu": url, "iat": op.clock_now(),
+        "jti": eid_core::secret::random_token()});
+    if let Some(a) = access {
+        claims["ath"] = serde_json::json!(eid_core::oidc::jose::sha256_b64(a.as_bytes()));
+    }
+    key.sign_with_header(&header, &claims).unwrap()
+}
+
+#[test]
+fn dpop_binds_the_tokens_to_the_proof_key_and_a_proof_is_used_once() {
+    use eid_core::oidc::jose::{Alg, SigningKey};
+    let op = setup("oidc-dpop");
+    let key = SigningKey::generate("dpop", Alg::Es256).unwrap();
+    let other = SigningKey::generate("other", Alg::Es256).unwrap();
+    let token_url = op.url("/oauth2/token");
+    let (code, verifier) = op.code("bank", "openid profile", 1);
+    let a = op.assertion(&token_url);
+    let r = post_form(
+        agent()
+            .post(&token_url)
+            .header("dpop", &proof(&op, &key, "POST", &token_url, None)),
+        &[
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &a),
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", BANK_CB),
+            ("code_verifier", &verifier),
+        ],
+    );
+    let (s, tok) = json(r);
+    assert_eq!(s, 200, "{tok}");
+    assert_eq!(tok["token_type"], "DPoP");
+    let access = tok["access_token"].as_str().unwrap().to_owned();
+    let (_, at) = verified(&op, &access);
+    assert_eq!(
+        at["cnf"]["jkt"].as_str(),
+        eid_core::oidc::jose::thumbprint(&key.public_jwk().unwrap()).as_deref()
+    );
+
+    let info_url = op.url("/oauth2/userinfo");
+    let with = |scheme: &str, p: Option<String>| {
+        let mut req = agent()
+            .get(&info_url)
+            .header("authorization", &format!("{scheme} {access}"));
+        if let Some(p) = p {
+            req = req.header("dpop", &p);
+        }
+        json(call(req))
+    };
+    assert_eq!(
+        userinfo(&op, &access).0,
+        401,
+        "a bound token without its proof"
+    );
+    let p = proof(&op, &key, "GET", &info_url, Some(&access));
+    assert_eq!(with("DPoP", Some(p.clone())).0, 200);
+    let (s, b) = with("DPoP", Some(p));
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (401, Some("invalid_dpop_proof")),
+        "a proof is used once"
+    );
+    assert_eq!(
+        with(
+            "DPoP",
+            Some(proof(&op, &other, "GET", &info_url, Some(&access)))
+        )
+        .0,
+        401,
+        "another key"
+    );
+    assert_eq!(
+        with(
+            "DPoP",
+            Some(proof(&op, &key, "POST", &info_url, Some(&access)))
+        )
+        .0,
+        401,
+        "another method"
+    );
+    assert_eq!(
+        with("DPoP", Some(proof(&op, &key, "GET", &info_url, None))).0,
+        401,
+        "no ath"
+    );
+    assert_eq!(
+        with(
+            "DPoP",
+            Some(proof(&op, &key, "GET", &info_url, Some(&access)))
+        )
+        .0,
+        200
+    );
+}
