@@ -143,7 +143,11 @@ async function account(p, upgrade) {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'eid-oidc-node-'));
   db = `sqlite://${join(dir, 'eid.db')}`;
-  server = spawn(bin, ['--db', db, '--listen', '127.0.0.1:0', 'demo', '--people', '3000', '--seed', '5', '--history-days', '0'], {
+  // Every request of this test comes from 127.0.0.1: widen the per-source allowances (the
+  // per-account and per-ID limits stay as they are).
+  const cfg = join(dir, 'eid.toml');
+  writeFileSync(cfg, '[limits]\nsource_secret_burst = 1000\nsource_secret_per_hour = 100000\nsource_sms_burst = 1000\nsource_sms_per_hour = 100000\n');
+  server = spawn(bin, ['--config', cfg, '--db', db, '--listen', '127.0.0.1:0', 'demo', '--people', '3000', '--seed', '5', '--history-days', '0'], {
     env: { ...process.env, NO_COLOR: '1' },
   });
   let out = '';
