@@ -30,7 +30,49 @@ const APP_DEVICE: &str = "app-device-0001";
 const CB: &str = "https://portal.example.vn/cb";
 const BYE: &str = "https://portal.example.vn/bye";
 
+/// A relying party's back-channel logout endpoint: every request body it receives.
+fn logout_listener() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some(at) = text.find("\r\n\r\n") {
+                    let len = text[..at]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= at + 4 + len {
+                        let _ = s.write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        );
+                        let _ = tx.send(text[at + 4..at + 4 + len].to_owned());
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    (url, rx)
+}
+
 struct World {
+    logouts: std::sync::mpsc::Receiver<String>,
     base: String,
     bo: TestUser,
     commune: UnitCode,
@@ -47,6 +89,7 @@ impl World {
         let district = units.children(Tree::Gso2024, &province)[1].code;
         let commune = units.children(Tree::Gso2024, &district)[0].code;
         let bo = create_user(store.as_ref(), "bo", Role::Ministry, UnitCode::NATION);
+        let (backchannel, logouts) = logout_listener();
         let staff = Staff {
             id: bo.id,
             username: "bo".into(),
@@ -73,7 +116,7 @@ impl World {
                 logo_uri: None,
                 redirect_uris: vec![CB.into()],
                 post_logout_redirect_uris: vec![BYE.into()],
-                backchannel_logout_uri: None,
+                backchannel_logout_uri: Some(backchannel),
                 scopes: ["profile", "birthdate", "offline_access"]
                     .map(String::from)
                     .to_vec(),
@@ -89,6 +132,7 @@ impl World {
         .unwrap();
         let base = eid::testkit::spawn(Arc::clone(&store));
         World {
+            logouts,
             base,
             bo,
             commune,
@@ -496,6 +540,36 @@ fn a_citizen_signs_in_consents_once_and_the_portal_gets_exactly_the_claims_asked
     let (s, _, loc) = b.get("/me");
     assert_eq!(s, 303, "signed out");
     assert!(loc.unwrap().starts_with("/me/signin"));
+
+    // The portal hears of it on its back channel: a logout token for the session it knows.
+    let body = w
+        .logouts
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("a back-channel logout");
+    let token = crate::oidc::pct_decode(
+        body.strip_prefix("logout_token=")
+            .expect("a logout_token form"),
+    );
+    let jws = jose::Jws::parse(&token).unwrap();
+    assert_eq!(jws.header["typ"], "logout+jwt");
+    let jwks: Value = call(agent().get(&format!("{}/oauth2/jwks", w.base)))
+        .into_json()
+        .unwrap();
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == jws.header["kid"])
+        .unwrap()
+        .clone();
+    assert!(jws.verify(&key));
+    assert_eq!(jws.claims["aud"], "portal");
+    assert_eq!(jws.claims["sid"], id["sid"]);
+    assert_eq!(jws.claims["sub"], id["sub"]);
+    assert!(jws.claims["events"]
+        .get("http://schemas.openid.net/event/backchannel-logout")
+        .is_some());
+    assert!(jws.claims.get("nonce").is_none());
 }
 
 #[test]
