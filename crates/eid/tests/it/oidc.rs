@@ -26,7 +26,6 @@ pub const PORTAL_CB: &str = "https://portal.example.vn/cb";
 pub struct Op {
     pub base: String,
     pub store: Arc<dyn Store>,
-    pub db_url: String,
     pub clock: Arc<ManualClock>,
     pub bank_key: SigningKey,
     pub portal_secret: String,
@@ -55,9 +54,7 @@ fn ministry() -> Acting {
 }
 
 pub fn setup(label: &str) -> Op {
-    let db_url = crate::helpers::fresh_url(eid_core::testkit::Engine::from_env(), label);
-    let store = eid_core::open(&db_url).unwrap();
-    store.migrate().unwrap();
+    let store = crate::helpers::fresh_store(label);
     let today = now().date();
     let cfg = eid_gen::GenConfig {
         count: 30,
@@ -137,7 +134,6 @@ pub fn setup(label: &str) -> Op {
     Op {
         base,
         store,
-        db_url,
         clock,
         bank_key,
         portal_secret: secret.unwrap(),
