@@ -74,9 +74,11 @@ fn internal(e: AppError) -> AuthorizeError {
     ))))
 }
 
-/// The consent form's token: bound to the waiting request and the browser's session.
-fn consent_csrf(rid: &str, session: &Session) -> String {
-    jose::sha256_b64(format!("consent:{rid}:{}", session.sid).as_bytes())
+/// The consent form's token: bound to the waiting request, the browser (the citizen pages'
+/// form token, from the secret device cookie) and the session.
+fn consent_csrf(headers: &HeaderMap, rid: &str, session: &Session) -> String {
+    let browser = crate::citizen::session::csrf_token(headers);
+    jose::sha256_b64(format!("consent:{rid}:{browser}:{}", session.sid).as_bytes())
 }
 
 /// What the browser is shown or sent to next, for a request (new, or waiting as `rid`).
@@ -156,7 +158,7 @@ async fn proceed(
                 &req.scopes,
                 s.level,
                 &rid,
-                &consent_csrf(&rid, &s),
+                &consent_csrf(headers, &rid, &s),
                 &req.redirect_uri,
             )
         }
@@ -282,7 +284,10 @@ pub(super) async fn consent(
         let Some(s) = session else {
             return proceed(&state, &headers, client, req, Some(rid), None).await;
         };
-        if !eid_core::secret::constant_time_eq(csrf.as_bytes(), consent_csrf(&rid, &s).as_bytes()) {
+        if !eid_core::secret::constant_time_eq(
+            csrf.as_bytes(),
+            consent_csrf(&headers, &rid, &s).as_bytes(),
+        ) {
             return Err(AuthorizeError::Page {
                 error: "invalid_request",
                 description: "the consent form is stale; start again from the service".into(),
@@ -323,10 +328,11 @@ pub(super) async fn consent(
     }
 }
 
-/// The logout form's token, bound to the browser's session.
-fn logout_csrf(session: Option<&Session>) -> String {
+/// The logout form's token, bound to the browser (its secret device cookie) and session.
+fn logout_csrf(headers: &HeaderMap, session: Option<&Session>) -> String {
     let sid = session.map_or("", |s| s.sid.as_str());
-    jose::sha256_b64(format!("logout:{sid}").as_bytes())
+    let browser = crate::citizen::session::csrf_token(headers);
+    jose::sha256_b64(format!("logout:{browser}:{sid}").as_bytes())
 }
 
 async fn end_session(state: AppState, headers: HeaderMap, p: Params, confirmed: bool) -> Response {
@@ -385,13 +391,18 @@ async fn end_session(state: AppState, headers: HeaderMap, p: Params, confirmed: 
     // Without a valid hint, the citizen confirms (a page elsewhere cannot sign them out).
     if from_hint.is_none() && !confirmed {
         let fields: Vec<(String, String)> = p.into_iter().collect();
-        return pages::logout(&headers, false, &logout_csrf(session.as_ref()), fields);
+        return pages::logout(
+            &headers,
+            false,
+            &logout_csrf(&headers, session.as_ref()),
+            fields,
+        );
     }
     if confirmed && from_hint.is_none() {
         let given = p.get("csrf").map(String::as_str).unwrap_or("");
         if !eid_core::secret::constant_time_eq(
             given.as_bytes(),
-            logout_csrf(session.as_ref()).as_bytes(),
+            logout_csrf(&headers, session.as_ref()).as_bytes(),
         ) {
             return pages::error(&headers, "invalid_request", "the logout form is stale");
         }

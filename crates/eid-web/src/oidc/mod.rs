@@ -242,7 +242,7 @@ pub(crate) async fn current_session(
         }
     };
     Some(eid_core::oidc::Session {
-        sid: sid_of(ws.id),
+        sid: sid_of(ws.id, &ws.device_id),
         personal_id: ws.personal_id.as_str().to_owned(),
         level: ws.level.number(),
         auth_time: ws.auth_time,
@@ -250,8 +250,10 @@ pub(crate) async fn current_session(
     })
 }
 
-fn sid_of(id: i64) -> String {
-    eid_core::oidc::jose::sha256_b64(format!("eid-sid:{id}").as_bytes())
+/// The session's published id: a hash over the session's id and its device's hash (a secret
+/// of the browser), so it names one session and cannot be guessed from a sequence.
+fn sid_of(id: i64, device: &str) -> String {
+    eid_core::oidc::jose::sha256_b64(format!("eid-sid:{id}:{device}").as_bytes())
 }
 
 /// Ends the browser's citizen session (RP-initiated logout).
