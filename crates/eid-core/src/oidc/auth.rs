@@ -53,8 +53,51 @@ fn invalid(d: &str) -> OAuthError {
 }
 
 /// Authenticates a client. `audiences` are the values an assertion's `aud` may hold (the
-/// issuer, the endpoint's URL).
+/// issuer, the endpoint's URL). A failure is audited (`oidc.client_auth`, `failed`, the client
+/// id claimed) with `request_id`, like every other secret check; a success writes nothing, so
+/// a token response stays one durable write.
 pub fn authenticate(
+    store: &dyn Store,
+    creds: &Credentials,
+    audiences: &[&str],
+    request_id: &str,
+    now: OffsetDateTime,
+) -> Result<Authenticated, OAuthError> {
+    let result = check(store, creds, audiences, now);
+    if let Err(e) = &result {
+        if e.error == "invalid_client" {
+            let claimed = match creds {
+                Credentials::Basic { client_id, .. } => client_id.clone(),
+                Credentials::Assertion {
+                    client_id,
+                    assertion,
+                } => client_id.clone().unwrap_or_else(|| {
+                    Jws::parse(assertion)
+                        .and_then(|j| {
+                            j.claims
+                                .get("iss")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned)
+                        })
+                        .unwrap_or_default()
+                }),
+                Credentials::Missing => String::new(),
+            };
+            let claimed: String = claimed.chars().take(100).collect();
+            store.audit(
+                &crate::Actor::Anonymous,
+                "oidc.client_auth",
+                &claimed,
+                "failed",
+                request_id,
+                now,
+            )?;
+        }
+    }
+    result
+}
+
+fn check(
     store: &dyn Store,
     creds: &Credentials,
     audiences: &[&str],
@@ -152,13 +195,36 @@ impl Authenticated {
         Ok(n == 1)
     }
 
-    /// Spends the `jti` in a write of its own (PAR).
-    pub fn spend_jti_now(&self, store: &dyn Store, now: OffsetDateTime) -> Result<(), OAuthError> {
+    /// Spends the `jti` in a write of its own (PAR); a replay is audited like a failed check.
+    pub fn spend_jti_now(
+        &self,
+        store: &dyn Store,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), OAuthError> {
         if sql::write_one(store.db(), |tx| self.spend_jti(tx, now))? {
             Ok(())
         } else {
-            Err(invalid("the client assertion was used before"))
+            self.replayed(store, request_id, now)
         }
+    }
+
+    /// Audits a replayed assertion and refuses it.
+    pub fn replayed<T>(
+        &self,
+        store: &dyn Store,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<T, OAuthError> {
+        store.audit(
+            &crate::Actor::Anonymous,
+            "oidc.client_auth",
+            &self.client.client_id,
+            "failed",
+            request_id,
+            now,
+        )?;
+        Err(invalid("the client assertion was used before"))
     }
 }
 

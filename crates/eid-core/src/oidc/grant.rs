@@ -318,10 +318,22 @@ fn live_grant(
         .transpose()
 }
 
-fn finish(outcome: Result<Outcome, OAuthError>) -> Result<Issue, OAuthError> {
-    match outcome? {
-        Outcome::Issued(i) => Ok(*i),
-        Outcome::Refused(e, d) => Err(OAuthError::new(e, d)),
+/// The marker of a replayed client assertion inside a token transaction (rolled back, then
+/// audited and answered `invalid_client`).
+const REPLAYED: &str = "replayed_assertion";
+
+fn finish(
+    store: &dyn Store,
+    auth: &Authenticated,
+    request_id: &str,
+    now: OffsetDateTime,
+    outcome: Result<Outcome, OAuthError>,
+) -> Result<Issue, OAuthError> {
+    match outcome {
+        Ok(Outcome::Issued(i)) => Ok(*i),
+        Ok(Outcome::Refused(e, d)) => Err(OAuthError::new(e, d)),
+        Err(e) if e.error == REPLAYED => auth.replayed(store, request_id, now),
+        Err(e) => Err(e),
     }
 }
 
@@ -333,6 +345,7 @@ pub fn exchange(
     redirect_uri: &str,
     code_verifier: &str,
     dpop_jkt: Option<&str>,
+    request_id: &str,
     now: OffsetDateTime,
 ) -> Result<Issue, OAuthError> {
     let client = &auth.client;
@@ -343,79 +356,87 @@ pub fn exchange(
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
     let challenge = jose::sha256_b64(code_verifier.as_bytes());
     let t = ms(now);
-    finish(sql::transact(store.db(), |tx| {
-        if !auth.spend_jti(tx, now)? {
-            return Err(OAuthError::new(
-                "invalid_client",
-                "the client assertion was used before",
-            ));
-        }
-        let used = tx.row(
-            "UPDATE oidc_code SET used = 1 WHERE code_hash = $1 AND used = 0 \
+    finish(
+        store,
+        auth,
+        request_id,
+        now,
+        sql::transact(store.db(), |tx| {
+            if !auth.spend_jti(tx, now)? {
+                return Err(OAuthError::new(
+                    REPLAYED,
+                    "the client assertion was used before",
+                ));
+            }
+            let used = tx.row(
+                "UPDATE oidc_code SET used = 1 WHERE code_hash = $1 AND used = 0 \
              RETURNING grant_id, client_id, details, expires_at",
-            &[hash.clone().into()],
-        )?;
-        let Some(r) = used else {
-            // Unknown, or used before: a replay revokes what the code issued.
-            if let Some(r) = tx.row(
-                "SELECT grant_id FROM oidc_code WHERE code_hash = $1",
                 &[hash.clone().into()],
-            )? {
-                let gid = r.first().cloned().unwrap_or(Val::Null).int()?;
-                revoke_grant(tx, gid, t)?;
+            )?;
+            let Some(r) = used else {
+                // Unknown, or used before: a replay revokes what the code issued.
+                if let Some(r) = tx.row(
+                    "SELECT grant_id FROM oidc_code WHERE code_hash = $1",
+                    &[hash.clone().into()],
+                )? {
+                    let gid = r.first().cloned().unwrap_or(Val::Null).int()?;
+                    revoke_grant(tx, gid, t)?;
+                    return Ok(Outcome::Refused(
+                        "invalid_grant",
+                        "the code was used before; its tokens are revoked",
+                    ));
+                }
+                return Err(OAuthError::new("invalid_grant", "the code is unknown"));
+            };
+            let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
+            let gid = g(0).int()?;
+            if g(1).text()? != client.client_id {
                 return Ok(Outcome::Refused(
                     "invalid_grant",
-                    "the code was used before; its tokens are revoked",
+                    "the code was issued to another client",
                 ));
             }
-            return Err(OAuthError::new("invalid_grant", "the code is unknown"));
-        };
-        let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
-        let gid = g(0).int()?;
-        if g(1).text()? != client.client_id {
-            return Ok(Outcome::Refused(
-                "invalid_grant",
-                "the code was issued to another client",
-            ));
-        }
-        if g(3).int()? <= t {
-            return Ok(Outcome::Refused("invalid_grant", "the code has expired"));
-        }
-        let details: CodeDetails = serde_json::from_str(&g(2).text()?)
-            .map_err(|_| StoreError::Corrupt("a code's details are not JSON".into()))?;
-        if details.redirect_uri != redirect_uri {
-            return Ok(Outcome::Refused(
-                "invalid_grant",
-                "the redirect_uri differs from the request's",
-            ));
-        }
-        if !verifier_ok
-            || !secret::constant_time_eq(challenge.as_bytes(), details.code_challenge.as_bytes())
-        {
-            return Ok(Outcome::Refused(
-                "invalid_grant",
-                "the PKCE code_verifier does not match",
-            ));
-        }
-        if let Some(bound) = &details.dpop_jkt {
-            if dpop_jkt != Some(bound.as_str()) {
+            if g(3).int()? <= t {
+                return Ok(Outcome::Refused("invalid_grant", "the code has expired"));
+            }
+            let details: CodeDetails = serde_json::from_str(&g(2).text()?)
+                .map_err(|_| StoreError::Corrupt("a code's details are not JSON".into()))?;
+            if details.redirect_uri != redirect_uri {
                 return Ok(Outcome::Refused(
                     "invalid_grant",
-                    "the code is bound to another DPoP key",
+                    "the redirect_uri differs from the request's",
                 ));
             }
-        }
-        let Some(personal_id) = live_grant(tx, gid, &client.client_id)? else {
-            return Ok(Outcome::Refused("invalid_grant", "the grant was revoked"));
-        };
-        let mut details = details;
-        if details.dpop_jkt.is_none() {
-            details.dpop_jkt = dpop_jkt.map(str::to_owned);
-        }
-        let key = claims::pairwise_key(tx)?;
-        let sub = claims::subject(&key, &client.sector_identifier, &personal_id);
-        let refresh_token = new_refresh(tx, gid, &details, t)?;
-        tx.exec(
+            if !verifier_ok
+                || !secret::constant_time_eq(
+                    challenge.as_bytes(),
+                    details.code_challenge.as_bytes(),
+                )
+            {
+                return Ok(Outcome::Refused(
+                    "invalid_grant",
+                    "the PKCE code_verifier does not match",
+                ));
+            }
+            if let Some(bound) = &details.dpop_jkt {
+                if dpop_jkt != Some(bound.as_str()) {
+                    return Ok(Outcome::Refused(
+                        "invalid_grant",
+                        "the code is bound to another DPoP key",
+                    ));
+                }
+            }
+            let Some(personal_id) = live_grant(tx, gid, &client.client_id)? else {
+                return Ok(Outcome::Refused("invalid_grant", "the grant was revoked"));
+            };
+            let mut details = details;
+            if details.dpop_jkt.is_none() {
+                details.dpop_jkt = dpop_jkt.map(str::to_owned);
+            }
+            let key = claims::pairwise_key(tx)?;
+            let sub = claims::subject(&key, &client.sector_identifier, &personal_id);
+            let refresh_token = new_refresh(tx, gid, &details, t)?;
+            tx.exec(
             "INSERT INTO oidc_release (personal_id, client_id, claims, released_at) VALUES ($1, $2, $3, $4)",
             &[
                 personal_id.into(),
@@ -424,14 +445,15 @@ pub fn exchange(
                 t.into(),
             ],
         )?;
-        Ok(Outcome::Issued(Box::new(Issue {
-            grant_id: gid,
-            client_id: client.client_id.clone(),
-            sub,
-            details,
-            refresh_token,
-        })))
-    }))
+            Ok(Outcome::Issued(Box::new(Issue {
+                grant_id: gid,
+                client_id: client.client_id.clone(),
+                sub,
+                details,
+                refresh_token,
+            })))
+        }),
+    )
 }
 
 /// The `refresh_token` grant: the token is spent and a new one issued; a token spent before
@@ -441,71 +463,78 @@ pub fn refresh(
     auth: &Authenticated,
     token: &str,
     dpop_jkt: Option<&str>,
+    request_id: &str,
     now: OffsetDateTime,
 ) -> Result<Issue, OAuthError> {
     let client = &auth.client;
     let hash = secret::token_hash(token);
     let t = ms(now);
-    finish(sql::transact(store.db(), |tx| {
-        if !auth.spend_jti(tx, now)? {
-            return Err(OAuthError::new(
-                "invalid_client",
-                "the client assertion was used before",
-            ));
-        }
-        let used = tx.row(
-            "UPDATE oidc_refresh SET used = 1 WHERE token_hash = $1 AND used = 0 \
-             RETURNING grant_id, expires_at, dpop_jkt",
-            &[hash.clone().into()],
-        )?;
-        let Some(r) = used else {
-            if let Some(r) = tx.row(
-                "SELECT grant_id FROM oidc_refresh WHERE token_hash = $1",
-                &[hash.clone().into()],
-            )? {
-                let gid = r.first().cloned().unwrap_or(Val::Null).int()?;
-                revoke_grant(tx, gid, t)?;
-                return Ok(Outcome::Refused(
-                    "invalid_grant",
-                    "the refresh token was used before; the grant is revoked",
+    finish(
+        store,
+        auth,
+        request_id,
+        now,
+        sql::transact(store.db(), |tx| {
+            if !auth.spend_jti(tx, now)? {
+                return Err(OAuthError::new(
+                    REPLAYED,
+                    "the client assertion was used before",
                 ));
             }
-            return Err(OAuthError::new(
-                "invalid_grant",
-                "the refresh token is unknown",
-            ));
-        };
-        let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
-        let gid = g(0).int()?;
-        if g(1).int()? <= t {
-            return Ok(Outcome::Refused(
-                "invalid_grant",
-                "the refresh token has expired",
-            ));
-        }
-        let Some(personal_id) = live_grant(tx, gid, &client.client_id)? else {
-            return Ok(Outcome::Refused("invalid_grant", "the grant was revoked"));
-        };
-        let d = tx
-            .row(
-                "SELECT details FROM oidc_code WHERE grant_id = $1 LIMIT 1",
-                &[gid.into()],
-            )?
-            .ok_or_else(|| StoreError::Corrupt("a grant without its code".into()))?;
-        let mut details: CodeDetails =
-            serde_json::from_str(&d.first().cloned().unwrap_or(Val::Null).text()?)
-                .map_err(|_| StoreError::Corrupt("a code's details are not JSON".into()))?;
-        details.nonce = None;
-        details.dpop_jkt = g(2).opt_text()?.or_else(|| dpop_jkt.map(str::to_owned));
-        let key = claims::pairwise_key(tx)?;
-        let sub = claims::subject(&key, &client.sector_identifier, &personal_id);
-        let refresh_token = new_refresh(tx, gid, &details, t)?;
-        Ok(Outcome::Issued(Box::new(Issue {
-            grant_id: gid,
-            client_id: client.client_id.clone(),
-            sub,
-            details,
-            refresh_token,
-        })))
-    }))
+            let used = tx.row(
+                "UPDATE oidc_refresh SET used = 1 WHERE token_hash = $1 AND used = 0 \
+             RETURNING grant_id, expires_at, dpop_jkt",
+                &[hash.clone().into()],
+            )?;
+            let Some(r) = used else {
+                if let Some(r) = tx.row(
+                    "SELECT grant_id FROM oidc_refresh WHERE token_hash = $1",
+                    &[hash.clone().into()],
+                )? {
+                    let gid = r.first().cloned().unwrap_or(Val::Null).int()?;
+                    revoke_grant(tx, gid, t)?;
+                    return Ok(Outcome::Refused(
+                        "invalid_grant",
+                        "the refresh token was used before; the grant is revoked",
+                    ));
+                }
+                return Err(OAuthError::new(
+                    "invalid_grant",
+                    "the refresh token is unknown",
+                ));
+            };
+            let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
+            let gid = g(0).int()?;
+            if g(1).int()? <= t {
+                return Ok(Outcome::Refused(
+                    "invalid_grant",
+                    "the refresh token has expired",
+                ));
+            }
+            let Some(personal_id) = live_grant(tx, gid, &client.client_id)? else {
+                return Ok(Outcome::Refused("invalid_grant", "the grant was revoked"));
+            };
+            let d = tx
+                .row(
+                    "SELECT details FROM oidc_code WHERE grant_id = $1 LIMIT 1",
+                    &[gid.into()],
+                )?
+                .ok_or_else(|| StoreError::Corrupt("a grant without its code".into()))?;
+            let mut details: CodeDetails =
+                serde_json::from_str(&d.first().cloned().unwrap_or(Val::Null).text()?)
+                    .map_err(|_| StoreError::Corrupt("a code's details are not JSON".into()))?;
+            details.nonce = None;
+            details.dpop_jkt = g(2).opt_text()?.or_else(|| dpop_jkt.map(str::to_owned));
+            let key = claims::pairwise_key(tx)?;
+            let sub = claims::subject(&key, &client.sector_identifier, &personal_id);
+            let refresh_token = new_refresh(tx, gid, &details, t)?;
+            Ok(Outcome::Issued(Box::new(Issue {
+                grant_id: gid,
+                client_id: client.client_id.clone(),
+                sub,
+                details,
+                refresh_token,
+            })))
+        }),
+    )
 }

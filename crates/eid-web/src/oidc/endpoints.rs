@@ -209,6 +209,7 @@ pub(super) async fn par(
         let mut p = form(body)?;
         let creds = credentials(&headers, &p)?;
         let issuer = state.oidc.issuer.clone();
+        let rid = crate::error::request_id();
         let par_url = format!("{issuer}/oauth2/par");
         if let Some(jkt) = dpop(&state.oidc, &headers, "POST", &par_url, now, None)? {
             if p.get("dpop_jkt").is_some_and(|j| *j != jkt) {
@@ -223,9 +224,14 @@ pub(super) async fn par(
             .blocking(move |store| {
                 Ok((|| {
                     let token_url = format!("{issuer}/oauth2/token");
-                    let a =
-                        auth::authenticate(store, &creds, &[&issuer, &par_url, &token_url], now)?;
-                    a.spend_jti_now(store, now)?;
+                    let a = auth::authenticate(
+                        store,
+                        &creds,
+                        &[&issuer, &par_url, &token_url],
+                        &rid,
+                        now,
+                    )?;
+                    a.spend_jti_now(store, &rid, now)?;
                     if a.client.dpop_bound && !p.contains_key("dpop_jkt") {
                         return Err(OAuthError::new(
                             "invalid_request",
@@ -258,13 +264,14 @@ pub(super) async fn token(
         let p = form(body)?;
         let creds = credentials(&headers, &p)?;
         let issuer = state.oidc.issuer.clone();
+        let rid = crate::error::request_id();
         let token_url = format!("{issuer}/oauth2/token");
         let jkt = dpop(&state.oidc, &headers, "POST", &token_url, now, None)?;
         let st = state.clone();
         state
             .blocking(move |store| {
                 Ok((|| {
-                    let a = auth::authenticate(store, &creds, &[&issuer, &token_url], now)?;
+                    let a = auth::authenticate(store, &creds, &[&issuer, &token_url], &rid, now)?;
                     if a.client.dpop_bound && jkt.is_none() {
                         return Err(OAuthError::new(
                             "invalid_dpop_proof",
@@ -280,11 +287,17 @@ pub(super) async fn token(
                             get("redirect_uri"),
                             get("code_verifier"),
                             jkt.as_deref(),
+                            &rid,
                             now,
                         )?,
-                        "refresh_token" => {
-                            grant::refresh(store, &a, get("refresh_token"), jkt.as_deref(), now)?
-                        }
+                        "refresh_token" => grant::refresh(
+                            store,
+                            &a,
+                            get("refresh_token"),
+                            jkt.as_deref(),
+                            &rid,
+                            now,
+                        )?,
                         "" => {
                             return Err(OAuthError::new("invalid_request", "grant_type is missing"))
                         }

@@ -472,4 +472,18 @@ fn par_authenticates_the_client_and_its_request_uri_is_single_use_and_short_live
         &[("response_type", "code")],
     );
     assert_eq!(json(r).1["error"], "invalid_client");
+
+    // Each failed client authentication is in the audit trail, with the client id it claimed.
+    let log = op.store.audit_log(100).unwrap();
+    let failed: Vec<&str> = log
+        .iter()
+        .filter(|e| e.action == "oidc.client_auth" && e.outcome == "failed")
+        .map(|e| e.target.as_str())
+        .collect();
+    assert_eq!(
+        failed.iter().filter(|t| **t == "bank").count(),
+        3,
+        "{failed:?}"
+    );
+    assert!(failed.contains(&"nobody"), "{failed:?}");
 }

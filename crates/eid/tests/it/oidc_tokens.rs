@@ -353,3 +353,34 @@ fn dpop_binds_the_tokens_to_the_proof_key_and_a_proof_is_used_once() {
         200
     );
 }
+
+#[test]
+fn a_client_assertion_is_good_for_one_token_request_and_a_replay_is_audited() {
+    let op = setup("oidc-jti");
+    let token_url = op.url("/oauth2/token");
+    let a = op.assertion(&token_url);
+    let send = |code: &str, verifier: &str| {
+        json(post_form(
+            agent().post(&token_url),
+            &[
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &a),
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", BANK_CB),
+                ("code_verifier", verifier),
+            ],
+        ))
+    };
+    let (c1, v1) = op.code("bank", "openid", 1);
+    assert_eq!(send(&c1, &v1).0, 200);
+    let (c2, v2) = op.code("bank", "openid", 1);
+    let (s, b) = send(&c2, &v2);
+    assert_eq!((s, b["error"].as_str()), (401, Some("invalid_client")));
+    // The second code was not spent by the refused request.
+    assert_eq!(exchange(&op, &c2, &v2).0, 200);
+    let log = op.store.audit_log(50).unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action == "oidc.client_auth" && e.outcome == "failed" && e.target == "bank"));
+}
