@@ -337,17 +337,34 @@ fn finish(
     }
 }
 
+/// The parameters of an `authorization_code` request.
+#[derive(Clone, Copy)]
+pub struct CodeGrant<'a> {
+    pub code: &'a str,
+    pub redirect_uri: &'a str,
+    pub code_verifier: &'a str,
+}
+
+impl std::fmt::Debug for CodeGrant<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeGrant(…)")
+    }
+}
+
 /// The `authorization_code` grant.
 pub fn exchange(
     store: &dyn Store,
     auth: &Authenticated,
-    code: &str,
-    redirect_uri: &str,
-    code_verifier: &str,
+    grant: &CodeGrant<'_>,
     dpop_jkt: Option<&str>,
     request_id: &str,
     now: OffsetDateTime,
 ) -> Result<Issue, OAuthError> {
+    let CodeGrant {
+        code,
+        redirect_uri,
+        code_verifier,
+    } = *grant;
     let client = &auth.client;
     let hash = secret::token_hash(code);
     let verifier_ok = (43..=128).contains(&code_verifier.len())

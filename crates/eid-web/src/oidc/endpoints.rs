@@ -283,9 +283,11 @@ pub(super) async fn token(
                         "authorization_code" => grant::exchange(
                             store,
                             &a,
-                            get("code"),
-                            get("redirect_uri"),
-                            get("code_verifier"),
+                            &grant::CodeGrant {
+                                code: get("code"),
+                                redirect_uri: get("redirect_uri"),
+                                code_verifier: get("code_verifier"),
+                            },
                             jkt.as_deref(),
                             &rid,
                             now,

@@ -82,7 +82,6 @@ fn consent_csrf(headers: &HeaderMap, rid: &str, session: &Session) -> String {
 }
 
 /// What the browser is shown or sent to next, for a request (new, or waiting as `rid`).
-#[allow(clippy::too_many_arguments)]
 async fn proceed(
     state: &AppState,
     headers: &HeaderMap,
