@@ -103,6 +103,8 @@ pub struct Config {
     /// the trusted proxies (`EID_TRUSTED_PROXIES`, comma-separated) whose `X-Forwarded-For`
     /// names the source. See ARCHITECTURE.md, "Limits on secrets and codes".
     pub limits: crate::limits::Limits,
+    /// The `[oidc]` table: the OpenID Connect provider's issuer and key file.
+    pub oidc: crate::oidc::OidcConfig,
     /// The `[citizen]` table: the browser sessions of the citizen's pages (`/me`).
     pub citizen: crate::citizen::CitizenConfig,
 }
@@ -140,6 +142,7 @@ impl fmt::Debug for Config {
             hsts_max_age_seconds,
             metrics_token,
             limits,
+            oidc,
             citizen,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
@@ -176,6 +179,7 @@ impl fmt::Debug for Config {
             .field("hsts_max_age_seconds", hsts_max_age_seconds)
             .field("metrics_token", &redacted(metrics_token))
             .field("limits", limits)
+            .field("oidc", oidc)
             .field("citizen", citizen)
             .finish()
     }
@@ -213,6 +217,7 @@ impl Default for Config {
             hsts_max_age_seconds: None,
             metrics_token: None,
             limits: crate::limits::Limits::default(),
+            oidc: crate::oidc::OidcConfig::default(),
             citizen: crate::citizen::CitizenConfig::default(),
         }
     }
@@ -253,6 +258,7 @@ pub struct FileConfig {
     pub hsts_max_age_seconds: Option<u64>,
     pub metrics_token: Option<String>,
     pub limits: Option<crate::limits::Limits>,
+    pub oidc: Option<crate::oidc::OidcConfig>,
     pub citizen: Option<crate::citizen::CitizenConfig>,
 }
 
@@ -407,6 +413,9 @@ impl Config {
         }
         if let Some(v) = file.limits {
             c.limits = v;
+        }
+        if let Some(v) = file.oidc {
+            c.oidc = v;
         }
         // Layer 2: the environment.
         if let Some(v) = env.get("EID_HSTS_MAX_AGE_SECONDS") {

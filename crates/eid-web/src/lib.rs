@@ -20,6 +20,7 @@ pub mod json;
 pub mod limits;
 pub mod linkage;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod ops_api;

@@ -203,7 +203,11 @@ pub const NAV: &[NavItem] = &[
         href: "/me/password",
         label: "me.nav.security",
     },
-    // Connected services (the OpenID Connect provider's page) go here.
+    NavItem {
+        id: "services",
+        href: "/me/services",
+        label: "me.nav.services",
+    },
 ];
 
 /// A navigation link as rendered.
