@@ -15,6 +15,7 @@ pub mod error;
 pub mod face;
 pub mod intake;
 pub mod linkage;
+pub mod oidc;
 pub mod ops;
 pub mod outbox;
 pub mod register;

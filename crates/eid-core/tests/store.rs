@@ -646,7 +646,14 @@ fn events_and_audit_cannot_be_rewritten_in_sqlite() {
     );
     let raw = rusqlite::Connection::open(&path).unwrap();
     let raw_audit = rusqlite::Connection::open(eid_core::sqlite::audit_path(&path)).unwrap();
+    raw.execute(
+        "INSERT INTO oidc_release (personal_id, client_id, claims, released_at) VALUES ('x', 'c', 'name', 1)",
+        [],
+    )
+    .unwrap();
     for (conn, sql) in [
+        (&raw, "UPDATE oidc_release SET claims = 'rewritten'"),
+        (&raw, "DELETE FROM oidc_release"),
         (&raw, "UPDATE person_event SET reason = 'rewritten'"),
         (&raw, "DELETE FROM person_event"),
         (&raw_audit, "UPDATE audit SET outcome = 'ok'"),

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/sqlite/0009_link_decisions.sql"),
     ),
+    (11, include_str!("../migrations/sqlite/0011_oidc.sql")),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];

@@ -70,6 +70,7 @@ const MIGRATIONS: &[(i32, &str)] = &[
         9,
         include_str!("../../migrations/postgres/0009_link_decisions.sql"),
     ),
+    (11, include_str!("../../migrations/postgres/0011_oidc.sql")),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.

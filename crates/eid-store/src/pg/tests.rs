@@ -511,7 +511,14 @@ fn staff_sessions_tokens_and_audit() {
     put_all(s, &[person(&[])]);
     let mut c = s.conn().unwrap();
     let c = c.c().unwrap();
+    c.batch_execute(
+        "INSERT INTO oidc_release (personal_id, client_id, claims, released_at) VALUES ('x', 'c', 'name', 1)",
+    )
+    .unwrap();
     for sql in [
+        "UPDATE oidc_release SET claims = 'x'",
+        "DELETE FROM oidc_release",
+        "TRUNCATE oidc_release",
         "UPDATE audit SET outcome = 'ok'",
         "DELETE FROM audit",
         "TRUNCATE audit",

@@ -1,0 +1,172 @@
+//! The OpenID Connect provider's registry and keys over a real store (either engine).
+
+use eid_core::oidc::clients::{self, AuthMethod, NewClient};
+use eid_core::oidc::jose::{Alg, Jws};
+use eid_core::oidc::keys::{self, Kek, KeyState};
+use eid_core::store::{Role, Staff};
+use eid_core::{testkit, Acting, Actor, Caller, Error};
+use eid_domain::UnitCode;
+use serde_json::json;
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const NOW: OffsetDateTime = datetime!(2026-12-01 09:00 UTC);
+
+fn acting(role: Role) -> Acting {
+    let staff = Staff {
+        id: 1,
+        username: "m".into(),
+        display_name: "M".into(),
+        role,
+        unit: UnitCode::NATION,
+        disabled: false,
+    };
+    Acting::new(
+        Caller {
+            staff,
+            actor: Actor::Staff(1),
+        },
+        "r1",
+        NOW,
+    )
+}
+
+fn portal() -> NewClient {
+    NewClient {
+        client_id: Some("portal".into()),
+        name_vi: "Cổng Dịch vụ công".into(),
+        name_en: "Public Service Portal".into(),
+        logo_uri: None,
+        redirect_uris: vec!["https://dichvucong.gov.vn/cb".into()],
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        scopes: vec!["profile".into(), "birthdate".into()],
+        acr_values: vec![eid_core::oidc::ACR_LOA1.into()],
+        id_token_alg: Alg::Es256,
+        auth_method: AuthMethod::ClientSecretBasic,
+        jwks: None,
+        require_par: false,
+        sector_identifier: None,
+        dpop_bound: false,
+    }
+}
+
+#[test]
+fn ministry_staff_register_clients_and_others_are_refused() {
+    let store = testkit::fresh_store("oidc-registry");
+    let m = acting(Role::Ministry);
+    let (client, secret) = clients::add(&*store, &m, &portal()).unwrap();
+    let secret = secret.unwrap();
+    assert_eq!(client.client_id, "portal");
+    assert_eq!(client.scopes, ["openid", "profile", "birthdate"]);
+    assert_eq!(client.sector_identifier, "dichvucong.gov.vn");
+    assert!(client.secret_matches(&secret));
+    assert!(!client.secret_matches("wrong"));
+    assert!(matches!(
+        clients::add(&*store, &m, &portal()),
+        Err(Error::Conflict {
+            code: "oidc.client.exists",
+            ..
+        })
+    ));
+    assert!(matches!(
+        clients::add(&*store, &acting(Role::Province), &portal()),
+        Err(Error::ScopeDenied)
+    ));
+    let mut bad = portal();
+    bad.client_id = Some("other".into());
+    bad.redirect_uris = vec!["http://evil.example/cb".into()];
+    assert!(matches!(
+        clients::add(&*store, &m, &bad),
+        Err(Error::Bad { .. })
+    ));
+    let mut pkj = portal();
+    pkj.client_id = Some("bank".into());
+    pkj.auth_method = AuthMethod::PrivateKeyJwt;
+    assert!(
+        matches!(clients::add(&*store, &m, &pkj), Err(Error::Bad { .. })),
+        "needs keys"
+    );
+
+    let new_secret = clients::rotate_secret(&*store, &m, "portal").unwrap();
+    let again = clients::get(&*store, "portal").unwrap().unwrap();
+    assert!(again.secret_matches(&new_secret));
+    assert!(!again.secret_matches(&secret));
+
+    assert_eq!(clients::list(&*store, &m).unwrap().len(), 1);
+    clients::disable(&*store, &m, "portal").unwrap();
+    assert!(clients::get(&*store, "portal").unwrap().unwrap().disabled);
+    assert!(matches!(
+        clients::disable(&*store, &m, "nobody"),
+        Err(Error::NotFound { .. })
+    ));
+    let log = store.audit_log(20).unwrap();
+    assert!(log
+        .iter()
+        .any(|e| e.action == "oidc.client.add" && e.outcome == "denied"));
+    assert!(log
+        .iter()
+        .any(|e| e.action == "oidc.client.disable" && e.outcome == "ok"));
+}
+
+#[test]
+fn rotation_moves_keys_along_and_the_jwks_keeps_the_previous_key() {
+    let store = testkit::fresh_store("oidc-keys");
+    let kek = Kek::random();
+    assert!(keys::ensure(&*store, &kek, NOW).unwrap());
+    assert!(!keys::ensure(&*store, &kek, NOW).unwrap(), "idempotent");
+    let before = keys::list(&*store).unwrap();
+    assert_eq!(
+        before.len(),
+        6,
+        "current and next for each of three algorithms"
+    );
+    let signing = keys::signing_keys(&*store, &kek).unwrap();
+    let es = signing.get(Alg::Es256).unwrap();
+    let token = es.sign_jwt("JWT", &json!({"sub": "x"})).unwrap();
+    let old_kid = es.kid.clone();
+
+    let after = keys::rotate(&*store, &kek, &Actor::Cli("admin".into()), "cli", NOW).unwrap();
+    let state = |kid: &str| after.iter().find(|k| k.kid == kid).map(|k| k.state);
+    assert_eq!(state(&old_kid), Some(KeyState::Previous));
+    let jwks = keys::jwks(&*store).unwrap();
+    let published = jwks["keys"].as_array().unwrap();
+    assert_eq!(
+        published.len(),
+        9,
+        "next, current and previous of each algorithm"
+    );
+    let old = published
+        .iter()
+        .find(|k| k["kid"] == old_kid.as_str())
+        .unwrap();
+    assert!(
+        Jws::parse(&token).unwrap().verify(old),
+        "tokens signed before still verify"
+    );
+    let new_current = keys::signing_keys(&*store, &kek).unwrap();
+    assert_ne!(new_current.get(Alg::Es256).unwrap().kid, old_kid);
+    let rs = new_current.get(Alg::Rs256).unwrap();
+    let rs_token = rs.sign_jwt("JWT", &json!({"a": 1})).unwrap();
+    let rs_jwk = published
+        .iter()
+        .find(|k| k["kid"] == rs.kid.as_str())
+        .unwrap();
+    assert!(Jws::parse(&rs_token).unwrap().verify(rs_jwk));
+
+    keys::rotate(&*store, &kek, &Actor::Cli("admin".into()), "cli", NOW).unwrap();
+    let retired = keys::list(&*store).unwrap();
+    assert_eq!(
+        retired.iter().find(|k| k.kid == old_kid).map(|k| k.state),
+        Some(KeyState::Retired)
+    );
+    assert!(!keys::jwks(&*store).unwrap()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["kid"] == old_kid.as_str()));
+    assert!(
+        keys::signing_keys(&*store, &Kek::random()).is_err(),
+        "sealed under the kek"
+    );
+}
