@@ -19,6 +19,7 @@ pub mod json;
 pub mod limits;
 pub mod linkage;
 pub mod metrics;
+pub mod oidc_admin;
 pub mod openapi;
 pub mod ops;
 pub mod ops_api;

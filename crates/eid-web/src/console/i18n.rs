@@ -46,6 +46,7 @@ impl Lang {
             .iter()
             .chain(ops2::TABLE)
             .chain(link::TABLE)
+            .chain(crate::oidc_admin::i18n::TABLE)
             .find(|(k, _, _)| *k == key)
         {
             Some((_, vi, en)) => match self {
@@ -715,7 +716,12 @@ mod tests {
     #[test]
     fn keys_are_unique_and_both_languages_are_filled() {
         let mut seen = std::collections::HashSet::new();
-        for (k, vi, en) in TABLE.iter().chain(ops2::TABLE).chain(link::TABLE) {
+        for (k, vi, en) in TABLE
+            .iter()
+            .chain(ops2::TABLE)
+            .chain(link::TABLE)
+            .chain(crate::oidc_admin::i18n::TABLE)
+        {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!vi.is_empty() && !en.is_empty(), "{k}");
         }

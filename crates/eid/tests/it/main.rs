@@ -26,4 +26,5 @@ mod linkage;
 mod ops;
 mod ops_close;
 mod ops_national;
+mod rp_registry;
 mod slow_clients;
