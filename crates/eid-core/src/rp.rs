@@ -155,3 +155,94 @@ pub fn client(store: &dyn Store, caller: &Caller, client_id: &str) -> Result<Cli
     clients::get(store, client_id)?
         .ok_or_else(|| Error::not_found("oidc.client.not_found", "no such client"))
 }
+
+/// The client id of the demo's sample relying party (`eid demo`, development mode only).
+pub const DEMO_PORTAL: &str = "demo-portal";
+/// Where the demo keeps its portal's secret: the portal is served by the same process, which
+/// must present the secret at the token endpoint like any relying party. Only ever written on a
+/// database `eid demo` made (the caller checks), never on a real one.
+const DEMO_PORTAL_SECRET: &str = "demo.portal_secret";
+
+/// Registers the demo's portal for the server at `base` (`http://127.0.0.1:PORT`), or points the
+/// registered one at `base` again and gives it a new secret; keeps that secret for the portal.
+/// Returns the portal's URL.
+pub fn register_demo_portal(
+    store: &dyn Store,
+    acting: &Acting,
+    base: &str,
+) -> Result<String, Error> {
+    let base = base.trim_end_matches('/');
+    let portal = format!("{base}/demo/portal");
+    let callback = format!("{portal}/callback");
+    let scopes: Vec<String> = ["openid", "profile", "birthdate", "gender", "address"]
+        .map(str::to_owned)
+        .to_vec();
+    let levels: Vec<String> = ACR_VALUES.map(str::to_owned).to_vec();
+    let secret = match clients::get(store, DEMO_PORTAL)? {
+        Some(c) => {
+            let edit = ClientEdit {
+                name_vi: c.name_vi,
+                name_en: c.name_en,
+                logo_uri: None,
+                redirect_uris: vec![callback],
+                post_logout_redirect_uris: vec![portal.clone()],
+                backchannel_logout_uri: None,
+                scopes,
+                acr_values: levels,
+                id_token_alg: Alg::Es256,
+                jwks: None,
+                require_par: false,
+                dpop_bound: false,
+            };
+            update(store, acting, DEMO_PORTAL, &edit)?;
+            clients::rotate_secret(store, acting, DEMO_PORTAL)?
+        }
+        None => {
+            let new = clients::NewClient {
+                client_id: Some(DEMO_PORTAL.to_owned()),
+                name_vi: "Cổng dịch vụ công (minh hoạ)".to_owned(),
+                name_en: "Public service portal (demo)".to_owned(),
+                logo_uri: None,
+                redirect_uris: vec![callback],
+                post_logout_redirect_uris: vec![portal.clone()],
+                backchannel_logout_uri: None,
+                scopes,
+                acr_values: levels,
+                id_token_alg: Alg::Es256,
+                auth_method: AuthMethod::ClientSecretBasic,
+                jwks: None,
+                require_par: false,
+                sector_identifier: Some("demo-portal.local".to_owned()),
+                dpop_bound: false,
+            };
+            let (_, secret) = clients::add(store, acting, &new)?;
+            secret.ok_or_else(|| Error::bad("oidc.client.bad", "the demo portal got no secret"))?
+        }
+    };
+    sql::transact(store.db(), |tx| {
+        tx.exec(
+            "DELETE FROM app_setting WHERE key = $1",
+            &[DEMO_PORTAL_SECRET.into()],
+        )?;
+        tx.exec(
+            "INSERT INTO app_setting (key, value) VALUES ($1, $2)",
+            &[DEMO_PORTAL_SECRET.into(), secret.as_bytes().to_vec().into()],
+        )?;
+        Ok::<_, Error>(())
+    })?;
+    Ok(portal)
+}
+
+/// The demo portal's secret, when `eid demo` registered it on this database.
+pub fn demo_portal_secret(store: &dyn Store) -> Result<Option<String>, Error> {
+    let row = sql::read(store.db(), |tx| {
+        tx.row(
+            "SELECT value FROM app_setting WHERE key = $1",
+            &[DEMO_PORTAL_SECRET.into()],
+        )
+    })?;
+    match row.and_then(|r| r.into_iter().next()) {
+        Some(v) => Ok(Some(String::from_utf8_lossy(&v.blob()?).into_owned())),
+        None => Ok(None),
+    }
+}

@@ -204,10 +204,12 @@ pub(super) fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
     } else {
         None
     };
+    let registry = Arc::clone(&store);
     runtime()?.block_on(async move {
         let (app, addr) = crate::Application::with_store(config, store).await?;
         tracing::info!(%addr, "listening");
         let base = format!("http://{addr}");
+        super::oidc::demo_portal(registry.as_ref(), &base)?;
         if let Some(h) = history.as_ref().and_then(|h| h.devices.first()) {
             outln!(
                 "try an intake device: eid client intake --server {base} --device-id {} --key-seed {} --officer {} --personal-id ID --phone PHONE",

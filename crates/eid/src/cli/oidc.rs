@@ -289,3 +289,15 @@ pub(super) fn admin_keys(config: &Config, cmd: KeysCommand) -> Result<(), Failur
 fn key_file(_config: &Config) -> Result<PathBuf, Failure> {
     Err("give --key-file: the server's key-encryption key file ([oidc] key_file)".into())
 }
+
+/// `eid demo`: registers the sample relying party for the server at `base` (its redirect URI on
+/// the server's own address) and prints where it is.
+pub(super) fn demo_portal(store: &dyn Store, base: &str) -> Result<(), Failure> {
+    let mut acting = cli_acting();
+    acting.caller.actor = Actor::Cli("demo".to_owned());
+    let portal = eid_core::rp::register_demo_portal(store, &acting, base)?;
+    outln!(
+        "sign in with eID on a sample portal (Cổng dịch vụ công, minh hoạ): {portal} — client {}",
+        eid_core::rp::DEMO_PORTAL
+    )
+}

@@ -556,3 +556,54 @@ fn other_staff_get_403_and_no_link() {
         .iter()
         .any(|e| e.action == "oidc.client.list" && e.outcome == "denied"));
 }
+
+// --- The demo's sample portal ----------------------------------------------------------------
+
+#[test]
+fn the_demo_portal_waits_for_its_registration_and_a_new_run_points_it_at_the_new_address() {
+    let store = fresh_store("rp-portal");
+    let base = spawn(Arc::clone(&store));
+    let page = call(agent().get(&format!("{base}/demo/portal")));
+    assert_eq!(page.status(), 200);
+    let html = page.into_string().unwrap();
+    assert!(
+        html.contains("Cổng dịch vụ công (minh hoạ)"),
+        "Vietnamese first"
+    );
+    assert!(
+        !html.contains("id=\"eid-login\""),
+        "no button before `eid demo` registers it"
+    );
+
+    let acting = cli_acting();
+    let url =
+        eid_core::rp::register_demo_portal(store.as_ref(), &acting, "http://127.0.0.1:1").unwrap();
+    assert_eq!(url, "http://127.0.0.1:1/demo/portal");
+    let first = eid_core::rp::demo_portal_secret(store.as_ref())
+        .unwrap()
+        .unwrap();
+    let url = eid_core::rp::register_demo_portal(store.as_ref(), &acting, &base).unwrap();
+    assert_eq!(url, format!("{base}/demo/portal"));
+    let second = eid_core::rp::demo_portal_secret(store.as_ref())
+        .unwrap()
+        .unwrap();
+    let c = clients::get(store.as_ref(), eid_core::rp::DEMO_PORTAL)
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.redirect_uris, [format!("{base}/demo/portal/callback")]);
+    assert!(
+        c.secret_matches(&second) && !c.secret_matches(&first),
+        "a new secret each run"
+    );
+    assert_eq!(c.auth_method.as_str(), "client_secret_basic");
+
+    let html = call(agent().get(&format!("{base}/demo/portal")))
+        .into_string()
+        .unwrap();
+    assert!(html.contains("id=\"eid-login\"") && html.contains("Đăng nhập bằng eID"));
+    // A callback that did not start here (no flow cookie, or another state) signs no one in.
+    let r = call(agent().get(&format!("{base}/demo/portal/callback?code=x&state=y")));
+    assert_eq!(r.status(), 200);
+    let html = r.into_string().unwrap();
+    assert!(html.contains("Đăng nhập không thành công") && !html.contains("id=\"claims\""));
+}
