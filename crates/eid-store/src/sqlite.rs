@@ -32,6 +32,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/sqlite/0009_link_decisions.sql"),
     ),
+    (
+        10,
+        include_str!("../migrations/sqlite/0010_citizen_web_session.sql"),
+    ),
     (11, include_str!("../migrations/sqlite/0011_oidc.sql")),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =

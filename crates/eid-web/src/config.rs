@@ -103,6 +103,8 @@ pub struct Config {
     /// the trusted proxies (`EID_TRUSTED_PROXIES`, comma-separated) whose `X-Forwarded-For`
     /// names the source. See ARCHITECTURE.md, "Limits on secrets and codes".
     pub limits: crate::limits::Limits,
+    /// The `[citizen]` table: the browser sessions of the citizen's pages (`/me`).
+    pub citizen: crate::citizen::CitizenConfig,
 }
 
 impl fmt::Debug for Config {
@@ -138,6 +140,7 @@ impl fmt::Debug for Config {
             hsts_max_age_seconds,
             metrics_token,
             limits,
+            citizen,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -173,6 +176,7 @@ impl fmt::Debug for Config {
             .field("hsts_max_age_seconds", hsts_max_age_seconds)
             .field("metrics_token", &redacted(metrics_token))
             .field("limits", limits)
+            .field("citizen", citizen)
             .finish()
     }
 }
@@ -209,6 +213,7 @@ impl Default for Config {
             hsts_max_age_seconds: None,
             metrics_token: None,
             limits: crate::limits::Limits::default(),
+            citizen: crate::citizen::CitizenConfig::default(),
         }
     }
 }
@@ -248,6 +253,7 @@ pub struct FileConfig {
     pub hsts_max_age_seconds: Option<u64>,
     pub metrics_token: Option<String>,
     pub limits: Option<crate::limits::Limits>,
+    pub citizen: Option<crate::citizen::CitizenConfig>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
@@ -395,6 +401,9 @@ impl Config {
         }
         if let Some(v) = file.metrics_token {
             c.metrics_token = non_empty(v);
+        }
+        if let Some(v) = file.citizen {
+            c.citizen = v;
         }
         if let Some(v) = file.limits {
             c.limits = v;
@@ -553,6 +562,7 @@ impl Config {
         crate::sms::check_template(&c.sms_template)
             .map_err(|e| ConfigError(format!("sms_template: {e}")))?;
         c.limits.check().map_err(ConfigError)?;
+        c.citizen.check().map_err(ConfigError)?;
         if c.face_match_threshold_permille > 1000 {
             return Err(ConfigError(
                 "face_match_threshold_permille must be between 0 and 1000".to_owned(),

@@ -12,6 +12,7 @@ pub mod access;
 pub mod accounts;
 pub mod accounts_api;
 pub mod auth;
+pub mod citizen;
 pub mod config;
 pub mod console;
 pub mod error;

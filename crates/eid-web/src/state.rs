@@ -64,6 +64,8 @@ pub fn account_settings(c: &Config) -> eid_core::accounts::Settings {
         session_ttl: time::Duration::minutes(
             i64::try_from(c.session_ttl_minutes).unwrap_or(i64::MAX / 60_000),
         ),
+        web_idle: time::Duration::minutes(i64::from(c.citizen.idle_minutes)),
+        web_ttl: time::Duration::hours(i64::from(c.citizen.absolute_hours)),
         code_issues_per_hour: c.limits.code_issues_per_hour,
         code_guesses_per_hour: c.limits.code_guesses_per_hour,
     }

@@ -194,6 +194,7 @@ pub fn set_lock(
                 "UPDATE citizen_session SET revoked = 1 WHERE account_id = $1",
                 &[a.id.into()],
             )?;
+            web_session::end_all_in(tx, a.id, now)?;
         }
         record(tx, NewEvent::account(&a, kind, &actor).detail(detail), now)?;
         account_where(tx, "id = $1", a.id.into())?.ok_or(Refusal::NotFound("account.not_found"))

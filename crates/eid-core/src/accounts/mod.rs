@@ -34,6 +34,7 @@ mod locks;
 pub mod officer;
 mod refusal;
 mod signin;
+pub mod web_session;
 
 pub use account::*;
 pub use applications::*;
@@ -72,6 +73,10 @@ pub struct Settings {
     /// per personal ID (or account) in it, and a lock-out lasts until it ends.
     pub lockout: Duration,
     pub session_ttl: Duration,
+    /// A browser session ([`web_session`]) ends after this long unused…
+    pub web_idle: Duration,
+    /// …and this long after it started, however used.
+    pub web_ttl: Duration,
     /// Sign-in, reset and phone-change codes sent per hour for one personal ID, and for one
     /// phone number.
     pub code_issues_per_hour: u32,
@@ -90,6 +95,8 @@ impl Default for Settings {
             max_failures: 5,
             lockout: Duration::minutes(15),
             session_ttl: Duration::hours(12),
+            web_idle: Duration::minutes(30),
+            web_ttl: Duration::hours(12),
             code_issues_per_hour: 3,
             code_guesses_per_hour: 10,
         }

@@ -55,6 +55,8 @@ pub enum Refusal {
     NotFound(&'static str),
     WrongState(String),
     NotHigherLevel,
+    /// Level 2 was asked of a level-1 account (it must be upgraded first).
+    Level2Required,
     GuardianRequired,
     NotGuardian,
     GoInPerson {
@@ -99,6 +101,7 @@ impl Refusal {
             Refusal::NotFound(what) => what,
             Refusal::WrongState(_) => "state.wrong",
             Refusal::NotHigherLevel => "review.not_higher_level",
+            Refusal::Level2Required => "account.level2_required",
             Refusal::GuardianRequired => "account.guardian_required",
             Refusal::NotGuardian => "account.not_guardian",
             Refusal::GoInPerson { .. } => "account.go_in_person",
@@ -123,6 +126,7 @@ impl Refusal {
             | Refusal::OfficerUnknown
             | Refusal::OfficerOutsideScope
             | Refusal::NotHigherLevel
+            | Refusal::Level2Required
             | Refusal::NotGuardian
             | Refusal::GuardianRequired => Class::Forbidden,
             Refusal::PersonUnknown | Refusal::NotFound(_) => Class::NotFound,
@@ -181,6 +185,9 @@ impl fmt::Display for Refusal {
             Refusal::WrongState(s) => f.write_str(s),
             Refusal::NotHigherLevel => f.write_str(
                 "a review is decided by an officer of a unit above the collecting unit",
+            ),
+            Refusal::Level2Required => f.write_str(
+                "this needs a level-2 account; upgrade the account first",
             ),
             Refusal::GuardianRequired => f.write_str(
                 "only a guardian recorded in the register who holds an active level-2 account may do this",

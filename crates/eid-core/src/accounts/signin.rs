@@ -115,11 +115,66 @@ pub(super) fn new_session(
         "INSERT INTO citizen_session (token_hash, account_id, device_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         &[token_hash(&token).into(), a.id.into(), device_hash.to_vec().into(), to_ms(now).into(), to_ms(expires_at).into()],
     )?;
+    clear_failures(tx, a)?;
+    Ok(SignIn::Session { token, expires_at })
+}
+
+/// A right secret clears the account's failure count and lock-out.
+pub(super) fn clear_failures(tx: &mut dyn Tx, a: &Account) -> Result<(), StoreError> {
     tx.exec(
         "UPDATE account SET failures = 0, locked_out_until = NULL WHERE id = $1",
         &[a.id.into()],
     )?;
-    Ok(SignIn::Session { token, expires_at })
+    Ok(())
+}
+
+/// Which front a sign-in opens a session for: the app (a bearer token in `citizen_session`) or
+/// a browser (the `/me` pages, [`super::web_session`]). The device rule is the same for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Front {
+    App,
+    Web,
+}
+
+impl Front {
+    /// The prefix of a device-check code's payload (the app's has none, as before).
+    fn payload(self, device_hash: &[u8]) -> String {
+        match self {
+            Front::App => hex(device_hash),
+            Front::Web => format!("web:{}", hex(device_hash)),
+        }
+    }
+
+    /// The front and device hash a device-check code's payload names.
+    fn of_payload(payload: &str) -> (Front, Vec<u8>) {
+        match payload.strip_prefix("web:") {
+            Some(h) => (Front::Web, crate::intake::unhex(h).unwrap_or_default()),
+            None => (
+                Front::App,
+                crate::intake::unhex(payload).unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// A session for this front on a device the account is bound to.
+    fn open(
+        self,
+        tx: &mut dyn Tx,
+        s: &Settings,
+        a: &Account,
+        device_hash: &[u8],
+        amr: &[&str],
+        now: OffsetDateTime,
+    ) -> Result<SignIn, StoreError> {
+        match self {
+            Front::App => new_session(tx, s, a, device_hash, now),
+            Front::Web => {
+                clear_failures(tx, a)?;
+                let (token, expires_at) = web_session::open_in(tx, s, a, device_hash, amr, now)?;
+                Ok(SignIn::Session { token, expires_at })
+            }
+        }
+    }
 }
 
 /// Completes a sign-in whose password was right: a session on the bound device, or a code to
@@ -129,6 +184,18 @@ pub fn signin(
     s: &Settings,
     a: &Account,
     device_hash: &[u8],
+    now: OffsetDateTime,
+) -> Result<SignIn, Refusal> {
+    signin_for(store, s, a, device_hash, Front::App, now)
+}
+
+/// [`signin`] for a front.
+pub(super) fn signin_for(
+    store: &dyn Store,
+    s: &Settings,
+    a: &Account,
+    device_hash: &[u8],
+    front: Front,
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
     let a = sync_account_lock(store, a.clone(), now)?;
@@ -149,7 +216,7 @@ pub fn signin(
                     &[device_hash.to_vec().into(), a.id.into()],
                 )?;
             }
-            let out = new_session(tx, s, &a, device_hash, now)?;
+            let out = front.open(tx, s, &a, device_hash, &["pwd"], now)?;
             record(
                 tx,
                 NewEvent::account(&a, "signed_in", &actor)
@@ -167,7 +234,7 @@ pub fn signin(
                 account_id: Some(a.id),
                 application_id: None,
                 phone: Some(&a.phone),
-                payload: hex(device_hash),
+                payload: front.payload(device_hash),
                 ttl: s.otp_ttl,
                 second: false,
             },
@@ -204,6 +271,19 @@ pub fn confirm_device(
     code: &str,
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
+    confirm_device_for(store, s, handle, code, Front::App, now)
+}
+
+/// [`confirm_device`] for a front: a code sent for the other front's sign-in is refused as a
+/// wrong code.
+pub(super) fn confirm_device_for(
+    store: &dyn Store,
+    s: &Settings,
+    handle: &str,
+    code: &str,
+    front: Front,
+    now: OffsetDateTime,
+) -> Result<SignIn, Refusal> {
     with_code(
         store,
         s,
@@ -220,7 +300,10 @@ pub fn confirm_device(
             if !a.locks().is_empty() {
                 return Err(Refusal::AccountLocked(a.locks()));
             }
-            let device = crate::intake::unhex(&c.payload).unwrap_or_default();
+            let (sent_for, device) = Front::of_payload(&c.payload);
+            if sent_for != front {
+                return Err(Refusal::BadCode);
+            }
             tx.exec(
                 "UPDATE account SET device_hash = $1, updated_at = $2 WHERE id = $3",
                 &[device.clone().into(), to_ms(now).into(), a.id.into()],
@@ -229,6 +312,7 @@ pub fn confirm_device(
                 "UPDATE citizen_session SET revoked = 1 WHERE account_id = $1",
                 &[a.id.into()],
             )?;
+            web_session::end_all_in(tx, a.id, now)?;
             let actor = Actor::Anonymous;
             record(
                 tx,
@@ -236,7 +320,7 @@ pub fn confirm_device(
                     .detail(serde_json::json!({ "device": device_label(&device) })),
                 now,
             )?;
-            let out = new_session(tx, s, &a, &device, now)?;
+            let out = front.open(tx, s, &a, &device, &["pwd", "otp"], now)?;
             record(
                 tx,
                 NewEvent::account(&a, "signed_in", &actor)
@@ -366,7 +450,7 @@ pub fn check_credentials(
 
 /// [`check_credentials`] from a device (its hash): the account's bound device counts its
 /// checks under a key of its own.
-fn check_credentials_from(
+pub(super) fn check_credentials_from(
     store: &dyn Store,
     s: &Settings,
     c: &Credentials<'_>,

@@ -70,6 +70,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         9,
         include_str!("../../migrations/postgres/0009_link_decisions.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/postgres/0010_citizen_web_session.sql"),
+    ),
     (11, include_str!("../../migrations/postgres/0011_oidc.sql")),
 ];
 

@@ -13,7 +13,7 @@ mod intake;
 pub mod officer;
 mod officer_api;
 mod outbox;
-mod wire;
+pub(crate) mod wire;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

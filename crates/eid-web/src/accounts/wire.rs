@@ -18,11 +18,11 @@ use super::MAX_PHOTO_BYTES;
 // ----------------------------------------------------------------------------------------------
 // Wire views
 
-pub(super) fn rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-pub(super) fn masked(phone: &str) -> String {
+pub(crate) fn masked(phone: &str) -> String {
     PhoneNumber::parse(phone)
         .map(|p| p.masked())
         .unwrap_or_default()
@@ -117,11 +117,11 @@ pub(super) fn bad(code: &'static str, message: impl Into<String>) -> AppError {
     AppError::bad(code, message)
 }
 
-pub(super) fn phone(raw: &str) -> Result<PhoneNumber, AppError> {
+pub(crate) fn phone(raw: &str) -> Result<PhoneNumber, AppError> {
     PhoneNumber::parse(raw).map_err(|e| bad("phone.invalid", e.to_string()))
 }
 
-pub(super) fn passcode_ok(p: &str) -> Result<(), AppError> {
+pub(crate) fn passcode_ok(p: &str) -> Result<(), AppError> {
     if p.len() == 6 && p.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
@@ -129,11 +129,11 @@ pub(super) fn passcode_ok(p: &str) -> Result<(), AppError> {
     }
 }
 
-pub(super) fn password_ok(p: &str) -> Result<(), AppError> {
+pub(crate) fn password_ok(p: &str) -> Result<(), AppError> {
     check_password_policy(p).map_err(|why| bad("password.policy", why))
 }
 
-pub(super) fn code_ok(c: &str) -> Result<(), AppError> {
+pub(crate) fn code_ok(c: &str) -> Result<(), AppError> {
     if c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
@@ -146,7 +146,7 @@ pub(super) fn device_hash(raw: &str) -> Result<Vec<u8>, AppError> {
     acc::device_hash(raw).map_err(|why| bad("device_id.invalid", why))
 }
 
-pub(super) fn photo(b64: &str) -> Result<Vec<u8>, AppError> {
+pub(crate) fn photo(b64: &str) -> Result<Vec<u8>, AppError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .map_err(|_| bad("photo.encoding", "photo_base64 is not valid base64"))?;
@@ -160,7 +160,7 @@ pub(super) fn photo(b64: &str) -> Result<Vec<u8>, AppError> {
 }
 
 /// Hashes secrets with Argon2id on a blocking thread.
-pub(super) async fn hash_secrets(secrets: Vec<String>) -> Result<Vec<String>, AppError> {
+pub(crate) async fn hash_secrets(secrets: Vec<String>) -> Result<Vec<String>, AppError> {
     tokio::task::spawn_blocking(move || {
         secrets
             .iter()

@@ -46,6 +46,7 @@ impl Lang {
             .iter()
             .chain(ops2::TABLE)
             .chain(link::TABLE)
+            .chain(crate::citizen::i18n::TABLE)
             .chain(crate::oidc_admin::i18n::TABLE)
             .find(|(k, _, _)| *k == key)
         {
@@ -720,6 +721,7 @@ mod tests {
             .iter()
             .chain(ops2::TABLE)
             .chain(link::TABLE)
+            .chain(crate::citizen::i18n::TABLE)
             .chain(crate::oidc_admin::i18n::TABLE)
         {
             assert!(seen.insert(*k), "duplicate key {k}");

@@ -10,6 +10,7 @@ mod accounts;
 mod api;
 mod audit_ids;
 mod campaign_api;
+mod citizen_pages;
 mod cli;
 mod clock;
 mod console;
