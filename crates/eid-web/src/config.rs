@@ -105,6 +105,8 @@ pub struct Config {
     pub limits: crate::limits::Limits,
     /// The `[citizen]` table: the browser sessions of the citizen's pages (`/me`).
     pub citizen: crate::citizen::CitizenConfig,
+    /// The `[oidc]` table: the OpenID Connect provider's issuer and key file.
+    pub oidc: crate::oidc::OidcConfig,
 }
 
 impl fmt::Debug for Config {
@@ -141,6 +143,7 @@ impl fmt::Debug for Config {
             metrics_token,
             limits,
             citizen,
+            oidc,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -177,6 +180,7 @@ impl fmt::Debug for Config {
             .field("metrics_token", &redacted(metrics_token))
             .field("limits", limits)
             .field("citizen", citizen)
+            .field("oidc", oidc)
             .finish()
     }
 }
@@ -214,6 +218,7 @@ impl Default for Config {
             metrics_token: None,
             limits: crate::limits::Limits::default(),
             citizen: crate::citizen::CitizenConfig::default(),
+            oidc: crate::oidc::OidcConfig::default(),
         }
     }
 }
@@ -254,6 +259,7 @@ pub struct FileConfig {
     pub metrics_token: Option<String>,
     pub limits: Option<crate::limits::Limits>,
     pub citizen: Option<crate::citizen::CitizenConfig>,
+    pub oidc: Option<crate::oidc::OidcConfig>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
@@ -407,6 +413,9 @@ impl Config {
         }
         if let Some(v) = file.limits {
             c.limits = v;
+        }
+        if let Some(v) = file.oidc {
+            c.oidc = v;
         }
         // Layer 2: the environment.
         if let Some(v) = env.get("EID_HSTS_MAX_AGE_SECONDS") {

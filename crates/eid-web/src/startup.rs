@@ -79,6 +79,10 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let mut config = config;
+        if config.oidc.issuer.is_none() {
+            config.oidc.issuer = Some(format!("http://{addr}"));
+        }
         let state = AppState::with_clock(Arc::clone(&store), config, clock);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let keep_body = state.sms.name() == "dev-sink";
@@ -221,6 +225,7 @@ pub fn router(state: AppState) -> Router {
         .merge(Router::from(crate::openapi::api_router()))
         .merge(crate::console::router())
         .merge(crate::citizen::router(state.clone()))
+        .merge(crate::oidc::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -364,10 +369,14 @@ async fn around_request(State(state): State<AppState>, request: Request, next: N
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    );
+    // A page that must send a form on to another origin (the OpenID Connect consent) sets
+    // its own policy.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        );
+    }
     if let Some(max_age) = state.config.hsts_max_age_seconds {
         if let Ok(v) = HeaderValue::from_str(&format!("max-age={max_age}; includeSubDomains")) {
             headers.insert(header::STRICT_TRANSPORT_SECURITY, v);

@@ -37,6 +37,8 @@ pub struct Inner {
     pub verifier: Arc<dyn FaceVerifier>,
     /// The only clock the server reads (the system's, or a test's).
     pub clock: Arc<dyn Clock>,
+    /// The OpenID Connect provider's per-node state (issuer, opened keys, DPoP proof ids).
+    pub oidc: crate::oidc::OidcState,
 }
 
 /// How many store calls may run at once.
@@ -86,7 +88,9 @@ impl AppState {
         let sources = crate::limits::SourceLimits::new(&config.limits);
         let sms = config.sms_sender();
         let verifier = config.face_verifier();
+        let oidc = crate::oidc::OidcState::new(&config);
         AppState(Arc::new(Inner {
+            oidc,
             store,
             accounts,
             sms,

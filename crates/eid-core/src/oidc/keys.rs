@@ -240,6 +240,7 @@ fn insert(
 /// Makes sure each algorithm has a current and a next key (first start; idempotent, and two
 /// nodes starting together do not both add keys). Returns whether keys were added.
 pub fn ensure(store: &dyn Store, kek: &Kek, now: OffsetDateTime) -> Result<bool, Error> {
+    sql::transact(store.db(), |tx| super::claims::pairwise_key(tx).map(|_| ()))?;
     let have = list(store)?;
     let missing: Vec<Alg> = Alg::ALL
         .into_iter()

@@ -1,0 +1,217 @@
+//! Who is calling the token and PAR endpoints: `client_secret_basic` or `private_key_jwt`
+//! (RFC 7523: `iss` = `sub` = the client, `aud` the issuer or the endpoint, a near `exp`, and a
+//! `jti` used once within its lifetime), and DPoP proofs (RFC 9449).
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::clients::{self, AuthMethod, Client};
+use super::jose::{self, Jws};
+use super::{ms, OAuthError};
+use crate::sql::{self, Tx};
+use crate::{secret, Store, StoreError};
+
+/// The client assertion type of RFC 7523.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The longest lifetime of a client assertion the provider accepts.
+const ASSERTION_MAX_SECONDS: i64 = 600;
+/// How far a DPoP proof's `iat` may be from the server's clock.
+pub const DPOP_WINDOW_SECONDS: i64 = 60;
+
+/// What the caller presented.
+pub enum Credentials {
+    /// HTTP Basic: client id and secret (already form-decoded).
+    Basic { client_id: String, secret: String },
+    /// `client_assertion` with `client_assertion_type` jwt-bearer.
+    Assertion {
+        client_id: Option<String>,
+        assertion: String,
+    },
+    /// Neither.
+    Missing,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Credentials::Basic { .. } => "Credentials::Basic(…)",
+            Credentials::Assertion { .. } => "Credentials::Assertion(…)",
+            Credentials::Missing => "Credentials::Missing",
+        })
+    }
+}
+
+/// An authenticated client, with the assertion's `jti` to spend once.
+#[derive(Debug)]
+pub struct Authenticated {
+    pub client: Client,
+    jti: Option<(Vec<u8>, i64)>,
+}
+
+fn invalid(d: &str) -> OAuthError {
+    OAuthError::new("invalid_client", d)
+}
+
+/// Authenticates a client. `audiences` are the values an assertion's `aud` may hold (the
+/// issuer, the endpoint's URL).
+pub fn authenticate(
+    store: &dyn Store,
+    creds: &Credentials,
+    audiences: &[&str],
+    now: OffsetDateTime,
+) -> Result<Authenticated, OAuthError> {
+    match creds {
+        Credentials::Missing => Err(invalid("client authentication is required")),
+        Credentials::Basic { client_id, secret } => {
+            let client = clients::get(store, client_id)?
+                .filter(|c| !c.disabled && c.auth_method == AuthMethod::ClientSecretBasic);
+            match client {
+                Some(c) if c.secret_matches(secret) => Ok(Authenticated {
+                    client: c,
+                    jti: None,
+                }),
+                _ => Err(invalid("client authentication failed")),
+            }
+        }
+        Credentials::Assertion {
+            client_id,
+            assertion,
+        } => {
+            let jws = Jws::parse(assertion).ok_or_else(|| invalid("the client assertion is not a JWS"))?;
+            let claim = |k: &str| jws.claims.get(k).and_then(Value::as_str);
+            let iss = claim("iss").ok_or_else(|| invalid("the client assertion has no iss"))?;
+            if claim("sub") != Some(iss) || client_id.as_deref().is_some_and(|c| c != iss) {
+                return Err(invalid("the client assertion's iss, sub and client_id differ"));
+            }
+            let client = clients::get(store, iss)?
+                .filter(|c| !c.disabled && c.auth_method == AuthMethod::PrivateKeyJwt)
+                .ok_or_else(|| invalid("client authentication failed"))?;
+            let kid = jws.header.get("kid").and_then(Value::as_str);
+            let keys = client
+                .jwks
+                .as_ref()
+                .and_then(|j| j.get("keys"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let verified = keys
+                .iter()
+                .filter(|k| kid.is_none() || k.get("kid").and_then(Value::as_str) == kid)
+                .any(|k| jws.verify(k));
+            if !verified {
+                return Err(invalid("client authentication failed"));
+            }
+            let aud_ok = match jws.claims.get("aud") {
+                Some(Value::String(a)) => audiences.contains(&a.as_str()),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|x| audiences.contains(&x)),
+                _ => false,
+            };
+            if !aud_ok {
+                return Err(invalid("the client assertion's aud is not this provider"));
+            }
+            let now_s = now.unix_timestamp();
+            let exp = jws.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+            if exp <= now_s || exp > now_s + ASSERTION_MAX_SECONDS {
+                return Err(invalid("the client assertion is expired or lives too long"));
+            }
+            let jti = claim("jti")
+                .filter(|j| !j.is_empty() && j.len() <= 256)
+                .ok_or_else(|| invalid("the client assertion has no jti"))?;
+            let key = secret::token_hash(&format!("{iss}\u{0}{jti}"));
+            Ok(Authenticated {
+                client,
+                jti: Some((key, exp * 1000)),
+            })
+        }
+    }
+}
+
+impl Authenticated {
+    /// Spends the assertion's `jti` inside `tx` (the exchange's own transaction, so no extra
+    /// commit); `false` if it was spent before.
+    pub fn spend_jti(&self, tx: &mut dyn Tx, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let Some((key, exp)) = &self.jti else {
+            return Ok(true);
+        };
+        if rand::random::<u8>() == 0 {
+            tx.exec("DELETE FROM oidc_jti WHERE expires_at < $1", &[ms(now).into()])?;
+        }
+        let n = tx.exec(
+            "INSERT INTO oidc_jti (key_hash, expires_at) VALUES ($1, $2) ON CONFLICT (key_hash) DO NOTHING",
+            &[key.clone().into(), (*exp).into()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Spends the `jti` in a write of its own (PAR).
+    pub fn spend_jti_now(&self, store: &dyn Store, now: OffsetDateTime) -> Result<(), OAuthError> {
+        if sql::write_one(store.db(), |tx| self.spend_jti(tx, now))? {
+            Ok(())
+        } else {
+            Err(invalid("the client assertion was used before"))
+        }
+    }
+}
+
+/// A verified DPoP proof.
+#[derive(Debug)]
+pub struct Proof {
+    /// The proof key's thumbprint (`cnf.jkt`).
+    pub jkt: String,
+    pub jti: String,
+    pub iat: i64,
+}
+
+/// Verifies a DPoP proof for `method` and `url` (no query or fragment); with an access token,
+/// its `ath` must be the token's hash. Replays are the caller's to refuse (by `jti`).
+pub fn dpop_proof(
+    proof: &str,
+    method: &str,
+    url: &str,
+    now: OffsetDateTime,
+    access_token: Option<&str>,
+) -> Result<Proof, OAuthError> {
+    let bad = |d: &str| OAuthError::new("invalid_dpop_proof", d);
+    let jws = Jws::parse(proof).ok_or_else(|| bad("the DPoP proof is not a JWS"))?;
+    if jws.header.get("typ").and_then(Value::as_str) != Some("dpop+jwt") {
+        return Err(bad("the DPoP proof's typ is not dpop+jwt"));
+    }
+    let jwk = jws
+        .header
+        .get("jwk")
+        .filter(|k| k.get("d").is_none())
+        .ok_or_else(|| bad("the DPoP proof carries no public jwk"))?;
+    if !jws.verify(jwk) {
+        return Err(bad("the DPoP proof's signature does not verify"));
+    }
+    let claim = |k: &str| jws.claims.get(k).and_then(Value::as_str);
+    if claim("htm") != Some(method) {
+        return Err(bad("the DPoP proof's htm is not this method"));
+    }
+    let htu = claim("htu").unwrap_or("");
+    let htu = htu.split(['?', '#']).next().unwrap_or("");
+    if htu != url {
+        return Err(bad("the DPoP proof's htu is not this URL"));
+    }
+    let iat = jws.claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+    if (iat - now.unix_timestamp()).abs() > DPOP_WINDOW_SECONDS {
+        return Err(bad("the DPoP proof's iat is too far from now"));
+    }
+    let jti = claim("jti")
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or_else(|| bad("the DPoP proof has no jti"))?;
+    if let Some(token) = access_token {
+        if claim("ath") != Some(jose::sha256_b64(token.as_bytes()).as_str()) {
+            return Err(bad("the DPoP proof's ath is not this access token's hash"));
+        }
+    }
+    let jkt = jose::thumbprint(jwk).ok_or_else(|| bad("the DPoP key is of an unknown kind"))?;
+    Ok(Proof {
+        jkt,
+        jti: jti.to_owned(),
+        iat,
+    })
+}
