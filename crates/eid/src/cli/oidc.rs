@@ -90,7 +90,7 @@ pub enum KeysCommand {
 #[derive(Debug, Args)]
 pub struct KeysRotateArgs {
     /// The key-encryption key file (32 bytes) the private halves are encrypted under [default:
-    /// the configuration's, or key.bin next to the SQLite database].
+    /// the configuration's [oidc] key_file, or DATABASE.oidc.key beside a SQLite database].
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
 }
@@ -285,9 +285,21 @@ pub(super) fn admin_keys(config: &Config, cmd: KeysCommand) -> Result<(), Failur
     Ok(())
 }
 
-/// The key-encryption key file when `--key-file` is not given.
-fn key_file(_config: &Config) -> Result<PathBuf, Failure> {
-    Err("give --key-file: the server's key-encryption key file ([oidc] key_file)".into())
+/// The key-encryption key file when `--key-file` is not given: the server's (`[oidc]
+/// key_file`, or `<database file>.oidc.key` beside a SQLite database).
+fn key_file(config: &Config) -> Result<PathBuf, Failure> {
+    if let Some(p) = &config.oidc.key_file {
+        return Ok(PathBuf::from(p));
+    }
+    config
+        .db
+        .strip_prefix("sqlite://")
+        .filter(|p| !p.is_empty() && !p.contains(":memory:"))
+        .map(|p| PathBuf::from(format!("{p}.oidc.key")))
+        .ok_or_else(|| {
+            "give --key-file or set [oidc] key_file: on PostgreSQL the key-encryption key has no default place"
+                .into()
+        })
 }
 
 /// `eid demo`: registers the sample relying party for the server at `base` (its redirect URI on

@@ -280,8 +280,11 @@ fn keys_rotate_moves_next_to_current_and_current_to_previous() {
     assert!(list.status.success());
     assert!(!out(&list).contains("PRIVATE") && !out(&list).contains("\"d\""));
     assert_eq!(std::fs::metadata(kek).unwrap().len(), 32);
-    let missing = eid(&db, &["admin", "keys", "rotate"]);
-    assert_eq!(missing.status.code(), Some(2));
+    // Without --key-file: the server's own place beside the SQLite database.
+    let default = eid(&db, &["admin", "keys", "rotate"]);
+    assert!(default.status.success(), "{}", err(&default));
+    let beside = dir.join("eid.db.oidc.key");
+    assert_eq!(std::fs::metadata(&beside).unwrap().len(), 32);
 }
 
 // --- The console pages ----------------------------------------------------------------------
