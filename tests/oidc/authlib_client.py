@@ -14,6 +14,7 @@ check passed; any failed check prints `authlib client: FAILED: ...` on stderr an
 import argparse
 import base64
 import json
+import subprocess
 import sys
 import time
 from html.parser import HTMLParser
@@ -22,7 +23,10 @@ from urllib.parse import urljoin, urlparse, parse_qs
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
+import warnings
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from authlib.jose import JsonWebKey, jwt
 
 # Button labels a citizen would press to go on (sign in, allow the sharing), in Vietnamese and English.
 APPROVE = ("allow", "approve", "accept", "consent", "continue", "yes", "sign in", "log in", "login",
@@ -103,27 +107,36 @@ def pick(forms, fields):
     return form, button
 
 
-def walk(browser, url, redirect_uri, fields, steps=25):
+def walk(browser, url, redirect_uri, fields, steps=25, code_command=None):
     """Follows the provider's pages from the authorization URL to the redirect to the client:
     redirects are followed; a page is answered by posting its form (a next step, or the same
-    form again with an error message, which the step limit ends)."""
+    form again with an error message, which the step limit ends). A form that asks for a `code`
+    not given in `fields` (a new browser's SMS code) gets the output of `code_command`."""
     resp = browser.get(url, allow_redirects=False, timeout=30)
+    trace = []
     for _ in range(steps):
         if resp.status_code in (301, 302, 303, 307, 308):
             url = urljoin(resp.url, resp.headers["location"])
             if url.startswith(redirect_uri):
                 return url
+            trace.append(f"-> {urlparse(url).path}")
             resp = browser.get(url, allow_redirects=False, timeout=30)
             continue
-        check(resp.status_code == 200, f"page {urlparse(resp.url).path} answered {resp.status_code}")
+        check(resp.status_code in (200, 202), f"page {urlparse(resp.url).path} answered {resp.status_code}")
         parser = Forms()
         parser.feed(resp.text)
         form, button = pick(parser.forms, fields)
         data = {i["name"]: fields.get(i["name"], i["value"]) for i in form["inputs"]}
+        if "code" in data and "code" not in fields and not data["code"]:
+            check(code_command, "a page asks for an SMS code: give --code-command")
+            data["code"] = subprocess.run(code_command, shell=True, check=True, capture_output=True,
+                                          text=True).stdout.strip().splitlines()[-1]
         if button and button["name"]:
             data[button["name"]] = button["value"]
         target = urljoin(resp.url, form["action"] or resp.url)
+        trace.append(f"{urlparse(target).path} <- {sorted(k for k in data if k != 'csrf')}")
         resp = browser.post(target, data=data, allow_redirects=False, timeout=30)
+    print("\n".join(trace), file=sys.stderr)
     raise Failed("the sign-in did not reach the client's redirect URI")
 
 
@@ -137,6 +150,8 @@ def main():
     ap.add_argument("--alg", default="RS256", help="the ID token's expected signing algorithm")
     ap.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
                     help="a value the citizen types into eid's pages (repeatable)")
+    ap.add_argument("--code-command", default=None,
+                    help="a shell command printing the SMS code a new browser is asked for")
     ap.add_argument("--expect-claims", default=None,
                     help="comma-separated: exactly these claims (besides sub) in userinfo")
     args = ap.parse_args()
@@ -157,7 +172,7 @@ def main():
                                                  nonce=nonce)
 
     browser = requests.Session()
-    back = walk(browser, url, args.redirect_uri, fields)
+    back = walk(browser, url, args.redirect_uri, fields, code_command=args.code_command)
     query = parse_qs(urlparse(back).query)
     check("error" not in query, f"the authorization answered error={query.get('error')}")
     check(query.get("state") == [state], "the authorization response's state is not ours")
