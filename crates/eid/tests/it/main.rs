@@ -26,6 +26,7 @@ mod helpers;
 mod linkage;
 mod ops;
 mod ops_close;
+mod oidc_authlib;
 mod ops_national;
 mod rp_registry;
 mod slow_clients;
