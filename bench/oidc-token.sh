@@ -41,17 +41,23 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pg_stop; }
 trap cleanup EXIT
 
-# An eid in development mode over $1 (a database URL), with a citizen (level 1, password) and a
-# confidential client; sets addr, secret, pid_eid and the citizen's fields.
+# An eid in development mode over $1 (a database URL), with a confidential client and a citizen
+# (level 1, password) registered as the app does; every request comes from 127.0.0.1, so the
+# per-source allowances are widened (the per-person limits stay). Sets addr, secret, pid_eid and
+# the citizen's fields (flow: the arguments of bench/oidc_flow.py).
+printf '[limits]\nsource_secret_burst = 1000000\nsource_secret_per_hour = 100000000\nsource_sms_burst = 100000\nsource_sms_per_hour = 1000000\n' > "$dir/eid.toml"
 start_eid() {
   local db=$1 tag=$2
   "$eid" gen persons --count 2000 --seed 7 --province 62 --out "$dir/p-$tag.csv" >/dev/null
   "$eid" --db "$db" import persons "$dir/p-$tag.csv" --json >/dev/null
+  printf 'Bench password 1A\n' | "$eid" --db "$db" admin create-user --username bench --role ministry --unit VN --password-stdin >/dev/null
+  local token
+  token=$("$eid" --db "$db" admin issue-token --username bench --name bench | tail -n 1)
   secret=$("$eid" --db "$db" admin client add --client-id bench --name-vi "Bench" --name-en "Bench" \
     --redirect-uri "$redirect" --scopes "openid profile" --alg ES256 --auth-method client_secret_basic \
-    --generate-secret | sed -n 's/^client_secret: //p')
+    | sed -n 's/^client_secret: //p')
   [ -n "$secret" ] || { echo "eid admin client add printed no secret" >&2; exit 1; }
-  EID_LOG=warn "$eid" --db "$db" serve --dev --listen 127.0.0.1:0 2> "$dir/serve-$tag.log" &
+  EID_LOG=warn "$eid" --config "$dir/eid.toml" --db "$db" serve --dev --listen 127.0.0.1:0 2> "$dir/serve-$tag.log" &
   pid_eid=$!
   pids+=("$pid_eid")
   addr=""
@@ -61,17 +67,19 @@ start_eid() {
     sleep 0.1
   done
   [ -n "$addr" ] || { cat "$dir/serve-$tag.log"; exit 1; }
-  # A citizen at level 1 with a password, through the app's API as `eid client` plays it.
-  local row pid_ phone handle code
-  row=$(sed -n 2p "$dir/p-$tag.csv")
-  pid_=$(cut -d, -f1 <<<"$row")
-  phone=0912$(printf '%06d' $((RANDOM * 7 % 1000000)))
-  handle=$("$eid" client register --server "http://$addr" --personal-id "$pid_" --phone "$phone" \
-    --device-id bench-device-0001 | sed -n 's/^handle: //p')
-  code=$("$eid" client code --server "http://$addr" --phone "$phone" | tail -n 1)
+  local phone=0912345670 pid_ handle code=""
+  for pid_ in $(cut -d, -f1 "$dir/p-$tag.csv" | tail -n +2 | head -n 50); do
+    handle=$("$eid" client register --server "http://$addr" --personal-id "$pid_" --phone "$phone" \
+      --device-id bench-device-0001 2>/dev/null | tail -n 1)
+    code=$("$eid" client code --server "http://$addr" --token "$token" --phone "$phone" --purpose register 2>/dev/null | tail -n 1) || true
+    [ -n "$code" ] && break
+  done
+  [ -n "$code" ] || { echo "no person of the generated file could register at level 1" >&2; exit 1; }
   "$eid" client confirm --server "http://$addr" --handle "$handle" --code "$code" \
     --password 'Bench password 1A' --passcode 246810 >/dev/null
-  citizen=(--field "personal_id=$pid_" --field "password=Bench password 1A")
+  flow=(--issuer "http://$addr" --client-id bench --client-secret "$secret" --redirect-uri "$redirect"
+    --field "personal_id=$pid_" --field "password=Bench password 1A"
+    --code-command "$eid client code --server http://$addr --token $token --phone $phone --purpose device")
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -142,8 +150,7 @@ report() {
 # --- 1. token endpoint: eid (SQLite) and oidc-provider ------------------------------------------
 start_eid "sqlite://$dir/eid.db" sqlite
 eid_addr=$addr
-python3 "$root/bench/oidc_flow.py" mint --issuer "http://$eid_addr" --client-id bench \
-  --client-secret "$secret" --redirect-uri "$redirect" "${citizen[@]}" --count "$codes" --out "$dir/eid-codes.txt"
+python3 "$root/bench/oidc_flow.py" mint "${flow[@]}" --count "$codes" --out "$dir/eid-codes.txt"
 eid_basic=$(printf 'bench:%s' "$secret" | base64 -w0)
 read -r e_ok e_cpu e_wall < <(run_tokens "http://$eid_addr" /oauth2/token "$eid_basic" code "$dir/eid-codes.txt" "$dir/eid-rt" "$pid_eid")
 cat "$dir"/eid-rt.* > "$dir/eid-refresh.txt"
@@ -175,7 +182,6 @@ echo "  eid / oidc-provider per core: code $(ratio "$(rate "$e_ok" "$e_cpu")" "$
 pg_start
 start_eid "$PG_URL" pg
 psql_x() { "$pg_bin/psql" "$PG_URL" -Atqc "$1"; }
-flow=(--issuer "http://$addr" --client-id bench --client-secret "$secret" --redirect-uri "$redirect" "${citizen[@]}")
 python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count 3 >/dev/null  # consent given, caches warm
 x0=$(psql_x 'select pg_current_xact_id()')
 per=$(python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count "$signins")
