@@ -103,10 +103,10 @@ pub struct Config {
     /// the trusted proxies (`EID_TRUSTED_PROXIES`, comma-separated) whose `X-Forwarded-For`
     /// names the source. See ARCHITECTURE.md, "Limits on secrets and codes".
     pub limits: crate::limits::Limits,
-    /// The `[citizen]` table: the browser sessions of the citizen's pages (`/me`).
-    pub citizen: crate::citizen::CitizenConfig,
     /// The `[oidc]` table: the OpenID Connect provider's issuer and key file.
     pub oidc: crate::oidc::OidcConfig,
+    /// The `[citizen]` table: the browser sessions of the citizen's pages (`/me`).
+    pub citizen: crate::citizen::CitizenConfig,
 }
 
 impl fmt::Debug for Config {
@@ -142,8 +142,8 @@ impl fmt::Debug for Config {
             hsts_max_age_seconds,
             metrics_token,
             limits,
-            citizen,
             oidc,
+            citizen,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -179,8 +179,8 @@ impl fmt::Debug for Config {
             .field("hsts_max_age_seconds", hsts_max_age_seconds)
             .field("metrics_token", &redacted(metrics_token))
             .field("limits", limits)
-            .field("citizen", citizen)
             .field("oidc", oidc)
+            .field("citizen", citizen)
             .finish()
     }
 }
@@ -217,8 +217,8 @@ impl Default for Config {
             hsts_max_age_seconds: None,
             metrics_token: None,
             limits: crate::limits::Limits::default(),
-            citizen: crate::citizen::CitizenConfig::default(),
             oidc: crate::oidc::OidcConfig::default(),
+            citizen: crate::citizen::CitizenConfig::default(),
         }
     }
 }
@@ -258,8 +258,8 @@ pub struct FileConfig {
     pub hsts_max_age_seconds: Option<u64>,
     pub metrics_token: Option<String>,
     pub limits: Option<crate::limits::Limits>,
-    pub citizen: Option<crate::citizen::CitizenConfig>,
     pub oidc: Option<crate::oidc::OidcConfig>,
+    pub citizen: Option<crate::citizen::CitizenConfig>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.

@@ -224,8 +224,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(Router::from(crate::openapi::api_router()))
         .merge(crate::console::router())
-        .merge(crate::citizen::router(state.clone()))
         .merge(crate::oidc::router())
+        .merge(crate::citizen::router(state.clone()))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

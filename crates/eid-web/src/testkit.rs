@@ -42,6 +42,20 @@ pub fn test_config() -> Config {
             source_sms_per_hour: 1_000_000,
             ..crate::limits::Limits::default()
         },
+        // The OpenID Connect provider's key-encryption key: a file of the test's own, made on
+        // first use.
+        oidc: crate::oidc::OidcConfig {
+            issuer: None,
+            key_file: Some(
+                std::env::temp_dir()
+                    .join(format!(
+                        "eid-test-oidc-{}.key",
+                        &eid_core::secret::random_token()[..20]
+                    ))
+                    .display()
+                    .to_string(),
+            ),
+        },
         ..Config::default()
     }
 }

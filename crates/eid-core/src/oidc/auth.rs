@@ -77,11 +77,14 @@ pub fn authenticate(
             client_id,
             assertion,
         } => {
-            let jws = Jws::parse(assertion).ok_or_else(|| invalid("the client assertion is not a JWS"))?;
+            let jws = Jws::parse(assertion)
+                .ok_or_else(|| invalid("the client assertion is not a JWS"))?;
             let claim = |k: &str| jws.claims.get(k).and_then(Value::as_str);
             let iss = claim("iss").ok_or_else(|| invalid("the client assertion has no iss"))?;
             if claim("sub") != Some(iss) || client_id.as_deref().is_some_and(|c| c != iss) {
-                return Err(invalid("the client assertion's iss, sub and client_id differ"));
+                return Err(invalid(
+                    "the client assertion's iss, sub and client_id differ",
+                ));
             }
             let client = clients::get(store, iss)?
                 .filter(|c| !c.disabled && c.auth_method == AuthMethod::PrivateKeyJwt)
@@ -137,7 +140,10 @@ impl Authenticated {
             return Ok(true);
         };
         if rand::random::<u8>() == 0 {
-            tx.exec("DELETE FROM oidc_jti WHERE expires_at < $1", &[ms(now).into()])?;
+            tx.exec(
+                "DELETE FROM oidc_jti WHERE expires_at < $1",
+                &[ms(now).into()],
+            )?;
         }
         let n = tx.exec(
             "INSERT INTO oidc_jti (key_hash, expires_at) VALUES ($1, $2) ON CONFLICT (key_hash) DO NOTHING",

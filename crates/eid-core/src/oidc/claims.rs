@@ -89,7 +89,10 @@ pub fn for_scopes(person: &Person, phone: Option<&str>, scopes: &[String]) -> Ma
         formatted.extend(names.iter().cloned());
         let mut addr = Map::new();
         addr.insert("formatted".into(), formatted.join(", ").into());
-        addr.insert("street_address".into(), person.residence.address.clone().into());
+        addr.insert(
+            "street_address".into(),
+            person.residence.address.clone().into(),
+        );
         if let Some(l) = locality {
             addr.insert("locality".into(), l.into());
         }

@@ -102,16 +102,15 @@ pub fn decide(
 ) -> Result<Step, AuthorizeError> {
     let prompt = req.prompt.as_deref();
     let level = req.level(client);
-    let session = session.filter(|s| {
-        req.login_hint
-            .as_deref()
-            .is_none_or(|h| h == s.personal_id)
-    });
+    let session = session.filter(|s| req.login_hint.as_deref().is_none_or(|h| h == s.personal_id));
     let Some(s) = session else {
         if prompt == Some("none") {
             return Err(back(req, "login_required", "the citizen is not signed in"));
         }
-        return Ok(Step::SignIn { level, fresh: prompt == Some("login") });
+        return Ok(Step::SignIn {
+            level,
+            fresh: prompt == Some("login"),
+        });
     };
     let too_old = req
         .max_age
@@ -126,20 +125,35 @@ pub fn decide(
     if s.level < level {
         if account_level(store, &s.personal_id)? < level {
             if prompt == Some("none") {
-                return Err(back(req, "interaction_required", "the account's level is too low"));
+                return Err(back(
+                    req,
+                    "interaction_required",
+                    "the account's level is too low",
+                ));
             }
             return Ok(Step::Upgrade);
         }
         if prompt == Some("none") {
-            return Err(back(req, "interaction_required", "a step-up sign-in is needed"));
+            return Err(back(
+                req,
+                "interaction_required",
+                "a step-up sign-in is needed",
+            ));
         }
-        return Ok(Step::SignIn { level, fresh: false });
+        return Ok(Step::SignIn {
+            level,
+            fresh: false,
+        });
     }
     if prompt == Some("consent")
         || !has_consent(store, &s.personal_id, &client.client_id, &req.scopes)?
     {
         if prompt == Some("none") {
-            return Err(back(req, "consent_required", "the citizen has not consented"));
+            return Err(back(
+                req,
+                "consent_required",
+                "the citizen has not consented",
+            ));
         }
         return Ok(Step::Consent);
     }
@@ -247,7 +261,7 @@ impl std::fmt::Debug for Issue {
 }
 
 enum Outcome {
-    Issued(Issue),
+    Issued(Box<Issue>),
     /// Committed (a code used or a grant revoked), then refused.
     Refused(&'static str, &'static str),
 }
@@ -306,7 +320,7 @@ fn live_grant(
 
 fn finish(outcome: Result<Outcome, OAuthError>) -> Result<Issue, OAuthError> {
     match outcome? {
-        Outcome::Issued(i) => Ok(i),
+        Outcome::Issued(i) => Ok(*i),
         Outcome::Refused(e, d) => Err(OAuthError::new(e, d)),
     }
 }
@@ -359,7 +373,10 @@ pub fn exchange(
         let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
         let gid = g(0).int()?;
         if g(1).text()? != client.client_id {
-            return Ok(Outcome::Refused("invalid_grant", "the code was issued to another client"));
+            return Ok(Outcome::Refused(
+                "invalid_grant",
+                "the code was issued to another client",
+            ));
         }
         if g(3).int()? <= t {
             return Ok(Outcome::Refused("invalid_grant", "the code has expired"));
@@ -367,16 +384,25 @@ pub fn exchange(
         let details: CodeDetails = serde_json::from_str(&g(2).text()?)
             .map_err(|_| StoreError::Corrupt("a code's details are not JSON".into()))?;
         if details.redirect_uri != redirect_uri {
-            return Ok(Outcome::Refused("invalid_grant", "the redirect_uri differs from the request's"));
+            return Ok(Outcome::Refused(
+                "invalid_grant",
+                "the redirect_uri differs from the request's",
+            ));
         }
         if !verifier_ok
             || !secret::constant_time_eq(challenge.as_bytes(), details.code_challenge.as_bytes())
         {
-            return Ok(Outcome::Refused("invalid_grant", "the PKCE code_verifier does not match"));
+            return Ok(Outcome::Refused(
+                "invalid_grant",
+                "the PKCE code_verifier does not match",
+            ));
         }
         if let Some(bound) = &details.dpop_jkt {
             if dpop_jkt != Some(bound.as_str()) {
-                return Ok(Outcome::Refused("invalid_grant", "the code is bound to another DPoP key"));
+                return Ok(Outcome::Refused(
+                    "invalid_grant",
+                    "the code is bound to another DPoP key",
+                ));
             }
         }
         let Some(personal_id) = live_grant(tx, gid, &client.client_id)? else {
@@ -398,13 +424,13 @@ pub fn exchange(
                 t.into(),
             ],
         )?;
-        Ok(Outcome::Issued(Issue {
+        Ok(Outcome::Issued(Box::new(Issue {
             grant_id: gid,
             client_id: client.client_id.clone(),
             sub,
             details,
             refresh_token,
-        }))
+        })))
     }))
 }
 
@@ -444,12 +470,18 @@ pub fn refresh(
                     "the refresh token was used before; the grant is revoked",
                 ));
             }
-            return Err(OAuthError::new("invalid_grant", "the refresh token is unknown"));
+            return Err(OAuthError::new(
+                "invalid_grant",
+                "the refresh token is unknown",
+            ));
         };
         let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
         let gid = g(0).int()?;
         if g(1).int()? <= t {
-            return Ok(Outcome::Refused("invalid_grant", "the refresh token has expired"));
+            return Ok(Outcome::Refused(
+                "invalid_grant",
+                "the refresh token has expired",
+            ));
         }
         let Some(personal_id) = live_grant(tx, gid, &client.client_id)? else {
             return Ok(Outcome::Refused("invalid_grant", "the grant was revoked"));
@@ -468,12 +500,12 @@ pub fn refresh(
         let key = claims::pairwise_key(tx)?;
         let sub = claims::subject(&key, &client.sector_identifier, &personal_id);
         let refresh_token = new_refresh(tx, gid, &details, t)?;
-        Ok(Outcome::Issued(Issue {
+        Ok(Outcome::Issued(Box::new(Issue {
             grant_id: gid,
             client_id: client.client_id.clone(),
             sub,
             details,
             refresh_token,
-        }))
+        })))
     }))
 }

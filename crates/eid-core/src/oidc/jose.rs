@@ -95,6 +95,21 @@ impl SigningKey {
         })
     }
 
+    /// A fresh ES256 or EdDSA key (a relying party's own key in tests and the demo; the
+    /// provider's keys come from `keys`). `None` for RS256, which ring cannot generate.
+    pub fn generate(kid: &str, alg: Alg) -> Option<SigningKey> {
+        let rng = SystemRandom::new();
+        let der = match alg {
+            Alg::Es256 => {
+                EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .ok()?
+            }
+            Alg::EdDsa => Ed25519KeyPair::generate_pkcs8(&rng).ok()?,
+            Alg::Rs256 => return None,
+        };
+        SigningKey::from_pkcs8(kid, alg, der.as_ref()).ok()
+    }
+
     /// Signs `signing_input` (`header.payload`).
     fn sign(&self, input: &[u8]) -> Result<Vec<u8>, String> {
         let rng = SystemRandom::new();
@@ -116,6 +131,11 @@ impl SigningKey {
     /// A compact JWS of `claims` with header `{alg, kid, typ}`.
     pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, String> {
         let header = json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ});
+        self.sign_with_header(&header, claims)
+    }
+
+    /// A compact JWS of `claims` under `header` as given (DPoP proofs carry their `jwk`).
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, String> {
         let mut out = b64(header.to_string().as_bytes());
         out.push('.');
         out.push_str(&b64(claims.to_string().as_bytes()));
@@ -275,7 +295,7 @@ mod tests {
         assert!(jws.verify(&key.public_jwk().unwrap()));
         assert!(!jws.verify(&other.public_jwk().unwrap()));
         let tampered = format!("{}x", token);
-        assert!(Jws::parse(&tampered).map_or(true, |j| !j.verify(&key.public_jwk().unwrap())));
+        assert!(Jws::parse(&tampered).is_none_or(|j| !j.verify(&key.public_jwk().unwrap())));
     }
 
     #[test]

@@ -71,7 +71,10 @@ impl AuthRequest {
 #[derive(Debug)]
 pub enum AuthorizeError {
     /// The client or the redirect URI is not known good: the provider's own page.
-    Page { error: &'static str, description: String },
+    Page {
+        error: &'static str,
+        description: String,
+    },
     /// Back to the client's redirect URI with `error`, `state` and `iss`.
     Redirect {
         redirect_uri: String,
@@ -125,7 +128,10 @@ pub fn validate(
     let get = |k: &str| p.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let err = |c: &'static str, d: &str| Err((c, d.to_owned()));
     if get("request").is_some() {
-        return err("request_not_supported", "request objects are not supported; use PAR");
+        return err(
+            "request_not_supported",
+            "request objects are not supported; use PAR",
+        );
     }
     if get("response_type") != Some("code") {
         return err(
@@ -148,21 +154,35 @@ pub fn validate(
         return err("invalid_scope", "the scope must include openid");
     }
     if scopes.iter().any(|s| !client.scopes.contains(s)) {
-        return err("invalid_scope", "a scope asked for is not allowed for this client");
+        return err(
+            "invalid_scope",
+            "a scope asked for is not allowed for this client",
+        );
     }
     let Some(challenge) = get("code_challenge") else {
-        return err("invalid_request", "PKCE is required: code_challenge is missing");
+        return err(
+            "invalid_request",
+            "PKCE is required: code_challenge is missing",
+        );
     };
     if get("code_challenge_method") != Some("S256") {
         return err("invalid_request", "PKCE code_challenge_method must be S256");
     }
     if challenge.len() != 43 || super::jose::unb64(challenge).is_none_or(|b| b.len() != 32) {
-        return err("invalid_request", "code_challenge is not a base64url SHA-256");
+        return err(
+            "invalid_request",
+            "code_challenge is not a base64url SHA-256",
+        );
     }
     let prompt = match get("prompt") {
         None => None,
         Some(p @ ("none" | "login" | "consent")) => Some(p.to_owned()),
-        Some(_) => return err("invalid_request", "prompt must be one of none, login, consent"),
+        Some(_) => {
+            return err(
+                "invalid_request",
+                "prompt must be one of none, login, consent",
+            )
+        }
     };
     let max_age = match get("max_age") {
         None => None,
@@ -178,7 +198,10 @@ pub fn validate(
         .map(str::to_owned)
         .collect();
     if acr_values.iter().any(|a| !client.acr_values.contains(a)) {
-        return err("invalid_request", "an acr value asked for is not allowed for this client");
+        return err(
+            "invalid_request",
+            "an acr value asked for is not allowed for this client",
+        );
     }
     let bounded = |k: &str, n: usize| get(k).is_some_and(|v| v.len() > n);
     if bounded("state", 1024) || bounded("nonce", 512) || bounded("login_hint", 64) {
@@ -256,10 +279,16 @@ pub fn push(
     now: OffsetDateTime,
 ) -> Result<String, OAuthError> {
     if p.contains_key("request_uri") {
-        return Err(OAuthError::new("invalid_request", "request_uri may not be pushed"));
+        return Err(OAuthError::new(
+            "invalid_request",
+            "request_uri may not be pushed",
+        ));
     }
     if p.get("client_id").is_some_and(|c| *c != client.client_id) {
-        return Err(OAuthError::new("invalid_request", "client_id does not match the client"));
+        return Err(OAuthError::new(
+            "invalid_request",
+            "client_id does not match the client",
+        ));
     }
     let redirect = p.get("redirect_uri").map(String::as_str).unwrap_or("");
     if !client.redirect_uris.iter().any(|u| u == redirect) {
@@ -363,8 +392,9 @@ pub fn load_pending(
         )
     })?;
     let Some(r) = row else { return Ok(None) };
-    let req: AuthRequest = serde_json::from_str(&r.first().cloned().unwrap_or(Val::Null).text()?)
-        .map_err(|_| StoreError::Corrupt("a pending request is not JSON".into()))?;
+    let req: AuthRequest =
+        serde_json::from_str(&r.first().cloned().unwrap_or(Val::Null).text()?)
+            .map_err(|_| StoreError::Corrupt("a pending request is not JSON".into()))?;
     let Some(client) = enabled_client(store, Some(&req.client_id))? else {
         return Ok(None);
     };

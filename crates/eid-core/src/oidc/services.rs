@@ -37,13 +37,19 @@ pub fn userinfo(
             .map(|r| r.first().cloned().unwrap_or(Val::Null).text())
             .transpose()?;
         let key = claims::pairwise_key(tx)?;
-        Ok::<_, StoreError>(Some((pid, g.get(1).cloned().unwrap_or(Val::Null).text()?, phone, key)))
+        Ok::<_, StoreError>(Some((
+            pid,
+            g.get(1).cloned().unwrap_or(Val::Null).text()?,
+            phone,
+            key,
+        )))
     })?;
     let Some((pid, scopes, phone, key)) = row else {
         return Err(invalid());
     };
     let client = clients::get(store, client_id)?.ok_or_else(invalid)?;
-    let id = PersonalId::parse(&pid).map_err(|_| StoreError::Corrupt("a grant's personal ID".into()))?;
+    let id =
+        PersonalId::parse(&pid).map_err(|_| StoreError::Corrupt("a grant's personal ID".into()))?;
     let person = store.person(&id)?.ok_or_else(invalid)?;
     let scopes: Vec<String> = scopes.split(' ').map(str::to_owned).collect();
     let mut out = Map::new();
@@ -59,7 +65,12 @@ pub fn userinfo(
             tx.exec(
                 "INSERT INTO oidc_release (personal_id, client_id, claims, released_at) \
                  VALUES ($1, $2, $3, $4)",
-                &[pid.clone().into(), client_id.into(), names.into(), ms(now).into()],
+                &[
+                    pid.clone().into(),
+                    client_id.into(),
+                    names.into(),
+                    ms(now).into(),
+                ],
             )
         })?;
     }

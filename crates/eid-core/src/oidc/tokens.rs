@@ -95,7 +95,11 @@ pub fn mint(
     let id_token = key.sign_jwt("JWT", &id).map_err(signing_failed)?;
     Ok(Minted {
         access_token,
-        token_type: if d.dpop_jkt.is_some() { "DPoP" } else { "Bearer" },
+        token_type: if d.dpop_jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        },
         expires_in: TOKEN_SECONDS,
         id_token,
         refresh_token: issue.refresh_token.clone(),
@@ -131,11 +135,18 @@ pub fn check_access(
     if jws.header.get("typ").and_then(Value::as_str) != Some("at+jwt") {
         return Err(bad());
     }
-    let kid = jws.header.get("kid").and_then(Value::as_str).ok_or_else(bad)?;
+    let kid = jws
+        .header
+        .get("kid")
+        .and_then(Value::as_str)
+        .ok_or_else(bad)?;
     let key = jwks
         .get("keys")
         .and_then(Value::as_array)
-        .and_then(|ks| ks.iter().find(|k| k.get("kid").and_then(Value::as_str) == Some(kid)))
+        .and_then(|ks| {
+            ks.iter()
+                .find(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
+        })
         .ok_or_else(bad)?;
     if !jws.verify(key) {
         return Err(bad());
@@ -148,8 +159,16 @@ pub fn check_access(
     }
     Ok(Access {
         grant_id: c.get("gid").and_then(Value::as_i64).ok_or_else(bad)?,
-        client_id: c.get("client_id").and_then(Value::as_str).ok_or_else(bad)?.to_owned(),
-        sub: c.get("sub").and_then(Value::as_str).ok_or_else(bad)?.to_owned(),
+        client_id: c
+            .get("client_id")
+            .and_then(Value::as_str)
+            .ok_or_else(bad)?
+            .to_owned(),
+        sub: c
+            .get("sub")
+            .and_then(Value::as_str)
+            .ok_or_else(bad)?
+            .to_owned(),
         jkt: c
             .get("cnf")
             .and_then(|x| x.get("jkt"))
@@ -186,7 +205,11 @@ pub fn logout_token(
 
 /// Reads an ID token this provider signed (`id_token_hint`): any published key, expired or
 /// not. Returns (client_id, sid).
-pub fn read_id_token_hint(jwks: &Value, issuer: &str, token: &str) -> Option<(String, Option<String>)> {
+pub fn read_id_token_hint(
+    jwks: &Value,
+    issuer: &str,
+    token: &str,
+) -> Option<(String, Option<String>)> {
     let jws = Jws::parse(token)?;
     let kid = jws.header.get("kid").and_then(Value::as_str)?;
     let key = jwks
@@ -202,6 +225,10 @@ pub fn read_id_token_hint(jwks: &Value, issuer: &str, token: &str) -> Option<(St
         Value::Array(a) => a.first()?.as_str()?.to_owned(),
         _ => return None,
     };
-    let sid = jws.claims.get("sid").and_then(Value::as_str).map(str::to_owned);
+    let sid = jws
+        .claims
+        .get("sid")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     Some((aud, sid))
 }

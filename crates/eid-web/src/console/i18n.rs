@@ -46,9 +46,9 @@ impl Lang {
             .iter()
             .chain(ops2::TABLE)
             .chain(link::TABLE)
+            .chain(crate::oidc::i18n::TABLE)
             .chain(crate::citizen::i18n::TABLE)
             .chain(crate::oidc_admin::i18n::TABLE)
-            .chain(crate::oidc::i18n::TABLE)
             .find(|(k, _, _)| *k == key)
         {
             Some((_, vi, en)) => match self {
@@ -722,9 +722,9 @@ mod tests {
             .iter()
             .chain(ops2::TABLE)
             .chain(link::TABLE)
+            .chain(crate::oidc::i18n::TABLE)
             .chain(crate::citizen::i18n::TABLE)
             .chain(crate::oidc_admin::i18n::TABLE)
-            .chain(crate::oidc::i18n::TABLE)
         {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!vi.is_empty() && !en.is_empty(), "{k}");

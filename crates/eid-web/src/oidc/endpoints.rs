@@ -102,14 +102,20 @@ fn dpop(
         return Ok(None);
     };
     if values.next().is_some() {
-        return Err(OAuthError::new("invalid_dpop_proof", "one DPoP proof per request"));
+        return Err(OAuthError::new(
+            "invalid_dpop_proof",
+            "one DPoP proof per request",
+        ));
     }
     let v = v
         .to_str()
         .map_err(|_| OAuthError::new("invalid_dpop_proof", "the DPoP proof is not text"))?;
     let proof = auth::dpop_proof(v, method, url, now, access_token)?;
     if !oidc.dpop_fresh(&proof.jti, proof.iat, now.unix_timestamp()) {
-        return Err(OAuthError::new("invalid_dpop_proof", "the DPoP proof was used before"));
+        return Err(OAuthError::new(
+            "invalid_dpop_proof",
+            "the DPoP proof was used before",
+        ));
     }
     Ok(Some(proof.jkt))
 }
@@ -165,14 +171,20 @@ pub(super) async fn discovery(State(state): State<AppState>) -> Response {
 pub(super) async fn jwks(State(state): State<AppState>) -> Response {
     let now = state.now();
     let st = state.clone();
+    // Read fresh (one small read): a rotation shows at once, whichever node made it.
     let r = state
-        .blocking(move |store| Ok(st.oidc.keys(store, now)))
+        .blocking(move |store| {
+            Ok(st
+                .oidc
+                .keys(store, now)
+                .and_then(|_| Ok(eid_core::oidc::keys::jwks(store)?)))
+        })
         .await
         .map_err(internal)
         .and_then(|r| r);
     match r {
-        Ok((_, jwks)) => {
-            let mut resp = Json((*jwks).clone()).into_response();
+        Ok(jwks) => {
+            let mut resp = Json(jwks).into_response();
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/jwk-set+json"),
@@ -187,7 +199,11 @@ pub(super) async fn jwks(State(state): State<AppState>) -> Response {
     }
 }
 
-pub(super) async fn par(State(state): State<AppState>, headers: HeaderMap, body: Pairs) -> Response {
+pub(super) async fn par(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Pairs,
+) -> Response {
     let now = state.now();
     let run = async {
         let mut p = form(body)?;
@@ -196,7 +212,10 @@ pub(super) async fn par(State(state): State<AppState>, headers: HeaderMap, body:
         let par_url = format!("{issuer}/oauth2/par");
         if let Some(jkt) = dpop(&state.oidc, &headers, "POST", &par_url, now, None)? {
             if p.get("dpop_jkt").is_some_and(|j| *j != jkt) {
-                return Err(OAuthError::new("invalid_request", "dpop_jkt differs from the proof's key"));
+                return Err(OAuthError::new(
+                    "invalid_request",
+                    "dpop_jkt differs from the proof's key",
+                ));
             }
             p.insert("dpop_jkt".into(), jkt);
         }
@@ -204,10 +223,14 @@ pub(super) async fn par(State(state): State<AppState>, headers: HeaderMap, body:
             .blocking(move |store| {
                 Ok((|| {
                     let token_url = format!("{issuer}/oauth2/token");
-                    let a = auth::authenticate(store, &creds, &[&issuer, &par_url, &token_url], now)?;
+                    let a =
+                        auth::authenticate(store, &creds, &[&issuer, &par_url, &token_url], now)?;
                     a.spend_jti_now(store, now)?;
                     if a.client.dpop_bound && !p.contains_key("dpop_jkt") {
-                        return Err(OAuthError::new("invalid_request", "this client must bind its tokens with DPoP"));
+                        return Err(OAuthError::new(
+                            "invalid_request",
+                            "this client must bind its tokens with DPoP",
+                        ));
                     }
                     request::push(store, &a.client, &p, now)
                 })())
@@ -225,7 +248,11 @@ pub(super) async fn par(State(state): State<AppState>, headers: HeaderMap, body:
     }
 }
 
-pub(super) async fn token(State(state): State<AppState>, headers: HeaderMap, body: Pairs) -> Response {
+pub(super) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Pairs,
+) -> Response {
     let now = state.now();
     let run = async {
         let p = form(body)?;
@@ -239,7 +266,10 @@ pub(super) async fn token(State(state): State<AppState>, headers: HeaderMap, bod
                 Ok((|| {
                     let a = auth::authenticate(store, &creds, &[&issuer, &token_url], now)?;
                     if a.client.dpop_bound && jkt.is_none() {
-                        return Err(OAuthError::new("invalid_dpop_proof", "this client must send a DPoP proof"));
+                        return Err(OAuthError::new(
+                            "invalid_dpop_proof",
+                            "this client must send a DPoP proof",
+                        ));
                     }
                     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
                     let issue = match get("grant_type") {
@@ -255,7 +285,9 @@ pub(super) async fn token(State(state): State<AppState>, headers: HeaderMap, bod
                         "refresh_token" => {
                             grant::refresh(store, &a, get("refresh_token"), jkt.as_deref(), now)?
                         }
-                        "" => return Err(OAuthError::new("invalid_request", "grant_type is missing")),
+                        "" => {
+                            return Err(OAuthError::new("invalid_request", "grant_type is missing"))
+                        }
                         _ => {
                             return Err(OAuthError::new(
                                 "unsupported_grant_type",
@@ -301,7 +333,11 @@ fn bearer_error(e: &OAuthError, dpop: bool) -> Response {
     r
 }
 
-pub(super) async fn userinfo(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
+pub(super) async fn userinfo(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
     let now = state.now();
     let authz = headers
         .get(header::AUTHORIZATION)
@@ -322,7 +358,14 @@ pub(super) async fn userinfo(State(state): State<AppState>, method: Method, head
     let url = format!("{issuer}/oauth2/userinfo");
     let run = async {
         let proof = if scheme_dpop {
-            dpop(&state.oidc, &headers, method.as_str(), &url, now, Some(&token))?
+            dpop(
+                &state.oidc,
+                &headers,
+                method.as_str(),
+                &url,
+                now,
+                Some(&token),
+            )?
         } else {
             None
         };

@@ -69,7 +69,9 @@ fn refused(state: &AppState, headers: &HeaderMap, e: AuthorizeError) -> Response
 }
 
 fn internal(e: AppError) -> AuthorizeError {
-    AuthorizeError::Server(eid_core::Error::Store(eid_core::StoreError::Db(format!("{e:?}"))))
+    AuthorizeError::Server(eid_core::Error::Store(eid_core::StoreError::Db(format!(
+        "{e:?}"
+    ))))
 }
 
 /// The consent form's token: bound to the waiting request and the browser's session.
@@ -95,12 +97,21 @@ async fn proceed(
         .map_err(internal)??;
     if step == Step::Issue {
         let Some(session) = session else {
-            return Err(internal(AppError::Internal("issue without a session".into())));
+            return Err(internal(AppError::Internal(
+                "issue without a session".into(),
+            )));
         };
         let r = req.clone();
         let code = state
             .blocking(move |store| {
-                Ok(grant::issue_code(store, &r, &session, false, rid.as_deref(), now))
+                Ok(grant::issue_code(
+                    store,
+                    &r,
+                    &session,
+                    false,
+                    rid.as_deref(),
+                    now,
+                ))
             })
             .await
             .map_err(internal)??;
@@ -123,7 +134,11 @@ async fn proceed(
             let back = format!(
                 "{}{}error=access_denied&state={}&iss={}",
                 req.redirect_uri,
-                if req.redirect_uri.contains('?') { '&' } else { '?' },
+                if req.redirect_uri.contains('?') {
+                    '&'
+                } else {
+                    '?'
+                },
                 pct(req.state.as_deref().unwrap_or("")),
                 pct(&state.oidc.issuer)
             );
@@ -131,7 +146,9 @@ async fn proceed(
         }
         Step::Consent | Step::Issue => {
             let Some(s) = session else {
-                return Err(internal(AppError::Internal("consent without a session".into())));
+                return Err(internal(AppError::Internal(
+                    "consent without a session".into(),
+                )));
             };
             pages::consent(
                 headers,
@@ -157,12 +174,20 @@ fn code_redirect(state: &AppState, req: &AuthRequest, code: &str) -> Response {
     )
 }
 
-async fn start(state: AppState, headers: HeaderMap, pairs: Option<Vec<(String, String)>>) -> Response {
+async fn start(
+    state: AppState,
+    headers: HeaderMap,
+    pairs: Option<Vec<(String, String)>>,
+) -> Response {
     let Some(p) = pairs.and_then(request::params) else {
-        return pages::error(&headers, "invalid_request", "the request's parameters are malformed or repeated");
+        return pages::error(
+            &headers,
+            "invalid_request",
+            "the request's parameters are malformed or repeated",
+        );
     };
     let now = state.now();
-    let session = current_session(&state, &headers);
+    let session = current_session(&state, &headers).await;
     let run = async {
         let (client, req) = state
             .blocking(move |store| Ok(request::front(store, &p, now)))
@@ -176,11 +201,19 @@ async fn start(state: AppState, headers: HeaderMap, pairs: Option<Vec<(String, S
     }
 }
 
-pub(super) async fn authorize(State(state): State<AppState>, headers: HeaderMap, q: QueryPairs) -> Response {
+pub(super) async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: QueryPairs,
+) -> Response {
     start(state, headers, q.ok().map(|Query(p)| p)).await
 }
 
-pub(super) async fn authorize_post(State(state): State<AppState>, headers: HeaderMap, f: FormPairs) -> Response {
+pub(super) async fn authorize_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    f: FormPairs,
+) -> Response {
     start(state, headers, f.ok().map(|Form(p)| p)).await
 }
 
@@ -192,7 +225,10 @@ fn param(pairs: &Option<Params>, k: &str) -> String {
         .unwrap_or_default()
 }
 
-async fn pending(state: &AppState, rid: &str) -> Result<Option<(Client, AuthRequest)>, AuthorizeError> {
+async fn pending(
+    state: &AppState,
+    rid: &str,
+) -> Result<Option<(Client, AuthRequest)>, AuthorizeError> {
     let now = state.now();
     let rid = rid.to_owned();
     state
@@ -202,10 +238,14 @@ async fn pending(state: &AppState, rid: &str) -> Result<Option<(Client, AuthRequ
         .map_err(AuthorizeError::Server)
 }
 
-pub(super) async fn resume(State(state): State<AppState>, headers: HeaderMap, q: QueryPairs) -> Response {
+pub(super) async fn resume(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: QueryPairs,
+) -> Response {
     let p = q.ok().and_then(|Query(p)| request::params(p));
     let rid = param(&p, "rid");
-    let session = current_session(&state, &headers);
+    let session = current_session(&state, &headers).await;
     let run = async {
         let Some((client, req)) = pending(&state, &rid).await? else {
             return Err(AuthorizeError::Page {
@@ -221,12 +261,16 @@ pub(super) async fn resume(State(state): State<AppState>, headers: HeaderMap, q:
     }
 }
 
-pub(super) async fn consent(State(state): State<AppState>, headers: HeaderMap, f: FormPairs) -> Response {
+pub(super) async fn consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    f: FormPairs,
+) -> Response {
     let p = f.ok().and_then(|Form(p)| request::params(p));
     let rid = param(&p, "rid");
     let csrf = param(&p, "csrf");
     let decision = param(&p, "decision");
-    let session = current_session(&state, &headers);
+    let session = current_session(&state, &headers).await;
     let now = state.now();
     let run = async {
         let Some((client, req)) = pending(&state, &rid).await? else {
@@ -287,23 +331,30 @@ fn logout_csrf(session: Option<&Session>) -> String {
 
 async fn end_session(state: AppState, headers: HeaderMap, p: Params, confirmed: bool) -> Response {
     let now = state.now();
-    let session = current_session(&state, &headers);
+    let session = current_session(&state, &headers).await;
     let hint = p.get("id_token_hint").cloned();
     let post = p.get("post_logout_redirect_uri").cloned();
     let st = state.clone();
     let client_id = p.get("client_id").cloned();
     let looked = state
         .blocking(move |store| {
-            let (_, jwks) = st.oidc.keys(store, now).map_err(|e| AppError::Internal(e.description))?;
+            let (_, jwks) = st
+                .oidc
+                .keys(store, now)
+                .map_err(|e| AppError::Internal(e.description))?;
             let from_hint = match &hint {
                 Some(h) => match tokens::read_id_token_hint(&jwks, &st.oidc.issuer, h) {
                     Some(x) => Some(x),
-                    None => return Ok(Err("the id_token_hint is not an ID token of this provider")),
+                    None => {
+                        return Ok(Err("the id_token_hint is not an ID token of this provider"))
+                    }
                 },
                 None => None,
             };
             let cid = match (&from_hint, &client_id) {
-                (Some((a, _)), Some(c)) if a != c => return Ok(Err("client_id and id_token_hint differ")),
+                (Some((a, _)), Some(c)) if a != c => {
+                    return Ok(Err("client_id and id_token_hint differ"))
+                }
                 (Some((a, _)), _) => Some(a.clone()),
                 (None, c) => c.clone(),
             };
@@ -338,7 +389,10 @@ async fn end_session(state: AppState, headers: HeaderMap, p: Params, confirmed: 
     }
     if confirmed && from_hint.is_none() {
         let given = p.get("csrf").map(String::as_str).unwrap_or("");
-        if !eid_core::secret::constant_time_eq(given.as_bytes(), logout_csrf(session.as_ref()).as_bytes()) {
+        if !eid_core::secret::constant_time_eq(
+            given.as_bytes(),
+            logout_csrf(session.as_ref()).as_bytes(),
+        ) {
             return pages::error(&headers, "invalid_request", "the logout form is stale");
         }
     }
@@ -390,14 +444,22 @@ fn back_channel(state: AppState, sid: String) {
     });
 }
 
-pub(super) async fn logout(State(state): State<AppState>, headers: HeaderMap, q: QueryPairs) -> Response {
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    q: QueryPairs,
+) -> Response {
     match q.ok().and_then(|Query(p)| request::params(p)) {
         Some(p) => end_session(state, headers, p, false).await,
         None => pages::error(&headers, "invalid_request", "malformed parameters"),
     }
 }
 
-pub(super) async fn logout_post(State(state): State<AppState>, headers: HeaderMap, f: FormPairs) -> Response {
+pub(super) async fn logout_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    f: FormPairs,
+) -> Response {
     match f.ok().and_then(|Form(p)| request::params(p)) {
         Some(p) => {
             let confirmed = p.contains_key("csrf");

@@ -52,7 +52,10 @@ struct Cached {
 /// The provider's per-node state.
 pub struct OidcState {
     pub issuer: String,
-    kek: Result<Arc<Kek>, String>,
+    kek_file: Option<PathBuf>,
+    development: bool,
+    /// Read or created on first use, so a server that never signs keeps no key file.
+    kek: std::sync::OnceLock<Result<Arc<Kek>, String>>,
     cache: RwLock<Option<Cached>>,
     /// DPoP proof ids seen within their window (jti → expiry, Unix seconds).
     dpop_seen: Mutex<HashMap<String, i64>>,
@@ -74,28 +77,35 @@ impl OidcState {
             .unwrap_or_else(|| format!("http://{}", config.listen))
             .trim_end_matches('/')
             .to_owned();
-        let path = config.oidc.key_file.as_ref().map(PathBuf::from).or_else(|| {
-            config
-                .db
-                .strip_prefix("sqlite://")
-                .filter(|p| !p.is_empty() && !p.contains(":memory:"))
-                .map(|p| PathBuf::from(format!("{p}.oidc.key")))
-        });
-        let kek = match path {
-            Some(p) => Kek::load_or_create(&p).map(Arc::new),
-            None if config.development => Ok(Arc::new(Kek::random())),
-            None => Err("set [oidc] key_file: the signing keys need a key-encryption key".into()),
-        };
+        let path = config
+            .oidc
+            .key_file
+            .as_ref()
+            .map(PathBuf::from)
+            .or_else(|| {
+                config
+                    .db
+                    .strip_prefix("sqlite://")
+                    .filter(|p| !p.is_empty() && !p.contains(":memory:"))
+                    .map(|p| PathBuf::from(format!("{p}.oidc.key")))
+            });
         OidcState {
             issuer,
-            kek,
+            kek_file: path,
+            development: config.development,
+            kek: std::sync::OnceLock::new(),
             cache: RwLock::new(None),
             dpop_seen: Mutex::new(HashMap::new()),
         }
     }
 
     fn kek(&self) -> Result<Arc<Kek>, OAuthError> {
-        self.kek.clone().map_err(|e| OAuthError {
+        let kek = self.kek.get_or_init(|| match &self.kek_file {
+            Some(p) => Kek::load_or_create(p).map(Arc::new),
+            None if self.development => Ok(Arc::new(Kek::random())),
+            None => Err("set [oidc] key_file: the signing keys need a key-encryption key".into()),
+        });
+        kek.clone().map_err(|e| OAuthError {
             error: "server_error",
             description: "the provider is not configured".into(),
             cause: Some(e),
@@ -109,7 +119,11 @@ impl OidcState {
     }
 
     /// The current signing keys and the published JWKS (made on first use; cached briefly).
-    pub fn keys(&self, store: &dyn Store, now: time::OffsetDateTime) -> Result<(Arc<SigningKeys>, Arc<Value>), OAuthError> {
+    pub fn keys(
+        &self,
+        store: &dyn Store,
+        now: time::OffsetDateTime,
+    ) -> Result<(Arc<SigningKeys>, Arc<Value>), OAuthError> {
         if let Some(k) = self.cached() {
             return Ok(k);
         }
@@ -156,15 +170,27 @@ impl OidcState {
 /// Every route of the provider.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/openid-configuration", get(endpoints::discovery))
+        .route(
+            "/.well-known/openid-configuration",
+            get(endpoints::discovery),
+        )
         .route("/oauth2/jwks", get(endpoints::jwks))
         .route("/oauth2/par", axum::routing::post(endpoints::par))
         .route("/oauth2/token", axum::routing::post(endpoints::token))
-        .route("/oauth2/userinfo", get(endpoints::userinfo).post(endpoints::userinfo))
-        .route("/oauth2/authorize", get(front::authorize).post(front::authorize_post))
+        .route(
+            "/oauth2/userinfo",
+            get(endpoints::userinfo).post(endpoints::userinfo),
+        )
+        .route(
+            "/oauth2/authorize",
+            get(front::authorize).post(front::authorize_post),
+        )
         .route("/oauth2/resume", get(front::resume))
         .route("/oauth2/consent", axum::routing::post(front::consent))
-        .route("/oauth2/logout", get(front::logout).post(front::logout_post))
+        .route(
+            "/oauth2/logout",
+            get(front::logout).post(front::logout_post),
+        )
         .merge(services::router())
 }
 
@@ -185,27 +211,49 @@ pub(crate) fn oauth_error(e: &OAuthError) -> Response {
     r
 }
 
-/// The browser's session, as the provider sees it. The citizen pages' session arrives with
-/// their slice; until then there is none, and every request is sent to sign in.
-pub(crate) fn current_session(
-    _state: &AppState,
-    _headers: &HeaderMap,
+/// The browser's session, as the provider sees it (the citizen pages' session): `sid` is a
+/// hash of the session's id, so a client never learns the session's handle.
+pub(crate) async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
 ) -> Option<eid_core::oidc::Session> {
-    None
+    let ws = match crate::citizen::session::current(state, headers).await {
+        Ok(ws) => ws?,
+        Err(e) => {
+            tracing::warn!(request_id = %crate::error::request_id(), error = ?e, "citizen session");
+            return None;
+        }
+    };
+    Some(eid_core::oidc::Session {
+        sid: sid_of(ws.id),
+        personal_id: ws.personal_id.as_str().to_owned(),
+        level: ws.level.number(),
+        auth_time: ws.auth_time,
+        amr: ws.amr.clone(),
+    })
+}
+
+fn sid_of(id: i64) -> String {
+    eid_core::oidc::jose::sha256_b64(format!("eid-sid:{id}").as_bytes())
 }
 
 /// Ends the browser's citizen session (RP-initiated logout).
-pub(crate) async fn end_browser_session(_state: &AppState, _headers: &HeaderMap) {}
+pub(crate) async fn end_browser_session(state: &AppState, headers: &HeaderMap) {
+    if let Ok(Some(ws)) = crate::citizen::session::current(state, headers).await {
+        let now = state.now();
+        let r = state
+            .blocking(move |store| Ok(eid_core::accounts::web_session::end(store, ws.id, now)?))
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(request_id = %crate::error::request_id(), error = ?e, "ending a citizen session");
+        }
+    }
+}
 
 /// Where to send a browser to sign in (at `level`, `fresh` forcing a new sign-in), coming back
 /// to `next`.
 pub(crate) fn sign_in_url(next: &str, level: u8, fresh: bool) -> String {
-    format!(
-        "/me/signin?next={}&acr={}&fresh={}",
-        pct(next),
-        level,
-        u8::from(fresh)
-    )
+    crate::citizen::session::sign_in_url(next, level, fresh)
 }
 
 /// Percent-encodes a query value.

@@ -88,7 +88,11 @@ pub(crate) fn consent(
             client_name: name,
             logo: client.logo_uri.clone(),
             scopes: labels,
-            level: lang.t(if level >= 2 { "oidc.level.2" } else { "oidc.level.1" }),
+            level: lang.t(if level >= 2 {
+                "oidc.level.2"
+            } else {
+                "oidc.level.1"
+            }),
             rid: rid.to_owned(),
             csrf: csrf.to_owned(),
         },
@@ -125,7 +129,11 @@ struct UpgradePage {
 }
 
 /// A level-1-only account asked for level 2: how to upgrade.
-pub(crate) fn upgrade(headers: &HeaderMap, client: &eid_core::oidc::clients::Client, back: &str) -> Response {
+pub(crate) fn upgrade(
+    headers: &HeaderMap,
+    client: &eid_core::oidc::clients::Client,
+    back: &str,
+) -> Response {
     let page = ctx(headers, "/");
     let client_name = match page.lang {
         Lang::Vi => client.name_vi.clone(),
@@ -151,7 +159,12 @@ struct LogoutPage {
 }
 
 /// Asks to confirm a logout (no valid `id_token_hint`), or says it is done.
-pub(crate) fn logout(headers: &HeaderMap, done: bool, csrf: &str, fields: Vec<(String, String)>) -> Response {
+pub(crate) fn logout(
+    headers: &HeaderMap,
+    done: bool,
+    csrf: &str,
+    fields: Vec<(String, String)>,
+) -> Response {
     html(
         StatusCode::OK,
         &LogoutPage {

@@ -46,7 +46,7 @@ fn day_time(t: time::OffsetDateTime) -> String {
 }
 
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(s) = current_session(&state, &headers) else {
+    let Some(s) = current_session(&state, &headers).await else {
         return redirect(&sign_in_url("/me/services", 1, false));
     };
     let lang = Lang::from_headers(&headers);
@@ -95,7 +95,7 @@ async fn revoke(
     headers: HeaderMap,
     f: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Response {
-    let Some(s) = current_session(&state, &headers) else {
+    let Some(s) = current_session(&state, &headers).await else {
         return redirect(&sign_in_url("/me/services", 1, false));
     };
     let p = f
@@ -104,7 +104,11 @@ async fn revoke(
         .unwrap_or_default();
     let given = p.get("csrf").map(String::as_str).unwrap_or("");
     if !eid_core::secret::constant_time_eq(given.as_bytes(), csrf(&s).as_bytes()) {
-        return pages::error(&headers, "invalid_request", "the form is stale; open the page again");
+        return pages::error(
+            &headers,
+            "invalid_request",
+            "the form is stale; open the page again",
+        );
     }
     let client_id = p.get("client_id").cloned().unwrap_or_default();
     let now = state.now();

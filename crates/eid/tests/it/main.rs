@@ -24,6 +24,8 @@ mod hardening_ops;
 mod hardening_web;
 mod helpers;
 mod linkage;
+mod oidc;
+mod oidc_tokens;
 mod ops;
 mod ops_close;
 mod oidc_authlib;
