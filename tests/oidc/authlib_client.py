@@ -153,7 +153,10 @@ def main():
     ap.add_argument("--code-command", default=None,
                     help="a shell command printing the SMS code a new browser is asked for")
     ap.add_argument("--expect-claims", default=None,
-                    help="comma-separated: exactly these claims (besides sub) in userinfo")
+                    help="comma-separated: these claims (besides sub) in userinfo, and no others "
+                         "but those of --allow-claims")
+    ap.add_argument("--allow-claims", default=None,
+                    help="comma-separated: claims userinfo may also release (e.g. middle_name)")
     args = ap.parse_args()
     fields = dict(f.split("=", 1) for f in args.field)
 
@@ -201,8 +204,10 @@ def main():
     check(user.get("sub") == claims["sub"], "userinfo's sub differs from the ID token's")
     released = sorted(k for k in user if k != "sub")
     if args.expect_claims is not None:
-        expected = sorted(c for c in args.expect_claims.split(",") if c)
-        check(released == expected, f"userinfo released {released}, expected exactly {expected}")
+        expected = {c for c in args.expect_claims.split(",") if c}
+        allowed = expected | {c for c in (args.allow_claims or "").split(",") if c}
+        check(expected <= set(released), f"userinfo released {released}, without all of {sorted(expected)}")
+        check(set(released) <= allowed, f"userinfo released {released}, more than {sorted(allowed)}")
 
     print(json.dumps({"ok": True, "alg": header["alg"], "id_token_claims": sorted(claims.keys()),
                       "userinfo_claims": released, "acr": claims.get("acr"),
