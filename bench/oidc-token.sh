@@ -18,6 +18,7 @@
 #    gets none). Goal: ≤ 2.
 #
 # Usage: bench/oidc-token.sh [CODES (default 20000)] [SIGNINS (default 30)]
+# (EID_BENCH_BIN=target/debug/eid bench/oidc-token.sh 300 3 tries the script without a release build.)
 # Needs wrk, node + npm (oidc-provider is installed under $EID_BENCH_DIR), python3 with requests.
 source "$(dirname "$0")/common.sh"
 source "$root/scripts/lib/pg.sh"
@@ -25,7 +26,15 @@ codes=${1:-20000}
 signins=${2:-30}
 need wrk wrk
 need node nodejs
-build
+# EID_BENCH_BIN runs another build (e.g. target/debug/eid, to try the script; its figures mean
+# nothing) and measures Argon2id in the same profile.
+if [ -n "${EID_BENCH_BIN:-}" ]; then
+  eid=$EID_BENCH_BIN
+  argon_profile=(--profile dev)
+else
+  build
+  argon_profile=()
+fi
 dir="$work/oidc"
 rm -rf "$dir" && mkdir -p "$dir"
 python3 -c 'import requests, authlib' 2>/dev/null || python3 -m pip install --quiet requests authlib
@@ -38,7 +47,14 @@ cp "$root/bench/oidc-provider.mjs" "$node_dir/"
 redirect=http://127.0.0.1/bench/callback
 verifier=bench-verifier-0123456789-0123456789-0123456789-abcdef
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pg_stop; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  pg_stop
+}
 trap cleanup EXIT
 
 # An eid in development mode over $1 (a database URL), with a confidential client and a citizen
@@ -54,7 +70,7 @@ start_eid() {
   local token
   token=$("$eid" --db "$db" admin issue-token --username bench --name bench | tail -n 1)
   secret=$("$eid" --db "$db" admin client add --client-id bench --name-vi "Bench" --name-en "Bench" \
-    --redirect-uri "$redirect" --scopes "openid profile" --alg ES256 --auth-method client_secret_basic \
+    --redirect-uri "$redirect" --scopes "openid profile offline_access" --alg ES256 --auth-method client_secret_basic \
     | sed -n 's/^client_secret: //p')
   [ -n "$secret" ] || { echo "eid admin client add printed no secret" >&2; exit 1; }
   EID_LOG=warn "$eid" --config "$dir/eid.toml" --db "$db" serve --dev --listen 127.0.0.1:0 2> "$dir/serve-$tag.log" &
@@ -86,10 +102,14 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # wrk over a file of codes or refresh tokens, each sent once; refresh tokens of the answers go
-# to $out.N (one file per wrk thread). Prints "ok cpu_seconds wall_seconds".
+# to $out.N (one file per wrk thread). wrk runs for a set time, so each thread writes
+# $out.N.done once every one of its items is answered (a connection has one request in flight:
+# after share + connections answers, none of its items is outstanding), and wrk is then
+# interrupted. Prints "ok cpu_seconds wall_seconds".
 threads=2; conns=32
 run_tokens() {
   local url=$1 path=$2 basic=$3 kind=$4 input=$5 out=$6 pid=$7
+  rm -f "$out".*
   cat > "$dir/token.lua" <<LUA
 local items = {}
 for line in io.lines("$input") do if #line > 0 then items[#items + 1] = line end end
@@ -103,6 +123,8 @@ end
 function init(args)
   idx = id + 1 - $threads
   ok = 0
+  answered = 0
+  share = math.floor((#items - id - 1) / $threads) + 1
   out = io.open("$out." .. id, "w")
   wrk.headers["Authorization"] = "Basic $basic"
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -119,23 +141,35 @@ function request()
   return wrk.format("POST", "$path", nil, body)
 end
 function response(status, headers, body)
-  if status == 200 then
+  answered = answered + 1
+  if status == 200 and answered <= share + $conns then
     ok = ok + 1
     local rt = body:match('"refresh_token":"([^"]+)"')
-    if rt then out:write(rt, "\n") end
+    if rt then out:write(rt, "\\n") end
   end
-  if idx >= #items then out:flush() wrk.thread:stop() end
+  if answered == share + math.ceil($conns / $threads) then
+    out:close()
+    io.open("$out." .. id .. ".done", "w"):close()
+  end
 end
 function done(summary, latency, requests)
   local total = 0
   for _, t in ipairs(threads) do total = total + t:get("ok") end
-  io.write(string.format("ok: %d\n", total))
+  io.write(string.format("ok: %d\\n", total))
 end
 LUA
-  local c0 c1 t0 t1
+  local c0 c1 t0 t1 w
   c0=$(cpu_ticks "$pid"); t0=$(now)
-  wrk -t$threads -c$conns -d120s -s "$dir/token.lua" "$url" > "$dir/wrk-$kind.txt"
+  wrk -t$threads -c$conns -d600s -s "$dir/token.lua" "$url" > "$dir/wrk-$kind.txt" &
+  w=$!
+  for _ in $(seq 1 60000); do
+    [ "$(ls "$out".*.done 2>/dev/null | wc -l)" -ge $threads ] && break
+    kill -0 "$w" 2>/dev/null || break
+    sleep 0.01
+  done
   t1=$(now); c1=$(cpu_ticks "$pid")
+  kill -INT "$w" 2>/dev/null || true
+  wait "$w" || true
   local okn
   okn=$(sed -n 's/^ok: //p' "$dir/wrk-$kind.txt")
   echo "$okn $(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.3f", (b - a) / hz }') $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
@@ -153,7 +187,7 @@ eid_addr=$addr
 python3 "$root/bench/oidc_flow.py" mint "${flow[@]}" --count "$codes" --out "$dir/eid-codes.txt"
 eid_basic=$(printf 'bench:%s' "$secret" | base64 -w0)
 read -r e_ok e_cpu e_wall < <(run_tokens "http://$eid_addr" /oauth2/token "$eid_basic" code "$dir/eid-codes.txt" "$dir/eid-rt" "$pid_eid")
-cat "$dir"/eid-rt.* > "$dir/eid-refresh.txt"
+cat "$dir"/eid-rt.[0-9] > "$dir/eid-refresh.txt"
 read -r er_ok er_cpu er_wall < <(run_tokens "http://$eid_addr" /oauth2/token "$eid_basic" refresh "$dir/eid-refresh.txt" "$dir/eid-rt2" "$pid_eid")
 kill "$pid_eid"
 
@@ -165,7 +199,7 @@ for _ in $(seq 1 600); do grep -q listening "$dir/op.log" 2>/dev/null && break; 
 grep -q listening "$dir/op.log" || { cat "$dir/op.log"; exit 1; }
 op_basic=$(printf 'bench:bench-secret-0123456789' | base64 -w0)
 read -r o_ok o_cpu o_wall < <(run_tokens "http://127.0.0.1:$op_port" /token "$op_basic" code "$dir/op-codes.txt" "$dir/op-rt" "$pid_op")
-cat "$dir"/op-rt.* > "$dir/op-refresh.txt"
+cat "$dir"/op-rt.[0-9] > "$dir/op-refresh.txt"
 read -r or_ok or_cpu or_wall < <(run_tokens "http://127.0.0.1:$op_port" /token "$op_basic" refresh "$dir/op-refresh.txt" "$dir/op-rt2" "$pid_op")
 kill "$pid_op"
 
@@ -180,13 +214,14 @@ echo "  eid / oidc-provider per core: code $(ratio "$(rate "$e_ok" "$e_cpu")" "$
 
 # --- 2. the full password sign-in (PostgreSQL) ------------------------------------------------
 pg_start
+trap cleanup EXIT
 start_eid "$PG_URL" pg
 psql_x() { "$pg_bin/psql" "$PG_URL" -Atqc "$1"; }
 python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count 3 >/dev/null  # consent given, caches warm
 x0=$(psql_x 'select pg_current_xact_id()')
 per=$(python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count "$signins")
 x1=$(psql_x 'select pg_current_xact_id()')
-(cd "$root" && cargo bench -p eid --bench argon_cost --locked -q) > "$dir/argon.txt"
+(cd "$root" && cargo bench -p eid --bench argon_cost --locked -q "${argon_profile[@]}") > "$dir/argon.txt"
 argon=$(sed -n 's/^verify_seconds: //p' "$dir/argon.txt")
 writes=$(awk -v a="$x0" -v b="$x1" -v n="$signins" 'BEGIN { printf "%.2f", (b - a - 1) / n }')
 echo "Full password sign-in on PostgreSQL, $signins one after the other (authorize → sign-in page → password → code → token)"

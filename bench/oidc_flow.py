@@ -53,7 +53,7 @@ def main():
     ap.add_argument("--client-id", required=True)
     ap.add_argument("--client-secret", required=True)
     ap.add_argument("--redirect-uri", required=True)
-    ap.add_argument("--scope", default="openid profile")
+    ap.add_argument("--scope", default="openid profile offline_access")
     ap.add_argument("--field", action="append", default=[])
     ap.add_argument("--code-command", default=None)
     ap.add_argument("--count", type=int, default=1000)
