@@ -610,3 +610,21 @@ fn the_demo_portal_waits_for_its_registration_and_a_new_run_points_it_at_the_new
     let html = r.into_string().unwrap();
     assert!(html.contains("Đăng nhập không thành công") && !html.contains("id=\"claims\""));
 }
+
+#[test]
+fn help_runs_for_the_registry_and_keys_commands() {
+    let (db, _dir) = sqlite_db("rp-help");
+    for args in [
+        &["admin", "client", "--help"][..],
+        &["admin", "client", "add", "--help"],
+        &["admin", "client", "list", "--help"],
+        &["admin", "client", "rotate-secret", "--help"],
+        &["admin", "client", "disable", "--help"],
+        &["admin", "keys", "rotate", "--help"],
+        &["admin", "keys", "list", "--help"],
+    ] {
+        let o = eid(&db, args);
+        assert!(o.status.success(), "eid {args:?}: {}", err(&o));
+        assert!(out(&o).contains("Usage: eid admin"), "eid {args:?}");
+    }
+}
