@@ -385,3 +385,85 @@ fn reload(f: &Fixture) -> Account {
         .unwrap()
         .unwrap()
 }
+
+#[test]
+fn the_demo_finds_an_active_unlocked_account_of_a_level() {
+    for store in engines() {
+        let f = fixture(store);
+        let one = acc::sample_account(f.store.as_ref(), AccountLevel::One).unwrap();
+        assert_eq!(one.map(|a| a.id), Some(f.account.id));
+        assert!(acc::sample_account(f.store.as_ref(), AccountLevel::Two)
+            .unwrap()
+            .is_none());
+        acc::set_lock(f.store.as_ref(), &f.account, acc::LockBy::Holder, true, NOW).unwrap();
+        assert!(acc::sample_account(f.store.as_ref(), AccountLevel::One)
+            .unwrap()
+            .is_none());
+    }
+}
+
+#[test]
+fn unlock_own_lifts_only_the_holders_lock_and_shows_the_rest() {
+    for store in engines() {
+        let f = fixture(store);
+        let s = settings();
+        acc::set_lock(f.store.as_ref(), &f.account, acc::LockBy::Holder, true, NOW).unwrap();
+        eid_core::sql::transact(f.store.db(), |tx| {
+            tx.exec(
+                "UPDATE account SET officer_lock = 'xác minh' WHERE id = $1",
+                &[f.account.id.into()],
+            )?;
+            Ok::<_, eid_core::StoreError>(())
+        })
+        .unwrap();
+        let c = Credentials {
+            personal_id: f.account.personal_id.as_str(),
+            password: PASSWORD,
+            passcode: Some(PASSCODE),
+        };
+        let a = acc::unlock_own(f.store.as_ref(), &s, &c, NOW).unwrap();
+        assert!(!a.holder_lock);
+        assert_eq!(a.officer_lock.as_deref(), Some("xác minh"));
+        // Again: nothing of the holder's to lift; the officer's lock is shown, not lifted.
+        let a = acc::unlock_own(f.store.as_ref(), &s, &c, NOW).unwrap();
+        assert_eq!(a.locks(), vec!["officer"]);
+        let wrong = Credentials {
+            passcode: Some("000000"),
+            ..c
+        };
+        assert!(matches!(
+            acc::unlock_own(f.store.as_ref(), &s, &wrong, NOW),
+            Err(Refusal::BadCredentials)
+        ));
+    }
+}
+
+#[test]
+fn a_guardian_sees_the_children_the_register_records() {
+    for store in engines() {
+        let f = fixture(store);
+        assert!(acc::children_of(f.store.as_ref(), &f.account.personal_id)
+            .unwrap()
+            .is_empty());
+        let (persons, _) = people();
+        let child = persons
+            .iter()
+            .find(|p| p.birth.age_on(TODAY) < acc::MIN_AGE && p.id != f.account.personal_id)
+            .expect("a child in the register");
+        acc::record_guardian(
+            f.store.as_ref(),
+            &child.id,
+            &f.account.personal_id,
+            "mother",
+            &Actor::Cli("test".into()),
+            NOW,
+        )
+        .unwrap();
+        let kids = acc::children_of(f.store.as_ref(), &f.account.personal_id).unwrap();
+        assert_eq!(kids.len(), 1);
+        assert_eq!(kids[0].personal_id, child.id);
+        assert_eq!(kids[0].name, child.name.full());
+        assert!(kids[0].account.is_none());
+        assert!(!format!("{:?}", kids[0]).contains(&child.name.full()));
+    }
+}

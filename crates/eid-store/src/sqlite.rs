@@ -37,6 +37,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0010_citizen_web_session.sql"),
     ),
     (11, include_str!("../migrations/sqlite/0011_oidc.sql")),
+    (
+        13,
+        include_str!("../migrations/sqlite/0013_link_proposals.sql"),
+    ),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];

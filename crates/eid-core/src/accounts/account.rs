@@ -173,3 +173,22 @@ impl fmt::Debug for Account {
             .finish()
     }
 }
+
+/// The oldest active, unlocked account of `level`, if any: the citizen a demo or a smoke test
+/// signs in as.
+pub fn sample_account(
+    store: &dyn Store,
+    level: AccountLevel,
+) -> Result<Option<Account>, StoreError> {
+    sql::read(store.db(), |tx| {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS} FROM account WHERE level = $1 AND state = 'active' \
+             AND holder_lock = 0 AND officer_lock IS NULL AND register_lock IS NULL \
+             ORDER BY id LIMIT 1"
+        );
+        tx.row(&sql, &[i64::from(level.number()).into()])?
+            .as_ref()
+            .map(account_from)
+            .transpose()
+    })
+}

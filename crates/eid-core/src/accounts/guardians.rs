@@ -148,3 +148,53 @@ pub fn register_child(
         Ok(a)
     })
 }
+
+/// A child the register records under a guardian, with the child's account if any. Its
+/// `Debug` hides the name and the birth date.
+#[derive(Clone, PartialEq)]
+pub struct Child {
+    pub personal_id: PersonalId,
+    /// The child's full name, from the register (empty when the person is gone from it).
+    pub name: String,
+    pub birth: Option<eid_domain::BirthDate>,
+    pub account: Option<Account>,
+}
+
+/// The children the register records under `guardian`, by personal ID, with their accounts:
+/// what the guardian's own pages list.
+pub fn children_of(store: &dyn Store, guardian: &PersonalId) -> Result<Vec<Child>, StoreError> {
+    let ids: Vec<String> = sql::read(store.db(), |tx| {
+        tx.query(
+            "SELECT child_id FROM guardian WHERE guardian_id = $1 ORDER BY child_id",
+            &[guardian.as_str().into()],
+        )?
+        .iter()
+        .map(|r| r.first().cloned().unwrap_or(crate::sql::Val::Null).text())
+        .collect::<Result<Vec<_>, _>>()
+    })?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Ok(pid) = PersonalId::parse(&id) else {
+            continue;
+        };
+        let person = store.person(&pid)?.map(|p| p.person);
+        out.push(Child {
+            name: person.as_ref().map(|p| p.name.full()).unwrap_or_default(),
+            birth: person.map(|p| p.birth),
+            account: account_of(store, &pid)?,
+            personal_id: pid,
+        });
+    }
+    Ok(out)
+}
+
+impl std::fmt::Debug for Child {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Child")
+            .field("personal_id", &self.personal_id)
+            .field("name", &eid_domain::redact::Hidden)
+            .field("birth", &eid_domain::redact::Hidden)
+            .field("account", &self.account)
+            .finish()
+    }
+}

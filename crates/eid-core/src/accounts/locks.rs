@@ -200,3 +200,22 @@ pub fn set_lock(
         account_where(tx, "id = $1", a.id.into())?.ok_or(Refusal::NotFound("account.not_found"))
     })
 }
+
+/// The holder, signed out (a locked account has no session), proves password and passcode
+/// ([`check_credentials`], with its limits): their own lock is lifted if it is on, and the
+/// account comes back with the locks that remain — an officer's with its reason, the
+/// register's — so that the holder sees who locked it and why. Slow on purpose (Argon2).
+pub fn unlock_own(
+    store: &dyn Store,
+    s: &Settings,
+    c: &Credentials<'_>,
+    now: OffsetDateTime,
+) -> Result<Account, Refusal> {
+    let a = check_credentials(store, s, c, "unlock", now)?;
+    let a = sync_account_lock(store, a, now)?;
+    if a.holder_lock {
+        set_lock(store, &a, LockBy::Holder, false, now)
+    } else {
+        Ok(a)
+    }
+}

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use eid_domain::{Person, PersonalId, UnitCode};
 
+use super::files::SectorRow;
 use super::matcher::{Decision, Outcome};
+use super::proposals::{propose_birth, propose_death};
 use super::service::{mark_verified, one_as, result_from, LinkResult, RESULT_COLUMNS, RESULT_FROM};
 use crate::error::Error;
 use crate::register::check_reason;
@@ -161,6 +163,9 @@ fn decide_unaudited(
         }
         v => v,
     };
+    // The person linked, when they are alive: (their residence key); a death row linked to
+    // them is then proposed as their death.
+    let mut living: Option<Option<i64>> = None;
     if let Verdict::Same(pid) = verdict {
         match store.person(pid)? {
             None => {
@@ -170,7 +175,11 @@ fn decide_unaudited(
                 ))
             }
             Some(p) if !caller.sees(&p.person.residence.unit) => return Err(Error::ScopeDenied),
-            Some(_) => {}
+            Some(p) => {
+                if p.person.life.state == eid_domain::LifeState::Alive {
+                    living = Some(crate::store::unit_path(&p.person.residence.unit));
+                }
+            }
         }
     }
     let (outcome, person) = match verdict {
@@ -178,7 +187,7 @@ fn decide_unaudited(
         Verdict::Different | Verdict::Proposed => (Outcome::Unmatched, None),
     };
     let (actor, at) = (acting.actor().to_string(), to_ms(acting.now));
-    let verifies = sql::read(store.db(), |tx| {
+    let kind = sql::read(store.db(), |tx| {
         tx.row(
             "SELECT kind FROM link_source WHERE name = $1",
             &[current.source.as_str().into()],
@@ -187,7 +196,8 @@ fn decide_unaudited(
     .and_then(|r| r.first().cloned())
     .map(|k| k.text())
     .transpose()?
-    .is_some_and(|k| k == "social_insurance" || k == "health_insurance");
+    .unwrap_or_default();
+    let verifies = kind == "social_insurance" || kind == "health_insurance";
     sql::transact(store.db(), |tx| {
         let fingerprint = tx
             .row(
@@ -232,9 +242,59 @@ fn decide_unaudited(
                 result_id,
             )?;
         }
+        // What the import would have proposed had the matcher decided so: a death linked to a
+        // living person, a birth of no one in the register.
+        let row = sector_row(&current, &fingerprint);
+        match (kind.as_str(), person.as_deref(), living) {
+            ("civil_deaths", Some(pid), Some(path)) => {
+                propose_death(
+                    tx,
+                    &current.source,
+                    &row,
+                    result_id,
+                    pid,
+                    path,
+                    current.score,
+                    acting.now,
+                )?;
+            }
+            ("civil_births", None, _) => {
+                let path = tx
+                    .row(
+                        "SELECT res_path FROM link_result WHERE id = $1",
+                        &[result_id.into()],
+                    )?
+                    .and_then(|r| r.first().cloned())
+                    .unwrap_or(Val::Null)
+                    .opt_int()?;
+                propose_birth(tx, &current.source, &row, result_id, path, acting.now)?;
+            }
+            _ => {}
+        }
         Ok(())
     })?;
     one_as(store, caller, result_id, true)
+}
+
+/// A stored result as the sector row it came from, for the proposals a decision makes.
+fn sector_row(r: &LinkResult, fingerprint: &str) -> SectorRow {
+    let pairs = |v: &serde_json::Value| -> Vec<(String, String)> {
+        v.as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    SectorRow {
+        line: r.line.max(0) as u64,
+        row_id: r.row_id.clone(),
+        record: Default::default(),
+        attributes: pairs(&r.attributes),
+        values: pairs(&r.values),
+        fingerprint: fingerprint.to_owned(),
+    }
 }
 
 /// A result with the register person it names, for the console's breakdown.

@@ -5,8 +5,11 @@
 //! and does no IO; the rest of the slice reads files, stores results and scopes them.
 
 pub mod decide;
+pub mod dedupe;
 pub mod files;
 pub mod matcher;
+pub mod proposals;
+pub mod quality;
 pub mod service;
 
 pub use matcher::{Decision, Explanation, Linker, Method, Outcome, Thresholds};

@@ -117,6 +117,8 @@ pub struct LinkSummary {
     pub outcomes: [u64; 4],
     /// Persons newly or again marked verified against the source.
     pub verified: u64,
+    /// Proposals made: deaths (civil-registry deaths) or new persons (civil-registry births).
+    pub proposed: u64,
 }
 
 /// Imports a sector file from `source`: checks the file against the saved mapping before any
@@ -145,8 +147,10 @@ pub fn import(
     let mut ids: Vec<String> = Vec::new();
     let mut paths: Vec<Option<i64>> = Vec::new();
     let mut records: Vec<Record> = Vec::new();
+    let mut alive: Vec<bool> = Vec::new();
     let mut places = Places::default();
     store.for_each_person(&UnitCode::NATION, &mut |p| {
+        alive.push(p.life.state == eid_domain::LifeState::Alive);
         ids.push(p.id.as_str().to_owned());
         paths.push(unit_path(&p.residence.unit));
         records.push(Record::from_person(&mut places, p));
@@ -236,6 +240,20 @@ pub fn import(
                 if let Some(pid) = id_of(d.person) {
                     summary.verified += mark_verified(tx, &pid, &src.name, day, id)?;
                 }
+            }
+            // A death of a living person, or a birth the register does not know: proposed.
+            let living = d.person.and_then(|i| alive.get(i as usize)).copied() == Some(true);
+            match (src.kind.as_str(), d.outcome, id_of(d.person)) {
+                ("civil_deaths", Outcome::Matched, Some(pid)) if living => {
+                    summary.proposed += super::proposals::propose_death(
+                        tx, &src.name, row, id, &pid, path, score, now,
+                    )?;
+                }
+                ("civil_births", Outcome::Unmatched, _) => {
+                    summary.proposed +=
+                        super::proposals::propose_birth(tx, &src.name, row, id, path, now)?;
+                }
+                _ => {}
             }
         }
         Ok::<_, StoreError>(batch)

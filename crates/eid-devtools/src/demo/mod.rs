@@ -40,7 +40,7 @@ mod staff;
 
 pub use history::fill_demo_history;
 pub use live::{live_setup, spawn_live, Live};
-pub use report::{daily_figures, write_report};
+pub use report::{daily_figures, write_citizen, write_report};
 
 /// The password every simulated citizen's account has (with [`DEMO_PASSCODE`]).
 pub const DEMO_PASSWORD: &str = "Demo-eID-2023";

@@ -120,3 +120,25 @@ pub fn write_report(r: &HistoryReport, out: &mut dyn std::io::Write) -> std::io:
     )?;
     Ok(())
 }
+
+/// How a newcomer signs in on the citizen's pages as a demo citizen (every simulated citizen
+/// has [`DEMO_PASSWORD`] and [`DEMO_PASSCODE`]): the personal ID of an active level-2 account
+/// (or level 1 when none), and where the code for a new browser shows (the development SMS
+/// sink's outbox, read by the ministry officer [`MINISTRY_OFFICER`]).
+pub fn write_citizen(
+    out: &mut dyn std::io::Write,
+    base: &str,
+    personal_id: &str,
+    level: u8,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "citizen pages: open {base}/me/signin as personal ID {personal_id} (level {level}), \
+         password {DEMO_PASSWORD}, passcode {DEMO_PASSCODE}"
+    )?;
+    writeln!(
+        out,
+        "  a browser the account is not bound to asks for a code sent by SMS: in development \
+         mode it waits in the outbox at {base}/sms (sign in there as {MINISTRY_OFFICER})"
+    )
+}

@@ -75,6 +75,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         include_str!("../../migrations/postgres/0010_citizen_web_session.sql"),
     ),
     (11, include_str!("../../migrations/postgres/0011_oidc.sql")),
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_link_proposals.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.

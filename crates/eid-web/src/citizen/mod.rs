@@ -9,9 +9,10 @@
 //! session is [`session`]; refusals become [`refusal`] pages that say what to do next.
 
 mod account;
+mod forms;
 pub mod i18n;
 mod refusal;
-// mod register;
+mod register;
 pub mod session;
 mod signin;
 
@@ -81,7 +82,6 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(signin::passcode_form).post(signin::passcode),
         )
         .route("/me/signout", post(signin::signout))
-        /*PENDING
         .route(
             "/me/register",
             get(register::form)
@@ -89,7 +89,10 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
         )
         .route("/me/register/confirm", post(register::confirm))
-        .route("/me/activate", get(register::activate_form).post(register::activate))
+        .route(
+            "/me/activate",
+            get(register::activate_form).post(register::activate),
+        )
         .route(
             "/me/upgrade",
             get(register::upgrade_form)
@@ -100,19 +103,43 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/me/reset/confirm", post(register::reset_confirm))
         .route("/me/locks", get(account::locks).post(account::lock))
         .route("/me/unlock", post(account::unlock))
-        .route("/me/devices", get(account::devices).post(account::device_signout))
+        .route(
+            "/me/devices",
+            get(account::devices).post(account::device_signout),
+        )
         .route("/me/events", get(account::events))
-        .route("/me/children", get(account::children).post(account::child_add))
-        .route("/me/phone", get(account::phone_form).post(account::phone))
+        .route(
+            "/me/children",
+            get(account::children).post(account::child_add),
+        )
+        .route(
+            "/me/phone",
+            get(account::phone_page).post(account::phone_start),
+        )
         .route("/me/phone/confirm", post(account::phone_confirm))
-        .route("/me/password", get(account::password_form).post(account::password))
-        .route("/me/passcode", get(account::passcode_form).post(account::passcode))
-        PENDING*/
-        .route("/static/me.css", get(style))
+        .route(
+            "/me/password",
+            get(account::password_page).post(account::password),
+        )
+        .route(
+            "/me/passcode",
+            get(account::passcode_page).post(account::passcode),
+        )
+        .route("/me/{*rest}", get(not_found).post(not_found))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             session::ensure_device,
         ))
+        // After the layer: the style sheet is cached publicly and sets no cookie.
+        .route("/static/me.css", get(style))
+}
+
+/// An address under `/me` that names no page: a page that says so, in the citizen's words.
+async fn not_found(headers: HeaderMap, MaybeCitizen(s): MaybeCitizen) -> Response {
+    refusal::page(
+        &AppError::not_found("route.not_found", "no such page"),
+        MePage::new(&headers, s.as_ref(), "", "/me"),
+    )
 }
 
 const STYLE: &str = include_str!("../../static/me.css");

@@ -12,6 +12,7 @@ use eid_core::accounts::web_session::{self, WebSession};
 use eid_core::accounts::{self as acc, Refusal, SignIn};
 use eid_domain::AccountLevel;
 
+use super::forms::in_place;
 use super::session::{self, current, encode, local_next, session_cookie, MaybeCitizen};
 use super::{field, guard, refusal, render, see_other, Citizen, Fields, MeError, MePage};
 use crate::error::AppError;
@@ -63,6 +64,7 @@ struct SignInPage {
     target: Target,
     personal_id: String,
     error: &'static str,
+    done: &'static str,
 }
 
 #[derive(Template)]
@@ -104,12 +106,14 @@ pub async fn form(
         }
     }
     let page = MePage::new(&headers, None, "", &here(&t));
+    let done = super::account::done(page.lang, &q);
     render(
         &SignInPage {
             page,
             target: t,
             personal_id: String::new(),
             error: "",
+            done,
         },
         StatusCode::OK,
     )
@@ -154,16 +158,6 @@ async fn signed_in(
                 StatusCode::ACCEPTED,
             )
         }
-    }
-}
-
-/// Refusals a form shows in place (the rest get a page of their own).
-fn in_place(e: &AppError) -> Option<&'static str> {
-    match e.code() {
-        "auth.bad_credentials" => Some("me.err.auth.bad_credentials"),
-        "code.invalid" => Some("me.err.code.invalid"),
-        "account.bad_passcode" => Some("me.err.account.bad_passcode"),
-        _ => None,
     }
 }
 
@@ -212,6 +206,7 @@ pub async fn submit(
                     target: t.clone(),
                     personal_id: pid,
                     error,
+                    done: "",
                 },
                 e.status(),
             ),

@@ -10,13 +10,24 @@ use crate::state::AppState;
 
 pub mod api;
 pub mod console;
+pub mod proposals;
+pub mod quality;
 pub mod wire;
 
 /// The console pages: the review queue and one result with its decision form.
 pub fn console_routes() -> axum::Router<AppState> {
     use axum::routing::get;
+    use axum::routing::post;
     axum::Router::new()
         .route("/linkage", get(console::queue))
+        .route("/linkage/proposals", get(proposals::list))
+        .route(
+            "/linkage/proposals/{id}",
+            get(proposals::one).post(proposals::decide_form),
+        )
+        .route("/linkage/quality", get(quality::page))
+        .route("/linkage/quality/worklist", get(quality::worklist))
+        .route("/linkage/dedupe", post(quality::dedupe))
         .route(
             "/linkage/{id}",
             get(console::result).post(console::decide_form),
@@ -29,4 +40,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(api::results))
         .routes(routes!(api::result))
         .routes(routes!(api::decision))
+        .routes(routes!(api::proposals))
+        .routes(routes!(api::proposal))
+        .routes(routes!(api::proposal_decision))
+        .routes(routes!(api::proposal_undo))
+        .routes(routes!(api::dedupe))
+        .routes(routes!(api::quality))
+        .routes(routes!(api::worklist))
+        .routes(routes!(api::findings))
 }

@@ -180,6 +180,8 @@ struct PersonPage {
     updated_at: String,
     events: Vec<EventView>,
     members: Vec<MemberView>,
+    /// Linkage: sources that confirmed the person, findings, merges (issue 13).
+    link: Option<crate::linkage::quality::PersonLink>,
 }
 
 /// Another member of the person's household, as listed on the person page.
@@ -290,6 +292,7 @@ pub async fn person(
         updated_at: local(sp.updated_at),
         events: events.iter().map(|e| event(lang, e)).collect(),
         members,
+        link: crate::linkage::quality::person_block(&state, lang, p.id).await,
     };
     render(&page)
 }

@@ -116,6 +116,19 @@ pub enum LinkCommand {
     /// Imports a sector CSV from a saved source: every row matched against the register and
     /// stored with its explanation; bad rows reported with line and reason.
     Import(LinkImportArgs),
+    /// Matches the register against itself: a merge proposal for every pair of persons taken
+    /// for one, and the data-quality roll-ups (population, missing fields) refreshed.
+    Dedupe(LinkDedupeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LinkDedupeArgs {
+    /// Match probability at or above which a pair is proposed with confidence.
+    #[arg(long, default_value_t = 0.9)]
+    pub matched: f64,
+    /// Match probability at or above which a pair is proposed at all.
+    #[arg(long, default_value_t = 0.5)]
+    pub review: f64,
 }
 
 #[derive(Debug, Args)]

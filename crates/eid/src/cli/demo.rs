@@ -2,6 +2,7 @@
 
 use super::import::province_code;
 use super::*;
+use eid_domain::AccountLevel;
 
 /// The demo accounts for a province: (username, display name, role, unit).
 pub fn demo_accounts(
@@ -205,6 +206,11 @@ pub(super) fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         None
     };
     let registry = Arc::clone(&store);
+    // A demo citizen for the citizen's pages: level 2 if the history made one.
+    let citizen = match eid_core::accounts::sample_account(store.as_ref(), AccountLevel::Two)? {
+        Some(a) => Some(a),
+        None => eid_core::accounts::sample_account(store.as_ref(), AccountLevel::One)?,
+    };
     runtime()?.block_on(async move {
         let (app, addr) = crate::Application::with_store(config, store).await?;
         tracing::info!(%addr, "listening");
@@ -224,6 +230,15 @@ pub(super) fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
             crate::demo::spawn_live(base.clone(), live);
         }
         outln!("open {base} and sign in with one of the accounts above")?;
+        if let Some(a) = &citizen {
+            crate::demo::write_citizen(
+                &mut std::io::stdout().lock(),
+                &base,
+                a.personal_id.as_str(),
+                a.level.number(),
+            )
+            .map_err(|e| out::failure(&e))?;
+        }
         errln!("eid listening on {base}");
         app.run_until_stopped().await?;
         Ok::<(), Failure>(())

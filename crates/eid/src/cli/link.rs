@@ -205,10 +205,31 @@ pub(super) fn link_import(config: &Config, args: &LinkImportArgs) -> Result<(), 
     }
     let [matched, conflict, review, unmatched] = summary.outcomes;
     outln!(
-        "batch {}: {} rows, {} rejected; matched {matched}, conflict {conflict}, review {review}, unmatched {unmatched}; {} verified",
+        "batch {}: {} rows, {} rejected; matched {matched}, conflict {conflict}, review {review}, unmatched {unmatched}; {} verified; {} proposed",
         summary.batch_id,
         summary.rows,
         summary.rejected,
-        summary.verified
+        summary.verified,
+        summary.proposed
+    )
+}
+
+pub(super) fn link_dedupe(config: &Config, args: &LinkDedupeArgs) -> Result<(), Failure> {
+    let store = open_store(&config.db)?;
+    let thresholds = thresholds(args.matched, args.review)?;
+    let started = Instant::now();
+    let s = eid_core::linkage::dedupe::run(
+        store.as_ref(),
+        &Actor::Cli("link".to_owned()),
+        now(),
+        &thresholds,
+    )?;
+    outln!(
+        "{} persons: {} suspected duplicate pairs, {} new merge proposals; {} persons with missing fields ({:.1} s)",
+        s.persons,
+        s.pairs,
+        s.proposed,
+        s.incomplete,
+        started.elapsed().as_secs_f64()
     )
 }

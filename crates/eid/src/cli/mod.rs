@@ -167,6 +167,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Link(LinkCommand::Run(args)) => link::link_run(&args),
         Command::Link(LinkCommand::Source(args)) => link::link_source(&config, &args),
         Command::Link(LinkCommand::Import(args)) => link::link_import(&config, &args),
+        Command::Link(LinkCommand::Dedupe(args)) => link::link_dedupe(&config, &args),
         Command::Admin(cmd) => admin(&config, cmd),
         Command::Client(cmd) => client_command(cmd),
     }

@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 use time::macros::date;
 use time::Date;
 
+mod account;
+
 use crate::helpers::{
     agent, call, create_user, fresh_store, post_form, send_json, Reply, TestUser,
 };
@@ -55,9 +57,13 @@ impl World {
 
     /// A new adult of the commune with a card issued on `card`, in the register.
     fn person(&self, card: Date) -> Person {
+        self.person_born(date!(1990 - 03 - 15), Some(card))
+    }
+
+    /// A new person of the commune born on `born`, in the register.
+    fn person_born(&self, born: Date, card: Option<Date>) -> Person {
         let n = self.serial.get();
         self.serial.set(n + 1);
-        let born = date!(1990 - 03 - 15);
         let p = Person {
             id: PersonalId::from_parts(62, Sex::Female, born.year(), n).unwrap(),
             name: PersonName::parse("Nguyễn", "Thị", "Hoa").unwrap(),
@@ -73,8 +79,8 @@ impl World {
             phone: Some(PhoneNumber::parse(&format!("0912{n:06}")).unwrap()),
             phone_type: PhoneType::Smartphone,
             life: LifeStatus::ALIVE,
-            card: Some(Card {
-                issued: card,
+            card: card.map(|issued| Card {
+                issued,
                 revoked: false,
             }),
         };
@@ -99,18 +105,22 @@ impl World {
 
     /// The code of the newest SMS to `p`'s phone for `purpose`, from the development outbox.
     fn code(&self, p: &Person, purpose: &str) -> String {
+        self.code_to(p.phone.as_ref().unwrap().as_str(), purpose)
+    }
+
+    /// The code of the newest SMS to `phone` (E.164) for `purpose`.
+    fn code_to(&self, phone: &str, purpose: &str) -> String {
         let r = call(
             agent()
                 .get(&format!("{}/api/v1/sms?limit=500", self.base))
                 .header("Authorization", &format!("Bearer {}", self.bo.token)),
         );
         let body: Value = r.into_json().unwrap();
-        let phone = p.phone.as_ref().unwrap().as_str().to_owned();
         let m = body["messages"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|m| m["to"] == phone.as_str() && m["purpose"] == purpose)
+            .find(|m| m["to"] == phone && m["purpose"] == purpose)
             .unwrap_or_else(|| panic!("no {purpose} SMS"))
             .clone();
         six_digits(m["body"].as_str().unwrap())
@@ -171,15 +181,15 @@ fn six_digits(body: &str) -> String {
 }
 
 /// A browser: a cookie jar over the test agent (no redirects followed).
-struct Browser<'a> {
-    w: &'a World,
+struct Browser {
+    base: String,
     jar: BTreeMap<String, String>,
 }
 
-impl<'a> Browser<'a> {
-    fn new(w: &'a World) -> Browser<'a> {
+impl Browser {
+    fn new(base: &str) -> Browser {
         Browser {
-            w,
+            base: base.to_owned(),
             jar: BTreeMap::new(),
         }
     }
@@ -205,7 +215,7 @@ impl<'a> Browser<'a> {
     }
 
     fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
-        let mut req = agent().get(&format!("{}{path}", self.w.base));
+        let mut req = agent().get(&format!("{}{path}", self.base));
         if !self.jar.is_empty() {
             req = req.header("Cookie", &self.cookie_header());
         }
@@ -216,7 +226,7 @@ impl<'a> Browser<'a> {
     }
 
     fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, Option<String>) {
-        let mut req = agent().post(&format!("{}{path}", self.w.base));
+        let mut req = agent().post(&format!("{}{path}", self.base));
         if !self.jar.is_empty() {
             req = req.header("Cookie", &self.cookie_header());
         }
@@ -255,12 +265,18 @@ impl<'a> Browser<'a> {
     }
 
     /// Signs in on this new browser with the code sent to the bound phone.
-    fn sign_in_new(&mut self, p: &Person, next: &str, acr: &str) -> (u16, String, Option<String>) {
+    fn sign_in_new(
+        &mut self,
+        w: &World,
+        p: &Person,
+        next: &str,
+        acr: &str,
+    ) -> (u16, String, Option<String>) {
         let (status, html, _) = self.sign_in(p, PASSWORD, next, acr);
         assert_eq!(status, 202, "a new browser gets the code page: {html}");
         let handle = hidden(&html, "handle");
         let csrf = crate::helpers::csrf_field(&html);
-        let code = self.w.code(p, "device");
+        let code = w.code(p, "device");
         self.post(
             "/me/signin/code",
             &[
@@ -308,7 +324,7 @@ fn a_new_browser_signs_in_with_the_code_from_the_bound_phone() {
     let w = World::new("me_signin");
     let p = w.person(date!(2023 - 05 - 01));
     w.level1_by_app(&p);
-    let mut b = Browser::new(&w);
+    let mut b = Browser::new(&w.base);
 
     // The first page sets the device cookie, HttpOnly and SameSite=Lax.
     let r = call(agent().get(&format!("{}/me/signin", w.base)));
@@ -327,7 +343,7 @@ fn a_new_browser_signs_in_with_the_code_from_the_bound_phone() {
     );
 
     // The right one on a browser the account is not bound to: a code to the phone.
-    let (status, _, loc) = b.sign_in_new(&p, "/me/events", "1");
+    let (status, _, loc) = b.sign_in_new(&w, &p, "/me/events", "1");
     assert_eq!((status, loc.as_deref()), (303, Some("/me/events")));
     assert!(b.jar.contains_key("eid_me"));
 
@@ -337,7 +353,7 @@ fn a_new_browser_signs_in_with_the_code_from_the_bound_phone() {
     assert!(html.contains("lang=\"vi\""));
 
     // The session is only good with the device cookie it was opened with.
-    let mut thief = Browser::new(&w);
+    let mut thief = Browser::new(&w.base);
     thief.jar.insert("eid_me".into(), b.jar["eid_me"].clone());
     let (status, _, loc) = thief.get("/me");
     assert_eq!(status, 303);
@@ -354,6 +370,14 @@ fn a_new_browser_signs_in_with_the_code_from_the_bound_phone() {
     );
     assert_eq!(s, 202, "{r}");
 
+    // An address under /me that names no page: a page in the citizen's words, not JSON.
+    let (status, html, _) = b.get("/me/khong-co");
+    assert_eq!(status, 404);
+    assert!(
+        html.contains("Không có trang này") && html.contains("1900 0368"),
+        "{html}"
+    );
+
     // Sign-out ends the session.
     let (status, html, loc) = b.get("/me");
     assert_eq!(status, 200, "{loc:?} {html}");
@@ -369,8 +393,8 @@ fn a_foreign_next_is_ignored_and_a_form_without_its_token_is_refused() {
     let w = World::new("me_next");
     let p = w.person(date!(2023 - 05 - 01));
     w.level1_by_app(&p);
-    let mut b = Browser::new(&w);
-    let (status, _, loc) = b.sign_in_new(&p, "//evil.example", "1");
+    let mut b = Browser::new(&w.base);
+    let (status, _, loc) = b.sign_in_new(&w, &p, "//evil.example", "1");
     assert_eq!((status, loc.as_deref()), (303, Some("/me")));
     for bad in [
         "//evil.example/x",
@@ -389,7 +413,7 @@ fn a_foreign_next_is_ignored_and_a_form_without_its_token_is_refused() {
     assert_eq!((status, loc.as_deref()), (303, Some("/me/events")));
 
     // A form with no token, or another browser's token: refused, in Vietnamese.
-    let mut other = Browser::new(&w);
+    let mut other = Browser::new(&w.base);
     let foreign = other.csrf("/me/signin");
     for token in ["", foreign.as_str()] {
         let (status, html, _) = b.post(
@@ -411,8 +435,8 @@ fn level_two_is_reached_with_the_passcode_and_a_level_one_account_is_told_to_upg
     let w = World::new("me_stepup");
     let p2 = w.person(date!(2023 - 05 - 01));
     w.level2_by_app(&p2);
-    let mut b = Browser::new(&w);
-    let (status, _, loc) = b.sign_in_new(&p2, "/me/events", "2");
+    let mut b = Browser::new(&w.base);
+    let (status, _, loc) = b.sign_in_new(&w, &p2, "/me/events", "2");
     assert_eq!(status, 303);
     let loc = loc.unwrap();
     assert!(
@@ -456,8 +480,8 @@ fn level_two_is_reached_with_the_passcode_and_a_level_one_account_is_told_to_upg
     // A level-1 account asked for level 2: a page that says how to upgrade.
     let p1 = w.person(date!(2023 - 05 - 01));
     w.level1_by_app(&p1);
-    let mut b1 = Browser::new(&w);
-    let (status, _, loc) = b1.sign_in_new(&p1, "/me", "2");
+    let mut b1 = Browser::new(&w.base);
+    let (status, _, loc) = b1.sign_in_new(&w, &p1, "/me", "2");
     assert_eq!(status, 303);
     let (status, html, _) = b1.get(&loc.unwrap());
     assert_eq!(status, 403, "{html}");
@@ -470,8 +494,8 @@ fn a_locked_account_loses_its_session_and_refusals_say_what_to_do() {
     let w = World::new("me_locked");
     let p = w.person(date!(2023 - 05 - 01));
     w.level1_by_app(&p);
-    let mut b = Browser::new(&w);
-    let (status, _, _) = b.sign_in_new(&p, "/me", "1");
+    let mut b = Browser::new(&w.base);
+    let (status, _, _) = b.sign_in_new(&w, &p, "/me", "1");
     assert_eq!(status, 303);
     assert_eq!(b.get("/me").0, 200);
 
@@ -516,4 +540,41 @@ fn a_locked_account_loses_its_session_and_refusals_say_what_to_do() {
         t.contains("Tạm khóa do nhập sai nhiều lần") && t.contains("phút"),
         "{t}"
     );
+}
+
+impl Browser {
+    /// Posts a multipart form (text fields and a `photo` file).
+    fn post_multipart(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        photo: &[u8],
+    ) -> (u16, String, Option<String>) {
+        let boundary = "----eidtestboundary7d1f";
+        let mut body = Vec::new();
+        for (k, v) in form {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"me.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(photo);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let mut req = agent().post(&format!("{}{path}", self.base)).header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        );
+        if !self.jar.is_empty() {
+            req = req.header("Cookie", &self.cookie_header());
+        }
+        let r = crate::helpers::send_bytes(req, &body);
+        self.keep(&r);
+        let loc = r.header("location").map(str::to_owned);
+        (r.status(), r.into_string().unwrap(), loc)
+    }
 }

@@ -24,6 +24,7 @@ mod hardening_ops;
 mod hardening_web;
 mod helpers;
 mod linkage;
+mod linkage_registry;
 mod oidc;
 mod oidc_authlib;
 mod oidc_tokens;

@@ -11,6 +11,7 @@
 
 pub mod block;
 pub mod compare;
+pub mod dedupe;
 pub mod model;
 pub mod record;
 

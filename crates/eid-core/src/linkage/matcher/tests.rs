@@ -312,3 +312,50 @@ fn noisy_world(count: u64) -> (Vec<Record>, Vec<Record>, Vec<Option<u32>>) {
     }
     (register, sector, truth)
 }
+
+#[test]
+fn the_register_against_itself_finds_a_person_entered_twice_and_nothing_else() {
+    let today = time::macros::date!(2026 - 11 - 23);
+    let people: Vec<eid_domain::Person> = Generator::new(&GenConfig {
+        count: 3000,
+        seed: 5,
+        province: None,
+        today,
+    })
+    .unwrap()
+    .collect();
+    let mut places = Places::default();
+    let mut register: Vec<Record> = people
+        .iter()
+        .map(|p| Record::from_person(&mut places, p))
+        .collect();
+    // One person again under another ID, the name without diacritics and the given name
+    // mistyped; another again with day and month swapped.
+    let mut twice = register[100].clone();
+    twice.id = Some("001099999999".into());
+    twice.surname = n(&twice.surname.folded.clone());
+    let last = twice.given.kept.chars().last().unwrap_or('a');
+    twice.given = n(&format!("{}{last}", twice.given.kept));
+    register.push(twice);
+    let mut swapped = register[200].clone();
+    swapped.id = Some("001099999998".into());
+    if let Some(b) = swapped.birth.as_mut() {
+        if b.is_full() && b.day <= 12 {
+            std::mem::swap(&mut b.day, &mut b.month);
+        }
+    }
+    register.push(swapped);
+    let linker = Linker::new(register);
+    let model = linker.train_dedupe(100_000);
+    let found = linker.duplicates(&model, &Thresholds::default(), 2);
+    let pairs: Vec<(u32, u32)> = found.iter().map(|d| (d.a, d.b)).collect();
+    assert!(pairs.contains(&(100, 3000)), "{pairs:?}");
+    assert!(pairs.contains(&(200, 3001)), "{pairs:?}");
+    // Each pair once, the lower index first; few others (the generator makes households of
+    // namesakes, not duplicates).
+    assert!(found.iter().all(|d| d.a < d.b));
+    assert!(pairs.len() <= 3, "{pairs:?}");
+    let e = linker.explain_pair(&model, 200, 3001).unwrap();
+    let id = e.fields.iter().find(|f| f.field == Field::Id).unwrap();
+    assert_eq!((id.level, id.weight), (0, 0.0));
+}
