@@ -102,10 +102,11 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
 # wrk over a file of codes or refresh tokens, each sent once; refresh tokens of the answers go
-# to $out.N (one file per wrk thread). wrk runs for a set time, so each thread writes
-# $out.N.done once every one of its items is answered (a connection has one request in flight:
-# after share + connections answers, none of its items is outstanding), and wrk is then
-# interrupted. Prints "ok cpu_seconds wall_seconds".
+# to $out.N (one file per wrk thread). wrk runs for a set time, so a thread whose items were all
+# answered 200 stops and writes $out.N.done, and wrk is interrupted once every thread has
+# (or after EID_BENCH_WAIT seconds, default 300, if some item was refused). A thread that runs
+# out of items before its last answers sends the word "exhausted" (a cheap refusal) meanwhile.
+# Prints "ok cpu_seconds wall_seconds".
 threads=2; conns=32
 run_tokens() {
   local url=$1 path=$2 basic=$3 kind=$4 input=$5 out=$6 pid=$7
@@ -123,7 +124,7 @@ end
 function init(args)
   idx = id + 1 - $threads
   ok = 0
-  answered = 0
+  marked = false
   share = math.floor((#items - id - 1) / $threads) + 1
   out = io.open("$out." .. id, "w")
   wrk.headers["Authorization"] = "Basic $basic"
@@ -141,37 +142,40 @@ function request()
   return wrk.format("POST", "$path", nil, body)
 end
 function response(status, headers, body)
-  answered = answered + 1
-  if status == 200 and answered <= share + $conns then
+  if status == 200 then
     ok = ok + 1
     local rt = body:match('"refresh_token":"([^"]+)"')
     if rt then out:write(rt, "\\n") end
   end
-  if answered == share + math.ceil($conns / $threads) then
-    out:close()
+  if ok >= share and not marked then
+    marked = true
+    out:flush()
     io.open("$out." .. id .. ".done", "w"):close()
+    wrk.thread:stop()
   end
 end
 function done(summary, latency, requests)
   local total = 0
   for _, t in ipairs(threads) do total = total + t:get("ok") end
   io.write(string.format("ok: %d\\n", total))
+
 end
 LUA
   local c0 c1 t0 t1 w
   c0=$(cpu_ticks "$pid"); t0=$(now)
-  wrk -t$threads -c$conns -d600s -s "$dir/token.lua" "$url" > "$dir/wrk-$kind.txt" &
+  wrk -t$threads -c$conns -d600s --timeout 30s -s "$dir/token.lua" "$url" > "$dir/wrk-$kind-$(basename "$out").txt" &
   w=$!
-  for _ in $(seq 1 60000); do
+  for _ in $(seq 1 $(( ${EID_BENCH_WAIT:-300} * 100 ))); do
     [ "$(ls "$out".*.done 2>/dev/null | wc -l)" -ge $threads ] && break
-    kill -0 "$w" 2>/dev/null || break
+    kill -0 "$w" 2>/dev/null || { echo "wrk ended early ($kind, $(basename "$out"))" >&2; break; }
     sleep 0.01
   done
   t1=$(now); c1=$(cpu_ticks "$pid")
   kill -INT "$w" 2>/dev/null || true
   wait "$w" || true
   local okn
-  okn=$(sed -n 's/^ok: //p' "$dir/wrk-$kind.txt")
+  okn=$(sed -n 's/^ok: //p' "$dir/wrk-$kind-$(basename "$out").txt")
+  okn=${okn:-0}
   echo "$okn $(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.3f", (b - a) / hz }') $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
 }
 
@@ -216,11 +220,12 @@ echo "  eid / oidc-provider per core: code $(ratio "$(rate "$e_ok" "$e_cpu")" "$
 pg_start
 trap cleanup EXIT
 start_eid "$PG_URL" pg
-psql_x() { "$pg_bin/psql" "$PG_URL" -Atqc "$1"; }
 python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count 3 >/dev/null  # consent given, caches warm
-x0=$(psql_x 'select pg_current_xact_id()')
-per=$(python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count "$signins")
-x1=$(psql_x 'select pg_current_xact_id()')
+python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count "$signins" \
+  --probe "$pg_bin/psql $PG_URL -Atqc 'select pg_current_xact_id()'" > "$dir/signin.txt"
+x0=$(sed -n 's/^before //p' "$dir/signin.txt")
+x1=$(sed -n 's/^after //p' "$dir/signin.txt")
+per=$(sed -n 's/^seconds //p' "$dir/signin.txt")
 (cd "$root" && cargo bench -p eid --bench argon_cost --locked -q "${argon_profile[@]}") > "$dir/argon.txt"
 argon=$(sed -n 's/^verify_seconds: //p' "$dir/argon.txt")
 writes=$(awk -v a="$x0" -v b="$x1" -v n="$signins" 'BEGIN { printf "%.2f", (b - a - 1) / n }')

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import os
 import secrets
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,9 @@ def main():
     ap.add_argument("--code-command", default=None)
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--out")
+    ap.add_argument("--probe", default=None,
+                    help="signin: a shell command run just before and just after the measured "
+                         "sign-ins; its outputs are printed as 'before X' and 'after Y'")
     a = ap.parse_args()
     fields = dict(f.split("=", 1) for f in a.field)
     meta = requests.get(a.issuer + "/.well-known/openid-configuration", timeout=30).json()
@@ -84,6 +88,12 @@ def main():
     known = requests.Session()
     walk(known, authorize_url(meta, a), a.redirect_uri, fields, code_command=a.code_command)
     device = {k: v for k, v in known.cookies.items() if k != "eid_me"}
+    def probe(label):
+        if a.probe:
+            out = subprocess.run(a.probe, shell=True, check=True, capture_output=True, text=True)
+            print(f"{label} {out.stdout.strip()}")
+
+    probe("before")
     total = 0.0
     for _ in range(a.count):
         browser = requests.Session()
@@ -96,7 +106,8 @@ def main():
         total += time.perf_counter() - start
         if r.status_code != 200 or "id_token" not in r.json():
             raise SystemExit(f"token endpoint answered {r.status_code}")
-    print(f"{total / a.count:.6f}")
+    probe("after")
+    print(f"seconds {total / a.count:.6f}")
 
 
 if __name__ == "__main__":
