@@ -103,9 +103,10 @@ hz=$(getconf CLK_TCK)
 
 # wrk over a file of codes or refresh tokens, each sent once; refresh tokens of the answers go
 # to $out.N (one file per wrk thread). wrk runs for a set time, so a thread whose items were all
-# answered stops and writes $out.N.done, and wrk is interrupted once every thread has (or after
-# EID_BENCH_WAIT seconds, default 300). A thread out of items before its last answers came
-# back asks for a 404 page meanwhile (not counted). Prints "ok cpu_seconds wall_seconds".
+# answered (or 3 s after its last was sent, if an answer was lost) stops and writes
+# $out.N.done, and wrk is interrupted once every thread has (or after EID_BENCH_WAIT seconds,
+# default 300). A connection out of items asks for a 404 page meanwhile (not counted).
+# Prints "ok cpu_seconds wall_seconds".
 threads=2; conns=32
 run_tokens() {
   local url=$1 path=$2 basic=$3 kind=$4 input=$5 out=$6 pid=$7
@@ -125,6 +126,7 @@ function init(args)
   ok = 0
   answered = 0
   marked = false
+  sent_all = nil
   share = math.floor((#items - id - 1) / $threads) + 1
   out = io.open("$out." .. id, "w")
   wrk.headers["Authorization"] = "Basic $basic"
@@ -152,7 +154,10 @@ function response(status, headers, body)
     local rt = body:match('"refresh_token":"([^"]+)"')
     if rt then out:write(rt, "\\n") end
   end
-  if answered >= share and not marked then
+  if idx >= #items and not sent_all then sent_all = os.time() end
+  -- Done when every item of this thread was answered, or 3 s after the last was sent (an
+  -- answer lost to a timeout); meanwhile a connection out of items asks for a 404 page.
+  if not marked and (answered >= share or (sent_all and os.time() - sent_all >= 3)) then
     marked = true
     out:flush()
     io.open("$out." .. id .. ".done", "w"):close()
