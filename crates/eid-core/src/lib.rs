@@ -20,6 +20,7 @@ pub mod ops;
 pub mod outbox;
 pub mod register;
 pub mod rollup;
+pub mod rp;
 pub mod secret;
 pub mod settings;
 pub mod staff;

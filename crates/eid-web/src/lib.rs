@@ -21,6 +21,7 @@ pub mod limits;
 pub mod linkage;
 pub mod metrics;
 pub mod oidc;
+pub mod oidc_admin;
 pub mod openapi;
 pub mod ops;
 pub mod ops_api;

@@ -48,6 +48,7 @@ impl Lang {
             .chain(link::TABLE)
             .chain(crate::oidc::i18n::TABLE)
             .chain(crate::citizen::i18n::TABLE)
+            .chain(crate::oidc_admin::i18n::TABLE)
             .find(|(k, _, _)| *k == key)
         {
             Some((_, vi, en)) => match self {
@@ -723,6 +724,7 @@ mod tests {
             .chain(link::TABLE)
             .chain(crate::oidc::i18n::TABLE)
             .chain(crate::citizen::i18n::TABLE)
+            .chain(crate::oidc_admin::i18n::TABLE)
         {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!vi.is_empty() && !en.is_empty(), "{k}");

@@ -61,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .route("/sms", get(accounts::sms))
         .merge(ops::routes())
         .merge(crate::linkage::console_routes())
+        .merge(crate::oidc_admin::routes())
         .route("/static/style.css", get(style))
 }
 
@@ -132,6 +133,12 @@ pub const SECTIONS: &[Section] = &[
         href: "/linkage",
         label: "nav.linkage",
         roles: OFFICERS,
+    },
+    Section {
+        id: "rp",
+        href: "/relying-parties",
+        label: "nav.rp",
+        roles: &[Role::Ministry],
     },
     Section {
         id: "audit",

@@ -154,6 +154,8 @@ pub(super) fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
         }
         AdminCommand::Device(cmd) => admin_device(config, cmd),
         AdminCommand::Account(cmd) => admin_account(config, cmd),
+        AdminCommand::Client(cmd) => super::oidc::admin_client(config, cmd),
+        AdminCommand::Keys(cmd) => super::oidc::admin_keys(config, cmd),
     }
 }
 

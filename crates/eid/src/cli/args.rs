@@ -231,6 +231,12 @@ pub enum AdminCommand {
     /// Locks or unlocks a citizen's account as an officer, with a reason.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// The relying-party registry: services that sign citizens in with eid (OpenID Connect).
+    #[command(subcommand)]
+    Client(RpCommand),
+    /// The OpenID provider's signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -205,6 +205,7 @@ pub(super) fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
     } else {
         None
     };
+    let registry = Arc::clone(&store);
     // A demo citizen for the citizen's pages: level 2 if the history made one.
     let citizen = match eid_core::accounts::sample_account(store.as_ref(), AccountLevel::Two)? {
         Some(a) => Some(a),
@@ -214,6 +215,7 @@ pub(super) fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         let (app, addr) = crate::Application::with_store(config, store).await?;
         tracing::info!(%addr, "listening");
         let base = format!("http://{addr}");
+        super::oidc::demo_portal(registry.as_ref(), &base)?;
         if let Some(h) = history.as_ref().and_then(|h| h.devices.first()) {
             outln!(
                 "try an intake device: eid client intake --server {base} --device-id {} --key-seed {} --officer {} --personal-id ID --phone PHONE",

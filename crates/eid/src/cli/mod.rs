@@ -13,6 +13,7 @@ mod client;
 mod demo;
 mod import;
 mod link;
+mod oidc;
 mod out;
 
 use std::io::{IsTerminal, Read, Write};
@@ -42,6 +43,7 @@ pub use admin::{acting_staff, check_role_unit};
 pub use args::*;
 pub use demo::demo_accounts;
 pub use import::import_json;
+pub use oidc::{KeysCommand, KeysRotateArgs, RpAddArgs, RpCommand, RpIdArgs};
 
 /// eID: the national population register and electronic identity platform.
 #[derive(Debug, Parser)]
