@@ -42,6 +42,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../migrations/sqlite/0013_link_proposals.sql"),
     ),
+    (
+        14,
+        include_str!("../migrations/sqlite/0014_oidc_code_grant.sql"),
+    ),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];

@@ -83,6 +83,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         13,
         include_str!("../../migrations/postgres/0013_link_proposals.sql"),
     ),
+    (
+        14,
+        include_str!("../../migrations/postgres/0014_oidc_code_grant.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
