@@ -74,6 +74,10 @@ pub struct OidcState {
     /// Read or created on first use, so a server that never signs keeps no key file.
     kek: std::sync::OnceLock<Result<Arc<Kek>, String>>,
     cache: RwLock<Option<Cached>>,
+    /// Held while the keys are (re)loaded, so requests that find the cache empty or stale
+    /// together open the keys once — and, on a new database, generate them once (two RSA keys
+    /// take about a second of CPU) — instead of each doing it.
+    reload: Mutex<()>,
     /// DPoP proof ids seen within their window (jti → expiry, Unix seconds).
     dpop_seen: Mutex<HashMap<String, i64>>,
 }
@@ -112,6 +116,7 @@ impl OidcState {
             development: config.development,
             kek: std::sync::OnceLock::new(),
             cache: RwLock::new(None),
+            reload: Mutex::new(()),
             dpop_seen: Mutex::new(HashMap::new()),
         }
     }
@@ -141,6 +146,11 @@ impl OidcState {
         store: &dyn Store,
         now: time::OffsetDateTime,
     ) -> Result<(Arc<SigningKeys>, Arc<Value>), OAuthError> {
+        if let Some(k) = self.cached() {
+            return Ok(k);
+        }
+        // One loader at a time; whoever waited finds the cache filled by the one before.
+        let _loading = self.reload.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(k) = self.cached() {
             return Ok(k);
         }
