@@ -17,7 +17,8 @@ use super::forms::{in_place, when, FormPage, Input, ListPage, Row};
 use super::session::{self, session_cookie};
 use super::signin::account_of;
 use super::{
-    field, guard, refusal, render, see_other, Citizen, Fields, MaybeCitizen, MeError, MePage,
+    field, guard, refusal, render, secret, see_other, Citizen, Fields, MaybeCitizen, MeError,
+    MePage,
 };
 use crate::accounts::wire::{code_ok, hash_secrets, masked, passcode_ok, password_ok, phone};
 use crate::console::i18n::Lang;
@@ -172,21 +173,11 @@ pub async fn lock(
     Form(f): Form<Fields>,
 ) -> Result<Response, MeError> {
     let page = || MePage::new(&headers, Some(&s), "locks", "/me/locks");
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let a = account_of(&state, &s).await?;
-    let (st, now, pc) = (
-        state.accounts.clone(),
-        state.now(),
-        f.get("passcode").cloned().unwrap_or_default(),
-    );
+    let (st, now, pc) = (state.accounts.clone(), state.now(), secret(&f, "passcode"));
     let held = a.clone();
     let out = state
         .hashing(move |store| {
@@ -243,22 +234,12 @@ pub async fn unlock(
     Form(f): Form<Fields>,
 ) -> Result<Response, MeError> {
     let page = || MePage::new(&headers, None, "locks", "/me/locks");
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let pid = field(&f, "personal_id").to_owned();
     let (st, now) = (state.accounts.clone(), state.now());
-    let (id, pw, pc) = (
-        pid.clone(),
-        f.get("password").cloned().unwrap_or_default(),
-        f.get("passcode").cloned().unwrap_or_default(),
-    );
+    let (id, pw, pc) = (pid.clone(), secret(&f, "password"), secret(&f, "passcode"));
     let out = state
         .hashing(move |store| {
             let c = acc::Credentials {
@@ -502,13 +483,7 @@ pub async fn child_add(
     Citizen(s): Citizen,
     Form(f): Form<Fields>,
 ) -> Result<Response, MeError> {
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(
             &e,
             MePage::new(&headers, Some(&s), "children", "/me/children"),
@@ -517,17 +492,10 @@ pub async fn child_add(
     let a = account_of(&state, &s).await?;
     let out = async {
         let child = crate::access::parse_id(field(&f, "child_personal_id"))?;
-        let (pw, pc) = (
-            f.get("child_password").cloned().unwrap_or_default(),
-            f.get("child_passcode").cloned().unwrap_or_default(),
-        );
+        let (pw, pc) = (secret(&f, "child_password"), secret(&f, "child_passcode"));
         password_ok(&pw)?;
         passcode_ok(&pc)?;
-        let (st, now, mine) = (
-            state.accounts.clone(),
-            state.now(),
-            f.get("passcode").cloned().unwrap_or_default(),
-        );
+        let (st, now, mine) = (state.accounts.clone(), state.now(), secret(&f, "passcode"));
         let held = a.clone();
         state
             .hashing(move |store| Ok(acc::check_passcode(store, &st, &held, &mine, now)?))
@@ -592,7 +560,7 @@ pub async fn phone_start(
         &state,
         &headers,
         &extensions,
-        field(&f, "csrf"),
+        &f,
         &[Kind::Secret, Kind::Sms],
     ) {
         return Ok(refusal::page(&e, page()));
@@ -600,11 +568,7 @@ pub async fn phone_start(
     let a = account_of(&state, &s).await?;
     let out = async {
         let new_phone = phone(field(&f, "new_phone"))?;
-        let (st, now, pc) = (
-            state.accounts.clone(),
-            state.now(),
-            f.get("passcode").cloned().unwrap_or_default(),
-        );
+        let (st, now, pc) = (state.accounts.clone(), state.now(), secret(&f, "passcode"));
         state
             .hashing(move |store| {
                 acc::check_passcode(store, &st, &a, &pc, now)?;
@@ -645,13 +609,7 @@ pub async fn phone_confirm(
     Form(f): Form<Fields>,
 ) -> Result<Response, MeError> {
     let page = MePage::new(&headers, Some(&s), "security", "/me/phone");
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page));
     }
     let a = account_of(&state, &s).await?;
@@ -761,13 +719,7 @@ async fn replace(
         "/me/passcode"
     };
     let page = || MePage::new(&headers, Some(&s), "security", here);
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let a = account_of(&state, &s).await?;
@@ -786,11 +738,7 @@ async fn replace(
     };
     let out = match check {
         Ok(()) => {
-            let (st, now, pc) = (
-                state.accounts.clone(),
-                state.now(),
-                f.get("passcode").cloned().unwrap_or_default(),
-            );
+            let (st, now, pc) = (state.accounts.clone(), state.now(), secret(&f, "passcode"));
             state
                 .hashing(move |store| {
                     Ok(acc::replace_secret(store, &st, &a, &pc, which, &new, now)?)

@@ -283,16 +283,21 @@ pub fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
     f.get(name).map_or("", |v| v.trim())
 }
 
-/// Checks the form token, then takes the request's source through the per-source limiter
-/// of `kind` (the app routes' limiter), before any secret is compared.
+/// A secret field of a form as typed (not trimmed: a password may begin or end with a space).
+pub fn secret(f: &Fields, name: &str) -> String {
+    f.get(name).cloned().unwrap_or_default()
+}
+
+/// Checks the form's token (`csrf`), then takes the request's source through the per-source
+/// limiter of `kind` (the app routes' limiter), before any secret is compared.
 pub fn guard(
     state: &AppState,
     headers: &HeaderMap,
     extensions: &axum::http::Extensions,
-    form_csrf: &str,
+    form: &Fields,
     kinds: &[Kind],
 ) -> Result<(), AppError> {
-    session::check_csrf(headers, form_csrf)?;
+    session::check_csrf(headers, field(form, "csrf"))?;
     let source = state
         .sources
         .source(crate::auth::client_ip(extensions), headers);

@@ -16,7 +16,7 @@ use super::account::done;
 use super::forms::{FormPage, Input};
 use super::session::{self, MaybeCitizen};
 use super::signin::account_of;
-use super::{field, guard, refusal, see_other, Citizen, Fields, MeError, MePage};
+use super::{field, guard, refusal, secret, see_other, Citizen, Fields, MeError, MePage};
 use crate::accounts::wire::{code_ok, hash_secrets, passcode_ok, password_ok, phone};
 use crate::accounts::MAX_PHOTO_BYTES;
 use crate::error::AppError;
@@ -135,13 +135,7 @@ pub async fn submit(
         Err(e) => return register_form(page(), "", "").again(&e),
     };
     let f = &posted.fields;
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(f, "csrf"),
-        &[Kind::Sms],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, f, &[Kind::Sms]) {
         return Ok(refusal::page(&e, page()));
     }
     let (pid, ph) = (
@@ -192,21 +186,15 @@ pub async fn confirm(
     Form(f): Form<Fields>,
 ) -> Result<Response, MeError> {
     let page = || MePage::new(&headers, None, "", "/me/register");
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let handle = field(&f, "handle").to_owned();
     let out = async {
         let (code, pw, pc) = (
             field(&f, "code").to_owned(),
-            f.get("password").cloned().unwrap_or_default(),
-            f.get("passcode").cloned().unwrap_or_default(),
+            secret(&f, "password"),
+            secret(&f, "passcode"),
         );
         code_ok(&code)?;
         password_ok(&pw)?;
@@ -261,13 +249,7 @@ pub async fn activate(
     Form(f): Form<Fields>,
 ) -> Result<Response, MeError> {
     let page = || MePage::new(&headers, None, "", "/me/activate");
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let pid = field(&f, "personal_id").to_owned();
@@ -276,8 +258,8 @@ pub async fn activate(
         let id = crate::access::parse_id(&pid)?;
         let (code, pw, pc) = (
             field(&f, "code").to_owned(),
-            f.get("password").cloned().unwrap_or_default(),
-            f.get("passcode").cloned().unwrap_or_default(),
+            secret(&f, "password"),
+            secret(&f, "passcode"),
         );
         code_ok(&code)?;
         password_ok(&pw)?;
@@ -345,23 +327,13 @@ pub async fn upgrade(
         Err(e) => return upgrade_page(page()).again(&e),
     };
     let f = &posted.fields;
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let a = account_of(&state, &s).await?;
     let out = async {
         photo_ok(&posted.photo)?;
-        let (st, now, pc) = (
-            state.accounts.clone(),
-            state.now(),
-            f.get("passcode").cloned().unwrap_or_default(),
-        );
+        let (st, now, pc) = (state.accounts.clone(), state.now(), secret(f, "passcode"));
         let held = a.clone();
         state
             .hashing(move |store| Ok(acc::check_passcode(store, &st, &held, &pc, now)?))
@@ -442,13 +414,7 @@ pub async fn reset(
     Form(f): Form<Fields>,
 ) -> Result<Response, MeError> {
     let page = || MePage::new(&headers, None, "", "/me/reset");
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Sms],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Sms]) {
         return Ok(refusal::page(&e, page()));
     }
     let (pid, ph) = (
@@ -481,21 +447,12 @@ pub async fn reset_confirm(
     Form(f): Form<Fields>,
 ) -> Result<Response, MeError> {
     let page = || MePage::new(&headers, None, "", "/me/reset");
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let handle = field(&f, "handle").to_owned();
     let out = async {
-        let (code, pw) = (
-            field(&f, "code").to_owned(),
-            f.get("password").cloned().unwrap_or_default(),
-        );
+        let (code, pw) = (field(&f, "code").to_owned(), secret(&f, "password"));
         code_ok(&code)?;
         password_ok(&pw)?;
         let hashes = hash_secrets(vec![pw]).await?;

@@ -14,7 +14,7 @@ use eid_domain::AccountLevel;
 
 use super::forms::in_place;
 use super::session::{self, current, encode, local_next, session_cookie, MaybeCitizen};
-use super::{field, guard, refusal, render, see_other, Citizen, Fields, MeError, MePage};
+use super::{field, guard, refusal, render, secret, see_other, Citizen, Fields, MeError, MePage};
 use crate::error::AppError;
 use crate::limits::Kind;
 use crate::state::AppState;
@@ -170,22 +170,13 @@ pub async fn submit(
 ) -> Result<Response, MeError> {
     let t = Target::from_fields(&f);
     let page = || MePage::new(&headers, None, "", &here(&t));
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let device = session::device_hash(&headers).ok_or(AppError::Csrf)?;
     let old = current(&state, &headers).await?;
     let (s, now) = (state.accounts.clone(), state.now());
-    let (pid, password) = (
-        field(&f, "personal_id").to_owned(),
-        f.get("password").cloned().unwrap_or_default(),
-    );
+    let (pid, password) = (field(&f, "personal_id").to_owned(), secret(&f, "password"));
     let id = pid.clone();
     let out = state
         .hashing(move |store| {
@@ -224,13 +215,7 @@ pub async fn code(
 ) -> Result<Response, MeError> {
     let t = Target::from_fields(&f);
     let page = || MePage::new(&headers, None, "", &here(&t));
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let (handle, code) = (field(&f, "handle").to_owned(), field(&f, "code").to_owned());
@@ -320,17 +305,11 @@ pub async fn passcode(
             &format!("/me/signin/passcode?{}", t.query()),
         )
     };
-    if let Err(e) = guard(
-        &state,
-        &headers,
-        &extensions,
-        field(&f, "csrf"),
-        &[Kind::Secret],
-    ) {
+    if let Err(e) = guard(&state, &headers, &extensions, &f, &[Kind::Secret]) {
         return Ok(refusal::page(&e, page()));
     }
     let (st, now) = (state.accounts.clone(), state.now());
-    let (session, pc) = (s.clone(), f.get("passcode").cloned().unwrap_or_default());
+    let (session, pc) = (s.clone(), secret(&f, "passcode"));
     let out = state
         .hashing(move |store| Ok(web_session::step_up(store, &st, &session, &pc, now)?))
         .await;
