@@ -8,9 +8,8 @@ use serde_json::Value;
 
 use crate::oidc::clients::{self, AuthMethod, Client};
 use crate::oidc::jose::Alg;
-use crate::oidc::{ACR_VALUES, SCOPES};
+use crate::oidc::ACR_VALUES;
 use crate::sql;
-use crate::store::Role;
 use crate::{Acting, Caller, Error, Store};
 
 /// What an edit may change.
@@ -31,53 +30,25 @@ pub struct ClientEdit {
     pub dpop_bound: bool,
 }
 
-fn bad(m: impl Into<String>) -> Error {
-    Error::bad("oidc.client.bad", m)
-}
-
 fn check(e: &ClientEdit, method: AuthMethod) -> Result<(), Error> {
-    if e.name_vi.trim().is_empty() || e.name_en.trim().is_empty() {
-        return Err(bad("a client needs a name in Vietnamese and in English"));
-    }
-    if e.name_vi.chars().count() > 200 || e.name_en.chars().count() > 200 {
-        return Err(bad("a name is at most 200 characters"));
-    }
-    if e.redirect_uris.is_empty() {
-        return Err(bad("a client needs at least one redirect URI"));
-    }
-    let uris = e
-        .redirect_uris
-        .iter()
-        .chain(&e.post_logout_redirect_uris)
-        .chain(e.backchannel_logout_uri.iter())
-        .chain(e.logo_uri.iter());
-    for u in uris {
-        if !clients::valid_uri(u) {
-            return Err(bad(
-                "URIs must be absolute https:// (http:// on loopback only), without a fragment",
-            ));
-        }
-    }
-    if let Some(s) = e.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return Err(bad(format!("unknown scope {s:?}")));
-    }
-    if e.acr_values.is_empty() {
-        return Err(bad("a client needs at least one level (acr value)"));
-    }
-    if let Some(a) = e
-        .acr_values
-        .iter()
-        .find(|a| !ACR_VALUES.contains(&a.as_str()))
-    {
-        return Err(bad(format!("unknown acr value {a:?}")));
-    }
+    clients::check_terms(&clients::Terms {
+        name_vi: &e.name_vi,
+        name_en: &e.name_en,
+        logo_uri: e.logo_uri.as_ref(),
+        redirect_uris: &e.redirect_uris,
+        post_logout_redirect_uris: &e.post_logout_redirect_uris,
+        backchannel_logout_uri: e.backchannel_logout_uri.as_ref(),
+        scopes: &e.scopes,
+        acr_values: &e.acr_values,
+    })?;
+    let bad = |m: &str| Err(Error::bad("oidc.client.bad", m));
     if let Some(j) = &e.jwks {
         if method != AuthMethod::PrivateKeyJwt {
-            return Err(bad("public keys are for private_key_jwt clients"));
+            return bad("public keys are for private_key_jwt clients");
         }
         let keys = j.get("keys").and_then(Value::as_array);
         if keys.is_none_or(|k| k.is_empty()) {
-            return Err(bad("a JWKS needs at least one key"));
+            return bad("a JWKS needs at least one key");
         }
     }
     Ok(())
@@ -140,14 +111,7 @@ pub fn update(
     acting.audited(store, "oidc.client.update", client_id, result)
 }
 
-/// Whether `caller` may manage the registry (ministry level); `ScopeDenied` otherwise.
-pub fn may_manage(caller: &Caller) -> Result<(), Error> {
-    if caller.role() == Role::Ministry {
-        Ok(())
-    } else {
-        Err(Error::ScopeDenied)
-    }
-}
+pub use clients::may_manage;
 
 /// One client, for the registry's pages (ministry level; disabled clients too).
 pub fn client(store: &dyn Store, caller: &Caller, client_id: &str) -> Result<Client, Error> {

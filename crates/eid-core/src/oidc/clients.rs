@@ -151,7 +151,12 @@ fn from_row(r: &SqlRow) -> Result<Client, StoreError> {
 }
 
 fn ministry(acting: &Acting) -> Result<(), Error> {
-    if acting.caller.role() == Role::Ministry {
+    may_manage(&acting.caller)
+}
+
+/// Whether `caller` may manage the registry (ministry level); `ScopeDenied` otherwise.
+pub fn may_manage(caller: &crate::Caller) -> Result<(), Error> {
+    if caller.role() == Role::Ministry {
         Ok(())
     } else {
         Err(Error::ScopeDenied)
@@ -181,46 +186,69 @@ fn host_of(u: &str) -> Option<String> {
     Some(host.to_ascii_lowercase())
 }
 
-fn check(new: &NewClient) -> Result<(), Error> {
-    let bad = |m: &str| Err(Error::bad("oidc.client.bad", m));
-    if new.name_vi.trim().is_empty() || new.name_en.trim().is_empty() {
-        return bad("a client needs a name in Vietnamese and in English");
+/// What a registration and an edit both set, borrowed for [`check_terms`].
+pub(crate) struct Terms<'a> {
+    pub name_vi: &'a str,
+    pub name_en: &'a str,
+    pub logo_uri: Option<&'a String>,
+    pub redirect_uris: &'a [String],
+    pub post_logout_redirect_uris: &'a [String],
+    pub backchannel_logout_uri: Option<&'a String>,
+    pub scopes: &'a [String],
+    pub acr_values: &'a [String],
+}
+
+/// The registry's rules on names, URIs, scopes and levels (for `add` and `rp::update`).
+pub(crate) fn check_terms(t: &Terms) -> Result<(), Error> {
+    let bad = |m: String| Err(Error::bad("oidc.client.bad", m));
+    if t.name_vi.trim().is_empty() || t.name_en.trim().is_empty() {
+        return bad("a client needs a name in Vietnamese and in English".into());
     }
-    if new.redirect_uris.is_empty() {
-        return bad("a client needs at least one redirect URI");
+    if t.name_vi.chars().count() > 200 || t.name_en.chars().count() > 200 {
+        return bad("a name is at most 200 characters".into());
     }
-    for u in new
+    if t.redirect_uris.is_empty() {
+        return bad("a client needs at least one redirect URI".into());
+    }
+    let mut uris = t
         .redirect_uris
         .iter()
-        .chain(&new.post_logout_redirect_uris)
-        .chain(new.backchannel_logout_uri.iter())
-        .chain(new.logo_uri.iter())
-    {
-        if !valid_uri(u) {
-            return bad(
-                "URIs must be absolute https:// (http:// on loopback only), without a fragment",
-            );
-        }
+        .chain(t.post_logout_redirect_uris)
+        .chain(t.backchannel_logout_uri)
+        .chain(t.logo_uri);
+    if uris.any(|u| !valid_uri(u)) {
+        return bad(
+            "URIs must be absolute https:// (http:// on loopback only), without a fragment".into(),
+        );
     }
-    if let Some(s) = new.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return Err(Error::bad(
-            "oidc.client.bad",
-            format!("unknown scope {s:?}"),
-        ));
+    if let Some(s) = t.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return bad(format!("unknown scope {s:?}"));
     }
-    if new.acr_values.is_empty() {
-        return bad("a client needs at least one level (acr value)");
+    if t.acr_values.is_empty() {
+        return bad("a client needs at least one level (acr value)".into());
     }
-    if let Some(a) = new
+    if let Some(a) = t
         .acr_values
         .iter()
         .find(|a| !ACR_VALUES.contains(&a.as_str()))
     {
-        return Err(Error::bad(
-            "oidc.client.bad",
-            format!("unknown acr value {a:?}"),
-        ));
+        return bad(format!("unknown acr value {a:?}"));
     }
+    Ok(())
+}
+
+fn check(new: &NewClient) -> Result<(), Error> {
+    let bad = |m: &str| Err(Error::bad("oidc.client.bad", m));
+    check_terms(&Terms {
+        name_vi: &new.name_vi,
+        name_en: &new.name_en,
+        logo_uri: new.logo_uri.as_ref(),
+        redirect_uris: &new.redirect_uris,
+        post_logout_redirect_uris: &new.post_logout_redirect_uris,
+        backchannel_logout_uri: new.backchannel_logout_uri.as_ref(),
+        scopes: &new.scopes,
+        acr_values: &new.acr_values,
+    })?;
     if new.auth_method == AuthMethod::PrivateKeyJwt {
         let keys = new
             .jwks
