@@ -84,7 +84,8 @@ before(async () => {
     const onData = (chunk) => {
       out += chunk.toString();
       const m = out.match(/eid listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      // stdout and stderr arrive in either order: wait for the address and the portal's line.
+      if (m && /\/demo\/portal/.test(out)) { clearTimeout(timer); resolve(m[1]); }
     };
     server.stdout.on('data', onData);
     server.stderr.on('data', onData);
