@@ -1,12 +1,17 @@
 # A throwaway PostgreSQL 15 cluster on a temporary folder and port; sourced by scripts/test and
 # the bench/ scripts. `pg_start` exports PG_URL (and installs the server with apt-get if missing);
 # `pg_stop` (set as an EXIT trap by pg_start) stops it and removes the folder.
+# `pg_start_replica` (after pg_start) adds a streaming replica of it on another port, made with
+# `pg_basebackup -R`, and exports PG_REPLICA_URL; pg_stop stops it too.
 pg_bin=/usr/lib/postgresql/15/bin
 pg_dir=""
 pg_run=""
 
 pg_stop() {
   if [ -n "$pg_dir" ] && [ -d "$pg_dir" ]; then
+    if [ -d "$pg_dir/replica" ]; then
+      $pg_run "$pg_bin/pg_ctl" -D "$pg_dir/replica" -m immediate stop >/dev/null 2>&1 || true
+    fi
     $pg_run "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$pg_dir"
   fi
@@ -37,4 +42,18 @@ pg_start() {
     start >/dev/null
   export PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
   echo "PostgreSQL 15 on 127.0.0.1:$port ($pg_dir)" >&2
+}
+
+pg_start_replica() {
+  local port=${PG_URL##*:}
+  port=${port%%/*}
+  local rport=$(( port + 1 ))
+  $pg_run "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$pg_dir/replica" \
+    -R -X stream -c fast >/dev/null
+  chmod 700 "$pg_dir/replica"
+  $pg_run "$pg_bin/pg_ctl" -D "$pg_dir/replica" -l "$pg_dir/replica.log" -w \
+    -o "-p $rport -k $pg_dir -c listen_addresses=127.0.0.1 -c max_connections=800 -c hot_standby=on ${PG_EXTRA_OPTS:-}" \
+    start >/dev/null
+  export PG_REPLICA_URL="postgres://postgres@127.0.0.1:$rport/postgres"
+  echo "PostgreSQL 15 replica on 127.0.0.1:$rport" >&2
 }

@@ -81,9 +81,9 @@ for (const [width, name] of [[1280, 'desktop'], [390, 'phone']]) {
     await audit.goto(base + '/audit');
     const text = await audit.textContent('main');
     // The province officer's sign-in above was stamped on the fixed day and time (the audit
-    // page writes timestamps as YYYY-MM-DD HH:MM today).
-    assert.match(text, /2025-03-15 09:0\d/);
-    assert.doesNotMatch(text, /2026-\d\d-\d\d \d\d:\d\d/);
+    // page writes timestamps the Vietnamese way, dd/mm/yyyy hh:mm).
+    assert.match(text, /15\/03\/2025 09:0\d/);
+    assert.doesNotMatch(text, /\d\d\/\d\d\/2026 \d\d:\d\d/);
     const scroll = await audit.evaluate(() => document.documentElement.scrollWidth);
     if (width === 390) assert.ok(scroll <= 420, `the audit page fits a phone (${scroll} px)`);
     await audit.screenshot({ path: join(shots, `clock-audit-${name}.png`), fullPage: true });

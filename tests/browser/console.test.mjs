@@ -93,7 +93,7 @@ test('a commune officer finds people of the commune by a name typed without acce
   const body = await page.textContent('main');
   assert.match(body, /Lịch sử thay đổi/);
   assert.match(body, /Tạo mới/);
-  assert.match(body, /cli:demo/);
+  assert.match(body, /Hệ thống \(demo\)/, "the demo import shown as the system, not cli:demo");
   await page.screenshot({ path: join(shots, 'person.png'), fullPage: true });
   await page.close();
 });
@@ -217,8 +217,11 @@ test('an officer records a death with its date and reason, and the history shows
   const body = await page.textContent('main');
   assert.match(body, /Đã mất/);
   assert.match(body, /Trích lục khai tử của UBND xã/);
-  assert.match(body, /staff:\d+/);
-  assert.match(body, /life_status/);
+  // Who, by name and username (not staff:N), and the field in words (not life_status).
+  assert.ok(body.includes(`(${accounts.commune.username})`), 'the officer who recorded it');
+  assert.match(body, /Tình trạng/);
+  assert.doesNotMatch(body, /staff:\d+|life_status/);
+  assert.match(body, /Đã lưu thay đổi hồ sơ/);
   await page.screenshot({ path: join(shots, 'person-after-edit.png'), fullPage: true });
   await page.close();
 });

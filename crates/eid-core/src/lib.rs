@@ -15,19 +15,25 @@ pub mod error;
 pub mod face;
 pub mod intake;
 pub mod linkage;
+pub mod officer_code;
 pub mod oidc;
 pub mod ops;
 pub mod outbox;
+pub mod peaks;
 pub mod register;
+pub mod residence;
 pub mod rollup;
 pub mod rp;
 pub mod secret;
 pub mod settings;
 pub mod staff;
+pub mod stay;
+pub mod transparency;
+pub mod wallet;
 
 // The storage crate under its old paths (`eid_core::store`, `eid_core::sql`, …).
 pub use caller::{Acting, Caller};
-pub use eid_store::{audit, csvfmt, pg, sql, sqlite, store, testkit};
+pub use eid_store::{audit, backup, csvfmt, pg, residency, sql, sqlite, store, testkit};
 pub use eid_store::{open, Actor, Store, StoreError};
 pub use error::Error;
 pub use register::import;

@@ -122,10 +122,15 @@ pub fn client(store: &dyn Store, caller: &Caller, client_id: &str) -> Result<Cli
 
 /// The client id of the demo's sample relying party (`eid demo`, development mode only).
 pub const DEMO_PORTAL: &str = "demo-portal";
-/// Where the demo keeps its portal's secret: the portal is served by the same process, which
-/// must present the secret at the token endpoint like any relying party. Only ever written on a
-/// database `eid demo` made (the caller checks), never on a real one.
-const DEMO_PORTAL_SECRET: &str = "demo.portal_secret";
+/// Where an older `eid demo` kept its portal's secret in plain text; removed at registration.
+const OLD_DEMO_PORTAL_SECRET: &str = "demo.portal_secret";
+
+/// The demo portal's secrets this process made (the portal is served by the process that
+/// registers it, and presents its secret at the token endpoint like any relying party). The
+/// database keeps only the secret's hash, as for every client; a few are kept so that several
+/// servers of one process (the tests) each find theirs.
+static DEMO_SECRETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+const DEMO_SECRETS_KEPT: usize = 16;
 
 /// Registers the demo's portal for the server at `base` (`http://127.0.0.1:PORT`), or points the
 /// registered one at `base` again and gives it a new secret; keeps that secret for the portal.
@@ -183,30 +188,30 @@ pub fn register_demo_portal(
             secret.ok_or_else(|| Error::bad("oidc.client.bad", "the demo portal got no secret"))?
         }
     };
-    sql::transact(store.db(), |tx| {
+    sql::write_one(store.db(), |tx| {
         tx.exec(
             "DELETE FROM app_setting WHERE key = $1",
-            &[DEMO_PORTAL_SECRET.into()],
-        )?;
-        tx.exec(
-            "INSERT INTO app_setting (key, value) VALUES ($1, $2)",
-            &[DEMO_PORTAL_SECRET.into(), secret.as_bytes().to_vec().into()],
-        )?;
-        Ok::<_, Error>(())
+            &[OLD_DEMO_PORTAL_SECRET.into()],
+        )
     })?;
+    let mut kept = DEMO_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if kept.len() >= DEMO_SECRETS_KEPT {
+        kept.remove(0);
+    }
+    kept.push(secret);
     Ok(portal)
 }
 
-/// The demo portal's secret, when `eid demo` registered it on this database.
+/// The demo portal's secret, when `eid demo` registered it on this database in this process
+/// (the one of this process's secrets that matches the client's stored hash).
 pub fn demo_portal_secret(store: &dyn Store) -> Result<Option<String>, Error> {
-    let row = sql::read(store.db(), |tx| {
-        tx.row(
-            "SELECT value FROM app_setting WHERE key = $1",
-            &[DEMO_PORTAL_SECRET.into()],
-        )
-    })?;
-    match row.and_then(|r| r.into_iter().next()) {
-        Some(v) => Ok(Some(String::from_utf8_lossy(&v.blob()?).into_owned())),
-        None => Ok(None),
-    }
+    let Some(client) = clients::get(store, DEMO_PORTAL)? else {
+        return Ok(None);
+    };
+    let kept = DEMO_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    Ok(kept
+        .iter()
+        .rev()
+        .find(|s| client.secret_matches(s))
+        .cloned())
 }

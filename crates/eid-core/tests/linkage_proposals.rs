@@ -423,6 +423,16 @@ fn duplicates_are_proposed_merged_and_unmerged_and_lower_the_clean_score() {
         assert!(before.total.population >= 1);
         let clean_before = before.total.score(2).unwrap();
 
+        let dup_unit = twins[0].residence.unit;
+        let population = |store: &dyn Store| {
+            store
+                .population_by_commune(&dup_unit)
+                .unwrap()
+                .iter()
+                .map(|(_, p)| p.total)
+                .sum::<u64>()
+        };
+        let counted_before = population(store);
         let bad = dedupe::merge(store, &officer, first.id, Some("001234567890"), "trùng");
         assert!(
             matches!(
@@ -445,8 +455,13 @@ fn duplicates_are_proposed_merged_and_unmerged_and_lower_the_clean_score() {
         assert_eq!(merged.state, "confirmed");
         let (into, _) = dedupe::merges_of(store, &twins[0].id).unwrap();
         assert_eq!(into.map(|x| x.0).as_deref(), Some(base[10].id.as_str()));
-        // Never deleted.
+        // Never deleted, but no longer counted in the population quotas and figures use.
         assert!(store.person(&twins[0].id).unwrap().is_some());
+        assert_eq!(
+            population(store),
+            counted_before - 1,
+            "the duplicate is not counted"
+        );
         let after = quality::scores(store, &officer, None).unwrap();
         assert!(after.total.score(2).unwrap() > clean_before);
         let survivor = quality::findings(store, &officer, &base[10].id).unwrap();
@@ -455,6 +470,11 @@ fn duplicates_are_proposed_merged_and_unmerged_and_lower_the_clean_score() {
         let undone = dedupe::undo(store, &officer, first.id, "nhầm").unwrap();
         assert_eq!(undone.state, "undone");
         assert_eq!(dedupe::merges_of(store, &twins[0].id).unwrap().0, None);
+        assert_eq!(
+            population(store),
+            counted_before,
+            "counted again after the undo"
+        );
         let twice = dedupe::undo(store, &officer, first.id, "nhầm");
         assert!(matches!(twice, Err(Error::Conflict { .. })), "{twice:?}");
         let (_, events) = proposals::proposal(store, &officer, first.id).unwrap();

@@ -624,5 +624,128 @@ fn a_quota_as_a_share_of_a_base_and_a_cohort_quota_that_counts_its_members() {
         plain.cohort = "Cán bộ Sở Tư pháp".into();
         let aq = uc::set_quota(s, &province, &plain, "x").unwrap();
         assert_eq!(ops::progress_of(s, &aq, TODAY).unwrap().done, 3);
+
+        // Split among the communes, the cohort quota's parts and its ranking count only the
+        // members living in each commune — not the 50 events the commune itself recorded.
+        let c0 = inside[0].residence.unit;
+        let path = eid_core::store::unit_path(&c0).unwrap();
+        sql::transact(s.db(), |tx| {
+            tx.exec(
+                "INSERT INTO unit_day_count (metric, res_path, day, n) VALUES ('level2_activated', $1, $2, 50)",
+                &[path.into(), day_number(D1).into()],
+            )?;
+            tx.exec(
+                "INSERT INTO unit_total (metric, res_path, n) VALUES ('level2_activated', $1, 50) \
+                 ON CONFLICT (metric, res_path) DO UPDATE SET n = unit_total.n + 50",
+                &[path.into()],
+            )
+        })
+        .unwrap();
+        let parts = uc::split(
+            s,
+            &province,
+            cq.id,
+            ops::Split::Proportional { today: TODAY },
+        )
+        .unwrap();
+        assert!(parts.len() > 1 && parts.iter().all(|p| p.cohort == cq.cohort));
+        let done: Vec<(UnitCode, u64)> = parts
+            .iter()
+            .map(|p| (p.unit, ops::progress_of(s, p, TODAY).unwrap().done))
+            .collect();
+        let members_in = |u: &UnitCode| {
+            [inside[0], inside[1]]
+                .iter()
+                .filter(|p| units.contains(Tree::Gso2024, u, &p.residence.unit))
+                .count() as u64
+        };
+        for (u, n) in &done {
+            assert_eq!(*n, members_in(u), "{}", u.as_str());
+        }
+        assert_eq!(done.iter().map(|(_, n)| n).sum::<u64>(), 2);
+        let ranking = ops::ranking(s, &cq, TODAY).unwrap();
+        assert_eq!(ranking.len(), parts.len());
+        for r in &ranking {
+            assert_eq!(r.done_today, members_in(&r.key), "{}", r.key.as_str());
+        }
+    }
+}
+
+/// The national view reads the per-province daily roll-up (kept by triggers on the counters)
+/// and the reported figures in one pass; its figures are those of each province's own
+/// progress, whatever level the figures were reported at and whether the province recorded
+/// events on their days.
+#[test]
+fn the_national_view_from_the_province_roll_up_matches_each_provinces_progress() {
+    for store in engines() {
+        let s = store.as_ref();
+        let (_, c0, c1) = units();
+        let hn = Units::get().communes_under(Tree::Gso2024, &code("01"))[0].code;
+        let th = Units::get().communes_under(Tree::Gso2024, &code("38"))[0].code;
+        // 62: commune figures, c1's on a day it recorded (not counted), c0's counted.
+        put(s, &c0, D1, 10, "").unwrap();
+        put(s, &c1, D1, 7, "").unwrap();
+        record(s, &c1, D1, 3);
+        // 38: its own figure on a day it recorded (not counted) and on one it did not.
+        put(s, &code("38"), D1, 100, "").unwrap();
+        put(s, &code("38"), TODAY, 40, "").unwrap();
+        record(s, &th, D1, 5);
+        // 01: recorded only, the counter bumped twice the same day (an update of its row).
+        let path = unit_path(&hn).unwrap();
+        sql::transact(s.db(), |tx| {
+            eid_core::rollup::bump(tx, metric::APPLICATIONS_COLLECTED, path, NOW)?;
+            eid_core::rollup::bump(tx, metric::APPLICATIONS_COLLECTED, path, NOW)
+        })
+        .unwrap();
+        // 02: a province figure only.
+        put(s, &code("02"), D2, 9, "").unwrap();
+
+        let qs: Vec<ops::Quota> = ["62", "38", "01", "02"]
+            .iter()
+            .map(|p| quota(s, &code(p), 1000))
+            .collect();
+        let nat = ops::national(s, Tree::Gso2024, TODAY).unwrap();
+        let rows = &nat.metrics[0].rows;
+        let mut seen = Vec::new();
+        for q in &qs {
+            let row = rows.iter().find(|r| r.quota_id == Some(q.id)).unwrap();
+            let own = ops::progress_of(s, q, TODAY).unwrap();
+            assert_eq!(
+                (row.done, row.last_7_days),
+                (own.done, own.last_7_days),
+                "{}",
+                q.unit.as_str()
+            );
+            assert_eq!(row.progress, own.progress, "{}", q.unit.as_str());
+            seen.push((q.unit.as_str().to_owned(), row.done, row.last_7_days));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                ("62".to_owned(), 13, 0),
+                ("38".to_owned(), 45, 40),
+                ("01".to_owned(), 2, 2),
+                ("02".to_owned(), 9, 0),
+            ]
+        );
+        // The roll-up follows the counters, updates and deletions included.
+        let rolled = |s: &dyn Store| {
+            sql::read(s.db(), |tx| {
+                tx.int(
+                    "SELECT COALESCE(CAST(SUM(n) AS BIGINT), 0) FROM province_day_count WHERE province = 1",
+                    &[],
+                )
+            })
+            .unwrap()
+        };
+        assert_eq!(rolled(s), 2);
+        sql::transact(s.db(), |tx| {
+            tx.exec(
+                "DELETE FROM unit_day_count WHERE res_path = $1",
+                &[path.into()],
+            )
+        })
+        .unwrap();
+        assert_eq!(rolled(s), 0);
     }
 }

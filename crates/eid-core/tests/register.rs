@@ -547,3 +547,232 @@ fn an_interrupted_import_is_finished_if_decided_and_thrown_away_if_not() {
     );
     assert!(s.person(&undecided[0].id).unwrap().is_none());
 }
+
+/// An abort-mode import on SQLite that died while merging its sorted sequences into an empty
+/// register, after dropping the person tables' secondary indexes: the next import or `eid
+/// migrate` merges the rest in personal-ID order from where it stopped (nothing twice) and
+/// builds the indexes again.
+#[test]
+fn an_interrupted_sorted_merge_is_finished_and_its_deferred_indexes_built() {
+    use eid_core::sql;
+    let store = eid_core::open(&format!(
+        "sqlite://{}",
+        std::env::temp_dir()
+            .join(format!("eid-sorted-resume-test-{}", std::process::id()))
+            .join("eid.db")
+            .display()
+    ))
+    .unwrap();
+    store.migrate().unwrap();
+    let s = store.as_ref();
+    let mut persons: Vec<Person> = Generator::new(&GenConfig {
+        count: 40,
+        seed: 5,
+        province: Some(code("62")),
+        today: TODAY,
+    })
+    .unwrap()
+    .filter(|p| p.check(TODAY).is_ok())
+    .collect();
+    persons.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+    // Two sorted sequences (alternate persons), two blocks in the first.
+    let even: Vec<&Person> = persons.iter().step_by(2).collect();
+    let odd: Vec<&Person> = persons.iter().skip(1).step_by(2).collect();
+    // Half the persons (by ID) were merged before the crash.
+    let cut = persons.len() / 2;
+    let through = persons[cut - 1].id.as_str().to_owned();
+    let index_sql: String = sql::read(s.db(), |tx| {
+        tx.row(
+            "SELECT sql FROM sqlite_master WHERE name = 'person_name'",
+            &[],
+        )?
+        .unwrap()[0]
+            .text()
+    })
+    .unwrap();
+    let run = sql::transact(s.db(), |tx| {
+        tx.exec("DROP INDEX person_name", &[])?;
+        let run = tx.int(
+            "INSERT INTO import_run (state, actor, reason, at, staged, merged, beat, merged_through, deferred) \
+             VALUES ('merging', 'cli:import', 'import of b.csv', $1, $2, $3, 0, $4, $5) RETURNING id",
+            &[
+                eid_core::store::to_ms(NOW).into(),
+                (persons.len() as i64).into(),
+                (cut as i64).into(),
+                through.as_str().into(),
+                serde_json::to_string(&[&index_sql]).unwrap().into(),
+            ],
+        )?;
+        let block = |rows: &[&Person]| {
+            let fields: Vec<[String; 18]> =
+                rows.iter().map(|p| eid_core::csvfmt::fields(p)).collect();
+            serde_json::to_string(&fields).unwrap()
+        };
+        let half = even.len() / 2;
+        for (seq, rows) in [
+            (0i64, &even[..half]),
+            (1, &even[half..]),
+            (1 << 32, &odd[..]),
+        ] {
+            tx.exec(
+                "INSERT INTO import_stage (run, seq, fields) VALUES ($1, $2, $3)",
+                &[run.into(), seq.into(), block(rows).into()],
+            )?;
+        }
+        Ok::<_, eid_core::StoreError>(run)
+    })
+    .unwrap();
+    {
+        let mut w = s
+            .writer(&Actor::Cli("import".into()), "import of b.csv", NOW)
+            .unwrap();
+        for p in &persons[..cut] {
+            w.put(p).unwrap();
+        }
+        w.tx()
+            .unwrap()
+            .exec(
+                "UPDATE import_run SET merged = merged WHERE id = $1",
+                &[run.into()],
+            )
+            .unwrap();
+        w.commit().unwrap();
+    }
+
+    assert_eq!(eid_core::import::resume_imports(s).unwrap(), 1);
+    for p in &persons {
+        assert_eq!(&s.person(&p.id).unwrap().unwrap().person, p);
+        assert_eq!(s.history(&p.id).unwrap().len(), 1, "merged once");
+    }
+    let (state, deferred, staged_left, has_index) = sql::read(s.db(), |tx| {
+        let r = tx
+            .row(
+                "SELECT state, deferred, (SELECT count(*) FROM import_stage WHERE run = $1), \
+                 (SELECT count(*) FROM sqlite_master WHERE name = 'person_name') \
+                 FROM import_run WHERE id = $1",
+                &[run.into()],
+            )?
+            .unwrap();
+        Ok::<_, eid_core::StoreError>((r[0].text()?, r[1].opt_text()?, r[2].int()?, r[3].int()?))
+    })
+    .unwrap();
+    assert_eq!(
+        (state.as_str(), deferred, staged_left, has_index),
+        ("done", None, 0, 1)
+    );
+}
+
+/// Every staff read of a person is one entry of the data-use log, with who read it, once folded
+/// (from the audit trail on SQLite, from the pending rows on PostgreSQL). Folding
+/// again, or from several threads at once, repeats none; reopening the store (as after a crash
+/// between the answer and the fold) loses none; denied and failed reads are not data uses.
+#[test]
+fn staff_reads_reach_the_data_use_log_once_each() {
+    use eid_core::transparency::{self, staff_reads};
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("eid-fold-test-{}_{n}", std::process::id()));
+    let sqlite_url = format!("sqlite://{}", dir.join("eid.db").display());
+    let mut stores = engines();
+    stores[0] = eid_core::open(&sqlite_url).unwrap();
+    stores[0].migrate().unwrap();
+    for s in &stores {
+        let s = s.as_ref();
+        let p = populate(s);
+        let commune = officer(s, "xa", Role::Commune, p.residence.unit);
+        let elsewhere = officer(s, "hanoi", Role::Province, code("01"));
+        for k in 0..5 {
+            register::read_person(s, &acting(&commune, &format!("rid-{k}")), &p.id).unwrap();
+        }
+        register::person_history(s, &acting(&commune, "rid-h"), &p.id).unwrap();
+        register::read_person(s, &acting(&elsewhere, "rid-out"), &p.id).unwrap_err();
+        let count = |s: &dyn Store| {
+            eid_core::sql::read(s.db(), |tx| {
+                tx.int(
+                    "SELECT count(*) FROM data_use WHERE personal_id = $1",
+                    &[p.id.as_str().into()],
+                )
+            })
+            .unwrap()
+        };
+        assert_eq!(count(s), 0, "{}: before the fold", s.engine());
+        assert_eq!(staff_reads::fold(s).unwrap(), 6, "{}", s.engine());
+        assert_eq!(staff_reads::fold(s).unwrap(), 0, "{}", s.engine());
+        let got = transparency::entries_for(s, p.id.as_str(), 0).unwrap().0;
+        assert_eq!(count(s), 6, "{}", s.engine());
+        assert_eq!(got.len(), 6, "{}", s.engine());
+        for e in &got {
+            assert_eq!(
+                (
+                    e.who_kind.as_str(),
+                    e.who_id.as_str(),
+                    e.who_role.as_deref()
+                ),
+                ("staff", "xa", Some("commune")),
+                "{}",
+                s.engine()
+            );
+            assert_eq!(e.who_unit.as_deref(), Some(p.residence.unit.as_str()));
+            assert_eq!(e.purpose, staff_reads::PURPOSE);
+        }
+        // Reads from several threads, folded from several threads: each read once.
+        std::thread::scope(|scope| {
+            for t in 0..4 {
+                let commune = &commune;
+                let p = &p;
+                scope.spawn(move || {
+                    for k in 0..25 {
+                        let rid = format!("rid-t{t}-{k}");
+                        register::read_person(s, &acting(commune, &rid), &p.id).unwrap();
+                        if k % 5 == 0 {
+                            staff_reads::fold(s).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        staff_reads::fold(s).unwrap();
+        assert_eq!(count(s), 106, "{}", s.engine());
+        let v = transparency::verify::verify(s).unwrap();
+        assert!(v.ok(), "{}: {:?}", s.engine(), v.problems);
+    }
+    // SQLite: reads answered, then the process gone before any fold; the next one folds them.
+    let s = eid_core::open(&sqlite_url).unwrap();
+    let p = populate_id(s.as_ref());
+    let commune = Caller {
+        staff: s.staff_by_username("xa").unwrap().unwrap().0,
+        actor: Actor::Staff(s.staff_by_username("xa").unwrap().unwrap().0.id),
+    };
+    for k in 0..3 {
+        register::read_person(s.as_ref(), &acting(&commune, &format!("rid-late-{k}")), &p).unwrap();
+    }
+    s.audit_log(1).unwrap(); // the lines are durable (as before an answer)
+    drop(s);
+    let s = eid_core::open(&sqlite_url).unwrap();
+    assert_eq!(staff_reads::fold(s.as_ref()).unwrap(), 3);
+    let n = eid_core::sql::read(s.db(), |tx| {
+        tx.int(
+            "SELECT count(*) FROM data_use WHERE personal_id = $1",
+            &[p.as_str().into()],
+        )
+    })
+    .unwrap();
+    assert_eq!(n, 109);
+}
+
+/// The person [`populate`] returned, found again in a store it populated.
+fn populate_id(store: &dyn Store) -> PersonalId {
+    let people: Vec<Person> = Generator::new(&GenConfig {
+        count: 40,
+        seed: 9,
+        province: Some(code("62")),
+        today: TODAY,
+    })
+    .unwrap()
+    .collect();
+    let p = people
+        .into_iter()
+        .find(|p| p.life.state == eid_domain::LifeState::Alive)
+        .unwrap();
+    assert!(store.person(&p.id).unwrap().is_some());
+    p.id
+}

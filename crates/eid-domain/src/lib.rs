@@ -12,6 +12,7 @@ pub mod name;
 pub mod person;
 pub mod phone;
 pub mod redact;
+pub mod residency;
 pub mod state;
 pub mod units;
 
@@ -24,6 +25,7 @@ pub use person::{
     Residence, Sex,
 };
 pub use phone::{PhoneError, PhoneNumber, PhoneType};
+pub use residency::{Absence, Residency};
 pub use state::{
     AccountLevel, AccountState, AccountStatus, ApplicationState, DeviceStatus, ProposalState,
     SmsState, UnknownState,

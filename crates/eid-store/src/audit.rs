@@ -48,7 +48,7 @@ impl Line {
 }
 
 /// Which entries to read. Every filter given must match; entries come newest first (by
-/// `seq`, the order they were appended in).
+/// `seq`, the order they were appended in) unless `oldest_first`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
     pub actor: Option<Actor>,
@@ -58,6 +58,14 @@ pub struct AuditQuery {
     pub target: Option<String>,
     /// Only entries older than this `seq`: the next page after an entry.
     pub before_seq: Option<i64>,
+    /// Only entries newer than this `seq` (a reader that follows the trail).
+    pub after_seq: Option<i64>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
+    /// Only entries at or after this instant.
+    pub since: Option<OffsetDateTime>,
+    /// Only entries before this instant.
+    pub until: Option<OffsetDateTime>,
     pub limit: u32,
 }
 
@@ -101,8 +109,18 @@ pub fn query(tx: &mut dyn Tx, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreEr
     if let Some(s) = q.before_seq {
         filter("seq < #", Val::from(s));
     }
+    if let Some(s) = q.after_seq {
+        filter("seq > #", Val::from(s));
+    }
+    if let Some(t) = q.since {
+        filter("at >= #", Val::from(to_ms(t)));
+    }
+    if let Some(t) = q.until {
+        filter("at < #", Val::from(to_ms(t)));
+    }
     args.push(Val::from(q.limit));
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", args.len()));
+    let order = if q.oldest_first { "ASC" } else { "DESC" };
+    sql.push_str(&format!(" ORDER BY seq {order} LIMIT ${}", args.len()));
     tx.query(&sql, &args)?.iter().map(entry).collect()
 }
 

@@ -7,9 +7,11 @@
 //! no use case: accounts, operations and the rest live in `eid-core` on top of `sql`.
 
 pub mod audit;
+pub mod backup;
 pub mod csvfmt;
 pub mod pg;
 pub mod redact;
+pub mod residency;
 pub mod sql;
 pub mod sqlite;
 pub mod staff;

@@ -46,6 +46,36 @@ const MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../migrations/sqlite/0014_oidc_code_grant.sql"),
     ),
+    (15, include_str!("../migrations/sqlite/0015_stay.sql")),
+    (16, include_str!("../migrations/sqlite/0016_residence.sql")),
+    (17, include_str!("../migrations/sqlite/0017_wallet.sql")),
+    (
+        18,
+        include_str!("../migrations/sqlite/0018_transparency.sql"),
+    ),
+    (19, include_str!("../migrations/sqlite/0019_peaks.sql")),
+    (21, include_str!("../migrations/sqlite/0021_link_jobs.sql")),
+    (
+        22,
+        include_str!("../migrations/sqlite/0022_province_day_count.sql"),
+    ),
+    (23, include_str!("../migrations/sqlite/0023_residency.sql")),
+    (
+        24,
+        include_str!("../migrations/sqlite/0024_transparency_nodes.sql"),
+    ),
+    (
+        26,
+        include_str!("../migrations/sqlite/0026_link_job_lease.sql"),
+    ),
+    (
+        28,
+        include_str!("../migrations/sqlite/0028_import_sorted.sql"),
+    ),
+    (
+        29,
+        include_str!("../migrations/sqlite/0029_data_use_fold.sql"),
+    ),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];
@@ -388,13 +418,19 @@ impl SqliteWriter<'_> {
                     ))?
                     .query_row([id], row_fields)?;
                 match updated_changes(&old_fields, &fields) {
-                    Some(c) => ("updated", c, version + 1),
+                    Some(c) => ("updated", c.to_string(), version + 1),
                     None => return Ok(PutOutcome::Unchanged),
                 }
             }
             // A created event stores its columns as a JSON array in CSV order (a third of the
             // bytes of an object); `history` expands it back to the object of the API.
-            None => ("created", serde_json::json!(fields), 1),
+            None => (
+                "created",
+                // Serialised straight from the array: no `Value` tree per row.
+                serde_json::to_string(&fields)
+                    .map_err(|e| StoreError::Db(format!("encoding an event: {e}")))?,
+                1,
+            ),
         };
         let res_path = unit_path(&p.residence.unit)
             .ok_or_else(|| StoreError::Corrupt("residence unit is not a commune".into()))?;
@@ -450,7 +486,7 @@ impl SqliteWriter<'_> {
             .prepare_cached(
                 "INSERT INTO person_event (personal_id, at, actor, kind, reason, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![id, self.now_ms, self.actor, kind, self.reason, changes.to_string()])?;
+            .execute(params![id, self.now_ms, self.actor, kind, self.reason, changes])?;
         Ok(if kind == "created" {
             PutOutcome::Created
         } else {
@@ -521,6 +557,11 @@ impl Store for SqliteStore {
     fn migrate(&self) -> Result<(), StoreError> {
         self.write(|conn| apply_migrations(conn, MIGRATIONS))?;
         apply_migrations(&lock(&self.audit_conn), AUDIT_MIGRATIONS)
+    }
+
+    fn backup_to(&self, to: &Path) -> Result<crate::backup::Copied, StoreError> {
+        let audit_file = lock(&self.audit_conn).path().map(std::path::PathBuf::from);
+        self.read(|conn| crate::backup::backup(conn, audit_file.as_deref(), to))
     }
 
     fn ping(&self) -> Result<(), StoreError> {
@@ -692,16 +733,25 @@ impl Store for SqliteStore {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT residence_unit, count(*), sum(life_status = 'alive') FROM person \
-                 WHERE res_path >= ?1 AND res_path < ?2 GROUP BY residence_unit ORDER BY residence_unit",
+                 WHERE res_path >= ?1 AND res_path < ?2 \
+                   AND personal_id NOT IN (SELECT personal_id FROM person_merged) \
+                 GROUP BY residence_unit ORDER BY residence_unit",
             )?;
             let mut rows = stmt.query([lo, hi])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
                 let code: String = r.get(0)?;
-                let unit = UnitCode::parse(&code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let unit =
+                    UnitCode::parse(&code).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let total: i64 = r.get(1)?;
                 let alive: i64 = r.get(2)?;
-                out.push((unit, Population { total: total.unsigned_abs(), alive: alive.unsigned_abs() }));
+                out.push((
+                    unit,
+                    Population {
+                        total: total.unsigned_abs(),
+                        alive: alive.unsigned_abs(),
+                    },
+                ));
             }
             Ok(out)
         })
@@ -719,6 +769,10 @@ impl Store for SqliteStore {
         let line = audit::Line::new(actor, action, target, outcome, request_id, now);
         self.audit.push(line);
         Ok(())
+    }
+
+    fn audit_is_grouped(&self) -> bool {
+        true
     }
 
     fn audit_synced(&self, request_id: &str, done: audit::Done) {

@@ -332,6 +332,15 @@ pub trait Store: Send + Sync {
     fn migrate(&self) -> Result<(), StoreError>;
     /// Checks that the database answers.
     fn ping(&self) -> Result<(), StoreError>;
+    /// Copies the database, while it serves, into the new file `to` (see [`crate::backup`]).
+    /// Only SQLite does this here; PostgreSQL has base backups and WAL archiving.
+    fn backup_to(&self, to: &std::path::Path) -> Result<crate::backup::Copied, StoreError> {
+        let _ = to;
+        Err(StoreError::Db(format!(
+            "eid admin backup copies SQLite databases; back up {} with pg_basebackup and WAL archiving (scripts/pg-pitr.sh)",
+            self.engine()
+        )))
+    }
     /// The shared SQL interface (accounts, applications, devices, outbox, roll-ups).
     fn db(&self) -> &dyn crate::sql::Db;
     /// Whether point reads (a person by ID, a token, a session) are local and take microseconds
@@ -372,7 +381,8 @@ pub trait Store: Send + Sync {
         unit: &UnitCode,
         f: &mut dyn FnMut(&Person) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError>;
-    /// Population per commune (2024 tree) under `unit`; callers sum it up the tree.
+    /// Population per commune (2024 tree) under `unit`; callers sum it up the tree. A duplicate
+    /// merged into another record (`person_merged`) is not counted: the survivor is.
     fn population_by_commune(
         &self,
         unit: &UnitCode,
@@ -477,6 +487,12 @@ pub trait Store: Send + Sync {
     fn audit_synced(&self, request_id: &str, done: crate::audit::Done) {
         let _ = request_id;
         done(Ok(()));
+    }
+    /// Whether `audit` queues lines and commits them in groups in a trail of its own (SQLite):
+    /// then a line cannot share a transaction with the store's other writes, and a reader that
+    /// needs both follows the trail instead (`eid_core::transparency::staff_reads`).
+    fn audit_is_grouped(&self) -> bool {
+        false
     }
     /// The newest entries first.
     fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {

@@ -57,10 +57,49 @@ impl FromRequestParts<AppState> for ApiCaller {
             .filter(|t| !t.is_empty())
             .ok_or(AppError::BadCredentials)?;
         let hash = token_hash(token);
+        if let Some(caller) = state.tokens.get(&hash) {
+            return Ok(ApiCaller(caller));
+        }
+        let key = hash.clone();
         let found = state
-            .read(move |store| Ok(eid_core::staff::token_caller(store, &hash)?))
+            .read(move |store| Ok(eid_core::staff::token_caller(store, &key)?))
             .await?;
+        if let Some(caller) = &found {
+            state.tokens.put(hash, caller.clone());
+        }
         found.map(ApiCaller).ok_or(AppError::BadCredentials)
+    }
+}
+
+/// Bearer tokens the store confirmed within the last [`TOKEN_TTL`], by hash: a program calling
+/// the API thousands of times a second is not looked up thousands of times. Only tokens found
+/// are kept, so an unknown token is always asked of the store. A token revoked (or its account
+/// disabled) — by `eid admin` on this machine or through another node — is refused by every
+/// node within [`TOKEN_TTL`].
+#[derive(Default)]
+pub struct TokenCache {
+    seen: Mutex<HashMap<Vec<u8>, (Caller, Instant)>>,
+}
+
+/// How long a confirmed token is taken on trust.
+pub const TOKEN_TTL: Duration = Duration::from_secs(1);
+/// The most tokens kept; a full cache starts again empty.
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+impl TokenCache {
+    fn get(&self, hash: &[u8]) -> Option<Caller> {
+        let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.get(hash)
+            .filter(|(_, at)| at.elapsed() < TOKEN_TTL)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, hash: Vec<u8>, caller: Caller) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= TOKEN_CACHE_MAX {
+            seen.clear();
+        }
+        seen.insert(hash, (caller, Instant::now()));
     }
 }
 

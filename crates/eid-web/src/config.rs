@@ -107,6 +107,14 @@ pub struct Config {
     pub oidc: crate::oidc::OidcConfig,
     /// The `[citizen]` table: the browser sessions of the citizen's pages (`/me`).
     pub citizen: crate::citizen::CitizenConfig,
+    /// The `[admission]` table: admission control under overload (lanes, limits, goals).
+    pub admission: crate::admission::AdmissionConfig,
+    /// The `[residence]` table: limits on the scans attached to residence requests.
+    pub residence: crate::residence::ResidenceConfig,
+    /// The `[wallet]` table: the presented QR's lifetime.
+    pub wallet: crate::wallet::WalletConfig,
+    /// The `[trust]` table: the account recovery's time lock.
+    pub trust: crate::trust::TrustConfig,
 }
 
 impl fmt::Debug for Config {
@@ -144,6 +152,10 @@ impl fmt::Debug for Config {
             limits,
             oidc,
             citizen,
+            admission,
+            residence,
+            wallet,
+            trust,
         } = self;
         let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
@@ -181,6 +193,10 @@ impl fmt::Debug for Config {
             .field("limits", limits)
             .field("oidc", oidc)
             .field("citizen", citizen)
+            .field("admission", admission)
+            .field("residence", residence)
+            .field("wallet", wallet)
+            .field("trust", trust)
             .finish()
     }
 }
@@ -219,6 +235,10 @@ impl Default for Config {
             limits: crate::limits::Limits::default(),
             oidc: crate::oidc::OidcConfig::default(),
             citizen: crate::citizen::CitizenConfig::default(),
+            admission: crate::admission::AdmissionConfig::default(),
+            residence: crate::residence::ResidenceConfig::default(),
+            wallet: crate::wallet::WalletConfig::default(),
+            trust: crate::trust::TrustConfig::default(),
         }
     }
 }
@@ -260,6 +280,10 @@ pub struct FileConfig {
     pub limits: Option<crate::limits::Limits>,
     pub oidc: Option<crate::oidc::OidcConfig>,
     pub citizen: Option<crate::citizen::CitizenConfig>,
+    pub admission: Option<crate::admission::AdmissionConfig>,
+    pub residence: Option<crate::residence::ResidenceConfig>,
+    pub wallet: Option<crate::wallet::WalletConfig>,
+    pub trust: Option<crate::trust::TrustConfig>,
 }
 
 /// A day in the file: a string `"YYYY-MM-DD"` or a bare TOML date.
@@ -411,11 +435,23 @@ impl Config {
         if let Some(v) = file.citizen {
             c.citizen = v;
         }
+        if let Some(v) = file.residence {
+            c.residence = v;
+        }
+        if let Some(v) = file.wallet {
+            c.wallet = v;
+        }
+        if let Some(v) = file.trust {
+            c.trust = v;
+        }
         if let Some(v) = file.limits {
             c.limits = v;
         }
         if let Some(v) = file.oidc {
             c.oidc = v;
+        }
+        if let Some(v) = file.admission {
+            c.admission = v;
         }
         // Layer 2: the environment.
         if let Some(v) = env.get("EID_HSTS_MAX_AGE_SECONDS") {
@@ -435,6 +471,12 @@ impl Config {
                     })
                 })
                 .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = env.get("EID_WALLET_QR_SECONDS") {
+            c.wallet.qr_seconds = number("EID_WALLET_QR_SECONDS", v)?;
+        }
+        if let Some(v) = env.get("EID_TRUST_RECOVERY_LOCK_HOURS") {
+            c.trust.recovery_lock_hours = number("EID_TRUST_RECOVERY_LOCK_HOURS", v)?;
         }
         if let Some(v) = env.get("EID_METRICS_TOKEN") {
             c.metrics_token = non_empty(v.clone());
@@ -572,6 +614,10 @@ impl Config {
             .map_err(|e| ConfigError(format!("sms_template: {e}")))?;
         c.limits.check().map_err(ConfigError)?;
         c.citizen.check().map_err(ConfigError)?;
+        c.admission.check().map_err(ConfigError)?;
+        c.residence.check().map_err(ConfigError)?;
+        c.wallet.check().map_err(ConfigError)?;
+        c.trust.check().map_err(ConfigError)?;
         if c.face_match_threshold_permille > 1000 {
             return Err(ConfigError(
                 "face_match_threshold_permille must be between 0 and 1000".to_owned(),

@@ -140,6 +140,20 @@ impl AppError {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }
             }
+            // An overloaded server's refusal says when to come back.
+            AppError::Refused {
+                status,
+                detail: Some(d),
+                ..
+            } if *status == StatusCode::SERVICE_UNAVAILABLE => {
+                if let Some(v) = d
+                    .get("retry_after_seconds")
+                    .and_then(|s| s.as_u64())
+                    .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+                {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
             AppError::Unauthenticated | AppError::BadCredentials => {
                 response
                     .headers_mut()

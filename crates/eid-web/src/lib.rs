@@ -11,11 +11,13 @@
 pub mod access;
 pub mod accounts;
 pub mod accounts_api;
+pub mod admission;
 pub mod auth;
 pub mod citizen;
 pub mod config;
 pub mod console;
 pub mod error;
+pub mod hashpool;
 pub mod json;
 pub mod limits;
 pub mod linkage;
@@ -28,12 +30,16 @@ pub mod ops_api;
 pub mod outbound;
 mod redact;
 pub mod register;
+pub mod residence;
 pub mod sms;
 pub mod startup;
 pub mod state;
+pub mod stay;
 pub mod testkit;
+pub mod trust;
 pub mod ui;
 pub mod verifier;
+pub mod wallet;
 /// The XLSX writer, now in [`ui::xlsx`]; kept here for old paths.
 pub use ui::xlsx;
 

@@ -40,6 +40,9 @@ pub struct Limits {
     pub code_issues_per_hour: u32,
     /// Code entries checked per hour for one person, across all of their codes.
     pub code_guesses_per_hour: u32,
+    /// Failed client authentications at the token and pushed-request endpoints one source
+    /// address may make per hour; past it, that source's client checks wait for the hour to end.
+    pub client_auth_failures_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -52,6 +55,7 @@ impl Default for Limits {
             source_sms_per_hour: 6,
             code_issues_per_hour: 3,
             code_guesses_per_hour: 10,
+            client_auth_failures_per_hour: 20,
         }
     }
 }
@@ -66,6 +70,10 @@ impl Limits {
             ("source_sms_per_hour", self.source_sms_per_hour),
             ("code_issues_per_hour", self.code_issues_per_hour),
             ("code_guesses_per_hour", self.code_guesses_per_hour),
+            (
+                "client_auth_failures_per_hour",
+                self.client_auth_failures_per_hour,
+            ),
         ] {
             if v == 0 {
                 return Err(format!("limits.{key} must be at least 1"));
@@ -89,6 +97,58 @@ pub struct SourceLimits {
     trusted: Vec<IpAddr>,
     secret: DefaultKeyedRateLimiter<IpAddr>,
     sms: DefaultKeyedRateLimiter<IpAddr>,
+    /// Failed client authentications (the token and pushed-request endpoints).
+    pub client_auth: FailureBudget,
+}
+
+/// A budget of failed checks per source address in a fixed window. A check runs freely (a
+/// client secret's comparison is a hash); a *failure* takes a place, atomically, before it is
+/// recorded, so however many failures one source sends at once, at most `limit` are recorded
+/// and answered as failures per window, the rest — and, once the budget is spent, every
+/// request of that source, a right secret too — are turned away until the window ends.
+/// Successes take nothing: a relying party's concurrent token calls never meet the budget.
+pub struct FailureBudget {
+    limit: u32,
+    window: Duration,
+    used: std::sync::Mutex<std::collections::HashMap<IpAddr, (std::time::Instant, u32)>>,
+}
+
+impl FailureBudget {
+    pub fn new(limit: u32, window: Duration) -> FailureBudget {
+        FailureBudget {
+            limit: limit.max(1),
+            window,
+            used: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// When the source's budget is spent in a window that has not ended, the seconds left.
+    pub fn spent(&self, source: IpAddr) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        let (start, n) = used.get(&source)?;
+        let elapsed = now.duration_since(*start);
+        (elapsed < self.window && *n >= self.limit)
+            .then(|| self.window.saturating_sub(elapsed).as_secs().max(1))
+    }
+
+    /// Takes a place for one failure of `source`; `false` when the budget is spent.
+    pub fn take(&self, source: IpAddr) -> bool {
+        let now = std::time::Instant::now();
+        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+        if used.len() >= SWEEP_AT {
+            used.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+        }
+        let slot = used.entry(source).or_insert((now, 0));
+        if now.duration_since(slot.0) >= self.window {
+            *slot = (now, 0);
+        }
+        if slot.1 >= self.limit {
+            return false;
+        }
+        slot.1 += 1;
+        true
+    }
 }
 
 /// Keys kept before the idle ones are swept.
@@ -111,6 +171,10 @@ impl SourceLimits {
                 l.source_secret_per_hour,
             )),
             sms: governor::RateLimiter::keyed(quota(l.source_sms_burst, l.source_sms_per_hour)),
+            client_auth: FailureBudget::new(
+                l.client_auth_failures_per_hour,
+                Duration::from_secs(3600),
+            ),
         }
     }
 
@@ -163,6 +227,33 @@ impl SourceLimits {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_budget_holds_under_threads() {
+        let budget = std::sync::Arc::new(FailureBudget::new(5, Duration::from_secs(3600)));
+        let a = IpAddr::from([192, 0, 2, 1]);
+        assert_eq!(budget.spent(a), None);
+        let granted: usize = (0..32)
+            .map(|_| {
+                let b = std::sync::Arc::clone(&budget);
+                std::thread::spawn(move || b.take(a))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| usize::from(t.join().unwrap()))
+            .sum();
+        assert_eq!(granted, 5);
+        let wait = budget.spent(a).unwrap();
+        assert!((3590..=3600).contains(&wait), "{wait}");
+        assert!(!budget.take(a));
+        assert!(budget.take(IpAddr::from([192, 0, 2, 2])), "per source");
+        let short = FailureBudget::new(1, Duration::from_millis(20));
+        assert!(short.take(a));
+        assert!(short.spent(a).is_some());
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(short.spent(a), None, "a new window");
+        assert!(short.take(a));
+    }
 
     #[test]
     fn forwarded_for_counts_only_behind_a_trusted_proxy() {

@@ -16,7 +16,8 @@ use prometheus_client::registry::Registry;
 /// The `Content-Type` of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-/// The route templates counted one by one; anything else counts as `other`.
+/// The route templates counted one by one; anything else counts as `other` — except a matched
+/// template under one of [`OWN_PREFIXES`], which counts under its own template.
 pub const ROUTES: [&str; 88] = [
     "/healthz",
     "/metrics",
@@ -108,6 +109,49 @@ pub const ROUTES: [&str; 88] = [
     "other",
 ];
 
+/// Prefixes whose matched route templates (the router's, never a raw path) each count under
+/// their own label: the citizen's pages and the OpenID provider, which other slices keep adding
+/// to. The router's templates are finite; [`MAX_OWN_ROUTES`] bounds the labels all the same.
+pub const OWN_PREFIXES: [&str; 3] = ["/me", "/oauth2/", "/.well-known/"];
+
+/// At most this many distinct templates of [`OWN_PREFIXES`] get a label; further ones count as
+/// `other`.
+pub const MAX_OWN_ROUTES: usize = 200;
+
+/// The label of a matched route template (`other` for an unmatched request).
+fn label_of(route: &str, own: &std::sync::RwLock<Vec<&'static str>>) -> &'static str {
+    if let Some(r) = ROUTES.iter().find(|x| **x == route) {
+        return r;
+    }
+    let other = ROUTES[ROUTES.len() - 1];
+    // `/me` is a page and a folder; the others are folders.
+    let mine = OWN_PREFIXES.iter().any(|p| match route.strip_prefix(p) {
+        Some(rest) => p.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    });
+    if !mine {
+        return other;
+    }
+    if let Ok(known) = own.read() {
+        if let Some(r) = known.iter().find(|x| **x == route) {
+            return r;
+        }
+    }
+    let Ok(mut known) = own.write() else {
+        return other;
+    };
+    if let Some(r) = known.iter().find(|x| **x == route) {
+        return r;
+    }
+    if known.len() >= MAX_OWN_ROUTES {
+        return other;
+    }
+    // Bounded (above) and kept for the process's life, as the label is.
+    let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
+    known.push(leaked);
+    leaked
+}
+
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// Upper bounds of the latency buckets, in seconds.
@@ -122,8 +166,16 @@ struct RequestLabels {
     status: &'static str,
 }
 
+/// The labels of an admission counter: the lane and whether the request was admitted.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AdmissionLabels {
+    lane: &'static str,
+    outcome: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
+    admission: Family<AdmissionLabels, Counter>,
     requests: Family<RequestLabels, Counter>,
     latency: Histogram,
     persons_read: Counter,
@@ -131,6 +183,8 @@ pub struct Metrics {
     login_failures: Counter,
     login_limited: Counter,
     scope_denied: Counter,
+    /// The templates of [`OWN_PREFIXES`] seen so far.
+    own_routes: std::sync::RwLock<Vec<&'static str>>,
 }
 
 impl Default for Metrics {
@@ -154,6 +208,12 @@ impl Default for Metrics {
             "HTTP request latency",
             latency.clone(),
         );
+        let admission = Family::<AdmissionLabels, Counter>::default();
+        registry.register(
+            "eid_admission_requests",
+            "Requests admitted or turned away by admission control, by lane",
+            admission.clone(),
+        );
         let mut counter = |name: &str, help: &str| {
             let c = Counter::default();
             registry.register(name, help, c.clone());
@@ -175,6 +235,7 @@ impl Default for Metrics {
         );
         Metrics {
             registry,
+            admission,
             requests,
             latency,
             persons_read,
@@ -182,6 +243,7 @@ impl Default for Metrics {
             login_failures,
             login_limited,
             scope_denied,
+            own_routes: std::sync::RwLock::new(Vec::new()),
         }
     }
 }
@@ -189,10 +251,7 @@ impl Default for Metrics {
 impl Metrics {
     /// Records one finished request.
     pub fn request(&self, route: &str, status: u16, elapsed: Duration) {
-        let route = ROUTES
-            .iter()
-            .find(|x| **x == route)
-            .unwrap_or(&ROUTES[ROUTES.len() - 1]);
+        let route = label_of(route, &self.own_routes);
         let class = CLASSES[usize::from((status / 100).clamp(1, 5) - 1)];
         self.requests
             .get_or_create(&RequestLabels {
@@ -201,6 +260,14 @@ impl Metrics {
             })
             .inc();
         self.latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one request of `lane` (officer, citizen, register) admitted or turned away.
+    pub fn admission(&self, lane: &'static str, admitted: bool) {
+        let outcome = if admitted { "admitted" } else { "shed" };
+        self.admission
+            .get_or_create(&AdmissionLabels { lane, outcome })
+            .inc();
     }
 
     pub fn person_read(&self) {
@@ -247,6 +314,48 @@ mod tests {
         assert!(text.contains("eid_http_request_duration_seconds_bucket{le=\"0.05\"} 2"));
         assert!(text.contains("eid_http_request_duration_seconds_bucket{le=\"+Inf\"} 3"));
         assert!(text.contains("eid_build_info{version=\""));
+    }
+
+    #[test]
+    fn citizen_and_provider_routes_count_under_their_templates_and_stay_bounded() {
+        let m = Metrics::default();
+        m.request("/me/devices", 200, Duration::from_millis(1));
+        m.request("/me", 303, Duration::from_millis(1));
+        m.request("/oauth2/token", 200, Duration::from_millis(1));
+        m.request("/oauth2/token", 400, Duration::from_millis(1));
+        m.request(
+            "/.well-known/openid-configuration",
+            200,
+            Duration::from_millis(1),
+        );
+        m.request("/me/residence/{id}", 200, Duration::from_millis(1));
+        m.request("/meetings", 200, Duration::from_millis(1));
+        let text = m.render();
+        for line in [
+            "eid_http_requests_total{route=\"/me/devices\",status=\"2xx\"} 1",
+            "eid_http_requests_total{route=\"/me\",status=\"3xx\"} 1",
+            "eid_http_requests_total{route=\"/oauth2/token\",status=\"2xx\"} 1",
+            "eid_http_requests_total{route=\"/oauth2/token\",status=\"4xx\"} 1",
+            "eid_http_requests_total{route=\"/.well-known/openid-configuration\",status=\"2xx\"} 1",
+            "eid_http_requests_total{route=\"/me/residence/{id}\",status=\"2xx\"} 1",
+            // Not under a prefix of its own (only a look-alike of /me).
+            "eid_http_requests_total{route=\"other\",status=\"2xx\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        // Past the bound, further templates count as other.
+        for i in 0..MAX_OWN_ROUTES + 10 {
+            m.request(&format!("/me/x{i}"), 200, Duration::from_millis(1));
+        }
+        let text = m.render();
+        let labels = text
+            .lines()
+            .filter(|l| l.starts_with("eid_http_requests_total{route=\"/me/x"))
+            .count();
+        assert_eq!(labels, MAX_OWN_ROUTES - 5);
+        assert!(text
+            .lines()
+            .any(|l| l == "eid_http_requests_total{route=\"other\",status=\"2xx\"} 16"));
     }
 
     #[test]

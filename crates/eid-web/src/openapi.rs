@@ -145,6 +145,7 @@ impl Modify for SecuritySchemes {
         (name = "accounts", description = "The citizen app, intake devices and officers' account work."),
         (name = "operations", description = "Quotas, progress, campaigns, outreach, proposals and reports (staff tokens)."),
         (name = "linkage", description = "Sector data matched against the register: decisions and their explanations (staff tokens)."),
+        (name = "residence", description = "Residence procedures: the citizen's requests (app session) and the commune police's queue (staff tokens)."),
     )
 )]
 struct ApiDoc;
@@ -164,6 +165,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::accounts_api::router())
         .merge(crate::ops_api::router())
         .merge(crate::linkage::router())
+        .merge(crate::stay::api_router())
+        .merge(crate::residence::api_router())
 }
 
 /// The whole document, built once from [`api_router`].

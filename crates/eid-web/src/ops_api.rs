@@ -2,5 +2,6 @@
 //! it as `crate::ops_api`. It lives in [`crate::ops`].
 
 pub use crate::ops::{
-    outreach_cells, outreach_csv, progress_json, router, svc, OutreachQuery, OUTREACH_COLUMNS,
+    outreach_cells, outreach_csv, outreach_csv_days, progress_json, router, svc, OutreachQuery,
+    OUTREACH_COLUMNS,
 };

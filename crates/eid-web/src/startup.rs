@@ -91,8 +91,10 @@ impl Application {
             Arc::clone(&state.sms),
             Arc::clone(&state.clock),
             std::time::Duration::from_secs(2),
-            stopped,
+            stopped.clone(),
         );
+        crate::trust::spawn_folder(&state, stopped);
+        crate::linkage::jobs::resume_open(&state);
         let router = router(state.clone());
         Ok((
             Application {
@@ -226,7 +228,16 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::console::router())
         .merge(crate::oidc::router())
         .merge(crate::citizen::router(state.clone()))
+        .merge(crate::stay::router())
+        .merge(crate::admission::console::routes())
+        .merge(crate::trust::router(state.clone()))
+        .merge(crate::wallet::router())
+        .merge(crate::residence::router(state.clone()))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::admission::admit,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             around_request,

@@ -23,6 +23,8 @@ pub struct Inner {
     pub config: Config,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
+    /// API bearer tokens confirmed within the last second.
+    pub tokens: crate::auth::TokenCache,
     /// The per-source limiters of the citizen routes.
     pub sources: crate::limits::SourceLimits,
     /// Bounds the store calls in flight: beyond the database's connections, more blocking
@@ -39,6 +41,10 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// The OpenID Connect provider's per-node state (issuer, opened keys, DPoP proof ids).
     pub oidc: crate::oidc::OidcState,
+    /// Admission control: the lanes' gate and counts (surge mode).
+    pub admission: crate::admission::Admission,
+    /// The threads that check secrets (Argon2), one per core, with a bounded queue.
+    pub hash_pool: crate::hashpool::HashPool,
 }
 
 /// How many store calls may run at once.
@@ -89,7 +95,10 @@ impl AppState {
         let sms = config.sms_sender();
         let verifier = config.face_verifier();
         let oidc = crate::oidc::OidcState::new(&config);
+        let admission = crate::admission::Admission::new(&config.admission);
         AppState(Arc::new(Inner {
+            admission,
+            hash_pool: crate::hashpool::HashPool::for_cores(),
             oidc,
             store,
             accounts,
@@ -99,6 +108,7 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             limiter,
+            tokens: crate::auth::TokenCache::default(),
             sources,
             store_slots: tokio::sync::Semaphore::new(STORE_SLOTS),
             clock,
@@ -143,15 +153,18 @@ impl AppState {
         self.unslotted(f).await
     }
 
-    /// Runs a credential check on a blocking thread without taking a store slot: its time is
-    /// Argon2's, not the database's (a few point reads and one write), so a burst of sign-ins
-    /// must not hold the slots every other request needs.
+    /// Runs a credential check on the hashing pool ([`crate::hashpool`]): one thread per core,
+    /// a queue bounded in size and time (beyond it, the designed `503 server.busy`). It takes no
+    /// store slot: its time is Argon2's, not the database's (a few point reads and one write),
+    /// so a burst of sign-ins must not hold the slots every other request needs, nor start more
+    /// checks at once than there are cores to run them.
     pub async fn hashing<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, AppError> + Send + 'static,
     {
-        self.unslotted(f).await
+        let store = Arc::clone(&self.store);
+        self.hash_pool.run(move || f(store.as_ref())).await
     }
 
     async fn unslotted<T, F>(&self, f: F) -> Result<T, AppError>

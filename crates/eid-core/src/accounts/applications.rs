@@ -92,7 +92,8 @@ pub fn application(store: &dyn Store, id: i64) -> Result<Option<Application>, St
 /// What to list.
 #[derive(Debug, Clone)]
 pub struct AppFilter {
-    /// Collecting units inside this unit (2024 tree).
+    /// Collected inside this unit (2024 tree), or by a resident of it (as the unit's counters
+    /// count them: a commune sees its residents' applications collected at the district).
     pub within: UnitCode,
     pub state: Option<ApplicationState>,
     /// Collected on this day (day number), if given.
@@ -100,7 +101,7 @@ pub struct AppFilter {
     pub limit: u32,
 }
 
-/// Applications collected inside a unit, newest first.
+/// Applications collected inside a unit or by its residents, newest first.
 pub fn applications(store: &dyn Store, f: &AppFilter) -> Result<Vec<Application>, StoreError> {
     let units = Units::get();
     let within = f.within;
@@ -119,7 +120,9 @@ pub fn applications(store: &dyn Store, f: &AppFilter) -> Result<Vec<Application>
             ],
         )? {
             let a = app_from(&r)?;
-            if units.contains(Tree::Gso2024, &within, &a.unit) {
+            if units.contains(Tree::Gso2024, &within, &a.unit)
+                || units.contains(Tree::Gso2024, &within, &a.commune)
+            {
                 out.push(a);
                 if out.len() >= f.limit as usize {
                     break;

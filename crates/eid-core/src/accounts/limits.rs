@@ -142,7 +142,75 @@ pub fn hashed_key(tx: &mut dyn Tx, what: &str, value: &str) -> Result<String, St
     Ok(format!("{what}:{}", hex(mac.get(..16).unwrap_or(&mac))))
 }
 
-/// [`hashed_key`] outside a transaction.
+/// [`hashed_key`] outside a transaction: a read once the per-database code key exists (it is
+/// made, in a write, only the first time).
 pub fn hashed_key_now(store: &dyn Store, what: &str, value: &str) -> Result<String, StoreError> {
-    sql::transact(store.db(), |tx| hashed_key(tx, what, value))
+    let read = sql::read(store.db(), |tx| -> Result<Option<String>, StoreError> {
+        let Some(r) = tx.row("SELECT value FROM app_setting WHERE key = 'code_key'", &[])? else {
+            return Ok(None);
+        };
+        let k = r.first().cloned().unwrap_or(Val::Null).blob()?;
+        let mac = code_mac(&k, b"limit", value.trim());
+        Ok(Some(format!(
+            "{what}:{}",
+            hex(mac.get(..16).unwrap_or(&mac))
+        )))
+    })?;
+    match read {
+        Some(k) => Ok(k),
+        None => sql::transact(store.db(), |tx| hashed_key(tx, what, value)),
+    }
+}
+
+/// The attempts counted under `key` in its window, and when the window ends (nothing counted:
+/// 0, and a window that would start now). A look only.
+pub fn count(
+    store: &dyn Store,
+    key: &str,
+    window: Duration,
+    now: OffsetDateTime,
+) -> Result<(i64, OffsetDateTime), StoreError> {
+    sql::read(
+        store.db(),
+        |tx| -> Result<(i64, OffsetDateTime), StoreError> {
+            let Some(row) = tx.row(
+                "SELECT n, window_start FROM attempt WHERE key = $1",
+                &[key.into()],
+            )?
+            else {
+                return Ok((0, now + window));
+            };
+            let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
+            let until = from_ms(g(1).int()?) + window;
+            Ok(if until > now {
+                (g(0).int()?, until)
+            } else {
+                (0, now + window)
+            })
+        },
+    )
+}
+
+/// Runs `f` while no other call for `key` runs on this node: checks under one key wait for
+/// each other (a check under another key does not wait). The lock is dropped with its last
+/// waiter, so the table holds only keys being checked.
+pub fn one_at_a_time<T>(key: &str, f: impl FnOnce() -> T) -> T {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+    static HELD: LazyLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    let lock = {
+        let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(held.entry(key.to_owned()).or_default())
+    };
+    let out = {
+        let _turn = lock.lock().unwrap_or_else(|p| p.into_inner());
+        f()
+    };
+    let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+    // Two references: the table's and this one — nobody else waits for the key.
+    if Arc::strong_count(&lock) == 2 {
+        held.remove(key);
+    }
+    out
 }

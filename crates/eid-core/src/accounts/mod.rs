@@ -32,6 +32,7 @@ mod level1;
 pub mod limits;
 mod locks;
 pub mod officer;
+pub mod recovery;
 mod refusal;
 mod signin;
 pub mod web_session;

@@ -34,7 +34,8 @@ pub fn audited<T, E: Into<Error>>(
     result.map_err(Into::into)
 }
 
-/// Applications collected inside `unit` (the caller's by default), by state and day.
+/// Applications collected inside `unit` (the caller's by default) or by its residents, by
+/// state and day.
 pub fn applications(
     store: &dyn Store,
     caller: &Caller,

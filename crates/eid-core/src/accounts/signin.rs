@@ -186,24 +186,40 @@ pub fn signin(
     device_hash: &[u8],
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
-    signin_for(store, s, a, device_hash, Front::App, now)
+    signin_for(store, s, a, device_hash, Front::App, None, now)
 }
 
-/// [`signin`] for a front.
+/// [`signin`] for a front. `clear` is the limit key of the password just checked: forgotten
+/// in the same transaction as the session or the device code.
 pub(super) fn signin_for(
     store: &dyn Store,
     s: &Settings,
     a: &Account,
     device_hash: &[u8],
     front: Front,
+    clear: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
-    let a = sync_account_lock(store, a.clone(), now)?;
+    let a = match sync_account_lock(store, a.clone(), now) {
+        Ok(a) => a,
+        Err(e) => {
+            if let Some(k) = clear {
+                limits::clear_now(store, k)?;
+            }
+            return Err(e.into());
+        }
+    };
     let locks = a.locks();
     if !locks.is_empty() {
+        if let Some(k) = clear {
+            limits::clear_now(store, k)?;
+        }
         return Err(Refusal::AccountLocked(locks));
     }
     sql::transact(store.db(), |tx| {
+        if let Some(k) = clear {
+            limits::clear(tx, k)?;
+        }
         let actor = Actor::Anonymous;
         let bound = a
             .device_hash
@@ -458,6 +474,22 @@ pub(super) fn check_credentials_from(
     device: Option<&[u8]>,
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
+    let (a, key) = check_credentials_keyed(store, s, c, what, device, now)?;
+    limits::clear_now(store, &key)?;
+    Ok(a)
+}
+
+/// [`check_credentials_from`] that leaves the right secret's limit key for the caller to clear
+/// in the transaction it writes next (a sign-in's session), so a sign-in writes once after its
+/// reservation.
+pub(super) fn check_credentials_keyed(
+    store: &dyn Store,
+    s: &Settings,
+    c: &Credentials<'_>,
+    what: &str,
+    device: Option<&[u8]>,
+    now: OffsetDateTime,
+) -> Result<(Account, String), Refusal> {
     let parsed = PersonalId::parse(c.personal_id).ok();
     let found = match &parsed {
         Some(id) => match signin_lookup(store, id)? {
@@ -495,8 +527,35 @@ pub(super) fn check_credentials_from(
             return Err(Refusal::LockedOut(until));
         }
     }
-    let key =
-        sql::transact(store.db(), |tx| password_keys(tx, &typed))?[usize::from(bound)].clone();
+    let any = limits::hashed_key_now(store, "pw", &typed)?;
+    let key = if bound { format!("{any}:bound") } else { any };
+    if let (true, Some(a)) = (bound, &account) {
+        // The holder's own device: only someone holding its secret identifier gets here, so
+        // its checks are taken one at a time on this node and counted when they fail, and a
+        // right password writes nothing before the session (the returning citizen's sign-in
+        // is then two writes with its token). Across n nodes a burst with the stolen
+        // identifier gets at most n − 1 checks beyond the limit.
+        return limits::one_at_a_time(&key, || {
+            let (count, until) = limits::count(store, &key, s.lockout, now)?;
+            if count >= i64::from(s.max_failures) {
+                return Err(Refusal::LockedOut(until));
+            }
+            let mut ok = verify_password(c.password, pw.as_deref());
+            if let Some(p) = c.passcode {
+                ok &= verify_password(p, pc.as_deref());
+            }
+            if ok {
+                return Ok((a.clone(), key.clone()));
+            }
+            let r = limits::reserve_now(store, &key, s.max_failures, s.lockout, now)?;
+            secret_failed(store, s, a, what, now)?;
+            Err(if !r.granted || r.count >= i64::from(s.max_failures) {
+                Refusal::LockedOut(r.until)
+            } else {
+                Refusal::BadCredentials
+            })
+        });
+    }
     let r = limits::reserve_now(store, &key, s.max_failures, s.lockout, now)?;
     if !r.granted {
         return Err(Refusal::LockedOut(r.until));
@@ -521,8 +580,7 @@ pub(super) fn check_credentials_from(
             Refusal::BadCredentials
         });
     }
-    limits::clear_now(store, &key)?;
-    Ok(a)
+    Ok((a, key))
 }
 
 /// Signs a person in with personal ID and password from a device (its hash, see
@@ -536,8 +594,8 @@ pub fn sign_in(
     device_hash: &[u8],
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
-    let a = check_credentials_from(store, s, c, "password", Some(device_hash), now)?;
-    signin(store, s, &a, device_hash, now)
+    let (a, key) = check_credentials_keyed(store, s, c, "password", Some(device_hash), now)?;
+    signin_for(store, s, &a, device_hash, Front::App, Some(&key), now)
 }
 
 /// The holder lifts their own lock with password and passcode (no session: a locked account

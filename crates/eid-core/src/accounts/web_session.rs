@@ -112,8 +112,8 @@ pub fn sign_in(
     device_hash: &[u8],
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
-    let a = check_credentials_from(store, s, c, "password", Some(device_hash), now)?;
-    signin_for(store, s, &a, device_hash, Front::Web, now)
+    let (a, key) = check_credentials_keyed(store, s, c, "password", Some(device_hash), now)?;
+    signin_for(store, s, &a, device_hash, Front::Web, Some(&key), now)
 }
 
 /// Binds a new browser with the code sent to the bound phone, ends every other session of the

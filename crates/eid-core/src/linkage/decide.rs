@@ -233,6 +233,20 @@ fn decide_unaudited(
         if n != 1 {
             return Err(already());
         }
+        if let Some(pid) = person.as_deref() {
+            crate::transparency::record_in(
+                tx,
+                &crate::transparency::DataUse {
+                    personal_id: pid.to_owned(),
+                    who: crate::transparency::Who::Sector {
+                        source: current.source.clone(),
+                    },
+                    what: kind.clone(),
+                    purpose: "linkage.review".to_owned(),
+                    at: acting.now,
+                },
+            )?;
+        }
         if let (true, Some(pid)) = (verifies, person.as_deref()) {
             mark_verified(
                 tx,

@@ -172,17 +172,133 @@ pub fn read_sector(
             .to_owned()
         })
         .collect();
+    let lines = records.enumerate().map(|(n, rec)| {
+        (
+            n as u64 + 2,
+            rec.map(|r| r.iter().map(str::to_owned).collect::<Vec<_>>())
+                .map_err(|e| e.to_string()),
+        )
+    });
+    read_lines(&header, lines, mapping, today)
+}
+
+/// Reads a sector file that is either a CSV or an XLSX workbook (told apart by the ZIP
+/// signature an XLSX starts with).
+pub fn read_sector_bytes(
+    bytes: &[u8],
+    mapping: &Mapping,
+    today: Date,
+) -> Result<(Vec<SectorRow>, Vec<Rejected>), String> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        read_sector_xlsx(bytes, mapping, today)
+    } else {
+        read_sector(bytes, mapping, today)
+    }
+}
+
+/// Reads the first sheet of an XLSX workbook under `mapping`, as [`read_sector`] reads a CSV:
+/// the first row is the header, a row's line is its sheet row number. Dates may be date cells,
+/// workbook serial numbers or text; a personal ID kept as a number gets its leading zeros back.
+pub fn read_sector_xlsx(
+    bytes: &[u8],
+    mapping: &Mapping,
+    today: Date,
+) -> Result<(Vec<SectorRow>, Vec<Rejected>), String> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes))
+        .map_err(|_| "the file is not an XLSX workbook".to_owned())?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| "the workbook has no sheet".to_owned())?
+        .map_err(|_| "the first sheet does not read".to_owned())?;
+    let first = range.start().map_or(0, |(r, _)| u64::from(r)) + 1;
+    let mut rows = range.rows();
+    let text = |c: &Data| match c {
+        Data::Int(n) => n.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::DateTime(d) => serial_date(d.as_f64()).unwrap_or_default(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Bool(b) => b.to_string(),
+        Data::Empty | Data::Error(_) => String::new(),
+    };
+    let header: Vec<String> = rows
+        .next()
+        .ok_or_else(|| "the file is empty".to_owned())?
+        .iter()
+        .map(text)
+        .collect();
+    // Numbers in the date and ID columns are read as what they stand for.
+    let pos = |t: &str| {
+        mapping
+            .columns
+            .iter()
+            .find(|(target, _)| target == t)
+            .and_then(|(_, c)| header.iter().position(|h| h.trim() == c.trim()))
+    };
+    let (birth_at, id_at) = (pos("birth_date"), pos("personal_id"));
+    let lines = rows.enumerate().map(|(i, row)| {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(j, c)| match c {
+                Data::Float(f) if Some(j) == birth_at && f.fract() == 0.0 && *f > 4000.0 => {
+                    serial_date(*f).unwrap_or_else(|| text(c))
+                }
+                Data::Int(_) | Data::Float(_) if Some(j) == id_at => {
+                    let t = text(c);
+                    if t.len() < 12 && t.bytes().all(|b| b.is_ascii_digit()) {
+                        format!("{t:0>12}")
+                    } else {
+                        t
+                    }
+                }
+                c => text(c),
+            })
+            .collect();
+        (first + 1 + i as u64, Ok(cells))
+    });
+    // A blank row of a sheet (every cell empty) is not a row.
+    let lines = lines.filter(|(_, cells)| {
+        cells
+            .as_ref()
+            .map_or(true, |c| c.iter().any(|x| !x.trim().is_empty()))
+    });
+    let (good, bad) = read_lines(&header, lines, mapping, today)?;
+    Ok((good, bad))
+}
+
+/// A workbook serial day (1900 system: day 0 is 30 December 1899) as `YYYY-MM-DD`.
+fn serial_date(serial: f64) -> Option<String> {
+    if !(1.0..=2_958_465.0).contains(&serial) {
+        return None;
+    }
+    let base = time::macros::date!(1899 - 12 - 30);
+    let d = base.checked_add(time::Duration::days(serial.floor() as i64))?;
+    Some(format!(
+        "{:04}-{:02}-{:02}",
+        d.year(),
+        u8::from(d.month()),
+        d.day()
+    ))
+}
+
+fn read_lines(
+    header: &[String],
+    lines: impl Iterator<Item = (u64, Result<Vec<String>, String>)>,
+    mapping: &Mapping,
+    today: Date,
+) -> Result<(Vec<SectorRow>, Vec<Rejected>), String> {
     let names: Vec<&str> = header.iter().map(String::as_str).collect();
     let at = mapping.against(&names)?;
     let mapped: Vec<usize> = at.values().copied().collect();
     let mut places = Places::default();
     let (mut good, mut bad) = (Vec::new(), Vec::new());
-    for (n, rec) in records.enumerate() {
-        let line = n as u64 + 2;
+    for (line, rec) in lines {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                bad.push(rejected(line, "*", e.to_string()));
+                bad.push(rejected(line, "*", e));
                 continue;
             }
         };
@@ -202,7 +318,12 @@ pub fn read_sector(
             ));
             continue;
         }
-        let get = |t: &str| at.get(t).and_then(|&i| rec.get(i)).unwrap_or("").trim();
+        let get = |t: &str| {
+            at.get(t)
+                .and_then(|&i| rec.get(i))
+                .map_or("", |s| s.as_str())
+                .trim()
+        };
         match parse_row(&mut places, &get, today) {
             Ok(record) => good.push(SectorRow {
                 line,

@@ -7,6 +7,7 @@
 pub mod decide;
 pub mod dedupe;
 pub mod files;
+pub mod job;
 pub mod matcher;
 pub mod proposals;
 pub mod quality;

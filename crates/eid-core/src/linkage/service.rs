@@ -137,12 +137,55 @@ pub fn import(
     on_rejected: &mut dyn FnMut(&Rejected),
 ) -> Result<LinkSummary, Error> {
     let src = source(store, source_name)?;
-    let today = now.date();
     let (rows, rejected) =
-        read_sector(input, &src.mapping, today).map_err(|e| Error::bad("link.bad_file", e))?;
+        read_sector(input, &src.mapping, now.date()).map_err(|e| Error::bad("link.bad_file", e))?;
     for r in &rejected {
         on_rejected(r);
     }
+    let prepared = prepare(store, src, rows, thresholds)?;
+    let (actor_s, day) = (actor.to_string(), day_number(received_on));
+    let mut summary = LinkSummary {
+        rows: prepared.rows.len() as u64,
+        rejected: rejected.len() as u64,
+        ..LinkSummary::default()
+    };
+    let batch_id = sql::transact(store.db(), |tx| {
+        let batch = new_batch(
+            tx,
+            &prepared,
+            file_name,
+            day,
+            rejected.len() as u64,
+            &actor_s,
+            now,
+        )?;
+        prepared.write(tx, batch, day, now, 0..prepared.rows.len(), &mut summary)?;
+        Ok::<_, StoreError>(batch)
+    })?;
+    summary.batch_id = batch_id;
+    Ok(summary)
+}
+
+/// A sector file read and decided against the register, ready to be written in one go or in
+/// checkpointed slices (the same file over the same register decides the same way).
+pub(crate) struct Prepared {
+    pub src: Source,
+    pub rows: Vec<super::files::SectorRow>,
+    ids: Vec<String>,
+    paths: Vec<Option<i64>>,
+    alive: Vec<bool>,
+    linker: Linker,
+    model: super::matcher::model::Model,
+    decisions: Vec<(Decision, Option<i64>)>,
+}
+
+/// Decides every good row of a file from `src` against the whole register.
+pub(crate) fn prepare(
+    store: &dyn Store,
+    src: Source,
+    rows: Vec<super::files::SectorRow>,
+    thresholds: &Thresholds,
+) -> Result<Prepared, Error> {
     // The register, in memory: ids, comparable records, and the residence key for scoping.
     let mut ids: Vec<String> = Vec::new();
     let mut paths: Vec<Option<i64>> = Vec::new();
@@ -160,42 +203,74 @@ pub fn import(
     let sector: Vec<Record> = rows.iter().map(|r| r.record.clone()).collect();
     let model = linker.train(&sector, 50_000);
     let decisions = linker.decide_all(&model, thresholds, &sector, 2);
-
-    let verifies = matches!(src.kind.as_str(), "social_insurance" | "health_insurance");
-    let (actor_s, day) = (actor.to_string(), day_number(received_on));
-    let mut summary = LinkSummary {
-        rows: rows.len() as u64,
-        rejected: rejected.len() as u64,
-        ..LinkSummary::default()
-    };
-    let id_of = |i: Option<u32>| i.and_then(|i| ids.get(i as usize)).cloned();
     // Officers' earlier decisions on the same rows win over the matcher's.
     let prior = super::decide::prior_decisions(store, &src.name)?;
-    let index: HashMap<&str, u32> = if prior.is_empty() {
-        HashMap::new()
-    } else {
-        ids.iter()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i as u32))
+    let decisions: Vec<(Decision, Option<i64>)> = {
+        let index: HashMap<&str, u32> = if prior.is_empty() {
+            HashMap::new()
+        } else {
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| (id.as_str(), i as u32))
+                .collect()
+        };
+        rows.iter()
+            .zip(decisions)
+            .map(|(row, d)| super::decide::reuse(&prior, &index, &row.row_id, &row.fingerprint, d))
             .collect()
     };
-    let decisions: Vec<(Decision, Option<i64>)> = rows
-        .iter()
-        .zip(decisions)
-        .map(|(row, d)| super::decide::reuse(&prior, &index, &row.row_id, &row.fingerprint, d))
-        .collect();
-    let batch_id = sql::transact(store.db(), |tx| {
-        let batch: i64 = match tx.row(
-            "INSERT INTO link_batch (source, file_name, received_on, row_count, rejected, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            &[src.name.as_str().into(), file_name.into(), day.into(), (rows.len() as i64).into(),
-              (rejected.len() as i64).into(), actor_s.as_str().into(), to_ms(now).into()],
-        )? {
-            Some(r) => r.first().cloned().unwrap_or(Val::Null).int()?,
-            None => return Err(StoreError::Db("no batch id".into())),
-        };
-        for (row, (d, decided)) in rows.iter().zip(&decisions) {
-            let explanation = explain_json(&linker, &model, &row.record, d, &ids);
+    Ok(Prepared {
+        src,
+        rows,
+        ids,
+        paths,
+        alive,
+        linker,
+        model,
+        decisions,
+    })
+}
+
+/// Opens the batch a file's results belong to.
+pub(crate) fn new_batch(
+    tx: &mut dyn sql::Tx,
+    p: &Prepared,
+    file_name: &str,
+    day: i64,
+    rejected: u64,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<i64, StoreError> {
+    match tx.row(
+        "INSERT INTO link_batch (source, file_name, received_on, row_count, rejected, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        &[p.src.name.as_str().into(), file_name.into(), day.into(), (p.rows.len() as i64).into(),
+          (rejected as i64).into(), actor.into(), to_ms(now).into()],
+    )? {
+        Some(r) => r.first().cloned().unwrap_or(Val::Null).int(),
+        None => Err(StoreError::Db("no batch id".into())),
+    }
+}
+
+impl Prepared {
+    /// Stores the results of the good rows in `range` (positions in file order) in `batch`,
+    /// with their verifications and proposals, adding them to `summary`.
+    pub(crate) fn write(
+        &self,
+        tx: &mut dyn sql::Tx,
+        batch: i64,
+        day: i64,
+        now: OffsetDateTime,
+        range: std::ops::Range<usize>,
+        summary: &mut LinkSummary,
+    ) -> Result<(), StoreError> {
+        let (src, ids) = (&self.src, &self.ids);
+        let verifies = matches!(src.kind.as_str(), "social_insurance" | "health_insurance");
+        let id_of = |i: Option<u32>| i.and_then(|i| ids.get(i as usize)).cloned();
+        let rows = self.rows.get(range.clone()).unwrap_or_default();
+        let decisions = self.decisions.get(range).unwrap_or_default();
+        for (row, (d, decided)) in rows.iter().zip(decisions) {
+            let explanation = explain_json(&self.linker, &self.model, &row.record, d, ids);
             let method = if decided.is_some() {
                 "officer"
             } else {
@@ -214,26 +289,42 @@ pub fn import(
             // Scope: the person's residence; for rows that name no person, the row's commune.
             let path = d
                 .person
-                .and_then(|i| paths.get(i as usize).copied().flatten())
+                .and_then(|i| self.paths.get(i as usize).copied().flatten())
                 .or_else(|| row_path(&row.record));
             let score = d.score.is_finite().then_some(d.score);
             let id = tx
-                .row(
-                    "INSERT INTO link_result (batch_id, source, line, row_id, outcome, method, personal_id, alternative_id, \
-                     res_path, score, explanation, attributes, received_on, fingerprint, row_values, decision_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
-                    &[batch.into(), src.name.as_str().into(), (row.line as i64).into(), row.row_id.as_str().into(),
-                      d.outcome.as_str().into(), method.into(), id_of(d.person).into(),
-                      id_of(d.alternative).into(), path.into(), score.into(),
-                      explanation.to_string().into(), Value::Object(attributes).to_string().into(), day.into(),
-                      row.fingerprint.as_str().into(), Value::Object(values).to_string().into(), (*decided).into()],
-                )?
-                .and_then(|r| r.first().cloned())
-                .unwrap_or(Val::Null)
-                .int()?;
+                    .row(
+                        "INSERT INTO link_result (batch_id, source, line, row_id, outcome, method, personal_id, alternative_id, \
+                         res_path, score, explanation, attributes, received_on, fingerprint, row_values, decision_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+                        &[batch.into(), src.name.as_str().into(), (row.line as i64).into(), row.row_id.as_str().into(),
+                          d.outcome.as_str().into(), method.into(), id_of(d.person).into(),
+                          id_of(d.alternative).into(), path.into(), score.into(),
+                          explanation.to_string().into(), Value::Object(attributes).to_string().into(), day.into(),
+                          row.fingerprint.as_str().into(), Value::Object(values).to_string().into(), (*decided).into()],
+                    )?
+                    .and_then(|r| r.first().cloned())
+                    .unwrap_or(Val::Null)
+                    .int()?;
             if let Some(slot) = Outcome::ALL.iter().position(|o| *o == d.outcome) {
                 if let Some(c) = summary.outcomes.get_mut(slot) {
                     *c += 1;
+                }
+            }
+            if d.outcome == Outcome::Matched {
+                if let Some(pid) = id_of(d.person) {
+                    crate::transparency::record_in(
+                        tx,
+                        &crate::transparency::DataUse {
+                            personal_id: pid,
+                            who: crate::transparency::Who::Sector {
+                                source: src.name.clone(),
+                            },
+                            what: src.kind.clone(),
+                            purpose: "linkage.match".to_owned(),
+                            at: now,
+                        },
+                    )?;
                 }
             }
             if verifies && d.outcome == Outcome::Matched {
@@ -242,7 +333,7 @@ pub fn import(
                 }
             }
             // A death of a living person, or a birth the register does not know: proposed.
-            let living = d.person.and_then(|i| alive.get(i as usize)).copied() == Some(true);
+            let living = d.person.and_then(|i| self.alive.get(i as usize)).copied() == Some(true);
             match (src.kind.as_str(), d.outcome, id_of(d.person)) {
                 ("civil_deaths", Outcome::Matched, Some(pid)) if living => {
                     summary.proposed += super::proposals::propose_death(
@@ -256,10 +347,8 @@ pub fn import(
                 _ => {}
             }
         }
-        Ok::<_, StoreError>(batch)
-    })?;
-    summary.batch_id = batch_id;
-    Ok(summary)
+        Ok(())
+    }
 }
 
 /// Marks `pid` verified against `source` on `day` (unless a later file already did); the

@@ -63,8 +63,32 @@ pub fn authenticate(
     request_id: &str,
     now: OffsetDateTime,
 ) -> Result<Authenticated, OAuthError> {
+    authenticate_within(store, creds, audiences, request_id, now, &|| true)
+}
+
+/// The error of a failure past the caller's budget ([`authenticate_within`]): not audited; the
+/// token endpoint answers it 429.
+pub const OVER_BUDGET: &str = "over_budget";
+
+/// [`authenticate`] where a failure must first take a place in the caller's budget
+/// (`failure_place`, e.g. the source address's failed authentications): past it, the failure is
+/// [`OVER_BUDGET`] and writes nothing.
+pub fn authenticate_within(
+    store: &dyn Store,
+    creds: &Credentials,
+    audiences: &[&str],
+    request_id: &str,
+    now: OffsetDateTime,
+    failure_place: &dyn Fn() -> bool,
+) -> Result<Authenticated, OAuthError> {
     let result = check(store, creds, audiences, now);
     if let Err(e) = &result {
+        if e.error == "invalid_client" && !failure_place() {
+            return Err(OAuthError::new(
+                OVER_BUDGET,
+                "too many failed client authentications from this address; try again later",
+            ));
+        }
         if e.error == "invalid_client" {
             let claimed = match creds {
                 Credentials::Basic { client_id, .. } => client_id.clone(),

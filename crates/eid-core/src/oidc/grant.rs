@@ -1,14 +1,19 @@
 //! From an authorization request to tokens: what the citizen must do first (sign in, step up,
-//! upgrade, consent), the code (single use, 60 s, its SHA-256 stored), and the token endpoint's
-//! two grants. An exchange is one transaction — the assertion's `jti`, the code's use, the
-//! refresh token and the release record commit together — so a token response costs one
-//! durable write. A reused code or refresh token revokes its grant.
+//! upgrade, consent), the code, and the token endpoint's two grants.
+//!
+//! A code is the grant-to-be sealed under the key-encryption key (AES-256-GCM, purpose
+//! `code`, see [`Kek::seal_token`]): issuing one writes nothing. It lives 60 s and is single
+//! use: the exchange is one transaction — the assertion's `jti`, the grant, the code's SHA-256
+//! as used, the refresh token and the release record commit together — so a token response
+//! costs one durable write and the code's use is recorded by the primary key of `oidc_code`.
+//! A reused code or refresh token revokes its grant.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::auth::Authenticated;
 use super::clients::Client;
+use super::keys::Kek;
 use super::request::{AuthRequest, AuthorizeError};
 use super::{acr_of, claims, jose, ms, OAuthError, Session};
 use crate::sql::{self, Tx, Val};
@@ -160,33 +165,51 @@ pub fn decide(
     Ok(Step::Issue)
 }
 
-/// Issues a code for `req` in one transaction: the consent (when `consented` now), the grant,
-/// the code, and the end of the waiting request. Returns the code.
+/// What a code carries, sealed.
+#[derive(Serialize, Deserialize)]
+struct SealedCode {
+    client_id: String,
+    personal_id: String,
+    details: CodeDetails,
+    /// When it was issued and when it ends (Unix ms).
+    issued: i64,
+    expires: i64,
+}
+
+/// The sealing purpose of codes.
+const CODE_PURPOSE: &str = "oidc-code";
+
+/// Issues a code for `req`: the grant-to-be sealed under `kek`. Writes only the consent, when
+/// the citizen gave it now (`consented`).
 pub fn issue_code(
     store: &dyn Store,
+    kek: &Kek,
     req: &AuthRequest,
     session: &Session,
     consented: bool,
-    pending: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<String, Error> {
-    let code = secret::random_token();
-    let details = CodeDetails {
-        redirect_uri: req.redirect_uri.clone(),
-        code_challenge: req.code_challenge.clone(),
-        nonce: req.nonce.clone(),
-        acr: acr_of(session.level).to_owned(),
-        amr: session.amr.clone(),
-        auth_time: session.auth_time.unix_timestamp(),
-        sid: session.sid.clone(),
-        scopes: req.scopes.clone(),
-        dpop_jkt: req.dpop_jkt.clone(),
-    };
-    let details = serde_json::to_string(&details).map_err(|e| StoreError::Db(e.to_string()))?;
-    let scopes = req.scopes.join(" ");
     let t = ms(now);
-    sql::transact(store.db(), |tx| {
-        if consented {
+    let sealed = SealedCode {
+        client_id: req.client_id.clone(),
+        personal_id: session.personal_id.clone(),
+        details: CodeDetails {
+            redirect_uri: req.redirect_uri.clone(),
+            code_challenge: req.code_challenge.clone(),
+            nonce: req.nonce.clone(),
+            acr: acr_of(session.level).to_owned(),
+            amr: session.amr.clone(),
+            auth_time: session.auth_time.unix_timestamp(),
+            sid: session.sid.clone(),
+            scopes: req.scopes.clone(),
+            dpop_jkt: req.dpop_jkt.clone(),
+        },
+        issued: t,
+        expires: t + CODE_SECONDS * 1000,
+    };
+    if consented {
+        let scopes = req.scopes.join(" ");
+        sql::write_one(store.db(), |tx| {
             tx.exec(
                 "INSERT INTO oidc_consent (personal_id, client_id, scopes, granted_at, revoked_at) \
                  VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (personal_id, client_id) DO UPDATE \
@@ -194,53 +217,14 @@ pub fn issue_code(
                 &[
                     session.personal_id.clone().into(),
                     req.client_id.clone().into(),
-                    scopes.clone().into(),
+                    scopes.into(),
                     t.into(),
                 ],
-            )?;
-        }
-        let gid = tx.int(
-            "INSERT INTO oidc_grant (personal_id, client_id, scopes, sid, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &[
-                session.personal_id.clone().into(),
-                req.client_id.clone().into(),
-                scopes.clone().into(),
-                session.sid.clone().into(),
-                t.into(),
-            ],
-        )?;
-        tx.exec(
-            "INSERT INTO oidc_code (code_hash, grant_id, client_id, details, expires_at, used) \
-             VALUES ($1, $2, $3, $4, $5, 0)",
-            &[
-                secret::token_hash(&code).into(),
-                gid.into(),
-                req.client_id.clone().into(),
-                details.clone().into(),
-                (t + CODE_SECONDS * 1000).into(),
-            ],
-        )?;
-        if let Some(h) = pending {
-            tx.exec(
-                "DELETE FROM oidc_request WHERE handle_hash = $1",
-                &[secret::token_hash(h).into()],
-            )?;
-        }
-        Ok::<_, Error>(())
-    })?;
-    Ok(code)
-}
-
-/// Ends the waiting request (the citizen declined).
-pub fn drop_pending(store: &dyn Store, handle: &str) -> Result<(), Error> {
-    sql::write_one(store.db(), |tx| {
-        tx.exec(
-            "DELETE FROM oidc_request WHERE handle_hash = $1",
-            &[secret::token_hash(handle).into()],
-        )
-    })?;
-    Ok(())
+            )
+        })?;
+    }
+    let body = serde_json::to_vec(&sealed).map_err(|e| StoreError::Db(e.to_string()))?;
+    kek.seal_token(CODE_PURPOSE, &body, now)
 }
 
 /// What the token endpoint hands out, before signing.
@@ -351,9 +335,45 @@ impl std::fmt::Debug for CodeGrant<'_> {
     }
 }
 
+/// A code's use lost a race with another use of it (rolled back, then its grant revoked).
+const RACED: &str = "raced_code";
+
+/// Why an authentic, unused code cannot be exchanged by this request, if it cannot.
+fn code_refusal(
+    code: &SealedCode,
+    client: &Client,
+    redirect_uri: &str,
+    code_verifier: &str,
+    dpop_jkt: Option<&str>,
+    t: i64,
+) -> Option<&'static str> {
+    let verifier_ok = (43..=128).contains(&code_verifier.len())
+        && code_verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    let challenge = jose::sha256_b64(code_verifier.as_bytes());
+    let d = &code.details;
+    if code.client_id != client.client_id {
+        Some("the code was issued to another client")
+    } else if code.expires <= t {
+        Some("the code has expired")
+    } else if d.redirect_uri != redirect_uri {
+        Some("the redirect_uri differs from the request's")
+    } else if !verifier_ok
+        || !secret::constant_time_eq(challenge.as_bytes(), d.code_challenge.as_bytes())
+    {
+        Some("the PKCE code_verifier does not match")
+    } else if d.dpop_jkt.as_deref().is_some_and(|b| dpop_jkt != Some(b)) {
+        Some("the code is bound to another DPoP key")
+    } else {
+        None
+    }
+}
+
 /// The `authorization_code` grant.
 pub fn exchange(
     store: &dyn Store,
+    kek: &Kek,
     auth: &Authenticated,
     grant: &CodeGrant<'_>,
     dpop_jkt: Option<&str>,
@@ -366,111 +386,146 @@ pub fn exchange(
         code_verifier,
     } = *grant;
     let client = &auth.client;
+    let unknown = || OAuthError::new("invalid_grant", "the code is unknown");
+    // Two hours of keys: a code lives 60 s, across at most one change of hour.
+    let plain = kek
+        .open_token(CODE_PURPOSE, code, 1, now)
+        .ok_or_else(unknown)?;
+    let sealed: SealedCode = serde_json::from_slice(&plain).map_err(|_| unknown())?;
     let hash = secret::token_hash(code);
-    let verifier_ok = (43..=128).contains(&code_verifier.len())
-        && code_verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-    let challenge = jose::sha256_b64(code_verifier.as_bytes());
     let t = ms(now);
-    finish(
-        store,
-        auth,
-        request_id,
-        now,
-        sql::transact(store.db(), |tx| {
-            if !auth.spend_jti(tx, now)? {
-                return Err(OAuthError::new(
-                    REPLAYED,
-                    "the client assertion was used before",
-                ));
-            }
-            let used = tx.row(
-                "UPDATE oidc_code SET used = 1 WHERE code_hash = $1 AND used = 0 \
-             RETURNING grant_id, client_id, details, expires_at",
-                &[hash.clone().into()],
-            )?;
-            let Some(r) = used else {
-                // Unknown, or used before: a replay revokes what the code issued.
-                if let Some(r) = tx.row(
-                    "SELECT grant_id FROM oidc_code WHERE code_hash = $1",
-                    &[hash.clone().into()],
-                )? {
-                    let gid = r.first().cloned().unwrap_or(Val::Null).int()?;
-                    revoke_grant(tx, gid, t)?;
-                    return Ok(Outcome::Refused(
-                        "invalid_grant",
-                        "the code was used before; its tokens are revoked",
-                    ));
-                }
-                return Err(OAuthError::new("invalid_grant", "the code is unknown"));
-            };
-            let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
-            let gid = g(0).int()?;
-            if g(1).text()? != client.client_id {
-                return Ok(Outcome::Refused(
-                    "invalid_grant",
-                    "the code was issued to another client",
-                ));
-            }
-            if g(3).int()? <= t {
-                return Ok(Outcome::Refused("invalid_grant", "the code has expired"));
-            }
-            let details: CodeDetails = serde_json::from_str(&g(2).text()?)
-                .map_err(|_| StoreError::Corrupt("a code's details are not JSON".into()))?;
-            if details.redirect_uri != redirect_uri {
-                return Ok(Outcome::Refused(
-                    "invalid_grant",
-                    "the redirect_uri differs from the request's",
-                ));
-            }
-            if !verifier_ok
-                || !secret::constant_time_eq(
-                    challenge.as_bytes(),
-                    details.code_challenge.as_bytes(),
-                )
-            {
-                return Ok(Outcome::Refused(
-                    "invalid_grant",
-                    "the PKCE code_verifier does not match",
-                ));
-            }
-            if let Some(bound) = &details.dpop_jkt {
-                if dpop_jkt != Some(bound.as_str()) {
-                    return Ok(Outcome::Refused(
-                        "invalid_grant",
-                        "the code is bound to another DPoP key",
-                    ));
-                }
-            }
-            let Some(personal_id) = live_grant(tx, gid, &client.client_id)? else {
-                return Ok(Outcome::Refused("invalid_grant", "the grant was revoked"));
-            };
-            let mut details = details;
-            if details.dpop_jkt.is_none() {
-                details.dpop_jkt = dpop_jkt.map(str::to_owned);
-            }
-            let key = claims::pairwise_key(tx)?;
-            let sub = claims::subject(&key, &client.sector_identifier, &personal_id);
-            let refresh_token = new_refresh(tx, gid, &details, t)?;
+    let refusal = code_refusal(&sealed, client, redirect_uri, code_verifier, dpop_jkt, t);
+    let outcome = sql::transact(store.db(), |tx| {
+        if !auth.spend_jti(tx, now)? {
+            return Err(OAuthError::new(
+                REPLAYED,
+                "the client assertion was used before",
+            ));
+        }
+        // Used before: a replay revokes what the code issued.
+        if let Some(r) = tx.row(
+            "SELECT grant_id FROM oidc_code WHERE code_hash = $1",
+            &[hash.clone().into()],
+        )? {
+            let gid = r.first().cloned().unwrap_or(Val::Null).int()?;
+            revoke_grant(tx, gid, t)?;
+            return Ok(Outcome::Refused(
+                "invalid_grant",
+                "the code was used before; its tokens are revoked",
+            ));
+        }
+        // Now and then, the codes that ended long ago go (a code's row matters while it lives).
+        if rand::random::<u8>() == 0 {
             tx.exec(
+                "DELETE FROM oidc_code WHERE expires_at < $1",
+                &[(t - 3_600_000).into()],
+            )?;
+        }
+        // The citizen took back their consent after the code was issued.
+        let withdrawn = tx
+            .row(
+                "SELECT 1 FROM oidc_consent WHERE personal_id = $1 AND client_id = $2 \
+                 AND revoked_at IS NOT NULL AND revoked_at >= $3",
+                &[
+                    sealed.personal_id.clone().into(),
+                    sealed.client_id.clone().into(),
+                    sealed.issued.into(),
+                ],
+            )?
+            .is_some();
+        let scopes = sealed.details.scopes.join(" ");
+        let gid = tx.int(
+            "INSERT INTO oidc_grant (personal_id, client_id, scopes, sid, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                sealed.personal_id.clone().into(),
+                sealed.client_id.clone().into(),
+                scopes.into(),
+                sealed.details.sid.clone().into(),
+                t.into(),
+            ],
+        )?;
+        let details =
+            serde_json::to_string(&sealed.details).map_err(|e| StoreError::Db(e.to_string()))?;
+        // The code's use: a concurrent use of the same code finds the row and this one rolls
+        // back (on SQLite the single writer orders them).
+        let first = tx.row(
+            "INSERT INTO oidc_code (code_hash, grant_id, client_id, details, expires_at, used) \
+             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (code_hash) DO NOTHING RETURNING grant_id",
+            &[
+                hash.clone().into(),
+                gid.into(),
+                sealed.client_id.clone().into(),
+                details.into(),
+                sealed.expires.into(),
+            ],
+        )?;
+        if first.is_none() {
+            return Err(OAuthError::new(RACED, "the code was used at the same time"));
+        }
+        // A refused use spends the code as well.
+        let refused = refusal.or(withdrawn.then_some("the grant was revoked"));
+        if let Some(why) = refused {
+            revoke_grant(tx, gid, t)?;
+            return Ok(Outcome::Refused("invalid_grant", why));
+        }
+        let mut details = sealed.details.clone();
+        if details.dpop_jkt.is_none() {
+            details.dpop_jkt = dpop_jkt.map(str::to_owned);
+        }
+        let key = claims::pairwise_key(tx)?;
+        let sub = claims::subject(&key, &client.sector_identifier, &sealed.personal_id);
+        let refresh_token = new_refresh(tx, gid, &details, t)?;
+        tx.exec(
             "INSERT INTO oidc_release (personal_id, client_id, claims, released_at) VALUES ($1, $2, $3, $4)",
             &[
-                personal_id.into(),
+                sealed.personal_id.clone().into(),
                 client.client_id.clone().into(),
                 "sub acr amr auth_time".into(),
                 t.into(),
             ],
         )?;
-            Ok(Outcome::Issued(Box::new(Issue {
-                grant_id: gid,
-                client_id: client.client_id.clone(),
-                sub,
-                details,
-                refresh_token,
-            })))
-        }),
-    )
+        crate::transparency::record_in(
+            tx,
+            &crate::transparency::DataUse {
+                personal_id: sealed.personal_id.clone(),
+                who: crate::transparency::Who::RelyingParty {
+                    client_id: client.client_id.clone(),
+                    name: client.name_vi.clone(),
+                },
+                what: "sub acr amr auth_time".to_owned(),
+                purpose: "oidc.sign_in".to_owned(),
+                at: super::from_ms(t),
+            },
+        )?;
+        Ok(Outcome::Issued(Box::new(Issue {
+            grant_id: gid,
+            client_id: client.client_id.clone(),
+            sub,
+            details,
+            refresh_token,
+        })))
+    });
+    let outcome = match outcome {
+        Err(e) if e.error == RACED => {
+            // The other use won: what it issued is revoked, as for any reuse.
+            sql::transact(store.db(), |tx| {
+                if let Some(r) = tx.row(
+                    "SELECT grant_id FROM oidc_code WHERE code_hash = $1",
+                    &[hash.clone().into()],
+                )? {
+                    revoke_grant(tx, r.first().cloned().unwrap_or(Val::Null).int()?, t)?;
+                }
+                Ok::<_, OAuthError>(())
+            })?;
+            Ok(Outcome::Refused(
+                "invalid_grant",
+                "the code was used before; its tokens are revoked",
+            ))
+        }
+        other => other,
+    };
+    finish(store, auth, request_id, now, outcome)
 }
 
 /// The `refresh_token` grant: the token is spent and a new one issued; a token spent before

@@ -128,6 +128,12 @@ impl SigningKey {
         }
     }
 
+    /// Signs raw bytes, not a JWS (the transparency log's signed notes sign their text; a
+    /// wallet credential its COSE `Sig_structure`): ES256 as r ‖ s, EdDSA as its 64 bytes.
+    pub fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        self.sign(message)
+    }
+
     /// A compact JWS of `claims` with header `{alg, kid, typ}`.
     pub fn sign_jwt(&self, typ: &str, claims: &Value) -> Result<String, String> {
         let header = json!({"alg": self.alg.as_str(), "kid": self.kid, "typ": typ});

@@ -120,6 +120,80 @@ impl Kek {
     }
 }
 
+/// The hour a sealed token's key belongs to (its key is derived per hour, so that no key seals
+/// more than an hour's tokens: far below AES-GCM's bound for random nonces).
+fn token_hour(now: OffsetDateTime) -> u32 {
+    u32::try_from(now.unix_timestamp().div_euclid(3600)).unwrap_or(0)
+}
+
+impl Kek {
+    /// The AES-256-GCM key of `purpose` for `hour`: HMAC-SHA-256 of both under the KEK.
+    fn token_key(&self, purpose: &str, hour: u32) -> Result<LessSafeKey, Error> {
+        let mac = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.0);
+        let tag = ring::hmac::sign(&mac, format!("eid-token:{purpose}:{hour}").as_bytes());
+        UnboundKey::new(&aead::AES_256_GCM, tag.as_ref())
+            .map(LessSafeKey::new)
+            .map_err(|_| Error::Store(StoreError::Db("bad token key".into())))
+    }
+
+    /// Seals `plain` into a URL-safe token that only this provider opens, for `purpose` (the
+    /// associated data: a token of one purpose never opens as another): base64url of the hour,
+    /// a random nonce, the ciphertext and its tag. What a token says is private to the provider
+    /// (a code carries the person it is for through the browser).
+    pub fn seal_token(
+        &self,
+        purpose: &str,
+        plain: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<String, Error> {
+        let hour = token_hour(now);
+        let mut nonce = [0u8; 12];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| Error::Store(StoreError::Db("no randomness".into())))?;
+        let mut buf = plain.to_vec();
+        self.token_key(purpose, hour)?
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(purpose.as_bytes()),
+                &mut buf,
+            )
+            .map_err(|_| Error::Store(StoreError::Db("sealing failed".into())))?;
+        let mut out = hour.to_be_bytes().to_vec();
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&buf);
+        Ok(jose::b64(&out))
+    }
+
+    /// Opens a token of [`Kek::seal_token`] for `purpose`, sealed within the last `max_hours`
+    /// hours; `None` for anything else (tampered, another purpose, another KEK, too old).
+    pub fn open_token(
+        &self,
+        purpose: &str,
+        token: &str,
+        max_hours: u32,
+        now: OffsetDateTime,
+    ) -> Option<Vec<u8>> {
+        if token.len() > 8192 {
+            return None;
+        }
+        let raw = jose::unb64(token)?;
+        let hour = u32::from_be_bytes(raw.get(..4)?.try_into().ok()?);
+        let current = token_hour(now);
+        if hour > current || current - hour > max_hours {
+            return None;
+        }
+        let nonce = Nonce::try_assume_unique_for_key(raw.get(4..16)?).ok()?;
+        let mut buf = raw.get(16..)?.to_vec();
+        let plain = self
+            .token_key(purpose, hour)
+            .ok()?
+            .open_in_place(nonce, Aad::from(purpose.as_bytes()), &mut buf)
+            .ok()?;
+        Some(plain.to_vec())
+    }
+}
+
 /// Where a key is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
@@ -426,6 +500,39 @@ mod tests {
         assert_eq!(kek.open("kid1", &sealed).unwrap(), b"secret");
         assert!(kek.open("kid2", &sealed).is_err());
         assert!(Kek::random().open("kid1", &sealed).is_err());
+    }
+
+    #[test]
+    fn sealed_tokens_open_for_their_purpose_kek_and_hours_only() {
+        let kek = Kek::random();
+        let now = time::macros::datetime!(2026-12-04 01:59:59 UTC);
+        let t = kek.seal_token("code", b"the person", now).unwrap();
+        assert!(t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(kek.open_token("code", &t, 1, now).unwrap(), b"the person");
+        let later = now + time::Duration::seconds(1);
+        assert!(
+            kek.open_token("code", &t, 1, later).is_some(),
+            "the next hour"
+        );
+        assert!(kek.open_token("code", &t, 0, later).is_none(), "too old");
+        assert!(
+            kek.open_token("pending", &t, 1, now).is_none(),
+            "another purpose"
+        );
+        assert!(Kek::random().open_token("code", &t, 1, now).is_none());
+        let mut bad = t.clone().into_bytes();
+        let i = bad.len() / 2;
+        bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
+        assert!(kek
+            .open_token("code", &String::from_utf8(bad).unwrap(), 1, now)
+            .is_none());
+        let early = now - time::Duration::hours(2);
+        let old = kek.seal_token("code", b"x", early).unwrap();
+        assert!(kek.open_token("code", &old, 1, now).is_none());
+        assert!(kek.open_token("code", "", 1, now).is_none());
+        assert!(kek.open_token("code", "%%%", 1, now).is_none());
     }
 
     #[test]

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+use super::keys::Kek;
 use time::OffsetDateTime;
 
 use super::clients::{self, Client};
@@ -302,6 +304,13 @@ pub fn push(
     let json = serde_json::to_string(&req)
         .map_err(|e| OAuthError::server(StoreError::Db(e.to_string())))?;
     sql::write_one(store.db(), |tx| {
+        // Now and then, clear pushed requests that ended a while ago and were never used.
+        if rand::random::<u8>() == 0 {
+            tx.exec(
+                "DELETE FROM oidc_request WHERE expires_at < $1",
+                &[(ms(now) - 3_600_000).into()],
+            )?;
+        }
         tx.exec(
             "INSERT INTO oidc_request (handle_hash, kind, client_id, params, expires_at) \
              VALUES ($1, 'par', $2, $3, $4)",
@@ -345,58 +354,48 @@ fn consume_par(
     Ok(Some(req))
 }
 
-/// Keeps a request while the citizen signs in or consents; returns its handle.
-pub fn save_pending(
-    store: &dyn Store,
-    req: &AuthRequest,
-    now: OffsetDateTime,
-) -> Result<String, Error> {
-    let handle = secret::random_token();
-    let json = serde_json::to_string(req).map_err(|e| StoreError::Db(e.to_string()))?;
-    sql::write_one(store.db(), |tx| {
-        // Now and then, clear requests that ended a while ago.
-        if rand::random::<u8>() == 0 {
-            tx.exec(
-                "DELETE FROM oidc_request WHERE expires_at < $1",
-                &[(ms(now) - 3_600_000).into()],
-            )?;
-        }
-        tx.exec(
-            "INSERT INTO oidc_request (handle_hash, kind, client_id, params, expires_at) \
-             VALUES ($1, 'pending', $2, $3, $4)",
-            &[
-                secret::token_hash(&handle).into(),
-                req.client_id.clone().into(),
-                json.into(),
-                (ms(now) + PENDING_SECONDS * 1000).into(),
-            ],
-        )
-    })?;
-    Ok(handle)
+/// The sealing purpose of waiting requests.
+const PENDING_PURPOSE: &str = "oidc-pending";
+
+/// A waiting request as sealed in its handle.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    req: AuthRequest,
+    /// When it ends (Unix ms).
+    expires: i64,
+}
+
+/// Keeps a request while the citizen signs in or consents: the handle is the request itself,
+/// sealed under `kek` for [`PENDING_SECONDS`], so waiting costs no write. A handle says
+/// nothing to whoever holds it and opens only here; it is as good as the authorization URL it
+/// came from (the session, consent and CSRF checks still apply when it is resumed).
+pub fn save_pending(kek: &Kek, req: &AuthRequest, now: OffsetDateTime) -> Result<String, Error> {
+    let body = serde_json::to_vec(&Pending {
+        req: req.clone(),
+        expires: ms(now) + PENDING_SECONDS * 1000,
+    })
+    .map_err(|e| StoreError::Db(e.to_string()))?;
+    kek.seal_token(PENDING_PURPOSE, &body, now)
 }
 
 /// A waiting request by handle, with its client (enabled); `None` when unknown or expired.
 pub fn load_pending(
     store: &dyn Store,
+    kek: &Kek,
     handle: &str,
     now: OffsetDateTime,
 ) -> Result<Option<(Client, AuthRequest)>, Error> {
-    if handle.len() != 64 {
-        return Ok(None);
-    }
-    let row = sql::read(store.db(), |tx| {
-        tx.row(
-            "SELECT params FROM oidc_request WHERE handle_hash = $1 AND kind = 'pending' \
-             AND expires_at > $2",
-            &[secret::token_hash(handle).into(), ms(now).into()],
-        )
-    })?;
-    let Some(r) = row else { return Ok(None) };
-    let req: AuthRequest =
-        serde_json::from_str(&r.first().cloned().unwrap_or(Val::Null).text()?)
-            .map_err(|_| StoreError::Corrupt("a pending request is not JSON".into()))?;
-    let Some(client) = enabled_client(store, Some(&req.client_id))? else {
+    let Some(plain) = kek.open_token(PENDING_PURPOSE, handle, 1, now) else {
         return Ok(None);
     };
-    Ok(Some((client, req)))
+    let Ok(p) = serde_json::from_slice::<Pending>(&plain) else {
+        return Ok(None);
+    };
+    if p.expires <= ms(now) {
+        return Ok(None);
+    }
+    let Some(client) = enabled_client(store, Some(&p.req.client_id))? else {
+        return Ok(None);
+    };
+    Ok(Some((client, p.req)))
 }

@@ -61,16 +61,29 @@ pub fn userinfo(
     let names: Vec<&str> = released.keys().map(String::as_str).collect();
     if !names.is_empty() {
         let names = names.join(" ");
-        sql::write_one(store.db(), |tx| {
+        sql::transact(store.db(), |tx| {
             tx.exec(
                 "INSERT INTO oidc_release (personal_id, client_id, claims, released_at) \
                  VALUES ($1, $2, $3, $4)",
                 &[
                     pid.clone().into(),
                     client_id.into(),
-                    names.into(),
+                    names.as_str().into(),
                     ms(now).into(),
                 ],
+            )?;
+            crate::transparency::record_in(
+                tx,
+                &crate::transparency::DataUse {
+                    personal_id: pid.clone(),
+                    who: crate::transparency::Who::RelyingParty {
+                        client_id: client_id.to_owned(),
+                        name: client.name_vi.clone(),
+                    },
+                    what: names.clone(),
+                    purpose: "oidc.userinfo".to_owned(),
+                    at: now,
+                },
             )
         })?;
     }

@@ -114,22 +114,82 @@ fn sha2_half(token: &str) -> String {
     jose::b64(h.get(..16).unwrap_or_default())
 }
 
-/// An access token's claims the userinfo endpoint needs.
-#[derive(Debug)]
-pub struct Access {
-    pub grant_id: i64,
-    pub client_id: String,
-    pub sub: String,
-    pub jkt: Option<String>,
+/// A client-credentials access token (RFC 6749 §4.4) for a client's own system, not a
+/// person: `sub` is the client, `gty` says the grant, and there is no grant id, so the userinfo
+/// endpoint refuses it. No ID token, no refresh token.
+pub fn mint_client(
+    keys: &SigningKeys,
+    issuer: &str,
+    client: &Client,
+    scope: &str,
+    now: OffsetDateTime,
+) -> Result<Minted, OAuthError> {
+    let iat = now.unix_timestamp();
+    let at = json!({
+        "iss": issuer,
+        "sub": client.client_id,
+        "aud": issuer,
+        "client_id": client.client_id,
+        "iat": iat,
+        "exp": iat + TOKEN_SECONDS,
+        "jti": secret::random_token(),
+        "scope": scope,
+        "gty": "client_credentials",
+    });
+    let es = keys.get(Alg::Es256).ok_or_else(no_key)?;
+    Ok(Minted {
+        access_token: es.sign_jwt("at+jwt", &at).map_err(signing_failed)?,
+        token_type: "Bearer",
+        expires_in: TOKEN_SECONDS,
+        id_token: String::new(),
+        refresh_token: None,
+        scope: scope.to_owned(),
+    })
 }
 
-/// Checks an access token against the published keys: signature, issuer, type, expiry.
-pub fn check_access(
+/// A client-credentials access token's claims, checked.
+#[derive(Debug)]
+pub struct ClientAccess {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+}
+
+/// Checks a client-credentials access token against the published keys: signature, issuer,
+/// type, grant, expiry.
+pub fn check_client_access(
     jwks: &Value,
     issuer: &str,
     token: &str,
     now: OffsetDateTime,
-) -> Result<Access, OAuthError> {
+) -> Result<ClientAccess, OAuthError> {
+    let bad = || OAuthError::new("invalid_token", "the access token is not valid");
+    let c = verified(jwks, issuer, token, now)?;
+    if c.get("gty").and_then(Value::as_str) != Some("client_credentials") {
+        return Err(bad());
+    }
+    Ok(ClientAccess {
+        client_id: c
+            .get("client_id")
+            .and_then(Value::as_str)
+            .ok_or_else(bad)?
+            .to_owned(),
+        scopes: c
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+/// The claims of an access token whose signature, issuer, type and expiry are good.
+fn verified(
+    jwks: &Value,
+    issuer: &str,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<Value, OAuthError> {
     let bad = || OAuthError::new("invalid_token", "the access token is not valid");
     let jws = Jws::parse(token).ok_or_else(bad)?;
     if jws.header.get("typ").and_then(Value::as_str) != Some("at+jwt") {
@@ -151,12 +211,33 @@ pub fn check_access(
     if !jws.verify(key) {
         return Err(bad());
     }
-    let c = &jws.claims;
+    let c = jws.claims;
     if c.get("iss").and_then(Value::as_str) != Some(issuer)
         || c.get("exp").and_then(Value::as_i64).unwrap_or(0) <= now.unix_timestamp()
     {
         return Err(bad());
     }
+    Ok(c)
+}
+
+/// An access token's claims the userinfo endpoint needs.
+#[derive(Debug)]
+pub struct Access {
+    pub grant_id: i64,
+    pub client_id: String,
+    pub sub: String,
+    pub jkt: Option<String>,
+}
+
+/// Checks an access token against the published keys: signature, issuer, type, expiry.
+pub fn check_access(
+    jwks: &Value,
+    issuer: &str,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<Access, OAuthError> {
+    let bad = || OAuthError::new("invalid_token", "the access token is not valid");
+    let c = &verified(jwks, issuer, token, now)?;
     Ok(Access {
         grant_id: c.get("gid").and_then(Value::as_i64).ok_or_else(bad)?,
         client_id: c

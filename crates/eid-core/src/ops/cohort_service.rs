@@ -151,3 +151,24 @@ pub fn set_quota_share(
     let saved = super::quota(store, saved.id)?.unwrap_or(saved);
     Ok((saved, count))
 }
+
+/// What a share of a base resolves to now, before it is set: the base's count and the target
+/// (rounded up), for the level above (the same scope as [`set_quota_share`]; nothing written).
+pub fn preview_share(
+    store: &dyn Store,
+    caller: &Caller,
+    unit: &UnitCode,
+    base: Base,
+    cohort: &str,
+    permille: u32,
+    today: time::Date,
+) -> Result<(u64, u64), Error> {
+    if !may_set_quota(caller, unit) {
+        return Err(Error::ScopeDenied);
+    }
+    if !(1..=1000).contains(&permille) {
+        return Err(Error::bad("quota.share", "a share is from 0,1 % to 100 %"));
+    }
+    let count = base_count(store, base, unit, cohort.trim(), today)?;
+    Ok((count, share_of(count, permille)))
+}

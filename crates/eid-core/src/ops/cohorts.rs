@@ -161,8 +161,8 @@ pub struct MembersReport {
     pub bad: Vec<BadRow>,
 }
 
-/// Adds the personal IDs of a CSV (one a line, in the first column; a header line that is not
-/// an ID is skipped) to a cohort: every ID must be a person of the register living in the
+/// Adds the personal IDs of a CSV or an XLSX workbook (one a line, in the first column of the
+/// first sheet; a header line that is not an ID is skipped) to a cohort: every ID must be a person of the register living in the
 /// cohort's unit. Bad lines are reported and the good ones added, in one transaction.
 pub fn import_members(
     store: &dyn Store,
@@ -170,8 +170,14 @@ pub fn import_members(
     bytes: &[u8],
     now: OffsetDateTime,
 ) -> Result<MembersReport, OpsError> {
-    let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
-        .map_err(|_| OpsError::Invalid("cohort.file", "the file is not UTF-8 text".into()))?;
+    let sheet;
+    let text = if super::FileKind::sniff(bytes) == super::FileKind::Xlsx {
+        sheet = super::xlsx_first_column(bytes).map_err(|e| OpsError::Invalid("cohort.file", e))?;
+        sheet.as_str()
+    } else {
+        std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes))
+            .map_err(|_| OpsError::Invalid("cohort.file", "the file is not UTF-8 text".into()))?
+    };
     let (lo, hi) = range(&cohort.unit)?;
     let mut ids: Vec<(u64, PersonalId)> = Vec::new();
     let mut bad = Vec::new();
@@ -270,32 +276,89 @@ pub fn cohort_done(
     from: i64,
     to: i64,
 ) -> Result<u64, OpsError> {
+    cohort_done_within(store, cohort_id, metric, from, to, None)
+}
+
+/// [`cohort_done`], counting only the members who live in the residence-path range `within`
+/// (a unit below the cohort's, for the parts of a split cohort quota), or all when `None`.
+pub fn cohort_done_within(
+    store: &dyn Store,
+    cohort_id: i64,
+    metric: Metric,
+    from: i64,
+    to: i64,
+    within: Option<(i64, i64)>,
+) -> Result<u64, OpsError> {
+    let (lo, hi) = within.unwrap_or((i64::MIN, i64::MAX));
+    // Members living in the range: the person's residence path, read through the member.
+    const IN_RANGE: &str =
+        "m.personal_id IN (SELECT personal_id FROM person WHERE res_path >= $4 AND res_path < $5)";
     let n = sql::read(store.db(), |tx| {
         match metric {
         Metric::AccountsActivated => tx.int(
-            "SELECT count(*) FROM (SELECT e.personal_id, MIN(e.day) AS first_day FROM cohort_member m \
-             JOIN account_event e ON e.personal_id = m.personal_id \
-             WHERE m.cohort_id = $1 AND e.kind IN ('level1_activated', 'level2_activated') \
-             GROUP BY e.personal_id) t WHERE t.first_day >= $2 AND t.first_day <= $3",
-            &[cohort_id.into(), from.into(), to.into()],
+            &format!(
+                "SELECT count(*) FROM (SELECT e.personal_id, MIN(e.day) AS first_day FROM cohort_member m \
+                 JOIN account_event e ON e.personal_id = m.personal_id \
+                 WHERE m.cohort_id = $1 AND e.kind IN ('level1_activated', 'level2_activated') AND {IN_RANGE} \
+                 GROUP BY e.personal_id) t WHERE t.first_day >= $2 AND t.first_day <= $3"
+            ),
+            &[cohort_id.into(), from.into(), to.into(), lo.into(), hi.into()],
         ),
         Metric::CardsIssued => tx.int(
             "SELECT count(*) FROM cohort_member m JOIN person p ON p.personal_id = m.personal_id \
-             WHERE m.cohort_id = $1 AND p.card_issued >= $2 AND p.card_issued <= $3",
+             WHERE m.cohort_id = $1 AND p.card_issued >= $2 AND p.card_issued <= $3 \
+             AND p.res_path >= $4 AND p.res_path < $5",
             &[
                 cohort_id.into(),
                 eid_domain::iso(crate::accounts::day_date(from)).into(),
                 eid_domain::iso(crate::accounts::day_date(to)).into(),
+                lo.into(),
+                hi.into(),
             ],
         ),
         m => tx.int(
-            "SELECT count(*) FROM cohort_member m JOIN account_event e ON e.personal_id = m.personal_id \
-             WHERE m.cohort_id = $1 AND e.kind = $2 AND e.day >= $3 AND e.day <= $4",
-            &[cohort_id.into(), m.as_str().into(), from.into(), to.into()],
+            &format!(
+                "SELECT count(*) FROM cohort_member m JOIN account_event e ON e.personal_id = m.personal_id \
+                 WHERE m.cohort_id = $1 AND e.kind = $6 AND e.day >= $2 AND e.day <= $3 AND {IN_RANGE}"
+            ),
+            &[
+                cohort_id.into(),
+                from.into(),
+                to.into(),
+                lo.into(),
+                hi.into(),
+                m.as_str().into(),
+            ],
         ),
     }
     })?;
     Ok(n.max(0).unsigned_abs())
+}
+
+/// A quota's cohort and, for a part of a split cohort quota, the path range of the part's unit.
+pub type QuotaCohort = (Cohort, Option<(i64, i64)>);
+
+/// The cohort a quota counts, if its `cohort` names one: a cohort of the quota's own unit, or,
+/// for a part of a split cohort quota, of the nearest unit above it — then only the members
+/// living in the quota's unit count, and the range of that unit comes with it.
+pub fn quota_cohort(
+    store: &dyn Store,
+    unit: &UnitCode,
+    name: &str,
+) -> Result<Option<QuotaCohort>, OpsError> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    if let Some(c) = cohort_by_name(store, unit, name)? {
+        return Ok(Some((c, None)));
+    }
+    let units = eid_domain::Units::get();
+    for above in units.ancestors(eid_domain::Tree::Gso2024, unit) {
+        if let Some(c) = cohort_by_name(store, &above.code, name)? {
+            return Ok(Some((c, Some(range(unit)?))));
+        }
+    }
+    Ok(None)
 }
 
 /// The count of a base for `unit` (and the cohort named `cohort` of it, for [`Base::Cohort`])

@@ -9,7 +9,8 @@ use eid_domain::campaign::{self, Metric, Progress, ProgressInput, RankInput, Sta
 use eid_domain::{Level, Tree, UnitCode, Units};
 use time::Date;
 
-use super::{progress_of, quota_from, OpsError, Quota, QUOTA_COLS};
+use super::{counted, progress_of, province_daily, quota_from, OpsError, Quota, QUOTA_COLS};
+use crate::accounts::day_number;
 use crate::sql;
 use crate::store::Store;
 
@@ -118,27 +119,76 @@ fn ranked(rows: Vec<ProvinceStanding>) -> Vec<ProvinceStanding> {
         .collect()
 }
 
+/// A province's row before it is ranked.
+fn standing(q: &Quota, done: u64, last_7_days: u64, progress: Progress) -> ProvinceStanding {
+    ProvinceStanding {
+        unit: q.unit,
+        quota_id: Some(q.id),
+        from_2024: vec![q.unit],
+        target: q.target,
+        done,
+        last_7_days,
+        start: q.start,
+        deadline: q.deadline,
+        progress,
+        rank: 0,
+    }
+}
+
 /// The national view in `tree` as of the end of `as_of`. Each province's figures are those of
 /// [`progress_of`]: work counts from the quota's start to its deadline.
 pub fn national(store: &dyn Store, tree: Tree, as_of: Date) -> Result<National, OpsError> {
     let units = Units::get();
     let quotas = province_quotas(store)?;
+    let mut picked: BTreeMap<Metric, Vec<Quota>> = BTreeMap::new();
+    for ((metric, _), qs) in quotas {
+        if let Some(q) = pick(qs, as_of) {
+            picked.entry(metric).or_default().push(q);
+        }
+    }
     let mut by_metric: BTreeMap<Metric, Vec<ProvinceStanding>> = BTreeMap::new();
-    for ((metric, unit), qs) in quotas {
-        let Some(q) = pick(qs, as_of) else { continue };
-        let p = progress_of(store, &q, as_of)?;
-        by_metric.entry(metric).or_default().push(ProvinceStanding {
-            unit,
-            quota_id: Some(q.id),
-            from_2024: vec![unit],
-            target: q.target,
-            done: p.done,
-            last_7_days: p.last_7_days,
-            start: q.start,
-            deadline: q.deadline,
-            progress: p.progress,
-            rank: 0,
-        });
+    for (metric, qs) in picked {
+        let rows = by_metric.entry(metric).or_default();
+        if !counted(metric) {
+            for q in qs {
+                let p = progress_of(store, &q, as_of)?;
+                rows.push(standing(&q, p.done, p.last_7_days, p.progress));
+            }
+            continue;
+        }
+        // Every province's figures in one read of the per-province daily sums.
+        let span = |q: &Quota| (day_number(q.start), day_number(as_of.min(q.deadline)));
+        let from = qs.iter().map(|q| span(q).0).min().unwrap_or(0);
+        let to = qs.iter().map(|q| span(q).1).max().unwrap_or(0);
+        let daily = province_daily(store, metric.as_str(), from, to)?;
+        for q in qs {
+            let (a, b) = span(&q);
+            let p = i64::from(q.unit.number());
+            let sum = |a: i64| {
+                let (mut rec, mut rep) = (0i64, 0u64);
+                for d in a..=b {
+                    if let Some((r, n)) = daily.get(&(p, d)) {
+                        rec = rec.saturating_add(*r);
+                        rep = rep.saturating_add(*n);
+                    }
+                }
+                rec.max(0).unsigned_abs().saturating_add(rep)
+            };
+            let (done, last7) = if b < a {
+                (0, 0)
+            } else {
+                (sum(a), sum((b - 6).max(a)))
+            };
+            let progress = campaign::progress(&ProgressInput {
+                target: q.target,
+                done,
+                as_of,
+                deadline: q.deadline,
+                last_7_days: last7,
+                start: q.start,
+            });
+            rows.push(standing(&q, done, last7, progress));
+        }
     }
     if tree == Tree::Gso2025 {
         for rows in by_metric.values_mut() {

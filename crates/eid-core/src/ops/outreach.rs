@@ -147,11 +147,51 @@ pub fn outreach(
             due: g(12).opt_int()?.map(day_date),
             last_outcome: g(13).opt_text()?,
         });
-        if out.len() >= f.limit.max(1) as usize {
-            break;
+    }
+    // Addresses in the order a walker meets them: "Số 2" before "Số 10".
+    out.sort_by(|a, b| {
+        natural_cmp(&a.address, &b.address).then_with(|| a.personal_id.cmp(&b.personal_id))
+    });
+    out.truncate(f.limit.max(1) as usize);
+    Ok(out)
+}
+
+/// Compares two texts with their runs of digits as numbers ("Số 2" < "Số 10"), letters
+/// without regard to case.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (x.peek().copied(), y.peek().copied()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let run = |it: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+                    let mut s = String::new();
+                    while let Some(c) = it.peek().copied().filter(char::is_ascii_digit) {
+                        s.push(c);
+                        it.next();
+                    }
+                    s
+                };
+                let (m, n) = (run(&mut x), run(&mut y));
+                let (m, n) = (m.trim_start_matches('0'), n.trim_start_matches('0'));
+                let o = m.len().cmp(&n.len()).then_with(|| m.cmp(n));
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            (Some(c), Some(d)) => {
+                let o = c.to_lowercase().cmp(d.to_lowercase());
+                if o != Ordering::Equal {
+                    return o;
+                }
+                x.next();
+                y.next();
+            }
         }
     }
-    Ok(out)
 }
 
 /// Assigns people of a commune to an officer or working group with a due date.
@@ -277,5 +317,32 @@ impl std::fmt::Debug for OutreachRow {
             .field("due", &self.due)
             .field("last_outcome", &self.last_outcome)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_cmp;
+
+    #[test]
+    fn house_numbers_sort_as_numbers() {
+        let mut v = vec![
+            "Số 10, Thôn 2",
+            "Số 2, Thôn 10",
+            "số 2, Thôn 2",
+            "Số 1",
+            "Số 02a",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            [
+                "Số 1",
+                "số 2, Thôn 2",
+                "Số 2, Thôn 10",
+                "Số 02a",
+                "Số 10, Thôn 2"
+            ]
+        );
     }
 }

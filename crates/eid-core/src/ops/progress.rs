@@ -62,23 +62,20 @@ pub struct QuotaProgress {
 
 /// Progress of a quota as of the end of `as_of`. Work counts from the start to the deadline:
 /// after the deadline the figures are those of the deadline (see [`COUNTING_RULE`]). A quota
-/// whose cohort names a cohort of its unit counts only the members' transitions
-/// ([`super::cohort_done`]); one whose cohort names none counts the unit's events.
+/// whose cohort names a cohort of its unit (or, for a part of a split, of a unit above it)
+/// counts only the members' transitions ([`super::quota_cohort`]); one whose cohort names none
+/// counts the unit's events.
 pub fn progress_of(store: &dyn Store, q: &Quota, as_of: Date) -> Result<QuotaProgress, OpsError> {
     let end = as_of.min(q.deadline);
     let to = day_number(end);
     let from = day_number(q.start);
-    let cohort = if q.cohort.is_empty() {
-        None
-    } else {
-        super::cohort_by_name(store, &q.unit, &q.cohort)?
-    };
+    let cohort = super::quota_cohort(store, &q.unit, &q.cohort)?;
     let (done_n, last7) = if end < q.start {
         (0, 0)
-    } else if let Some(c) = cohort {
+    } else if let Some((c, within)) = cohort {
         (
-            super::cohort_done(store, c.id, q.metric, from, to)?,
-            super::cohort_done(store, c.id, q.metric, (to - 6).max(from), to)?,
+            super::cohort_done_within(store, c.id, q.metric, from, to, within)?,
+            super::cohort_done_within(store, c.id, q.metric, (to - 6).max(from), to, within)?,
         )
     } else if counted(q.metric) {
         (

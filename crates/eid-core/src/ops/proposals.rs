@@ -158,3 +158,64 @@ impl std::fmt::Debug for Proposal {
             .finish()
     }
 }
+
+/// What an officer deciding a proposal reads beside it: the person's name, the field
+/// officer's note on the contact that raised it, and who recorded that contact.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProposalContext {
+    pub name: String,
+    pub note: String,
+    pub proposed_by: crate::store::Actor,
+}
+
+impl std::fmt::Debug for ProposalContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProposalContext")
+            .field("proposed_by", &self.proposed_by)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The context of the open proposals `ids` (those listed by [`proposals`], already in the
+/// officer's scope), by proposal id.
+pub fn proposal_context(
+    store: &dyn Store,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, ProposalContext>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = sql::read(store.db(), |tx| {
+        tx.query(
+            "SELECT r.id, p.surname, p.middle_name, p.given_name, c.note, c.actor \
+             FROM register_proposal r \
+             LEFT JOIN person p ON p.personal_id = r.personal_id \
+             LEFT JOIN outreach_contact c ON c.seq = r.contact_seq \
+             WHERE r.state = 'open' ORDER BY r.id",
+            &[],
+        )
+    })?;
+    for r in rows {
+        let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
+        let id = g(0).int()?;
+        if !ids.contains(&id) {
+            continue;
+        }
+        let mut name = Vec::new();
+        for i in 1..=3 {
+            if let Some(s) = g(i).opt_text()?.filter(|s| !s.is_empty()) {
+                name.push(s);
+            }
+        }
+        out.insert(
+            id,
+            ProposalContext {
+                name: name.join(" "),
+                note: g(4).opt_text()?.unwrap_or_default(),
+                proposed_by: crate::store::Actor::from_db(&g(5).opt_text()?.unwrap_or_default()),
+            },
+        );
+    }
+    Ok(out)
+}

@@ -38,6 +38,19 @@ pub fn ranking(
                 target: k.target,
             });
         }
+    } else if let Some((c, _)) = super::quota_cohort(store, &parent.unit, &parent.cohort)? {
+        // A cohort quota's parts count only the members living in each part's unit.
+        for k in &kids {
+            let within = Some(range(&k.unit)?);
+            let t = super::cohort_done_within(store, c.id, parent.metric, from, to, within)?;
+            let d = super::cohort_done_within(store, c.id, parent.metric, to, to, within)?;
+            rows.push(RankInput {
+                key: k.unit,
+                done_today: t,
+                done_yesterday: if first_day { t } else { t - d.min(t) },
+                target: k.target,
+            });
+        }
     } else if counted(parent.metric) {
         let today = by_child(store, parent.metric.as_str(), &parent.unit, from, to)?;
         let yesterday_day = by_child(store, parent.metric.as_str(), &parent.unit, to, to)?;

@@ -339,7 +339,7 @@ pub fn figure_history(store: &dyn Store, id: i64) -> Result<Vec<ReportedVersion>
 /// The reported figures inside `[lo, hi)` on days `from..=to` that the rule does not count
 /// (their unit recorded events that day), found from the recorded side: for each recorded
 /// commune-day, the figure of that commune, its district or its province. `(res_path, day, n)`.
-fn overlapped(
+pub(super) fn overlapped(
     store: &dyn Store,
     metric: &str,
     (lo, hi): (i64, i64),
@@ -520,6 +520,86 @@ pub fn reported_by_province(
     for (k, _, n) in overlapped(store, metric, (0, i64::MAX), from, to)? {
         if let Some(t) = out.get_mut(&(k / 100_000_000)) {
             *t = t.saturating_sub(n);
+        }
+    }
+    Ok(out)
+}
+
+/// Per (2024 province number, day): the recorded count and the reported figure that counts.
+pub type ProvinceDaily = HashMap<(i64, i64), (i64, u64)>;
+
+/// Per 2024 province number and day on days `from..=to`: the recorded count (the per-province
+/// roll-up `province_day_count`, kept by triggers) and the reported figures that count under
+/// [`REPORTED_RULE`]. What [`super::done`] gives for a province, for every province at once:
+/// a province's own figure is not counted on a day the province recorded events; figures of
+/// its districts or communes (never beside a province's own, as figures do not nest) are
+/// checked one by one only on the days the province recorded events at all.
+pub fn province_daily(
+    store: &dyn Store,
+    metric: &str,
+    from: i64,
+    to: i64,
+) -> Result<ProvinceDaily, OpsError> {
+    const P: i64 = 100_000_000;
+    let (recorded, reported, own) = sql::read(store.db(), |tx| {
+        let args = [metric.into(), from.into(), to.into()];
+        let recorded = tx.query(
+            "SELECT province, day, n FROM province_day_count WHERE metric = $1 AND day >= $2 AND day <= $3",
+            &args,
+        )?;
+        let reported = tx.query(
+            "SELECT province, day, n FROM reported_province_day WHERE metric = $1 AND day >= $2 AND day <= $3",
+            &args,
+        )?;
+        let mut own = Vec::new();
+        let provinces: Vec<i64> = reported
+            .iter()
+            .filter_map(|r| r.first().cloned().and_then(|v| v.int().ok()))
+            .collect::<HashSet<i64>>()
+            .into_iter()
+            .collect();
+        for p in provinces {
+            own.extend(tx.query(
+                "SELECT res_path, day, n FROM reported_figure WHERE metric = $1 AND res_path = $2 \
+                 AND day >= $3 AND day <= $4",
+                &[metric.into(), (p * P).into(), from.into(), to.into()],
+            )?);
+        }
+        Ok::<_, StoreError>((recorded, reported, own))
+    })?;
+    let int = |r: &SqlRow, i: usize| r.get(i).cloned().unwrap_or(Val::Null).int();
+    let mut out: HashMap<(i64, i64), (i64, u64)> = HashMap::new();
+    for r in &recorded {
+        out.entry((int(r, 0)?, int(r, 1)?)).or_default().0 = int(r, 2)?;
+    }
+    let own: HashSet<(i64, i64)> = own
+        .iter()
+        .map(|r| Ok((int(r, 0)? / P, int(r, 1)?)))
+        .collect::<Result<_, StoreError>>()?;
+    // Provinces whose district or commune figures meet recorded events on some day.
+    let mut detail: HashMap<i64, (i64, i64)> = HashMap::new();
+    for r in &reported {
+        let (p, d, n) = (int(r, 0)?, int(r, 1)?, int(r, 2)?.max(0).unsigned_abs());
+        let e = out.entry((p, d)).or_default();
+        let events = e.0 > 0;
+        if own.contains(&(p, d)) {
+            if !events {
+                e.1 = n;
+            }
+            continue;
+        }
+        e.1 = n;
+        if events {
+            let w = detail.entry(p).or_insert((d, d));
+            w.0 = w.0.min(d);
+            w.1 = w.1.max(d);
+        }
+    }
+    for (p, (a, b)) in detail {
+        for (_, d, n) in overlapped(store, metric, (p * P, (p + 1) * P), a, b)? {
+            if let Some(e) = out.get_mut(&(p, d)) {
+                e.1 = e.1.saturating_sub(n);
+            }
         }
     }
     Ok(out)

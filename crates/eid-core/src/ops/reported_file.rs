@@ -140,6 +140,31 @@ fn xlsx_cells(bytes: &[u8]) -> Result<Lines, String> {
         .collect())
 }
 
+/// The first column of an XLSX workbook's first sheet as CSV-like text, one cell a line (lines
+/// keep their numbers: an empty row stays an empty line). A number of up to 12 digits is given
+/// back the leading zeros a spreadsheet drops from a personal ID.
+pub fn xlsx_first_column(bytes: &[u8]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut next = 1u64;
+    for (line, cells) in xlsx_cells(bytes)? {
+        while next < line {
+            out.push('\n');
+            next += 1;
+        }
+        let text = match cells.first() {
+            Some(Cell::Number(f)) if f.fract() == 0.0 && *f >= 0.0 && *f < 1e12 => {
+                format!("{:012}", *f as i64)
+            }
+            Some(c) => c.text(),
+            None => String::new(),
+        };
+        out.push_str(&text.replace(['\n', '\r', ','], " "));
+        out.push('\n');
+        next = line + 1;
+    }
+    Ok(out)
+}
+
 /// Parses `dd/mm/yyyy` (or `d/m/yyyy`) or `YYYY-MM-DD`.
 pub fn parse_day_text(s: &str) -> Option<Date> {
     let s = s.trim();

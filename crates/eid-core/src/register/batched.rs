@@ -36,12 +36,18 @@ use crate::store::{
 pub const HOLD: Duration = Duration::from_millis(100);
 /// The pause after each of an import's write transactions, in which other writers go.
 pub const PAUSE: Duration = Duration::from_millis(10);
-/// Rows read from the stage at a time.
+/// Rows read from the stage at a time (a run staged one row per stage row).
 const CHUNK: usize = 500;
-/// Rows staged per transaction (a plain insert each: well under [`HOLD`]).
-const STAGE_ROWS: usize = 2_000;
-/// Staged rows deleted per transaction when a run is cleaned up.
-const DELETE_CHUNK: i64 = 5_000;
+/// Rows sorted together in memory before they are staged (one sorted sequence).
+const SORT_ROWS: usize = 100_000;
+/// Rows per stage row.
+const BLOCK_ROWS: usize = 2_000;
+/// Stage rows written per transaction (a few MB: well under [`HOLD`]).
+const BLOCKS_PER_TX: usize = 10;
+/// Stage rows deleted per transaction when a run is cleaned up: blocks of [`BLOCK_ROWS`]...
+const BLOCKS_DELETED: i64 = 10;
+/// ...or, for a run staged one row per stage row, single rows.
+const ROWS_DELETED: i64 = 5_000;
 /// A run whose importer has not shown it is alive for this long is resumed or thrown away.
 const STALE_AFTER: Duration = Duration::from_secs(60);
 
@@ -155,10 +161,20 @@ impl Batched<'_> {
 }
 
 /// Checked rows on their way to the stage.
+///
+/// Rows are staged in sorted sequences: up to [`SORT_ROWS`] checked rows are sorted by personal
+/// ID in memory and staged as blocks of [`BLOCK_ROWS`], each one stage row (a JSON array of the
+/// rows' 18 CSV fields) with `seq` = sequence << 32 | block. The merge then reads the sequences
+/// side by side and writes the rows in personal-ID order ([`merge_sorted`]): the register's
+/// `WITHOUT ROWID` table grows at its end, as `.import` of sorted rows would, instead of splitting
+/// pages all over the tree in every short transaction (and writing each of them to the WAL
+/// again at every commit). A stage row per block instead of per row also makes staging one
+/// insert per few thousand rows.
 pub(super) struct Staged<'s> {
     store: &'s dyn Store,
     run: i64,
-    buf: Vec<String>,
+    buf: Vec<[String; 18]>,
+    sequence: i64,
     staged: i64,
 }
 
@@ -171,8 +187,8 @@ impl<'s> Staged<'s> {
     ) -> Result<Staged<'s>, StoreError> {
         let run = sql::transact(store.db(), |tx| {
             tx.int(
-                "INSERT INTO import_run (state, actor, reason, at, staged, merged, beat) \
-                 VALUES ('staging', $1, $2, $3, 0, 0, $4) RETURNING id",
+                "INSERT INTO import_run (state, actor, reason, at, staged, merged, beat, merged_through) \
+                 VALUES ('staging', $1, $2, $3, 0, 0, $4, '') RETURNING id",
                 &[
                     actor.to_db().into(),
                     reason.into(),
@@ -184,47 +200,61 @@ impl<'s> Staged<'s> {
         Ok(Staged {
             store,
             run,
-            buf: Vec::with_capacity(STAGE_ROWS),
+            buf: Vec::new(),
+            sequence: 0,
             staged: 0,
         })
     }
 
     fn put(&mut self, p: &Person) -> Result<(), StoreError> {
-        let fields = csvfmt::fields(p);
-        let json = serde_json::to_string(&fields)
-            .map_err(|e| StoreError::Db(format!("staging a row: {e}")))?;
-        self.buf.push(json);
-        if self.buf.len() >= STAGE_ROWS {
+        self.buf.push(csvfmt::fields(p));
+        if self.buf.len() >= SORT_ROWS {
             self.flush()?;
-            std::thread::sleep(PAUSE);
         }
         Ok(())
     }
 
+    /// Stages the buffered rows as one sorted sequence, a few blocks per transaction.
     fn flush(&mut self) -> Result<(), StoreError> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let rows = std::mem::take(&mut self.buf);
-        let (run, first) = (self.run, self.staged);
-        sql::transact(self.store.db(), |tx| {
-            for (i, fields) in rows.iter().enumerate() {
-                let seq = first + 1 + i64::try_from(i).unwrap_or(i64::MAX);
-                tx.exec(
-                    "INSERT INTO import_stage (run, seq, fields) VALUES ($1, $2, $3)",
-                    &[run.into(), seq.into(), fields.into()],
-                )?;
+        let mut rows = std::mem::take(&mut self.buf);
+        rows.sort_unstable_by(|a, b| a[0].cmp(&b[0]));
+        let blocks: Vec<&[[String; 18]]> = rows.chunks(BLOCK_ROWS).collect();
+        let mut block = 0i64;
+        for group in blocks.chunks(BLOCKS_PER_TX) {
+            let mut encoded = Vec::with_capacity(group.len());
+            let mut n = 0i64;
+            for b in group {
+                encoded.push(
+                    serde_json::to_string(b)
+                        .map_err(|e| StoreError::Db(format!("staging rows: {e}")))?,
+                );
+                n += i64::try_from(b.len()).unwrap_or(i64::MAX);
             }
-            tx.exec(
-                "UPDATE import_run SET staged = $2, beat = $3 WHERE id = $1",
-                &[
-                    run.into(),
-                    (first + i64::try_from(rows.len()).unwrap_or(0)).into(),
-                    beat().into(),
-                ],
-            )
-        })?;
-        self.staged += i64::try_from(rows.len()).unwrap_or(0);
+            let (run, seq0, staged) = (self.run, (self.sequence << 32) | block, self.staged + n);
+            sql::transact(self.store.db(), |tx| {
+                for (i, json) in encoded.iter().enumerate() {
+                    tx.exec(
+                        "INSERT INTO import_stage (run, seq, fields) VALUES ($1, $2, $3)",
+                        &[
+                            run.into(),
+                            (seq0 + i64::try_from(i).unwrap_or(0)).into(),
+                            json.as_str().into(),
+                        ],
+                    )?;
+                }
+                tx.exec(
+                    "UPDATE import_run SET staged = $2, beat = $3 WHERE id = $1",
+                    &[run.into(), staged.into(), beat().into()],
+                )
+            })?;
+            self.staged = staged;
+            block += i64::try_from(group.len()).unwrap_or(0);
+            std::thread::sleep(PAUSE);
+        }
+        self.sequence += 1;
         Ok(())
     }
 
@@ -253,27 +283,230 @@ impl<'s> Staged<'s> {
     }
 }
 
-/// Merges a decided run's staged rows into the register, from where it stopped, in short
-/// transactions; each records how far it got in the same transaction.
+/// What a run records about itself.
+struct RunHead {
+    actor: Actor,
+    reason: String,
+    at: OffsetDateTime,
+    merged: i64,
+    /// The last personal ID merged, for a run staged in sorted sequences.
+    through: Option<String>,
+    deferred: Option<String>,
+}
+
+/// Merges a decided run's staged rows into the register, from where it stopped.
 fn merge(store: &dyn Store, run: i64) -> Result<BatchCounts, StoreError> {
     let row = sql::read(store.db(), |tx| {
         tx.row(
-            "SELECT actor, reason, at, merged FROM import_run WHERE id = $1",
+            "SELECT actor, reason, at, merged, merged_through, deferred FROM import_run WHERE id = $1",
             &[run.into()],
         )
     })?
     .ok_or(StoreError::NotFound)?;
     let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
-    let (actor, reason, at) = (
-        Actor::from_db(&g(0).text()?),
-        g(1).text()?,
-        from_ms(g(2).int()?),
-    );
-    let mut at_seq = g(3).int()?;
+    let head = RunHead {
+        actor: Actor::from_db(&g(0).text()?),
+        reason: g(1).text()?,
+        at: from_ms(g(2).int()?),
+        merged: g(3).int()?,
+        through: g(4).opt_text()?,
+        deferred: g(5).opt_text()?,
+    };
+    match head.through {
+        Some(_) => merge_sorted(store, run, head),
+        None => merge_rows(store, run, &head),
+    }
+}
+
+/// One sorted sequence of a run, read a block at a time.
+struct Cursor {
+    blocks: Vec<i64>,
+    next_block: usize,
+    rows: Vec<[String; 18]>,
+    pos: usize,
+}
+
+impl Cursor {
+    fn head(&self) -> Option<&[String; 18]> {
+        self.rows.get(self.pos)
+    }
+
+    /// Moves past the current row, reading the next block when this one is done.
+    fn advance(&mut self, store: &dyn Store, run: i64) -> Result<(), StoreError> {
+        self.pos += 1;
+        while self.pos >= self.rows.len() {
+            let Some(&seq) = self.blocks.get(self.next_block) else {
+                return Ok(());
+            };
+            self.next_block += 1;
+            self.rows = block(store, run, seq)?;
+            self.pos = 0;
+        }
+        Ok(())
+    }
+}
+
+fn block(store: &dyn Store, run: i64, seq: i64) -> Result<Vec<[String; 18]>, StoreError> {
+    let text = sql::read(store.db(), |tx| {
+        tx.row(
+            "SELECT fields FROM import_stage WHERE run = $1 AND seq = $2",
+            &[run.into(), seq.into()],
+        )
+    })?
+    .and_then(|r| r.first().cloned())
+    .ok_or(StoreError::Corrupt(
+        "a staged import block is missing".into(),
+    ))?
+    .text()?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("staged import rows: {e}")))
+}
+
+/// The secondary indexes of the register's person tables (name, SQL), from the schema.
+fn register_indexes(tx: &mut dyn sql::Tx) -> Result<Vec<(String, String)>, StoreError> {
+    tx.query(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+         AND tbl_name IN ('person', 'person_event') ORDER BY name",
+        &[],
+    )?
+    .into_iter()
+    .map(|r| {
+        let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
+        Ok((g(0).text()?, g(1).text()?))
+    })
+    .collect()
+}
+
+/// Merges a run staged in sorted sequences, in personal-ID order, in short transactions; each
+/// records the last personal ID it merged. Into an empty register, the person tables'
+/// secondary indexes are dropped first (recorded on the run in the same transaction) and built
+/// again, by one sort each, in the transaction that ends the run: kept row by row, a short
+/// transaction touches index pages all over and writes them all again at its commit. A crash
+/// in between leaves them recorded; the resumed merge builds them.
+fn merge_sorted(store: &dyn Store, run: i64, head: RunHead) -> Result<BatchCounts, StoreError> {
+    let mut deferred = head.deferred.clone();
+    if deferred.is_none() && head.merged == 0 {
+        deferred = sql::transact(store.db(), |tx| {
+            if tx.int("SELECT count(*) FROM (SELECT 1 FROM person LIMIT 1)", &[])? > 0 {
+                return Ok::<_, StoreError>(None);
+            }
+            let indexes = register_indexes(tx)?;
+            for (name, _) in &indexes {
+                tx.exec(&format!("DROP INDEX \"{name}\""), &[])?;
+            }
+            let sqls: Vec<&str> = indexes.iter().map(|(_, s)| s.as_str()).collect();
+            let json = serde_json::to_string(&sqls)
+                .map_err(|e| StoreError::Db(format!("recording indexes: {e}")))?;
+            tx.exec(
+                "UPDATE import_run SET deferred = $2 WHERE id = $1",
+                &[run.into(), json.as_str().into()],
+            )?;
+            Ok(Some(json))
+        })?;
+    }
+
+    let seqs = sql::read(store.db(), |tx| {
+        tx.query(
+            "SELECT seq FROM import_stage WHERE run = $1 ORDER BY seq",
+            &[run.into()],
+        )
+    })?;
+    let mut cursors: Vec<Cursor> = Vec::new();
+    let mut last_sequence = None;
+    for r in seqs {
+        let seq = r.first().cloned().unwrap_or(Val::Null).int()?;
+        if last_sequence != Some(seq >> 32) {
+            last_sequence = Some(seq >> 32);
+            cursors.push(Cursor {
+                blocks: Vec::new(),
+                next_block: 0,
+                rows: Vec::new(),
+                pos: 0,
+            });
+        }
+        if let Some(c) = cursors.last_mut() {
+            c.blocks.push(seq);
+        }
+    }
+    let mut through = head.through.clone().unwrap_or_default();
+    let mut heap = std::collections::BinaryHeap::new();
+    for (i, c) in cursors.iter_mut().enumerate() {
+        // Past what an earlier merge of this run wrote.
+        c.pos = usize::MAX - 1;
+        c.advance(store, run)?;
+        while c.head().is_some_and(|f| f[0] <= through) {
+            c.advance(store, run)?;
+        }
+        if let Some(f) = c.head() {
+            heap.push(std::cmp::Reverse((f[0].clone(), i)));
+        }
+    }
+
+    let mut merged = head.merged;
+    let mut counts = BatchCounts::default();
+    while !heap.is_empty() {
+        let started = Instant::now();
+        let mut w = store.writer(&head.actor, &head.reason, head.at)?;
+        let mut n = 0u32;
+        while let Some(std::cmp::Reverse((_, i))) = heap.pop() {
+            let Some(c) = cursors.get_mut(i) else {
+                continue;
+            };
+            if let Some(fields) = c.head() {
+                w.put(&person_from_fields(fields)?)?;
+                through.clone_from(&fields[0]);
+                merged += 1;
+            }
+            c.advance(store, run)?;
+            if let Some(f) = c.head() {
+                heap.push(std::cmp::Reverse((f[0].clone(), i)));
+            }
+            n += 1;
+            if n.is_multiple_of(64) && started.elapsed() >= HOLD {
+                break;
+            }
+        }
+        w.tx()?.exec(
+            "UPDATE import_run SET merged = $2, merged_through = $3, beat = $4 WHERE id = $1",
+            &[
+                run.into(),
+                merged.into(),
+                through.as_str().into(),
+                beat().into(),
+            ],
+        )?;
+        add(&mut counts, w.commit()?);
+        if !heap.is_empty() {
+            std::thread::sleep(PAUSE);
+        }
+    }
+
+    let rebuild: Vec<String> = match &deferred {
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| StoreError::Corrupt(format!("deferred indexes: {e}")))?,
+        None => Vec::new(),
+    };
+    sql::transact(store.db(), |tx| {
+        for create in &rebuild {
+            tx.exec(create, &[])?;
+        }
+        tx.exec(
+            "UPDATE import_run SET state = 'done', deferred = NULL, beat = $2 WHERE id = $1",
+            &[run.into(), beat().into()],
+        )
+    })?;
+    delete_stage(store, run, BLOCKS_DELETED)?;
+    Ok(counts)
+}
+
+/// Merges a run staged one row per stage row by an earlier version, from the row where it
+/// stopped, in short transactions; each records how far it got in the same transaction.
+fn merge_rows(store: &dyn Store, run: i64, head: &RunHead) -> Result<BatchCounts, StoreError> {
+    let (actor, reason, at) = (&head.actor, &head.reason, head.at);
+    let mut at_seq = head.merged;
     let mut counts = BatchCounts::default();
     loop {
         let started = Instant::now();
-        let mut w = store.writer(&actor, &reason, at)?;
+        let mut w = store.writer(actor, reason, at)?;
         let mut more = true;
         while more && started.elapsed() < HOLD {
             let rows = sql::read(store.db(), |tx| {
@@ -312,13 +545,13 @@ fn merge(store: &dyn Store, run: i64) -> Result<BatchCounts, StoreError> {
             &[run.into(), beat().into()],
         )
     })?;
-    delete_stage(store, run)?;
+    delete_stage(store, run, ROWS_DELETED)?;
     Ok(counts)
 }
 
 /// Throws a run's staged rows away; the register was never touched.
 fn discard(store: &dyn Store, run: i64) -> Result<(), StoreError> {
-    delete_stage(store, run)?;
+    delete_stage(store, run, BLOCKS_DELETED)?;
     sql::transact(store.db(), |tx| {
         tx.exec(
             "DELETE FROM import_run WHERE id = $1 AND state = 'staging'",
@@ -328,27 +561,21 @@ fn discard(store: &dyn Store, run: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Deletes a run's staged rows, a few thousand per transaction.
-fn delete_stage(store: &dyn Store, run: i64) -> Result<(), StoreError> {
-    let last = sql::read(store.db(), |tx| {
-        tx.int(
-            "SELECT max(seq) FROM import_stage WHERE run = $1",
-            &[run.into()],
-        )
-    })?;
-    let mut from = 0;
-    while from < last {
-        let to = from.saturating_add(DELETE_CHUNK);
-        sql::transact(store.db(), |tx| {
+/// Deletes a run's staged rows, `per_tx` stage rows per transaction.
+fn delete_stage(store: &dyn Store, run: i64, per_tx: i64) -> Result<(), StoreError> {
+    loop {
+        let deleted = sql::transact(store.db(), |tx| {
             tx.exec(
-                "DELETE FROM import_stage WHERE run = $1 AND seq > $2 AND seq <= $3",
-                &[run.into(), from.into(), to.into()],
+                "DELETE FROM import_stage WHERE run = $1 AND seq IN \
+                 (SELECT seq FROM import_stage WHERE run = $1 ORDER BY seq LIMIT $2)",
+                &[run.into(), per_tx.into()],
             )
         })?;
-        from = to;
+        if deleted == 0 {
+            return Ok(());
+        }
         std::thread::sleep(PAUSE);
     }
-    Ok(())
 }
 
 /// Finishes what an import that died left: a decided run (`merging`) is merged to the end, an

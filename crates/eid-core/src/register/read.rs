@@ -30,7 +30,7 @@ fn load(
     id: &PersonalId,
     with_history: bool,
 ) -> Result<(StoredPerson, Vec<PersonEvent>), Error> {
-    const ACTION: &str = "person.read";
+    use crate::transparency::staff_reads::ACTION;
     let target = id.as_str();
     if let Err(e) = acting.caller.not_auditor() {
         acting.audit(store, ACTION, target, "denied")?;
@@ -52,7 +52,8 @@ fn load(
     } else {
         Vec::new()
     };
-    acting.audit(store, ACTION, target, "ok")?;
+    // The audit line is the read's record; the person sees it on their "who used my data" page.
+    crate::transparency::staff_reads::record_read(store, acting, target)?;
     Ok((person, history))
 }
 

@@ -37,10 +37,12 @@ mod operations;
 mod report;
 mod sim;
 mod staff;
+mod stay;
 
 pub use history::fill_demo_history;
 pub use live::{live_setup, spawn_live, Live};
 pub use report::{daily_figures, write_citizen, write_report};
+pub use stay::{seed_stays, StaySeed};
 
 /// The password every simulated citizen's account has (with [`DEMO_PASSCODE`]).
 pub const DEMO_PASSWORD: &str = "Demo-eID-2023";

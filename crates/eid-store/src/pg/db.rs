@@ -112,34 +112,48 @@ impl Db for PgStore {
         &self,
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.c()?.transaction().map_err(db)?;
-        body(&mut PgTx::Tx(&mut tx))?;
-        tx.commit().map_err(db)
+        let mut conn = self.writer_conn()?;
+        let r = (|| {
+            let mut tx = conn.c()?.transaction().map_err(db)?;
+            body(&mut PgTx::Tx(&mut tx))?;
+            tx.commit().map_err(db)
+        })();
+        conn.check(r)
     }
 
     fn read_dyn(
         &self,
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        let mut tx = conn
-            .c()?
-            .build_transaction()
-            .read_only(true)
-            .start()
-            .map_err(db)?;
-        body(&mut PgTx::Tx(&mut tx))?;
-        tx.commit().map_err(db)
+        let mut conn = self.reader()?;
+        let r = (|| {
+            let mut tx = conn
+                .c()?
+                .build_transaction()
+                .read_only(true)
+                .start()
+                .map_err(db)?;
+            body(&mut PgTx::Tx(&mut tx))?;
+            tx.commit().map_err(db)
+        })();
+        conn.check(r)
     }
 
-    /// One pool, so `write` changes nothing here.
+    /// A read (`write` false) may go to a replica; a write goes to the primary.
     fn autocommit_dyn(
         &self,
-        _write: bool,
+        write: bool,
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
-        body(&mut PgTx::Auto(conn.c()?))
+        let mut conn = if write {
+            self.writer_conn()?
+        } else {
+            self.reader()?
+        };
+        let r = match conn.c() {
+            Ok(c) => body(&mut PgTx::Auto(c)),
+            Err(e) => Err(e),
+        };
+        conn.check(r)
     }
 }

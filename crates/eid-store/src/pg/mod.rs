@@ -15,9 +15,12 @@ mod copy;
 mod db;
 mod pool;
 mod register;
+mod replica;
 
 pub use copy::PgWriter;
-use pool::{Conn, Pool, PoolState};
+use pool::{Conn, Pool};
+pub use replica::DEFAULT_MAX_LAG_MS;
+use replica::{split_url, Floor, Replicas};
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -86,6 +89,48 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         14,
         include_str!("../../migrations/postgres/0014_oidc_code_grant.sql"),
+    ),
+    (15, include_str!("../../migrations/postgres/0015_stay.sql")),
+    (
+        16,
+        include_str!("../../migrations/postgres/0016_residence.sql"),
+    ),
+    (
+        17,
+        include_str!("../../migrations/postgres/0017_wallet.sql"),
+    ),
+    (
+        18,
+        include_str!("../../migrations/postgres/0018_transparency.sql"),
+    ),
+    (19, include_str!("../../migrations/postgres/0019_peaks.sql")),
+    (
+        21,
+        include_str!("../../migrations/postgres/0021_link_jobs.sql"),
+    ),
+    (
+        22,
+        include_str!("../../migrations/postgres/0022_province_day_count.sql"),
+    ),
+    (
+        23,
+        include_str!("../../migrations/postgres/0023_residency.sql"),
+    ),
+    (
+        24,
+        include_str!("../../migrations/postgres/0024_transparency_nodes.sql"),
+    ),
+    (
+        26,
+        include_str!("../../migrations/postgres/0026_link_job_lease.sql"),
+    ),
+    (
+        28,
+        include_str!("../../migrations/postgres/0028_import_sorted.sql"),
+    ),
+    (
+        29,
+        include_str!("../../migrations/postgres/0029_data_use_fold.sql"),
     ),
 ];
 
@@ -159,59 +204,45 @@ fn quote_ident(s: &str) -> String {
 /// The PostgreSQL store.
 pub struct PgStore {
     pool: Pool,
+    /// Streaming replicas for read-only work, if the URL lists any (see [`replica`]).
+    replicas: Option<Replicas>,
 }
 
-/// Splits `pool=N` out of the URL's query string.
+/// Splits `pool=N` out of the URL's query string (tests).
+#[cfg(test)]
 fn split_pool(url: &str) -> Result<(String, usize), StoreError> {
-    let Some((base, query)) = url.split_once('?') else {
-        return Ok((url.to_owned(), DEFAULT_POOL));
-    };
-    let mut size = DEFAULT_POOL;
-    let mut rest = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some(("pool", n)) => {
-                size = n
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| {
-                        StoreError::Db("database URL: pool must be a number from 1 to 1000".into())
-                    })?;
-            }
-            _ => rest.push(pair),
-        }
-    }
-    let url = if rest.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", rest.join("&"))
-    };
-    Ok((url, size))
+    split_url(url).map(|p| (p.url, p.pool))
 }
 
 impl PgStore {
     /// Connects to `url` (`postgres://user[:password]@host[:port]/db[?pool=N&…]`). With `schema`,
     /// every connection works in that schema, created if missing (tests use a fresh one each).
+    /// `replica=postgres://…` (repeatable) and `max_replica_lag_ms=N` in the query string send
+    /// read-only work to streaming replicas (see [`replica`]); the host list may name several
+    /// servers with `target_session_attrs=read-write` so that a failover finds the new primary.
     pub fn connect(url: &str, schema: Option<&str>) -> Result<PgStore, StoreError> {
-        let (url, max) = split_pool(url)?;
-        let mut config: postgres::Config = url
+        let parts = split_url(url)?;
+        let mut config: postgres::Config = parts
+            .url
             .parse()
             .map_err(|e: postgres::Error| StoreError::Db(format!("bad PostgreSQL URL: {e}")))?;
         if config.get_application_name().is_none() {
             config.application_name("eid");
         }
+        let floor = (!parts.replicas.is_empty()).then(|| std::sync::Arc::new(Floor::new()));
+        let replicas = match &floor {
+            Some(floor) => Some(Replicas::new(
+                &parts.replicas,
+                schema,
+                parts.pool,
+                parts.max_lag_ms,
+                floor.clone(),
+            )?),
+            None => None,
+        };
         let store = PgStore {
-            pool: Pool {
-                config,
-                schema: schema.map(str::to_owned),
-                max,
-                state: Mutex::new(PoolState {
-                    idle: Vec::new(),
-                    open: 0,
-                }),
-                freed: Condvar::new(),
-            },
+            pool: Pool::new(config, schema.map(str::to_owned), parts.pool, floor),
+            replicas,
         };
         let mut conn = store.pool.get()?;
         if let Some(schema) = schema {
@@ -226,8 +257,30 @@ impl PgStore {
         Ok(store)
     }
 
+    /// A connection to the primary.
     fn conn(&self) -> Result<Conn<'_>, StoreError> {
         self.pool.get()
+    }
+
+    /// A connection to the primary for a write: its commit position is recorded when it goes
+    /// back, so that replicas serve this server's reads only once they have replayed it.
+    fn writer_conn(&self) -> Result<Conn<'_>, StoreError> {
+        let mut conn = self.pool.get()?;
+        conn.wrote = self.replicas.is_some();
+        Ok(conn)
+    }
+
+    /// A connection for read-only work: a fresh enough replica, else the primary.
+    fn reader(&self) -> Result<Conn<'_>, StoreError> {
+        match self.replicas.as_ref().and_then(Replicas::conn) {
+            Some(conn) => Ok(conn),
+            None => self.conn(),
+        }
+    }
+
+    /// Whether a read would go to a replica now (for tests and the bench).
+    pub fn reads_on_replica(&self) -> bool {
+        self.replicas.as_ref().and_then(Replicas::conn).is_some()
     }
 }
 
@@ -269,6 +322,9 @@ fn stored_person(row: &Row) -> Result<StoredPerson, StoreError> {
     })
 }
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod replica_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;

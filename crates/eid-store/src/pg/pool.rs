@@ -1,5 +1,12 @@
 //! The connection pool: a few clients behind a mutex, opened when first needed and kept.
+//!
+//! A connection found dead (the server went away: a crash, a failover) is dropped, and with it
+//! every idle one — they lead to the same server — so the next caller opens a fresh one, which
+//! a URL listing several hosts with `target_session_attrs=read-write` sends to the new primary.
 
+use std::sync::Arc;
+
+use super::replica::Floor;
 use super::*;
 
 pub(super) struct PoolState {
@@ -14,9 +21,30 @@ pub(super) struct Pool {
     pub(super) max: usize,
     pub(super) state: Mutex<PoolState>,
     pub(super) freed: Condvar,
+    /// Where the commit position of writes is recorded (only when there are replicas).
+    pub(super) floor: Option<Arc<Floor>>,
 }
 
 impl Pool {
+    pub(super) fn new(
+        config: postgres::Config,
+        schema: Option<String>,
+        max: usize,
+        floor: Option<Arc<Floor>>,
+    ) -> Pool {
+        Pool {
+            config,
+            schema,
+            max,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+            floor,
+        }
+    }
+
     pub(super) fn lock(&self) -> MutexGuard<'_, PoolState> {
         self.state
             .lock()
@@ -46,6 +74,7 @@ impl Pool {
                     pool: self,
                     client: Some(client),
                     discard: false,
+                    wrote: false,
                 });
             }
             if state.open < self.max {
@@ -56,6 +85,7 @@ impl Pool {
                         pool: self,
                         client: Some(client),
                         discard: false,
+                        wrote: false,
                     }),
                     Err(e) => {
                         self.lock().open -= 1;
@@ -77,15 +107,45 @@ impl Pool {
         }
     }
 
-    pub(super) fn put_back(&self, client: Option<Client>, discard: bool) {
+    pub(super) fn put_back(&self, client: Option<Client>, discard: bool, lost: bool) {
         let mut state = self.lock();
+        let dead = lost || client.as_ref().is_some_and(Client::is_closed);
+        let mut stale = Vec::new();
         match client {
-            Some(c) if !discard && !c.is_closed() => state.idle.push(c),
+            Some(c) if !discard && !dead => state.idle.push(c),
             _ => state.open = state.open.saturating_sub(1),
         }
+        if dead {
+            // The server went away: the idle connections lead to it too.
+            stale = std::mem::take(&mut state.idle);
+            state.open = state.open.saturating_sub(stale.len());
+        }
         drop(state);
-        self.freed.notify_one();
+        self.freed.notify_all();
+        drop(stale);
     }
+}
+
+/// Whether an error says the connection's server is gone or is no longer the primary: the
+/// connection is closed (a crash, kill -9), the server is shutting down (`57P01`–`57P03`), a
+/// connection exception (class `08`), or a write refused by a read-only server (`25006`, a
+/// demoted primary).
+pub(super) fn is_lost(e: &StoreError) -> bool {
+    let StoreError::Db(msg) = e else {
+        return false;
+    };
+    if let Some(code) = msg
+        .rsplit_once("(SQLSTATE ")
+        .and_then(|(_, c)| c.strip_suffix(')'))
+    {
+        return code.starts_with("08") || code.starts_with("57P") || code == "25006";
+    }
+    // Not from the server: an I/O or protocol failure of the connection itself.
+    msg.contains("connection closed")
+        || msg.contains("error communicating with the server")
+        || msg.contains("unexpected EOF")
+        || msg.contains("Connection reset")
+        || msg.contains("Broken pipe")
 }
 
 /// A connection lent by the pool; goes back when dropped.
@@ -94,9 +154,23 @@ pub(super) struct Conn<'a> {
     pub(super) client: Option<Client>,
     /// Close instead of returning (its session state is unknown).
     pub(super) discard: bool,
+    /// It ran a write: its commit position is recorded when it goes back (with replicas).
+    pub(super) wrote: bool,
 }
 
 impl Conn<'_> {
+    /// Notes the outcome of a unit of work: an error that says the server is gone drops this
+    /// connection and the pool's idle ones.
+    pub(super) fn check<T>(&mut self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(e) = &r {
+            if is_lost(e) {
+                self.discard = true;
+                self.pool.put_back(self.client.take(), true, true);
+            }
+        }
+        r
+    }
+
     pub(super) fn c(&mut self) -> Result<&mut Client, StoreError> {
         self.client
             .as_mut()
@@ -106,6 +180,28 @@ impl Conn<'_> {
 
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
-        self.pool.put_back(self.client.take(), self.discard);
+        if self.client.is_none() {
+            return; // already given back by `check`
+        }
+        if self.wrote && !self.discard {
+            if let (Some(floor), Some(client)) = (&self.pool.floor, self.client.as_mut()) {
+                floor.record(client);
+            }
+        }
+        self.pool.put_back(self.client.take(), self.discard, false);
+    }
+}
+
+impl Drop for Pool {
+    /// Closes the idle connections on a thread of their own: a `postgres::Client` closes by
+    /// running its own runtime, which panics on an async runtime's thread — where the store's
+    /// last reference can go when a server shuts down (a background task ends last).
+    fn drop(&mut self) {
+        let idle =
+            std::mem::take(&mut self.state.get_mut().unwrap_or_else(|p| p.into_inner()).idle);
+        if idle.is_empty() {
+            return;
+        }
+        let _ = std::thread::spawn(move || drop(idle)).join();
     }
 }

@@ -13,7 +13,7 @@ impl Store for PgStore {
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
+        let mut conn = self.writer_conn()?;
         let mut tx = conn.c()?.transaction().map_err(db)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
             .map_err(db)?;
@@ -51,7 +51,7 @@ impl Store for PgStore {
     }
 
     fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
-        let mut conn = self.conn()?;
+        let mut conn = self.reader()?;
         let row = conn
             .c()?
             .query_opt(
@@ -65,7 +65,7 @@ impl Store for PgStore {
     }
 
     fn history(&self, id: &PersonalId) -> Result<Vec<PersonEvent>, StoreError> {
-        let mut conn = self.conn()?;
+        let mut conn = self.reader()?;
         let rows = conn
             .c()?
             .query(
@@ -120,7 +120,7 @@ impl Store for PgStore {
             sql.push_str(&format!(" AND birth_date = ${}", params.len()));
         }
         sql.push_str(" ORDER BY name_folded, personal_id LIMIT $4");
-        let mut conn = self.conn()?;
+        let mut conn = self.reader()?;
         let rows = conn.c()?.query(&sql, &params).map_err(db)?;
         rows.iter().map(stored_person).collect()
     }
@@ -138,7 +138,7 @@ impl Store for PgStore {
              WHERE household_id = $1 AND res_path >= $2 AND res_path < $3 \
              ORDER BY birth_date, personal_id LIMIT 100"
         );
-        let mut conn = self.conn()?;
+        let mut conn = self.reader()?;
         let rows = conn
             .c()?
             .query(&sql, &[&household_id, &lo, &hi])
@@ -152,7 +152,12 @@ impl Store for PgStore {
         reason: &str,
         now: OffsetDateTime,
     ) -> Result<Box<dyn PersonWriter + '_>, StoreError> {
-        Ok(Box::new(PgWriter::new(self.conn()?, actor, reason, now)?))
+        Ok(Box::new(PgWriter::new(
+            self.writer_conn()?,
+            actor,
+            reason,
+            now,
+        )?))
     }
 
     fn for_each_person(
@@ -163,7 +168,7 @@ impl Store for PgStore {
         let Some((lo, hi)) = path_range(unit) else {
             return Ok(0);
         };
-        let mut conn = self.conn()?;
+        let mut conn = self.reader()?;
         let mut tx = conn
             .c()?
             .build_transaction()
@@ -204,12 +209,14 @@ impl Store for PgStore {
         let Some((lo, hi)) = path_range(unit) else {
             return Ok(Vec::new());
         };
-        let mut conn = self.conn()?;
+        let mut conn = self.reader()?;
         let rows = conn
             .c()?
             .query(
                 "SELECT residence_unit, count(*), count(*) FILTER (WHERE life_status = 'alive') FROM person \
-                 WHERE res_path >= $1 AND res_path < $2 GROUP BY residence_unit ORDER BY residence_unit",
+                 WHERE res_path >= $1 AND res_path < $2 \
+                   AND personal_id NOT IN (SELECT personal_id FROM person_merged) \
+                 GROUP BY residence_unit ORDER BY residence_unit",
                 &[&lo, &hi],
             )
             .map_err(db)?;

@@ -204,9 +204,34 @@ pub const NAV: &[NavItem] = &[
         label: "me.nav.security",
     },
     NavItem {
+        id: "wallet",
+        href: "/me/wallet",
+        label: "wallet.nav",
+    },
+    NavItem {
+        id: "residence",
+        href: "/me/residence",
+        label: "me.nav.residence",
+    },
+    NavItem {
+        id: "stays",
+        href: "/me/stays",
+        label: "me.nav.stays",
+    },
+    NavItem {
         id: "services",
         href: "/me/services",
         label: "me.nav.services",
+    },
+    NavItem {
+        id: "data-use",
+        href: "/me/data-use",
+        label: "me.nav.data_use",
+    },
+    NavItem {
+        id: "verify-officer",
+        href: "/me/verify-officer",
+        label: "me.nav.verify_officer",
     },
 ];
 

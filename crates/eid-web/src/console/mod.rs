@@ -7,6 +7,8 @@
 //! audited the same way.
 
 mod accounts;
+pub mod actors;
+mod audit;
 pub mod i18n;
 /// The operations pages, under their old path.
 pub use crate::ops::console as ops;
@@ -43,7 +45,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/units", get(pages::units_home))
         .route("/units/{code}", get(pages::unit))
-        .route("/audit", get(pages::audit))
+        .route("/audit", get(audit::page))
+        .route("/audit.csv", get(audit::csv))
         .route("/applications", get(accounts::applications))
         .route("/applications/{id}", get(accounts::application))
         .route(
@@ -63,6 +66,41 @@ pub fn router() -> Router<AppState> {
         .merge(crate::linkage::console_routes())
         .merge(crate::oidc_admin::routes())
         .route("/static/style.css", get(style))
+        .layer(axum::middleware::from_fn(scope_viewer))
+}
+
+tokio::task_local! {
+    /// The role of the officer a console request was authenticated as, once the session
+    /// extractor has found it: an error page shows that officer's navigation.
+    static VIEWER: std::cell::Cell<Option<Role>>;
+}
+
+/// Notes the role of the signed-in officer for the error page of this request.
+pub(crate) fn note_viewer(role: Role) {
+    let _ = VIEWER.try_with(|v| v.set(Some(role)));
+}
+
+fn viewer() -> Option<Role> {
+    VIEWER.try_with(|v| v.get()).ok().flatten()
+}
+
+async fn scope_viewer(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    VIEWER
+        .scope(std::cell::Cell::new(None), next.run(req))
+        .await
+}
+
+/// The navigation a role sees, `active` marked.
+fn nav_for(lang: Lang, role: Role, active: &str) -> Vec<NavLink> {
+    SECTIONS
+        .iter()
+        .filter(|s| s.roles.contains(&role))
+        .map(|s| NavLink {
+            href: s.href,
+            label: lang.t(s.label),
+            active: s.id == active,
+        })
+        .collect()
 }
 
 /// The console's style sheet, compiled into the binary.
@@ -135,9 +173,27 @@ pub const SECTIONS: &[Section] = &[
         roles: OFFICERS,
     },
     Section {
+        id: "stays",
+        href: "/stays",
+        label: "nav.stays",
+        roles: OFFICERS,
+    },
+    Section {
+        id: "residence",
+        href: "/residence",
+        label: "nav.residence",
+        roles: OFFICERS,
+    },
+    Section {
         id: "rp",
         href: "/relying-parties",
         label: "nav.rp",
+        roles: &[Role::Ministry],
+    },
+    Section {
+        id: "surge",
+        href: "/surge",
+        label: "nav.surge",
         roles: &[Role::Ministry],
     },
     Section {
@@ -145,6 +201,18 @@ pub const SECTIONS: &[Section] = &[
         href: "/audit",
         label: "nav.audit",
         roles: &[Role::Auditor, Role::Ministry],
+    },
+    Section {
+        id: "trust-reports",
+        href: "/trust/reports",
+        label: "nav.trust.reports",
+        roles: &[Role::Auditor, Role::Ministry],
+    },
+    Section {
+        id: "trust-code",
+        href: "/trust/officer-code",
+        label: "nav.trust.code",
+        roles: OFFICERS,
     },
 ];
 
@@ -205,6 +273,12 @@ impl PageCtx {
         self.user.as_ref().is_some_and(|u| u.can_read_outbox)
     }
 
+    /// Whether the signed-in officer may run sector imports (national staff, the ministry
+    /// role, as `eid_core::linkage::job` requires).
+    pub fn may_import_sector(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.can_read_outbox)
+    }
+
     /// A count with thousands grouped as the language writes it: 200.000 in Vietnamese,
     /// 200,000 in English.
     pub fn n(&self, n: &u64) -> String {
@@ -226,15 +300,7 @@ impl PageCtx {
     /// The context of a page seen by `user`; `active` is the section id.
     pub fn new(lang: Lang, user: Option<&ConsoleUser>, active: &str, here: &str) -> PageCtx {
         let nav = match user {
-            Some(u) => SECTIONS
-                .iter()
-                .filter(|s| s.roles.contains(&u.caller.staff.role))
-                .map(|s| NavLink {
-                    href: s.href,
-                    label: lang.t(s.label),
-                    active: s.id == active,
-                })
-                .collect(),
+            Some(u) => nav_for(lang, u.caller.staff.role, active),
             None => Vec::new(),
         };
         PageCtx {
@@ -317,14 +383,25 @@ impl IntoResponse for ConsoleError {
             "??" => lang.t("err.input"),
             t => t,
         };
+        // The core's own messages are English: a Vietnamese page shows the translated title
+        // and the code, not them.
         let detail = match &err {
             AppError::BadRequest { message, .. }
             | AppError::NotFound { message, .. }
-            | AppError::Refused { message, .. } => message.clone(),
+            | AppError::Refused { message, .. }
+                if lang == Lang::En =>
+            {
+                message.clone()
+            }
             _ => String::new(),
         };
+        let mut ctx = PageCtx::new(lang, None, "", "/");
+        // A signed-in officer keeps the navigation on an error page.
+        if let Some(role) = viewer() {
+            ctx.nav = nav_for(lang, role, "");
+        }
         let page = ErrorPage {
-            page: PageCtx::new(lang, None, "", "/"),
+            page: ctx,
             status: err.status().as_u16(),
             code: err.code(),
             title,

@@ -79,7 +79,10 @@ impl FromRequestParts<AppState> for ConsoleUser {
             .map_err(|e| ConsoleError(e, lang))?;
         match session {
             Some((caller, csrf)) => Ok(ConsoleUser {
-                caller,
+                caller: {
+                    crate::console::note_viewer(caller.staff.role);
+                    caller
+                },
                 csrf,
                 lang,
                 session_hash: hash,

@@ -10,6 +10,8 @@ use crate::state::AppState;
 
 pub mod api;
 pub mod console;
+pub mod i18n;
+pub mod jobs;
 pub mod proposals;
 pub mod quality;
 pub mod wire;
@@ -25,6 +27,7 @@ pub fn console_routes() -> axum::Router<AppState> {
             "/linkage/proposals/{id}",
             get(proposals::one).post(proposals::decide_form),
         )
+        .merge(jobs::routes())
         .route("/linkage/quality", get(quality::page))
         .route("/linkage/quality/worklist", get(quality::worklist))
         .route("/linkage/dedupe", post(quality::dedupe))

@@ -2,7 +2,7 @@
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use base64::Engine;
@@ -120,6 +120,48 @@ fn dpop(
     Ok(Some(proof.jkt))
 }
 
+/// The request's source, unless its failed client authentications are spent for the window
+/// (`[limits] client_auth_failures_per_hour`): then the 429 to answer.
+fn client_check_place(
+    state: &AppState,
+    extensions: &Extensions,
+    headers: &HeaderMap,
+) -> Result<std::net::IpAddr, Box<Response>> {
+    let source = state
+        .sources
+        .source(crate::auth::client_ip(extensions), headers);
+    match state.sources.client_auth.spent(source) {
+        None => Ok(source),
+        Some(wait) => Err(Box::new(over_budget(wait))),
+    }
+}
+
+fn over_budget(wait: u64) -> Response {
+    let body = json!({
+        "error": "invalid_client",
+        "error_description": "too many failed client authentications from this address; try again later",
+    });
+    let mut r = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// The answer to a failure past the source's budget ([`auth::OVER_BUDGET`]), if this is one.
+fn settle_client_check<T>(
+    state: &AppState,
+    source: std::net::IpAddr,
+    r: &Result<T, OAuthError>,
+) -> Option<Response> {
+    match r {
+        Err(e) if e.error == auth::OVER_BUDGET => Some(over_budget(
+            state.sources.client_auth.spent(source).unwrap_or(1),
+        )),
+        _ => None,
+    }
+}
+
 fn internal(e: AppError) -> OAuthError {
     OAuthError {
         error: "server_error",
@@ -141,7 +183,7 @@ pub(super) async fn discovery(State(state): State<AppState>) -> Response {
         "end_session_endpoint": format!("{i}/oauth2/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": algs,
         "userinfo_signing_alg_values_supported": [],
@@ -201,10 +243,15 @@ pub(super) async fn jwks(State(state): State<AppState>) -> Response {
 
 pub(super) async fn par(
     State(state): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Pairs,
 ) -> Response {
     let now = state.now();
+    let source = match client_check_place(&state, &extensions, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     let run = async {
         let mut p = form(body)?;
         let creds = credentials(&headers, &p)?;
@@ -220,16 +267,18 @@ pub(super) async fn par(
             }
             p.insert("dpop_jkt".into(), jkt);
         }
+        let st = state.clone();
         state
             .blocking(move |store| {
                 Ok((|| {
                     let token_url = format!("{issuer}/oauth2/token");
-                    let a = auth::authenticate(
+                    let a = auth::authenticate_within(
                         store,
                         &creds,
                         &[&issuer, &par_url, &token_url],
                         &rid,
                         now,
+                        &|| st.sources.client_auth.take(source),
                     )?;
                     a.spend_jti_now(store, &rid, now)?;
                     if a.client.dpop_bound && !p.contains_key("dpop_jkt") {
@@ -244,7 +293,11 @@ pub(super) async fn par(
             .await
             .map_err(internal)?
     };
-    match run.await {
+    let result = run.await;
+    if let Some(r) = settle_client_check(&state, source, &result) {
+        return r;
+    }
+    match result {
         Ok(uri) => (
             StatusCode::CREATED,
             Json(json!({"request_uri": uri, "expires_in": request::PAR_SECONDS})),
@@ -256,10 +309,15 @@ pub(super) async fn par(
 
 pub(super) async fn token(
     State(state): State<AppState>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Pairs,
 ) -> Response {
     let now = state.now();
+    let source = match client_check_place(&state, &extensions, &headers) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
     let run = async {
         let p = form(body)?;
         let creds = credentials(&headers, &p)?;
@@ -271,7 +329,14 @@ pub(super) async fn token(
         state
             .blocking(move |store| {
                 Ok((|| {
-                    let a = auth::authenticate(store, &creds, &[&issuer, &token_url], &rid, now)?;
+                    let a = auth::authenticate_within(
+                        store,
+                        &creds,
+                        &[&issuer, &token_url],
+                        &rid,
+                        now,
+                        &|| st.sources.client_auth.take(source),
+                    )?;
                     if a.client.dpop_bound && jkt.is_none() {
                         return Err(OAuthError::new(
                             "invalid_dpop_proof",
@@ -279,9 +344,16 @@ pub(super) async fn token(
                         ));
                     }
                     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+                    if get("grant_type") == "client_credentials" {
+                        let scope =
+                            eid_core::stay::api::client_grant(store, &a, get("scope"), &rid, now)?;
+                        let (keys, _) = st.oidc.keys(store, now)?;
+                        return tokens::mint_client(&keys, &issuer, &a.client, &scope, now);
+                    }
                     let issue = match get("grant_type") {
                         "authorization_code" => grant::exchange(
                             store,
+                            &*st.oidc.kek()?,
                             &a,
                             &grant::CodeGrant {
                                 code: get("code"),
@@ -306,7 +378,7 @@ pub(super) async fn token(
                         _ => {
                             return Err(OAuthError::new(
                                 "unsupported_grant_type",
-                                "only authorization_code and refresh_token",
+                                "only authorization_code, refresh_token and client_credentials",
                             ))
                         }
                     };
@@ -317,7 +389,11 @@ pub(super) async fn token(
             .await
             .map_err(internal)?
     };
-    match run.await {
+    let result = run.await;
+    if let Some(r) = settle_client_check(&state, source, &result) {
+        return r;
+    }
+    match result {
         Ok(m) => {
             let mut body = json!({
                 "access_token": m.access_token,
@@ -326,6 +402,10 @@ pub(super) async fn token(
                 "id_token": m.id_token,
                 "scope": m.scope,
             });
+            if m.id_token.is_empty() {
+                // The client-credentials grant answers no ID token (no person signed in).
+                body.as_object_mut().map(|o| o.remove("id_token"));
+            }
             if let Some(r) = m.refresh_token {
                 body["refresh_token"] = json!(r);
             }

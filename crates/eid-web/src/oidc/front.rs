@@ -68,6 +68,15 @@ fn refused(state: &AppState, headers: &HeaderMap, e: AuthorizeError) -> Response
     }
 }
 
+/// The provider's key-encryption key, or the server error of a provider not configured.
+fn kek(state: &AppState) -> Result<std::sync::Arc<eid_core::oidc::keys::Kek>, AuthorizeError> {
+    state.oidc.kek().map_err(|e| {
+        AuthorizeError::Server(eid_core::Error::Store(eid_core::StoreError::Db(
+            e.cause.unwrap_or(e.description),
+        )))
+    })
+}
+
 fn internal(e: AppError) -> AuthorizeError {
     AuthorizeError::Server(eid_core::Error::Store(eid_core::StoreError::Db(format!(
         "{e:?}"
@@ -102,31 +111,14 @@ async fn proceed(
                 "issue without a session".into(),
             )));
         };
-        let r = req.clone();
-        let code = state
-            .blocking(move |store| {
-                Ok(grant::issue_code(
-                    store,
-                    &r,
-                    &session,
-                    false,
-                    rid.as_deref(),
-                    now,
-                ))
-            })
-            .await
-            .map_err(internal)??;
+        let k = kek(state)?;
+        // Nothing to write (no consent given now): sealing only, on this thread.
+        let code = grant::issue_code(state.store.as_ref(), &k, &req, &session, false, now)?;
         return Ok(code_redirect(state, &req, &code));
     }
     let rid = match rid {
         Some(r) => r,
-        None => {
-            let r = req.clone();
-            state
-                .blocking(move |store| Ok(request::save_pending(store, &r, now)))
-                .await
-                .map_err(internal)??
-        }
+        None => request::save_pending(&*kek(state)?, &req, now)?,
     };
     let resume = format!("/oauth2/resume?rid={rid}");
     Ok(match step {
@@ -232,8 +224,9 @@ async fn pending(
 ) -> Result<Option<(Client, AuthRequest)>, AuthorizeError> {
     let now = state.now();
     let rid = rid.to_owned();
+    let k = kek(state)?;
     state
-        .blocking(move |store| Ok(request::load_pending(store, &rid, now)))
+        .blocking(move |store| Ok(request::load_pending(store, &k, &rid, now)))
         .await
         .map_err(internal)?
         .map_err(AuthorizeError::Server)
@@ -302,11 +295,6 @@ pub(super) async fn consent(
             _ => return proceed(&state, &headers, client, req, Some(rid), Some(s)).await,
         }
         if decision != "allow" {
-            let h = rid.clone();
-            state
-                .blocking(move |store| Ok(grant::drop_pending(store, &h)))
-                .await
-                .map_err(internal)??;
             return Err(AuthorizeError::Redirect {
                 redirect_uri: req.redirect_uri.clone(),
                 error: "access_denied",
@@ -314,9 +302,9 @@ pub(super) async fn consent(
                 state: req.state.clone(),
             });
         }
-        let r = req.clone();
+        let (r, k) = (req.clone(), kek(&state)?);
         let code = state
-            .blocking(move |store| Ok(grant::issue_code(store, &r, &s, true, Some(&rid), now)))
+            .blocking(move |store| Ok(grant::issue_code(store, &k, &r, &s, true, now)))
             .await
             .map_err(internal)??;
         Ok(code_redirect(&state, &req, &code))

@@ -121,7 +121,8 @@ impl OidcState {
         }
     }
 
-    fn kek(&self) -> Result<Arc<Kek>, OAuthError> {
+    /// The key-encryption key (signing keys, sealed codes and waiting requests).
+    pub fn kek(&self) -> Result<Arc<Kek>, OAuthError> {
         let kek = self.kek.get_or_init(|| match &self.kek_file {
             Some(p) => Kek::load_or_create(p).map(Arc::new),
             None if self.development => Ok(Arc::new(Kek::random())),
@@ -192,6 +193,21 @@ impl OidcState {
             }
         }
     }
+}
+
+/// Makes the signing keys if the database has none and opens them into the node's cache (at
+/// `eid serve` start: no request pays for generating or opening them).
+pub async fn prepare_keys(state: &AppState) -> Result<(), String> {
+    let st = state.clone();
+    let now = state.now();
+    tokio::task::spawn_blocking(move || {
+        st.oidc
+            .keys(st.store.as_ref(), now)
+            .map(|_| ())
+            .map_err(|e| e.cause.unwrap_or(e.description))
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// Every route of the provider.

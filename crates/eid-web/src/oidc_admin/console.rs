@@ -190,8 +190,8 @@ fn form_of(lang: Lang, c: Option<&Client>) -> RpForm {
             .unwrap_or_default(),
         scopes: scope_checks(lang, |s| scopes.iter().any(|x| x == s)),
         levels: level_checks(lang, |a| levels.iter().any(|x| x == a)),
-        algs: options(&ALGS, alg),
-        methods: options(&METHODS, method),
+        algs: options(lang, &ALGS, alg),
+        methods: options(lang, &METHODS, method),
         jwks: c
             .and_then(|c| c.jwks.as_ref())
             .and_then(|j| serde_json::to_string_pretty(j).ok())
@@ -227,11 +227,12 @@ fn level_checks(lang: Lang, on: impl Fn(&str) -> bool) -> Vec<Check> {
         .collect()
 }
 
-fn options(all: &[&str], chosen: &str) -> Vec<Opt> {
+/// The options of a select; a value with a translation (`rp.opt.<value>`) shows it.
+fn options(lang: Lang, all: &[&str], chosen: &str) -> Vec<Opt> {
     all.iter()
         .map(|v| Opt {
             value: (*v).to_owned(),
-            label: (*v).to_owned(),
+            label: crate::ui::form::label(lang, "rp.opt", v),
             selected: *v == chosen,
         })
         .collect()
@@ -249,8 +250,8 @@ fn form_posted(lang: Lang, f: &HashMap<String, String>) -> RpForm {
         backchannel_uri: form_value(f, "backchannel_uri"),
         scopes: scope_checks(lang, |s| f.contains_key(&format!("scope.{s}"))),
         levels: level_checks(lang, |a| f.contains_key(&format!("acr.{a}"))),
-        algs: options(&ALGS, &form_value(f, "alg")),
-        methods: options(&METHODS, &form_value(f, "auth_method")),
+        algs: options(lang, &ALGS, &form_value(f, "alg")),
+        methods: options(lang, &METHODS, &form_value(f, "auth_method")),
         jwks: form_value(f, "jwks"),
         require_par: f.contains_key("require_par"),
         dpop: f.contains_key("dpop"),

@@ -19,7 +19,9 @@ pub mod reported_wire;
 pub mod svc;
 pub mod wire;
 
-pub use wire::{outreach_cells, outreach_csv, progress_json, OutreachQuery, OUTREACH_COLUMNS};
+pub use wire::{
+    outreach_cells, outreach_csv, outreach_csv_days, progress_json, OutreachQuery, OUTREACH_COLUMNS,
+};
 
 /// The operations routes, each documented by the `#[utoipa::path]` on its handler.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -429,3 +429,31 @@ pub async fn import_members(
         .blocking(move |store| Ok(uc::import_members(store, &acting, id, &bytes)?))
         .await
 }
+
+/// A cohort the caller may see.
+pub async fn cohort(state: &AppState, caller: &Caller, id: i64) -> Result<ops::Cohort, AppError> {
+    let caller = caller.clone();
+    state
+        .blocking(move |store| Ok(uc::cohort(store, &caller, id)?))
+        .await
+}
+
+/// What a share of a base resolves to today, before it is set: the base's count and the target.
+pub async fn preview_share(
+    state: &AppState,
+    caller: &Caller,
+    unit: UnitCode,
+    base: ops::Base,
+    cohort: String,
+    permille: u32,
+) -> Result<(u64, u64), AppError> {
+    let caller = caller.clone();
+    let today = state.today();
+    state
+        .blocking(move |store| {
+            Ok(uc::preview_share(
+                store, &caller, &unit, base, &cohort, permille, today,
+            )?)
+        })
+        .await
+}

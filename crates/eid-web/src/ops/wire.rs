@@ -526,11 +526,26 @@ pub fn outreach_cells(r: &ops::OutreachRow) -> [String; 10] {
 /// The outreach list as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the
 /// Vietnamese right). Cells that a spreadsheet would run as a formula are prefixed with `'`.
 pub fn outreach_csv(rows: &[ops::OutreachRow]) -> Result<Vec<u8>, AppError> {
+    outreach_csv_days(rows, false)
+}
+
+/// [`outreach_csv`], with `birth_date` written `dd/mm/yyyy` when `vietnamese_days` (the
+/// console's export; the API's stays ISO 8601). The header is the same documented one.
+pub fn outreach_csv_days(
+    rows: &[ops::OutreachRow],
+    vietnamese_days: bool,
+) -> Result<Vec<u8>, AppError> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     w.write_record(OUTREACH_COLUMNS)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     for r in rows {
-        let cells = outreach_cells(r).map(|c| {
+        let mut cells = outreach_cells(r);
+        if vietnamese_days {
+            if let Some(d) = eid_domain::parse_iso_date(&cells[2]) {
+                cells[2] = format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year());
+            }
+        }
+        let cells = cells.map(|c| {
             if c.starts_with(['=', '+', '-', '@']) {
                 format!("'{c}")
             } else {

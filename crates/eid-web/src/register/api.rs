@@ -100,7 +100,13 @@ async fn person(
     Path(id): Path<String>,
 ) -> Result<Json<PersonJson>, AppError> {
     let p = access::read_person(&state, &caller, &id).await?;
-    Ok(Json(PersonJson::new(&p, state.today())))
+    let pid = p.person.id;
+    let residency = state
+        .read(move |store| Ok(eid_core::residence::residency_of(store, &pid)?))
+        .await?;
+    let mut json = PersonJson::new(&p, state.today());
+    json.residency = Some(crate::wire::ResidencyJson::new(&residency));
+    Ok(Json(json))
 }
 
 #[utoipa::path(

@@ -35,10 +35,10 @@ use crate::error::{request_id, AppError};
 use crate::state::{vietnam, AppState};
 use crate::wire::{changes, unit_name};
 
-/// A timestamp in Vietnam's time, to the minute.
+/// A timestamp in Vietnam's time, to the minute, as Vietnamese writes it: 04/12/2026 08:07.
 pub(crate) fn local(t: OffsetDateTime) -> String {
     t.to_offset(vietnam())
-        .format(format_description!("[year]-[month]-[day] [hour]:[minute]"))
+        .format(format_description!("[day]/[month]/[year] [hour]:[minute]"))
         .unwrap_or_default()
 }
 
@@ -88,6 +88,11 @@ pub async fn search(
     let lang = user.lang;
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let (name, birth, unit) = (get("name"), get("birth"), get("unit"));
+    // A personal ID typed into the search opens the person (whose page checks the scope).
+    let typed = name.trim();
+    if typed.len() == 12 && typed.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Redirect::to(&format!("/persons/{typed}")).into_response());
+    }
     let mut page = SearchPage {
         page: PageCtx::new(lang, Some(&user), "search", &here(&uri)),
         name: name.clone(),
@@ -100,7 +105,7 @@ pub async fn search(
     if !name.trim().is_empty() {
         let params = SearchParams {
             name: Some(name),
-            birth: Some(birth),
+            birth: Some(crate::ui::format::iso_from_typed(&birth)),
             unit: Some(unit),
             limit: Some("50".to_owned()),
         };
@@ -110,7 +115,7 @@ pub async fn search(
                 page.rows = found.iter().map(|p| row(lang, p)).collect();
             }
             Err(e @ (AppError::BadRequest { .. } | AppError::NotFound { .. })) => {
-                page.error = e.message()
+                page.error = crate::console::Notice::refused(lang, &e).text
             }
             Err(e) => return Err(ConsoleError(e, lang)),
         }
@@ -123,7 +128,7 @@ fn row(lang: Lang, sp: &StoredPerson) -> ResultRow {
     ResultRow {
         id: p.id.as_str().to_owned(),
         name: p.name.full(),
-        birth: p.birth.to_string(),
+        birth: crate::ui::format::birth_label(lang, p.birth),
         sex: lang.t(&format!("sex.{}", p.sex.as_str())),
         unit: unit_name(&p.residence.unit).unwrap_or_else(|| p.residence.unit.as_str().to_owned()),
         phone: p.phone.as_ref().map(|x| x.masked()).unwrap_or_default(),
@@ -154,6 +159,8 @@ pub struct ChangeView {
 pub struct EventView {
     pub at: String,
     pub actor: String,
+    /// The actor as the trail stores it (`cli:import`), for the title of the name.
+    pub actor_code: String,
     pub kind: &'static str,
     pub reason: String,
     pub changes: Vec<ChangeView>,
@@ -170,6 +177,10 @@ struct PersonPage {
     hometown: String,
     residence: PlaceView,
     temporary: Option<PlaceView>,
+    /// The temporary residence's term end, dd/mm/yyyy (empty when none).
+    temp_until: String,
+    /// A declared temporary absence in words (empty when none).
+    absence: String,
     household: String,
     phone: String,
     phone_type: &'static str,
@@ -182,6 +193,10 @@ struct PersonPage {
     members: Vec<MemberView>,
     /// Linkage: sources that confirmed the person, findings, merges (issue 13).
     link: Option<crate::linkage::quality::PersonLink>,
+    /// Whether the person has an e-ID account (the account button shows only then).
+    has_account: bool,
+    /// A correction was just saved.
+    saved: bool,
 }
 
 /// Another member of the person's household, as listed on the person page.
@@ -200,16 +215,48 @@ fn place(r: &eid_domain::Residence) -> PlaceView {
     }
 }
 
-fn event(lang: Lang, e: &PersonEvent) -> EventView {
+/// A changed field's value in words: units by name, days dd/mm/yyyy, sex, phone type and life
+/// status translated.
+fn change_value(lang: Lang, field: &str, v: &str) -> String {
+    if v.is_empty() {
+        return String::new();
+    }
+    let unit = || {
+        UnitCode::parse(v)
+            .ok()
+            .and_then(|u| unit_name(&u).map(|n| format!("{n} ({v})")))
+            .unwrap_or_else(|| v.to_owned())
+    };
+    match field {
+        "sex" => crate::ui::form::label(lang, "sex", v),
+        "phone_type" => crate::ui::form::label(lang, "phone", v),
+        "life_status" => crate::ui::form::label(lang, "life", v),
+        "card_revoked" => lang
+            .t(if v == "1" { "hist.yes" } else { "hist.no" })
+            .to_owned(),
+        "hometown_unit" | "residence_unit" | "temp_unit" => unit(),
+        "birth_date" | "life_status_date" | "card_issued" | "temp_until" | "absence_from"
+        | "absence_to" => parse_iso_date(v)
+            .map(|d| crate::ui::format::day_label(lang, d))
+            .unwrap_or_else(|| v.to_owned()),
+        _ => v.to_owned(),
+    }
+}
+
+fn event(lang: Lang, names: &crate::console::actors::Names, e: &PersonEvent) -> EventView {
     EventView {
         at: local(e.at),
-        actor: e.actor.to_db(),
+        actor: names.label(lang, &e.actor),
+        actor_code: e.actor.to_db(),
         kind: if e.kind == "created" {
             lang.t("history.created")
         } else {
             lang.t("history.updated")
         },
-        reason: e.reason.clone(),
+        reason: match e.reason.as_str() {
+            "demo data" => lang.t("hist.reason.demo").to_owned(),
+            r => r.to_owned(),
+        },
         changes: changes(e)
             .into_iter()
             .filter(|c| {
@@ -217,9 +264,9 @@ fn event(lang: Lang, e: &PersonEvent) -> EventView {
                     || !c.new.as_deref().unwrap_or("").is_empty()
             })
             .map(|c| ChangeView {
-                field: c.field,
-                old: c.old.unwrap_or_default(),
-                new: c.new.unwrap_or_default(),
+                old: change_value(lang, &c.field, c.old.as_deref().unwrap_or_default()),
+                new: change_value(lang, &c.field, c.new.as_deref().unwrap_or_default()),
+                field: crate::ui::form::label(lang, "hist.f", &c.field),
             })
             .collect(),
     }
@@ -229,10 +276,29 @@ pub async fn person(
     State(state): State<AppState>,
     user: ConsoleUser,
     uri: Uri,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let lang = user.lang;
+    let saved = crate::auth::cookie(&headers, SAVED_COOKIE).is_some();
     let (sp, events) = access::person_history(&state, &user.caller, &id)
+        .await
+        .map_err(|e| ConsoleError(e, lang))?;
+    let names = crate::console::actors::Names::fetch(
+        &state,
+        events.iter().map(|e| e.actor.clone()).collect(),
+    )
+    .await
+    .map_err(|e| ConsoleError(e, lang))?;
+    // The person was just read in the officer's scope (and audited); whether an account
+    // exists only decides if the account button leads anywhere.
+    let pid = sp.person.id;
+    let has_account = state
+        .read(move |store| Ok(eid_core::accounts::account_of(store, &pid)?.is_some()))
+        .await
+        .map_err(|e| ConsoleError(e, lang))?;
+    let residency = state
+        .read(move |store| Ok(eid_core::residence::residency_of(store, &pid)?))
         .await
         .map_err(|e| ConsoleError(e, lang))?;
     let today = state.today();
@@ -249,16 +315,16 @@ pub async fn person(
         .map(|m| MemberView {
             id: m.person.id.as_str().to_owned(),
             name: m.person.name.full(),
-            birth: m.person.birth.to_string(),
+            birth: crate::ui::format::birth_label(lang, m.person.birth),
             life: lang.t(&format!("life.{}", m.person.life.state.as_str())),
         })
         .collect();
     let card = p.card.map(|c| {
         let valid = c.is_valid(p.birth, today);
         CardView {
-            issued: iso(c.issued),
+            issued: crate::ui::format::day_label(lang, c.issued),
             expires: card_expiry(p.birth, c.issued)
-                .map(iso)
+                .map(|d| crate::ui::format::day_label(lang, d))
                 .unwrap_or_else(|| lang.t("card.for_life").to_owned()),
             status: if c.revoked {
                 lang.t("card.revoked")
@@ -274,7 +340,7 @@ pub async fn person(
         page: PageCtx::new(lang, Some(&user), "search", &here(&uri)),
         id: p.id.as_str().to_owned(),
         name: p.name.full(),
-        birth: p.birth.to_string(),
+        birth: crate::ui::format::birth_label(lang, p.birth),
         sex: lang.t(&format!("sex.{}", p.sex.as_str())),
         hometown: p
             .hometown
@@ -282,19 +348,61 @@ pub async fn person(
             .unwrap_or_default(),
         residence: place(&p.residence),
         temporary: p.temporary.as_ref().map(place),
+        temp_until: residency
+            .temp_until
+            .map(|d| crate::ui::format::day_label(lang, d))
+            .unwrap_or_default(),
+        absence: residency
+            .absence
+            .as_ref()
+            .map(|a| {
+                let mut t = format!(
+                    "{} {} {} {}",
+                    lang.t("field.absence_from"),
+                    crate::ui::format::day_label(lang, a.from),
+                    lang.t("field.absence_to"),
+                    crate::ui::format::day_label(lang, a.to)
+                );
+                if !a.destination.is_empty() {
+                    t.push_str(&format!(
+                        " · {} {}",
+                        lang.t("field.absence_place"),
+                        a.destination
+                    ));
+                }
+                t
+            })
+            .unwrap_or_default(),
         household: p.household.clone().unwrap_or_default(),
         phone: p.phone.as_ref().map(|x| x.national()).unwrap_or_default(),
         phone_type: lang.t(&format!("phone.{}", p.phone_type.as_str())),
         life: lang.t(&format!("life.{}", p.life.state.as_str())),
-        life_since: p.life.since.map(iso).unwrap_or_default(),
+        life_since: p
+            .life
+            .since
+            .map(|d| crate::ui::format::day_label(lang, d))
+            .unwrap_or_default(),
         card,
         version: sp.version,
         updated_at: local(sp.updated_at),
-        events: events.iter().map(|e| event(lang, e)).collect(),
+        events: events.iter().map(|e| event(lang, &names, e)).collect(),
         members,
         link: crate::linkage::quality::person_block(&state, lang, p.id).await,
+        has_account,
+        saved,
     };
-    render(&page)
+    let mut response = render(&page)?;
+    if saved {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+            "{SAVED_COOKIE}=; Path={}; Max-Age=0; HttpOnly; SameSite=Strict",
+            uri.path()
+        )) {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(response)
 }
 
 #[derive(Template)]
@@ -443,48 +551,6 @@ pub async fn unit(
             .collect(),
         maps_to: view.maps_to.map(|u| plain(u, false)),
         unmapped: view.unmapped.map(|p| p.total),
-    };
-    render(&page)
-}
-
-pub struct AuditRow {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub outcome: String,
-    pub request_id: String,
-}
-
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    page: PageCtx,
-    rows: Vec<AuditRow>,
-}
-
-pub async fn audit(
-    State(state): State<AppState>,
-    user: ConsoleUser,
-    uri: Uri,
-) -> Result<Response, ConsoleError> {
-    let lang = user.lang;
-    let entries = access::audit_log(&state, &user.caller, 200)
-        .await
-        .map_err(|e| ConsoleError(e, lang))?;
-    let page = AuditPage {
-        page: PageCtx::new(lang, Some(&user), "audit", &here(&uri)),
-        rows: entries
-            .iter()
-            .map(|a| AuditRow {
-                at: local(a.at),
-                actor: a.actor.to_db(),
-                action: a.action.clone(),
-                target: a.target.clone(),
-                outcome: a.outcome.clone(),
-                request_id: a.request_id.clone(),
-            })
-            .collect(),
     };
     render(&page)
 }
@@ -715,5 +781,18 @@ pub async fn edit_save(
     if !written {
         return again("edit.conflict", StatusCode::CONFLICT);
     }
-    Ok(Redirect::to(&format!("/persons/{}", sp.person.id.as_str())).into_response())
+    let path = format!("/persons/{}", sp.person.id.as_str());
+    let mut response = Redirect::to(&path).into_response();
+    // The person page says "saved" once: a cookie for that page only, cleared when shown.
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+        "{SAVED_COOKIE}=1; Path={path}; Max-Age=60; HttpOnly; SameSite=Strict"
+    )) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(response)
 }
+
+/// Set by a saved correction for the person page that follows, which shows a success message.
+const SAVED_COOKIE: &str = "eid_saved";

@@ -66,8 +66,43 @@ pub struct PersonJson {
     pub phone_type: &'static str,
     pub life_status: LifeJson,
     pub card: Option<CardJson>,
+    /// The residence fields kept beside the record (term end, temporary absence); given by
+    /// `GET /api/v1/persons/{id}`, left out of search results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub residency: Option<ResidencyJson>,
     pub version: i64,
     pub updated_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = Residency)]
+pub struct ResidencyJson {
+    /// The last day of the temporary residence's term, `YYYY-MM-DD`.
+    pub temp_until: Option<String>,
+    pub absence: Option<AbsenceJson>,
+}
+
+/// A declared temporary absence.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Absence)]
+pub struct AbsenceJson {
+    pub from: String,
+    pub to: String,
+    /// Where the person went (empty when not said).
+    pub destination: String,
+}
+
+impl ResidencyJson {
+    pub fn new(r: &eid_domain::Residency) -> ResidencyJson {
+        ResidencyJson {
+            temp_until: r.temp_until.map(iso),
+            absence: r.absence.as_ref().map(|a| AbsenceJson {
+                from: iso(a.from),
+                to: iso(a.to),
+                destination: a.destination.clone(),
+            }),
+        }
+    }
 }
 
 /// The unit's name in the 2024 tree, if it exists.
@@ -115,6 +150,7 @@ impl PersonJson {
                 revoked: c.revoked,
                 valid: c.is_valid(p.birth, today),
             }),
+            residency: None,
             version: sp.version,
             updated_at: rfc3339(sp.updated_at),
         }

@@ -80,6 +80,26 @@ pub fn day_label(lang: Lang, d: Date) -> String {
     }
 }
 
+/// A birth date as the language writes it: 17/07/1966, or the year alone when only it is known.
+pub fn birth_label(lang: Lang, b: eid_domain::BirthDate) -> String {
+    match b {
+        eid_domain::BirthDate::Full(d) => day_label(lang, d),
+        eid_domain::BirthDate::Year(y) => format!("{y:04}"),
+    }
+}
+
+/// A day typed as Vietnamese writes it (17/07/1966, 7/7/1966) rewritten as ISO (1966-07-17);
+/// anything else is returned as typed, for the reader of ISO days and years to judge.
+pub fn iso_from_typed(raw: &str) -> String {
+    let raw = raw.trim();
+    if raw.contains('/') {
+        if let Some(d) = eid_core::ops::parse_day_text(raw) {
+            return iso(d);
+        }
+    }
+    raw.to_owned()
+}
+
 /// A date without its year, for chart ticks and periods: 15/07.
 pub fn short_day(d: Date) -> String {
     format!("{:02}/{:02}", d.day(), u8::from(d.month()))
@@ -100,5 +120,16 @@ mod tests {
         assert_eq!(fixed(Lang::Vi, 8595.43, 1), "8.595,4");
         assert_eq!(day_label(Lang::Vi, date!(2023 - 07 - 15)), "15/07/2023");
         assert_eq!(day_label(Lang::En, date!(2023 - 07 - 15)), "2023-07-15");
+        assert_eq!(
+            birth_label(Lang::Vi, eid_domain::BirthDate::Full(date!(1966 - 07 - 17))),
+            "17/07/1966"
+        );
+        assert_eq!(
+            birth_label(Lang::Vi, eid_domain::BirthDate::Year(1947)),
+            "1947"
+        );
+        assert_eq!(iso_from_typed("17/07/1966"), "1966-07-17");
+        assert_eq!(iso_from_typed(" 1966-07-17 "), "1966-07-17");
+        assert_eq!(iso_from_typed("1990"), "1990");
     }
 }

@@ -26,6 +26,9 @@ pub enum Cell {
     /// A number. NaN and the infinities have no XLSX form; they are written as the text `NaN`,
     /// `inf` or `-inf`.
     Number(f64),
+    /// A day, written as a real date cell shown `dd/mm/yyyy` (the Vietnamese way), so the
+    /// spreadsheet sorts and filters it as a date.
+    Date(time::Date),
     /// No cell is written.
     Empty,
 }
@@ -94,6 +97,7 @@ struct Styles {
     header: Format,
     header_wrapped: Format,
     wrapped: Format,
+    day: Format,
 }
 
 impl Default for Styles {
@@ -106,6 +110,7 @@ impl Default for Styles {
             header: Format::new().set_bold(),
             header_wrapped: wrap(Format::new().set_bold()),
             wrapped: wrap(Format::new()),
+            day: Format::new().set_num_format("dd/mm/yyyy"),
         }
     }
 }
@@ -156,6 +161,15 @@ fn write_sheet(ws: &mut Worksheet, sheet: &Sheet, styles: &Styles) -> Result<(),
                 Cell::Number(n) if n.is_nan() => ws.write_string(r, c, "NaN"),
                 Cell::Number(n) if *n > 0.0 => ws.write_string(r, c, "inf"),
                 Cell::Number(_) => ws.write_string(r, c, "-inf"),
+                Cell::Date(d) => {
+                    let day = ExcelDateTime::from_ymd(
+                        u16::try_from(d.year()).map_err(|e| e.to_string())?,
+                        u8::from(d.month()),
+                        d.day(),
+                    )
+                    .map_err(|e| cell_error(place, e))?;
+                    ws.write_datetime_with_format(r, c, &day, &styles.day)
+                }
                 Cell::Empty => continue,
             };
             written.map_err(|e| cell_error(place, e))?;

@@ -156,6 +156,9 @@ pub(super) fn admin(config: &Config, cmd: AdminCommand) -> Result<(), Failure> {
         AdminCommand::Account(cmd) => admin_account(config, cmd),
         AdminCommand::Client(cmd) => super::oidc::admin_client(config, cmd),
         AdminCommand::Keys(cmd) => super::oidc::admin_keys(config, cmd),
+        AdminCommand::Peak(cmd) => super::surge::peak(config, cmd),
+        AdminCommand::Backup(a) => super::surge::backup(config, a),
+        AdminCommand::Restore(a) => super::surge::restore(config, a),
     }
 }
 

@@ -150,7 +150,7 @@ pub struct LinkImportArgs {
     /// The saved source the file comes from.
     #[arg(long)]
     pub source: String,
-    /// The sector CSV.
+    /// The sector file: a CSV, or an XLSX workbook (its first sheet).
     pub file: PathBuf,
     /// The day the file was received (YYYY-MM-DD) [default: today].
     #[arg(long, value_name = "DATE")]
@@ -237,6 +237,13 @@ pub enum AdminCommand {
     /// The OpenID provider's signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Announced peaks: windows in which new registrations get a smaller share of the server.
+    #[command(subcommand)]
+    Peak(super::surge::PeakCommand),
+    /// Copies a SQLite database (and its audit trail) into a new file while the server runs.
+    Backup(super::surge::BackupArgs),
+    /// Restores a backup onto the configured SQLite database (server stopped).
+    Restore(super::surge::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -211,11 +211,31 @@ pub(super) fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
         Some(a) => Some(a),
         None => eid_core::accounts::sample_account(store.as_ref(), AccountLevel::One)?,
     };
+    let stays = crate::demo::seed_stays(
+        store.as_ref(),
+        citizen.as_ref().map(|a| a.personal_id.as_str()),
+        now(),
+    )?;
+    super::wallet::demo_wallet(
+        store.as_ref(),
+        citizen.as_ref().map(|a| a.personal_id.as_str()),
+    )?;
+    let residence = super::residence::seed_demo(
+        store.as_ref(),
+        province,
+        citizen
+            .as_ref()
+            .filter(|a| a.level == AccountLevel::Two)
+            .map(|a| &a.personal_id),
+        now(),
+    )?;
     runtime()?.block_on(async move {
         let (app, addr) = crate::Application::with_store(config, store).await?;
         tracing::info!(%addr, "listening");
         let base = format!("http://{addr}");
         super::oidc::demo_portal(registry.as_ref(), &base)?;
+        super::surge::demo_surge(registry.as_ref(), &base)?;
+        super::link_demo::demo_job(registry.as_ref(), &base)?;
         if let Some(h) = history.as_ref().and_then(|h| h.devices.first()) {
             outln!(
                 "try an intake device: eid client intake --server {base} --device-id {} --key-seed {} --officer {} --personal-id ID --phone PHONE",
@@ -230,6 +250,10 @@ pub(super) fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
             crate::demo::spawn_live(base.clone(), live);
         }
         outln!("open {base} and sign in with one of the accounts above")?;
+        if let Some(s) = stays {
+            outln!("stays: {} stays ({} late) at {} establishments of the commune officer's commune: {base}/stays; the demo citizen notifies for them at {base}/me/stays", s.stays, s.late, s.establishments)?;
+        }
+        super::trust::demo_trust(app.state(), citizen.as_ref(), &base)?;
         if let Some(a) = &citizen {
             crate::demo::write_citizen(
                 &mut std::io::stdout().lock(),
@@ -238,6 +262,10 @@ pub(super) fn demo(config: Config, args: &DemoArgs) -> Result<(), Failure> {
                 a.level.number(),
             )
             .map_err(|e| out::failure(&e))?;
+        }
+        outln!("wallet: open {base}/me/wallet (level 2) for the identity card, the health-insurance card and a QR; check it at {base}/verify")?;
+        if let Some(officer) = &residence {
+            outln!("residence: open {base}/me/residence as the demo citizen, and {base}/residence as {officer}")?;
         }
         errln!("eid listening on {base}");
         app.run_until_stopped().await?;

@@ -170,28 +170,53 @@ pub(super) fn link_import(config: &Config, args: &LinkImportArgs) -> Result<(), 
         p.push(".rejected.csv");
         p.into()
     });
-    let mut rejected = Vec::new();
     let file_name = args
         .file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let summary = eid_core::linkage::service::import(
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| format!("cannot open {}: {e}", args.file.display()))?;
+    // The same job the console runs, here in the foreground: a run stopped half-way is
+    // resumed by the next `eid serve` from its last committed slice.
+    let spec = eid_core::linkage::job::JobSpec {
+        source: args.source.clone(),
+        file_name,
+        received_on: received,
+        thresholds,
+    };
+    let actor = Actor::Cli("link".to_owned());
+    let id = eid_core::linkage::job::submit(store.as_ref(), &actor, now(), &spec, &bytes)?;
+    drop(bytes);
+    let job = eid_core::linkage::job::run(
         store.as_ref(),
-        &Actor::Cli("link".to_owned()),
-        now(),
-        &args.source,
-        &file_name,
-        received,
-        open(&args.file)?,
-        &thresholds,
-        &mut |r| rejected.push(r.clone()),
+        id,
+        &now,
+        eid_core::linkage::job::SLICE,
+        &mut |_| true,
     )?;
+    if job.state != "done" {
+        return Err(format!(
+            "job {id} ended {}{}",
+            job.state,
+            job.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        )
+        .into());
+    }
+    let summary = eid_core::linkage::job::summary(&job);
+    let rejected = eid_core::linkage::job::rejected(store.as_ref(), id)?;
     if !rejected.is_empty() {
         let mut w = csv::Writer::from_writer(create(&report_path)?);
         w.write_record(["line", "column", "reason"])?;
         for r in &rejected {
-            w.write_record([r.line.to_string().as_str(), r.column, r.reason.as_str()])?;
+            w.write_record([
+                r.line.to_string().as_str(),
+                r.column.as_str(),
+                r.reason.as_str(),
+            ])?;
         }
         w.flush()?;
         for r in rejected.iter().take(5) {

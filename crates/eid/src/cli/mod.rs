@@ -9,12 +9,18 @@
 
 mod admin;
 mod args;
+mod audit;
 mod client;
 mod demo;
 mod import;
 mod link;
+mod link_demo;
 mod oidc;
 mod out;
+mod residence;
+mod surge;
+mod trust;
+mod wallet;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -98,6 +104,13 @@ pub enum Command {
     /// Plays the citizen app and an intake device against a running server, over HTTP.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Checks the data-use transparency log (`eid audit verify`) and signs checkpoints.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Checks signed documents against the published keys: a wallet presentation, a
+    /// confirmation of residence information.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
 }
 
 /// A command's failure: a message for stderr and the exit code.
@@ -158,6 +171,7 @@ fn execute(cli: Cli) -> Result<(), Failure> {
             if finished > 0 {
                 outln!("finished {finished} interrupted import(s)")?;
             }
+            oidc::make_keys(&config, store.as_ref())?;
             outln!("schema of the {} database is up to date", store.engine())
         }
         Command::Import(ImportCommand::Persons(args)) => import_persons(&config, &args),
@@ -170,6 +184,9 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         Command::Link(LinkCommand::Dedupe(args)) => link::link_dedupe(&config, &args),
         Command::Admin(cmd) => admin(&config, cmd),
         Command::Client(cmd) => client_command(cmd),
+        Command::Audit(cmd) => audit::audit(&config, cmd),
+        Command::Verify(VerifyCommand::Credential(args)) => wallet::verify(&config, &args),
+        Command::Verify(VerifyCommand::Residence(args)) => residence::verify(args),
     }
 }
 
@@ -223,6 +240,9 @@ fn development_banner(config: &Config) {
 async fn serve(config: Config) -> Result<(), Failure> {
     development_banner(&config);
     let (app, addr) = crate::Application::build(config).await?;
+    // The signing keys, made now on a new database and opened into the cache, so that no
+    // request pays for either.
+    crate::oidc::prepare_keys(app.state()).await?;
     tracing::info!(%addr, "listening");
     errln!("eid listening on http://{addr}");
     app.run_until_stopped().await?;
@@ -256,4 +276,16 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// `eid verify …`: signed documents checked against the published keys.
+#[derive(Debug, clap::Subcommand)]
+pub enum VerifyCommand {
+    /// Checks a wallet presentation's text (`EID1:…`; `-` reads it from stdin): signature,
+    /// expiry, status. Exit 0 when valid, 1 when refused (the reason on stderr).
+    Credential(wallet::CredentialArgs),
+    /// Checks a confirmation of residence information (the signed `.jwt` file downloaded from
+    /// /me/residence/confirmation, or a file holding its /verify/residence link) against the
+    /// published JWKS. Exit code 0 when valid, 1 when refused.
+    Residence(residence::VerifyResidenceArgs),
 }

@@ -285,9 +285,25 @@ pub(super) fn admin_keys(config: &Config, cmd: KeysCommand) -> Result<(), Failur
     Ok(())
 }
 
+/// `eid migrate`: makes the signing keys (a current and a next key per algorithm) when the
+/// database has none, so a new database's first request does not pay for key generation (two
+/// RSA keys take about a second). Without a key-encryption key's place (PostgreSQL without
+/// `[oidc] key_file`) it says so and leaves the keys to `eid serve`.
+pub(super) fn make_keys(config: &Config, store: &dyn Store) -> Result<(), Failure> {
+    let Ok(path) = key_file(config) else {
+        outln!("signing keys: set [oidc] key_file to make them at migrate; eid serve makes them at start")?;
+        return Ok(());
+    };
+    let kek = keys::Kek::load_or_create(&path)?;
+    if keys::ensure(store, &kek, now())? {
+        outln!("signing keys made (a current and a next key per algorithm)")?;
+    }
+    Ok(())
+}
+
 /// The key-encryption key file when `--key-file` is not given: the server's (`[oidc]
 /// key_file`, or `<database file>.oidc.key` beside a SQLite database).
-fn key_file(config: &Config) -> Result<PathBuf, Failure> {
+pub(super) fn key_file(config: &Config) -> Result<PathBuf, Failure> {
     if let Some(p) = &config.oidc.key_file {
         return Ok(PathBuf::from(p));
     }

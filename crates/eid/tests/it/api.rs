@@ -282,6 +282,8 @@ fn me_describes_the_token_owner_and_a_revoked_token_is_401() {
     app.store
         .revoke_api_token(token_id, crate::helpers::now())
         .unwrap();
+    // The server takes a token the store confirmed on trust for `TOKEN_TTL`, no longer.
+    std::thread::sleep(eid::auth::TOKEN_TTL + std::time::Duration::from_millis(50));
 
     let (after, body) = get_json(&app.base, "/api/v1/me", &extra.token);
     assert_eq!(after, 401, "{body}");

@@ -17,6 +17,7 @@ use time::macros::date;
 use time::Date;
 
 mod account;
+mod wallet;
 
 use crate::helpers::{
     agent, call, create_user, fresh_store, post_form, send_json, Reply, TestUser,

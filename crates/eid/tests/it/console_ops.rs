@@ -438,6 +438,19 @@ fn outreach_lists_people_and_exports_csv_xlsx_and_a_printable_list() {
     let text = String::from_utf8(csv[3..].to_vec()).unwrap();
     assert!(text.starts_with("personal_id,name,birth_date"));
     assert_eq!(text.lines().count(), eligible.len() + 1);
+    // Birth dates the Vietnamese way (dd/mm/yyyy), never ISO.
+    let full = eligible.iter().find_map(|p| match p.birth {
+        eid_domain::BirthDate::Full(d) => Some((p.id.as_str(), d)),
+        eid_domain::BirthDate::Year(_) => None,
+    });
+    if let Some((id, d)) = full {
+        let line = text.lines().find(|l| l.starts_with(id)).unwrap();
+        let vn = format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year());
+        assert!(
+            line.contains(&vn) && !line.contains(&eid_domain::iso(d)),
+            "{line}"
+        );
+    }
 
     let (status, ct, xlsx) = xa.get_bytes(f, "/ops/outreach.xlsx?missing=no_account");
     assert_eq!(
@@ -452,6 +465,20 @@ fn outreach_lists_people_and_exports_csv_xlsx_and_a_printable_list() {
     let raw = xlsx_text(&xlsx);
     assert!(raw.contains("Số định danh") && raw.contains("Họ và tên"));
     assert!(raw.contains(&eligible[0].name.full()));
+    // Birth dates are date cells shown dd/mm/yyyy: a number format, and no ISO date as text.
+    let mut styles = String::new();
+    std::io::Read::read_to_string(
+        &mut zip::ZipArchive::new(std::io::Cursor::new(&xlsx[..]))
+            .unwrap()
+            .by_name("xl/styles.xml")
+            .unwrap(),
+        &mut styles,
+    )
+    .unwrap();
+    assert!(styles.contains("formatCode=\"dd/mm/yyyy\""), "{styles}");
+    if let Some((_, d)) = full {
+        assert!(!raw.contains(&eid_domain::iso(d)), "no ISO date as text");
+    }
 
     let (status, print) = xa.get(f, "/ops/outreach/print?missing=no_account");
     assert_eq!(status, 200);
@@ -739,4 +766,82 @@ fn reports_and_campaigns_are_added_and_shown_through_the_forms() {
         ],
     );
     assert_eq!(bad.status(), 422);
+}
+
+/// The cells of column `col` (0-based) of the body of the first table whose class starts with
+/// `class`, in the page's order.
+fn column(page: &str, class: &str, col: usize) -> Vec<String> {
+    let start = page.find(&format!("<table class=\"{class}")).unwrap();
+    let body = &page[start..];
+    let body = &body[body.find("<tbody>").unwrap()..body.find("</tbody>").unwrap()];
+    body.split("<tr")
+        .skip(1)
+        .map(|row| {
+            let cell = row.split("<td").nth(col + 1).unwrap();
+            let text = &cell[cell.find('>').unwrap() + 1..cell.find("</td>").unwrap()];
+            // Inner tags (a link, a badge) dropped.
+            let mut out = String::new();
+            let mut inside = false;
+            for ch in text.chars() {
+                match ch {
+                    '<' => inside = true,
+                    '>' => inside = false,
+                    c if !inside => out.push(c),
+                    _ => {}
+                }
+            }
+            out.trim().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn rankings_and_splits_sort_by_any_column_through_links() {
+    let f = fixture();
+    let id = f.quota(&f.district, metric::LEVEL2_ACTIVATED, "", 900);
+    let huyen = officer(f, &f.huyen);
+    let r = huyen.post(
+        f,
+        &format!("/ops/quotas/{id}/split"),
+        &[("mode", "proportional")],
+    );
+    assert_eq!(r.status(), 303);
+    let n = |s: &str| s.replace('.', "").parse::<u64>().unwrap();
+
+    // The split, by target, both ways; the header says which way and keeps the other parameters.
+    let as_of = eid_domain::iso(today());
+    let (st, page) = huyen.get(
+        f,
+        &format!("/ops/quotas/{id}?as_of={as_of}&sort=target&dir=desc"),
+    );
+    assert_eq!(st, 200);
+    let down: Vec<u64> = column(&page, "children", 1).iter().map(|s| n(s)).collect();
+    assert!(down.len() > 2, "{down:?}");
+    assert!(down.windows(2).all(|w| w[0] >= w[1]), "{down:?}");
+    assert!(down.first() > down.last(), "the targets differ: {down:?}");
+    assert!(page.contains("aria-sort=\"descending\""), "{page}");
+    assert!(
+        page.contains(&format!(
+            "href=\"/ops/quotas/{id}?as_of={as_of}&amp;sort=target&amp;dir=asc#children\""
+        )),
+        "{page}"
+    );
+    let (_, page) = huyen.get(f, &format!("/ops/quotas/{id}?sort=target&dir=asc"));
+    let up: Vec<u64> = column(&page, "children", 1).iter().map(|s| n(s)).collect();
+    assert!(up.windows(2).all(|w| w[0] <= w[1]), "{up:?}");
+
+    // The ranking of the units below, by unit name; by rank (ascending) without a sort.
+    let (_, page) = huyen.get(f, &format!("/ops/quotas/{id}"));
+    assert!(
+        page.contains("<th class=\"num\" aria-sort=\"ascending\"><a href=\"/ops/quotas/"),
+        "{page}"
+    );
+    let (_, page) = huyen.get(f, &format!("/ops/quotas/{id}?sort=unit&dir=desc"));
+    let names = column(&page, "ranking", 2);
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.to_lowercase()));
+    assert_eq!(names, sorted);
+    // An unknown column leaves the rank order.
+    let (st, _) = huyen.get(f, &format!("/ops/quotas/{id}?sort=nope&dir=up"));
+    assert_eq!(st, 200);
 }

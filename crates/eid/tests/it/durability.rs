@@ -250,3 +250,114 @@ fn every_acknowledged_request_has_its_audit_line_after_a_kill_9() {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// A server asked to stop (SIGTERM) after answering requests exits cleanly on both engines:
+/// whatever task drops the store last, closing its connections does not panic (on PostgreSQL a
+/// connection closes by running a runtime of its own, which an async worker thread refuses).
+#[test]
+fn a_server_asked_to_stop_exits_cleanly() {
+    let url = eid::testkit::fresh_url(eid::testkit::Engine::from_env(), "stop");
+    let store = eid_core::open(&url).unwrap();
+    store.migrate().unwrap();
+    create_user(store.as_ref(), "bo", Role::Ministry, UnitCode::NATION);
+    drop(store);
+    let mut child = eid()
+        .args(["--db", &url, "--listen", "127.0.0.1:0", "serve", "--dev"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let log = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if let Some(base) = line.strip_prefix("eid listening on ") {
+                let _ = tx.send(base.trim().to_owned());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let base = rx.recv_timeout(Duration::from_secs(120)).unwrap();
+    // Requests that use the store from the server's threads, so connections are open and idle.
+    for path in [
+        "/healthz",
+        "/login",
+        "/me/signin",
+        "/.well-known/openid-configuration",
+    ] {
+        let r = agent().get(&format!("{base}{path}")).call().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let log = log.join().unwrap();
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(status.success(), "{status:?}\n{log}");
+}
+
+/// The server takes a bearer token it confirmed on trust for at most a second
+/// (`auth::TOKEN_TTL`): a token revoked with `eid admin revoke-token` — another process — is
+/// refused by the running server soon after, and stays refused.
+#[test]
+fn a_token_revoked_by_another_process_is_refused_within_a_second() {
+    let url = eid::testkit::fresh_url(eid::testkit::Engine::from_env(), "revoke");
+    let store = eid_core::open(&url).unwrap();
+    store.migrate().unwrap();
+    // The test user's token, id 1.
+    let token = create_user(
+        store.as_ref(),
+        "tinh.62",
+        Role::Province,
+        UnitCode::parse("62").unwrap(),
+    )
+    .token;
+    drop(store);
+    let (mut child, base) = serve(&url);
+    let me = || {
+        agent()
+            .get(&format!("{base}/api/v1/me"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Used, so the server holds it confirmed.
+    for _ in 0..20 {
+        assert_eq!(me(), 200);
+    }
+    let revoked = eid()
+        .args(["--db", &url, "admin", "revoke-token", "--id", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let since = std::time::Instant::now();
+    let mut refused_after = None;
+    while since.elapsed() < Duration::from_secs(10) {
+        if me() == 401 {
+            refused_after = Some(since.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let after = refused_after.expect("the revoked token was still taken 10 s later");
+    // One second on trust, plus room for a loaded machine.
+    assert!(
+        after <= Duration::from_secs(3),
+        "refused only after {after:?}"
+    );
+}

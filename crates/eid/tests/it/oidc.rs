@@ -200,7 +200,8 @@ impl Op {
             auth_time: t,
             amr: vec!["pwd".into()],
         };
-        let code = grant::issue_code(self.store.as_ref(), &req, &session, true, None, t).unwrap();
+        let kek = eid_core::oidc::keys::Kek::load_or_create(&self.kek_file).unwrap();
+        let code = grant::issue_code(self.store.as_ref(), &kek, &req, &session, true, t).unwrap();
         (code, verifier)
     }
 }
@@ -374,9 +375,10 @@ fn authorize_refuses_bad_requests_with_a_page_or_a_redirect_as_the_specs_say() {
     assert_eq!(get(&location_query(&r), "error"), Some("invalid_request"));
 
     // A good request goes to sign in, then back to the waiting request; a login_hint naming a
-    // person or nobody answers alike.
+    // person or nobody answers alike (hints of one length: the waiting request is sealed in
+    // its handle, whose length follows what the client sent, never who exists).
     let mut answers = Vec::new();
-    for hint in [op.person.id.as_str(), "001099999999", "not-an-id"] {
+    for hint in [op.person.id.as_str(), "001099999999", "not-an-id-00"] {
         let mut q = good_query("portal", PORTAL_CB, &challenge);
         q.push(("login_hint", hint));
         let r = authorize(&op, &q);
@@ -486,4 +488,65 @@ fn par_authenticates_the_client_and_its_request_uri_is_single_use_and_short_live
         "{failed:?}"
     );
     assert!(failed.contains(&"nobody"), "{failed:?}");
+}
+
+/// `eid migrate` makes the signing keys: a new database's JWKS exists before any request, so
+/// no request pays for generating them; a second migrate adds none.
+#[test]
+fn migrate_makes_the_signing_keys_before_any_request() {
+    let db = crate::helpers::fresh_url(eid_core::testkit::Engine::from_env(), "oidc-migrate");
+    let dir = crate::helpers::temp_dir("oidc-migrate-kek");
+    let kek_file = dir.join("kek");
+    let config = dir.join("eid.toml");
+    std::fs::write(
+        &config,
+        format!("[oidc]\nkey_file = \"{}\"\n", kek_file.display()),
+    )
+    .unwrap();
+    let migrate = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_eid"));
+        cmd.args([
+            "--config",
+            &config.display().to_string(),
+            "--db",
+            &db,
+            "migrate",
+        ]);
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("EID_")) {
+            cmd.env_remove(k);
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+
+    let first = migrate();
+
+    assert!(first.contains("signing keys made"), "{first}");
+    assert!(kek_file.exists());
+    let store = eid_core::open(&db).unwrap();
+    let published = eid_core::oidc::keys::jwks(store.as_ref()).unwrap();
+    let keys = published["keys"].as_array().unwrap();
+    for alg in ["ES256", "RS256", "EdDSA"] {
+        assert_eq!(
+            keys.iter().filter(|k| k["alg"] == alg).count(),
+            2,
+            "a current and a next {alg} key in {published}"
+        );
+    }
+    let kids = eid_core::oidc::keys::current_kids(store.as_ref()).unwrap();
+    assert_eq!(kids.len(), 3, "{kids:?}");
+    let kek = eid_core::oidc::keys::Kek::load_or_create(&kek_file).unwrap();
+    assert!(eid_core::oidc::keys::signing_keys(store.as_ref(), &kek).is_ok());
+
+    let second = migrate();
+
+    assert!(!second.contains("signing keys made"), "{second}");
+    assert_eq!(
+        eid_core::oidc::keys::jwks(store.as_ref()).unwrap()["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        keys.len()
+    );
 }

@@ -24,11 +24,11 @@ use crate::helpers::{
 };
 use crate::oidc::location_query;
 
-const PASSWORD: &str = "Mật-khẩu-Mạnh-2026";
-const PASSCODE: &str = "246810";
-const APP_DEVICE: &str = "app-device-0001";
-const CB: &str = "https://portal.example.vn/cb";
-const BYE: &str = "https://portal.example.vn/bye";
+pub(crate) const PASSWORD: &str = "Mật-khẩu-Mạnh-2026";
+pub(crate) const PASSCODE: &str = "246810";
+pub(crate) const APP_DEVICE: &str = "app-device-0001";
+pub(crate) const CB: &str = "https://portal.example.vn/cb";
+pub(crate) const BYE: &str = "https://portal.example.vn/bye";
 
 /// A relying party's back-channel logout endpoint: every request body it receives.
 fn logout_listener() -> (String, std::sync::mpsc::Receiver<String>) {
@@ -71,18 +71,18 @@ fn logout_listener() -> (String, std::sync::mpsc::Receiver<String>) {
     (url, rx)
 }
 
-struct World {
-    logouts: std::sync::mpsc::Receiver<String>,
-    base: String,
-    bo: TestUser,
-    commune: UnitCode,
-    store: Arc<dyn Store>,
-    secret: String,
-    serial: std::cell::Cell<u32>,
+pub(crate) struct World {
+    pub(crate) logouts: std::sync::mpsc::Receiver<String>,
+    pub(crate) base: String,
+    pub(crate) bo: TestUser,
+    pub(crate) commune: UnitCode,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) secret: String,
+    pub(crate) serial: std::cell::Cell<u32>,
 }
 
 impl World {
-    fn new(label: &str) -> World {
+    pub(crate) fn new(label: &str) -> World {
         let store = fresh_store(label);
         let units = Units::get();
         let province = UnitCode::parse("62").unwrap();
@@ -142,7 +142,7 @@ impl World {
         }
     }
 
-    fn person(&self) -> Person {
+    pub(crate) fn person(&self) -> Person {
         let n = self.serial.get();
         self.serial.set(n + 1);
         let born = date!(1990 - 03 - 15);
@@ -175,7 +175,7 @@ impl World {
         p
     }
 
-    fn api(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    pub(crate) fn api(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
         let mut req = agent().post(&format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.header("Authorization", &format!("Bearer {t}"));
@@ -185,7 +185,7 @@ impl World {
         (s, r.into_json().unwrap_or(Value::Null))
     }
 
-    fn sms(&self, p: &Person, purpose: &str) -> String {
+    pub(crate) fn sms(&self, p: &Person, purpose: &str) -> String {
         let r = call(
             agent()
                 .get(&format!("{}/api/v1/sms?limit=500", self.base))
@@ -209,7 +209,7 @@ impl World {
             .to_owned()
     }
 
-    fn level1(&self, p: &Person) {
+    pub(crate) fn level1(&self, p: &Person) {
         let photo = base64::engine::general_purpose::STANDARD
             .encode(eid::verifier::dev_portrait(p.id.as_str()));
         let (s, r) = self.api(
@@ -228,7 +228,7 @@ impl World {
         assert_eq!(s, 200, "{r}");
     }
 
-    fn level2(&self, p: &Person) {
+    pub(crate) fn level2(&self, p: &Person) {
         self.level1(p);
         let (s, r) = self.api(
             "/api/v1/app/signin",
@@ -246,7 +246,7 @@ impl World {
         assert_eq!(s, 200, "{r}");
     }
 
-    fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+    pub(crate) fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
         let basic =
             base64::engine::general_purpose::STANDARD.encode(format!("portal:{}", self.secret));
         let r = post_form(
@@ -260,22 +260,22 @@ impl World {
     }
 }
 
-struct Browser<'a> {
-    w: &'a World,
-    jar: BTreeMap<String, String>,
+pub(crate) struct Browser<'a> {
+    pub(crate) w: &'a World,
+    pub(crate) jar: BTreeMap<String, String>,
 }
 
-type Page = (u16, String, Option<String>);
+pub(crate) type Page = (u16, String, Option<String>);
 
 impl<'a> Browser<'a> {
-    fn new(w: &'a World) -> Browser<'a> {
+    pub(crate) fn new(w: &'a World) -> Browser<'a> {
         Browser {
             w,
             jar: BTreeMap::new(),
         }
     }
 
-    fn keep(&mut self, r: &Reply) {
+    pub(crate) fn keep(&mut self, r: &Reply) {
         for c in r.all("set-cookie") {
             let (k, v) = c.split(';').next().unwrap().split_once('=').unwrap();
             if v.is_empty() || c.contains("Max-Age=0") {
@@ -286,7 +286,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn cookies(&self) -> String {
+    pub(crate) fn cookies(&self) -> String {
         self.jar
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -294,7 +294,7 @@ impl<'a> Browser<'a> {
             .join("; ")
     }
 
-    fn get(&mut self, path: &str) -> Page {
+    pub(crate) fn get(&mut self, path: &str) -> Page {
         let url = if path.starts_with("http") {
             path.to_owned()
         } else {
@@ -310,7 +310,7 @@ impl<'a> Browser<'a> {
         (r.status(), r.into_string().unwrap(), loc)
     }
 
-    fn get_reply(&mut self, path: &str) -> Reply {
+    pub(crate) fn get_reply(&mut self, path: &str) -> Reply {
         let mut req = agent().get(&format!("{}{path}", self.w.base));
         if !self.jar.is_empty() {
             req = req.header("Cookie", &self.cookies());
@@ -320,7 +320,7 @@ impl<'a> Browser<'a> {
         r
     }
 
-    fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let mut req = agent().post(&format!("{}{path}", self.w.base));
         if !self.jar.is_empty() {
             req = req.header("Cookie", &self.cookies());
@@ -332,7 +332,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Signs in on this new browser (password, then the code to the bound phone).
-    fn sign_in_new(&mut self, p: &Person, next: &str, acr: &str) -> Page {
+    pub(crate) fn sign_in_new(&mut self, p: &Person, next: &str, acr: &str) -> Page {
         let (_, html, _) = self.get("/me/signin?fresh=1");
         let csrf = crate::helpers::csrf_field(&html);
         let (s, html, _) = self.post(
@@ -364,7 +364,7 @@ impl<'a> Browser<'a> {
     }
 }
 
-fn hidden(html: &str, name: &str) -> String {
+pub(crate) fn hidden(html: &str, name: &str) -> String {
     let key = format!("name=\"{name}\" value=\"");
     let at = html
         .find(&key)
@@ -373,7 +373,7 @@ fn hidden(html: &str, name: &str) -> String {
     rest[..rest.find('"').unwrap()].to_owned()
 }
 
-fn authorize_path(scope: &str, challenge: &str, extra: &str) -> String {
+pub(crate) fn authorize_path(scope: &str, challenge: &str, extra: &str) -> String {
     format!(
         "/oauth2/authorize?response_type=code&client_id=portal&redirect_uri={}&scope={}&state=st&nonce=nn&code_challenge={challenge}&code_challenge_method=S256{extra}",
         crate::oidc::pct(CB),
@@ -386,7 +386,7 @@ fn q<'a>(pairs: &'a [(String, String)], k: &str) -> Option<&'a str> {
 }
 
 /// The code from a redirect to the client, checked for state and iss.
-fn code_of(r: &Reply, base: &str) -> String {
+pub(crate) fn code_of(r: &Reply, base: &str) -> String {
     assert_eq!(r.status(), 303);
     assert!(
         r.header("location").unwrap().starts_with(CB),

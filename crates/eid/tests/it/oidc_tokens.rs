@@ -1,6 +1,8 @@
 //! The token endpoint (both grants, both client authentications), ID tokens checked against
 //! the JWKS, userinfo and its release record, code and refresh-token replay, JWKS rotation.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use eid_core::oidc::jose::Jws;
 use eid_core::oidc::keys;
@@ -383,4 +385,132 @@ fn a_client_assertion_is_good_for_one_token_request_and_a_replay_is_audited() {
     assert!(log
         .iter()
         .any(|e| e.action == "oidc.client_auth" && e.outcome == "failed" && e.target == "bank"));
+}
+
+#[test]
+fn failed_client_authentications_are_budgeted_per_source_even_in_a_burst() {
+    let op = setup("oidc-client-budget");
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "not-a-token"),
+    ];
+    // Right secrets cost nothing from the budget, whatever the grant says afterwards — 40 at
+    // once from one address (a bank's server) all get through.
+    let op = Arc::new(op);
+    let right: Vec<_> = (0..40)
+        .map(|_| {
+            let op = Arc::clone(&op);
+            std::thread::spawn(move || portal_token(&op, &op.portal_secret, &form))
+        })
+        .collect();
+    for t in right {
+        let (s, b) = t.join().unwrap();
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{b}"
+        );
+    }
+    // 60 wrong secrets at once from one address: the default budget of 20 failures is answered
+    // and audited, the rest are turned away (429) without an audit line.
+    let burst: Vec<_> = (0..60)
+        .map(|i| {
+            let op = Arc::clone(&op);
+            std::thread::spawn(move || portal_token(&op, &format!("wrong-{i}"), &form))
+        })
+        .collect();
+    let mut by_status = std::collections::BTreeMap::new();
+    for t in burst {
+        let (s, b) = t.join().unwrap();
+        if s == 429 {
+            assert_eq!(b["error"], "invalid_client", "{b}");
+        }
+        *by_status.entry(s).or_insert(0) += 1;
+    }
+    assert_eq!(
+        by_status,
+        [(401, 20), (429, 40)].into_iter().collect(),
+        "checked at most the budget"
+    );
+    let failed = op
+        .store
+        .audit_log(500)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "oidc.client_auth" && e.outcome == "failed")
+        .count();
+    assert_eq!(failed, 20, "only the checked ones were audited");
+    // The right secret after the budget is spent waits for the window as well.
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("portal:{}", op.portal_secret));
+    let r = post_form(
+        agent()
+            .post(&op.url("/oauth2/token"))
+            .header("authorization", &format!("Basic {basic}")),
+        &form,
+    );
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+}
+
+#[test]
+fn a_code_sent_many_times_at_once_is_exchanged_once_and_then_revoked() {
+    let op = Arc::new(setup("oidc-code-race"));
+    let (code, verifier) = op.code("portal", "openid profile offline_access", 1);
+    let form = |code: String, verifier: String| {
+        vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code),
+            ("redirect_uri".to_owned(), PORTAL_CB.to_owned()),
+            ("code_verifier".to_owned(), verifier),
+        ]
+    };
+    let answers: Vec<(u16, Value)> = (0..8)
+        .map(|_| {
+            let (op, f) = (Arc::clone(&op), form(code.clone(), verifier.clone()));
+            std::thread::spawn(move || {
+                let pairs: Vec<(&str, &str)> =
+                    f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                portal_token(&op, &op.portal_secret, &pairs)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let ok: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(ok.len(), 1, "exactly one exchange: {answers:?}");
+    assert!(answers
+        .iter()
+        .filter(|(s, _)| *s != 200)
+        .all(|(s, b)| *s == 400 && b["error"] == "invalid_grant"));
+    // The reuse revoked what the one exchange issued.
+    let (s, _) = userinfo(&op, ok[0]["access_token"].as_str().unwrap());
+    assert_eq!(s, 401);
+    let (s, b) = portal_token(
+        &op,
+        &op.portal_secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", ok[0]["refresh_token"].as_str().unwrap()),
+        ],
+    );
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
+    // A code sealed by another provider's key, or altered, is unknown.
+    let mut altered = code.clone();
+    altered.replace_range(10..11, if &code[10..11] == "A" { "B" } else { "A" });
+    let (s, b) = portal_token(
+        &op,
+        &op.portal_secret,
+        &form(altered, verifier.clone())
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
 }

@@ -23,6 +23,8 @@ fn metrics_count_requests_by_route_template_and_never_by_raw_path() {
             .header("Authorization", &format!("Bearer {}", app.commune.token)),
     );
     call(agent().get(&app.url("/healthz")));
+    call(agent().get(&app.url("/oauth2/jwks")));
+    call(agent().get(&app.url("/me/signin")));
 
     let r = call(agent().get(&app.url("/metrics")));
 
@@ -40,6 +42,16 @@ fn metrics_count_requests_by_route_template_and_never_by_raw_path() {
         text.contains("eid_http_requests_total{route=\"/api/v1/persons/{id}\",status=\"2xx\"}"),
         "{text}"
     );
+    // The provider's and the citizen pages' routes count under their templates, not as other.
+    assert!(
+        text.contains("eid_http_requests_total{route=\"/oauth2/jwks\",status=\"2xx\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("eid_http_requests_total{route=\"/me/signin\",status=\"2xx\"}"),
+        "{text}"
+    );
+    assert!(!text.contains("route=\"other\""), "{text}");
     assert!(text.contains("# TYPE eid_http_request_duration_seconds histogram"));
     assert!(text.contains("eid_http_request_duration_seconds_bucket{le=\"+Inf\"}"));
     assert!(text.contains("eid_persons_read_total"));

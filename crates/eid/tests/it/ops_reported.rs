@@ -663,4 +663,140 @@ fn a_share_of_base_quota_and_a_cohort_quota_over_http() {
     }
     let (_, v) = get_json(&base, &format!("/api/v1/ops/quotas/{qid}"), &tinh.token);
     assert_eq!(v["quota"]["done"], 1, "{}", v["quota"]);
+
+    // The console: cohorts listed, created and given members; a share previewed then saved.
+    use crate::helpers::{call, post_form};
+    let (hc, hcsrf) = console_session(&base, &huyen);
+    let (tc, tcsrf) = console_session(&base, &tinh);
+    let get = |cookie: &str, path: &str| {
+        let r = call(
+            agent()
+                .get(&format!("{base}{path}"))
+                .header("Cookie", cookie),
+        );
+        (r.status(), r.into_string().unwrap())
+    };
+    let (st, html) = get(&hc, "/ops/cohorts");
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("Giáo viên THPT") && html.contains(&format!("/ops/cohorts/{cid}")),
+        "{html}"
+    );
+    let r = post_form(
+        agent()
+            .post(&format!("{base}/ops/cohorts"))
+            .header("Cookie", &hc),
+        &[
+            ("unit", d.as_str()),
+            ("name", "Cán bộ huyện"),
+            ("csrf", &hcsrf),
+        ],
+    );
+    assert_eq!(r.status(), 303);
+    let to = r.header("Location").unwrap().to_owned();
+    assert!(
+        to.starts_with("/ops/cohorts/") && to.ends_with("?done=cohort_created"),
+        "{to}"
+    );
+    let boundary = "eidcohortboundary";
+    let list = format!(
+        "số định danh\n{}\n12345\n{}\n{}\n",
+        members[0].id.as_str(),
+        members[0].id.as_str(),
+        members[1].id.as_str()
+    );
+    let body = multipart(
+        boundary,
+        &[("csrf", &hcsrf)],
+        ("can-bo.csv", list.as_bytes()),
+    );
+    let path = to.trim_end_matches("?done=cohort_created").to_owned();
+    let r = send_bytes(
+        agent()
+            .post(&format!("{base}{path}/members"))
+            .header("Cookie", &hc)
+            .header(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            ),
+        &body,
+    );
+    assert_eq!(r.status(), 200);
+    let html = r.into_string().unwrap();
+    assert!(
+        html.contains("Đã thêm 2 thành viên.")
+            && html.contains("<td class=\"num\">3</td><td>không phải số định danh")
+            && html.contains("<td class=\"num\">4</td><td>trùng số định danh")
+            && !html.contains(members[0].id.as_str()),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span id=\"member-count\">2</span>"),
+        "{html}"
+    );
+    // A district officer cannot set its own quota: no share form units, and the POST is 403.
+    let (_, html) = get(&hc, &path);
+    assert!(
+        !html.contains("/ops/share?unit="),
+        "only the level above sets quotas"
+    );
+
+    let q = format!(
+        "/ops/share?unit={}&metric=level1_activated&base=card_holders&percent=12,5&start=01/03/2026&deadline=30/04/2026&reason=thu&preview=1",
+        d.as_str()
+    );
+    let (st, html) = get(&tc, &q);
+    assert_eq!(st, 200, "{html}");
+    let holders = eid_core::ops::base_count(
+        store.as_ref(),
+        eid_core::ops::Base::CardHolders,
+        &d,
+        "",
+        TODAY,
+    )
+    .unwrap();
+    let resolved = (holders * 125).div_ceil(1000);
+    assert!(
+        html.contains("12,5 %")
+            && html.contains(&format!("<strong id=\"base-count\">{holders}</strong>"))
+            && html.contains(&format!("<strong id=\"resolved\">{resolved}</strong>"))
+            && html.contains("10/03/2026"),
+        "{html}"
+    );
+    let r = post_form(
+        agent()
+            .post(&format!("{base}/ops/share"))
+            .header("Cookie", &tc),
+        &[
+            ("unit", d.as_str()),
+            ("metric", "level1_activated"),
+            ("base", "card_holders"),
+            ("cohort", ""),
+            ("percent", "12,5"),
+            ("start", "01/03/2026"),
+            ("deadline", "30/04/2026"),
+            ("reason", "thử"),
+            ("csrf", &tcsrf),
+        ],
+    );
+    assert_eq!(r.status(), 303);
+    let to = r.header("Location").unwrap().to_owned();
+    let (_, html) = get(&tc, &to);
+    assert!(
+        html.contains("id=\"base-note\"") && html.contains("12,5 % × người có thẻ CCCD"),
+        "{html}"
+    );
+    let (_, html) = get(&tc, &format!("/ops/quotas/{qid}"));
+    assert!(
+        html.contains("100 % × thành viên nhóm «Giáo viên THPT» (3 người"),
+        "{html}"
+    );
+    let (st, _) = get(
+        &hc,
+        &format!(
+            "/ops/share?unit={}&base=eligible&percent=50&preview=1",
+            d.as_str()
+        ),
+    );
+    assert_eq!(st, 403);
 }

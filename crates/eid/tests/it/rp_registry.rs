@@ -628,3 +628,56 @@ fn help_runs_for_the_registry_and_keys_commands() {
         assert!(out(&o).contains("Usage: eid admin"), "eid {args:?}");
     }
 }
+
+#[test]
+fn the_demo_portal_secret_is_not_kept_in_the_database() {
+    let store = fresh_store("rp-portal-secret");
+    // What an older demo left: the secret in plain text.
+    eid_core::sql::write_one(store.db(), |tx| {
+        tx.exec(
+            "INSERT INTO app_setting (key, value) VALUES ('demo.portal_secret', $1)",
+            &[b"old-plain-secret".to_vec().into()],
+        )
+    })
+    .unwrap();
+    let acting = cli_acting();
+
+    eid_core::rp::register_demo_portal(store.as_ref(), &acting, "http://127.0.0.1:1").unwrap();
+
+    let secret = eid_core::rp::demo_portal_secret(store.as_ref())
+        .unwrap()
+        .expect("this process knows the portal's secret");
+    let c = clients::get(store.as_ref(), eid_core::rp::DEMO_PORTAL)
+        .unwrap()
+        .unwrap();
+    assert!(c.secret_matches(&secret));
+    let settings = eid_core::sql::read(store.db(), |tx| {
+        tx.query("SELECT key, value FROM app_setting", &[])
+    })
+    .unwrap();
+    for row in &settings {
+        let key = row[0].clone().text().unwrap();
+        assert_ne!(key, "demo.portal_secret", "the old plain secret is gone");
+        let value = match row[1].clone() {
+            eid_core::sql::Val::Blob(b) => b,
+            eid_core::sql::Val::Text(t) => t.into_bytes(),
+            _ => Vec::new(),
+        };
+        assert!(
+            !value.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{key} holds the portal's secret"
+        );
+    }
+    // Nor anywhere else as text: the client row holds its hash only.
+    let plain = eid_core::sql::read(store.db(), |tx| {
+        tx.query(
+            "SELECT client_id FROM oidc_client WHERE client_id = $1 AND secret_hash = $2",
+            &[
+                eid_core::rp::DEMO_PORTAL.into(),
+                secret.as_bytes().to_vec().into(),
+            ],
+        )
+    })
+    .unwrap();
+    assert!(plain.is_empty());
+}

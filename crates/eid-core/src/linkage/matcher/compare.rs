@@ -126,7 +126,12 @@ pub fn compare(a: &Record, b: &Record) -> Gamma {
     let (surname, given) = if swapped {
         (5, 5)
     } else {
-        (name(&a.surname, &b.surname), name(&a.given, &b.given))
+        let straight = (name(&a.surname, &b.surname), name(&a.given, &b.given));
+        if straight.0 > 3 && straight.1 > 3 && swapped_with_typos(a, b) {
+            (5, 5)
+        } else {
+            straight
+        }
     };
     [
         id(a.id.as_deref(), b.id.as_deref()),
@@ -141,6 +146,20 @@ pub fn compare(a: &Record, b: &Record) -> Gamma {
         },
         unit(&a.place, &b.place),
     ]
+}
+
+/// Surname and given name swapped, one or both with a typo: neither agrees in place, and each
+/// is close (Jaro-Winkler ≥ 0.9 on the folded characters) to the other side's other part
+/// (FEBRL's swapped names with a typo; a register's own two parts must differ).
+fn swapped_with_typos(a: &Record, b: &Record) -> bool {
+    if a.surname.is_empty() || a.given.is_empty() || b.surname.is_empty() || b.given.is_empty() {
+        return false;
+    }
+    if jaro_winkler(&a.surname.folded, &a.given.folded) >= 0.9 {
+        return false;
+    }
+    jaro_winkler(&a.surname.folded, &b.given.folded) >= 0.9
+        && jaro_winkler(&a.given.folded, &b.surname.folded) >= 0.9
 }
 
 /// Personal IDs: equal, one digit off (a typo or two adjacent digits swapped), or different.

@@ -49,6 +49,16 @@ fn swapped_names_and_a_missing_middle_name_have_their_own_levels() {
     let c = rec("", "Nguyễn", "", "Lan", "1990-05-12", "F", "");
     assert_eq!(compare::compare(&a, &c)[Field::Middle.index()], 4);
     assert_eq!(compare::compare(&c, &c)[Field::Middle.index()], 0);
+    // Swapped with a typo on either side (FEBRL's "erin delcay" for "delacy erin").
+    let d = rec("", "Delacy", "", "Erin", "1912-06-28", "", "");
+    let e = rec("", "Erin", "", "Delcay", "1912-06-28", "", "");
+    let g = compare::compare(&d, &e);
+    assert_eq!((g[Field::Surname.index()], g[Field::Given.index()]), (5, 5));
+    // Not when the names agree in place, nor when the crossed names are not close.
+    let f = rec("", "Delacy", "", "Erim", "1912-06-28", "", "");
+    assert_eq!(compare::compare(&d, &f)[Field::Surname.index()], 1);
+    let h = rec("", "Erin", "", "Lodge", "1912-06-28", "", "");
+    assert_eq!(compare::compare(&d, &h)[Field::Surname.index()], 6);
 }
 
 #[test]

@@ -14,7 +14,6 @@ pub struct EventRow {
     pub at: String,
     pub kind: String,
     pub actor: String,
-    pub actor_id: String,
     pub unit: String,
     pub device: String,
     pub detail: String,
@@ -71,7 +70,13 @@ pub(super) fn detail_text(lang: Lang, v: &serde_json::Value) -> String {
                         t => t.to_owned(),
                     }
                 }
-                (_, serde_json::Value::String(s)) => s.clone(),
+                (_, serde_json::Value::String(s)) => match eid_domain::parse_iso_date(s) {
+                    Some(d) => crate::ui::format::day_label(lang, d),
+                    None => s.clone(),
+                },
+                (_, serde_json::Value::Number(n)) if n.is_f64() => {
+                    crate::ui::format::fixed(lang, n.as_f64().unwrap_or_default(), 2)
+                }
                 (_, other) => other.to_string(),
             };
             if s.len() > 24 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -192,7 +197,7 @@ pub(super) async fn account_page(
         verifier: a.verifier.clone().unwrap_or_default(),
         score: a
             .verifier_score
-            .map(|s| format!("{s:.3}"))
+            .map(|s| crate::ui::format::fixed(lang, s, 3))
             .unwrap_or_default(),
         created: local(a.created_at),
         activated: a.activated_at.map(local).unwrap_or_default(),
@@ -208,10 +213,6 @@ pub(super) async fn account_page(
                 at: local(e.at),
                 kind: label(lang, "acc.event", &e.kind),
                 actor: actor_label(lang, &e.actor, &names.staff),
-                actor_id: match e.actor {
-                    Actor::Staff(_) => e.actor.to_db(),
-                    _ => String::new(),
-                },
                 unit: e
                     .unit
                     .as_deref()

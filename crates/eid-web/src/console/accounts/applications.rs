@@ -50,7 +50,7 @@ pub(super) fn matching(lang: Lang, a: &Application) -> (String, String) {
     });
     let score = a
         .match_score
-        .map(|s| format!(" {s:.2}"))
+        .map(|s| format!(" {}", crate::ui::format::fixed(lang, s, 2)))
         .unwrap_or_default();
     (
         format!("{result}{score}"),
@@ -97,7 +97,7 @@ pub async fn applications(
     };
     let day_filter = match day.as_str() {
         "" => None,
-        d => match eid_domain::parse_iso_date(d) {
+        d => match eid_core::ops::parse_day_text(d) {
             Some(d) => Some(d),
             None => {
                 page.notice = Some(Notice::refused(
@@ -169,6 +169,8 @@ pub(super) struct ApplicationPage {
     tabs: Vec<Tab>,
     id: i64,
     personal_id: String,
+    /// Whether the applicant has an account (the account link shows only then).
+    has_account: bool,
     phone: String,
     collected: String,
     unit: String,
@@ -208,6 +210,11 @@ pub(super) async fn application_page(
     let names = names(state, staff_ids, [a.device_id].into_iter().collect())
         .await
         .map_err(|e| ConsoleError(e, lang))?;
+    let pid = a.personal_id;
+    let has_account = state
+        .read(move |store| Ok(eid_core::accounts::account_of(store, &pid)?.is_some()))
+        .await
+        .map_err(|e| ConsoleError(e, lang))?;
     let reviewer = acc::may_review(staff, &a.unit);
     let open = a.state.is_open();
     let in_review = match a.state {
@@ -222,6 +229,7 @@ pub(super) async fn application_page(
         tabs: tabs(lang, if in_review { "review" } else { "applications" }),
         id: a.id,
         personal_id: a.personal_id.as_str().to_owned(),
+        has_account,
         phone: PhoneNumber::parse(&a.phone)
             .map(|p| p.masked())
             .unwrap_or_default(),

@@ -97,6 +97,8 @@ pub(super) fn tabs(lang: Lang, active: &str) -> Vec<Tab> {
 /// Which face verifier and SMS sender the server runs with.
 pub struct SysInfo {
     pub verifier: String,
+    /// The development verifier runs: the page says so in the reader's language.
+    pub verifier_dev: bool,
     pub sms: &'static str,
     pub dev_sms: bool,
 }
@@ -104,6 +106,7 @@ pub struct SysInfo {
 pub(super) fn sysinfo(state: &AppState) -> SysInfo {
     let sms = state.sms.name();
     SysInfo {
+        verifier_dev: state.verifier.describe().starts_with("dev-hash"),
         verifier: state.verifier.describe(),
         sms,
         dev_sms: sms == "dev-sink",

@@ -69,6 +69,8 @@ pub struct ProvinceRow {
     pub days_left: String,
     pub forecast: String,
     pub forecast_class: &'static str,
+    /// What the row sorts by.
+    pub raw: super::sort::Raw,
 }
 
 /// The national ranking of one metric.
@@ -113,7 +115,11 @@ fn national_view(lang: Lang, n: &ops::National) -> NationalView {
                             (_, Some(d)) => (day_label(lang, d), "date"),
                             (_, None) => (lang.t("ops.fig.never").to_owned(), "bad"),
                         };
+                    let mut raw =
+                        super::sort::Raw::of(name(&r.unit), r.done, r.target, &r.progress);
+                    raw.rank = Some(r.rank as f64);
                     ProvinceRow {
+                        raw,
                         rank: r.rank,
                         unit: name(&r.unit),
                         code: r.unit.as_str().to_owned(),
@@ -183,6 +189,9 @@ struct DashboardPage {
     /// The ministry's national view (on the nation's dashboard).
     national: Option<NationalView>,
     rankings: Vec<RankingBlock>,
+    /// The sortable headers of the rankings and of the national view.
+    rank_heads: Vec<super::sort::Head>,
+    nat_heads: Vec<super::sort::Head>,
     reports: Vec<ReportLine>,
     reports_more: usize,
     campaigns: Vec<CampaignView>,
@@ -325,6 +334,39 @@ async fn dashboard_page(
     } else {
         None
     };
+    // Sorted by the column the page asks for (`?sort=&dir=`), by rank otherwise.
+    use super::sort::{self, Sort};
+    let by_rank = Sort {
+        key: "rank",
+        desc: false,
+    };
+    let rank_sort = sort::sort_from(q, &sort::RANKING);
+    for b in &mut rankings {
+        sort::apply(&mut b.rows, rank_sort.as_ref(), |r, k| r.raw.key(k));
+    }
+    let nat_sort = sort::sort_from(q, &sort::NATIONAL);
+    let mut national = national;
+    if let Some(n) = national.as_mut() {
+        for b in &mut n.blocks {
+            sort::apply(&mut b.rows, nat_sort.as_ref(), |r, k| r.raw.key(k));
+        }
+    }
+    let rank_heads = sort::heads(
+        lang,
+        &sort::RANKING,
+        Some(rank_sort.as_ref().unwrap_or(&by_rank)),
+        "/ops",
+        q,
+        "#rankings",
+    );
+    let nat_heads = sort::heads(
+        lang,
+        &sort::NATIONAL,
+        Some(nat_sort.as_ref().unwrap_or(&by_rank)),
+        "/ops",
+        q,
+        "#national",
+    );
     Ok(DashboardPage {
         page: PageCtx::new(lang, Some(user), "ops", &here(uri)),
         tabs: tabs(lang, "dashboard"),
@@ -337,6 +379,8 @@ async fn dashboard_page(
         cards,
         national,
         rankings,
+        rank_heads,
+        nat_heads,
         reports,
         reports_more,
         campaigns,

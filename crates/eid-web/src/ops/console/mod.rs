@@ -13,6 +13,7 @@
 //! [`campaign::percent_fixed`], so they are the exact figures the API returns.
 
 mod campaigns;
+mod cohorts;
 mod dashboard;
 mod leaderboard;
 mod outreach;
@@ -20,6 +21,7 @@ mod proposals;
 mod quota;
 mod reported;
 mod reports;
+mod sort;
 mod units;
 
 use std::collections::HashMap;
@@ -57,6 +59,7 @@ const DONE: &[&str] = &[
     "reported_created",
     "reported_corrected",
     "reported_unchanged",
+    "cohort_created",
 ];
 
 /// The operations pages' routes, merged into the console's router.
@@ -97,6 +100,18 @@ pub fn routes() -> Router<AppState> {
             "/ops/reported/{id}",
             get(reported::figure).post(reported::figure_correct),
         )
+        .route(
+            "/ops/cohorts",
+            get(cohorts::cohorts).post(cohorts::cohort_add),
+        )
+        .route("/ops/cohorts/{id}", get(cohorts::cohort))
+        .route(
+            "/ops/cohorts/{id}/members",
+            post(cohorts::cohort_members).layer(axum::extract::DefaultBodyLimit::max(
+                crate::ops::IMPORT_LIMIT,
+            )),
+        )
+        .route("/ops/share", get(cohorts::share).post(cohorts::share_save))
         .route(
             "/ops/campaigns",
             get(campaigns::campaigns).post(campaigns::campaign_add),
@@ -227,6 +242,7 @@ fn tabs(lang: Lang, active: &str) -> Vec<Tab> {
             ("reports", "/ops/reports", "ops.tab.reports"),
             ("campaigns", "/ops/campaigns", "ops.tab.campaigns"),
             ("reported", "/ops/reported", "ops.tab.reported"),
+            ("cohorts", "/ops/cohorts", "ops.tab.cohorts"),
         ],
     )
 }
@@ -421,6 +437,8 @@ pub struct RankRow {
     pub days_left: String,
     pub forecast: String,
     pub forecast_class: &'static str,
+    /// What the row sorts by.
+    pub raw: sort::Raw,
 }
 
 /// The ranking's rows; a unit links to its quota only when the viewer may open it (a commune
@@ -440,7 +458,21 @@ fn rank_rows(
                 n if n > 0 => (format!("▲\u{a0}{n}"), "up"),
                 n => (format!("▼\u{a0}{}", n.unsigned_abs()), "down"),
             };
+            let mut raw = child.map_or_else(
+                || sort::Raw {
+                    unit: svc::unit_name(&r.key),
+                    done: r.done_today as f64,
+                    target: r.target as f64,
+                    percent: sort::percent(r.done_today, r.target),
+                    ..sort::Raw::default()
+                },
+                |c| sort::Raw::of(svc::unit_name(&r.key), r.done_today, r.target, &c.progress),
+            );
+            raw.rank = Some(r.rank_today as f64);
+            raw.change = Some(r.rank_change as f64);
+            raw.pp = Some(r.percent_change);
             RankRow {
+                raw,
                 rank: r.rank_today,
                 change,
                 change_class: class,

@@ -22,8 +22,9 @@ use crate::ui::form::{form_value, label, Opt, Tab};
 use crate::ui::format::day_label;
 use crate::ui::xlsx;
 
-/// The most people the outreach page lists (the exports take up to [`EXPORT_LIMIT`]).
-const PAGE_LIMIT: u32 = 500;
+/// People on one page of the outreach list; the total and the pages count the whole list,
+/// up to [`EXPORT_LIMIT`], as the exports do.
+const PAGE_SIZE: usize = 100;
 /// The most people an export or the printable list holds.
 const EXPORT_LIMIT: u32 = 20_000;
 /// Communes offered in a select; above this the commune is typed.
@@ -173,13 +174,64 @@ struct OutreachPage {
     commune: String,
     listed: bool,
     rows: Vec<OutRow>,
+    /// Everyone the filter lists (grouped), and whether the list stopped at [`EXPORT_LIMIT`].
+    total: String,
+    total_n: usize,
     full: bool,
-    limit: u32,
+    /// The column the list is sorted by (`address` unless `?sort=` names another), and the
+    /// header links that sort by each column.
+    sort: &'static str,
+    sorts: Vec<SortLink>,
+    /// Pages: this one (from 1), how many, the first row's number.
+    page_no: usize,
+    pages: usize,
+    first_no: usize,
     query: String,
     outcomes: Vec<Opt>,
     due: String,
     assignee: String,
     notice: Option<Notice>,
+}
+
+/// A column header that sorts the list by that column (a plain link, no script).
+pub struct SortLink {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+/// The columns the list sorts by: address (the walker's order) by default.
+const SORTS: [(&str, &str); 4] = [
+    ("name", "field.name"),
+    ("birth", "field.birth"),
+    ("address", "ops.out.address"),
+    ("state", "ops.out.state"),
+];
+
+fn sort_key(q: &HashMap<String, String>) -> &'static str {
+    let asked = q.get("sort").map(String::as_str).unwrap_or("address");
+    SORTS
+        .iter()
+        .map(|(k, _)| *k)
+        .find(|k| *k == asked)
+        .unwrap_or("address")
+}
+
+/// Sorts rows by `key`; ties keep the address order the list came in.
+fn sort_rows(rows: &mut [ops::OutreachRow], key: &str) {
+    match key {
+        // The given name decides, as Vietnamese lists are read.
+        "name" => rows.sort_by(|a, b| {
+            let given = |n: &str| n.rsplit(' ').next().unwrap_or("").to_lowercase();
+            given(&a.name)
+                .cmp(&given(&b.name))
+                .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+        }),
+        "birth" => rows.sort_by(|a, b| a.birth_date.cmp(&b.birth_date)),
+        "state" => rows.sort_by_key(|r| (r.account_level, r.application_state.map(|s| s.as_str()))),
+        _ => {}
+    }
 }
 
 fn commune_options(user: &ConsoleUser, selected: &str) -> Vec<Opt> {
@@ -253,8 +305,14 @@ async fn outreach_page(
         commune: String::new(),
         listed: false,
         rows: Vec::new(),
+        total: String::new(),
+        total_n: 0,
         full: false,
-        limit: PAGE_LIMIT,
+        page_no: 1,
+        pages: 1,
+        first_no: 1,
+        sort: sort_key(q),
+        sorts: Vec::new(),
         query: f.query(),
         outcomes: outcome_options(lang),
         due: iso(state.today() + Duration::days(7)),
@@ -266,17 +324,39 @@ async fn outreach_page(
         return Ok(page);
     }
     let listed = async {
-        let query = page.f.to_query(PAGE_LIMIT)?;
+        let query = page.f.to_query(EXPORT_LIMIT)?;
         let filter = query.filter()?;
         svc::outreach(state, &user.caller, &page.f.commune, filter).await
     }
     .await;
     match listed {
-        Ok((unit, rows)) => {
+        Ok((unit, mut rows)) => {
+            sort_rows(&mut rows, page.sort);
+            let base = page.query.clone();
+            page.sorts = SORTS
+                .iter()
+                .map(|(k, label)| SortLink {
+                    key: k,
+                    label: lang.t(label),
+                    href: format!("/ops/outreach?{base}&sort={k}"),
+                    active: *k == page.sort,
+                })
+                .collect();
             page.commune = unit_label(&unit);
             page.listed = true;
-            page.full = rows.len() >= PAGE_LIMIT as usize;
-            page.rows = out_rows(lang, &rows);
+            page.full = rows.len() >= EXPORT_LIMIT as usize;
+            page.total_n = rows.len();
+            page.total = crate::ui::format::num(lang, rows.len() as u64);
+            page.pages = rows.len().div_ceil(PAGE_SIZE).max(1);
+            page.page_no = q
+                .get("page")
+                .and_then(|p| p.parse::<usize>().ok())
+                .unwrap_or(1)
+                .clamp(1, page.pages);
+            let start = (page.page_no - 1) * PAGE_SIZE;
+            page.first_no = start + 1;
+            let end = (start + PAGE_SIZE).min(rows.len());
+            page.rows = out_rows(lang, rows.get(start..end).unwrap_or_default());
         }
         Err(e) => {
             let e = in_place(e, lang)?;
@@ -353,11 +433,16 @@ pub async fn outreach_assign(
 ) -> Result<Response, ConsoleError> {
     let map = pairs_to_map(&form);
     user.check_csrf(&map)?;
-    let ids: Vec<String> = form
+    let mut ids: Vec<String> = form
         .iter()
         .filter(|(k, _)| k == "id")
         .map(|(_, v)| v.clone())
         .collect();
+    // "Everyone the filter lists", across pages: the list is read again with the same filter.
+    if form_value(&map, "all") == "1" {
+        let (_, _, rows) = export_rows(&state, &user, &back_query(&form)).await?;
+        ids = rows.into_iter().map(|r| r.personal_id).collect();
+    }
     let done = async {
         let due = svc::parse_day(&form_value(&map, "due"), "due")?;
         svc::assign(
@@ -421,14 +506,15 @@ async fn export_rows(
     Ok((unit, f, rows))
 }
 
-/// `GET /ops/outreach.csv?…`: the list as CSV (the API's columns, UTF-8 with a BOM).
+/// `GET /ops/outreach.csv?…`: the list as CSV (the API's documented columns, UTF-8 with a
+/// BOM), birth dates dd/mm/yyyy.
 pub async fn outreach_csv(
     State(state): State<AppState>,
     user: ConsoleUser,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     let (unit, _, rows) = export_rows(&state, &user, &q).await?;
-    let body = ops_api::outreach_csv(&rows).map_err(console(user.lang))?;
+    let body = ops_api::outreach_csv_days(&rows, true).map_err(console(user.lang))?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -478,7 +564,8 @@ pub fn outreach_workbook(
                 vec![
                     xlsx::Cell::Text(id),
                     xlsx::Cell::Text(name),
-                    xlsx::Cell::Text(birth),
+                    eid_domain::parse_iso_date(&birth)
+                        .map_or(xlsx::Cell::Text(birth), xlsx::Cell::Date),
                     xlsx::Cell::Text(address),
                     xlsx::Cell::Text(phone),
                     xlsx::Cell::Text(label(lang, "phone", &phone_type)),
@@ -539,6 +626,8 @@ struct PrintPage {
     filters: String,
     officer: String,
     rows: Vec<OutRow>,
+    /// The number of rows, grouped as the language writes it.
+    count: String,
     query: String,
 }
 
@@ -588,6 +677,7 @@ pub async fn outreach_print(
         date: day_label(lang, state.today()),
         filters: filters.join(" · "),
         officer: user.caller.staff.display_name.clone(),
+        count: crate::ui::format::num(lang, rows.len() as u64),
         rows: out_rows(lang, &rows),
         query: f.query(),
     })

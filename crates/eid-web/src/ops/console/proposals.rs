@@ -22,6 +22,10 @@ pub struct ProposalRow {
     pub commune: String,
     pub proposed: String,
     pub created: String,
+    /// The person's name, the field officer's note and who proposed.
+    pub name: String,
+    pub note: String,
+    pub proposed_by: String,
 }
 
 #[derive(Template)]
@@ -43,6 +47,18 @@ async fn proposals_page(
     let list = svc::proposals(state, &user.caller)
         .await
         .map_err(console(lang))?;
+    let ids: Vec<i64> = list.iter().map(|p| p.id).collect();
+    let (context, names) = state
+        .read(move |store| {
+            let context = eid_core::ops::proposal_context(store, &ids)?;
+            let names = crate::console::actors::Names::load(
+                store,
+                context.values().map(|c| &c.proposed_by),
+            )?;
+            Ok((context, names))
+        })
+        .await
+        .map_err(console(lang))?;
     Ok(ProposalsPage {
         page: PageCtx::new(lang, Some(user), "ops", here_path),
         tabs: tabs(lang, "proposals"),
@@ -55,6 +71,18 @@ async fn proposals_page(
                 commune: unit_label(&p.commune),
                 proposed: label(lang, "life", &p.proposed),
                 created: local(p.created_at),
+                name: context
+                    .get(&p.id)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+                note: context
+                    .get(&p.id)
+                    .map(|c| c.note.clone())
+                    .unwrap_or_default(),
+                proposed_by: context
+                    .get(&p.id)
+                    .map(|c| names.label(lang, &c.proposed_by))
+                    .unwrap_or_default(),
             })
             .collect(),
         notice: None,

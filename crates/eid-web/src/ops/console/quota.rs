@@ -42,6 +42,8 @@ pub struct ChildRow {
     pub days_left: String,
     pub forecast: String,
     pub forecast_class: &'static str,
+    /// What the row sorts by.
+    pub raw: super::sort::Raw,
 }
 
 /// One change of the target.
@@ -99,6 +101,9 @@ struct QuotaPage {
     mismatch: String,
     split_ok: bool,
     ranking: Vec<RankRow>,
+    /// The sortable headers of the ranking and of the children.
+    rank_heads: Vec<super::sort::Head>,
+    child_heads: Vec<super::sort::Head>,
     capacity: Vec<Figure>,
     capacity_note: &'static str,
     /// The deadline has passed: no capacity to plan.
@@ -114,6 +119,9 @@ struct QuotaPage {
     /// Figures reported for the quota's unit in its period, shown apart with the rule.
     reported_rows: Vec<super::reported::FigureRow>,
     rule: &'static str,
+    /// For a quota set as a share of a base: the base, the share, the count it was resolved
+    /// from and when; empty otherwise.
+    base_note: String,
 }
 
 /// Display names of the staff and of the API tokens' owners behind a page's actors.
@@ -290,7 +298,20 @@ async fn quota_page(
         })
         .collect();
     let reported_rows = super::reported::quota_figures(state, user, &quota, as_of).await;
+    let by_rank = super::sort::Sort {
+        key: "rank",
+        desc: false,
+    };
+    let rank_sort = super::sort::sort_from(q, &super::sort::RANKING);
+    let child_sort = super::sort::sort_from(q, &super::sort::CHILDREN);
+    let base_note = quota.base.map_or_else(String::new, |b| {
+        let resolved_on = d.history.last().map_or(quota.start, |h| {
+            h.at.to_offset(eid_core::clock::vietnam()).date()
+        });
+        super::cohorts::base_note(lang, &b, &quota.cohort, quota.target, resolved_on)
+    });
     Ok(QuotaPage {
+        base_note,
         reported_rows,
         rule: super::reported::rule_text(lang),
         page: PageCtx::new(lang, Some(user), "ops", &here(uri)),
@@ -336,6 +357,12 @@ async fn quota_page(
             .children
             .iter()
             .map(|c| ChildRow {
+                raw: super::sort::Raw::of(
+                    unit_label(&c.quota.unit),
+                    c.done,
+                    c.quota.target,
+                    &c.progress,
+                ),
                 href: if eid_core::ops::service::may_see_quota(caller, &c.quota) {
                     format!("/ops/quotas/{}", c.quota.id)
                 } else {
@@ -352,11 +379,32 @@ async fn quota_page(
                 forecast: forecast_label(lang, c).0,
                 forecast_class: forecast_label(lang, c).1,
             })
-            .collect(),
+            .collect::<Vec<_>>()
+            .tap_sort(child_sort.as_ref()),
         children_sum: p.children_sum.map(|s| num(lang, s)).unwrap_or_default(),
         mismatch: mismatch(lang, p),
         split_ok: p.children_sum == Some(quota.target),
-        ranking: rank_rows(lang, caller, &d.ranking, &d.children),
+        ranking: {
+            let mut rows = rank_rows(lang, caller, &d.ranking, &d.children);
+            super::sort::apply(&mut rows, rank_sort.as_ref(), |r, k| r.raw.key(k));
+            rows
+        },
+        rank_heads: super::sort::heads(
+            lang,
+            &super::sort::RANKING,
+            Some(rank_sort.as_ref().unwrap_or(&by_rank)),
+            &format!("/ops/quotas/{id}"),
+            q,
+            "#ranking",
+        ),
+        child_heads: super::sort::heads(
+            lang,
+            &super::sort::CHILDREN,
+            child_sort.as_ref(),
+            &format!("/ops/quotas/{id}"),
+            q,
+            "#children",
+        ),
         capacity,
         closed: p.period == ops::Period::After,
         capacity_note: if quota.metric == campaign::Metric::ApplicationsCollected {
@@ -552,5 +600,17 @@ pub async fn quota_split(
             }
             render(&page).map(|r| (e.status(), r).into_response())
         }
+    }
+}
+
+/// Sorting a built list in place, inside a struct literal.
+trait TapSort {
+    fn tap_sort(self, sort: Option<&super::sort::Sort>) -> Self;
+}
+
+impl TapSort for Vec<ChildRow> {
+    fn tap_sort(mut self, sort: Option<&super::sort::Sort>) -> Self {
+        super::sort::apply(&mut self, sort, |r, k| r.raw.key(k));
+        self
     }
 }

@@ -343,25 +343,33 @@ fn an_unknown_id_is_locked_out_exactly_like_an_existing_one() {
     let p = w.person(Some(date!(2021 - 06 - 01)));
     w.level1(&p);
     let unknown = PersonalId::from_parts(62, Sex::Male, 1980, 999_011).unwrap();
-    let mut answers = Vec::new();
-    for id in [p.id.as_str(), unknown.as_str()] {
-        let mut seen = Vec::new();
-        let t0 = Instant::now();
-        for _ in 0..7 {
+    // The two IDs take turns, so a busy machine slows both alike; each answer is timed on its own.
+    let ids = [p.id.as_str(), unknown.as_str()];
+    let mut seen: [Vec<_>; 2] = [Vec::new(), Vec::new()];
+    let mut took: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..7 {
+        for (k, id) in ids.iter().enumerate() {
+            let t0 = Instant::now();
             let (status, body) = w.signin(id, "Sai-mật-khẩu-1", DEVICE);
-            seen.push((
+            took[k].push(t0.elapsed().as_secs_f64());
+            seen[k].push((
                 status,
                 body["error"]["code"].clone(),
                 body["error"]["message"].clone(),
             ));
         }
-        answers.push((seen, t0.elapsed()));
     }
-    assert_eq!(answers[0].0, answers[1].0);
-    let codes: Vec<u16> = answers[0].0.iter().map(|a| a.0).collect();
+    assert_eq!(seen[0], seen[1]);
+    let codes: Vec<u16> = seen[0].iter().map(|a| a.0).collect();
     assert_eq!(codes, vec![401, 401, 401, 401, 429, 429, 429]);
-    // Timing within noise: both spend the same Argon2 work (a loose bound for a busy machine).
-    let (a, b) = (answers[0].1.as_secs_f64(), answers[1].1.as_secs_f64());
+    // Timing within noise: both spend the same Argon2 work. The median of the four checked
+    // passwords is compared, with a loose bound for a machine running other tests at once.
+    let median = |v: &[f64]| {
+        let mut v = v[..4].to_vec();
+        v.sort_by(f64::total_cmp);
+        (v[1] + v[2]) / 2.0
+    };
+    let (a, b) = (median(&took[0]), median(&took[1]));
     assert!(a / b < 3.0 && b / a < 3.0, "{a} s vs {b} s");
 }
 
