@@ -16,8 +16,8 @@ use prometheus_client::registry::Registry;
 /// The `Content-Type` of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-/// The route templates counted one by one; anything else counts as `other` — except a matched
-/// template under one of [`OWN_PREFIXES`], which counts under its own template.
+/// The route templates known in advance; any other template the router matched counts under
+/// its own label too (at most [`MAX_OWN_ROUTES`] of them), an unmatched request as `other`.
 pub const ROUTES: [&str; 88] = [
     "/healthz",
     "/metrics",
@@ -109,14 +109,11 @@ pub const ROUTES: [&str; 88] = [
     "other",
 ];
 
-/// Prefixes whose matched route templates (the router's, never a raw path) each count under
-/// their own label: the citizen's pages and the OpenID provider, which other slices keep adding
-/// to. The router's templates are finite; [`MAX_OWN_ROUTES`] bounds the labels all the same.
-pub const OWN_PREFIXES: [&str; 3] = ["/me", "/oauth2/", "/.well-known/"];
-
-/// At most this many distinct templates of [`OWN_PREFIXES`] get a label; further ones count as
-/// `other`.
-pub const MAX_OWN_ROUTES: usize = 200;
+/// At most this many distinct matched route templates beyond [`ROUTES`] get a label of their
+/// own (the citizen's pages, the OpenID provider, the residence, stay, wallet and linkage
+/// slices, which keep adding routes); further ones count as `other`. The router's templates are
+/// finite and never a raw path, so this bound is a backstop.
+pub const MAX_OWN_ROUTES: usize = 300;
 
 /// The label of a matched route template (`other` for an unmatched request).
 fn label_of(route: &str, own: &std::sync::RwLock<Vec<&'static str>>) -> &'static str {
@@ -124,12 +121,8 @@ fn label_of(route: &str, own: &std::sync::RwLock<Vec<&'static str>>) -> &'static
         return r;
     }
     let other = ROUTES[ROUTES.len() - 1];
-    // `/me` is a page and a folder; the others are folders.
-    let mine = OWN_PREFIXES.iter().any(|p| match route.strip_prefix(p) {
-        Some(rest) => p.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
-        None => false,
-    });
-    if !mine {
+    // Only the router's templates start with a slash; an unmatched request is "other".
+    if !route.starts_with('/') {
         return other;
     }
     if let Ok(known) = own.read() {
@@ -183,7 +176,7 @@ pub struct Metrics {
     login_failures: Counter,
     login_limited: Counter,
     scope_denied: Counter,
-    /// The templates of [`OWN_PREFIXES`] seen so far.
+    /// The matched templates beyond [`ROUTES`] seen so far.
     own_routes: std::sync::RwLock<Vec<&'static str>>,
 }
 
@@ -305,7 +298,7 @@ mod tests {
         let m = Metrics::default();
         m.request("/api/v1/persons/{id}", 200, Duration::from_millis(3));
         m.request("/api/v1/persons/{id}", 404, Duration::from_millis(30));
-        m.request("/nope/{x}", 500, Duration::from_secs(20));
+        m.request("other", 500, Duration::from_secs(20));
         let text = m.render();
         assert!(text
             .contains("eid_http_requests_total{route=\"/api/v1/persons/{id}\",status=\"2xx\"} 1"));
@@ -329,7 +322,8 @@ mod tests {
             Duration::from_millis(1),
         );
         m.request("/me/residence/{id}", 200, Duration::from_millis(1));
-        m.request("/meetings", 200, Duration::from_millis(1));
+        // What the router did not match comes as "other", never as its raw path.
+        m.request("other", 200, Duration::from_millis(1));
         let text = m.render();
         for line in [
             "eid_http_requests_total{route=\"/me/devices\",status=\"2xx\"} 1",
@@ -338,7 +332,6 @@ mod tests {
             "eid_http_requests_total{route=\"/oauth2/token\",status=\"4xx\"} 1",
             "eid_http_requests_total{route=\"/.well-known/openid-configuration\",status=\"2xx\"} 1",
             "eid_http_requests_total{route=\"/me/residence/{id}\",status=\"2xx\"} 1",
-            // Not under a prefix of its own (only a look-alike of /me).
             "eid_http_requests_total{route=\"other\",status=\"2xx\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in {text}");
