@@ -311,7 +311,7 @@ fn rankings_stop_at_the_deadline_and_nothing_moves_on_a_first_day() {
     assert!(page.contains("change same"));
     assert!(page.contains("trung bình 1 ngày"));
     // The split table shows what each child needs a day, its days left and forecast.
-    let children = &page[page.find("<table class=\"children\">").unwrap()..];
+    let children = &page[page.find("<table class=\"children").unwrap()..];
     let children = &children[..children.find("</table>").unwrap()];
     assert!(
         children.contains("Cần/ngày")
