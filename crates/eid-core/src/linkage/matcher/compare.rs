@@ -148,8 +148,8 @@ pub fn compare(a: &Record, b: &Record) -> Gamma {
     ]
 }
 
-/// Surname and given name swapped, one or both with a typo: neither agrees in place, and each
-/// is close (Jaro-Winkler ≥ 0.9 on the folded characters) to the other side's other part
+/// Surname and given name swapped, one of them with a typo: neither agrees in place, one
+/// crossed part is equal and the other close (Jaro-Winkler ≥ 0.9 on the folded characters)
 /// (FEBRL's swapped names with a typo; a register's own two parts must differ).
 fn swapped_with_typos(a: &Record, b: &Record) -> bool {
     if a.surname.is_empty() || a.given.is_empty() || b.surname.is_empty() || b.given.is_empty() {
@@ -158,8 +158,14 @@ fn swapped_with_typos(a: &Record, b: &Record) -> bool {
     if jaro_winkler(&a.surname.folded, &a.given.folded) >= 0.9 {
         return false;
     }
-    jaro_winkler(&a.surname.folded, &b.given.folded) >= 0.9
-        && jaro_winkler(&a.given.folded, &b.surname.folded) >= 0.9
+    let (s, g) = (
+        jaro_winkler(&a.surname.folded, &b.given.folded),
+        jaro_winkler(&a.given.folded, &b.surname.folded),
+    );
+    // One crossed part agrees exactly, the other is close: two different people whose names
+    // are merely alike (common in Vietnamese names) stay apart.
+    (a.surname.folded == b.given.folded && g >= 0.9)
+        || (a.given.folded == b.surname.folded && s >= 0.9)
 }
 
 /// Personal IDs: equal, one digit off (a typo or two adjacent digits swapped), or different.
