@@ -121,6 +121,13 @@ impl OidcState {
         }
     }
 
+    /// Whether this node's key-encryption key lives only as long as the process (development
+    /// mode on PostgreSQL without `[oidc] key_file`): keys sealed by an earlier process do not
+    /// open with it.
+    pub fn kek_is_temporary(&self) -> bool {
+        self.kek_file.is_none() && self.development
+    }
+
     /// The key-encryption key (signing keys, sealed codes and waiting requests).
     pub fn kek(&self) -> Result<Arc<Kek>, OAuthError> {
         let kek = self.kek.get_or_init(|| match &self.kek_file {

@@ -242,7 +242,17 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let (app, addr) = crate::Application::build(config).await?;
     // The signing keys, made now on a new database and opened into the cache, so that no
     // request pays for either.
-    crate::oidc::prepare_keys(app.state()).await?;
+    if let Err(e) = crate::oidc::prepare_keys(app.state()).await {
+        // In development on PostgreSQL without a key file, the key-encryption key is made anew
+        // by each process, so keys an earlier process sealed do not open: the register and the
+        // console still serve; the provider refuses until `[oidc] key_file` is set.
+        if !app.state().oidc.kek_is_temporary() {
+            return Err(e.into());
+        }
+        errln!(
+            "eid: the sign-in provider's keys do not open ({e}): this process's key-encryption key is temporary; set [oidc] key_file to keep one across restarts"
+        );
+    }
     tracing::info!(%addr, "listening");
     errln!("eid listening on http://{addr}");
     app.run_until_stopped().await?;

@@ -38,10 +38,14 @@ fn serve(db: &str) -> (Child, String) {
         .unwrap();
     let err = child.stderr.take().unwrap();
     let (tx, rx) = mpsc::channel::<String>();
+    let said: Arc<Mutex<Vec<String>>> = Arc::default();
+    let kept = Arc::clone(&said);
     std::thread::spawn(move || {
         for line in BufReader::new(err).lines().map_while(Result::ok) {
             if let Some(base) = line.strip_prefix("eid listening on ") {
                 let _ = tx.send(base.trim().to_owned());
+            } else {
+                lock(&kept).push(line);
             }
         }
     });
@@ -49,7 +53,11 @@ fn serve(db: &str) -> (Child, String) {
         Ok(base) => (child, base),
         Err(e) => {
             let _ = child.kill();
-            panic!("the server did not say where it listens: {e}");
+            let _ = child.wait();
+            panic!(
+                "the server did not say where it listens ({e}); it said:\n{}",
+                lock(&said).join("\n")
+            );
         }
     }
 }
