@@ -212,9 +212,11 @@ awk '$1 == "ack" { print $4 }' "$dir/acks.log" | sort >"$dir/acked.txt"
 acked=$(wc -l <"$dir/acked.txt")
 lost=$(comm -23 "$dir/acked.txt" "$dir/stored.txt" | wc -l)
 errors=$(awk '$1 == "err"' "$dir/acks.log" | wc -l)
-# The first write sent after the kill and acknowledged: it can only have gone to a new primary.
-first_after=$(awk -v k="$killed" '$1 == "ack" && $2 > k && (m == "" || $3 < m) { m = $3 } END { print m }' "$dir/acks.log")
+# The killed postmaster's backends can still commit for a moment (they notice its death on
+# their next wait), so writes are counted as resumed from the first write sent after the first
+# failed request that was acknowledged: that one went to a new primary.
 first_err=$(awk -v k="$killed" '$1 == "err" && $3 > k && (m == "" || $3 < m) { m = $3 } END { print m }' "$dir/acks.log")
+first_after=$(awk -v k="${first_err:-$killed}" '$1 == "ack" && $2 > k && (m == "" || $3 < m) { m = $3 } END { print m }' "$dir/acks.log")
 acked_after=$(awk -v k="$killed" '$1 == "ack" && $2 > k' "$dir/acks.log" | wc -l)
 echo "PostgreSQL 15 × 3 under Patroni $("$venv/bin/patroni" --version | awk '{ print $2 }') + etcd $(etcd --version | awk 'NR == 1 { print $3 }'), synchronous_mode, 8 writer threads, ${before} s + ${after} s"
 echo "  new leader: $new (was $old)"
