@@ -43,6 +43,10 @@ pub struct Limits {
     /// Failed client authentications at the token and pushed-request endpoints one source
     /// address may make per hour; past it, that source's client checks wait for the hour to end.
     pub client_auth_failures_per_hour: u32,
+    /// The longest a password, passcode or code check waits for a hashing thread, in
+    /// milliseconds; a check expected to wait longer is refused at once with `503 server.busy`
+    /// and `Retry-After` (see the hashing pool).
+    pub hash_wait_ms: u32,
 }
 
 impl Default for Limits {
@@ -56,6 +60,7 @@ impl Default for Limits {
             code_issues_per_hour: 3,
             code_guesses_per_hour: 10,
             client_auth_failures_per_hour: 20,
+            hash_wait_ms: 1_000,
         }
     }
 }
@@ -74,6 +79,7 @@ impl Limits {
                 "client_auth_failures_per_hour",
                 self.client_auth_failures_per_hour,
             ),
+            ("hash_wait_ms", self.hash_wait_ms),
         ] {
             if v == 0 {
                 return Err(format!("limits.{key} must be at least 1"));

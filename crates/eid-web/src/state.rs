@@ -98,7 +98,9 @@ impl AppState {
         let admission = crate::admission::Admission::new(&config.admission);
         AppState(Arc::new(Inner {
             admission,
-            hash_pool: crate::hashpool::HashPool::for_cores(),
+            hash_pool: crate::hashpool::HashPool::for_cores(std::time::Duration::from_millis(
+                config.limits.hash_wait_ms.into(),
+            )),
             oidc,
             store,
             accounts,

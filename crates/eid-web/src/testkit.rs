@@ -40,6 +40,9 @@ pub fn test_config() -> Config {
             source_secret_per_hour: 1_000_000,
             source_sms_burst: 100_000,
             source_sms_per_hour: 1_000_000,
+            // A debug build checks a password ten times slower than a release build, and the
+            // suite runs many servers at once: a burst's checks may wait longer than a second.
+            hash_wait_ms: 10_000,
             ..crate::limits::Limits::default()
         },
         // The OpenID Connect provider's key-encryption key: a file of the test's own, made on
@@ -66,6 +69,7 @@ pub fn production_limits() -> Config {
     Config {
         limits: crate::limits::Limits {
             trusted_proxies: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+            hash_wait_ms: 10_000,
             ..crate::limits::Limits::default()
         },
         ..test_config()
