@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use eid_core::accounts::{self as acc, Account, Credentials, Refusal, Settings, SignIn};
@@ -20,26 +19,6 @@ const TODAY: Date = date!(2026 - 11 - 23);
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
 const PASSWORD: &str = "mat-khau-dung-1";
 const PASSCODE: &str = "246810";
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-signin-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        let schema = format!("signin_{tag}");
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 /// Three wrong secrets lock out for ten minutes.
 fn settings() -> Settings {
@@ -160,7 +139,7 @@ fn kinds(f: &Fixture) -> Vec<String> {
 
 #[test]
 fn the_right_password_gives_a_session_on_the_device() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("accounts_signin") {
         let f = fixture(store);
         let s = settings();
         let out = acc::sign_in(
@@ -196,7 +175,7 @@ fn the_right_password_gives_a_session_on_the_device() {
 
 #[test]
 fn a_wrong_password_is_counted_and_answered_as_bad_credentials() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("accounts_signin") {
         let f = fixture(store);
         let s = settings();
         let r = acc::sign_in(
@@ -226,7 +205,7 @@ fn a_wrong_password_is_counted_and_answered_as_bad_credentials() {
 
 #[test]
 fn too_many_wrong_passwords_lock_out_until_the_configured_time() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("accounts_signin") {
         let f = fixture(store);
         let s = settings();
         let wrong = creds(&f.account, "not-the-password");
@@ -259,7 +238,7 @@ fn too_many_wrong_passwords_lock_out_until_the_configured_time() {
 
 #[test]
 fn an_unknown_person_is_answered_like_a_wrong_password() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("accounts_signin") {
         let f = fixture(store);
         let s = settings();
         let wrong = acc::sign_in(
@@ -308,7 +287,7 @@ fn an_unknown_person_is_answered_like_a_wrong_password() {
 
 #[test]
 fn a_locked_account_is_refused_and_the_holder_unlocks_it_with_both_secrets() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("accounts_signin") {
         let f = fixture(store);
         let s = settings();
         acc::set_lock(f.store.as_ref(), &f.account, acc::LockBy::Holder, true, NOW).unwrap();
@@ -365,7 +344,7 @@ fn a_locked_account_is_refused_and_the_holder_unlocks_it_with_both_secrets() {
 
 #[test]
 fn the_passcode_check_counts_and_guards_the_secret_change() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("accounts_signin") {
         let f = fixture(store);
         let s = settings();
         let r = acc::check_passcode(f.store.as_ref(), &s, &f.account, "111111", NOW);

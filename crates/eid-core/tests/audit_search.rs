@@ -3,37 +3,14 @@
 //! the search is itself audited.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use eid_core::audit_log::{audit_search, AuditFilter};
-use eid_core::store::{Actor, NewStaff, Role, Staff, Store};
+use eid_core::store::{Actor, NewStaff, Role, Staff};
 use eid_core::{Acting, Caller, Error};
 use eid_domain::UnitCode;
 use time::macros::{date, datetime};
 use time::OffsetDateTime;
 
 const NOW: OffsetDateTime = datetime!(2026-12-04 09:00 UTC);
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-audit-search-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        let schema = format!("audit_search_{tag}");
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn acting(id: i64, role: Role) -> Acting {
     let staff = Staff {
@@ -60,7 +37,7 @@ fn filter(f: AuditFilter) -> AuditFilter {
 
 #[test]
 fn the_auditor_searches_by_username_action_target_and_days() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("audit_search") {
         let s = store.as_ref();
         let id = s
             .create_staff(

@@ -4,9 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use eid_core::import::{import_generated, ImportOptions, OnError, Rejected};
 use eid_core::linkage::files::Mapping;
 use eid_core::linkage::service::{self, Source};
@@ -22,24 +19,6 @@ use time::{Date, OffsetDateTime};
 
 const TODAY: Date = date!(2026 - 11 - 23);
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-linkage-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&format!("linkage_{tag}"))).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn populate(store: &dyn Store) -> Vec<Person> {
     let people: Vec<Person> = Generator::new(&GenConfig {
@@ -112,7 +91,7 @@ fn line(row: &str, id: &str, s: &str, m: &str, g: &str, p: &Person, card: &str) 
 
 #[test]
 fn a_sector_file_is_matched_stored_explained_and_scoped() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("linkage") {
         let store = store.as_ref();
         let people = populate(store);
         let actor = Actor::Cli("test".into());
@@ -320,7 +299,7 @@ fn a_sector_file_is_matched_stored_explained_and_scoped() {
 
 #[test]
 fn a_file_that_lacks_a_mapped_column_is_refused_before_anything_is_stored() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("linkage") {
         let store = store.as_ref();
         populate(store);
         let actor = Actor::Cli("test".into());
@@ -402,7 +381,7 @@ fn import_reviewing(store: &dyn Store, file: &str) -> service::LinkSummary {
 #[test]
 fn officers_decide_reviews_and_conflicts_and_their_decisions_are_reused() {
     use eid_core::linkage::decide::{self, Verdict};
-    for store in engines() {
+    for store in eid_core::testkit::engines("linkage") {
         let store = store.as_ref();
         let people = populate(store);
         let src = Source {

@@ -5,9 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use eid_core::import::{import_generated, ImportOptions, OnError};
 use eid_core::linkage::files::{read_sector, read_sector_bytes, read_sector_xlsx, Mapping};
 use eid_core::linkage::job::{self, JobSpec};
@@ -25,24 +22,6 @@ use time::{Date, OffsetDateTime};
 
 const TODAY: Date = date!(2026 - 11 - 23);
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-linkjob-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&format!("linkjob_{tag}"))).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn people() -> Vec<Person> {
     Generator::new(&GenConfig {
@@ -313,7 +292,10 @@ fn a_job_stopped_and_resumed_ends_as_one_uninterrupted_import() {
     let people = people();
     let rows = sector_rows(&people);
     let file = csv_of(&rows);
-    for (stopped, whole) in engines().into_iter().zip(engines()) {
+    for (stopped, whole) in eid_core::testkit::engines("linkage_jobs")
+        .into_iter()
+        .zip(eid_core::testkit::engines("linkage_jobs"))
+    {
         let (stopped, whole) = (stopped.as_ref(), whole.as_ref());
         populate(stopped, &people);
         populate(whole, &people);
@@ -412,7 +394,10 @@ fn two_runners_on_one_database_one_runs_the_job_the_other_takes_over_when_its_le
     let people = people();
     let rows = sector_rows(&people);
     let file = csv_of(&rows);
-    for (store, whole) in engines().into_iter().zip(engines()) {
+    for (store, whole) in eid_core::testkit::engines("linkage_jobs")
+        .into_iter()
+        .zip(eid_core::testkit::engines("linkage_jobs"))
+    {
         let (store, whole) = (store.as_ref(), whole.as_ref());
         populate(store, &people);
         populate(whole, &people);
@@ -509,7 +494,7 @@ fn two_runners_on_one_database_one_runs_the_job_the_other_takes_over_when_its_le
 fn an_xlsx_job_ends_as_the_csv_job_does_and_a_cancelled_job_keeps_what_it_wrote() {
     let people = people();
     let rows = sector_rows(&people);
-    for store in engines() {
+    for store in eid_core::testkit::engines("linkage_jobs") {
         let store = store.as_ref();
         populate(store, &people);
         let nation = acting(Role::Ministry, "VN");

@@ -6,9 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use eid_core::import::{import_generated, ImportOptions, OnError};
 use eid_core::linkage::dedupe;
 use eid_core::linkage::files::Mapping;
@@ -26,24 +23,6 @@ use time::{Date, OffsetDateTime};
 
 const TODAY: Date = date!(2026 - 11 - 23);
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-linkprop-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&format!("linkprop_{tag}"))).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn populate(store: &dyn Store, extra: &[Person]) -> Vec<Person> {
     let mut people: Vec<Person> = Generator::new(&GenConfig {
@@ -140,7 +119,7 @@ fn row(id: &str, p: &Person, extra: &str) -> String {
 
 #[test]
 fn a_death_is_proposed_once_and_confirmed_through_the_register() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("linkage_proposals") {
         let store = store.as_ref();
         let people = populate(store, &[]);
         define(store, "hotich-tu", "civil_deaths");
@@ -263,7 +242,7 @@ fn a_death_is_proposed_once_and_confirmed_through_the_register() {
 
 #[test]
 fn a_birth_is_proposed_with_its_gaps_and_confirmed_as_a_new_person() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("linkage_proposals") {
         let store = store.as_ref();
         let people = populate(store, &[]);
         define(store, "hotich-sinh", "civil_births");
@@ -356,7 +335,7 @@ fn a_birth_is_proposed_with_its_gaps_and_confirmed_as_a_new_person() {
 
 #[test]
 fn duplicates_are_proposed_merged_and_unmerged_and_lower_the_clean_score() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("linkage_proposals") {
         let store = store.as_ref();
         let base: Vec<Person> = Generator::new(&GenConfig {
             count: 500,

@@ -5,9 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use eid_core::accounts::{day_number, metric};
 use eid_core::import::{import_generated, ImportOptions, OnError};
 use eid_core::ops::{self, NewQuota, OutreachFilter, Split};
@@ -21,26 +18,6 @@ use time::{Date, OffsetDateTime};
 
 const TODAY: Date = date!(2026 - 11 - 23);
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-ops-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        let schema = format!("ops_{tag}");
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn code(s: &str) -> UnitCode {
     UnitCode::parse(s).unwrap()
@@ -112,7 +89,7 @@ fn denominators_leave_out_the_dead_the_emigrated_the_absent_and_children() {
         states.contains(&LifeState::Dead),
         "the generator should make some deaths"
     );
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         load(store.as_ref(), &persons);
         let got = ops::eligible_by_commune(store.as_ref(), &code("62"), TODAY).unwrap();
         let mut want: std::collections::HashMap<UnitCode, u64> = Default::default();
@@ -132,7 +109,7 @@ fn denominators_leave_out_the_dead_the_emigrated_the_absent_and_children() {
 
 #[test]
 fn kon_tum_on_30_may_2023_needed_8595_a_day() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         let q = ops::set_quota(
             s,
@@ -183,7 +160,7 @@ fn kon_tum_on_30_may_2023_needed_8595_a_day() {
 
 #[test]
 fn thanh_hoa_percentages_come_out_of_the_counters() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         let start = date!(2023 - 01 - 01);
         let deadline = date!(2023 - 12 - 31);
@@ -242,7 +219,7 @@ fn thanh_hoa_percentages_come_out_of_the_counters() {
 #[test]
 fn a_quota_splits_in_proportion_and_every_change_is_kept() {
     let persons = people(2000);
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         load(s, &persons);
         let q = ops::set_quota(
@@ -372,7 +349,7 @@ fn a_quota_splits_in_proportion_and_every_change_is_kept() {
 
 #[test]
 fn districts_rank_by_percent_with_the_change_since_yesterday() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         let units = Units::get();
         let districts: Vec<UnitCode> = units
@@ -447,7 +424,7 @@ fn districts_rank_by_percent_with_the_change_since_yesterday() {
 
 #[test]
 fn every_commune_of_a_province_ranks_with_its_status() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         let communes: Vec<UnitCode> = Units::get()
             .communes_under(Tree::Gso2024, &code("62"))
@@ -536,7 +513,7 @@ fn every_commune_of_a_province_ranks_with_its_status() {
 
 #[test]
 fn history_re_aggregates_into_the_2025_provinces() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         let units = Units::get();
         let kon_tum = units.communes_under(Tree::Gso2024, &code("62"))[0].code;
@@ -582,7 +559,7 @@ fn history_re_aggregates_into_the_2025_provinces() {
 
 #[test]
 fn reports_are_on_time_late_or_missing_per_period() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         let sched = ops::add_schedule(
             s,
@@ -647,7 +624,7 @@ fn reports_are_on_time_late_or_missing_per_period() {
 #[test]
 fn outreach_lists_the_unreached_and_a_reported_death_becomes_a_confirmed_change() {
     let persons = people(1500);
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         load(s, &persons);
         // The commune with the most eligible people.
@@ -786,7 +763,7 @@ fn outreach_lists_the_unreached_and_a_reported_death_becomes_a_confirmed_change(
 
 #[test]
 fn capacity_says_how_many_more_devices_meet_the_deadline() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         let unit = code("608");
         for i in 0..2 {
@@ -808,7 +785,7 @@ fn capacity_says_how_many_more_devices_meet_the_deadline() {
 
 #[test]
 fn a_stored_metric_the_code_does_not_know_is_a_corrupt_store_not_a_panic() {
-    for s in engines() {
+    for s in eid_core::testkit::engines("ops") {
         let s = s.as_ref();
         let q = ops::set_quota(
             s,
@@ -850,7 +827,7 @@ fn a_stored_metric_the_code_does_not_know_is_a_corrupt_store_not_a_panic() {
 
 #[test]
 fn a_proposal_with_a_life_status_the_code_does_not_know_is_refused_not_read_as_absent() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops") {
         let s = store.as_ref();
         let persons = people(40);
         load(s, &persons);

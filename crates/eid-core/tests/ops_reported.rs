@@ -6,9 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use eid_core::accounts::{day_number, metric};
 use eid_core::ops::service::{self as uc, FigureIn, ImportIn};
 use eid_core::ops::{self, FigureFilter, NewQuota, OpsError, Provenance, Put};
@@ -23,26 +20,6 @@ const TODAY: Date = date!(2026 - 11 - 23);
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
 const D1: Date = date!(2026 - 11 - 10);
 const D2: Date = date!(2026 - 11 - 11);
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-reported-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        let schema = format!("reported_{tag}");
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn code(s: &str) -> UnitCode {
     UnitCode::parse(s).unwrap()
@@ -156,7 +133,7 @@ fn list(store: &dyn Store, within: &UnitCode) -> Vec<ops::ReportedFigure> {
 
 #[test]
 fn a_reported_day_counts_only_when_the_unit_recorded_nothing_that_day() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_reported") {
         let s = store.as_ref();
         let (d, c0, c1) = units();
         // c0 reports 10 and records nothing; c1 reports 7 but recorded 3 itself: 3 stands.
@@ -229,7 +206,7 @@ fn a_reported_day_counts_only_when_the_unit_recorded_nothing_that_day() {
 
 #[test]
 fn a_correction_keeps_every_version_and_figures_do_not_nest() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_reported") {
         let s = store.as_ref();
         let (d, c0, _) = units();
         put(s, &c0, D1, 10, "").unwrap();
@@ -302,7 +279,7 @@ fn csv_file(rows: &[&str]) -> Vec<u8> {
 
 #[test]
 fn an_import_reports_bad_rows_by_line_and_writes_nothing_unless_told_to_skip() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_reported") {
         let s = store.as_ref();
         let (d, c0, c1) = units();
         let province = acting(Role::Province, code("62"));
@@ -413,7 +390,7 @@ fn an_import_reports_bad_rows_by_line_and_writes_nothing_unless_told_to_skip() {
 
 #[test]
 fn only_the_level_above_enters_a_units_figures() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_reported") {
         let s = store.as_ref();
         let (d, c0, _) = units();
         let fig = |unit: UnitCode| FigureIn {
@@ -484,7 +461,7 @@ fn event(store: &dyn Store, personal_id: &str, kind: &str, day: Date) {
 
 #[test]
 fn a_quota_as_a_share_of_a_base_and_a_cohort_quota_that_counts_its_members() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_reported") {
         let s = store.as_ref();
         let people = load_people(s);
         let units = Units::get();
@@ -677,7 +654,7 @@ fn a_quota_as_a_share_of_a_base_and_a_cohort_quota_that_counts_its_members() {
 /// events on their days.
 #[test]
 fn the_national_view_from_the_province_roll_up_matches_each_provinces_progress() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_reported") {
         let s = store.as_ref();
         let (_, c0, c1) = units();
         let hn = Units::get().communes_under(Tree::Gso2024, &code("01"))[0].code;

@@ -4,9 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use eid_core::audit::AuditQuery;
 use eid_core::ops::service;
 use eid_core::ops::{NewQuota, Split};
@@ -17,26 +14,6 @@ use time::macros::{date, datetime};
 use time::OffsetDateTime;
 
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-ops-service-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        let schema = format!("ops_service_{tag}");
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn code(s: &str) -> UnitCode {
     UnitCode::parse(s).unwrap()
@@ -107,7 +84,7 @@ fn line(target: &UnitCode, outcome: &str, rid: &str) -> (String, String, String)
 fn a_commune_officer_cannot_set_a_quota_and_the_refusal_is_audited() {
     let district = first_child(&code("62"));
     let commune = first_child(&district);
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_service") {
         let s = store.as_ref();
         let officer = acting(7, Role::Commune, commune, "req-commune");
         assert!(!service::may_set_quota(&officer.caller, &commune));
@@ -127,7 +104,7 @@ fn a_commune_officer_cannot_set_a_quota_and_the_refusal_is_audited() {
 fn a_province_officer_sets_its_districts_quota_but_not_another_provinces() {
     let mine = first_child(&code("62"));
     let theirs = first_child(&code("01"));
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_service") {
         let s = store.as_ref();
         let officer = acting(8, Role::Province, code("62"), "req-ok");
         let saved = service::set_quota(s, &officer, &quota(mine), "  the plan for 2026  ").unwrap();
@@ -177,7 +154,7 @@ fn a_province_officer_sets_its_districts_quota_but_not_another_provinces() {
 
 #[test]
 fn an_auditor_is_refused_and_the_refusal_is_audited() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_service") {
         let s = store.as_ref();
         let auditor = acting(9, Role::Auditor, UnitCode::NATION, "req-auditor");
         let r = service::set_quota(s, &auditor, &quota(code("62")), "audit");
@@ -202,7 +179,7 @@ fn an_auditor_is_refused_and_the_refusal_is_audited() {
 fn a_district_sees_its_provinces_quota_but_only_the_province_splits_it() {
     let district = first_child(&code("62"));
     let other_district = Units::get().children(Tree::Gso2024, &code("62"))[1].code;
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_service") {
         let s = store.as_ref();
         let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-ministry");
         let q = service::set_quota(s, &ministry, &quota(code("62")), "national plan").unwrap();
@@ -235,7 +212,7 @@ fn a_district_sees_its_provinces_quota_but_only_the_province_splits_it() {
 fn a_manual_split_that_does_not_add_up_is_refused_unless_its_difference_is_confirmed() {
     let district = first_child(&code("62"));
     let other_district = Units::get().children(Tree::Gso2024, &code("62"))[1].code;
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_service") {
         let s = store.as_ref();
         let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-ministry");
         let q = service::set_quota(s, &ministry, &quota(code("62")), "national plan").unwrap();
@@ -273,7 +250,7 @@ fn a_manual_split_that_does_not_add_up_is_refused_unless_its_difference_is_confi
 fn only_the_schedules_own_unit_submits_its_report_and_refusals_are_audited() {
     let district = first_child(&code("62"));
     let commune = first_child(&district);
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_service") {
         let s = store.as_ref();
         let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-ministry");
         let sched = service::add_schedule(
@@ -330,7 +307,7 @@ fn bad_code<T: std::fmt::Debug>(r: Result<T, Error>) -> String {
 
 #[test]
 fn dates_outside_2000_to_2100_are_refused_and_29_february_only_in_a_leap_year() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_service") {
         let s = store.as_ref();
         let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-dates");
         let q = |start, deadline| NewQuota {
@@ -437,7 +414,7 @@ fn dates_outside_2000_to_2100_are_refused_and_29_february_only_in_a_leap_year() 
 
 #[test]
 fn a_schedule_lists_a_bounded_number_of_periods() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_service") {
         let s = store.as_ref();
         let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-periods");
         service::add_schedule(
@@ -465,7 +442,7 @@ fn a_schedule_lists_a_bounded_number_of_periods() {
 fn targets_are_bounded_to_a_population_and_a_split_cannot_wrap() {
     let district = first_child(&code("62"));
     let other_district = Units::get().children(Tree::Gso2024, &code("62"))[1].code;
-    for store in engines() {
+    for store in eid_core::testkit::engines("ops_service") {
         let s = store.as_ref();
         let ministry = acting(1, Role::Ministry, UnitCode::NATION, "req-target");
         for target in [0, 200_000_001, i64::MAX as u64, u64::MAX] {

@@ -7,8 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-
 use eid_core::accounts::recovery::{self, Start, Status};
 use eid_core::accounts::{self as acc, Account, Refusal, Settings};
 use eid_core::import::{import_generated, ImportOptions, OnError};
@@ -25,20 +23,6 @@ const PASSWORD: &str = "mat-khau-dung-1";
 const PASSCODE: &str = "246810";
 const OLD_PHONE: &str = "0912345678";
 const NEW_PHONE: &str = "0987654321";
-
-fn engines(label: &str) -> Vec<Arc<dyn Store>> {
-    let mut out = vec![eid_core::testkit::fresh_store_on(
-        eid_core::testkit::Engine::Sqlite,
-        label,
-    )];
-    if eid_core::testkit::postgres_url().is_some() {
-        out.push(eid_core::testkit::fresh_store_on(
-            eid_core::testkit::Engine::Postgres,
-            label,
-        ));
-    }
-    out
-}
 
 /// The register and one account with [`PASSWORD`], [`PASSCODE`] and [`OLD_PHONE`].
 fn account(store: &dyn Store) -> Account {
@@ -141,7 +125,7 @@ fn start<'a>(a: &'a Account, passcode: &'a str, face: bool) -> Start<'a> {
 
 #[test]
 fn a_sim_swapper_without_passcode_or_face_is_refused_and_counted() {
-    for s in engines("recovery-swap") {
+    for s in eid_core::testkit::engines("recovery-swap") {
         let s = s.as_ref();
         let a = account(s);
         // Knows the personal ID, holds the number, guesses the passcode: refused.
@@ -169,7 +153,7 @@ fn a_sim_swapper_without_passcode_or_face_is_refused_and_counted() {
 
 #[test]
 fn the_owner_cancels_within_the_lock_and_the_recovery_never_completes() {
-    for s in engines("recovery-cancel") {
+    for s in eid_core::testkit::engines("recovery-cancel") {
         let s = s.as_ref();
         let a = account(s);
         // The attacker has the passcode and fooled the face check.
@@ -252,7 +236,7 @@ fn the_owner_cancels_within_the_lock_and_the_recovery_never_completes() {
 
 #[test]
 fn an_honest_recovery_binds_the_new_phone_after_the_lock() {
-    for s in engines("recovery-honest") {
+    for s in eid_core::testkit::engines("recovery-honest") {
         let s = s.as_ref();
         let a = account(s);
         let handle = recovery::start(s, &start(&a, PASSCODE, true), NOW).unwrap();
@@ -288,7 +272,7 @@ fn an_honest_recovery_binds_the_new_phone_after_the_lock() {
 
 #[test]
 fn parallel_starts_are_held_to_the_attempt_limit() {
-    for s in engines("recovery-parallel") {
+    for s in eid_core::testkit::engines("recovery-parallel") {
         let a = account(s.as_ref());
         let granted = std::sync::atomic::AtomicU32::new(0);
         let limited = std::sync::atomic::AtomicU32::new(0);

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use eid_core::accounts::Refusal;
 use eid_core::import::{import_generated, ImportOptions, OnError};
@@ -23,24 +22,6 @@ const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
 const PASSWORD: &str = "Mật-khẩu-đủ-dài-42";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-register-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        let schema = format!("register_{tag}");
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn code(s: &str) -> UnitCode {
     UnitCode::parse(s).unwrap()
@@ -122,7 +103,7 @@ fn stored(store: &dyn Store, id: &PersonalId) -> StoredPerson {
 
 #[test]
 fn a_read_in_scope_is_audited_ok_and_outside_denied_with_the_request_id() {
-    for s in engines() {
+    for s in eid_core::testkit::engines("register") {
         let s = s.as_ref();
         let p = populate(s);
         let commune = officer(s, "xa", Role::Commune, p.residence.unit);
@@ -174,7 +155,7 @@ fn a_read_in_scope_is_audited_ok_and_outside_denied_with_the_request_id() {
 
 #[test]
 fn an_unknown_id_is_not_found_and_audited_failed() {
-    for s in engines() {
+    for s in eid_core::testkit::engines("register") {
         let s = s.as_ref();
         let p = populate(s);
         let province = officer(s, "tinh", Role::Province, code("62"));
@@ -214,7 +195,7 @@ fn an_unknown_id_is_not_found_and_audited_failed() {
 
 #[test]
 fn an_auditor_reads_the_trail_and_nothing_else() {
-    for s in engines() {
+    for s in eid_core::testkit::engines("register") {
         let s = s.as_ref();
         let p = populate(s);
         let auditor = officer(s, "kiemtra", Role::Auditor, UnitCode::NATION);
@@ -256,7 +237,7 @@ fn an_auditor_reads_the_trail_and_nothing_else() {
 
 #[test]
 fn a_correction_needs_a_reason_and_the_current_version() {
-    for s in engines() {
+    for s in eid_core::testkit::engines("register") {
         let s = s.as_ref();
         let p = populate(s);
         let commune = officer(s, "xa", Role::Commune, p.residence.unit);
@@ -339,7 +320,7 @@ fn a_correction_needs_a_reason_and_the_current_version() {
 
 #[test]
 fn a_good_correction_is_an_updated_event_by_the_officer() {
-    for s in engines() {
+    for s in eid_core::testkit::engines("register") {
         let s = s.as_ref();
         let p = populate(s);
         let commune = officer(s, "xa", Role::Commune, p.residence.unit);
@@ -404,7 +385,7 @@ fn a_good_correction_is_an_updated_event_by_the_officer() {
 
 #[test]
 fn staff_sign_in_answers_the_same_for_unknown_users_and_wrong_passwords() {
-    for s in engines() {
+    for s in eid_core::testkit::engines("register") {
         let s = s.as_ref();
         let commune = officer(s, "xa.62", Role::Commune, code("62"));
         let disabled = officer(s, "nghi.62", Role::Commune, code("62"));
@@ -672,7 +653,7 @@ fn staff_reads_reach_the_data_use_log_once_each() {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("eid-fold-test-{}_{n}", std::process::id()));
     let sqlite_url = format!("sqlite://{}", dir.join("eid.db").display());
-    let mut stores = engines();
+    let mut stores = eid_core::testkit::engines("register");
     stores[0] = eid_core::open(&sqlite_url).unwrap();
     stores[0].migrate().unwrap();
     for s in &stores {

@@ -7,7 +7,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use eid_core::import::{import_generated, ImportOptions, OnError};
@@ -26,26 +25,6 @@ use time::{Date, Duration, OffsetDateTime};
 
 const TODAY: Date = date!(2026 - 11 - 23);
 const NOW: OffsetDateTime = datetime!(2026-11-23 02:00 UTC);
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-residence-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        let schema = format!("residence_{tag}");
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn code(s: &str) -> UnitCode {
     UnitCode::parse(s).unwrap()
@@ -248,7 +227,7 @@ fn attachments_are_checked_by_their_bytes_and_size() {
 
 #[test]
 fn a_temporary_residence_is_asked_answered_approved_into_the_register() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("residence") {
         let store = store.as_ref();
         let people = populate(store);
         let p = &people[0];
@@ -394,7 +373,7 @@ fn a_temporary_residence_is_asked_answered_approved_into_the_register() {
 
 #[test]
 fn double_submissions_are_refused_also_in_parallel() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("residence") {
         let people = populate(store.as_ref());
         let p = people[0].clone();
         let there = a_commune_other_than(store.as_ref(), &p);
@@ -434,7 +413,7 @@ fn double_submissions_are_refused_also_in_parallel() {
 
 #[test]
 fn each_procedure_keeps_its_rules() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("residence") {
         let store = store.as_ref();
         let people = populate(store);
         let p = &people[2];
@@ -671,7 +650,7 @@ fn each_procedure_keeps_its_rules() {
 
 #[test]
 fn the_confirmation_verifies_and_one_altered_byte_is_refused() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("residence") {
         let store = store.as_ref();
         let people = populate(store);
         let p = &people[0];

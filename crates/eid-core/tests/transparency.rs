@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
-
 use eid_core::oidc::keys::Kek;
 use eid_core::store::{NewStaff, Role};
 use eid_core::transparency::{self, checkpoint, merkle, reports, DataUse, Who};
@@ -16,20 +14,6 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
-
-fn engines(label: &str) -> Vec<Arc<dyn Store>> {
-    let mut out = vec![eid_core::testkit::fresh_store_on(
-        eid_core::testkit::Engine::Sqlite,
-        label,
-    )];
-    if eid_core::testkit::postgres_url().is_some() {
-        out.push(eid_core::testkit::fresh_store_on(
-            eid_core::testkit::Engine::Postgres,
-            label,
-        ));
-    }
-    out
-}
 
 fn h(hex: &str) -> merkle::Hash {
     let mut out = [0u8; 32];
@@ -276,7 +260,7 @@ fn tamper(store: &dyn Store, seq: u64) {
 
 #[test]
 fn entries_are_included_in_signed_checkpoints_and_tampering_is_named() {
-    for s in engines("transparency-log") {
+    for s in eid_core::testkit::engines("transparency-log") {
         let s = s.as_ref();
         let kek = Kek::random();
         let pid = "001099000123";
@@ -355,7 +339,7 @@ fn entries_are_included_in_signed_checkpoints_and_tampering_is_named() {
 
 #[test]
 fn concurrent_records_get_distinct_gapless_leaves() {
-    for s in engines("transparency-parallel") {
+    for s in eid_core::testkit::engines("transparency-parallel") {
         std::thread::scope(|scope| {
             for t in 0..4 {
                 let s = s.clone();
@@ -375,7 +359,7 @@ fn concurrent_records_get_distinct_gapless_leaves() {
 
 #[test]
 fn a_misuse_report_reaches_the_auditors_and_its_answer_the_citizen() {
-    for s in engines("transparency-reports") {
+    for s in eid_core::testkit::engines("transparency-reports") {
         let s = s.as_ref();
         let pid = "001099000123";
         let clerk = officer(s, "clerk", Role::Commune, "00004");
@@ -417,7 +401,7 @@ fn a_misuse_report_reaches_the_auditors_and_its_answer_the_citizen() {
 
 #[test]
 fn an_officer_code_says_the_unit_while_fresh_and_nothing_else() {
-    for s in engines("transparency-officer") {
+    for s in eid_core::testkit::engines("transparency-officer") {
         let s = s.as_ref();
         let clerk = officer(s, "clerk", Role::Commune, "00004");
         let issued = officer_code::issue(s, &Acting::new(clerk, "rid-o", NOW)).unwrap();

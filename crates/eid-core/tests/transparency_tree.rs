@@ -7,29 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use eid_core::oidc::keys::Kek;
+use eid_core::sql;
 use eid_core::transparency::{self, checkpoint, merkle, tree, DataUse, Who};
-use eid_core::{sql, Store};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-12-04 09:00 UTC);
-
-fn engines(label: &str) -> Vec<Arc<dyn Store>> {
-    let mut out = vec![eid_core::testkit::fresh_store_on(
-        eid_core::testkit::Engine::Sqlite,
-        label,
-    )];
-    if eid_core::testkit::postgres_url().is_some() {
-        out.push(eid_core::testkit::fresh_store_on(
-            eid_core::testkit::Engine::Postgres,
-            label,
-        ));
-    }
-    out
-}
 
 /// A small deterministic generator (xorshift), so a failure can be replayed.
 struct Rng(u64);
@@ -234,7 +219,7 @@ fn use_of(n: u64) -> DataUse {
 
 #[test]
 fn stored_tree_proofs_equal_the_full_computation_and_a_forged_node_is_named() {
-    for s in engines("transparency-tree") {
+    for s in eid_core::testkit::engines("transparency-tree") {
         let s = s.as_ref();
         let kek = Kek::random();
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);

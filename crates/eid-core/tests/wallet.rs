@@ -5,9 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use eid_core::import::{import_generated, ImportOptions, OnError};
 use eid_core::linkage::files::Mapping;
 use eid_core::linkage::service::{self, Source};
@@ -26,24 +23,6 @@ use time::{Date, Duration, OffsetDateTime};
 const TODAY: Date = date!(2026 - 11 - 23);
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
 const ISSUER: &str = "https://eid.example";
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-wallet-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&format!("wallet_{tag}"))).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 fn populate(store: &dyn Store) -> Vec<Person> {
     let people: Vec<Person> = Generator::new(&GenConfig {
@@ -127,7 +106,7 @@ fn adult(people: &[Person]) -> &Person {
 
 #[test]
 fn documents_appear_once_matched_and_presentations_verify_only_as_issued() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("wallet") {
         let store = store.as_ref();
         let people = populate(store);
         let p = adult(&people).clone();

@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use eid_core::accounts::web_session::{self as ws, WebSession};
@@ -22,26 +21,6 @@ const TODAY: Date = date!(2026 - 11 - 23);
 const NOW: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
 const PASSWORD: &str = "mat-khau-dung-1";
 const PASSCODE: &str = "246810";
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn engines() -> Vec<Arc<dyn Store>> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tag = format!("{}_{n}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("eid-websession-test-{tag}"));
-    let mut out: Vec<Arc<dyn Store>> = Vec::new();
-    out.push(eid_core::open(&format!("sqlite://{}", dir.join("eid.db").display())).unwrap());
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
-        let schema = format!("websession_{tag}");
-        out.push(Arc::new(
-            eid_core::pg::PgStore::connect(&url, Some(&schema)).unwrap(),
-        ));
-    }
-    for s in &out {
-        s.migrate().unwrap();
-    }
-    out
-}
 
 /// Three wrong secrets lock out for ten minutes.
 fn settings() -> Settings {
@@ -196,7 +175,7 @@ fn found(f: &Fixture, token: &str, now: OffsetDateTime) -> Option<WebSession> {
 
 #[test]
 fn a_new_browser_needs_the_code_then_gets_a_level_one_session() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("web_session") {
         let f = fixture(store);
         let s = settings();
         let out = ws::sign_in(
@@ -257,7 +236,7 @@ fn a_new_browser_needs_the_code_then_gets_a_level_one_session() {
 
 #[test]
 fn a_session_ends_when_idle_at_its_absolute_end_and_when_ended() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("web_session") {
         let f = fixture(store);
         let s = Settings {
             web_idle: Duration::minutes(30),
@@ -290,7 +269,7 @@ fn a_session_ends_when_idle_at_its_absolute_end_and_when_ended() {
 
 #[test]
 fn the_passcode_raises_only_a_level_two_account() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("web_session") {
         let f = fixture(store);
         let s = settings();
         let token = web_sign_in(&f, &s, NOW);
@@ -331,7 +310,7 @@ fn the_passcode_raises_only_a_level_two_account() {
 
 #[test]
 fn a_lock_ends_the_session_and_a_device_can_be_signed_out() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("web_session") {
         let f = fixture(store);
         let s = settings();
         let token = web_sign_in(&f, &s, NOW);
@@ -388,7 +367,7 @@ fn reload(f: &Fixture) -> Account {
 
 #[test]
 fn the_demo_finds_an_active_unlocked_account_of_a_level() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("web_session") {
         let f = fixture(store);
         let one = acc::sample_account(f.store.as_ref(), AccountLevel::One).unwrap();
         assert_eq!(one.map(|a| a.id), Some(f.account.id));
@@ -404,7 +383,7 @@ fn the_demo_finds_an_active_unlocked_account_of_a_level() {
 
 #[test]
 fn unlock_own_lifts_only_the_holders_lock_and_shows_the_rest() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("web_session") {
         let f = fixture(store);
         let s = settings();
         acc::set_lock(f.store.as_ref(), &f.account, acc::LockBy::Holder, true, NOW).unwrap();
@@ -440,7 +419,7 @@ fn unlock_own_lifts_only_the_holders_lock_and_shows_the_rest() {
 
 #[test]
 fn a_guardian_sees_the_children_the_register_records() {
-    for store in engines() {
+    for store in eid_core::testkit::engines("web_session") {
         let f = fixture(store);
         assert!(acc::children_of(f.store.as_ref(), &f.account.personal_id)
             .unwrap()

@@ -91,6 +91,16 @@ pub fn fresh_store_on(engine: Engine, label: &str) -> Arc<dyn Store> {
     store
 }
 
+/// A fresh, migrated store on SQLite, and one on PostgreSQL when the tests have a server
+/// ([`postgres_url`]): a conformance test runs its body on each.
+pub fn engines(label: &str) -> Vec<Arc<dyn Store>> {
+    let mut out = vec![fresh_store_on(Engine::Sqlite, label)];
+    if postgres_url().is_some() {
+        out.push(fresh_store_on(Engine::Postgres, label));
+    }
+    out
+}
+
 /// A fresh, migrated store on the engine named by `EID_TEST_ENGINE`.
 pub fn fresh_store(label: &str) -> Arc<dyn Store> {
     fresh_store_on(Engine::from_env(), label)
