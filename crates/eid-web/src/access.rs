@@ -61,6 +61,26 @@ pub async fn read_person(
     result
 }
 
+/// [`read_person`] with the person's residency, in the same store call (the API's lookup: one
+/// trip to a blocking thread and the pool on PostgreSQL, not two).
+pub async fn read_person_and_residency(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<(StoredPerson, eid_domain::Residency), AppError> {
+    let id = parse_id(raw_id)?;
+    let acting = acting(state, caller);
+    let result = state
+        .read(move |store| {
+            let p = register::read_person(store, &acting, &id)?;
+            let residency = eid_core::residence::residency_of(store, &p.person.id)?;
+            Ok((p, residency))
+        })
+        .await;
+    count(state, &result, crate::metrics::Metrics::person_read);
+    result
+}
+
 /// One person and their full history, if the caller may see them. Audited as `person.read`.
 pub async fn person_history(
     state: &AppState,

@@ -99,11 +99,7 @@ async fn person(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<PersonJson>, AppError> {
-    let p = access::read_person(&state, &caller, &id).await?;
-    let pid = p.person.id;
-    let residency = state
-        .read(move |store| Ok(eid_core::residence::residency_of(store, &pid)?))
-        .await?;
+    let (p, residency) = access::read_person_and_residency(&state, &caller, &id).await?;
     let mut json = PersonJson::new(&p, state.today());
     json.residency = Some(crate::wire::ResidencyJson::new(&residency));
     Ok(Json(json))
