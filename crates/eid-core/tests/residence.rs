@@ -231,6 +231,14 @@ fn a_temporary_residence_is_asked_answered_approved_into_the_register() {
         let store = store.as_ref();
         let people = populate(store);
         let p = &people[0];
+        // Before any procedure: the person, no residency row, the empty residency; an unknown
+        // ID, nothing.
+        let (before, none) = store.person_and_residency(&p.id).unwrap().unwrap();
+        assert_eq!(before.person, *p);
+        assert_eq!(none, eid_domain::Residency::default());
+        let unknown = eid_domain::PersonalId::parse("001099000001").unwrap();
+        assert!(store.person(&unknown).unwrap().is_none());
+        assert!(store.person_and_residency(&unknown).unwrap().is_none());
         let there = a_commune_other_than(store, p);
         let files = attach::check(
             vec![Upload {
@@ -339,6 +347,14 @@ fn a_temporary_residence_is_asked_answered_approved_into_the_register() {
             Some(date!(2027 - 11 - 01))
         );
         assert_eq!(last.changes["temp_until"][1], "2027-11-01");
+        // The lookup's one-statement read agrees with the two reads it replaces.
+        let (both_p, both_r) = store.person_and_residency(&p.id).unwrap().unwrap();
+        assert_eq!(both_p, store.person(&p.id).unwrap().unwrap());
+        assert_eq!(
+            both_r,
+            eid_core::residence::residency_of(store, &p.id).unwrap()
+        );
+        assert_eq!(both_r.temp_until, Some(date!(2027 - 11 - 01)));
         assert_eq!(
             eid_core::residency::replay(&store.history(&p.id).unwrap()),
             Some(eid_core::residence::residency_of(store, &p.id).unwrap())

@@ -13,6 +13,17 @@ use time::OffsetDateTime;
 use crate::sql::{Tx, Val};
 use crate::store::{to_ms, Actor, PersonEvent, StoreError};
 
+/// The columns [`load`] reads, in [`from_row`]'s order (an engine that joins them to the person
+/// row selects these).
+pub const COLUMNS: &str = "temp_until, absence_from, absence_to, absence_place";
+
+/// The residency from its four stored texts (absent ones empty), in [`COLUMNS`] order.
+pub fn from_texts(f: [Option<String>; 4]) -> Result<Residency, StoreError> {
+    let [a, b, c, d] = f.map(Option::unwrap_or_default);
+    Residency::from_fields(&[a.as_str(), b.as_str(), c.as_str(), d.as_str()])
+        .ok_or_else(|| StoreError::Corrupt("person_residency".into()))
+}
+
 fn from_row(row: &[Val]) -> Result<Residency, StoreError> {
     let mut f: [String; 4] = Default::default();
     for (slot, v) in f.iter_mut().zip(row) {

@@ -584,6 +584,31 @@ impl Store for SqliteStore {
         })
     }
 
+    fn person_and_residency(
+        &self,
+        id: &PersonalId,
+    ) -> Result<Option<(StoredPerson, eid_domain::Residency)>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {PERSON_COLUMNS}, {} FROM person \
+                 LEFT JOIN person_residency USING (personal_id) WHERE personal_id = ?1",
+                crate::residency::COLUMNS
+            ))?;
+            let mut rows = stmt.query([id.as_str()])?;
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            let p = stored_person(row)?;
+            let r = crate::residency::from_texts([
+                row.get(20)?,
+                row.get(21)?,
+                row.get(22)?,
+                row.get(23)?,
+            ])?;
+            Ok(Some((p, r)))
+        })
+    }
+
     fn history(&self, id: &PersonalId) -> Result<Vec<PersonEvent>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(

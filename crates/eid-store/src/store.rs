@@ -358,6 +358,19 @@ pub trait Store: Send + Sync {
 
     // Persons.
     fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError>;
+    /// A person and their residence fields beyond the 18 columns (`person_residency`), read
+    /// together: the person lookup's hot path. The engines answer it with one statement; this
+    /// default reads one after the other.
+    fn person_and_residency(
+        &self,
+        id: &PersonalId,
+    ) -> Result<Option<(StoredPerson, eid_domain::Residency)>, StoreError> {
+        let Some(p) = self.person(id)? else {
+            return Ok(None);
+        };
+        let r = crate::sql::read(self.db(), |tx| crate::residency::load(tx, id))?;
+        Ok(Some((p, r)))
+    }
     fn history(&self, id: &PersonalId) -> Result<Vec<PersonEvent>, StoreError>;
     fn search(&self, q: &SearchQuery) -> Result<Vec<StoredPerson>, StoreError>;
     /// The members of a household whose permanent residence is in `within`'s subtree, eldest

@@ -71,11 +71,7 @@ pub async fn read_person_and_residency(
     let id = parse_id(raw_id)?;
     let acting = acting(state, caller);
     let result = state
-        .read(move |store| {
-            let p = register::read_person(store, &acting, &id)?;
-            let residency = eid_core::residence::residency_of(store, &p.person.id)?;
-            Ok((p, residency))
-        })
+        .read(move |store| Ok(register::read_person_and_residency(store, &acting, &id)?))
         .await;
     count(state, &result, crate::metrics::Metrics::person_read);
     result

@@ -19,6 +19,6 @@ pub mod units;
 
 pub use correct::{check_reason, correct_person, MAX_REASON_CHARS};
 pub use parse::{parse_id, parse_tree, parse_unit};
-pub use read::{household_members, person_history, read_person};
+pub use read::{household_members, person_history, read_person, read_person_and_residency};
 pub use search::{parse_search, search, SearchParams, MAX_LIMIT};
 pub use units::{unit_view, units_by_name, UnitView};

@@ -15,6 +15,23 @@ pub fn read_person(
     load(store, acting, id, false).map(|(p, _)| p)
 }
 
+/// One person and their residence fields (temporary stay, absence), read together, if the
+/// caller may see them: the lookup API's answer. Audited as `person.read`.
+pub fn read_person_and_residency(
+    store: &dyn Store,
+    acting: &Acting,
+    id: &PersonalId,
+) -> Result<(StoredPerson, eid_domain::Residency), Error> {
+    let found = if acting.caller.not_auditor().is_ok() {
+        store.person_and_residency(id)?
+    } else {
+        None
+    };
+    let (person, residency) = checked(store, acting, id, found, |(p, _)| p)?;
+    crate::transparency::staff_reads::record_read(store, acting, id.as_str())?;
+    Ok((person, residency))
+}
+
 /// One person and their full history, if the caller may see them. Audited as `person.read`.
 pub fn person_history(
     store: &dyn Store,
@@ -24,29 +41,49 @@ pub fn person_history(
     load(store, acting, id, true)
 }
 
-fn load(
+/// `found` (what the store holds for `id`) if the caller may see it; otherwise the refusal,
+/// audited as `person.read` (`denied` or `failed`). An auditor is refused before the store is
+/// asked about the person's unit.
+fn checked<T>(
     store: &dyn Store,
     acting: &Acting,
     id: &PersonalId,
-    with_history: bool,
-) -> Result<(StoredPerson, Vec<PersonEvent>), Error> {
+    found: Option<T>,
+    person: impl Fn(&T) -> &StoredPerson,
+) -> Result<T, Error> {
     use crate::transparency::staff_reads::ACTION;
     let target = id.as_str();
     if let Err(e) = acting.caller.not_auditor() {
         acting.audit(store, ACTION, target, "denied")?;
         return Err(e);
     }
-    let Some(person) = store.person(id)? else {
+    let Some(found) = found else {
         acting.audit(store, ACTION, target, "failed")?;
         return Err(Error::not_found(
             "person.not_found",
             "no person has this personal ID",
         ));
     };
-    if !acting.caller.sees(&person.person.residence.unit) {
+    if !acting.caller.sees(&person(&found).person.residence.unit) {
         acting.audit(store, ACTION, target, "denied")?;
         return Err(Error::ScopeDenied);
     }
+    Ok(found)
+}
+
+fn load(
+    store: &dyn Store,
+    acting: &Acting,
+    id: &PersonalId,
+    with_history: bool,
+) -> Result<(StoredPerson, Vec<PersonEvent>), Error> {
+    let target = id.as_str();
+    let found = if acting.caller.not_auditor().is_ok() {
+        store.person(id)?
+    } else {
+        None
+    };
+    let person = checked(store, acting, id, found, |p| p)?;
     let history = if with_history {
         store.history(id)?
     } else {

@@ -64,6 +64,30 @@ impl Store for PgStore {
         row.as_ref().map(stored_person).transpose()
     }
 
+    fn person_and_residency(
+        &self,
+        id: &PersonalId,
+    ) -> Result<Option<(StoredPerson, eid_domain::Residency)>, StoreError> {
+        let mut conn = self.reader()?;
+        let row = conn
+            .c()?
+            .query_opt(
+                &format!(
+                    "SELECT {PERSON_COLS}, version, updated_at, {} FROM person \
+                     LEFT JOIN person_residency USING (personal_id) WHERE personal_id = $1",
+                    crate::residency::COLUMNS
+                ),
+                &[&id.as_str()],
+            )
+            .map_err(db)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let text = |i: usize| row.try_get::<_, Option<String>>(i).map_err(db);
+        let r = crate::residency::from_texts([text(20)?, text(21)?, text(22)?, text(23)?])?;
+        Ok(Some((stored_person(&row)?, r)))
+    }
+
     fn history(&self, id: &PersonalId) -> Result<Vec<PersonEvent>, StoreError> {
         let mut conn = self.reader()?;
         let rows = conn
