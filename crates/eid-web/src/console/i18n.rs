@@ -40,31 +40,49 @@ impl Lang {
             .unwrap_or_default()
     }
 
-    /// The translation of `key`, or the key itself when it is missing.
+    /// The translation of `key`, or [`MISSING`] when it is missing.
     pub fn t(self, key: &str) -> &'static str {
-        match TABLE
-            .iter()
-            .chain(ops2::TABLE)
-            .chain(link::TABLE)
-            .chain(crate::oidc::i18n::TABLE)
-            .chain(crate::citizen::i18n::TABLE)
-            .chain(crate::wallet::i18n::TABLE)
-            .chain(crate::oidc_admin::i18n::TABLE)
-            .chain(crate::stay::i18n::TABLE)
-            .chain(crate::admission::i18n::TABLE)
-            .chain(crate::trust::i18n::TABLE)
-            .chain(crate::linkage::i18n::TABLE)
-            .chain(walk::TABLE)
-            .chain(crate::residence::i18n::TABLE)
-            .find(|(k, _, _)| *k == key)
-        {
-            Some((_, vi, en)) => match self {
+        match index().get(key) {
+            Some((vi, en)) => match self {
                 Lang::Vi => vi,
                 Lang::En => en,
             },
             None => MISSING,
         }
     }
+}
+
+/// Every table of strings: the console's and each area's, (key, Vietnamese, English).
+fn tables() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    TABLE
+        .iter()
+        .chain(ops2::TABLE)
+        .chain(link::TABLE)
+        .chain(crate::oidc::i18n::TABLE)
+        .chain(crate::citizen::i18n::TABLE)
+        .chain(crate::wallet::i18n::TABLE)
+        .chain(crate::oidc_admin::i18n::TABLE)
+        .chain(crate::stay::i18n::TABLE)
+        .chain(crate::admission::i18n::TABLE)
+        .chain(crate::trust::i18n::TABLE)
+        .chain(crate::linkage::i18n::TABLE)
+        .chain(walk::TABLE)
+        .chain(crate::residence::i18n::TABLE)
+}
+
+type Index = std::collections::HashMap<&'static str, (&'static str, &'static str)>;
+
+/// The tables by key, built on first use: a page asks for a few hundred strings, and a scan of
+/// every table for each cost a 404 page more than the request around it.
+fn index() -> &'static Index {
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut map = Index::new();
+        for (k, vi, en) in tables() {
+            map.entry(*k).or_insert((*vi, *en));
+        }
+        map
+    })
 }
 
 /// The operations console's second pass (closing quotas, the national view, the unit picker).
@@ -729,18 +747,7 @@ mod tests {
     #[test]
     fn keys_are_unique_and_both_languages_are_filled() {
         let mut seen = std::collections::HashSet::new();
-        for (k, vi, en) in TABLE
-            .iter()
-            .chain(ops2::TABLE)
-            .chain(link::TABLE)
-            .chain(crate::oidc::i18n::TABLE)
-            .chain(crate::citizen::i18n::TABLE)
-            .chain(crate::oidc_admin::i18n::TABLE)
-            .chain(crate::stay::i18n::TABLE)
-            .chain(crate::admission::i18n::TABLE)
-            .chain(crate::trust::i18n::TABLE)
-            .chain(crate::linkage::i18n::TABLE)
-            .chain(walk::TABLE)
+        for (k, vi, en) in tables()
         {
             assert!(seen.insert(*k), "duplicate key {k}");
             assert!(!vi.is_empty() && !en.is_empty(), "{k}");
