@@ -40,6 +40,9 @@ pub enum AppError {
     Unauthenticated,
     /// The credentials are unknown, revoked or expired.
     BadCredentials,
+    /// A relying party's client authentication (`client_secret_basic`, `private_key_jwt`) is
+    /// missing or failed; the message says which without telling whether the client exists.
+    BadClient(String),
     /// The caller may not see this (outside their unit, or their role has no access).
     ScopeDenied,
     /// The form's CSRF token is missing or wrong.
@@ -78,7 +81,9 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated | AppError::BadCredentials | AppError::BadClient(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             AppError::ScopeDenied | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -93,6 +98,7 @@ impl AppError {
             AppError::BadRequest { code, .. } | AppError::NotFound { code, .. } => code,
             AppError::Unauthenticated => "auth.required",
             AppError::BadCredentials => "auth.invalid",
+            AppError::BadClient(_) => "client.invalid",
             AppError::ScopeDenied => "scope.denied",
             AppError::Csrf => "auth.csrf",
             AppError::RateLimited { .. } => "auth.rate_limited",
@@ -106,7 +112,8 @@ impl AppError {
         match self {
             AppError::BadRequest { message, .. }
             | AppError::NotFound { message, .. }
-            | AppError::Refused { message, .. } => message.clone(),
+            | AppError::Refused { message, .. }
+            | AppError::BadClient(message) => message.clone(),
             AppError::Unauthenticated => {
                 "authentication required: send Authorization: Bearer <token>".to_owned()
             }
@@ -158,6 +165,12 @@ impl AppError {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            AppError::BadClient(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"eid\""),
+                );
             }
             _ => {}
         }
@@ -293,6 +306,7 @@ mod tests {
             (AppError::bad("person.bad_id", "x"), 400, "person.bad_id"),
             (AppError::Unauthenticated, 401, "auth.required"),
             (AppError::BadCredentials, 401, "auth.invalid"),
+            (AppError::BadClient("x".into()), 401, "client.invalid"),
             (AppError::ScopeDenied, 403, "scope.denied"),
             (AppError::Csrf, 403, "auth.csrf"),
             (

@@ -1,5 +1,6 @@
 //! Per-source limits on the citizen routes that check a secret or send an SMS, and the source
-//! address they key on.
+//! address they key on; the failed client authentications of relying parties per source, and
+//! the presentation checks of each relying party.
 //!
 //! Each kind of route has a keyed GCRA limiter (`governor`) per source address, in memory: it
 //! answers before any database work or hash, so a single address cannot spray guesses across
@@ -43,6 +44,11 @@ pub struct Limits {
     /// Failed client authentications at the token and pushed-request endpoints one source
     /// address may make per hour; past it, that source's client checks wait for the hour to end.
     pub client_auth_failures_per_hour: u32,
+    /// Presentation checks one relying party (client) may make at
+    /// `/api/v1/presentations/verify` at once…
+    pub client_presentation_burst: u32,
+    /// …and then per hour.
+    pub client_presentation_per_hour: u32,
     /// The longest a password, passcode or code check waits for a hashing thread, in
     /// milliseconds; a check expected to wait longer is refused at once with `503 server.busy`
     /// and `Retry-After` (see the hashing pool).
@@ -60,6 +66,8 @@ impl Default for Limits {
             code_issues_per_hour: 3,
             code_guesses_per_hour: 10,
             client_auth_failures_per_hour: 20,
+            client_presentation_burst: 100,
+            client_presentation_per_hour: 36_000,
             hash_wait_ms: 1_000,
         }
     }
@@ -78,6 +86,11 @@ impl Limits {
             (
                 "client_auth_failures_per_hour",
                 self.client_auth_failures_per_hour,
+            ),
+            ("client_presentation_burst", self.client_presentation_burst),
+            (
+                "client_presentation_per_hour",
+                self.client_presentation_per_hour,
             ),
             ("hash_wait_ms", self.hash_wait_ms),
         ] {
@@ -103,8 +116,12 @@ pub struct SourceLimits {
     trusted: Vec<IpAddr>,
     secret: DefaultKeyedRateLimiter<IpAddr>,
     sms: DefaultKeyedRateLimiter<IpAddr>,
-    /// Failed client authentications (the token and pushed-request endpoints).
+    /// Failed client authentications (the token, pushed-request and presentation endpoints).
     pub client_auth: FailureBudget,
+    /// Presentation checks per relying party, keyed by client id. Taken only once the client
+    /// has authenticated, so a stranger sending wrong secrets under a client's id spends the
+    /// stranger's own address's budget, not the client's.
+    presentations: DefaultKeyedRateLimiter<String>,
 }
 
 /// A budget of failed checks per source address in a fixed window. A check runs freely (a
@@ -181,6 +198,10 @@ impl SourceLimits {
                 l.client_auth_failures_per_hour,
                 Duration::from_secs(3600),
             ),
+            presentations: governor::RateLimiter::keyed(quota(
+                l.client_presentation_burst,
+                l.client_presentation_per_hour,
+            )),
         }
     }
 
@@ -219,6 +240,22 @@ impl SourceLimits {
                 retry_after: wait.as_secs().max(1),
             }
         })
+    }
+
+    /// Takes one presentation check from an authenticated client's allowance, or says how long
+    /// to wait.
+    pub fn take_presentation(&self, client_id: &str) -> Result<(), AppError> {
+        if self.presentations.len() >= SWEEP_AT {
+            self.presentations.retain_recent();
+        }
+        self.presentations
+            .check_key(&client_id.to_owned())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                AppError::RateLimited {
+                    retry_after: wait.as_secs().max(1),
+                }
+            })
     }
 
     /// [`SourceLimits::take`] for a request's parts.
@@ -294,5 +331,21 @@ mod tests {
             Err(AppError::RateLimited { retry_after }) if retry_after > 0
         ));
         l.take(Kind::Secret, IpAddr::from([192, 0, 2, 2])).unwrap();
+    }
+
+    #[test]
+    fn a_client_gets_its_presentation_burst_then_waits() {
+        let l = SourceLimits::new(&Limits {
+            client_presentation_burst: 3,
+            ..Limits::default()
+        });
+        for _ in 0..3 {
+            l.take_presentation("bank").unwrap();
+        }
+        assert!(matches!(
+            l.take_presentation("bank"),
+            Err(AppError::RateLimited { retry_after }) if retry_after > 0
+        ));
+        l.take_presentation("hospital").unwrap();
     }
 }

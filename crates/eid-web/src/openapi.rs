@@ -102,7 +102,8 @@ impl utoipa::IntoResponses for Errors {
     }
 }
 
-/// The two bearer schemes: staff API tokens and citizen sessions.
+/// The security schemes: staff API tokens and citizen sessions (bearer), relying parties'
+/// client credentials (Basic).
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
@@ -128,6 +129,18 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "client",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "A relying party's client id and secret (`client_secret_basic`); a \
+                         `private_key_jwt` client sends its assertion in the body instead.",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -146,6 +159,7 @@ impl Modify for SecuritySchemes {
         (name = "operations", description = "Quotas, progress, campaigns, outreach, proposals and reports (staff tokens)."),
         (name = "linkage", description = "Sector data matched against the register: decisions and their explanations (staff tokens)."),
         (name = "residence", description = "Residence procedures: the citizen's requests (app session) and the commune police's queue (staff tokens)."),
+        (name = "wallet", description = "Citizens' wallet presentations checked online by relying parties (client credentials)."),
     )
 )]
 struct ApiDoc;
@@ -167,6 +181,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::linkage::router())
         .merge(crate::stay::api_router())
         .merge(crate::residence::api_router())
+        .merge(crate::wallet::api_router())
 }
 
 /// The whole document, built once from [`api_router`].

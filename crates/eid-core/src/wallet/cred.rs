@@ -23,7 +23,7 @@ use super::status::{self, StatusList};
 use super::{at_least, DocKind};
 use crate::oidc::jose::{self, Alg};
 use crate::oidc::keys::SigningKeys;
-use crate::sql::{self, Val};
+use crate::sql::{self, Tx, Val};
 use crate::store::{to_ms, Store, StoreError};
 use crate::Error;
 use eid_domain::{BirthDate, PersonalId};
@@ -150,6 +150,8 @@ pub enum Invalid {
     Replayed,
     /// Online: the platform never issued it.
     NotIssued,
+    /// Online: the reader stated a purpose other than the one the citizen chose.
+    PurposeMismatch,
 }
 
 impl Invalid {
@@ -162,6 +164,7 @@ impl Invalid {
             Invalid::Revoked => "revoked",
             Invalid::Replayed => "replayed",
             Invalid::NotIssued => "not_issued",
+            Invalid::PurposeMismatch => "purpose_mismatch",
         }
     }
 }
@@ -521,12 +524,76 @@ fn status_idx(val: &Cbor) -> Option<u64> {
     }
 }
 
-/// A verifier's read of a person's presentation.
+/// Who reads a presentation online.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Reader {
+    /// A desk of the anonymous check (`/verify/online`), as it names itself (trimmed to 120
+    /// characters; `-` when it gives no name).
+    Desk(String),
+    /// A relying party that authenticated with its client credentials: its client id and
+    /// registered name.
+    RelyingParty { client_id: String, name: String },
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reader::Desk(_) => f.write_str("Reader::Desk(…)"),
+            Reader::RelyingParty { client_id, .. } => {
+                write!(f, "Reader::RelyingParty({client_id})")
+            }
+        }
+    }
+}
+
+impl Reader {
+    /// The name the citizen's wallet page shows for the read.
+    fn name(&self) -> String {
+        match self {
+            Reader::Desk(name) => {
+                let name: String = name.trim().chars().take(120).collect();
+                if name.is_empty() {
+                    "-".into()
+                } else {
+                    name
+                }
+            }
+            Reader::RelyingParty { name, .. } => name.clone(),
+        }
+    }
+
+    /// Who the "who used my data" entry names, and the purpose it records: `wallet.<purpose>`
+    /// for a desk, `wallet.rp.<purpose>` for a relying party (the citizen's page says that a
+    /// service checked a QR code they showed).
+    fn data_use(&self, purpose: &str) -> (crate::transparency::Who, String) {
+        match self {
+            Reader::Desk(_) => {
+                let name = self.name();
+                (
+                    crate::transparency::Who::Verifier {
+                        id: name.clone(),
+                        name,
+                    },
+                    format!("wallet.{purpose}"),
+                )
+            }
+            Reader::RelyingParty { client_id, name } => (
+                crate::transparency::Who::RelyingParty {
+                    client_id: client_id.clone(),
+                    name: name.clone(),
+                },
+                format!("wallet.rp.{purpose}"),
+            ),
+        }
+    }
+}
+
+/// A read of a person's presentation, as the citizen's wallet page lists it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Read {
     pub cti: String,
     pub personal_id: String,
-    /// Who read it, as they named themselves (a desk, an office).
+    /// Who read it: a desk as it named itself, or a relying party's registered name.
     pub verifier: String,
     pub purpose: String,
     /// The names of the disclosed claims, comma-separated (never their values).
@@ -540,43 +607,37 @@ impl std::fmt::Debug for Read {
     }
 }
 
-/// Records that a verifier read a person's presentation: the one place such a read is written
-/// (the "who used my data" log is fed from here).
-pub fn record_read(store: &dyn Store, read: &Read) -> Result<(), Error> {
-    sql::transact(store.db(), |tx| {
-        tx.exec(
-            "INSERT INTO wallet_read (cti, personal_id, verifier, purpose, claims, read_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                read.cti.as_str().into(),
-                read.personal_id.as_str().into(),
-                read.verifier.as_str().into(),
-                read.purpose.as_str().into(),
-                read.claims.as_str().into(),
-                to_ms(read.at).into(),
-            ],
-        )?;
-        // The person's "who used my data" log, in the same transaction.
-        crate::transparency::record_in(
-            tx,
-            &crate::transparency::DataUse {
-                personal_id: read.personal_id.clone(),
-                who: crate::transparency::Who::Verifier {
-                    id: read.verifier.clone(),
-                    name: read.verifier.clone(),
-                },
-                what: read
-                    .claims
-                    .split(',')
-                    .map(|c| format!("wallet_{c}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                purpose: format!("wallet.{}", read.purpose),
-                at: read.at,
-            },
-        )?;
-        Ok::<_, Error>(())
-    })?;
+/// Records that `reader` read a person's presentation, inside the caller's transaction: the one
+/// place such a read is written (the wallet's list of reads and the "who used my data" log).
+fn record_read_in(tx: &mut dyn Tx, read: &Read, reader: &Reader) -> Result<(), StoreError> {
+    tx.exec(
+        "INSERT INTO wallet_read (cti, personal_id, verifier, purpose, claims, read_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            read.cti.as_str().into(),
+            read.personal_id.as_str().into(),
+            read.verifier.as_str().into(),
+            read.purpose.as_str().into(),
+            read.claims.as_str().into(),
+            to_ms(read.at).into(),
+        ],
+    )?;
+    let (who, purpose) = reader.data_use(&read.purpose);
+    crate::transparency::record_in(
+        tx,
+        &crate::transparency::DataUse {
+            personal_id: read.personal_id.clone(),
+            who,
+            what: read
+                .claims
+                .split(',')
+                .map(|c| format!("wallet_{c}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            purpose,
+            at: read.at,
+        },
+    )?;
     Ok(())
 }
 
@@ -605,8 +666,7 @@ pub fn reads(store: &dyn Store, id: &PersonalId) -> Result<Vec<Read>, Error> {
         .map_err(Error::from)
 }
 
-/// The online check: [`verify`] against the list as it is now, then the presentation is
-/// marked used (a second read is [`Invalid::Replayed`]) and the read recorded for its holder.
+/// The anonymous online check of a desk named `verifier`: [`read_online`].
 pub fn check_online(
     store: &dyn Store,
     jwks: &Value,
@@ -614,6 +674,36 @@ pub fn check_online(
     verifier: &str,
     now: OffsetDateTime,
 ) -> Result<Result<Verified, Invalid>, Error> {
+    read_online(
+        store,
+        jwks,
+        text,
+        &Reader::Desk(verifier.to_owned()),
+        None,
+        now,
+    )
+}
+
+/// The online check: [`verify`] against the list as it is now; the platform must have issued
+/// it and the holder not withdrawn it; a purpose the reader states must be the one the citizen
+/// chose ([`Invalid::PurposeMismatch`], the presentation stays unread). Then, in one
+/// transaction, the presentation is marked used (a second read is [`Invalid::Replayed`]) and
+/// the read recorded for its holder, naming `reader`. A stated purpose that is not one of
+/// [`PURPOSES`] is refused as bad input.
+pub fn read_online(
+    store: &dyn Store,
+    jwks: &Value,
+    text: &str,
+    reader: &Reader,
+    stated_purpose: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Result<Verified, Invalid>, Error> {
+    if stated_purpose.is_some_and(|p| !PURPOSES.contains(&p)) {
+        return Err(Error::bad(
+            "presentation.bad_purpose",
+            "purpose must be one of age, health, bank, travel, other",
+        ));
+    }
     let list = status::current(store, now)?;
     let v = match verify(text, jwks, Some(&list), now) {
         Ok(v) => v,
@@ -633,32 +723,32 @@ pub fn check_online(
     if g(1).opt_int()?.is_some() {
         return Ok(Err(Invalid::Revoked));
     }
-    let first = sql::transact(store.db(), |tx| {
-        tx.exec(
-            "UPDATE wallet_cred SET used_at = $2 WHERE cti = $1 AND used_at IS NULL",
-            &[v.cti.as_str().into(), to_ms(now).into()],
-        )
-    })?;
-    if first == 0 {
-        return Ok(Err(Invalid::Replayed));
+    if stated_purpose.is_some_and(|p| p != v.purpose) {
+        return Ok(Err(Invalid::PurposeMismatch));
     }
     let names: Vec<&str> = v.claims.iter().map(|(k, _)| k.as_str()).collect();
-    let verifier: String = verifier.trim().chars().take(120).collect();
-    record_read(
-        store,
-        &Read {
-            cti: v.cti.clone(),
-            personal_id,
-            verifier: if verifier.is_empty() {
-                "-".into()
-            } else {
-                verifier
-            },
-            purpose: v.purpose.clone(),
-            claims: names.join(","),
-            at: now,
-        },
-    )?;
+    let read = Read {
+        cti: v.cti.clone(),
+        personal_id,
+        verifier: reader.name(),
+        purpose: v.purpose.clone(),
+        claims: names.join(","),
+        at: now,
+    };
+    let first = sql::transact(store.db(), |tx| {
+        let marked = tx.exec(
+            "UPDATE wallet_cred SET used_at = $2 WHERE cti = $1 AND used_at IS NULL",
+            &[v.cti.as_str().into(), to_ms(now).into()],
+        )?;
+        if marked == 0 {
+            return Ok::<_, StoreError>(false);
+        }
+        record_read_in(tx, &read, reader)?;
+        Ok(true)
+    })?;
+    if !first {
+        return Ok(Err(Invalid::Replayed));
+    }
     Ok(Ok(v))
 }
 

@@ -49,7 +49,10 @@ fn form_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn credentials(headers: &HeaderMap, p: &Params) -> Result<Credentials, OAuthError> {
+/// The client's credentials on a request: HTTP Basic (`client_secret_basic`) or the
+/// `client_assertion` parameters (`private_key_jwt`), never both. Also the presentation API's
+/// ([`crate::wallet`]), whose JSON body carries the assertion parameters.
+pub(crate) fn credentials(headers: &HeaderMap, p: &Params) -> Result<Credentials, OAuthError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -22,6 +22,7 @@ use crate::state::AppState;
 
 mod endpoints;
 mod front;
+pub(crate) use endpoints::credentials as client_credentials;
 pub mod i18n;
 mod pages;
 pub mod services;

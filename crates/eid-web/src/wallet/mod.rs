@@ -1,7 +1,9 @@
-//! The citizen's wallet pages (`/me/wallet`, level 2 only) and the public verifier
-//! (`/verify`, [`verify`]): the electronic identity card, integrated documents, and a QR
-//! presentation that expires in a minute. Every rule is `eid_core::wallet`.
+//! The citizen's wallet pages (`/me/wallet`, level 2 only), the public verifier (`/verify`,
+//! [`verify`]) and the relying parties' online check (`POST /api/v1/presentations/verify`,
+//! [`api`]): the electronic identity card, integrated documents, and a QR presentation that
+//! expires in a minute. Every rule is `eid_core::wallet`.
 
+mod api;
 pub mod i18n;
 mod verify;
 
@@ -34,6 +36,11 @@ pub fn router() -> Router<AppState> {
         .route("/me/wallet/present", post(present))
         .route("/me/wallet/revoke", post(revoke))
         .merge(verify::router())
+}
+
+/// The wallet's `/api/v1` routes, with their documentation.
+pub fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(api::verify))
 }
 
 /// The `[wallet]` table of the configuration file.

@@ -42,3 +42,4 @@ mod slow_clients;
 mod stay;
 mod surge;
 mod trust;
+mod wallet_rp;

@@ -34,7 +34,7 @@ pub struct Op {
     pub kek_file: std::path::PathBuf,
 }
 
-fn ministry() -> Acting {
+pub fn ministry() -> Acting {
     let staff = Staff {
         id: 1,
         username: "bo".into(),
@@ -54,6 +54,11 @@ fn ministry() -> Acting {
 }
 
 pub fn setup(label: &str) -> Op {
+    setup_with(label, |_| {})
+}
+
+/// [`setup`] with the server's configuration changed by `configure` first.
+pub fn setup_with(label: &str, configure: impl FnOnce(&mut eid::Config)) -> Op {
     let store = crate::helpers::fresh_store(label);
     let today = now().date();
     let cfg = eid_gen::GenConfig {
@@ -130,6 +135,7 @@ pub fn setup(label: &str) -> Op {
     let kek_file = crate::helpers::temp_dir(label).join("oidc.key");
     let mut config = eid::testkit::test_config();
     config.oidc.key_file = Some(kek_file.display().to_string());
+    configure(&mut config);
     let base = eid::testkit::spawn_with(Arc::clone(&store), config, clock.clone()).base;
     Op {
         base,

@@ -318,3 +318,115 @@ fn the_wallet_integrates_a_matched_card_and_its_qr_verifies_online_offline_and_i
     assert_eq!(r.status(), 200);
     assert!(r.into_string().unwrap().contains("crypto.subtle.verify"));
 }
+
+#[test]
+fn a_relying_partys_check_of_a_qr_reads_naturally_on_who_used_my_data_in_both_languages() {
+    let w = World::new("me_wallet_rp");
+    let p = w.person(date!(2023 - 05 - 01));
+    w.level2_by_app(&p);
+    let mut b = Browser::new(&w.base);
+    let (status, _, _) = b.sign_in_new(&w, &p, "/me", "1");
+    assert_eq!(status, 303);
+    let (_, html, _) = b.get("/me/signin/passcode?next=%2Fme%2Fwallet&acr=2");
+    let csrf = crate::helpers::csrf_field(&html);
+    let (status, _, _) = b.post(
+        "/me/signin/passcode",
+        &[
+            ("csrf", &csrf),
+            ("passcode", PASSCODE),
+            ("next", "/me/wallet"),
+            ("acr", "2"),
+        ],
+    );
+    assert_eq!(status, 303);
+
+    // The citizen shows a QR (over 18 and name, for banking) to a bank's system.
+    let (_, html, _) = b.get("/me/wallet");
+    let csrf = crate::helpers::csrf_field(&html);
+    let (status, html, _) = b.post(
+        "/me/wallet/present",
+        &[
+            ("csrf", csrf.as_str()),
+            ("purpose", "bank"),
+            ("attr", "over18"),
+            ("attr", "name"),
+        ],
+    );
+    assert_eq!(status, 200, "{html}");
+    let qr = textarea(&html, "qr-text");
+    let (_, secret) = eid_core::oidc::clients::add(
+        w.store.as_ref(),
+        &crate::oidc::ministry(),
+        &eid_core::oidc::clients::NewClient {
+            client_id: Some("vcb".into()),
+            name_vi: "Ngân hàng Ngoại thương".into(),
+            name_en: "Vietcombank".into(),
+            logo_uri: None,
+            redirect_uris: vec!["https://vcb.example.vn/cb".into()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            scopes: vec!["profile".into()],
+            acr_values: vec![eid_core::oidc::ACR_LOA1.into()],
+            id_token_alg: eid_core::oidc::jose::Alg::Es256,
+            auth_method: eid_core::oidc::clients::AuthMethod::ClientSecretBasic,
+            jwks: None,
+            require_par: false,
+            sector_identifier: None,
+            dpop_bound: false,
+        },
+    )
+    .unwrap();
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("vcb:{}", secret.unwrap()),
+    );
+    let r = crate::helpers::send_json(
+        agent()
+            .post(&format!("{}/api/v1/presentations/verify", w.base))
+            .header("authorization", &format!("Basic {basic}")),
+        serde_json::json!({ "presentation": qr, "purpose": "bank" }),
+    );
+    assert_eq!(r.status(), 200);
+    let read: Value = r.into_json().unwrap();
+    assert_eq!(read["claims"]["name"], "Nguyễn Thị Hoa", "{read}");
+    assert_eq!(read["claims"]["over18"], true, "{read}");
+
+    // Vietnamese (the default): the service by name, what it saw and why, in words.
+    let (_, html, _) = b.get("/me/data-use");
+    let page = text(&html);
+    let entry = |page: &str| -> String {
+        let at = page
+            .find("Ngân hàng Ngoại thương")
+            .unwrap_or_else(|| panic!("{page}"));
+        page[at..].chars().take(220).collect()
+    };
+    let vi = entry(&page);
+    for words in [
+        "Dịch vụ",
+        "Dữ liệu: đủ 18 tuổi, họ tên",
+        "Mục đích: Giao dịch ngân hàng, qua mã QR bạn xuất trình",
+    ] {
+        assert!(vi.contains(words), "{words:?} in {vi}");
+    }
+    for raw in ["wallet", "rp.bank", "over18", "Service", "Banking"] {
+        assert!(!vi.contains(raw), "{raw:?} leaks into {vi}");
+    }
+    // The wallet's own list of reads names the bank too.
+    let (_, html, _) = b.get("/me/wallet");
+    assert!(text(&html).contains("Ngân hàng Ngoại thương"));
+
+    // English.
+    b.jar.insert("lang".into(), "en".into());
+    let (_, html, _) = b.get("/me/data-use");
+    let en = entry(&text(&html));
+    for words in [
+        "Service",
+        "What: over 18, name",
+        "Purpose: Banking, from a QR code you showed",
+    ] {
+        assert!(en.contains(words), "{words:?} in {en}");
+    }
+    for raw in ["wallet", "rp.bank", "over18", "Dịch vụ", "Giao dịch"] {
+        assert!(!en.contains(raw), "{raw:?} leaks into {en}");
+    }
+}
