@@ -63,7 +63,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-base=$(( 30000 + RANDOM % 20000 ))
+# Ports below the kernel's ephemeral range (32768+: the servers on port 0 and the clients of
+# tests running beside this) and below the test cluster's (scripts/lib/pg.sh: 20000+).
+base=$(( 10000 + RANDOM % 9900 ))
 ec=$base; ep=$((base + 1))
 "$(command -v etcd)" --name e1 --data-dir "$dir/etcd" \
   --listen-client-urls "http://127.0.0.1:$ec" --advertise-client-urls "http://127.0.0.1:$ec" \
