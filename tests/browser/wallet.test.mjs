@@ -4,8 +4,9 @@
 // shows a QR disclosing two attributes (name and health-insurance number); the verifier desk
 // page (/verify) loads the keys and the status list, then the server's origin is cut off
 // (route abort) and the desk accepts the QR offline, says "seen on this desk before" the second
-// time, and refuses it as expired a minute later (the page's clock). Vietnamese pages carry no
-// English. Screenshots: tests/browser/screenshots/wallet-*.png.
+// time, and refuses it as expired a minute later (the page's clock); then a bank, registered as a
+// client, checks a second QR online with its client credentials and the citizen finds the bank's
+// read on "who used my data". Vietnamese pages carry no English. Screenshots: tests/browser/screenshots/wallet-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -158,5 +159,39 @@ test('a citizen integrates a health card, shows a QR of two attributes, and a de
   await checkPage(dp, 'desk-expired');
   assert.equal(blocked, 0, 'the checks made no request to the server');
   await desk.close();
+
+  // A bank checks a second QR (over 18 and name, for banking) online with its client
+  // credentials; the citizen then sees the bank's read on "who used my data" at 390 px.
+  const added = spawnSync(bin, ['--db', db, 'admin', 'client', 'add', '--client-id', 'ngan-hang-thu',
+    '--name-vi', 'Ngân hàng Thử nghiệm', '--name-en', 'Test Bank', '--redirect-uri', 'https://bank.example.vn/cb',
+    '--scopes', 'openid profile', '--alg', 'ES256', '--auth-method', 'client_secret_basic'], { encoding: 'utf8' });
+  assert.equal(added.status, 0, added.stderr);
+  const secret = added.stdout.match(/^client_secret: (\S+)$/m)?.[1];
+  assert.ok(secret, `a secret was printed:\n${added.stdout}`);
+  await page.goto(base + '/me/wallet');
+  await page.selectOption('select[name=purpose]', 'bank');
+  await page.check('input[name=attr][value=over18]');
+  await page.check('input[name=attr][value=name]');
+  await submit(page, 'form[action="/me/wallet/present"] button[type=submit]');
+  const bankQr = await page.inputValue('#qr-text');
+  const basic = Buffer.from(`ngan-hang-thu:${secret}`).toString('base64');
+  const checked = await fetch(`${base}/api/v1/presentations/verify`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ presentation: bankQr, purpose: 'bank' }),
+  });
+  assert.equal(checked.status, 200, await checked.clone().text());
+  const read = await checked.json();
+  assert.equal(read.claims.over18, true);
+  assert.equal(read.claims.name, person.name.full);
+  assert.equal(read.claims.hi, undefined, 'only what the QR disclosed');
+  await page.goto(base + '/me/data-use');
+  const uses = await page.textContent('main');
+  const at = uses.indexOf('Ngân hàng Thử nghiệm');
+  assert.ok(at >= 0, `the bank's read is listed:\n${uses}`);
+  const entry = uses.slice(at, at + 240);
+  assert.match(entry, /đủ 18 tuổi/);
+  assert.match(entry, /Giao dịch ngân hàng/);
+  await checkPage(page, 'data-use-bank');
   await context.close();
 });
