@@ -185,6 +185,23 @@ fn quota(burst: u32, per_hour: u32) -> Quota {
         .allow_burst(burst)
 }
 
+/// Takes one from `key`'s allowance in `limiter` (sweeping keys that went quiet once there are
+/// many), or says how long to wait.
+fn take_key<K>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), AppError>
+where
+    K: std::hash::Hash + Eq + Clone,
+{
+    if limiter.len() >= SWEEP_AT {
+        limiter.retain_recent();
+    }
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        AppError::RateLimited {
+            retry_after: wait.as_secs().max(1),
+        }
+    })
+}
+
 impl SourceLimits {
     pub fn new(l: &Limits) -> SourceLimits {
         SourceLimits {
@@ -231,31 +248,13 @@ impl SourceLimits {
             Kind::Secret => &self.secret,
             Kind::Sms => &self.sms,
         };
-        if limiter.len() >= SWEEP_AT {
-            limiter.retain_recent();
-        }
-        limiter.check_key(&source).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            AppError::RateLimited {
-                retry_after: wait.as_secs().max(1),
-            }
-        })
+        take_key(limiter, &source)
     }
 
     /// Takes one presentation check from an authenticated client's allowance, or says how long
     /// to wait.
     pub fn take_presentation(&self, client_id: &str) -> Result<(), AppError> {
-        if self.presentations.len() >= SWEEP_AT {
-            self.presentations.retain_recent();
-        }
-        self.presentations
-            .check_key(&client_id.to_owned())
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                AppError::RateLimited {
-                    retry_after: wait.as_secs().max(1),
-                }
-            })
+        take_key(&self.presentations, &client_id.to_owned())
     }
 
     /// [`SourceLimits::take`] for a request's parts.

@@ -22,12 +22,13 @@ pub fn read_person_and_residency(
     acting: &Acting,
     id: &PersonalId,
 ) -> Result<(StoredPerson, eid_domain::Residency), Error> {
-    let found = if acting.caller.not_auditor().is_ok() {
-        store.person_and_residency(id)?
-    } else {
-        None
-    };
-    let (person, residency) = checked(store, acting, id, found, |(p, _)| p)?;
+    let (person, residency) = checked(
+        store,
+        acting,
+        id,
+        || store.person_and_residency(id),
+        |(p, _)| p,
+    )?;
     crate::transparency::staff_reads::record_read(store, acting, id.as_str())?;
     Ok((person, residency))
 }
@@ -41,14 +42,13 @@ pub fn person_history(
     load(store, acting, id, true)
 }
 
-/// `found` (what the store holds for `id`) if the caller may see it; otherwise the refusal,
-/// audited as `person.read` (`denied` or `failed`). An auditor is refused before the store is
-/// asked about the person's unit.
+/// What `fetch` reads for `id` if the caller may see it; otherwise the refusal, audited as
+/// `person.read` (`denied` or `failed`). An auditor is refused before the store is read.
 fn checked<T>(
     store: &dyn Store,
     acting: &Acting,
     id: &PersonalId,
-    found: Option<T>,
+    fetch: impl FnOnce() -> Result<Option<T>, crate::StoreError>,
     person: impl Fn(&T) -> &StoredPerson,
 ) -> Result<T, Error> {
     use crate::transparency::staff_reads::ACTION;
@@ -57,7 +57,7 @@ fn checked<T>(
         acting.audit(store, ACTION, target, "denied")?;
         return Err(e);
     }
-    let Some(found) = found else {
+    let Some(found) = fetch()? else {
         acting.audit(store, ACTION, target, "failed")?;
         return Err(Error::not_found(
             "person.not_found",
@@ -78,12 +78,7 @@ fn load(
     with_history: bool,
 ) -> Result<(StoredPerson, Vec<PersonEvent>), Error> {
     let target = id.as_str();
-    let found = if acting.caller.not_auditor().is_ok() {
-        store.person(id)?
-    } else {
-        None
-    };
-    let person = checked(store, acting, id, found, |p| p)?;
+    let person = checked(store, acting, id, || store.person(id), |p| p)?;
     let history = if with_history {
         store.history(id)?
     } else {

@@ -7,8 +7,6 @@ use eid_core::secret::{check_password_policy, hash_password};
 use eid_domain::PhoneNumber;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::AppError;
@@ -18,9 +16,7 @@ use super::MAX_PHOTO_BYTES;
 // ----------------------------------------------------------------------------------------------
 // Wire views
 
-pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
+pub(crate) use crate::wire::rfc3339;
 
 pub(crate) fn masked(phone: &str) -> String {
     PhoneNumber::parse(phone)

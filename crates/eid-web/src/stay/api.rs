@@ -88,10 +88,7 @@ fn stay_in(w: &StayWire) -> Result<StayIn, eid_core::Error> {
     stay::csv::stay_from_fields(&get)
 }
 
-pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub(crate) use crate::wire::rfc3339;
 
 /// A refusal of the stay at `index` of a submission: the core's error, with the index.
 pub(crate) fn row_error(index: usize, e: eid_core::Error) -> AppError {

@@ -75,13 +75,10 @@ pub struct PresentationOut {
     pub claims: Map<String, Value>,
 }
 
+/// RFC 3339 text of a credential's Unix time (empty if out of range).
 fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .map(crate::wire::rfc3339)
         .unwrap_or_default()
 }
 
