@@ -76,6 +76,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         29,
         include_str!("../migrations/sqlite/0029_data_use_fold.sql"),
     ),
+    (
+        30,
+        include_str!("../migrations/sqlite/0030_reported_overlap.sql"),
+    ),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];

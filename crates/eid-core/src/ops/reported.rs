@@ -4,8 +4,10 @@
 //!
 //! A figure is stored at the first key of its unit's path range (`res_path`, a commune's own
 //! path; `path_hi` ends the range), so it is read by the same range scans as the recorded
-//! counters (`unit_day_count`). `reported_province_day` keeps their sum per province and day,
-//! which the national view reads instead of every commune's row.
+//! counters (`unit_day_count`). Whether a figure counts is kept at write time
+//! (`reported_figure.overlapped`, migration 30); `reported_province_day` keeps, per province and
+//! day, the sum of all figures and of those that count, which the national view reads instead of
+//! every commune's row.
 
 use std::collections::{HashMap, HashSet};
 
@@ -144,6 +146,14 @@ pub fn put_figure(
         ))?;
     let d = day_number(day);
     let m = metric.as_str();
+    let province = lo / 100_000_000;
+    // The province-day's sums row first (created if missing): the counters' trigger takes the
+    // same row before it reads figures, so on PostgreSQL the later of the two sees the other.
+    tx.exec(
+        "INSERT INTO reported_province_day (metric, province, day, n, counted) VALUES ($1, $2, $3, 0, 0) \
+         ON CONFLICT (metric, province, day) DO UPDATE SET n = reported_province_day.n",
+        &[m.into(), province.into(), d.into()],
+    )?;
     for k in ancestor_keys(lo) {
         if tx
             .row(
@@ -172,13 +182,21 @@ pub fn put_figure(
         ));
     }
     let existing = tx.row(
-        "SELECT id, n, version FROM reported_figure WHERE metric = $1 AND res_path = $2 AND day = $3",
+        "SELECT id, n, version, overlapped FROM reported_figure WHERE metric = $1 AND res_path = $2 AND day = $3",
         &[m.into(), lo.into(), d.into()],
     )?;
-    let (id, version, delta, put) = match existing {
+    let overlapped = tx
+        .row(
+            "SELECT 1 FROM unit_day_count WHERE metric = $1 AND day = $2 AND res_path >= $3 AND res_path < $4 \
+             AND n > 0 LIMIT 1",
+            &[m.into(), d.into(), lo.into(), hi.into()],
+        )?
+        .is_some();
+    let counting = |n: i64| if overlapped { 0 } else { n };
+    let (id, version, delta, counted_delta, put) = match existing {
         Some(r) => {
             let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null).int();
-            let (id, old, version) = (g(0)?, g(1)?, g(2)?);
+            let (id, old, version, was_overlapped) = (g(0)?, g(1)?, g(2)?, g(3)? != 0);
             if old == n {
                 return Ok(Put::Unchanged);
             }
@@ -189,18 +207,28 @@ pub fn put_figure(
                 ));
             }
             tx.exec(
-                "UPDATE reported_figure SET n = $1, version = version + 1, updated_at = $2 WHERE id = $3",
-                &[n.into(), to_ms(now).into(), id.into()],
+                "UPDATE reported_figure SET n = $1, version = version + 1, updated_at = $2, overlapped = $3 WHERE id = $4",
+                &[n.into(), to_ms(now).into(), i64::from(overlapped).into(), id.into()],
             )?;
-            (id, version + 1, n - old, Put::Corrected)
+            let was = if was_overlapped { 0 } else { old };
+            (id, version + 1, n - old, counting(n) - was, Put::Corrected)
         }
         None => {
             let id = tx.int(
-                "INSERT INTO reported_figure (unit, metric, day, res_path, path_hi, n, version, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING id",
-                &[unit.as_str().into(), m.into(), d.into(), lo.into(), hi.into(), n.into(), to_ms(now).into()],
+                "INSERT INTO reported_figure (unit, metric, day, res_path, path_hi, n, version, updated_at, overlapped) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8) RETURNING id",
+                &[
+                    unit.as_str().into(),
+                    m.into(),
+                    d.into(),
+                    lo.into(),
+                    hi.into(),
+                    n.into(),
+                    to_ms(now).into(),
+                    i64::from(overlapped).into(),
+                ],
             )?;
-            (id, 1, n, Put::Created)
+            (id, 1, n, counting(n), Put::Created)
         }
     };
     tx.exec(
@@ -219,9 +247,15 @@ pub fn put_figure(
         ],
     )?;
     tx.exec(
-        "INSERT INTO reported_province_day (metric, province, day, n) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (metric, province, day) DO UPDATE SET n = reported_province_day.n + $4",
-        &[m.into(), (lo / 100_000_000).into(), d.into(), delta.into()],
+        "UPDATE reported_province_day SET n = n + $1, counted = counted + $2 \
+         WHERE metric = $3 AND province = $4 AND day = $5",
+        &[
+            delta.into(),
+            counted_delta.into(),
+            m.into(),
+            province.into(),
+            d.into(),
+        ],
     )?;
     Ok(put)
 }
@@ -230,9 +264,7 @@ pub fn put_figure(
 // Reading figures
 
 const FIGURE_COLS: &str = "f.id, f.unit, f.metric, f.day, f.n, f.version, f.updated_at, \
-    v.version, v.n, v.at, v.actor, v.source, v.file_name, v.file_sha256, v.reason, \
-    CASE WHEN EXISTS (SELECT 1 FROM unit_day_count u WHERE u.metric = f.metric AND u.day = f.day \
-    AND u.res_path >= f.res_path AND u.res_path < f.path_hi AND u.n > 0) THEN 0 ELSE 1 END";
+    v.version, v.n, v.at, v.actor, v.source, v.file_name, v.file_sha256, v.reason, 1 - f.overlapped";
 
 fn version_from(r: &SqlRow, at: usize) -> Result<ReportedVersion, StoreError> {
     let g = |i: usize| r.get(at + i).cloned().unwrap_or(Val::Null);
@@ -335,65 +367,10 @@ pub fn figure_history(store: &dyn Store, id: i64) -> Result<Vec<ReportedVersion>
 
 // ----------------------------------------------------------------------------------------------
 // The rule, in the counters' read path
-
-/// The reported figures inside `[lo, hi)` on days `from..=to` that the rule does not count
-/// (their unit recorded events that day), found from the recorded side: for each recorded
-/// commune-day, the figure of that commune, its district or its province. `(res_path, day, n)`.
-pub(super) fn overlapped(
-    store: &dyn Store,
-    metric: &str,
-    (lo, hi): (i64, i64),
-    from: i64,
-    to: i64,
-) -> Result<Vec<(i64, i64, u64)>, OpsError> {
-    let rows = sql::read(store.db(), |tx| {
-        // Few figures in the range (none, or a province's own row a day): each is checked
-        // against the recorded counters under it, one index probe a figure.
-        let few = tx.int(
-            "SELECT count(*) FROM (SELECT 1 FROM reported_figure WHERE metric = $1 AND res_path >= $2 AND res_path < $3 \
-             AND day >= $4 AND day <= $5 LIMIT 2000) t",
-            &[metric.into(), lo.into(), hi.into(), from.into(), to.into()],
-        )?;
-        if few < 2000 {
-            if few == 0 {
-                return Ok(Vec::new());
-            }
-            return tx.query(
-                "SELECT r.id, r.res_path, r.day, r.n FROM reported_figure r WHERE r.metric = $1 AND r.res_path >= $2 \
-                 AND r.res_path < $3 AND r.day >= $4 AND r.day <= $5 AND EXISTS (SELECT 1 FROM unit_day_count u \
-                 WHERE u.metric = r.metric AND u.day = r.day AND u.res_path >= r.res_path AND u.res_path < r.path_hi AND u.n > 0)",
-                &[metric.into(), lo.into(), hi.into(), from.into(), to.into()],
-            );
-        }
-        // Many figures (a province's communes, day by day): found from the recorded side.
-        // One equality join per level (the commune's own key, its district's, its province's),
-        // so each is an index lookup on both engines; UNION drops a figure met twice.
-        let level = |key: &str| {
-            format!(
-                "SELECT r.id, r.res_path, r.day, r.n FROM unit_day_count u JOIN reported_figure r \
-                 ON r.metric = u.metric AND r.res_path = {key} AND r.day = u.day \
-                 WHERE u.metric = $1 AND u.res_path >= $2 AND u.res_path < $3 AND u.day >= $4 AND u.day <= $5 \
-                 AND u.n > 0 AND r.res_path >= $2 AND r.res_path < $3"
-            )
-        };
-        let sql = format!(
-            "{} UNION {} UNION {}",
-            level("u.res_path"),
-            level("u.res_path - u.res_path % 100000"),
-            level("u.res_path - u.res_path % 100000000")
-        );
-        tx.query(
-            &sql,
-            &[metric.into(), lo.into(), hi.into(), from.into(), to.into()],
-        )
-    })?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null).int();
-        out.push((g(1)?, g(2)?, g(3)?.max(0).unsigned_abs()));
-    }
-    Ok(out)
-}
+//
+// Whether a figure counts is kept at write time (migration 30): `reported_figure.overlapped`
+// and `reported_province_day.counted`, moved by `put_figure` and by triggers on the recorded
+// counters. Reads below only sum.
 
 /// Whether `[lo, hi)` is a whole province (or the nation), which the daily sums cover.
 fn provinces_of((lo, hi): (i64, i64)) -> Option<(i64, i64)> {
@@ -419,13 +396,13 @@ pub fn reported_daily(
     let rows = sql::read(store.db(), |tx| {
         match provinces_of(range) {
         Some((p0, p1)) => tx.query(
-            "SELECT day, CAST(SUM(n) AS BIGINT) FROM reported_province_day WHERE metric = $1 AND province >= $2 AND province < $3 \
-             AND day >= $4 AND day <= $5 GROUP BY day",
+            "SELECT day, CAST(SUM(counted) AS BIGINT) FROM reported_province_day WHERE metric = $1 AND province >= $2 \
+             AND province < $3 AND day >= $4 AND day <= $5 GROUP BY day",
             &[metric.into(), p0.into(), p1.into(), from.into(), to.into()],
         ),
         None => tx.query(
             "SELECT day, CAST(SUM(n) AS BIGINT) FROM reported_figure WHERE metric = $1 AND res_path >= $2 AND res_path < $3 \
-             AND day >= $4 AND day <= $5 GROUP BY day",
+             AND day >= $4 AND day <= $5 AND overlapped = 0 GROUP BY day",
             &[metric.into(), range.0.into(), range.1.into(), from.into(), to.into()],
         ),
     }
@@ -433,14 +410,11 @@ pub fn reported_daily(
     let mut out: HashMap<i64, u64> = HashMap::new();
     for r in rows {
         let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null).int();
-        out.insert(g(0)?, g(1)?.max(0).unsigned_abs());
-    }
-    for (_, day, n) in overlapped(store, metric, range, from, to)? {
-        if let Some(t) = out.get_mut(&day) {
-            *t = t.saturating_sub(n);
+        let n = g(1)?.max(0).unsigned_abs();
+        if n > 0 {
+            out.insert(g(0)?, n);
         }
     }
-    out.retain(|_, n| *n > 0);
     Ok(out)
 }
 
@@ -459,7 +433,7 @@ pub fn reported_total(
 
 /// Reported figures that count inside `[lo, hi)` on days `from..=to`, per figure key
 /// (`res_path`): the unit-level rows rankings and splits attribute to a child by its range.
-/// `today` also sums the figures of that one day, `(total, of today)`.
+/// Per key: `(total, since recent_from, of the day to)`.
 pub fn reported_by_key(
     store: &dyn Store,
     metric: &str,
@@ -471,21 +445,14 @@ pub fn reported_by_key(
     let rows = sql::read(store.db(), |tx| {
         tx.query(
             "SELECT res_path, day, n FROM reported_figure WHERE metric = $1 AND res_path >= $2 AND res_path < $3 \
-             AND day >= $4 AND day <= $5",
+             AND day >= $4 AND day <= $5 AND overlapped = 0",
             &[metric.into(), range.0.into(), range.1.into(), from.into(), to.into()],
         )
     })?;
-    let skip: HashSet<(i64, i64)> = overlapped(store, metric, range, from, to)?
-        .into_iter()
-        .map(|(k, d, _)| (k, d))
-        .collect();
     let mut out: HashMap<i64, (u64, u64, u64)> = HashMap::new();
     for r in rows {
         let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null).int();
         let (k, d, n) = (g(0)?, g(1)?, g(2)?.max(0).unsigned_abs());
-        if skip.contains(&(k, d)) {
-            continue;
-        }
         let e = out.entry(k).or_default();
         e.0 = e.0.saturating_add(n);
         if d >= recent_from {
@@ -507,8 +474,8 @@ pub fn reported_by_province(
 ) -> Result<HashMap<i64, u64>, OpsError> {
     let rows = sql::read(store.db(), |tx| {
         tx.query(
-            "SELECT province, CAST(SUM(n) AS BIGINT) FROM reported_province_day WHERE metric = $1 AND day >= $2 AND day <= $3 \
-             GROUP BY province",
+            "SELECT province, CAST(SUM(counted) AS BIGINT) FROM reported_province_day WHERE metric = $1 AND day >= $2 \
+             AND day <= $3 GROUP BY province",
             &[metric.into(), from.into(), to.into()],
         )
     })?;
@@ -516,11 +483,6 @@ pub fn reported_by_province(
     for r in rows {
         let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null).int();
         out.insert(g(0)?, g(1)?.max(0).unsigned_abs());
-    }
-    for (k, _, n) in overlapped(store, metric, (0, i64::MAX), from, to)? {
-        if let Some(t) = out.get_mut(&(k / 100_000_000)) {
-            *t = t.saturating_sub(n);
-        }
     }
     Ok(out)
 }
@@ -530,77 +492,34 @@ pub type ProvinceDaily = HashMap<(i64, i64), (i64, u64)>;
 
 /// Per 2024 province number and day on days `from..=to`: the recorded count (the per-province
 /// roll-up `province_day_count`, kept by triggers) and the reported figures that count under
-/// [`REPORTED_RULE`]. What [`super::done`] gives for a province, for every province at once:
-/// a province's own figure is not counted on a day the province recorded events; figures of
-/// its districts or communes (never beside a province's own, as figures do not nest) are
-/// checked one by one only on the days the province recorded events at all.
+/// [`REPORTED_RULE`] (`reported_province_day.counted`, kept at write time). What
+/// [`super::done`] gives for a province, for every province at once.
 pub fn province_daily(
     store: &dyn Store,
     metric: &str,
     from: i64,
     to: i64,
 ) -> Result<ProvinceDaily, OpsError> {
-    const P: i64 = 100_000_000;
-    let (recorded, reported, own) = sql::read(store.db(), |tx| {
+    let (recorded, reported) = sql::read(store.db(), |tx| {
         let args = [metric.into(), from.into(), to.into()];
         let recorded = tx.query(
             "SELECT province, day, n FROM province_day_count WHERE metric = $1 AND day >= $2 AND day <= $3",
             &args,
         )?;
         let reported = tx.query(
-            "SELECT province, day, n FROM reported_province_day WHERE metric = $1 AND day >= $2 AND day <= $3",
+            "SELECT province, day, counted FROM reported_province_day WHERE metric = $1 AND day >= $2 AND day <= $3 \
+             AND counted > 0",
             &args,
         )?;
-        let mut own = Vec::new();
-        let provinces: Vec<i64> = reported
-            .iter()
-            .filter_map(|r| r.first().cloned().and_then(|v| v.int().ok()))
-            .collect::<HashSet<i64>>()
-            .into_iter()
-            .collect();
-        for p in provinces {
-            own.extend(tx.query(
-                "SELECT res_path, day, n FROM reported_figure WHERE metric = $1 AND res_path = $2 \
-                 AND day >= $3 AND day <= $4",
-                &[metric.into(), (p * P).into(), from.into(), to.into()],
-            )?);
-        }
-        Ok::<_, StoreError>((recorded, reported, own))
+        Ok::<_, StoreError>((recorded, reported))
     })?;
     let int = |r: &SqlRow, i: usize| r.get(i).cloned().unwrap_or(Val::Null).int();
-    let mut out: HashMap<(i64, i64), (i64, u64)> = HashMap::new();
+    let mut out: ProvinceDaily = HashMap::new();
     for r in &recorded {
         out.entry((int(r, 0)?, int(r, 1)?)).or_default().0 = int(r, 2)?;
     }
-    let own: HashSet<(i64, i64)> = own
-        .iter()
-        .map(|r| Ok((int(r, 0)? / P, int(r, 1)?)))
-        .collect::<Result<_, StoreError>>()?;
-    // Provinces whose district or commune figures meet recorded events on some day.
-    let mut detail: HashMap<i64, (i64, i64)> = HashMap::new();
     for r in &reported {
-        let (p, d, n) = (int(r, 0)?, int(r, 1)?, int(r, 2)?.max(0).unsigned_abs());
-        let e = out.entry((p, d)).or_default();
-        let events = e.0 > 0;
-        if own.contains(&(p, d)) {
-            if !events {
-                e.1 = n;
-            }
-            continue;
-        }
-        e.1 = n;
-        if events {
-            let w = detail.entry(p).or_insert((d, d));
-            w.0 = w.0.min(d);
-            w.1 = w.1.max(d);
-        }
-    }
-    for (p, (a, b)) in detail {
-        for (_, d, n) in overlapped(store, metric, (p * P, (p + 1) * P), a, b)? {
-            if let Some(e) = out.get_mut(&(p, d)) {
-                e.1 = e.1.saturating_sub(n);
-            }
-        }
+        out.entry((int(r, 0)?, int(r, 1)?)).or_default().1 = int(r, 2)?.max(0).unsigned_abs();
     }
     Ok(out)
 }

@@ -132,6 +132,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         29,
         include_str!("../../migrations/postgres/0029_data_use_fold.sql"),
     ),
+    (
+        30,
+        include_str!("../../migrations/postgres/0030_reported_overlap.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
