@@ -159,7 +159,7 @@ done
 
 # --- The write load, the kill, the check ------------------------------------------------------------
 cat >"$dir/load.py" <<'PY'
-import json, sys, threading, time, urllib.request
+import json, sys, threading, time, urllib.error, urllib.request
 addr, token, seconds, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 lock = threading.Lock()
 log = open(out, "w")
@@ -174,13 +174,17 @@ def worker(w):
         req = urllib.request.Request(f"http://{addr}/api/v1/ops/campaigns", data=body, method="POST",
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         t = time.time()
+        status, retry = "conn", "-"
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
-                ok = r.status == 201
+                status = str(r.status)
+        except urllib.error.HTTPError as e:
+            status, retry = str(e.code), e.headers.get("Retry-After") or "-"
         except Exception:
-            ok = False
+            pass
+        ok = status == "201"
         with lock:
-            log.write(f"{'ack' if ok else 'err'} {t:.3f} {time.time():.3f} {name}\n")
+            log.write(f"{'ack' if ok else 'err'} {t:.3f} {time.time():.3f} {name} {status} {retry}\n")
         if not ok:
             time.sleep(0.05)
 threads = [threading.Thread(target=worker, args=(w,)) for w in range(8)]
@@ -228,9 +232,18 @@ else
   echo "  writes did NOT resume within ${after} s"
 fi
 echo "  acknowledged writes: $acked ($acked_after after the kill); refused or failed requests: $errors"
+# What the refusals were: while no primary is elected the server should answer 503 with
+# Retry-After (the database is unavailable), never 500.
+by_status=$(awk '$1 == "err" { n[$5 ($5 == "503" && $6 != "-" ? " with Retry-After" : "")]++ } END { for (k in n) printf "%s%s × %d", (c++ ? ", " : ""), k, n[k] }' "$dir/acks.log")
+echo "  refusals by answer: ${by_status:-none}"
+internal=$(awk '$1 == "err" && $5 == "500"' "$dir/acks.log" | wc -l)
+if [ "$internal" != 0 ]; then
+  echo "  the server's log of its 500 answers (causes; no personal data is logged):"
+  grep -m 5 'internal error' "$dir/serve.log" | sed 's/\x1b\[[0-9;]*m//g; s/^/    /'
+fi
 echo "  same eid process throughout (no restart): $same"
 echo "  acknowledged writes missing on the new primary: $lost"
-if [ "$lost" != 0 ] || [ -z "$first_after" ] || [ "$same" != yes ] || [ "$new" = "$old" ]; then
+if [ "$lost" != 0 ] || [ -z "$first_after" ] || [ "$same" != yes ] || [ "$new" = "$old" ] || [ "$internal" != 0 ]; then
   echo "FAILOVER CHECK FAILED" >&2
   exit 1
 fi

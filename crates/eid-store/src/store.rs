@@ -56,8 +56,12 @@ impl fmt::Display for Actor {
 /// What went wrong in the store. Messages never contain personal data.
 #[derive(Debug)]
 pub enum StoreError {
-    /// The database engine failed (connection, SQL, IO).
+    /// The database engine failed (SQL, IO).
     Db(String),
+    /// The database cannot take work at the moment: its server is gone or is no longer the
+    /// primary (a crash, a failover under way), or no connection came free in time. Worth
+    /// retrying shortly; the HTTP layer answers `503` with `Retry-After`.
+    Unavailable(String),
     /// A uniqueness rule was broken (for example a second user with the same name).
     Conflict(&'static str),
     /// The thing to change does not exist.
@@ -86,6 +90,7 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StoreError::Db(e) => write!(f, "database error: {e}"),
+            StoreError::Unavailable(e) => write!(f, "database unavailable: {e}"),
             StoreError::Conflict(what) => write!(f, "conflict: {what}"),
             StoreError::NotFound => f.write_str("not found"),
             StoreError::Corrupt(e) => write!(f, "stored data is corrupt: {e}"),

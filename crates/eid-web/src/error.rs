@@ -177,6 +177,37 @@ impl AppError {
     }
 }
 
+/// A store error: `503 server.unavailable` with `Retry-After` when the database cannot take
+/// work for the moment (a failover under way, no free connection), an internal error otherwise.
+pub fn store_error(e: StoreError) -> AppError {
+    store_error_ref(&e)
+}
+
+/// [`store_error`] of a borrowed error.
+pub fn store_error_ref(e: &StoreError) -> AppError {
+    match e {
+        StoreError::Unavailable(cause) => {
+            tracing::warn!(request_id = %request_id(), cause = %cause, "database unavailable");
+            AppError::Refused {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "server.unavailable",
+                message: format!(
+                    "the database cannot take requests at the moment; try again in {UNAVAILABLE_RETRY_SECS} seconds"
+                ),
+                detail: Some(serde_json::json!({
+                    "retry_after_seconds": UNAVAILABLE_RETRY_SECS,
+                    "reason": "database",
+                })),
+            }
+        }
+        e => AppError::Internal(e.to_string()),
+    }
+}
+
+/// How long a client is asked to wait when the database is unavailable: about the time a
+/// PostgreSQL failover under Patroni takes to promote a replica (`bench/pg-failover.sh`).
+pub const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
 /// Through the core's `Error`, which already sorts out the store and scope cases.
 impl From<eid_core::ops::OpsError> for AppError {
     fn from(e: eid_core::ops::OpsError) -> AppError {
@@ -188,7 +219,7 @@ impl From<eid_core::ops::OpsError> for AppError {
 fn ops_refusal(e: eid_core::ops::OpsError) -> AppError {
     use eid_core::ops::OpsError;
     match e {
-        OpsError::Store(e) => AppError::Internal(e.to_string()),
+        OpsError::Store(e) => store_error(e),
         OpsError::NotFound(code) => AppError::not_found(code, "not found"),
         OpsError::Invalid(code, why) => AppError::Refused {
             status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -229,14 +260,14 @@ impl From<eid_core::Error> for AppError {
             },
             Error::Refused(r) => r.into(),
             Error::Ops(e) => ops_refusal(e),
-            Error::Store(e) => AppError::Internal(e.to_string()),
+            Error::Store(e) => store_error(e),
         }
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
-        AppError::Internal(e.to_string())
+        store_error(e)
     }
 }
 
@@ -244,7 +275,7 @@ impl From<eid_core::accounts::Refusal> for AppError {
     fn from(r: eid_core::accounts::Refusal) -> AppError {
         use eid_core::accounts::{Class, Refusal};
         let detail = match &r {
-            Refusal::Store(e) => return AppError::Internal(e.to_string()),
+            Refusal::Store(e) => return store_error_ref(e),
             Refusal::GoInPerson { card_issued, units } => Some(serde_json::json!({
                 "card_issued": card_issued.map(eid_domain::iso),
                 "collecting_units": units,
@@ -320,10 +351,30 @@ mod tests {
                 "auth.rate_limited",
             ),
             (AppError::Internal("secret cause".into()), 500, "internal"),
+            (
+                store_error(StoreError::Unavailable("secret cause".into())),
+                503,
+                "server.unavailable",
+            ),
+            (
+                store_error(StoreError::Db("secret cause".into())),
+                500,
+                "internal",
+            ),
         ];
         for (e, status, code) in cases {
             assert_eq!((e.status().as_u16(), e.code()), (status, code));
             assert!(!e.message().contains("secret cause"));
         }
+    }
+
+    #[test]
+    fn an_unavailable_database_answers_503_with_retry_after() {
+        let response = store_error(StoreError::Unavailable("failover".into())).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).unwrap(),
+            &UNAVAILABLE_RETRY_SECS.to_string()
+        );
     }
 }

@@ -297,7 +297,7 @@ fn new_request_id() -> String {
 }
 
 /// Waits until the store has committed every audit line of request `id`.
-async fn audit_durable(state: &AppState, id: &str) -> Result<(), String> {
+async fn audit_durable(state: &AppState, id: &str) -> Result<(), eid_core::StoreError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     state.store.audit_synced(
         id,
@@ -306,8 +306,10 @@ async fn audit_durable(state: &AppState, id: &str) -> Result<(), String> {
         }),
     );
     match rx.await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err("the audit flusher dropped the request".to_owned()),
+        Ok(r) => r,
+        Err(_) => Err(eid_core::StoreError::Db(
+            "the audit flusher dropped the request".to_owned(),
+        )),
     }
 }
 
@@ -333,6 +335,10 @@ async fn around_request(State(state): State<AppState>, request: Request, next: N
         // this point cannot lose the line of an answered request.
         match audit_durable(&state, &id).await {
             Ok(()) => response,
+            Err(eid_core::StoreError::Unavailable(e)) => crate::error::store_error(
+                eid_core::StoreError::Unavailable(format!("audit trail: {e}")),
+            )
+            .into_response(),
             Err(e) => AppError::Internal(format!("audit trail: {e}")).into_response(),
         }
     };

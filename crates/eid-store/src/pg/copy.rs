@@ -579,7 +579,7 @@ impl PersonWriter for PgWriter<'_> {
     fn tx(&mut self) -> Result<Box<dyn Tx + '_>, StoreError> {
         self.flush()?;
         // The writer sent `BEGIN` itself: statements on its connection run inside it.
-        Ok(Box::new(super::db::PgTx::Auto(self.conn.c()?)))
+        Ok(Box::new(super::db::PgTx::auto(self.conn.c()?)))
     }
 
     fn commit(mut self: Box<Self>) -> Result<BatchCounts, StoreError> {

@@ -75,9 +75,41 @@ pub(super) fn pg_row(row: &Row) -> Result<SqlRow, StoreError> {
 }
 
 /// A connection inside a transaction, or on its own (each statement its own transaction).
-pub(super) enum PgTx<'a, 'c> {
+pub(super) enum On<'a, 'c> {
     Tx(&'a mut postgres::Transaction<'c>),
     Auto(&'a mut Client),
+}
+
+/// Statements on a connection, noting whether one found the server gone: a body may turn that
+/// error into its own (which the engine does not see), and the connection must still not go
+/// back to the pool.
+pub(super) struct PgTx<'a, 'c> {
+    on: On<'a, 'c>,
+    lost: bool,
+}
+
+impl<'a, 'c> PgTx<'a, 'c> {
+    pub(super) fn tx(tx: &'a mut postgres::Transaction<'c>) -> Self {
+        PgTx {
+            on: On::Tx(tx),
+            lost: false,
+        }
+    }
+
+    pub(super) fn auto(c: &'a mut Client) -> Self {
+        PgTx {
+            on: On::Auto(c),
+            lost: false,
+        }
+    }
+
+    fn note(&mut self, e: postgres::Error) -> StoreError {
+        let e = db(e);
+        if matches!(e, StoreError::Unavailable(_)) {
+            self.lost = true;
+        }
+        e
+    }
 }
 
 pub(super) fn pg_args(args: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
@@ -86,19 +118,19 @@ pub(super) fn pg_args(args: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
 
 impl Tx for PgTx<'_, '_> {
     fn exec(&mut self, sql: &str, args: &[Val]) -> Result<u64, StoreError> {
-        match self {
-            PgTx::Tx(tx) => tx.execute(sql, &pg_args(args)),
-            PgTx::Auto(c) => c.execute(sql, &pg_args(args)),
+        match &mut self.on {
+            On::Tx(tx) => tx.execute(sql, &pg_args(args)),
+            On::Auto(c) => c.execute(sql, &pg_args(args)),
         }
-        .map_err(db)
+        .map_err(|e| self.note(e))
     }
 
     fn query(&mut self, sql: &str, args: &[Val]) -> Result<Vec<SqlRow>, StoreError> {
-        let rows = match self {
-            PgTx::Tx(tx) => tx.query(sql, &pg_args(args)),
-            PgTx::Auto(c) => c.query(sql, &pg_args(args)),
+        let rows = match &mut self.on {
+            On::Tx(tx) => tx.query(sql, &pg_args(args)),
+            On::Auto(c) => c.query(sql, &pg_args(args)),
         }
-        .map_err(db)?;
+        .map_err(|e| self.note(e))?;
         rows.iter().map(pg_row).collect()
     }
 
@@ -113,12 +145,16 @@ impl Db for PgStore {
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut conn = self.writer_conn()?;
+        let mut lost = false;
         let r = (|| {
             let mut tx = conn.c()?.transaction().map_err(db)?;
-            body(&mut PgTx::Tx(&mut tx))?;
+            let mut on = PgTx::tx(&mut tx);
+            let r = body(&mut on);
+            lost = on.lost;
+            r?;
             tx.commit().map_err(db)
         })();
-        conn.check(r)
+        conn.check_noted(r, lost)
     }
 
     fn read_dyn(
@@ -126,6 +162,7 @@ impl Db for PgStore {
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut conn = self.reader()?;
+        let mut lost = false;
         let r = (|| {
             let mut tx = conn
                 .c()?
@@ -133,10 +170,13 @@ impl Db for PgStore {
                 .read_only(true)
                 .start()
                 .map_err(db)?;
-            body(&mut PgTx::Tx(&mut tx))?;
+            let mut on = PgTx::tx(&mut tx);
+            let r = body(&mut on);
+            lost = on.lost;
+            r?;
             tx.commit().map_err(db)
         })();
-        conn.check(r)
+        conn.check_noted(r, lost)
     }
 
     /// A read (`write` false) may go to a replica; a write goes to the primary.
@@ -150,10 +190,16 @@ impl Db for PgStore {
         } else {
             self.reader()?
         };
+        let mut lost = false;
         let r = match conn.c() {
-            Ok(c) => body(&mut PgTx::Auto(c)),
+            Ok(c) => {
+                let mut on = PgTx::auto(c);
+                let r = body(&mut on);
+                lost = on.lost;
+                r
+            }
             Err(e) => Err(e),
         };
-        conn.check(r)
+        conn.check_noted(r, lost)
     }
 }

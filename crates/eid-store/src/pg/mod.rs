@@ -162,8 +162,19 @@ const PERSON_ALL_COLS: &str = "personal_id, surname, middle_name, given_name, na
      version, updated_at";
 
 /// A database error as a [`StoreError`], without the server's `DETAIL` (it may quote values).
-/// Integrity errors become [`StoreError::Violated`], as SQLite's do.
+/// Integrity errors become [`StoreError::Violated`], as SQLite's do; an error that says the
+/// server is gone or is no longer the primary becomes [`StoreError::Unavailable`] (see
+/// [`pool::is_lost`]), wherever it surfaces, so the HTTP layer answers `503` for it.
 pub(crate) fn db(e: postgres::Error) -> StoreError {
+    let e = db_kind(e);
+    if pool::is_lost(&e) {
+        pool::unavailable(e)
+    } else {
+        e
+    }
+}
+
+fn db_kind(e: postgres::Error) -> StoreError {
     match e.as_db_error() {
         Some(d) => {
             let msg = format!(

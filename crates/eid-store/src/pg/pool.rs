@@ -52,7 +52,8 @@ impl Pool {
     }
 
     pub(super) fn open_client(&self) -> Result<Client, StoreError> {
-        let mut client = self.config.connect(NoTls).map_err(db)?;
+        // No server to connect to (refused, reset, timed out): the database is unavailable.
+        let mut client = self.config.connect(NoTls).map_err(|e| unavailable(db(e)))?;
         let mut setup = String::from("SET client_min_messages = warning; SET TIME ZONE 'UTC';");
         if let Some(schema) = &self.schema {
             setup.push_str(&format!(" SET search_path TO {};", quote_ident(schema)));
@@ -100,7 +101,7 @@ impl Pool {
                 .unwrap_or_else(|p| p.into_inner());
             state = next;
             if timeout.timed_out() && state.idle.is_empty() && state.open >= self.max {
-                return Err(StoreError::Db(
+                return Err(StoreError::Unavailable(
                     "no free database connection (pool exhausted)".into(),
                 ));
             }
@@ -130,9 +131,11 @@ impl Pool {
 /// connection is closed (a crash, kill -9), the server is shutting down (`57P01`–`57P03`), a
 /// connection exception (class `08`), or a write refused by a read-only server (`25006`, a
 /// demoted primary).
-pub(super) fn is_lost(e: &StoreError) -> bool {
-    let StoreError::Db(msg) = e else {
-        return false;
+pub(crate) fn is_lost(e: &StoreError) -> bool {
+    let msg = match e {
+        StoreError::Db(msg) => msg,
+        StoreError::Unavailable(_) => return true,
+        _ => return false,
     };
     if let Some(code) = msg
         .rsplit_once("(SQLSTATE ")
@@ -148,6 +151,14 @@ pub(super) fn is_lost(e: &StoreError) -> bool {
         || msg.contains("Broken pipe")
 }
 
+/// The same error as [`StoreError::Unavailable`], its message kept.
+pub(super) fn unavailable(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Db(m) | StoreError::Violated(_, m) => StoreError::Unavailable(m),
+        e => e,
+    }
+}
+
 /// A connection lent by the pool; goes back when dropped.
 pub(super) struct Conn<'a> {
     pub(super) pool: &'a Pool,
@@ -161,14 +172,29 @@ pub(super) struct Conn<'a> {
 impl Conn<'_> {
     /// Notes the outcome of a unit of work: an error that says the server is gone drops this
     /// connection and the pool's idle ones.
+    /// [`Conn::check`], when a statement of the work already found the server gone (`lost`)
+    /// though the body returned an error of its own: the connection is dropped all the same.
+    pub(super) fn check_noted<T>(
+        &mut self,
+        r: Result<T, StoreError>,
+        lost: bool,
+    ) -> Result<T, StoreError> {
+        if lost && !matches!(&r, Err(e) if is_lost(e)) {
+            self.discard = true;
+            self.pool.put_back(self.client.take(), true, true);
+        }
+        self.check(r)
+    }
+
     pub(super) fn check<T>(&mut self, r: Result<T, StoreError>) -> Result<T, StoreError> {
-        if let Err(e) = &r {
-            if is_lost(e) {
+        match r {
+            Err(e) if is_lost(&e) => {
                 self.discard = true;
                 self.pool.put_back(self.client.take(), true, true);
+                Err(unavailable(e))
             }
+            r => r,
         }
-        r
     }
 
     pub(super) fn c(&mut self) -> Result<&mut Client, StoreError> {

@@ -123,9 +123,11 @@ fn connection_errors_say_why() {
     else {
         panic!("connected to port 1")
     };
+    // Unavailable (the HTTP layer answers 503 with Retry-After), and the cause is kept.
+    assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
     let msg = e.to_string();
     assert!(
-        msg.starts_with("database error: error connecting to server: "),
+        msg.starts_with("database unavailable: error connecting to server: "),
         "{msg}"
     );
 }

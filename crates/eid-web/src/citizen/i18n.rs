@@ -206,6 +206,8 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("me.refusal.request", "Mã tra cứu:", "Reference:"),
     ("me.err.other", "Không thực hiện được yêu cầu", "The request could not be done"),
     ("me.next.other", "Kiểm tra lại thông tin đã nhập rồi thử lại. Nếu vẫn không được, hãy gọi tổng đài 1900 0368.", "Check what you entered and try again. If it still fails, call the helpline 1900 0368."),
+    ("me.err.server.unavailable", "Hệ thống tạm thời chưa nhận yêu cầu", "The service is briefly unavailable"),
+    ("me.next.server.unavailable", "Máy chủ dữ liệu đang được chuyển sang máy dự phòng; việc này thường xong trong chưa đầy một phút. Hãy thử lại sau ít giây; nếu bạn vừa gửi một biểu mẫu, hãy kiểm tra xem nó đã được ghi nhận chưa rồi mới gửi lại.", "The database is switching to its standby, which usually takes less than a minute. Try again in a few seconds; if you had just sent a form, check whether it went through before sending it again."),
     ("me.err.route.not_found", "Không có trang này", "There is no such page"),
     ("me.next.route.not_found", "Kiểm tra lại địa chỉ, hoặc về trang tài khoản để chọn việc cần làm.", "Check the address, or go back to your account to choose what to do."),
     ("me.err.internal", "Hệ thống đang gặp sự cố", "Something went wrong on our side"),

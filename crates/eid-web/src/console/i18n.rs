@@ -225,6 +225,8 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("err.route.not_found", "Không có trang này.", "There is no such page."),
     ("err.request.timeout", "Yêu cầu quá thời gian chờ. Vui lòng thử lại.", "The request took too long. Please try again."),
     ("err.internal", "Lỗi hệ thống. Vui lòng báo lại mã yêu cầu.", "Internal error. Please quote the request id."),
+    ("err.server.unavailable", "Hệ thống đang chuyển sang máy chủ dữ liệu dự phòng. Vui lòng thử lại sau ít giây.", "The database is switching to its standby. Please try again in a few seconds."),
+    ("err.server.busy", "Hệ thống đang phục vụ tối đa số yêu cầu. Vui lòng thử lại sau ít giây.", "The server is answering as many requests as it can. Please try again in a few seconds."),
     ("err.input", "Dữ liệu nhập không hợp lệ", "Invalid input"),
     ("nav.accounts", "Tài khoản", "Accounts"),
     ("acc.tab.applications", "Hồ sơ mức 2", "Applications"),
