@@ -3,6 +3,7 @@
 
 use super::pool::Conn;
 use super::*;
+use std::collections::HashSet;
 
 /// Appends `s` escaped for `COPY … FROM STDIN` text format.
 pub(super) fn copy_text(out: &mut Vec<u8>, s: &str) {
@@ -104,6 +105,10 @@ pub struct PgWriter<'a> {
     pub(super) paths: HashMap<UnitCode, i64>,
     /// Secondary indexes dropped for a bulk load into an empty register, rebuilt at commit.
     pub(super) deferred_indexes: Vec<String>,
+    /// Loading into a register that was empty when the table lock was taken: the personal IDs
+    /// written so far (as numbers), which are then all the register holds, so a batch none of
+    /// whose IDs is here needs no lookup of stored rows.
+    pub(super) written: Option<HashSet<u64>>,
     /// COMMIT or ROLLBACK was sent.
     pub(super) done: bool,
 }
@@ -155,6 +160,7 @@ impl<'a> PgWriter<'a> {
             }
         }
         Ok(PgWriter {
+            written: empty.then(HashSet::new),
             deferred_indexes,
             conn,
             actor: actor.to_db(),
@@ -212,16 +218,34 @@ impl<'a> PgWriter<'a> {
         batch: Vec<Pending>,
     ) -> Result<(Vec<OutRow>, Vec<Event>), StoreError> {
         let ids: Vec<&str> = batch.iter().map(|p| p.fields[0].as_str()).collect();
-        let rows = self
-            .conn
-            .c()?
-            .query(
-                &format!(
-                    "SELECT digest, version, {PERSON_COLS} FROM person WHERE personal_id = ANY($1)"
-                ),
-                &[&ids],
-            )
-            .map_err(db)?;
+        // Into a register that was empty under our lock: only IDs this load wrote can be
+        // stored, so a batch of none of them is all new (a file that repeats an ID still looks).
+        let unseen = self.written.as_mut().is_some_and(|w| {
+            let n: Option<Vec<u64>> = ids.iter().map(|id| id.parse().ok()).collect();
+            n.is_some_and(|n| {
+                let fresh = n.iter().all(|k| !w.contains(k));
+                w.extend(n);
+                fresh
+            })
+        });
+        if !unseen {
+            if let Some(w) = self.written.as_mut() {
+                w.extend(ids.iter().filter_map(|id| id.parse::<u64>().ok()));
+            }
+        }
+        let rows = if unseen {
+            Vec::new()
+        } else {
+            self.conn
+                .c()?
+                .query(
+                    &format!(
+                        "SELECT digest, version, {PERSON_COLS} FROM person WHERE personal_id = ANY($1)"
+                    ),
+                    &[&ids],
+                )
+                .map_err(db)?
+        };
         drop(ids);
         let mut current: HashMap<String, Current> = HashMap::with_capacity(batch.len());
         for (i, row) in rows.iter().enumerate() {
