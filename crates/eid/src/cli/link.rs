@@ -59,12 +59,26 @@ pub(super) fn link_run(args: &LinkRunArgs) -> Result<(), Failure> {
     let thresholds = thresholds(args.matched, args.review)?;
     let today = today();
     let start = Instant::now();
-    let (ids, register, skipped) = read_register(open(&args.register)?, today)?;
-    let (rows, rejected) = read_sector(open(&args.sector)?, &mapping, today)?;
+    let (register_file, sector_file) = (open(&args.register)?, open(&args.sector)?);
+    // The two files are read at once, one on each core.
+    let (register, sector) = std::thread::scope(|s| {
+        let sector = s.spawn(|| read_sector(sector_file, &mapping, today));
+        let register = read_register(register_file, today);
+        let sector = sector
+            .join()
+            .unwrap_or_else(|_| Err("the sector file's reader failed".to_owned()));
+        (register, sector)
+    });
+    let (ids, register, skipped) = register?;
+    let (mut rows, rejected) = sector?;
     let read = start.elapsed();
     let linker = Linker::new(register);
     let indexed = start.elapsed();
-    let records: Vec<_> = rows.iter().map(|r| r.record.clone()).collect();
+    // The rows' records move out (the rows keep their IDs for the output).
+    let records: Vec<_> = rows
+        .iter_mut()
+        .map(|r| std::mem::take(&mut r.record))
+        .collect();
     let model = linker.train(&records, args.sample);
     let trained = start.elapsed();
     let decisions = linker.decide_all(&model, &thresholds, &records, args.threads.max(1));
