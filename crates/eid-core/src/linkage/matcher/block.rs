@@ -18,7 +18,8 @@
 //! with a common surname and given name (Nguyễn Văn Anh) is a block of hundreds at 1,000,000
 //! persons, which is where the time went.
 
-use std::hash::{Hash, Hasher};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 use super::record::Record;
 
@@ -34,7 +35,7 @@ pub const RULES: [&str; 7] = [
 ];
 
 /// A block larger than this is skipped for the rule (it would say nothing and cost much).
-const MAX_BLOCK: usize = 200;
+pub const MAX_BLOCK: usize = 200;
 
 fn key(rule: u8, nums: &[i64], texts: &[&str]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -90,9 +91,34 @@ pub fn keys(r: &Record) -> Vec<(u8, u64)> {
     out
 }
 
-/// The register's keys, sorted, for lookups by binary search.
+/// Keys are already hashes: the map uses them as they are instead of hashing them again.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type KeyMap = HashMap<u64, (u32, u32), BuildHasherDefault<KeyHasher>>;
+
+/// The register's keys: each key's block is a run of register positions in one array, found
+/// by a hash lookup (one memory access, where a binary search over millions of entries took
+/// two dozen).
 pub struct Index {
-    entries: Vec<(u64, u32)>,
+    /// Register positions, grouped by key, ascending within a block.
+    members: Vec<u32>,
+    /// Key → (start, length) in `members`.
+    blocks: KeyMap,
 }
 
 impl Index {
@@ -103,7 +129,20 @@ impl Index {
             entries.extend(keys(r).into_iter().map(|(_, k)| (k, i)));
         }
         entries.sort_unstable();
-        Index { entries }
+        let mut blocks = KeyMap::default();
+        let mut members = Vec::with_capacity(entries.len());
+        for run in entries.chunk_by(|a, b| a.0 == b.0) {
+            let (Some(first), Ok(start), Ok(len)) = (
+                run.first(),
+                u32::try_from(members.len()),
+                u32::try_from(run.len()),
+            ) else {
+                break;
+            };
+            blocks.insert(first.0, (start, len));
+            members.extend(run.iter().map(|e| e.1));
+        }
+        Index { members, blocks }
     }
 
     /// The register records sharing a key with `r`, each once, in index order.
@@ -118,23 +157,23 @@ impl Index {
             if rule.is_some_and(|x| x != n) {
                 continue;
             }
-            let start = self.entries.partition_point(|e| e.0 < k);
-            let rest = self.entries.get(start..).unwrap_or(&[]);
-            let block = rest
-                .get(..rest.partition_point(|e| e.0 == k))
-                .unwrap_or(&[]);
-            if block.len() <= MAX_BLOCK {
-                out.extend(block.iter().map(|e| e.1));
+            let Some(&(start, len)) = self.blocks.get(&k) else {
+                continue;
+            };
+            let (start, len) = (start as usize, len as usize);
+            if len <= MAX_BLOCK {
+                out.extend_from_slice(self.members.get(start..start + len).unwrap_or(&[]));
             }
         }
         out.sort_unstable();
         out.dedup();
     }
 
+    /// How many (key, record) entries the index holds.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.members.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.members.is_empty()
     }
 }

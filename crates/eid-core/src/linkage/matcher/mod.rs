@@ -175,8 +175,13 @@ impl Linker {
                 by_id.entry(id.clone()).or_insert(i);
             }
         }
-        let index = block::Index::build(&register);
-        let tf = TermFrequencies::build(&register);
+        // The blocking index and the name frequencies are built at once, one on each core.
+        let (index, tf) = std::thread::scope(|s| {
+            let tf = s.spawn(|| TermFrequencies::build(&register));
+            let index = block::Index::build(&register);
+            // Building the frequencies cannot panic; if it did, names weigh unadjusted.
+            (index, tf.join().unwrap_or_default())
+        });
         Linker {
             register,
             by_id,

@@ -94,7 +94,9 @@ impl Place {
 /// Resolves unit codes to [`Place`]s, each code once.
 #[derive(Default)]
 pub struct Places {
-    cache: HashMap<(Tree, String), Place>,
+    /// Per tree (2024, 2025): code → place. Looked up by `&str`, so a code already seen costs
+    /// no allocation.
+    cache: [HashMap<String, Place>; 2],
 }
 
 impl Places {
@@ -105,11 +107,15 @@ impl Places {
         if code.is_empty() {
             return Place::default();
         }
-        if let Some(p) = self.cache.get(&(tree, code.to_owned())) {
+        let cache = match tree {
+            Tree::Gso2024 => &mut self.cache[0],
+            Tree::Gso2025 => &mut self.cache[1],
+        };
+        if let Some(p) = cache.get(code) {
             return *p;
         }
         let place = resolve(tree, code).unwrap_or_default();
-        self.cache.insert((tree, code.to_owned()), place);
+        cache.insert(code.to_owned(), place);
         place
     }
 }

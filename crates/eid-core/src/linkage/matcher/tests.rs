@@ -369,3 +369,53 @@ fn the_register_against_itself_finds_a_person_entered_twice_and_nothing_else() {
     let id = e.fields.iter().find(|f| f.field == Field::Id).unwrap();
     assert_eq!((id.level, id.weight), (0, 0.0));
 }
+
+#[test]
+fn the_index_finds_exactly_the_records_sharing_a_key_and_skips_oversized_blocks() {
+    let (register, sector, _) = noisy_world(600);
+    let index = block::Index::build(&register);
+    let register_keys: Vec<Vec<(u8, u64)>> = register.iter().map(block::keys).collect();
+    let mut size: HashMap<u64, usize> = HashMap::new();
+    for k in register_keys.iter().flatten() {
+        *size.entry(k.1).or_default() += 1;
+    }
+    assert_eq!(index.len(), size.values().sum::<usize>());
+    let mut found = Vec::new();
+    let mut pairs = 0;
+    for row in &sector {
+        let keys = block::keys(row);
+        // By brute force: every register record with a key in common.
+        let expected: Vec<u32> = register_keys
+            .iter()
+            .enumerate()
+            .filter(|(_, rk)| rk.iter().any(|k| keys.contains(k)))
+            .map(|(i, _)| i as u32)
+            .collect();
+        index.candidates(row, &mut found);
+        assert_eq!(found, expected);
+        pairs += found.len();
+        // Under one rule: the records sharing that rule's key.
+        index.candidates_under(row, Some(0), &mut found);
+        let expected: Vec<u32> = register_keys
+            .iter()
+            .enumerate()
+            .filter(|(_, rk)| rk.iter().any(|k| k.0 == 0 && keys.contains(k)))
+            .map(|(i, _)| i as u32)
+            .collect();
+        assert_eq!(found, expected);
+    }
+    assert!(pairs >= sector.len() / 2, "{pairs} candidate pairs");
+
+    // One more than the largest block kept: the same surname and birth date, different given
+    // names, provinces and IDs. That rule says nothing about them, so it finds none.
+    let crowd: Vec<Record> = (0..=block::MAX_BLOCK)
+        .map(|i| rec("", "Nguyễn", "", &format!("g{i}"), "1990-05-12", "M", ""))
+        .collect();
+    let index = block::Index::build(&crowd);
+    let row = rec("", "Nguyen", "", "x", "1990-05-12", "M", "");
+    index.candidates(&row, &mut found);
+    assert!(found.is_empty(), "{found:?}");
+    let index = block::Index::build(crowd.get(1..).unwrap());
+    index.candidates(&row, &mut found);
+    assert_eq!(found.len(), block::MAX_BLOCK);
+}
