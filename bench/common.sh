@@ -3,7 +3,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=${EID_BENCH_DIR:-/tmp/eid-bench}
 mkdir -p "$work"
-eid="$root/target/release/eid"
+eid="${CARGO_TARGET_DIR:-$root/target}/release/eid"
 
 build() {
   (cd "$root" && cargo build --release --bin eid --locked -q)

@@ -8,6 +8,10 @@
                                eid knows (its device cookie) but without a session: authorize ->
                                eid's sign-in page -> password -> (consent already given) -> code
                                -> token. Prints the mean seconds a sign-in.
+  signin --new-device          the same, each in a new browser (no cookies): after the password,
+                               the SMS code sent to the bound phone (read with --code-command,
+                               whose own time is not counted: it stands for the citizen reading
+                               the SMS) binds the new browser, then code -> token.
 
 Codes carry the challenge of VERIFIER (the token requests of the bench send it).
 The page walker is the one of tests/oidc/authlib_client.py.
@@ -62,6 +66,11 @@ def main():
     ap.add_argument("--probe", default=None,
                     help="signin: a shell command run just before and just after the measured "
                          "sign-ins; its outputs are printed as 'before X' and 'after Y'")
+    ap.add_argument("--new-device", action="store_true",
+                    help="signin: each sign-in in a new browser (the SMS code step included)")
+    ap.add_argument("--steps", action="store_true",
+                    help="signin: also print each request of a sign-in (method, path, status) "
+                         "with its mean time to the answer's headers, as 'step MS METHOD PATH STATUS'")
     a = ap.parse_args()
     fields = dict(f.split("=", 1) for f in a.field)
     meta = requests.get(a.issuer + "/.well-known/openid-configuration", timeout=30).json()
@@ -93,20 +102,47 @@ def main():
             out = subprocess.run(a.probe, shell=True, check=True, capture_output=True, text=True)
             print(f"{label} {out.stdout.strip()}")
 
+    steps = {}
+
+    def timed(r, *_args, **_kw):
+        key = (r.request.method, urlparse(r.request.url).path, r.status_code)
+        steps.setdefault(key, []).append(r.elapsed.total_seconds())
+
+    # The SMS code's look-up (another process asking eid's staff API) is the citizen reading
+    # their phone: its time is taken out of the sign-in's.
+    import authlib_client
+    outside = [0.0]
+    real_run = authlib_client.subprocess.run
+
+    def timed_run(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return real_run(*args, **kwargs)
+        finally:
+            outside[0] += time.perf_counter() - t0
+    authlib_client.subprocess.run = timed_run
+
     probe("before")
     total = 0.0
     for _ in range(a.count):
         browser = requests.Session()
-        browser.cookies.update(device)
+        if not a.new_device:
+            browser.cookies.update(device)
+        if a.steps:
+            browser.hooks["response"].append(timed)
         start = time.perf_counter()
-        back = walk(browser, authorize_url(meta, a), a.redirect_uri, fields)
+        outside[0] = 0.0
+        back = walk(browser, authorize_url(meta, a), a.redirect_uri, fields,
+                    code_command=a.code_command if a.new_device else None)
         r = requests.post(meta["token_endpoint"], auth=(a.client_id, a.client_secret), timeout=30, data={
             "grant_type": "authorization_code", "code": code_of(back),
-            "redirect_uri": a.redirect_uri, "code_verifier": VERIFIER})
-        total += time.perf_counter() - start
+            "redirect_uri": a.redirect_uri, "code_verifier": VERIFIER}, hooks={"response": timed} if a.steps else None)
+        total += time.perf_counter() - start - outside[0]
         if r.status_code != 200 or "id_token" not in r.json():
             raise SystemExit(f"token endpoint answered {r.status_code}")
     probe("after")
+    for (method, path, status), ts in steps.items():
+        print(f"step {1000 * sum(ts) / len(ts):.2f} {method} {path} {status} x{len(ts) / a.count:g}")
     print(f"seconds {total / a.count:.6f}")
 
 

@@ -170,3 +170,99 @@ fn rotation_moves_keys_along_and_the_jwks_keeps_the_previous_key() {
         "sealed under the kek"
     );
 }
+
+/// What a grouped test body answers when it refuses.
+#[derive(Debug)]
+enum Probe {
+    Store(eid_core::StoreError),
+    Refused(i64),
+}
+
+impl From<eid_core::StoreError> for Probe {
+    fn from(e: eid_core::StoreError) -> Probe {
+        Probe::Store(e)
+    }
+}
+
+fn probe_db(s: &dyn eid_core::Store) -> &dyn eid_core::sql::Db {
+    s.db()
+}
+
+/// The token endpoint's group commit: bodies that arrive while a group commits share the next
+/// one; a body that refuses, or whose statement fails (a duplicate key, which on PostgreSQL
+/// aborts the transaction until its savepoint is rolled back), loses only its own writes, and
+/// each caller gets its own answer.
+#[test]
+fn grouped_transactions_keep_or_lose_each_body_on_its_own() {
+    use eid_core::sql::{self, Group, Tx};
+    use std::sync::Arc;
+    let store = testkit::fresh_store("oidc-group");
+    sql::transact(store.db(), |tx| {
+        tx.exec(
+            "CREATE TABLE group_probe (k BIGINT PRIMARY KEY, note TEXT NOT NULL)",
+            &[],
+        )
+        .map(|_| ())
+    })
+    .unwrap();
+    let group = Arc::new(Group::start("group-test", Arc::clone(&store), probe_db).unwrap());
+    let db_store = Arc::clone(&store);
+    // The first body holds its group open, so the others queue and commit together.
+    let first = {
+        let (g, s) = (Arc::clone(&group), Arc::clone(&db_store));
+        std::thread::spawn(move || {
+            sql::transact_grouped(s.db(), Some(&*g), |tx: &mut dyn Tx| {
+                tx.exec("INSERT INTO group_probe (k, note) VALUES (0, 'first')", &[])?;
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                Ok::<_, Probe>(0)
+            })
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let others: Vec<_> = (1..=20i64)
+        .map(|i| {
+            let (g, s) = (Arc::clone(&group), Arc::clone(&db_store));
+            std::thread::spawn(move || {
+                sql::transact_grouped(s.db(), Some(&*g), move |tx: &mut dyn Tx| {
+                    // Every fifth inserts key 0 again: a failing statement.
+                    let k = if i % 5 == 0 { 0 } else { i };
+                    tx.exec(
+                        "INSERT INTO group_probe (k, note) VALUES ($1, 'other')",
+                        &[k.into()],
+                    )?;
+                    if i % 3 == 0 {
+                        return Err(Probe::Refused(i));
+                    }
+                    Ok(i)
+                })
+            })
+        })
+        .collect();
+    assert!(matches!(first.join().unwrap(), Ok(0)));
+    for (n, h) in others.into_iter().enumerate() {
+        let i = n as i64 + 1;
+        match h.join().unwrap() {
+            Ok(k) => assert!(k == i && i % 5 != 0 && i % 3 != 0, "body {i} kept"),
+            Err(Probe::Refused(k)) => assert!(k == i && i % 3 == 0 && i % 5 != 0, "body {i}"),
+            Err(Probe::Store(e)) => assert_eq!(i % 5, 0, "body {i} failed: {e}"),
+        }
+    }
+    let kept: Vec<i64> = sql::read(store.db(), |tx| {
+        tx.query("SELECT k FROM group_probe ORDER BY k", &[])?
+            .iter()
+            .map(|r| r[0].int())
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .unwrap();
+    let expected: Vec<i64> = (0..=20)
+        .filter(|i| *i == 0 || (i % 5 != 0 && i % 3 != 0))
+        .collect();
+    assert_eq!(kept, expected);
+    let note: String = sql::read(store.db(), |tx| {
+        tx.row("SELECT note FROM group_probe WHERE k = 0", &[])?
+            .unwrap()[0]
+            .text()
+    })
+    .unwrap();
+    assert_eq!(note, "first");
+}

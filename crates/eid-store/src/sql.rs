@@ -293,6 +293,149 @@ pub fn read_one<T>(
     autocommit(db, false, body)
 }
 
+/// What a grouped body hands back: whether its writes stand, and how to answer its caller once
+/// the group's transaction has committed (or failed).
+type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type GroupBody = Box<dyn FnOnce(&mut dyn Tx) -> (bool, Deliver) + Send>;
+
+/// The most bodies one group transaction takes.
+const GROUP_MAX: usize = 64;
+
+/// Group commit: concurrent write transactions gathered into one, each body under a savepoint
+/// of its own, each caller answered only after the group's `COMMIT` returned. A body that
+/// refuses (or fails) rolls back to its savepoint, so its writes go and the others' stay,
+/// exactly as if each had its own transaction; the group shares the commit's work (the WAL
+/// frames of the pages the bodies share, the commit record, one `BEGIN`/`COMMIT`). One thread
+/// runs the groups: it takes whatever bodies are waiting when it is free (nothing is held back
+/// to wait for more), so a lone body commits at once and without savepoints.
+///
+/// Bodies run on that thread, in arrival order: a body must not wait on another body's caller.
+pub struct Group {
+    queue: std::sync::Mutex<Option<std::sync::mpsc::Sender<GroupBody>>>,
+}
+
+impl Group {
+    /// Starts the thread that commits groups on the database `db(owner)` (named `name`); it
+    /// ends when the `Group` is dropped.
+    pub fn start<D: ?Sized + Send + Sync + 'static>(
+        name: &str,
+        owner: std::sync::Arc<D>,
+        db: fn(&D) -> &dyn Db,
+    ) -> Result<Group, StoreError> {
+        let (tx, rx) = std::sync::mpsc::channel::<GroupBody>();
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut bodies = vec![first];
+                    while bodies.len() < GROUP_MAX {
+                        match rx.try_recv() {
+                            Ok(b) => bodies.push(b),
+                            Err(_) => break,
+                        }
+                    }
+                    run_group(db(&owner), bodies);
+                }
+            })
+            .map_err(|e| StoreError::Db(format!("cannot start the group-commit thread: {e}")))?;
+        Ok(Group {
+            queue: std::sync::Mutex::new(Some(tx)),
+        })
+    }
+
+    fn send(&self, body: GroupBody) -> Result<(), StoreError> {
+        let gone = || StoreError::Db("the group-commit thread has stopped".into());
+        let queue = self.queue.lock().map_err(|_| gone())?;
+        queue
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(body)
+            .map_err(|_| gone())
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Ok(mut q) = self.queue.lock() {
+            q.take();
+        }
+    }
+}
+
+/// The marker under which a lone body's refusal rolls its transaction back.
+const GROUP_REFUSED: &str = "grouped body refused";
+
+fn run_group(db: &dyn Db, bodies: Vec<GroupBody>) {
+    let alone = bodies.len() == 1;
+    let mut bodies: Vec<Option<GroupBody>> = bodies.into_iter().map(Some).collect();
+    let mut delivers: Vec<Deliver> = Vec::with_capacity(bodies.len());
+    let result = db.transact_dyn(&mut |tx| {
+        for slot in bodies.iter_mut() {
+            let Some(body) = slot.take() else {
+                return Err(StoreError::Db("group body run twice".into()));
+            };
+            if alone {
+                let (keep, deliver) = body(tx);
+                delivers.push(deliver);
+                return if keep {
+                    Ok(())
+                } else {
+                    Err(StoreError::Conflict(GROUP_REFUSED))
+                };
+            }
+            tx.exec("SAVEPOINT eid_group", &[])?;
+            let (keep, deliver) = body(tx);
+            delivers.push(deliver);
+            if !keep {
+                tx.exec("ROLLBACK TO SAVEPOINT eid_group", &[])?;
+            }
+            tx.exec("RELEASE SAVEPOINT eid_group", &[])?;
+        }
+        Ok(())
+    });
+    match result {
+        Ok(()) | Err(StoreError::Conflict(GROUP_REFUSED)) => {
+            for d in delivers {
+                d(Ok(()));
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for d in delivers {
+                d(Err(StoreError::Db(msg.clone())));
+            }
+        }
+    }
+    // A body that never ran (the transaction failed before it) is dropped here, with its
+    // caller's channel: that caller gets an error.
+}
+
+/// Runs `body` as [`transact`] does, but in `group`'s next group transaction when there is a
+/// group: the answer comes back after that transaction committed, and `Err` from the body rolls
+/// back only the body's own writes. Blocks the calling thread meanwhile.
+pub fn transact_grouped<T, E, F>(db: &dyn Db, group: Option<&Group>, body: F) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    F: FnOnce(&mut dyn Tx) -> Result<T, E> + Send + 'static,
+{
+    let Some(group) = group else {
+        return transact(db, body);
+    };
+    let (answer, answered) = std::sync::mpsc::sync_channel::<Result<T, E>>(1);
+    group.send(Box::new(move |tx: &mut dyn Tx| {
+        let out = body(tx);
+        let keep = out.is_ok();
+        let deliver: Deliver = Box::new(move |committed: Result<(), StoreError>| {
+            let _ = answer.send(committed.map_err(E::from).and(out));
+        });
+        (keep, deliver)
+    }))?;
+    answered
+        .recv()
+        .map_err(|_| E::from(StoreError::Db("the group transaction was lost".into())))?
+}
+
 /// `$1 … $n` → `?1 … ?n` for SQLite. Statements in this crate put no `$` in literals.
 pub fn to_sqlite_placeholders(sql: &str) -> String {
     sql.replace('$', "?")

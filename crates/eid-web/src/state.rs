@@ -45,6 +45,14 @@ pub struct Inner {
     pub admission: crate::admission::Admission,
     /// The threads that check secrets (Argon2), one per core, with a bounded queue.
     pub hash_pool: crate::hashpool::HashPool,
+    /// The token endpoint's group commit (code exchanges and refreshes that arrive together
+    /// share one write transaction), started on first use; `None` when its thread could not
+    /// start (each then commits alone).
+    token_writes: std::sync::OnceLock<Option<eid_core::sql::Group>>,
+}
+
+fn db_of(s: &dyn Store) -> &dyn eid_core::sql::Db {
+    s.db()
 }
 
 /// How many store calls may run at once.
@@ -114,7 +122,19 @@ impl AppState {
             sources,
             store_slots: tokio::sync::Semaphore::new(STORE_SLOTS),
             clock,
+            token_writes: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// The token endpoint's group commit (see [`eid_core::sql::Group`]).
+    pub fn token_writes(&self) -> Option<&eid_core::sql::Group> {
+        self.token_writes
+            .get_or_init(|| {
+                eid_core::sql::Group::start("eid-token-commit", Arc::clone(&self.store), db_of)
+                    .map_err(|e| tracing::warn!("token group commit: {e}"))
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// The current time, from the state's clock.

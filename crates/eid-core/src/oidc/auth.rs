@@ -42,11 +42,18 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// An authenticated client, with the assertion's `jti` to spend once.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Authenticated {
     pub client: Client,
     jti: Option<(Vec<u8>, i64)>,
+    /// The client's row as cached, when the client came from [`clients::Cache`]: the write
+    /// transaction that issues tokens confirms it ([`Authenticated::confirm_client`]).
+    cached_row: Option<sql::SqlRow>,
 }
+
+/// The error of a grant whose cached client changed before its transaction (rolled back; the
+/// token endpoint forgets the cache and runs the request again from the store).
+pub const STALE_CLIENT: &str = "stale_client";
 
 fn invalid(d: &str) -> OAuthError {
     OAuthError::new("invalid_client", d)
@@ -81,7 +88,54 @@ pub fn authenticate_within(
     now: OffsetDateTime,
     failure_place: &dyn Fn() -> bool,
 ) -> Result<Authenticated, OAuthError> {
-    let result = check(store, creds, audiences, now);
+    let result = check(&|id| clients::get(store, id), creds, audiences, now);
+    settle(store, creds, request_id, now, failure_place, result)
+}
+
+/// [`authenticate_within`] with the client read through `cache` (see [`clients::Cache`]): a
+/// client that fails to authenticate from the cache is read again from the store and checked
+/// once more (its secret may have been rotated), and only that check's failure counts.
+pub fn authenticate_cached(
+    store: &dyn Store,
+    cache: &clients::Cache,
+    creds: &Credentials,
+    audiences: &[&str],
+    request_id: &str,
+    now: OffsetDateTime,
+    failure_place: &dyn Fn() -> bool,
+) -> Result<Authenticated, OAuthError> {
+    let hit: std::cell::RefCell<Option<(String, sql::SqlRow)>> = std::cell::RefCell::new(None);
+    let lookup = |id: &str| -> Result<Option<Client>, crate::Error> {
+        Ok(cache.get(store, id)?.map(|(read, cached)| {
+            if cached {
+                hit.replace(Some((id.to_owned(), read.row)));
+            }
+            read.client
+        }))
+    };
+    let result = check(&lookup, creds, audiences, now);
+    match (result, hit.into_inner()) {
+        (Ok(mut a), Some((_, row))) => {
+            a.cached_row = Some(row);
+            Ok(a)
+        }
+        (Err(_), Some((id, _))) => {
+            cache.forget(&id);
+            authenticate_within(store, creds, audiences, request_id, now, failure_place)
+        }
+        (result, None) => settle(store, creds, request_id, now, failure_place, result),
+    }
+}
+
+/// Budgets and audits a failed authentication.
+fn settle(
+    store: &dyn Store,
+    creds: &Credentials,
+    request_id: &str,
+    now: OffsetDateTime,
+    failure_place: &dyn Fn() -> bool,
+    result: Result<Authenticated, OAuthError>,
+) -> Result<Authenticated, OAuthError> {
     if let Err(e) = &result {
         if e.error == "invalid_client" && !failure_place() {
             return Err(OAuthError::new(
@@ -121,8 +175,10 @@ pub fn authenticate_within(
     result
 }
 
+type Lookup<'a> = dyn Fn(&str) -> Result<Option<Client>, crate::Error> + 'a;
+
 fn check(
-    store: &dyn Store,
+    lookup: &Lookup<'_>,
     creds: &Credentials,
     audiences: &[&str],
     now: OffsetDateTime,
@@ -130,12 +186,13 @@ fn check(
     match creds {
         Credentials::Missing => Err(invalid("client authentication is required")),
         Credentials::Basic { client_id, secret } => {
-            let client = clients::get(store, client_id)?
+            let client = lookup(client_id)?
                 .filter(|c| !c.disabled && c.auth_method == AuthMethod::ClientSecretBasic);
             match client {
                 Some(c) if c.secret_matches(secret) => Ok(Authenticated {
                     client: c,
                     jti: None,
+                    cached_row: None,
                 }),
                 _ => Err(invalid("client authentication failed")),
             }
@@ -153,7 +210,7 @@ fn check(
                     "the client assertion's iss, sub and client_id differ",
                 ));
             }
-            let client = clients::get(store, iss)?
+            let client = lookup(iss)?
                 .filter(|c| !c.disabled && c.auth_method == AuthMethod::PrivateKeyJwt)
                 .ok_or_else(|| invalid("client authentication failed"))?;
             let kid = jws.header.get("kid").and_then(Value::as_str);
@@ -194,12 +251,22 @@ fn check(
             Ok(Authenticated {
                 client,
                 jti: Some((key, exp * 1000)),
+                cached_row: None,
             })
         }
     }
 }
 
 impl Authenticated {
+    /// Inside the transaction that acts for the client: when it came from the cache, whether
+    /// its row is still the one cached (else the caller rolls back with [`STALE_CLIENT`]).
+    pub fn confirm_client(&self, tx: &mut dyn Tx) -> Result<bool, StoreError> {
+        match &self.cached_row {
+            Some(row) => clients::still_current(tx, row),
+            None => Ok(true),
+        }
+    }
+
     /// Spends the assertion's `jti` inside `tx` (the exchange's own transaction, so no extra
     /// commit); `false` if it was spent before.
     pub fn spend_jti(&self, tx: &mut dyn Tx, now: OffsetDateTime) -> Result<bool, StoreError> {

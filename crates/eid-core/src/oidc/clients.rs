@@ -379,6 +379,102 @@ pub fn get(store: &dyn Store, client_id: &str) -> Result<Option<Client>, Error> 
     row.as_ref().map(from_row).transpose().map_err(Error::from)
 }
 
+/// How long a cached client row may answer a request that writes nothing (a refused code, say)
+/// before it is read again. A request that issues tokens confirms its row in its own write
+/// transaction ([`still_current`]) whatever its age.
+const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+/// Beyond this many clients, the cache starts again.
+const CACHE_MAX: usize = 10_000;
+
+/// A client as read, and the row it was read from (to confirm it later).
+#[derive(Debug, Clone)]
+pub struct Read {
+    pub client: Client,
+    pub row: SqlRow,
+}
+
+/// A per-node cache of client rows for the token endpoint, which reads its client on every
+/// request: a hit saves a read transaction. A change made anywhere — another node, the CLI —
+/// is caught where it matters: the grant's write transaction reads the row again and compares
+/// ([`still_current`]); on a difference the request starts again from the store. A failed
+/// authentication with a cached row is tried again from the store too (a rotated secret).
+#[derive(Debug, Default)]
+pub struct Cache {
+    rows: std::sync::Mutex<std::collections::HashMap<String, (Read, std::time::Instant)>>,
+}
+
+impl Cache {
+    /// The client, from the cache when it was read within [`CACHE_FOR`], else from the store;
+    /// and whether it came from the cache.
+    pub fn get(&self, store: &dyn Store, client_id: &str) -> Result<Option<(Read, bool)>, Error> {
+        if let Ok(rows) = self.rows.lock() {
+            if let Some((r, at)) = rows.get(client_id) {
+                if at.elapsed() < CACHE_FOR {
+                    return Ok(Some((r.clone(), true)));
+                }
+            }
+        }
+        let Some(read) = get_row(store, client_id)? else {
+            self.forget(client_id);
+            return Ok(None);
+        };
+        if let Ok(mut rows) = self.rows.lock() {
+            if rows.len() >= CACHE_MAX {
+                rows.clear();
+            }
+            rows.insert(
+                client_id.to_owned(),
+                (read.clone(), std::time::Instant::now()),
+            );
+        }
+        Ok(Some((read, false)))
+    }
+
+    /// Drops every row (one changed).
+    pub fn forget_all(&self) {
+        if let Ok(mut rows) = self.rows.lock() {
+            rows.clear();
+        }
+    }
+
+    /// Drops the client's row (it changed, or failed to authenticate a request).
+    pub fn forget(&self, client_id: &str) {
+        if let Ok(mut rows) = self.rows.lock() {
+            rows.remove(client_id);
+        }
+    }
+}
+
+/// [`get`] with the row it was read from.
+pub fn get_row(store: &dyn Store, client_id: &str) -> Result<Option<Read>, Error> {
+    let row = sql::read(store.db(), |tx| {
+        tx.row(
+            &format!("SELECT {COLUMNS} FROM oidc_client WHERE client_id = $1"),
+            &[client_id.into()],
+        )
+    })?;
+    match row {
+        Some(row) => Ok(Some(Read {
+            client: from_row(&row)?,
+            row,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// Whether the client's row is still `row`, read inside `tx` (the write transaction that
+/// acts on a cached client).
+pub fn still_current(tx: &mut dyn sql::Tx, row: &SqlRow) -> Result<bool, StoreError> {
+    let Some(Val::Text(id)) = row.first() else {
+        return Ok(false);
+    };
+    let now = tx.row(
+        &format!("SELECT {COLUMNS} FROM oidc_client WHERE client_id = $1"),
+        &[id.clone().into()],
+    )?;
+    Ok(now.as_ref() == Some(row))
+}
+
 /// A new secret for a `client_secret_basic` client (the old one stops working); shown once.
 pub fn rotate_secret(store: &dyn Store, acting: &Acting, client_id: &str) -> Result<String, Error> {
     let result = (|| -> Result<String, Error> {

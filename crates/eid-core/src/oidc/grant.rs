@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::auth::Authenticated;
+use super::auth::{Authenticated, STALE_CLIENT};
 use super::clients::Client;
 use super::keys::Kek;
 use super::request::{AuthRequest, AuthorizeError};
@@ -371,8 +371,10 @@ fn code_refusal(
 }
 
 /// The `authorization_code` grant.
+#[allow(clippy::too_many_arguments)]
 pub fn exchange(
     store: &dyn Store,
+    group: Option<&sql::Group>,
     kek: &Kek,
     auth: &Authenticated,
     grant: &CodeGrant<'_>,
@@ -395,7 +397,13 @@ pub fn exchange(
     let hash = secret::token_hash(code);
     let t = ms(now);
     let refusal = code_refusal(&sealed, client, redirect_uri, code_verifier, dpop_jkt, t);
-    let outcome = sql::transact(store.db(), |tx| {
+    let (me, code_hash) = (auth.clone(), hash.clone());
+    let dpop_jkt = dpop_jkt.map(str::to_owned);
+    let outcome = sql::transact_grouped(store.db(), group, move |tx| {
+        let (auth, hash, client) = (&me, code_hash, &me.client);
+        if !auth.confirm_client(tx)? {
+            return Err(OAuthError::new(STALE_CLIENT, "the client changed"));
+        }
         if !auth.spend_jti(tx, now)? {
             return Err(OAuthError::new(
                 REPLAYED,
@@ -471,7 +479,7 @@ pub fn exchange(
         }
         let mut details = sealed.details.clone();
         if details.dpop_jkt.is_none() {
-            details.dpop_jkt = dpop_jkt.map(str::to_owned);
+            details.dpop_jkt = dpop_jkt;
         }
         let key = claims::pairwise_key(tx)?;
         let sub = claims::subject(&key, &client.sector_identifier, &sealed.personal_id);
@@ -532,21 +540,27 @@ pub fn exchange(
 /// revokes its grant.
 pub fn refresh(
     store: &dyn Store,
+    group: Option<&sql::Group>,
     auth: &Authenticated,
     token: &str,
     dpop_jkt: Option<&str>,
     request_id: &str,
     now: OffsetDateTime,
 ) -> Result<Issue, OAuthError> {
-    let client = &auth.client;
     let hash = secret::token_hash(token);
     let t = ms(now);
+    let me = auth.clone();
+    let dpop_jkt = dpop_jkt.map(str::to_owned);
     finish(
         store,
         auth,
         request_id,
         now,
-        sql::transact(store.db(), |tx| {
+        sql::transact_grouped(store.db(), group, move |tx| {
+            let (auth, client) = (&me, &me.client);
+            if !auth.confirm_client(tx)? {
+                return Err(OAuthError::new(STALE_CLIENT, "the client changed"));
+            }
             if !auth.spend_jti(tx, now)? {
                 return Err(OAuthError::new(
                     REPLAYED,
@@ -596,7 +610,7 @@ pub fn refresh(
                 serde_json::from_str(&d.first().cloned().unwrap_or(Val::Null).text()?)
                     .map_err(|_| StoreError::Corrupt("a code's details are not JSON".into()))?;
             details.nonce = None;
-            details.dpop_jkt = g(2).opt_text()?.or_else(|| dpop_jkt.map(str::to_owned));
+            details.dpop_jkt = g(2).opt_text()?.or(dpop_jkt);
             let key = claims::pairwise_key(tx)?;
             let sub = claims::subject(&key, &client.sector_identifier, &personal_id);
             let refresh_token = new_refresh(tx, gid, &details, t)?;

@@ -331,22 +331,32 @@ pub(super) async fn token(
         let st = state.clone();
         state
             .blocking(move |store| {
-                Ok((|| {
-                    let a = auth::authenticate_within(
-                        store,
-                        &creds,
-                        &[&issuer, &token_url],
-                        &rid,
-                        now,
-                        &|| st.sources.client_auth.take(source),
-                    )?;
+                let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
+                // The two grants that write confirm a cached client in their transaction;
+                // when it changed meanwhile, the request runs again from the store.
+                let cacheable = matches!(get("grant_type"), "authorization_code" | "refresh_token");
+                let attempt = |cached: bool| -> Result<tokens::Minted, OAuthError> {
+                    let audiences = [issuer.as_str(), token_url.as_str()];
+                    let place = || st.sources.client_auth.take(source);
+                    let a = if cached {
+                        auth::authenticate_cached(
+                            store,
+                            &st.oidc.clients,
+                            &creds,
+                            &audiences,
+                            &rid,
+                            now,
+                            &place,
+                        )?
+                    } else {
+                        auth::authenticate_within(store, &creds, &audiences, &rid, now, &place)?
+                    };
                     if a.client.dpop_bound && jkt.is_none() {
                         return Err(OAuthError::new(
                             "invalid_dpop_proof",
                             "this client must send a DPoP proof",
                         ));
                     }
-                    let get = |k: &str| p.get(k).map(String::as_str).unwrap_or("");
                     if get("grant_type") == "client_credentials" {
                         let scope =
                             eid_core::stay::api::client_grant(store, &a, get("scope"), &rid, now)?;
@@ -356,6 +366,7 @@ pub(super) async fn token(
                     let issue = match get("grant_type") {
                         "authorization_code" => grant::exchange(
                             store,
+                            st.token_writes(),
                             &*st.oidc.kek()?,
                             &a,
                             &grant::CodeGrant {
@@ -369,6 +380,7 @@ pub(super) async fn token(
                         )?,
                         "refresh_token" => grant::refresh(
                             store,
+                            st.token_writes(),
                             &a,
                             get("refresh_token"),
                             jkt.as_deref(),
@@ -387,7 +399,14 @@ pub(super) async fn token(
                     };
                     let (keys, _) = st.oidc.keys(store, now)?;
                     tokens::mint(&keys, &issuer, &a.client, &issue, now)
-                })())
+                };
+                Ok(match attempt(cacheable) {
+                    Err(e) if e.error == auth::STALE_CLIENT => {
+                        st.oidc.clients.forget_all();
+                        attempt(false)
+                    }
+                    other => other,
+                })
             })
             .await
             .map_err(internal)?

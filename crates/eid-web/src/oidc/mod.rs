@@ -81,6 +81,8 @@ pub struct OidcState {
     reload: Mutex<()>,
     /// DPoP proof ids seen within their window (jti → expiry, Unix seconds).
     dpop_seen: Mutex<HashMap<String, i64>>,
+    /// The token endpoint's client rows (see [`eid_core::oidc::clients::Cache`]).
+    pub clients: eid_core::oidc::clients::Cache,
 }
 
 impl std::fmt::Debug for OidcState {
@@ -119,6 +121,7 @@ impl OidcState {
             cache: RwLock::new(None),
             reload: Mutex::new(()),
             dpop_seen: Mutex::new(HashMap::new()),
+            clients: eid_core::oidc::clients::Cache::default(),
         }
     }
 

@@ -514,3 +514,154 @@ fn a_code_sent_many_times_at_once_is_exchanged_once_and_then_revoked() {
     );
     assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
 }
+
+/// Exchanges and refreshes that arrive together share the token endpoint's group commit: each
+/// still gets its own grant and tokens, and a reused refresh token still revokes its own grant
+/// (and only it), answered in the same burst as other clients' good ones.
+#[test]
+fn exchanges_and_refreshes_at_once_each_keep_their_own_grant() {
+    let op = Arc::new(setup("oidc-group"));
+    let n = 12;
+    let codes: Vec<(String, String)> = (0..n)
+        .map(|_| op.code("portal", "openid profile offline_access", 1))
+        .collect();
+    let burst = |forms: Vec<Vec<(String, String)>>| -> Vec<(u16, Value)> {
+        forms
+            .into_iter()
+            .map(|f| {
+                let op = Arc::clone(&op);
+                std::thread::spawn(move || {
+                    let pairs: Vec<(&str, &str)> =
+                        f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    portal_token(&op, &op.portal_secret, &pairs)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect()
+    };
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    let exchanged = burst(
+        codes
+            .iter()
+            .map(|(c, v)| {
+                vec![
+                    pair("grant_type", "authorization_code"),
+                    pair("code", c),
+                    pair("redirect_uri", PORTAL_CB),
+                    pair("code_verifier", v),
+                ]
+            })
+            .collect(),
+    );
+    assert!(exchanged.iter().all(|(s, _)| *s == 200), "{exchanged:?}");
+    let first: Vec<String> = exchanged
+        .iter()
+        .map(|(_, b)| b["refresh_token"].as_str().unwrap().to_owned())
+        .collect();
+    let grants: std::collections::BTreeSet<String> = exchanged
+        .iter()
+        .map(|(_, b)| verified(&op, b["access_token"].as_str().unwrap()).1["gid"].to_string())
+        .collect();
+    assert_eq!(grants.len(), n, "one grant per exchange");
+    let refresh = |t: &str| {
+        vec![
+            pair("grant_type", "refresh_token"),
+            pair("refresh_token", t),
+        ]
+    };
+    let rotated = burst(first.iter().map(|t| refresh(t)).collect());
+    assert!(rotated.iter().all(|(s, _)| *s == 200), "{rotated:?}");
+    let second: Vec<String> = rotated
+        .iter()
+        .map(|(_, b)| b["refresh_token"].as_str().unwrap().to_owned())
+        .collect();
+    // The first half of the spent tokens again, beside the second half's fresh ones.
+    let mut forms: Vec<_> = first[..n / 2].iter().map(|t| refresh(t)).collect();
+    forms.extend(second[n / 2..].iter().map(|t| refresh(t)));
+    let mixed = burst(forms);
+    for (i, (s, b)) in mixed.iter().enumerate() {
+        if i < n / 2 {
+            assert_eq!(
+                (*s, b["error"].as_str()),
+                (400, Some("invalid_grant")),
+                "reuse {i}"
+            );
+        } else {
+            assert_eq!(*s, 200, "fresh {i}: {b}");
+        }
+    }
+    // The reused tokens' grants are revoked: their rotated tokens are refused too.
+    for t in &second[..n / 2] {
+        let (s, b) = portal_token(
+            &op,
+            &op.portal_secret,
+            &[("grant_type", "refresh_token"), ("refresh_token", t)],
+        );
+        assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")));
+    }
+}
+
+/// The token endpoint's client cache never outlives a change made behind the server's back (in
+/// the store, as `eid admin client` does): a rotated secret works at once and the old one is
+/// refused, and a client disabled after a request that cached it gets no tokens.
+#[test]
+fn a_client_changed_in_the_store_is_seen_by_the_next_token_request() {
+    use eid_core::oidc::clients;
+    let op = setup("oidc-client-cache");
+    let exchange_portal = |secret: &str| {
+        let (code, verifier) = op.code("portal", "openid profile offline_access", 1);
+        portal_token(
+            &op,
+            secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", PORTAL_CB),
+                ("code_verifier", &verifier),
+            ],
+        )
+    };
+    // Cached by a first exchange.
+    let (s, first) = exchange_portal(&op.portal_secret);
+    assert_eq!(s, 200, "{first}");
+    let new_secret =
+        clients::rotate_secret(op.store.as_ref(), &crate::oidc::ministry(), "portal").unwrap();
+    let (s, b) = exchange_portal(&new_secret);
+    assert_eq!(s, 200, "the new secret at once: {b}");
+    let (s, b) = exchange_portal(&op.portal_secret);
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{b}"
+    );
+    // Cached again with the new secret, then disabled in the store: a refresh and an exchange
+    // with the right secret get nothing.
+    let (s, b) = exchange_portal(&new_secret);
+    assert_eq!(s, 200, "{b}");
+    let (code, verifier) = op.code("portal", "openid profile offline_access", 1);
+    clients::disable(op.store.as_ref(), &crate::oidc::ministry(), "portal").unwrap();
+    let (s, r) = portal_token(
+        &op,
+        &new_secret,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", b["refresh_token"].as_str().unwrap()),
+        ],
+    );
+    assert_ne!(s, 200, "a disabled client's refresh: {r}");
+    assert!(r.get("refresh_token").is_none() && r.get("access_token").is_none());
+    let (s, r) = portal_token(
+        &op,
+        &new_secret,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", PORTAL_CB),
+            ("code_verifier", &verifier),
+        ],
+    );
+    assert_ne!(s, 200, "a disabled client's exchange: {r}");
+    assert!(r.get("access_token").is_none());
+}
