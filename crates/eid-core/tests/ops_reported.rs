@@ -756,6 +756,16 @@ fn expected(s: &dyn Store) -> Expected {
     (flags, sums)
 }
 
+/// One event recorded on a commune at `hour` of `day`, as an account transition bumps it.
+fn bump(s: &dyn Store, commune: &UnitCode, day: Date, hour: u8) {
+    let path = unit_path(commune).unwrap();
+    let at = day.with_hms(hour, 0, 0).unwrap().assume_utc();
+    sql::transact(s.db(), |tx| {
+        eid_core::rollup::bump(tx, metric::APPLICATIONS_COLLECTED, path, at)
+    })
+    .unwrap();
+}
+
 /// What the store keeps at write time, in the same shape.
 fn kept(s: &dyn Store) -> Expected {
     let (figs, days) = sql::read(s.db(), |tx| {
@@ -825,16 +835,7 @@ fn whether_a_figure_counts_is_kept_through_every_write_on_either_side() {
                 }
                 2 => {
                     let c = communes[rng.gen_range(0..communes.len())];
-                    let path = unit_path(&c).unwrap();
-                    sql::transact(s.db(), |tx| {
-                        eid_core::rollup::bump(
-                            tx,
-                            metric::APPLICATIONS_COLLECTED,
-                            path,
-                            day.with_hms(9, 0, 0).unwrap().assume_utc(),
-                        )
-                    })
-                    .unwrap();
+                    bump(s, &c, day, 9);
                 }
                 3 => {
                     // A counter set to zero or back (no eid writer does this; the rule holds anyway).
@@ -900,32 +901,14 @@ fn figures_and_counters_written_at_once_still_follow_the_rule() {
                         if i % 2 == 0 {
                             put(s, c, day, 5, "").unwrap();
                         } else {
-                            let path = unit_path(c).unwrap();
-                            sql::transact(s.db(), |tx| {
-                                eid_core::rollup::bump(
-                                    tx,
-                                    metric::APPLICATIONS_COLLECTED,
-                                    path,
-                                    day.with_hms(9, 0, 0).unwrap().assume_utc(),
-                                )
-                            })
-                            .unwrap();
+                            bump(s, c, day, 9);
                         }
                     });
                 }
-                // The district of each commune, racing both.
+                // A second event on every fifth commune, racing both.
                 for c in communes.iter().step_by(5) {
                     sc.spawn(move || {
-                        let path = unit_path(c).unwrap();
-                        sql::transact(s.db(), |tx| {
-                            eid_core::rollup::bump(
-                                tx,
-                                metric::APPLICATIONS_COLLECTED,
-                                path,
-                                day.with_hms(10, 0, 0).unwrap().assume_utc(),
-                            )
-                        })
-                        .unwrap();
+                        bump(s, c, day, 10);
                     });
                 }
             });

@@ -179,12 +179,7 @@ impl AppError {
 
 /// A store error: `503 server.unavailable` with `Retry-After` when the database cannot take
 /// work for the moment (a failover under way, no free connection), an internal error otherwise.
-pub fn store_error(e: StoreError) -> AppError {
-    store_error_ref(&e)
-}
-
-/// [`store_error`] of a borrowed error.
-pub fn store_error_ref(e: &StoreError) -> AppError {
+pub fn store_error(e: &StoreError) -> AppError {
     match e {
         StoreError::Unavailable(cause) => {
             tracing::warn!(request_id = %request_id(), cause = %cause, "database unavailable");
@@ -219,7 +214,7 @@ impl From<eid_core::ops::OpsError> for AppError {
 fn ops_refusal(e: eid_core::ops::OpsError) -> AppError {
     use eid_core::ops::OpsError;
     match e {
-        OpsError::Store(e) => store_error(e),
+        OpsError::Store(e) => store_error(&e),
         OpsError::NotFound(code) => AppError::not_found(code, "not found"),
         OpsError::Invalid(code, why) => AppError::Refused {
             status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -260,14 +255,14 @@ impl From<eid_core::Error> for AppError {
             },
             Error::Refused(r) => r.into(),
             Error::Ops(e) => ops_refusal(e),
-            Error::Store(e) => store_error(e),
+            Error::Store(e) => store_error(&e),
         }
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> AppError {
-        store_error(e)
+        store_error(&e)
     }
 }
 
@@ -275,7 +270,7 @@ impl From<eid_core::accounts::Refusal> for AppError {
     fn from(r: eid_core::accounts::Refusal) -> AppError {
         use eid_core::accounts::{Class, Refusal};
         let detail = match &r {
-            Refusal::Store(e) => return store_error_ref(e),
+            Refusal::Store(e) => return store_error(e),
             Refusal::GoInPerson { card_issued, units } => Some(serde_json::json!({
                 "card_issued": card_issued.map(eid_domain::iso),
                 "collecting_units": units,
@@ -352,12 +347,12 @@ mod tests {
             ),
             (AppError::Internal("secret cause".into()), 500, "internal"),
             (
-                store_error(StoreError::Unavailable("secret cause".into())),
+                store_error(&StoreError::Unavailable("secret cause".into())),
                 503,
                 "server.unavailable",
             ),
             (
-                store_error(StoreError::Db("secret cause".into())),
+                store_error(&StoreError::Db("secret cause".into())),
                 500,
                 "internal",
             ),
@@ -370,7 +365,7 @@ mod tests {
 
     #[test]
     fn an_unavailable_database_answers_503_with_retry_after() {
-        let response = store_error(StoreError::Unavailable("failover".into())).into_response();
+        let response = store_error(&StoreError::Unavailable("failover".into())).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             response.headers().get(header::RETRY_AFTER).unwrap(),

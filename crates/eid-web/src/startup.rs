@@ -335,10 +335,9 @@ async fn around_request(State(state): State<AppState>, request: Request, next: N
         // this point cannot lose the line of an answered request.
         match audit_durable(&state, &id).await {
             Ok(()) => response,
-            Err(eid_core::StoreError::Unavailable(e)) => crate::error::store_error(
-                eid_core::StoreError::Unavailable(format!("audit trail: {e}")),
-            )
-            .into_response(),
+            Err(e @ eid_core::StoreError::Unavailable(_)) => {
+                crate::error::store_error(&e).into_response()
+            }
             Err(e) => AppError::Internal(format!("audit trail: {e}")).into_response(),
         }
     };

@@ -221,18 +221,11 @@ impl<'a> PgWriter<'a> {
         // Into a register that was empty under our lock: only IDs this load wrote can be
         // stored, so a batch of none of them is all new (a file that repeats an ID still looks).
         let unseen = self.written.as_mut().is_some_and(|w| {
-            let n: Option<Vec<u64>> = ids.iter().map(|id| id.parse().ok()).collect();
-            n.is_some_and(|n| {
-                let fresh = n.iter().all(|k| !w.contains(k));
-                w.extend(n);
-                fresh
-            })
+            // Every ID recorded; one seen before (or not a number) means a look.
+            let before = w.len();
+            w.extend(ids.iter().filter_map(|id| id.parse::<u64>().ok()));
+            w.len() == before + ids.len()
         });
-        if !unseen {
-            if let Some(w) = self.written.as_mut() {
-                w.extend(ids.iter().filter_map(|id| id.parse::<u64>().ok()));
-            }
-        }
         let rows = if unseen {
             Vec::new()
         } else {

@@ -164,14 +164,36 @@ const PERSON_ALL_COLS: &str = "personal_id, surname, middle_name, given_name, na
 /// A database error as a [`StoreError`], without the server's `DETAIL` (it may quote values).
 /// Integrity errors become [`StoreError::Violated`], as SQLite's do; an error that says the
 /// server is gone or is no longer the primary becomes [`StoreError::Unavailable`] (see
-/// [`pool::is_lost`]), wherever it surfaces, so the HTTP layer answers `503` for it.
+/// [`server_lost`]), wherever it surfaces, so the HTTP layer answers `503` for it.
 pub(crate) fn db(e: postgres::Error) -> StoreError {
-    let e = db_kind(e);
-    if pool::is_lost(&e) {
-        pool::unavailable(e)
-    } else {
-        e
+    let lost = server_lost(&e);
+    match db_kind(e) {
+        StoreError::Db(msg) if lost => StoreError::Unavailable(msg),
+        e => e,
     }
+}
+
+/// Whether an error says the connection's server is gone or is no longer the primary: the
+/// connection is closed (a crash, kill -9), the server is shutting down (`57P01`–`57P03`), a
+/// connection exception (class `08`), or a write refused by a read-only server (`25006`, a
+/// demoted primary).
+fn server_lost(e: &postgres::Error) -> bool {
+    if let Some(code) = e.code() {
+        let c = code.code();
+        return c.starts_with("08") || c.starts_with("57P") || c == "25006";
+    }
+    if e.is_closed() {
+        return true;
+    }
+    // Not from the server: an I/O or protocol failure of the connection itself.
+    let msg = match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    };
+    msg.contains("error communicating with the server")
+        || msg.contains("unexpected EOF")
+        || msg.contains("Connection reset")
+        || msg.contains("Broken pipe")
 }
 
 fn db_kind(e: postgres::Error) -> StoreError {

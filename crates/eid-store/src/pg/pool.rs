@@ -53,7 +53,10 @@ impl Pool {
 
     pub(super) fn open_client(&self) -> Result<Client, StoreError> {
         // No server to connect to (refused, reset, timed out): the database is unavailable.
-        let mut client = self.config.connect(NoTls).map_err(|e| unavailable(db(e)))?;
+        let mut client = self.config.connect(NoTls).map_err(|e| match db(e) {
+            StoreError::Db(m) | StoreError::Violated(_, m) => StoreError::Unavailable(m),
+            e => e,
+        })?;
         let mut setup = String::from("SET client_min_messages = warning; SET TIME ZONE 'UTC';");
         if let Some(schema) = &self.schema {
             setup.push_str(&format!(" SET search_path TO {};", quote_ident(schema)));
@@ -127,36 +130,10 @@ impl Pool {
     }
 }
 
-/// Whether an error says the connection's server is gone or is no longer the primary: the
-/// connection is closed (a crash, kill -9), the server is shutting down (`57P01`–`57P03`), a
-/// connection exception (class `08`), or a write refused by a read-only server (`25006`, a
-/// demoted primary).
-pub(crate) fn is_lost(e: &StoreError) -> bool {
-    let msg = match e {
-        StoreError::Db(msg) => msg,
-        StoreError::Unavailable(_) => return true,
-        _ => return false,
-    };
-    if let Some(code) = msg
-        .rsplit_once("(SQLSTATE ")
-        .and_then(|(_, c)| c.strip_suffix(')'))
-    {
-        return code.starts_with("08") || code.starts_with("57P") || code == "25006";
-    }
-    // Not from the server: an I/O or protocol failure of the connection itself.
-    msg.contains("connection closed")
-        || msg.contains("error communicating with the server")
-        || msg.contains("unexpected EOF")
-        || msg.contains("Connection reset")
-        || msg.contains("Broken pipe")
-}
-
-/// The same error as [`StoreError::Unavailable`], its message kept.
-pub(super) fn unavailable(e: StoreError) -> StoreError {
-    match e {
-        StoreError::Db(m) | StoreError::Violated(_, m) => StoreError::Unavailable(m),
-        e => e,
-    }
+/// Whether an error says the connection's server is gone or is no longer the primary (sorted
+/// where the engine met it: [`super::db`]).
+pub(super) fn is_lost(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(_))
 }
 
 /// A connection lent by the pool; goes back when dropped.
@@ -191,7 +168,7 @@ impl Conn<'_> {
             Err(e) if is_lost(&e) => {
                 self.discard = true;
                 self.pool.put_back(self.client.take(), true, true);
-                Err(unavailable(e))
+                Err(e)
             }
             r => r,
         }

@@ -33,6 +33,24 @@ fn portal_token(op: &Op, secret: &str, form: &[(&str, &str)]) -> (u16, Value) {
     ))
 }
 
+/// The portal's token requests, each form on its own thread, all at once; answers in order.
+fn portal_tokens_at_once(op: &Arc<Op>, forms: Vec<Vec<(String, String)>>) -> Vec<(u16, Value)> {
+    forms
+        .into_iter()
+        .map(|f| {
+            let op = Arc::clone(op);
+            std::thread::spawn(move || {
+                let pairs: Vec<(&str, &str)> =
+                    f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                portal_token(&op, &op.portal_secret, &pairs)
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect()
+}
+
 fn exchange(op: &Op, code: &str, verifier: &str) -> (u16, Value) {
     bank_token(
         op,
@@ -466,19 +484,12 @@ fn a_code_sent_many_times_at_once_is_exchanged_once_and_then_revoked() {
             ("code_verifier".to_owned(), verifier),
         ]
     };
-    let answers: Vec<(u16, Value)> = (0..8)
-        .map(|_| {
-            let (op, f) = (Arc::clone(&op), form(code.clone(), verifier.clone()));
-            std::thread::spawn(move || {
-                let pairs: Vec<(&str, &str)> =
-                    f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                portal_token(&op, &op.portal_secret, &pairs)
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|t| t.join().unwrap())
-        .collect();
+    let answers = portal_tokens_at_once(
+        &op,
+        (0..8)
+            .map(|_| form(code.clone(), verifier.clone()))
+            .collect(),
+    );
     let ok: Vec<&Value> = answers
         .iter()
         .filter(|(s, _)| *s == 200)
@@ -525,22 +536,7 @@ fn exchanges_and_refreshes_at_once_each_keep_their_own_grant() {
     let codes: Vec<(String, String)> = (0..n)
         .map(|_| op.code("portal", "openid profile offline_access", 1))
         .collect();
-    let burst = |forms: Vec<Vec<(String, String)>>| -> Vec<(u16, Value)> {
-        forms
-            .into_iter()
-            .map(|f| {
-                let op = Arc::clone(&op);
-                std::thread::spawn(move || {
-                    let pairs: Vec<(&str, &str)> =
-                        f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-                    portal_token(&op, &op.portal_secret, &pairs)
-                })
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|t| t.join().unwrap())
-            .collect()
-    };
+    let burst = |forms| portal_tokens_at_once(&op, forms);
     let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
     let exchanged = burst(
         codes
