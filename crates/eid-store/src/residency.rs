@@ -76,10 +76,15 @@ pub fn write(
         return Ok(false);
     };
     let at = to_ms(now);
-    let bumped = tx.exec(
-        "UPDATE person SET version = version + 1, updated_at = $1 WHERE personal_id = $2",
-        &[at.into(), id.as_str().into()],
-    )?;
+    let bump = if tx.engine() == "postgres" {
+        format!(
+            "UPDATE person SET version = version + 1, updated_at = $1 WHERE {}",
+            crate::pg::by_id("$2")
+        )
+    } else {
+        "UPDATE person SET version = version + 1, updated_at = $1 WHERE personal_id = $2".to_owned()
+    };
+    let bumped = tx.exec(&bump, &[at.into(), id.as_str().into()])?;
     if bumped != 1 {
         return Err(StoreError::Corrupt(
             "residency of a person not in the register".into(),

@@ -136,6 +136,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         30,
         include_str!("../../migrations/postgres/0030_reported_overlap.sql"),
     ),
+    (
+        31,
+        include_str!("../../migrations/postgres/0031_partition_register.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
@@ -160,6 +164,24 @@ const PERSON_ALL_COLS: &str = "personal_id, surname, middle_name, given_name, na
      birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, temp_address, \
      household_id, phone, phone_type, life_status, life_status_date, card_issued, card_revoked, digest, \
      version, updated_at";
+
+/// The condition that finds the person whose ID is the parameter `param` (`$1`) in one
+/// partition of `person`: the person's province is read from `person_key` first and the
+/// executor skips every other province's partition (run-time pruning). Without the range the
+/// ID would be looked up in every partition's primary key (migration 31).
+pub(crate) fn by_id(param: &str) -> String {
+    format!(
+        "person.personal_id = {param} \
+         AND person.res_path >= (SELECT province FROM person_key WHERE personal_id = {param})::bigint * 100000000 \
+         AND person.res_path < ((SELECT province FROM person_key WHERE personal_id = {param}) + 1)::bigint * 100000000"
+    )
+}
+
+/// The half-open range of `res_path` of a province's partition (see [`by_id`]).
+fn province_range(province: i16) -> (i64, i64) {
+    let p = i64::from(province);
+    (p * 100_000_000, (p + 1) * 100_000_000)
+}
 
 /// A database error as a [`StoreError`], without the server's `DETAIL` (it may quote values).
 /// Integrity errors become [`StoreError::Violated`], as SQLite's do; an error that says the
