@@ -85,11 +85,13 @@ measure() {
 
 # The statements, as the store and the use cases send them. Parameters come from small sample
 # tables made after each step (one primary-key probe, the same at every size).
-cat > "$dir/lookup.sql" <<'SQL'
-\set n random(1, 20000)
+lookup_sql() {  # $1: how many IDs scale_ids holds
+cat > "$dir/lookup.sql" <<SQL
+\\set n random(1, $1)
 SELECT personal_id AS id FROM scale_ids WHERE n = :n \gset
 SELECT personal_id, surname, middle_name, given_name, birth_date, sex, hometown_unit, residence_unit, residence_address, temp_unit, temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, card_revoked, version, updated_at FROM person WHERE person.personal_id = :id AND person.res_path >= (SELECT province FROM person_key WHERE personal_id = :id)::bigint * 100000000 AND person.res_path < ((SELECT province FROM person_key WHERE personal_id = :id) + 1)::bigint * 100000000;
 SQL
+}
 for p in 62 38; do
   # The commune is drawn by \gset from the sample table.
   cat > "$dir/search-$p.sql" <<SQL
@@ -156,6 +158,7 @@ for file in rest 38 01 79 40 26; do
     fi
   done
   echo "   measured at $total persons (load average $(uptime | sed 's/.*load average: //')):"
+  lookup_sql "$(q "SELECT count(*) FROM scale_ids")"
   measure "lookup by ID" "$dir/lookup.sql" -T ${EID_SCALE_SECONDS:-20}
   for p in 62 38; do
     [ "$(q "SELECT count(*) FROM scale_communes WHERE province = $p")" -gt 0 ] || continue
