@@ -627,18 +627,13 @@ impl PersonWriter for PgWriter<'_> {
 
     fn current(&mut self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
         self.flush()?;
-        let row = self
-            .conn
-            .c()?
-            .query_opt(
-                &format!(
-                    "SELECT {PERSON_COLS}, version, updated_at FROM person \
-                     WHERE {} FOR UPDATE",
-                    by_id("$1")
-                ),
-                &[&id.as_str()],
-            )
-            .map_err(db)?;
+        let sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {} FOR UPDATE",
+            by_id("$1", "$2", "$3")
+        );
+        let row = in_partition_of(self.conn.c()?, id.as_str(), |c, lo, hi| {
+            c.query_opt(&sql, &[&id.as_str(), &lo, &hi]).map_err(db)
+        })?;
         row.as_ref().map(stored_person).transpose()
     }
 

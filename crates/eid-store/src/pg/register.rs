@@ -60,16 +60,13 @@ impl Store for PgStore {
 
     fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
         let mut conn = self.reader()?;
-        let row = conn
-            .c()?
-            .query_opt(
-                &format!(
-                    "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {}",
-                    by_id("$1")
-                ),
-                &[&id.as_str()],
-            )
-            .map_err(db)?;
+        let sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {}",
+            by_id("$1", "$2", "$3")
+        );
+        let row = in_partition_of(conn.c()?, id.as_str(), |c, lo, hi| {
+            c.query_opt(&sql, &[&id.as_str(), &lo, &hi]).map_err(db)
+        })?;
         row.as_ref().map(stored_person).transpose()
     }
 
@@ -78,18 +75,15 @@ impl Store for PgStore {
         id: &PersonalId,
     ) -> Result<Option<(StoredPerson, eid_domain::Residency)>, StoreError> {
         let mut conn = self.reader()?;
-        let row = conn
-            .c()?
-            .query_opt(
-                &format!(
-                    "SELECT {PERSON_COLS}, version, updated_at, {} FROM person \
-                     LEFT JOIN person_residency USING (personal_id) WHERE {}",
-                    crate::residency::COLUMNS,
-                    by_id("$1")
-                ),
-                &[&id.as_str()],
-            )
-            .map_err(db)?;
+        let sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at, {} FROM person \
+             LEFT JOIN person_residency USING (personal_id) WHERE {}",
+            crate::residency::COLUMNS,
+            by_id("$1", "$2", "$3")
+        );
+        let row = in_partition_of(conn.c()?, id.as_str(), |c, lo, hi| {
+            c.query_opt(&sql, &[&id.as_str(), &lo, &hi]).map_err(db)
+        })?;
         let Some(row) = row else {
             return Ok(None);
         };
