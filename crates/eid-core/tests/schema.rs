@@ -36,6 +36,13 @@
 //!   SQLite keeps no name, so the same name is derived from the `CREATE TABLE` text for every
 //!   column definition that has a `CHECK` (a named `CONSTRAINT x CHECK` keeps its name).
 //!   Their expressions are not compared (PostgreSQL rewrites them).
+//! - **Partitioned tables** (PostgreSQL only, migration 31): a partitioned table is compared
+//!   as the one table it stands for; its partitions (`relispartition`) and their indexes and
+//!   constraints are left out, and its partition key's columns are taken out of its primary
+//!   key (PostgreSQL requires them there: `person (personal_id, res_path)` is SQLite's
+//!   `person (personal_id)`). Tables that only route and guard a partitioned table on
+//!   PostgreSQL (`ROUTING_TABLES`: `person_key`, which keeps `person`'s IDs unique across its
+//!   partitions) are left out.
 //! - Triggers, defaults and collations are not compared.
 //!
 //! The PostgreSQL half needs `EID_TEST_DATABASE_URL` (`scripts/test` sets it). Without it the
@@ -263,12 +270,41 @@ fn sqlite_facts() -> Result<BTreeSet<String>, String> {
     Ok(facts)
 }
 
+/// PostgreSQL-only tables that route and guard a partitioned table (see the module's doc).
+const ROUTING_TABLES: &[&str] = &["person_key"];
+
 fn pg_facts(url: &str) -> Result<BTreeSet<String>, String> {
     let schema = unique("schema");
     let store = PgStore::connect(url, Some(&schema)).unwrap();
     store.migrate().unwrap();
     drop(store);
     let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let mut left_out: BTreeSet<String> = ROUTING_TABLES.iter().map(|t| (*t).to_owned()).collect();
+    for r in c
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relispartition",
+            &[&schema],
+        )
+        .unwrap()
+    {
+        left_out.insert(r.get(0));
+    }
+    // Each partitioned table's partition key columns.
+    let mut partition_keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in c
+        .query(
+            "SELECT c.relname::text, a.attname::text FROM pg_partitioned_table pt \
+             JOIN pg_class c ON c.oid = pt.partrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(pt.partattrs::int2[]) \
+             WHERE n.nspname = $1",
+            &[&schema],
+        )
+        .unwrap()
+    {
+        partition_keys.entry(r.get(0)).or_default().push(r.get(1));
+    }
     let mut facts = BTreeSet::new();
     for r in c
         .query(
@@ -278,7 +314,10 @@ fn pg_facts(url: &str) -> Result<BTreeSet<String>, String> {
         )
         .unwrap()
     {
-        facts.insert(format!("table {}", r.get::<_, String>(0)));
+        let table: String = r.get(0);
+        if !left_out.contains(&table) {
+            facts.insert(format!("table {table}"));
+        }
     }
     for r in c
         .query(
@@ -290,6 +329,9 @@ fn pg_facts(url: &str) -> Result<BTreeSet<String>, String> {
     {
         let (table, col, ty, nullable): (String, String, String, String) =
             (r.get(0), r.get(1), r.get(2), r.get(3));
+        if left_out.contains(&table) {
+            continue;
+        }
         let kind = pg_kind(&ty).map_err(|e| format!("{table}.{col}: {e}"))?;
         let null = if nullable == "YES" {
             "null"
@@ -324,7 +366,17 @@ fn pg_facts(url: &str) -> Result<BTreeSet<String>, String> {
             String,
             String,
         ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5));
-        let cols = cols.unwrap_or_default();
+        if left_out.contains(&table) {
+            continue;
+        }
+        let mut cols = cols.unwrap_or_default();
+        if let (Some(key), "p" | "u") = (partition_keys.get(&table), kind.as_str()) {
+            cols = cols
+                .split(", ")
+                .filter(|c| !key.iter().any(|k| k == c))
+                .collect::<Vec<_>>()
+                .join(", ");
+        }
         let fact = match kind.as_str() {
             "p" => format!("primary key {table} ({cols})"),
             "u" => format!("unique {table} ({cols})"),
@@ -354,6 +406,9 @@ fn pg_facts(url: &str) -> Result<BTreeSet<String>, String> {
     {
         let (name, table, cols, is_unique, partial): (String, String, Option<String>, bool, bool) =
             (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        if left_out.contains(&table) {
+            continue;
+        }
         facts.insert(index_fact(
             &name,
             &table,

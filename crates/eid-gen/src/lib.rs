@@ -76,7 +76,22 @@ pub struct Generator {
 impl Generator {
     /// Prepares the tables for `cfg`. Fails when `cfg.province` is not a province of the 2024 tree.
     pub fn new(cfg: &GenConfig) -> Result<Generator, String> {
-        let world = World::new(cfg)?;
+        Generator::nation(cfg, &[], 0)
+    }
+
+    /// A nation whose `heavy` provinces (of the 2024 tree) together hold `heavy_pct` % of the
+    /// residents in equal shares — for a register of 20 M, five provinces at 90 % are five
+    /// provinces the size of Thanh Hóa and the rest — and the other provinces the rest, by
+    /// population. With `cfg.province` set only that province is drawn from.
+    pub fn nation(cfg: &GenConfig, heavy: &[UnitCode], heavy_pct: u8) -> Result<Generator, String> {
+        let mut nums = Vec::with_capacity(heavy.len());
+        for code in heavy {
+            match u8::try_from(code.number()) {
+                Ok(n) if code.level() == eid_domain::Level::Province => nums.push(n),
+                _ => return Err(format!("{code} is not a province code")),
+            }
+        }
+        let world = World::new(cfg, &nums, u64::from(heavy_pct))?;
         Ok(Generator {
             world,
             rng: Rng::new(cfg.seed),

@@ -138,8 +138,24 @@ pub(crate) struct Household {
 }
 
 impl World {
-    pub(crate) fn new(cfg: &GenConfig) -> Result<World, String> {
+    /// The world of `cfg`; the provinces in `heavy` (numbers) together hold `heavy_pct` % of
+    /// the residents, in equal shares, and the others the rest, by population.
+    pub(crate) fn new(cfg: &GenConfig, heavy: &[u8], heavy_pct: u64) -> Result<World, String> {
         let units = Units::get();
+        let heavy_pct = if heavy.is_empty() {
+            0
+        } else {
+            heavy_pct.min(99)
+        };
+        let light: u64 = names::PROVINCES
+            .iter()
+            .filter(|(n, _)| !heavy.contains(n))
+            .map(|&(_, p)| u64::from(p))
+            .sum();
+        let heavy_pop = (light * heavy_pct / (100 - heavy_pct))
+            .checked_div(heavy.len() as u64)
+            .unwrap_or(0)
+            .max(1);
         let wanted = match cfg.province {
             None => None,
             Some(code) => {
@@ -170,6 +186,11 @@ impl World {
                 .iter()
                 .find(|(n, _)| *n == num)
                 .map_or(1000, |&(_, p)| p);
+            let weighed = if heavy.contains(&num) {
+                heavy_pop
+            } else {
+                u64::from(pop)
+            };
             let lo = communes.len();
             let in_province: Vec<Commune> = units
                 .communes_under(Tree::Gso2024, &unit.code)
@@ -195,7 +216,7 @@ impl World {
             };
             let sum: u64 = in_province.iter().map(weight).sum();
             for c in &in_province {
-                total += (u64::from(pop) * 1_000_000 * weight(c) / sum.max(1)).max(1);
+                total += (weighed * 1_000_000 * weight(c) / sum.max(1)).max(1);
                 commune_cum.push(total);
             }
             communes.extend(in_province);

@@ -68,6 +68,8 @@ pub(super) struct OutRow {
     pub(super) version: i64,
     /// The version the row has in the database now; 0 when it is new.
     pub(super) base_version: i64,
+    /// The province whose partition holds the stored row (when `base_version > 0`).
+    pub(super) base_province: i16,
     /// The `created` event whose changes are this row's fields, until the row is replaced.
     pub(super) created_event: Option<usize>,
 }
@@ -154,6 +156,9 @@ impl<'a> PgWriter<'a> {
                 .map_err(db)?;
             for row in rows {
                 let (name, def): (String, String) = (row.get(0), row.get(1));
+                // A partitioned table's index is shown `ON ONLY` the parent; built that way it
+                // would have no partitions' indexes under it.
+                let def = def.replacen(" ON ONLY ", " ON ", 1);
                 c.batch_execute(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))
                     .map_err(db)?;
                 deferred_indexes.push(def);
@@ -226,19 +231,36 @@ impl<'a> PgWriter<'a> {
             w.extend(ids.iter().filter_map(|id| id.parse::<u64>().ok()));
             w.len() == before + ids.len()
         });
-        let rows = if unseen {
-            Vec::new()
-        } else {
-            self.conn
-                .c()?
+        // The stored rows, read province by province: `person_key` says where each ID lives,
+        // then each province's IDs are read from its partition alone.
+        let mut rows = Vec::new();
+        let mut row_province: Vec<i16> = Vec::new();
+        if !unseen {
+            let c = self.conn.c()?;
+            let groups = c
                 .query(
-                    &format!(
-                        "SELECT digest, version, {PERSON_COLS} FROM person WHERE personal_id = ANY($1)"
-                    ),
+                    "SELECT province, array_agg(personal_id) FROM person_key \
+                     WHERE personal_id = ANY($1) GROUP BY province",
                     &[&ids],
                 )
-                .map_err(db)?
-        };
+                .map_err(db)?;
+            for g in &groups {
+                let province: i16 = g.try_get(0).map_err(db)?;
+                let stored: Vec<&str> = g.try_get(1).map_err(db)?;
+                let (lo, hi) = province_range(province);
+                let found = c
+                    .query(
+                        &format!(
+                            "SELECT digest, version, {PERSON_COLS} FROM person \
+                             WHERE personal_id = ANY($1) AND res_path >= $2 AND res_path < $3"
+                        ),
+                        &[&stored, &lo, &hi],
+                    )
+                    .map_err(db)?;
+                row_province.extend(std::iter::repeat_n(province, found.len()));
+                rows.extend(found);
+            }
+        }
         drop(ids);
         let mut current: HashMap<String, Current> = HashMap::with_capacity(batch.len());
         for (i, row) in rows.iter().enumerate() {
@@ -250,47 +272,57 @@ impl<'a> PgWriter<'a> {
         let mut events: Vec<Event> = Vec::new();
         for p in batch {
             let id = p.fields[0].clone();
-            let (old_fields, old_version, out_index, base_version) = match current.get(&id) {
-                None => {
-                    events.push(Event {
-                        personal_id: id.clone(),
-                        kind: "created",
-                        changes: Changes::Created(out.len()),
-                    });
-                    current.insert(id, Current::Out(out.len()));
-                    out.push(OutRow {
-                        p,
-                        version: 1,
-                        base_version: 0,
-                        created_event: Some(events.len() - 1),
-                    });
-                    self.counts.imported += 1;
-                    continue;
-                }
-                Some(Current::Db(i)) => {
-                    let row = rows.get(*i).ok_or_else(lost)?;
-                    let digest: &[u8] = row.try_get(0).map_err(db)?;
-                    if digest == p.digest.as_slice() {
-                        self.counts.unchanged += 1;
+            let (old_fields, old_version, out_index, base_version, base_province) =
+                match current.get(&id) {
+                    None => {
+                        events.push(Event {
+                            personal_id: id.clone(),
+                            kind: "created",
+                            changes: Changes::Created(out.len()),
+                        });
+                        current.insert(id, Current::Out(out.len()));
+                        out.push(OutRow {
+                            p,
+                            version: 1,
+                            base_version: 0,
+                            base_province: 0,
+                            created_event: Some(events.len() - 1),
+                        });
+                        self.counts.imported += 1;
                         continue;
                     }
-                    let version: i64 = row.try_get(1).map_err(db)?;
-                    (Cow::Owned(row_fields(row, 2)?), version, None, version)
-                }
-                Some(Current::Out(i)) => {
-                    let o = out.get(*i).ok_or_else(lost)?;
-                    if o.p.digest == p.digest {
-                        self.counts.unchanged += 1;
-                        continue;
+                    Some(Current::Db(i)) => {
+                        let row = rows.get(*i).ok_or_else(lost)?;
+                        let digest: &[u8] = row.try_get(0).map_err(db)?;
+                        if digest == p.digest.as_slice() {
+                            self.counts.unchanged += 1;
+                            continue;
+                        }
+                        let version: i64 = row.try_get(1).map_err(db)?;
+                        let province = *row_province.get(*i).ok_or_else(lost)?;
+                        (
+                            Cow::Owned(row_fields(row, 2)?),
+                            version,
+                            None,
+                            version,
+                            province,
+                        )
                     }
-                    (
-                        Cow::Borrowed(&o.p.fields),
-                        o.version,
-                        Some(*i),
-                        o.base_version,
-                    )
-                }
-            };
+                    Some(Current::Out(i)) => {
+                        let o = out.get(*i).ok_or_else(lost)?;
+                        if o.p.digest == p.digest {
+                            self.counts.unchanged += 1;
+                            continue;
+                        }
+                        (
+                            Cow::Borrowed(&o.p.fields),
+                            o.version,
+                            Some(*i),
+                            o.base_version,
+                            o.base_province,
+                        )
+                    }
+                };
             let Some(changes) = store::updated_changes(&old_fields, &p.fields) else {
                 self.counts.unchanged += 1;
                 continue;
@@ -306,6 +338,7 @@ impl<'a> PgWriter<'a> {
                 p,
                 version: old_version + 1,
                 base_version,
+                base_province,
                 created_event: None,
             };
             match out_index {
@@ -361,13 +394,15 @@ impl<'a> PgWriter<'a> {
                 .map_err(db)?;
         } else {
             client
-                .batch_execute("CREATE TEMP TABLE eid_person_stage (LIKE person, base_version bigint) ON COMMIT DROP")
+                .batch_execute("CREATE TEMP TABLE eid_person_stage (LIKE person, base_version bigint, base_province smallint) ON COMMIT DROP")
                 .map_err(db)?;
             self.stage_created = true;
         }
         let mut copy = CopyStream::new(
             client,
-            &format!("COPY eid_person_stage ({PERSON_ALL_COLS}, base_version) FROM STDIN"),
+            &format!(
+                "COPY eid_person_stage ({PERSON_ALL_COLS}, base_version, base_province) FROM STDIN"
+            ),
         )
         .map_err(db)?;
         for r in out.iter().filter(|r| r.base_version > 0) {
@@ -381,15 +416,26 @@ impl<'a> PgWriter<'a> {
             .map(|c| format!("{c} = s.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let n = client
-            .execute(
-                &format!(
-                    "UPDATE person SET {set} FROM eid_person_stage s \
-                     WHERE person.personal_id = s.personal_id AND person.version = s.base_version"
-                ),
-                &[],
-            )
-            .map_err(db)?;
+        // One UPDATE per province the stored rows are in, so each reads one partition. A row
+        // whose new residence is in another province moves partition (and its key row with it,
+        // by the triggers of migration 31).
+        let mut provinces: Vec<i16> = out
+            .iter()
+            .filter(|r| r.base_version > 0)
+            .map(|r| r.base_province)
+            .collect();
+        provinces.sort_unstable();
+        provinces.dedup();
+        let sql = format!(
+            "UPDATE person SET {set} FROM eid_person_stage s \
+             WHERE s.base_province = $1 AND person.res_path >= $2 AND person.res_path < $3 \
+             AND person.personal_id = s.personal_id AND person.version = s.base_version"
+        );
+        let mut n = 0;
+        for province in provinces {
+            let (lo, hi) = province_range(province);
+            n += client.execute(&sql, &[&province, &lo, &hi]).map_err(db)?;
+        }
         if usize::try_from(n).ok() != Some(changed) {
             return Err(StoreError::Conflict(
                 "a person was changed by another writer at the same time",
@@ -540,6 +586,8 @@ pub(super) fn encode_row(buf: &mut Vec<u8>, r: &OutRow, now_ms: i64, with_base: 
     if with_base {
         buf.push(b'\t');
         copy_int(buf, r.base_version);
+        buf.push(b'\t');
+        copy_int(buf, i64::from(r.base_province));
     }
     buf.push(b'\n');
 }
@@ -579,17 +627,13 @@ impl PersonWriter for PgWriter<'_> {
 
     fn current(&mut self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
         self.flush()?;
-        let row = self
-            .conn
-            .c()?
-            .query_opt(
-                &format!(
-                    "SELECT {PERSON_COLS}, version, updated_at FROM person \
-                     WHERE personal_id = $1 FOR UPDATE"
-                ),
-                &[&id.as_str()],
-            )
-            .map_err(db)?;
+        let sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {} FOR UPDATE",
+            by_id("$1", "$2", "$3")
+        );
+        let row = in_partition_of(self.conn.c()?, id.as_str(), |c, lo, hi| {
+            c.query_opt(&sql, &[&id.as_str(), &lo, &hi]).map_err(db)
+        })?;
         row.as_ref().map(stored_person).transpose()
     }
 

@@ -136,6 +136,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         30,
         include_str!("../../migrations/postgres/0030_reported_overlap.sql"),
     ),
+    (
+        31,
+        include_str!("../../migrations/postgres/0031_partition_register.sql"),
+    ),
 ];
 
 /// Connections in the pool unless the URL says `?pool=N`.
@@ -160,6 +164,63 @@ const PERSON_ALL_COLS: &str = "personal_id, surname, middle_name, given_name, na
      birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, temp_address, \
      household_id, phone, phone_type, life_status, life_status_date, card_issued, card_revoked, digest, \
      version, updated_at";
+
+/// The condition that finds the person whose ID is the parameter `id` in the one partition of
+/// `person` between the parameters `lo` and `hi` (from [`partition_of`]). The range is a
+/// parameter of the statement, so the planner keeps that one partition; read inside the
+/// statement (a sub-select of `person_key`), the planner would prepare all 64 and the executor
+/// skip 63 — about 3 ms a lookup instead of 0.1 (migration 31).
+pub(crate) fn by_id(id: &str, lo: &str, hi: &str) -> String {
+    format!("person.personal_id = {id} AND person.res_path >= {lo} AND person.res_path < {hi}")
+}
+
+/// The half-open `res_path` range of the partition that holds the person `id`, from
+/// `person_key`; `None` when no person has that ID.
+pub(crate) fn partition_of(
+    c: &mut impl postgres::GenericClient,
+    id: &str,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    let row = c
+        .query_opt(
+            "SELECT province FROM person_key WHERE personal_id = $1",
+            &[&id],
+        )
+        .map_err(db)?;
+    row.map(|r| r.try_get::<_, i16>(0).map(province_range))
+        .transpose()
+        .map_err(db)
+}
+
+/// Runs `read` on the person `id`'s partition (see [`partition_of`]) and returns what it found.
+/// A person who moved province between the two statements is not in the partition read: the
+/// key is read again, and the read repeated while it keeps changing (a few times at most).
+pub(crate) fn in_partition_of<C: postgres::GenericClient, T>(
+    c: &mut C,
+    id: &str,
+    mut read: impl FnMut(&mut C, i64, i64) -> Result<Option<T>, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let mut range = partition_of(c, id)?;
+    for _ in 0..4 {
+        let Some((lo, hi)) = range else {
+            return Ok(None);
+        };
+        if let Some(found) = read(c, lo, hi)? {
+            return Ok(Some(found));
+        }
+        let now = partition_of(c, id)?;
+        if now == range {
+            return Ok(None);
+        }
+        range = now;
+    }
+    Ok(None)
+}
+
+/// The half-open range of `res_path` of a province's partition (see [`by_id`]).
+pub(crate) fn province_range(province: i16) -> (i64, i64) {
+    let p = i64::from(province);
+    (p * 100_000_000, (p + 1) * 100_000_000)
+}
 
 /// A database error as a [`StoreError`], without the server's `DETAIL` (it may quote values).
 /// Integrity errors become [`StoreError::Violated`], as SQLite's do; an error that says the

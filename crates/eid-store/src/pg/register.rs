@@ -3,16 +3,10 @@
 
 use super::*;
 
-impl Store for PgStore {
-    fn engine(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn db(&self) -> &dyn Db {
-        self
-    }
-
-    fn migrate(&self) -> Result<(), StoreError> {
+impl PgStore {
+    /// Applies the migrations up to version `last` that have not been applied, in one
+    /// transaction (tests stop early to convert a database of an older version).
+    pub(crate) fn migrate_to(&self, last: i32) -> Result<(), StoreError> {
         let mut conn = self.writer_conn()?;
         let mut tx = conn.c()?.transaction().map_err(db)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
@@ -30,7 +24,7 @@ impl Store for PgStore {
             .map_err(db)?;
 
         for (version, sql) in MIGRATIONS {
-            if applied.contains(version) {
+            if applied.contains(version) || *version > last {
                 continue;
             }
             tx.batch_execute(sql).map_err(db)?;
@@ -44,6 +38,20 @@ impl Store for PgStore {
         }
         tx.commit().map_err(db)
     }
+}
+
+impl Store for PgStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn db(&self) -> &dyn Db {
+        self
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        self.migrate_to(i32::MAX)
+    }
 
     fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
@@ -52,15 +60,13 @@ impl Store for PgStore {
 
     fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
         let mut conn = self.reader()?;
-        let row = conn
-            .c()?
-            .query_opt(
-                &format!(
-                    "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE personal_id = $1"
-                ),
-                &[&id.as_str()],
-            )
-            .map_err(db)?;
+        let sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {}",
+            by_id("$1", "$2", "$3")
+        );
+        let row = in_partition_of(conn.c()?, id.as_str(), |c, lo, hi| {
+            c.query_opt(&sql, &[&id.as_str(), &lo, &hi]).map_err(db)
+        })?;
         row.as_ref().map(stored_person).transpose()
     }
 
@@ -69,17 +75,15 @@ impl Store for PgStore {
         id: &PersonalId,
     ) -> Result<Option<(StoredPerson, eid_domain::Residency)>, StoreError> {
         let mut conn = self.reader()?;
-        let row = conn
-            .c()?
-            .query_opt(
-                &format!(
-                    "SELECT {PERSON_COLS}, version, updated_at, {} FROM person \
-                     LEFT JOIN person_residency USING (personal_id) WHERE personal_id = $1",
-                    crate::residency::COLUMNS
-                ),
-                &[&id.as_str()],
-            )
-            .map_err(db)?;
+        let sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at, {} FROM person \
+             LEFT JOIN person_residency USING (personal_id) WHERE {}",
+            crate::residency::COLUMNS,
+            by_id("$1", "$2", "$3")
+        );
+        let row = in_partition_of(conn.c()?, id.as_str(), |c, lo, hi| {
+            c.query_opt(&sql, &[&id.as_str(), &lo, &hi]).map_err(db)
+        })?;
         let Some(row) = row else {
             return Ok(None);
         };

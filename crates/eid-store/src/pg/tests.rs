@@ -34,13 +34,18 @@ impl Drop for Fresh {
 }
 
 fn fresh(name: &str) -> Option<Fresh> {
+    fresh_at(name, i32::MAX)
+}
+
+/// A fresh store migrated up to version `last`.
+fn fresh_at(name: &str, last: i32) -> Option<Fresh> {
     let url = std::env::var("EID_TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
     let salt = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
     let schema = format!("eid_pg_{name}_{}_{salt}", std::process::id());
     let store = PgStore::connect(&url, Some(&schema)).unwrap();
-    store.migrate().unwrap();
+    store.migrate_to(last).unwrap();
     Some(Fresh { store, url, schema })
 }
 
@@ -533,4 +538,186 @@ fn staff_sessions_tokens_and_audit() {
         assert!(msg.contains("append-only"), "{sql}: {msg}");
     }
     assert_eq!(s.audit_log(10).unwrap().len(), 2);
+}
+
+/// The partitions of `person` that an `EXPLAIN (ANALYZE)` of `sql` says were read.
+fn partitions_read(c: &mut Client, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Vec<String> {
+    let plan: Vec<String> = c
+        .query(
+            &format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) {sql}"),
+            params,
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut read: Vec<String> = plan
+        .iter()
+        .filter(|l| !l.contains("never executed"))
+        .filter_map(|l| {
+            let at = l.find(" on person_")?;
+            let name = l[at + 4..].split_whitespace().next()?;
+            (!name.starts_with("person_key")).then(|| name.to_owned())
+        })
+        .collect();
+    read.sort();
+    read.dedup();
+    read
+}
+
+#[test]
+fn migration_31_partitions_a_register_that_has_persons() {
+    let Some(t) = fresh_at("partition", 30) else {
+        return;
+    };
+    // A database as it was before migration 31, with persons and their history in it.
+    let mut c = Client::connect(&split_pool(&t.url).unwrap().0, NoTls).unwrap();
+    c.batch_execute(&format!("SET search_path TO {}", quote_ident(&t.schema)))
+        .unwrap();
+    let s = &t.store;
+    let ids: Vec<String> = (0..40).map(|i| format!("0380900{:05}", 1234 + i)).collect();
+    let hanoi = "00001";
+    let persons: Vec<Person> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, pid)| {
+            let unit = if i % 2 == 0 { "14755" } else { hanoi };
+            person(&[(0, pid.as_str()), (7, unit)])
+        })
+        .collect();
+    assert_eq!(put_all(s, &persons), counts(40, 0, 0));
+    // (The writer of this version reads `person_key`: a second event is written by hand.)
+    c.execute(
+        "INSERT INTO person_event (personal_id, at, actor, kind, reason, changes) \
+         VALUES ($1, 1, 'cli:test', 'updated', 'test', '{}')",
+        &[&ids[0]],
+    )
+    .unwrap();
+
+    // Act: the conversion.
+    s.migrate().unwrap();
+
+    // Rows and history kept, and found by ID.
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM person", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 40);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM person_event", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 41);
+    for (i, pid) in ids.iter().enumerate() {
+        let got = s.person(&id(pid)).unwrap().unwrap();
+        let expected = if i % 2 == 0 { "14755" } else { hanoi };
+        assert_eq!(got.person.residence.unit.as_str(), expected);
+    }
+    assert_eq!(s.history(&id(&ids[0])).unwrap().len(), 2);
+    let provinces: Vec<String> = c
+        .query(
+            "SELECT DISTINCT tableoid::regclass::text FROM person ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(provinces, ["person_001", "person_038"]);
+
+    // A person who moves province is found by ID afterwards, in the new province only.
+    let mover = person(&[(0, ids[2].as_str()), (7, hanoi)]);
+    assert_eq!(put_all(s, &[mover]), counts(0, 1, 0));
+    let got = s.person(&id(&ids[2])).unwrap().unwrap();
+    assert_eq!(got.person.residence.unit.as_str(), hanoi);
+    assert_eq!(got.version, 2);
+    let (k, rows): (i16, i64) = {
+        let r = c
+            .query_one(
+                "SELECT (SELECT province FROM person_key WHERE personal_id = $1), \
+                 (SELECT count(*) FROM person WHERE personal_id = $1)",
+                &[&ids[2]],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((k, rows), (1, 1));
+    assert_eq!(s.history(&id(&ids[2])).unwrap().len(), 2);
+
+    // A second row for an ID is refused in any province: through the writer's COPY of new rows
+    // too (it would otherwise land in another partition, whose primary key cannot see it).
+    for unit in ["14755", hanoi] {
+        let e = c
+            .batch_execute(&format!(
+                "INSERT INTO person SELECT personal_id, surname, middle_name, given_name, \
+                 name_folded, birth_date, birth_year, sex, hometown_unit, '{unit}', \
+                 res_path % 100000000 + {}, residence_address, temp_unit, temp_address, \
+                 household_id, phone, phone_type, life_status, life_status_date, card_issued, \
+                 card_revoked, digest, version, updated_at FROM person WHERE personal_id = '{}'",
+                if unit == hanoi {
+                    100_000_000_i64
+                } else {
+                    3_800_000_000
+                },
+                ids[4]
+            ))
+            .unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::UNIQUE_VIOLATION), "{e}");
+    }
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM person", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 40);
+
+    // Pruning: a lookup by ID reads one partition; so does a search within a commune.
+    c.batch_execute("ANALYZE person").unwrap();
+    let lookup = format!("SELECT * FROM person WHERE {}", by_id("$1", "$2", "$3"));
+    for (i, partition) in [(1, "person_001"), (4, "person_038")] {
+        let (lo, hi) = partition_of(&mut c, &ids[i]).unwrap().unwrap();
+        assert_eq!(
+            partitions_read(&mut c, &lookup, &[&ids[i], &lo, &hi]),
+            [partition]
+        );
+        // Kept when the statement is planned, not skipped when it runs: the plan names one
+        // partition of `person`.
+        let plan: Vec<String> = c
+            .query(
+                &format!("EXPLAIN (COSTS OFF) {lookup}"),
+                &[&ids[i], &lo, &hi],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let planned = plan.iter().filter(|l| l.contains(" on person_")).count();
+        assert_eq!(planned, 1, "{plan:#?}");
+    }
+    assert_eq!(partition_of(&mut c, "999999999999").unwrap(), None);
+    let (lo, hi) = path_range(&unit("14755")).unwrap();
+    let search = "SELECT personal_id FROM person WHERE name_folded LIKE 'le%' \
+                  AND res_path >= $1 AND res_path < $2 ORDER BY name_folded, personal_id LIMIT 50";
+    assert_eq!(partitions_read(&mut c, search, &[&lo, &hi]), ["person_038"]);
+    let history = "SELECT seq FROM person_event WHERE personal_id = $1 ORDER BY seq";
+    let plan: Vec<String> = c
+        .query(&format!("EXPLAIN (COSTS OFF) {history}"), &[&ids[1]])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let event_partitions = plan
+        .iter()
+        .filter(|l| l.contains(" on person_event_"))
+        .count();
+    assert_eq!(event_partitions, 1, "{plan:#?}");
+
+    // New events after the conversion go on from the old sequence.
+    let seqs: Vec<i64> = s
+        .history(&id(&ids[2]))
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs.len(), 2);
+    assert!(seqs[1] > 41, "{seqs:?}");
 }

@@ -208,6 +208,18 @@ pub struct GenPersonsArgs {
     /// Only this province (a GSO code of the 2024 tree) [default: the whole country].
     #[arg(long)]
     pub province: Option<String>,
+    /// Provinces (comma-separated codes of the 2024 tree) that together hold --heavy-share
+    /// percent of the residents, in equal shares (a nation with five provinces the size of
+    /// Thanh Hóa: five codes at 90 % of 20 M).
+    #[arg(long, value_delimiter = ',')]
+    pub heavy: Vec<String>,
+    /// The percentage of residents in the --heavy provinces.
+    #[arg(long, default_value_t = 90)]
+    pub heavy_share: u8,
+    /// Leaves out the first N persons (the same persons as without it, so a register can be
+    /// grown in slices of one generated set).
+    #[arg(long, default_value_t = 0)]
+    pub skip: u64,
     /// The file to write [default: standard output].
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,

@@ -185,13 +185,19 @@ pub(super) fn gen_persons(args: &GenPersonsArgs) -> Result<(), Failure> {
         Some(p) => Some(province_code(p)?),
         None => None,
     };
+    let heavy = args
+        .heavy
+        .iter()
+        .map(|p| province_code(p))
+        .collect::<Result<Vec<_>, _>>()?;
     let cfg = eid_gen::GenConfig {
-        count: args.count,
+        count: args.count.saturating_add(args.skip),
         seed: args.seed,
         province,
         today: today(),
     };
-    let generator = eid_gen::Generator::new(&cfg)?;
+    let generator = eid_gen::Generator::nation(&cfg, &heavy, args.heavy_share)?
+        .skip(usize::try_from(args.skip).unwrap_or(usize::MAX));
     let (out, closed): (Box<dyn Write>, _) = match &args.out {
         Some(path) => (
             Box::new(
