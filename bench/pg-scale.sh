@@ -6,7 +6,8 @@
 # After each step: the load's time, the register's size on disk (person, person_event and
 # person_key with every partition and index) per million, and p50/p99 of the statements the use
 # cases run (pgbench, one client, extended protocol as the server sends them):
-#   lookup    a person by ID (Store::person: person_key, then one partition)
+#   lookup    a person by ID (Store::person: the province from person_key, then the person in
+#             that one partition, its res_path range bound as parameters)
 #   search    a name prefix within a commune (Store::search, LIMIT 50)
 #   outreach  a commune's outreach list (ops::outreach)
 #   ranking   a province's roll-up of eligible residents by commune (ops::eligible_by_commune,
@@ -89,7 +90,10 @@ lookup_sql() {  # $1: how many IDs scale_ids holds
 cat > "$dir/lookup.sql" <<SQL
 \\set n random(1, $1)
 SELECT personal_id AS id FROM scale_ids WHERE n = :n \gset
-SELECT personal_id, surname, middle_name, given_name, birth_date, sex, hometown_unit, residence_unit, residence_address, temp_unit, temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, card_revoked, version, updated_at FROM person WHERE person.personal_id = :id AND person.res_path >= (SELECT province FROM person_key WHERE personal_id = :id)::bigint * 100000000 AND person.res_path < ((SELECT province FROM person_key WHERE personal_id = :id) + 1)::bigint * 100000000;
+SELECT province FROM person_key WHERE personal_id = :id \gset
+\\set lo :province * 100000000
+\\set hi (:province + 1) * 100000000
+SELECT personal_id, surname, middle_name, given_name, birth_date, sex, hometown_unit, residence_unit, residence_address, temp_unit, temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, card_revoked, version, updated_at FROM person WHERE person.personal_id = :id AND person.res_path >= :lo AND person.res_path < :hi;
 SQL
 }
 for p in 62 38; do
