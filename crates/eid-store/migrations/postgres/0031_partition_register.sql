@@ -14,9 +14,8 @@
 -- reads the province there first and then only that province's partition (run-time pruning on
 -- the looked-up value). Triggers on `person` keep it, whoever writes: an INSERT adds the key
 -- row (a second row for an ID fails on `person_key_pkey`), a DELETE removes it, and a person
--- who moves province has their row moved by the UPDATE (PostgreSQL runs a partition change as
--- a DELETE from the old partition and an INSERT into the new one, firing both triggers), so
--- the key row follows in the same statement.
+-- who moves province has their row moved by the UPDATE and their key row follows in the same
+-- statement.
 --
 -- `person_event` is partitioned by HASH on `personal_id` (16 partitions): its only reads are a
 -- person's history by ID, which the ID itself prunes to one partition at plan time, and a
@@ -83,22 +82,50 @@ INSERT INTO person SELECT personal_id, surname, middle_name, given_name, name_fo
 FROM person_unpartitioned;
 DROP TABLE person_unpartitioned;
 
-CREATE FUNCTION eid_person_key() RETURNS trigger
+-- Statement triggers with transition tables, not row triggers: a BEFORE ROW trigger makes
+-- `COPY` insert row by row (no multi-row inserts), which made the import about 1.8× slower;
+-- one `INSERT … SELECT` per statement keeps the bulk path. A second row for an ID still fails
+-- the statement on `person_key_pkey`; a person moved to another province (an UPDATE that
+-- moves the row between partitions) is in the UPDATE's transition table.
+CREATE FUNCTION eid_person_key_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO person_key (personal_id, province)
-        VALUES (NEW.personal_id, NEW.res_path / 100000000);
-        RETURN NEW;
-    END IF;
-    DELETE FROM person_key WHERE personal_id = OLD.personal_id;
-    RETURN OLD;
+    INSERT INTO person_key (personal_id, province)
+    SELECT personal_id, res_path / 100000000 FROM eid_new_person;
+    RETURN NULL;
 END;
 $$;
-CREATE TRIGGER person_key_insert BEFORE INSERT ON person
-    FOR EACH ROW EXECUTE FUNCTION eid_person_key();
-CREATE TRIGGER person_key_delete BEFORE DELETE ON person
-    FOR EACH ROW EXECUTE FUNCTION eid_person_key();
+CREATE FUNCTION eid_person_key_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- No statement of eid changes a person's ID: one that tries is refused here rather than
+    -- re-keyed.
+    IF EXISTS (SELECT 1 FROM eid_new_person n LEFT JOIN eid_old_person o USING (personal_id)
+               WHERE o.personal_id IS NULL) THEN
+        RAISE EXCEPTION 'a personal ID cannot change' USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    UPDATE person_key k SET province = n.res_path / 100000000
+    FROM eid_new_person n
+    WHERE k.personal_id = n.personal_id AND k.province <> n.res_path / 100000000;
+    RETURN NULL;
+END;
+$$;
+CREATE FUNCTION eid_person_key_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM person_key k USING eid_old_person o WHERE k.personal_id = o.personal_id;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER person_key_insert AFTER INSERT ON person
+    REFERENCING NEW TABLE AS eid_new_person
+    FOR EACH STATEMENT EXECUTE FUNCTION eid_person_key_insert();
+CREATE TRIGGER person_key_update AFTER UPDATE ON person
+    REFERENCING OLD TABLE AS eid_old_person NEW TABLE AS eid_new_person
+    FOR EACH STATEMENT EXECUTE FUNCTION eid_person_key_update();
+CREATE TRIGGER person_key_delete AFTER DELETE ON person
+    REFERENCING OLD TABLE AS eid_old_person
+    FOR EACH STATEMENT EXECUTE FUNCTION eid_person_key_delete();
 
 -- Keys and indexes after the rows: one build per partition instead of a row-by-row upkeep.
 ALTER TABLE person ADD CONSTRAINT person_pkey PRIMARY KEY (personal_id, res_path);
