@@ -23,10 +23,12 @@ shared machine.
   (Adding birth year + province + given name, 7 M pairs, reaches 99.84 %; birth year + folded
   names nationwide, 22 M pairs, 99.92 %.)
 - Training: the prior from the ID (which finds about 78 % of the links); u by random sampling
-  (at most 5 * 10^6 pairs, Splink stops early once every level has been seen often enough); m by
-  EM on birth date + province (everything but those two trained) and on the ID (the birth date
-  and the province trained; the ID's m comes from the first session). Both sessions leave the
-  fields they train free, and are small (2.3 M and 0.7 M pairs).
+  of Splink's default 10^6 pairs; m by EM on birth date + province (everything but those two
+  trained) and on the ID (the birth date and the province trained; the ID's m comes from the
+  first session), without term frequencies (Splink's option for a faster EM). Both sessions
+  leave the fields they train free, and are small (2.3 M and 0.7 M pairs). Measured at
+  1,000,000 persons: 5 * 10^6 pairs for u and term frequencies in EM took 69 s instead of 53 s,
+  for F1 0.9959 instead of 0.9957.
 - DuckDB: memory_limit and threads set before anything runs, spilling to a temporary directory,
   insertion order not kept.
 Each sector row keeps its best register person at or above THRESHOLD (default 0.5: more likely
@@ -148,11 +150,11 @@ def step(name, f):
 steps.append(f"load {time.time() - t0:.1f}s")
 step("prior", lambda: linker.training.estimate_probability_two_random_records_match(
     [block_on("pid")], recall=0.78))
-step("u", lambda: linker.training.estimate_u_using_random_sampling(max_pairs=5e6, seed=1))
+step("u", lambda: linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1))
 step("em dob+prov", lambda: linker.training.estimate_parameters_using_expectation_maximisation(
-    block_on("dob", "prov")))
+    block_on("dob", "prov"), estimate_without_term_frequencies=True))
 step("em pid", lambda: linker.training.estimate_parameters_using_expectation_maximisation(
-    block_on("pid")))
+    block_on("pid"), estimate_without_term_frequencies=True))
 t1 = time.time()
 pred = linker.inference.predict(threshold_match_probability=threshold)
 t2 = time.time()
