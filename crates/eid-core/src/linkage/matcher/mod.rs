@@ -546,8 +546,14 @@ fn competition(scores: &[(u32, f64)], person: u32) -> f64 {
     -others.ln_1p() / std::f64::consts::LN_2
 }
 
-/// A probability as log2 odds.
+/// A threshold probability as log2 odds: at 1 or above no finite weight reaches it (an officer
+/// who sets the match threshold to 1 matches nothing by score), at 0 or below every one does.
 fn odds(p: f64) -> f64 {
-    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
     (p / (1.0 - p)).log2()
 }

@@ -467,6 +467,18 @@ fn a_sole_strong_candidate_is_matched_at_a_million_persons_and_two_alike_go_to_r
     assert!(probability(pairwise) < t.matched, "{pairwise}");
     assert!(e.probability >= t.matched, "{}", e.total);
 
+    // A match threshold of 1 matches nothing by score, however strong: the row goes to review.
+    let never = Thresholds {
+        matched: 1.0,
+        review: 0.5,
+    };
+    let mut exact = a.clone();
+    exact.id = None;
+    assert_eq!(
+        linker.decide(&model, &never, &exact).outcome,
+        Outcome::Review
+    );
+
     // The same person entered twice under two IDs: two candidates alike, a person decides.
     let mut twice = register.clone();
     let mut copy = a.clone();
