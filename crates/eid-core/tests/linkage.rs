@@ -213,6 +213,7 @@ fn a_sector_file_is_matched_stored_explained_and_scoped() {
         let surname = fields.iter().find(|f| f["field"] == "surname").unwrap();
         assert_eq!(surname["level"], "swapped");
         let sum: f64 = rb.explanation["prior"].as_f64().unwrap()
+            + rb.explanation["competition"].as_f64().unwrap()
             + fields
                 .iter()
                 .map(|f| f["weight"].as_f64().unwrap() + f["adjustment"].as_f64().unwrap())

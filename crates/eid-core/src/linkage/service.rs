@@ -390,7 +390,7 @@ fn explain_json(
     d: &Decision,
     ids: &[String],
 ) -> Value {
-    let pair = d.person.and_then(|p| linker.explain(model, row, p));
+    let pair = linker.explain_decision(model, row, d);
     let fields: Vec<Value> = pair
         .as_ref()
         .map(|e| {
@@ -411,6 +411,7 @@ fn explain_json(
         "method": d.method.as_str(),
         "fields": fields,
         "prior": pair.as_ref().map(|e| round(e.prior)),
+        "competition": pair.as_ref().map(|e| round(e.competition)),
         "total": pair.as_ref().map(|e| round(e.total)),
         "probability": pair.as_ref().map(|e| (e.probability * 1e6).round() / 1e6),
         "alternative": d.alternative.and_then(|i| ids.get(i as usize)),
@@ -433,8 +434,8 @@ pub struct LinkResult {
     pub personal_id: Option<String>,
     pub alternative_id: Option<String>,
     pub score: Option<f64>,
-    /// The explanation: method, fields (field, level, weight, adjustment), prior, total,
-    /// probability, alternative.
+    /// The explanation: method, fields (field, level, weight, adjustment), prior, competition
+    /// (from the row's other candidates), total, probability, alternative.
     pub explanation: Value,
     /// The sector's own columns kept with the row (card numbers, validity, …).
     pub attributes: Value,

@@ -25,6 +25,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("link.probability", "Xác suất cùng người", "Probability of the same person"),
     ("link.total", "Tổng trọng số", "Total weight"),
     ("link.prior", "Trọng số ban đầu", "Prior weight"),
+    ("link.competition", "Trừ cho các ứng viên khác", "Less the other candidates"),
     ("link.outcome.matched", "Khớp", "Matched"),
     ("link.outcome.conflict", "Mâu thuẫn", "Conflict"),
     ("link.outcome.review", "Cần xem xét", "Review"),

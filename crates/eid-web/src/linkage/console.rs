@@ -221,6 +221,8 @@ struct ResultPage {
     alternative: Option<String>,
     fields: Vec<FieldRow>,
     prior: String,
+    /// The competition from the row's other candidates, when there was any.
+    competition: Option<String>,
     total: String,
     probability: String,
     attributes: Vec<Item>,
@@ -363,6 +365,10 @@ fn result_page(lang: Lang, user: &ConsoleUser, here_path: &str, review: &Review)
         alternative: r.alternative_id.clone(),
         fields,
         prior: num_or_dash(&r.explanation["prior"]),
+        competition: r.explanation["competition"]
+            .as_f64()
+            .filter(|c| *c != 0.0)
+            .map(|_| num_or_dash(&r.explanation["competition"])),
         total: num_or_dash(&r.explanation["total"]),
         probability: probability(lang, r),
         attributes,

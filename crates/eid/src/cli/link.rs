@@ -132,8 +132,9 @@ pub(super) fn link_run(args: &LinkRunArgs) -> Result<(), Failure> {
     );
     if args.show_model {
         errln!(
-            "model: lambda {:.3e}, prior {:.2} bits",
+            "model: lambda {:.3e}, outside the candidates {:.4}, prior {:.2} bits",
             model.lambda,
+            model.outside.unwrap_or(1.0 - model.lambda),
             model.prior()
         );
         for f in eid_core::linkage::matcher::compare::FIELDS {

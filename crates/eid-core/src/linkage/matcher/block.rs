@@ -37,6 +37,9 @@ pub const RULES: [&str; 7] = [
 /// A block larger than this is skipped for the rule (it would say nothing and cost much).
 pub const MAX_BLOCK: usize = 200;
 
+/// The rule that needs the row's personal ID (its first six digits).
+pub const ID_PREFIX_RULE: u8 = 4;
+
 fn key(rule: u8, nums: &[i64], texts: &[&str]) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     rule.hash(&mut h);
@@ -152,9 +155,18 @@ impl Index {
 
     /// Like [`Index::candidates`], under one rule only (by its number in [`RULES`]).
     pub fn candidates_under(&self, r: &Record, rule: Option<u8>, out: &mut Vec<u32>) {
+        self.collect(r, |n| rule.is_none_or(|x| x == n), out);
+    }
+
+    /// Like [`Index::candidates`], under every rule but one (by its number in [`RULES`]).
+    pub fn candidates_without(&self, r: &Record, rule: u8, out: &mut Vec<u32>) {
+        self.collect(r, |n| n != rule, out);
+    }
+
+    fn collect(&self, r: &Record, rule: impl Fn(u8) -> bool, out: &mut Vec<u32>) {
         out.clear();
         for (n, k) in keys(r) {
-            if rule.is_some_and(|x| x != n) {
+            if !rule(n) {
                 continue;
             }
             let Some(&(start, len)) = self.blocks.get(&k) else {

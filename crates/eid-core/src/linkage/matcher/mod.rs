@@ -5,9 +5,11 @@
 //! the review threshold), **conflict** otherwise (the ID matches but name, date or sex
 //! disagree; the best other candidate, if it reaches the match threshold, is kept beside it).
 //! Every other row is scored against the register records its blocking keys find
-//! ([`block`]): **matched** above the upper threshold (unless a second candidate is as good:
-//! then review), **review** between the thresholds, **unmatched** below. Every decision can
-//! be explained field by field ([`Linker::explain`]).
+//! ([`block`]): **matched** above the upper threshold, **review** between the thresholds,
+//! **unmatched** below. A row's person is at most one register person, so each candidate is
+//! weighed against the row's person being none of them (the prior) and against the other
+//! candidates (the competition): a sole strong candidate is matched, two alike go to review.
+//! Every decision can be explained field by field ([`Linker::explain_decision`]).
 
 pub mod block;
 pub mod compare;
@@ -125,11 +127,15 @@ pub struct FieldScore {
     pub adjustment: f64,
 }
 
-/// Why a pair scored as it did: each field's level and weight, the prior and the total.
+/// Why a pair scored as it did: each field's level and weight, the prior, the competition from
+/// the row's other candidates and the total (their sum).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Explanation {
     pub fields: Vec<FieldScore>,
     pub prior: f64,
+    /// In bits, at most 0: −log2(1 + Σ 2^w) over the row's other candidates' pair weights w
+    /// (0 for a pair explained alone, or decided on the ID).
+    pub competition: f64,
     pub total: f64,
     pub probability: f64,
 }
@@ -149,6 +155,10 @@ const BIRTH_PROVINCE_RULE: u8 = 5;
 /// Fewer rows than this whose ID the register holds, and the model is trained on every
 /// candidate pair instead.
 const MIN_ID_PAIRS: u64 = 200;
+
+/// The least chance allowed that a row's person is none of its candidates: a sample of rows
+/// cannot show that it is smaller, and at 0 any lone candidate would be certain.
+const MIN_OUTSIDE: f64 = 0.01;
 
 /// How many random pairs estimate u.
 const RANDOM_PAIRS: usize = 200_000;
@@ -202,27 +212,36 @@ impl Linker {
     /// 2. rows paired with the persons born the same day in the same province: m for the ID.
     ///
     /// u comes from pairs drawn at random (nearly all non-matches, free of blocking's bias).
-    /// The prior is the share of rows with a register person (session 1's match share among
-    /// rows whose ID the register holds, times that share of rows with an ID) over the
-    /// register's size. Up to `sample` rows (spread evenly) are used. A source without IDs
-    /// falls back to one session over every candidate pair.
+    /// λ, the chance that a given register person is a row's, is the share of rows with a
+    /// register person (session 1's match share among rows whose ID the register holds, times
+    /// that share of rows with an ID) over the register's size. The prior weighs it against
+    /// the chance that the row's person is none of its candidates: not in the register, or in
+    /// it but missed by every blocking key — one minus that share times the blocking's recall,
+    /// which is measured on the same rows (how often the ID's holder is among the candidates
+    /// of the rules that do not use the ID). Up to `sample` rows (spread evenly) are used. A
+    /// source without IDs falls back to one session over every candidate pair, whose match
+    /// share gives the matches among a row's candidates directly.
     pub fn train(&self, rows: &[Record], sample: usize) -> Model {
         let step = (rows.len() / sample.max(1)).max(1);
         let mut by_id: HashMap<u32, u64> = HashMap::new();
         let mut by_birth: HashMap<u32, u64> = HashMap::new();
         let mut all: HashMap<u32, u64> = HashMap::new();
         let (mut with_id, mut found, mut sampled, mut pairs) = (0u64, 0u64, 0u64, 0u64);
+        let mut in_blocks = 0u64;
         let mut cands = Vec::new();
         for row in rows.iter().step_by(step) {
             sampled += 1;
             if let Some(id) = &row.id {
                 with_id += 1;
-                if let Some(p) = self
+                if let Some((h, p)) = self
                     .by_id
                     .get(id)
-                    .and_then(|&h| self.register.get(h as usize))
+                    .and_then(|&h| Some((h, self.register.get(h as usize)?)))
                 {
                     found += 1;
+                    self.index
+                        .candidates_without(row, block::ID_PREFIX_RULE, &mut cands);
+                    in_blocks += u64::from(cands.binary_search(&h).is_ok());
                     let mut g = compare(p, row);
                     g[Field::Id.index()] = 0;
                     *by_id.entry(compare::pack(&g)).or_default() += 1;
@@ -245,17 +264,20 @@ impl Linker {
                 }
             }
         }
-        let (mut model, matches_per_row) = if found >= MIN_ID_PAIRS {
+        // The share of rows with a register person, and the share of rows whose person is
+        // among their candidates.
+        let (mut model, matches_per_row, among_candidates) = if found >= MIN_ID_PAIRS {
             let mut model = Model::estimate(&by_id, 100);
             let second = Model::estimate(&by_birth, 100);
             model.m[Field::Id.index()] = second.m[Field::Id.index()];
             model.iterations += second.iterations;
-            let share = model.lambda * found as f64 / with_id.max(1) as f64;
-            (model, share.min(1.0))
+            let share = (model.lambda * found as f64 / with_id.max(1) as f64).min(1.0);
+            let recall = in_blocks as f64 / found as f64;
+            (model, share, share * recall)
         } else {
             let model = Model::estimate(&all, 100);
             let per_row = model.lambda * pairs as f64 / sampled.max(1) as f64;
-            (model, per_row)
+            (model, per_row, per_row)
         };
         // u from random pairs: a fixed-seed walk, so the same data gives the same model.
         let mut random: HashMap<u32, u64> = HashMap::new();
@@ -276,6 +298,7 @@ impl Linker {
             }
             model.set_u(&random);
             model.lambda = (matches_per_row / n as f64).clamp(1e-12, 0.5);
+            model.outside = Some((1.0 - among_candidates).clamp(MIN_OUTSIDE, 1.0));
         }
         model
     }
@@ -299,43 +322,54 @@ impl Linker {
         }
     }
 
-    /// The best candidate by score, and the runner-up's score.
-    /// With `ignore_id`, the personal ID is left out of the comparison (it is known to belong to
-    /// someone else).
+    /// Every candidate of a row with its pair's total weight, in index order. With
+    /// `ignore_id`, the personal ID is left out of the comparison (it is known to belong to
+    /// someone else); `skip` is left out of the candidates.
+    fn scored(
+        &self,
+        model: &Model,
+        row: &Record,
+        skip: Option<u32>,
+        ignore_id: bool,
+    ) -> Vec<(u32, f64)> {
+        let mut cands = Vec::new();
+        self.index.candidates(row, &mut cands);
+        cands
+            .into_iter()
+            .filter(|&c| Some(c) != skip)
+            .filter_map(|c| {
+                let person = self.register.get(c as usize)?;
+                let mut g = compare(person, row);
+                if ignore_id {
+                    g[Field::Id.index()] = 0;
+                }
+                Some((c, self.score(model, person, &g)))
+            })
+            .collect()
+    }
+
+    /// The best candidate by its pair's weight (the first of equals), with the competition
+    /// from the others.
     fn best(
         &self,
         model: &Model,
         row: &Record,
         skip: Option<u32>,
         ignore_id: bool,
-    ) -> Option<(u32, f64, f64)> {
-        let mut cands = Vec::new();
-        self.index.candidates(row, &mut cands);
+    ) -> Option<Best> {
+        let scores = self.scored(model, row, skip, ignore_id);
         let mut best: Option<(u32, f64)> = None;
-        let mut second = f64::NEG_INFINITY;
-        for &c in &cands {
-            if Some(c) == skip {
-                continue;
-            }
-            let Some(person) = self.register.get(c as usize) else {
-                continue;
-            };
-            let mut g = compare(person, row);
-            if ignore_id {
-                g[Field::Id.index()] = 0;
-            }
-            let s = self.score(model, person, &g);
-            match best {
-                Some((_, b)) if s <= b => second = second.max(s),
-                _ => {
-                    if let Some((_, b)) = best {
-                        second = second.max(b);
-                    }
-                    best = Some((c, s));
-                }
+        for &(c, s) in &scores {
+            if best.is_none_or(|(_, b)| s > b) {
+                best = Some((c, s));
             }
         }
-        best.map(|(c, s)| (c, s, second))
+        let (person, pair) = best?;
+        Some(Best {
+            person,
+            pair,
+            competition: competition(&scores, person),
+        })
     }
 
     /// Decides one row.
@@ -361,8 +395,8 @@ impl Linker {
                 }
                 let alternative = self
                     .best(model, row, Some(holder), true)
-                    .filter(|b| b.1 >= upper)
-                    .map(|b| b.0);
+                    .filter(|b| b.total() >= upper)
+                    .map(|b| b.person);
                 return Decision {
                     outcome: Outcome::Conflict,
                     method: Method::PersonalId,
@@ -373,32 +407,30 @@ impl Linker {
             }
         }
         match self.best(model, row, None, false) {
-            Some((c, s, second)) if s >= upper => Decision {
-                // Two candidates both above the bar and within a bit of each other: a person
-                // decides.
-                outcome: if second >= upper && s - second < 1.0 {
-                    Outcome::Review
-                } else {
-                    Outcome::Matched
-                },
+            // Two candidates alike share the probability: neither reaches the match threshold
+            // (each is at most 1 bit above the other's weight) and a person decides.
+            Some(b) if b.total() >= upper => Decision {
+                outcome: Outcome::Matched,
                 method: Method::Probabilistic,
-                person: Some(c),
+                person: Some(b.person),
                 alternative: None,
-                score: s,
+                score: b.total(),
             },
-            Some((c, s, _)) if s >= lower => Decision {
+            // Review when the pair reaches the review threshold, alone or against the others
+            // (two strong candidates alike both fall below it once weighed together).
+            Some(b) if b.total() >= lower || b.pair >= lower => Decision {
                 outcome: Outcome::Review,
                 method: Method::Probabilistic,
-                person: Some(c),
+                person: Some(b.person),
                 alternative: None,
-                score: s,
+                score: b.total(),
             },
             best => Decision {
                 outcome: Outcome::Unmatched,
                 method: Method::Probabilistic,
                 person: None,
                 alternative: None,
-                score: best.map_or(f64::NEG_INFINITY, |b| b.1),
+                score: best.map_or(f64::NEG_INFINITY, |b| b.total()),
             },
         }
     }
@@ -435,8 +467,27 @@ impl Linker {
         })
     }
 
-    /// The explanation of a decision's pair: per field the level, its weight and adjustment,
-    /// the prior and the total. `None` when the decision names no person.
+    /// The explanation of a decision: its pair's, and for a decision by score the competition
+    /// from the row's other candidates, so that the total is the decision's score. `None`
+    /// when the decision names no person.
+    pub fn explain_decision(
+        &self,
+        model: &Model,
+        row: &Record,
+        d: &Decision,
+    ) -> Option<Explanation> {
+        let person = d.person?;
+        let mut e = self.explain(model, row, person)?;
+        if d.method == Method::Probabilistic {
+            e.competition = competition(&self.scored(model, row, None, false), person);
+            e.total += e.competition;
+            e.probability = probability(e.total);
+        }
+        Some(e)
+    }
+
+    /// The explanation of a pair on its own: per field the level, its weight and adjustment,
+    /// the prior and the total. `None` when `person` is not in the register.
     pub fn explain(&self, model: &Model, row: &Record, person: u32) -> Option<Explanation> {
         let person = self.register.get(person as usize)?;
         let g = compare(person, row);
@@ -458,14 +509,51 @@ impl Linker {
         Some(Explanation {
             fields,
             prior,
+            competition: 0.0,
             total,
             probability: probability(total),
         })
     }
 }
 
-/// A probability as log2 odds.
+/// A row's best candidate.
+#[derive(Clone, Copy, Debug)]
+struct Best {
+    person: u32,
+    /// The pair's own total weight: the prior and the fields.
+    pair: f64,
+    /// The competition from the row's other candidates, in bits (see [`competition`]).
+    competition: f64,
+}
+
+impl Best {
+    fn total(&self) -> f64 {
+        self.pair + self.competition
+    }
+}
+
+/// A row's person is at most one register person. With the pairs' weights w_j (log2 odds of
+/// "this candidate is the row's person" against "none of the candidates is"), the odds that
+/// `person` is the one, against all the other possibilities, are 2^w / (1 + Σ_{j≠person} 2^w_j):
+/// the pair's weight plus this term, −log2(1 + Σ_{j≠person} 2^w_j), in bits (0 for a sole
+/// candidate, about −w_j beside a strong one).
+fn competition(scores: &[(u32, f64)], person: u32) -> f64 {
+    let others: f64 = scores
+        .iter()
+        .filter(|(c, _)| *c != person)
+        .map(|(_, w)| w.exp2())
+        .sum();
+    -others.ln_1p() / std::f64::consts::LN_2
+}
+
+/// A threshold probability as log2 odds: at 1 or above no finite weight reaches it (an officer
+/// who sets the match threshold to 1 matches nothing by score), at 0 or below every one does.
 fn odds(p: f64) -> f64 {
-    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    if p >= 1.0 {
+        return f64::INFINITY;
+    }
+    if p <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
     (p / (1.0 - p)).log2()
 }

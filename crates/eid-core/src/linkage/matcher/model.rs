@@ -2,7 +2,12 @@
 //! over the candidate pairs without labels, and the term-frequency adjustment for names.
 //!
 //! A pair's weight is the sum over fields of log2(m/u) for the level the field compared at
-//! (missing fields weigh 0), plus the prior log-odds λ/(1−λ) of the candidate population. For
+//! (missing fields weigh 0), plus the prior log-odds λ/o: λ the chance that a given register
+//! person is the row's, o the chance of the alternative the pair is weighed against. Scoring
+//! pairs one by one, o is 1 − λ (the pair does not match). Linking a sector row, whose person is
+//! at most one register person, o is the chance that the row's person is none of the candidates
+//! the blocking found (not in the register, or missed by every key): the other candidates are
+//! then weighed beside it (`Linker`), not folded into the prior. For
 //! surnames and given names that agree exactly (or once folded), the weight is adjusted by how
 //! common the value is: log2(u_avg / tf(value)), where tf is the value's share of the register
 //! and u_avg the chance that two random register names agree (Σ tf²). Agreeing on Nguyễn
@@ -20,8 +25,12 @@ pub struct Model {
     pub m: [[f64; MAX_LEVELS]; 7],
     /// P(level | non-match).
     pub u: [[f64; MAX_LEVELS]; 7],
-    /// The share of candidate pairs that match.
+    /// The chance that a given pair matches (for a sector row: the share of rows with a register
+    /// person over the register's size).
     pub lambda: f64,
+    /// The chance of the alternative a pair is weighed against: `None` for the pair not
+    /// matching (1 − λ); for a sector row, that its person is none of its candidates.
+    pub outside: Option<f64>,
     /// EM iterations run.
     pub iterations: usize,
 }
@@ -47,6 +56,7 @@ impl Model {
             m,
             u,
             lambda: 0.3,
+            outside: None,
             iterations: 0,
         };
         model.normalise();
@@ -104,10 +114,11 @@ impl Model {
         (m.max(FLOOR) / u.max(FLOOR)).log2()
     }
 
-    /// The prior log-odds of a candidate pair.
+    /// The prior log-odds of a candidate pair: log2(λ/o), o the alternative (see `outside`).
     pub fn prior(&self) -> f64 {
-        let l = self.lambda.clamp(FLOOR, 1.0 - FLOOR);
-        (l / (1.0 - l)).log2()
+        let l = self.lambda.clamp(1e-12, 1.0 - FLOOR);
+        let o = self.outside.unwrap_or(1.0 - l).clamp(FLOOR, 1.0);
+        (l / o).log2()
     }
 
     /// Estimates m, u and λ from the counts of comparison patterns over the candidate pairs.
@@ -160,6 +171,7 @@ impl Model {
                 m,
                 u,
                 lambda,
+                outside: None,
                 iterations: it + 1,
             };
             next.normalise();

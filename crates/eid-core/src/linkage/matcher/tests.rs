@@ -264,11 +264,12 @@ fn decisions_on_the_id_conflicts_and_unmatched_rows_explain_themselves() {
         (d.outcome, d.method, d.person),
         (Outcome::Matched, Method::Probabilistic, Some(10))
     );
-    let e = linker.explain(&model, &row, 10).unwrap();
+    let e = linker.explain_decision(&model, &row, &d).unwrap();
     assert_eq!(e.fields.len(), 7);
     let surname = e.fields.iter().find(|f| f.field == Field::Surname).unwrap();
     assert_eq!(surname.level_name, "swapped");
     let sum: f64 = e.prior
+        + e.competition
         + e.fields
             .iter()
             .map(|f| f.weight + f.adjustment)
@@ -418,4 +419,82 @@ fn the_index_finds_exactly_the_records_sharing_a_key_and_skips_oversized_blocks(
     let index = block::Index::build(crowd.get(1..).unwrap());
     index.candidates(&row, &mut found);
     assert_eq!(found.len(), block::MAX_BLOCK);
+}
+
+#[test]
+fn a_sole_strong_candidate_is_matched_at_a_million_persons_and_two_alike_go_to_review() {
+    let (register, rows, _) = noisy_world(2000);
+    let linker = Linker::new(register.clone());
+    let mut model = linker.train(&rows, 10_000);
+    // The same rows against a register of 1,000,000 persons: λ, the chance that a given
+    // register person is a row's, is 500 times smaller.
+    model.lambda *= 2000.0 / 1_000_000.0;
+    let t = Thresholds::default();
+    let a = &register[10];
+    // No ID, the surname without diacritics, the day wrong, no middle name, no sex, another
+    // district of the province: the register person is the row's only candidate.
+    let mut row = a.clone();
+    row.id = None;
+    row.surname = n(&row.surname.folded);
+    row.birth = a.birth.map(|b| Birth {
+        day: if b.day == 1 { 2 } else { 1 },
+        ..b
+    });
+    row.middle = n("");
+    row.sex = None;
+    let elsewhere = register
+        .iter()
+        .find(|o| {
+            o.place.province_2025 == a.place.province_2025
+                && o.place.district_2024 != a.place.district_2024
+        })
+        .unwrap();
+    row.place = elsewhere.place;
+
+    let d = linker.decide(&model, &t, &row);
+    assert_eq!(
+        (d.outcome, d.method, d.person),
+        (Outcome::Matched, Method::Probabilistic, Some(10))
+    );
+    let e = linker.explain_decision(&model, &row, &d).unwrap();
+    assert_eq!(e.competition, 0.0);
+    assert!((e.total - d.score).abs() < 1e-9);
+    let fields: f64 = e.fields.iter().map(|f| f.weight + f.adjustment).sum();
+    assert!((e.prior + fields - e.total).abs() < 1e-9);
+    // Weighed as a pair among all pairs (prior λ/(1 − λ)), it stays below the match threshold:
+    // this is the row the prior against "none of the candidates" matches.
+    let pairwise = (model.lambda / (1.0 - model.lambda)).log2() + fields;
+    assert!(probability(pairwise) < t.matched, "{pairwise}");
+    assert!(e.probability >= t.matched, "{}", e.total);
+
+    // A match threshold of 1 matches nothing by score, however strong: the row goes to review.
+    let never = Thresholds {
+        matched: 1.0,
+        review: 0.5,
+    };
+    let mut exact = a.clone();
+    exact.id = None;
+    assert_eq!(
+        linker.decide(&model, &never, &exact).outcome,
+        Outcome::Review
+    );
+
+    // The same person entered twice under two IDs: two candidates alike, a person decides.
+    let mut twice = register.clone();
+    let mut copy = a.clone();
+    copy.id = Some("001099999999".to_owned());
+    twice.push(copy);
+    let linker = Linker::new(twice);
+    let mut row = a.clone();
+    row.id = None;
+    row.surname = n(&row.surname.folded);
+    let d = linker.decide(&model, &t, &row);
+    assert_eq!(d.outcome, Outcome::Review);
+    assert!(d.person == Some(10) || d.person == Some(2000));
+    let e = linker.explain_decision(&model, &row, &d).unwrap();
+    let alone = e.total - e.competition;
+    assert!(probability(alone) >= t.matched, "{alone}");
+    // The other's weight is the same: the competition takes it all (1 + 2^w ≈ 2^w).
+    assert!((e.competition + alone).abs() < 0.01, "{:?}", e.competition);
+    assert!((e.total - d.score).abs() < 1e-9);
 }
