@@ -156,6 +156,11 @@ impl AppState {
             .as_ref()
     }
 
+    /// The intake route's group commit if it has started (the metrics read its counts).
+    pub fn intake_writes_started(&self) -> Option<&eid_core::sql::Group> {
+        self.intake_writes.get().and_then(Option::as_ref)
+    }
+
     /// The current time, from the state's clock.
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
