@@ -357,11 +357,16 @@ fn try_intake(
         Err(_) if device_cached => return Ok(Try::Again),
         Err(e) => return Ok(Try::BadSignature(e.to_string())),
     };
+    // From here on a failure is the application's outcome, audited as before.
     let officer = match node.cache {
-        Some(c) => c.officer(store, &packet.officer, fresh)?,
+        Some(c) => c.officer(store, &packet.officer, fresh),
         None => store
-            .staff_by_username(&packet.officer)?
-            .map(|(st, _)| (false, st)),
+            .staff_by_username(&packet.officer)
+            .map(|found| found.map(|(st, _)| (false, st))),
+    };
+    let officer = match officer {
+        Ok(officer) => officer,
+        Err(e) => return Ok(Try::Done(packet.personal_id, Box::new(Err(e.into())))),
     };
     let any_cached = device_cached || officer.as_ref().is_some_and(|(c, _)| *c);
     let rows = match officer {
