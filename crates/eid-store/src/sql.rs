@@ -312,6 +312,14 @@ const GROUP_MAX: usize = 64;
 /// Bodies run on that thread, in arrival order: a body must not wait on another body's caller.
 pub struct Group {
     queue: std::sync::Mutex<Option<std::sync::mpsc::Sender<GroupBody>>>,
+    counts: std::sync::Arc<GroupCounts>,
+}
+
+/// How many group transactions a [`Group`] began, and how many bodies they held.
+#[derive(Default)]
+struct GroupCounts {
+    groups: std::sync::atomic::AtomicU64,
+    bodies: std::sync::atomic::AtomicU64,
 }
 
 impl Group {
@@ -323,6 +331,8 @@ impl Group {
         db: fn(&D) -> &dyn Db,
     ) -> Result<Group, StoreError> {
         let (tx, rx) = std::sync::mpsc::channel::<GroupBody>();
+        let counts = std::sync::Arc::new(GroupCounts::default());
+        let mine = std::sync::Arc::clone(&counts);
         std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
@@ -334,13 +344,27 @@ impl Group {
                             Err(_) => break,
                         }
                     }
+                    use std::sync::atomic::Ordering::Relaxed;
+                    mine.groups.fetch_add(1, Relaxed);
+                    mine.bodies.fetch_add(bodies.len() as u64, Relaxed);
                     run_group(db(&owner), bodies);
                 }
             })
             .map_err(|e| StoreError::Db(format!("cannot start the group-commit thread: {e}")))?;
         Ok(Group {
             queue: std::sync::Mutex::new(Some(tx)),
+            counts,
         })
+    }
+
+    /// How many group transactions have begun, and how many bodies they held (so the mean
+    /// group size is their ratio). A group is counted before its bodies run.
+    pub fn counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.counts.groups.load(Relaxed),
+            self.counts.bodies.load(Relaxed),
+        )
     }
 
     fn send(&self, body: GroupBody) -> Result<(), StoreError> {

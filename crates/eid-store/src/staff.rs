@@ -91,6 +91,17 @@ pub fn staff_by_username(
         .transpose()
 }
 
+/// The account with id `id`, disabled or not, read inside `tx` (a write transaction that acts
+/// on a row read earlier confirms it with this).
+pub fn staff_in(tx: &mut dyn Tx, id: i64) -> Result<Option<Staff>, StoreError> {
+    tx.row(
+        &format!("SELECT {STAFF_COLS} FROM staff st WHERE st.id = $1"),
+        &[Val::from(id)],
+    )?
+    .map(|r| staff_at(&r, 0))
+    .transpose()
+}
+
 pub fn staff_by_id(db: &dyn Db, id: i64) -> Result<Option<Staff>, StoreError> {
     let row = sql::read_one(db, |tx| {
         tx.row(

@@ -176,6 +176,8 @@ pub struct Metrics {
     login_failures: Counter,
     login_limited: Counter,
     scope_denied: Counter,
+    intake_groups: Counter,
+    intake_grouped: Counter,
     /// The matched templates beyond [`ROUTES`] seen so far.
     own_routes: std::sync::RwLock<Vec<&'static str>>,
 }
@@ -226,6 +228,14 @@ impl Default for Metrics {
             "eid_scope_denied",
             "Requests refused as outside the caller's scope",
         );
+        let intake_groups = counter(
+            "eid_intake_group_commits",
+            "Write transactions of the intake group commit",
+        );
+        let intake_grouped = counter(
+            "eid_intake_group_applications",
+            "Applications those transactions held",
+        );
         Metrics {
             registry,
             admission,
@@ -236,6 +246,8 @@ impl Default for Metrics {
             login_failures,
             login_limited,
             scope_denied,
+            intake_groups,
+            intake_grouped,
             own_routes: std::sync::RwLock::new(Vec::new()),
         }
     }
@@ -277,6 +289,13 @@ impl Metrics {
     }
     pub fn scope_denied(&self) {
         self.scope_denied.inc();
+    }
+
+    /// The intake group commit's counts so far ([`eid_core::sql::Group::counts`]).
+    pub fn intake_group(&self, (groups, bodies): (u64, u64)) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.intake_groups.inner().store(groups, Relaxed);
+        self.intake_grouped.inner().store(bodies, Relaxed);
     }
 
     /// The Prometheus text format (version 0.0.4), see [`CONTENT_TYPE`].
@@ -372,6 +391,8 @@ mod tests {
             "eid_login_failures_total 2",
             "eid_login_rate_limited_total 0",
             "eid_scope_denied_total 0",
+            "eid_intake_group_commits_total 0",
+            "eid_intake_group_applications_total 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in {text}");
         }

@@ -256,6 +256,9 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
             return AppError::Unauthenticated.into_response();
         }
     }
+    if let Some(g) = state.intake_writes_started() {
+        state.metrics.intake_group(g.counts());
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -49,6 +49,12 @@ pub struct Inner {
     /// share one write transaction), started on first use; `None` when its thread could not
     /// start (each then commits alone).
     token_writes: std::sync::OnceLock<Option<eid_core::sql::Group>>,
+    /// The intake route's group commit (applications that arrive together share one write
+    /// transaction), started on first use like `token_writes`.
+    intake_writes: std::sync::OnceLock<Option<eid_core::sql::Group>>,
+    /// The intake devices and officers every application reads (confirmed inside each
+    /// application's transaction: `eid_core::accounts::intake_on`).
+    pub intake_cache: eid_core::accounts::IntakeCache,
 }
 
 fn db_of(s: &dyn Store) -> &dyn eid_core::sql::Db {
@@ -123,6 +129,8 @@ impl AppState {
             store_slots: tokio::sync::Semaphore::new(STORE_SLOTS),
             clock,
             token_writes: std::sync::OnceLock::new(),
+            intake_writes: std::sync::OnceLock::new(),
+            intake_cache: eid_core::accounts::IntakeCache::default(),
         }))
     }
 
@@ -135,6 +143,22 @@ impl AppState {
                     .ok()
             })
             .as_ref()
+    }
+
+    /// The intake route's group commit (see [`eid_core::sql::Group`]).
+    pub fn intake_writes(&self) -> Option<&eid_core::sql::Group> {
+        self.intake_writes
+            .get_or_init(|| {
+                eid_core::sql::Group::start("eid-intake-commit", Arc::clone(&self.store), db_of)
+                    .map_err(|e| tracing::warn!("intake group commit: {e}"))
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// The intake route's group commit if it has started (the metrics read its counts).
+    pub fn intake_writes_started(&self) -> Option<&eid_core::sql::Group> {
+        self.intake_writes.get().and_then(Option::as_ref)
     }
 
     /// The current time, from the state's clock.

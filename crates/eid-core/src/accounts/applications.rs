@@ -150,23 +150,81 @@ pub fn collect(
     packet: &Packet,
     now: OffsetDateTime,
 ) -> Result<Collected, Refusal> {
+    let officer = store.staff_by_username(&packet.officer)?.map(|(st, _)| st);
+    let rows = Confirm::Not {
+        device: device.clone(),
+        officer,
+    };
+    collect_with(store, s, None, rows, packet, now).map_err(|e| match e {
+        CollectError::Refused(r) => r,
+        // Rows read from the store are not confirmed, so they cannot be stale.
+        CollectError::Stale => Refusal::Store(StoreError::Db("unconfirmed rows were stale".into())),
+    })
+}
+
+/// The device and officer a collection acts on, and whether its transaction must confirm them
+/// (they came from a cache).
+pub(super) enum Confirm {
+    /// Read from the store for this request.
+    Not {
+        device: Device,
+        officer: Option<Staff>,
+    },
+    /// From a cache: the transaction reads both rows again and rolls back with
+    /// [`CollectError::Stale`] if either differs.
+    Cached { device: Device, officer: Staff },
+}
+
+/// Why a collection did not happen: a refusal, or a cached row that no longer matches the store.
+#[derive(Debug)]
+pub(super) enum CollectError {
+    Refused(Refusal),
+    Stale,
+}
+
+impl From<StoreError> for CollectError {
+    fn from(e: StoreError) -> CollectError {
+        CollectError::Refused(Refusal::Store(e))
+    }
+}
+
+impl From<Refusal> for CollectError {
+    fn from(r: Refusal) -> CollectError {
+        CollectError::Refused(r)
+    }
+}
+
+/// [`collect`] with its rows given, its transaction in `group`'s next group commit when there
+/// is one (answered after that group's `COMMIT`; a refusal rolls back only its own writes).
+pub(super) fn collect_with(
+    store: &dyn Store,
+    s: &Settings,
+    group: Option<&sql::Group>,
+    rows: Confirm,
+    packet: &Packet,
+    now: OffsetDateTime,
+) -> Result<Collected, CollectError> {
+    let (device, officer, confirm) = match rows {
+        Confirm::Not { device, officer } => (device, officer, false),
+        Confirm::Cached { device, officer } => (device, Some(officer), true),
+    };
     match device.status {
         DeviceStatus::Active => {}
         DeviceStatus::Suspended | DeviceStatus::Retired => {
-            return Err(Refusal::DeviceInactive(device.status));
+            return Err(Refusal::DeviceInactive(device.status).into());
         }
     }
     if packet.collected_at > now + Duration::minutes(5)
         || packet.collected_at < now - Duration::days(7)
     {
-        return Err(Refusal::PacketTime);
+        return Err(Refusal::PacketTime.into());
     }
-    let officer = match store.staff_by_username(&packet.officer)? {
-        Some((st, _)) if !st.disabled && st.role != Role::Auditor => st,
-        _ => return Err(Refusal::OfficerUnknown),
+    let officer = match officer {
+        Some(st) if !st.disabled && st.role != Role::Auditor => st,
+        _ => return Err(Refusal::OfficerUnknown.into()),
     };
     if !Units::get().contains(Tree::Gso2024, &officer.unit, &device.unit) {
-        return Err(Refusal::OfficerOutsideScope);
+        return Err(Refusal::OfficerOutsideScope.into());
     }
     let today = now.to_offset(vietnam()).date();
     let person = store
@@ -177,7 +235,7 @@ pub fn collect(
     valid_card(&person, today)?;
     let (commune, res_path) = residence(&person)?;
     // Checks that send the application to review rather than refuse it.
-    let mut review: Vec<&str> = Vec::new();
+    let mut review: Vec<&'static str> = Vec::new();
     if !packet.matching.matched {
         review.push("the device found no fingerprint or portrait match");
     }
@@ -191,133 +249,165 @@ pub fn collect(
     {
         review.push("the phone differs from the one in the register");
     }
+    let (s, packet) = (s.clone(), packet.clone());
+    sql::transact_grouped(store.db(), group, move |tx| {
+        if confirm && !rows_current(tx, &device, &officer)? {
+            return Err(CollectError::Stale);
+        }
+        write_collected(
+            tx, &s, &device, &officer, &packet, &review, commune, res_path, now,
+        )
+        .map_err(CollectError::Refused)
+    })
+}
+
+/// Whether the device's and the officer's rows are still those a cache gave, read inside `tx`.
+fn rows_current(tx: &mut dyn Tx, device: &Device, officer: &Staff) -> Result<bool, StoreError> {
+    let now = device_in(tx, device.id)?;
+    if now.as_ref() != Some(device) {
+        return Ok(false);
+    }
+    Ok(eid_store::staff::staff_in(tx, officer.id)?.as_ref() == Some(officer))
+}
+
+/// The application's writes: the checks that need the transaction (a replay, an open
+/// application), the row, its events, the counters, and the code and SMS if approved.
+#[allow(clippy::too_many_arguments)]
+fn write_collected(
+    tx: &mut dyn Tx,
+    s: &Settings,
+    device: &Device,
+    officer: &Staff,
+    packet: &Packet,
+    review: &[&str],
+    commune: UnitCode,
+    res_path: i64,
+    now: OffsetDateTime,
+) -> Result<Collected, Refusal> {
     let officer_actor = Actor::Staff(officer.id);
-    sql::transact(store.db(), |tx| {
-        if tx
-            .row(
-                "SELECT id FROM application WHERE packet_hash = $1",
-                &[packet.hash.to_vec().into()],
-            )?
-            .is_some()
-        {
-            return Err(Refusal::Replay);
-        }
-        if tx
-            .row(
-                "SELECT id FROM application WHERE personal_id = $1 AND state IN ('review', 'approved', 'code_sent')",
-                &[packet.personal_id.as_str().into()],
-            )?
-            .is_some()
-        {
-            return Err(replay_or_open(tx, packet)?);
-        }
-        let state = if review.is_empty() {
-            // Approved automatically: the code is issued below in this transaction, so the
-            // row is written once, in its final state.
-            ApplicationState::CodeSent
-        } else {
-            ApplicationState::Review
-        };
-        let review_reason = (!review.is_empty()).then(|| review.join("; "));
-        let at = packet.collected_at.min(now);
-        let inserted = tx.row(
-            "INSERT INTO application (personal_id, phone, portrait_hash, match_method, match_against, match_result, \
-             match_score, officer_id, device_id, unit, commune, res_path, packet_hash, collected_at, collected_day, \
-             state, review_reason, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-             ON CONFLICT DO NOTHING RETURNING id",
-            &[
-                packet.personal_id.as_str().into(),
-                packet.phone.as_str().into(),
-                packet.portrait_sha256.to_vec().into(),
-                packet.matching.method.as_str().into(),
-                packet.matching.against.as_str().into(),
-                (if packet.matching.matched { "match" } else { "no_match" }).into(),
-                packet.matching.score.into(),
-                officer.id.into(),
-                device.id.into(),
-                device.unit.as_str().into(),
-                commune.as_str().into(),
-                res_path.into(),
-                packet.hash.to_vec().into(),
-                to_ms(at).into(),
-                day_of(at).into(),
-                state.as_str().into(),
-                review_reason.clone().into(),
-                to_ms(now).into(),
-            ],
-        )?;
-        // Nothing inserted: a request running at the same time stored this packet, or another
-        // open application for the person, after the checks above.
-        let Some(id) = inserted.and_then(|r| r.into_iter().next()) else {
-            return Err(replay_or_open(tx, packet)?);
-        };
-        let id = id.int()?;
-        let ev = |kind: &'static str, detail: serde_json::Value| NewEvent {
-            personal_id: packet.personal_id.as_str(),
-            account_id: None,
-            application_id: Some(id),
-            kind,
-            commune: Some(commune.as_str()),
-            res_path: Some(res_path),
-            unit: Some(device.unit.as_str()),
-            device_id: Some(device.id),
-            actor: &officer_actor,
-            detail,
-        };
-        record(
+    if tx
+        .row(
+            "SELECT id FROM application WHERE packet_hash = $1",
+            &[packet.hash.to_vec().into()],
+        )?
+        .is_some()
+    {
+        return Err(Refusal::Replay);
+    }
+    if tx
+        .row(
+            "SELECT id FROM application WHERE personal_id = $1 AND state IN ('review', 'approved', 'code_sent')",
+            &[packet.personal_id.as_str().into()],
+        )?
+        .is_some()
+    {
+        return Err(replay_or_open(tx, packet)?);
+    }
+    let state = if review.is_empty() {
+        // Approved automatically: the code is issued below in this transaction, so the
+        // row is written once, in its final state.
+        ApplicationState::CodeSent
+    } else {
+        ApplicationState::Review
+    };
+    let review_reason = (!review.is_empty()).then(|| review.join("; "));
+    let at = packet.collected_at.min(now);
+    let inserted = tx.row(
+        "INSERT INTO application (personal_id, phone, portrait_hash, match_method, match_against, match_result, \
+         match_score, officer_id, device_id, unit, commune, res_path, packet_hash, collected_at, collected_day, \
+         state, review_reason, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         ON CONFLICT DO NOTHING RETURNING id",
+        &[
+            packet.personal_id.as_str().into(),
+            packet.phone.as_str().into(),
+            packet.portrait_sha256.to_vec().into(),
+            packet.matching.method.as_str().into(),
+            packet.matching.against.as_str().into(),
+            (if packet.matching.matched { "match" } else { "no_match" }).into(),
+            packet.matching.score.into(),
+            officer.id.into(),
+            device.id.into(),
+            device.unit.as_str().into(),
+            commune.as_str().into(),
+            res_path.into(),
+            packet.hash.to_vec().into(),
+            to_ms(at).into(),
+            day_of(at).into(),
+            state.as_str().into(),
+            review_reason.clone().into(),
+            to_ms(now).into(),
+        ],
+    )?;
+    // Nothing inserted: a request running at the same time stored this packet, or another
+    // open application for the person, after the checks above.
+    let Some(id) = inserted.and_then(|r| r.into_iter().next()) else {
+        return Err(replay_or_open(tx, packet)?);
+    };
+    let id = id.int()?;
+    let ev = |kind: &'static str, detail: serde_json::Value| NewEvent {
+        personal_id: packet.personal_id.as_str(),
+        account_id: None,
+        application_id: Some(id),
+        kind,
+        commune: Some(commune.as_str()),
+        res_path: Some(res_path),
+        unit: Some(device.unit.as_str()),
+        device_id: Some(device.id),
+        actor: &officer_actor,
+        detail,
+    };
+    record(
+        tx,
+        ev(
+            "application_collected",
+            serde_json::json!({
+                "method": packet.matching.method,
+                "against": packet.matching.against,
+                "matched": packet.matching.matched,
+                "packet_sha256": hex(&packet.hash),
+            }),
+        ),
+        at,
+    )?;
+    bump(tx, metric::APPLICATIONS_COLLECTED, res_path, at)?;
+    tx.exec(
+        "INSERT INTO device_day_count (device_id, day, n) VALUES ($1, $2, 1) \
+         ON CONFLICT (device_id, day) DO UPDATE SET n = device_day_count.n + 1",
+        &[device.id.into(), day_of(at).into()],
+    )?;
+    match &review_reason {
+        Some(why) => record(
             tx,
-            ev(
-                "application_collected",
-                serde_json::json!({
-                    "method": packet.matching.method,
-                    "against": packet.matching.against,
-                    "matched": packet.matching.matched,
-                    "packet_sha256": hex(&packet.hash),
-                }),
-            ),
-            at,
-        )?;
-        bump(tx, metric::APPLICATIONS_COLLECTED, res_path, at)?;
-        tx.exec(
-            "INSERT INTO device_day_count (device_id, day, n) VALUES ($1, $2, 1) \
-             ON CONFLICT (device_id, day) DO UPDATE SET n = device_day_count.n + 1",
-            &[device.id.into(), day_of(at).into()],
-        )?;
-        match &review_reason {
-            Some(why) => record(
+            ev("application_review", serde_json::json!({ "reason": why })),
+            now,
+        )?,
+        None => {
+            record(
                 tx,
-                ev("application_review", serde_json::json!({ "reason": why })),
+                ev(
+                    "application_approved",
+                    serde_json::json!({ "by": "automatic" }),
+                ),
                 now,
-            )?,
-            None => {
-                record(
-                    tx,
-                    ev(
-                        "application_approved",
-                        serde_json::json!({ "by": "automatic" }),
-                    ),
-                    now,
-                )?;
-                send_activation(
-                    tx,
-                    s,
-                    id,
-                    &packet.personal_id,
-                    packet.phone.as_str(),
-                    &commune,
-                    res_path,
-                    now,
-                    false,
-                )?;
-            }
+            )?;
+            send_activation(
+                tx,
+                s,
+                id,
+                &packet.personal_id,
+                packet.phone.as_str(),
+                &commune,
+                res_path,
+                now,
+                false,
+            )?;
         }
-        let (application, _) =
-            app_where(tx, id)?.ok_or(Refusal::NotFound("application.not_found"))?;
-        Ok(Collected {
-            application,
-            review_reason,
-        })
+    }
+    let (application, _) = app_where(tx, id)?.ok_or(Refusal::NotFound("application.not_found"))?;
+    Ok(Collected {
+        application,
+        review_reason,
     })
 }
 

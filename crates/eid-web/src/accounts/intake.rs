@@ -29,9 +29,23 @@ pub(super) async fn intake(
     State(state): State<AppState>,
     JsonBody(p): JsonBody<PacketIn>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    let (s, now, rid) = (state.accounts.clone(), state.now(), request_id());
+    let (st, now, rid) = (state.clone(), state.now(), request_id());
     let collected = state
-        .blocking(move |store| Ok(acc::intake(store, &s, &p.packet, &p.signature, &rid, now)?))
+        .blocking(move |store| {
+            let node = acc::IntakeNode {
+                group: st.intake_writes(),
+                cache: Some(&st.intake_cache),
+            };
+            Ok(acc::intake_on(
+                node,
+                store,
+                &st.accounts,
+                &p.packet,
+                &p.signature,
+                &rid,
+                now,
+            )?)
+        })
         .await?;
     state.dispatcher.wake();
     Ok((

@@ -157,6 +157,48 @@ fn level2_unknown_or_suspended_device_is_refused() {
     ok(w.intake(w.packet(&dev, &p, "xa", true)), 201);
 }
 
+/// The server keeps the devices and officers it read for a few seconds: a device suspended,
+/// or an officer disabled (in the store, as another node or `eid admin` would), after they were
+/// read active is refused at once — the application's transaction reads both rows again — and
+/// nothing is written; made active again, they are accepted at once.
+#[test]
+fn level2_a_device_or_officer_changed_after_it_was_read_is_seen_at_once() {
+    let w = World::new("acc-l2-cached");
+    let dev = w.device(w.at.commune);
+    let status = |s: &str| {
+        ok(
+            w.post(
+                &format!("/api/v1/devices/{}/status", dev.id),
+                Some(&w.huyen.token),
+                json!({ "status": s }),
+            ),
+            200,
+        )
+    };
+    w.collect(&dev, &w.person(Some(date!(2021 - 06 - 01))), true);
+    status("suspended");
+    let p = w.person(Some(date!(2021 - 06 - 01)));
+    refused(
+        w.intake(w.packet(&dev, &p, "xa", true)),
+        403,
+        "device.inactive",
+    );
+    assert!(w.stored_kinds(&p).is_empty());
+    status("active");
+    w.collect(&dev, &w.person(Some(date!(2021 - 06 - 01))), true);
+
+    w.store.set_staff_disabled(w.xa.id, true).unwrap();
+    refused(
+        w.intake(w.packet(&dev, &p, "xa", true)),
+        403,
+        "officer.unknown",
+    );
+    assert!(w.stored_kinds(&p).is_empty());
+    w.store.set_staff_disabled(w.xa.id, false).unwrap();
+    ok(w.intake(w.packet(&dev, &p, "xa", true)), 201);
+    assert_eq!(w.sms(phone_of(&p)).len(), 1);
+}
+
 #[test]
 fn level2_officer_must_cover_the_device_unit() {
     let w = World::new("acc-l2-officer");

@@ -178,3 +178,167 @@ fn parallel_approvals_and_resends_act_once_each() {
     assert_eq!(w.sms(phone_of(&p)).len(), 3);
     ok(w.activate(&p, &w.code(phone_of(&p), "activate")), 200);
 }
+
+/// Holds the store's write path for `hold`: a transaction that updates `dev`'s day counts (the
+/// single writer on SQLite; those rows' locks on PostgreSQL, which every application of `dev`
+/// takes). Returns once the hold has begun; the thread ends when it is released.
+fn hold_writes(w: &World, dev: &Dev, hold: std::time::Duration) -> std::thread::JoinHandle<()> {
+    let (store, id) = (Arc::clone(&w.store), dev.id);
+    let (held, started) = std::sync::mpsc::channel();
+    let h = std::thread::spawn(move || {
+        eid_core::sql::transact(store.db(), |tx| {
+            let n = tx.exec(
+                "UPDATE device_day_count SET n = n WHERE device_id = $1",
+                &[id.into()],
+            )?;
+            assert!(n > 0, "the device has a day count to lock");
+            held.send(()).unwrap();
+            std::thread::sleep(hold);
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    });
+    started.recv().unwrap();
+    h
+}
+
+/// Applications that arrive while the write path is busy share the next group transaction
+/// (savepoint each): a bad signature, an unknown officer, a replayed copy and a second
+/// application for the same person are refused as they would be alone, and every other
+/// application in the group commits and is answered with its own row.
+#[test]
+fn parallel_applications_in_one_group_each_get_their_own_answer() {
+    let w = World::new("acc-par-group");
+    let dev = w.device(w.at.commune);
+    // One application first, so that the device has a day count (the hold's lock).
+    let first = w.person(Some(date!(2021 - 06 - 01)));
+    w.collect(&dev, &first, true);
+    let good: Vec<Person> = (0..4)
+        .map(|_| w.person(Some(date!(2021 - 06 - 01))))
+        .collect();
+    let unmatched = w.person(Some(date!(2021 - 06 - 01)));
+    let copied = w.person(Some(date!(2021 - 06 - 01)));
+    let twice = w.person(Some(date!(2021 - 06 - 01)));
+    let forged_for = w.person(Some(date!(2021 - 06 - 01)));
+    let nobody_for = w.person(Some(date!(2021 - 06 - 01)));
+    let (other_seed, _) = new_key();
+    let copy = w.packet(&dev, &copied, "xa", true);
+    // (what is sent, whose application it is, what the answer may be)
+    let mut sends: Vec<(Value, &Person, &str)> = good
+        .iter()
+        .map(|p| (w.packet(&dev, p, "xa", true), p, "code_sent"))
+        .collect();
+    sends.push((
+        w.packet(&dev, &unmatched, "xa", false),
+        &unmatched,
+        "review",
+    ));
+    sends.push((copy.clone(), &copied, "once"));
+    sends.push((copy, &copied, "once"));
+    sends.push((w.packet(&dev, &twice, "xa", true), &twice, "open"));
+    sends.push((w.packet(&dev, &twice, "huyen", true), &twice, "open"));
+    sends.push((
+        packet_signed(dev.id, &other_seed, &forged_for, "xa", true),
+        &forged_for,
+        "forged",
+    ));
+    sends.push((
+        w.packet(&dev, &nobody_for, "nobody", true),
+        &nobody_for,
+        "nobody",
+    ));
+
+    let before = group_counts(&w);
+    let hold = hold_writes(&w, &dev, std::time::Duration::from_millis(700));
+    let bodies: Vec<Value> = sends.iter().map(|s| s.0.clone()).collect();
+    let answers = at_once(&w, "/api/v1/intake/applications", bodies.len(), |i| {
+        bodies[i].clone()
+    });
+    hold.join().unwrap();
+    // They did share: fewer group transactions than applications that reached one.
+    let after = group_counts(&w);
+    let (groups, held) = (after.0 - before.0, after.1 - before.1);
+    assert!(groups >= 1 && held > groups, "{groups} groups held {held}");
+
+    let mut collected = Vec::new();
+    for ((_, p, want), (status, body)) in sends.iter().zip(&answers) {
+        match *want {
+            "code_sent" | "review" => {
+                assert_eq!(*status, 201, "{body}");
+                assert_eq!(body["application"]["state"], *want, "{body}");
+                assert_eq!(body["application"]["personal_id"], p.id.as_str(), "{body}");
+                collected.push((*p, body["application"]["id"].as_i64().unwrap()));
+            }
+            "forged" => {
+                refused((*status, body.clone()), 422, "packet.invalid");
+            }
+            "nobody" => {
+                refused((*status, body.clone()), 403, "officer.unknown");
+            }
+            _ => {}
+        }
+    }
+    // Of the two copies of one packet, one is collected and the other is a replay; of two
+    // packets for one person, one is collected and the other finds it open.
+    for (kind, code) in [("once", "packet.replayed"), ("open", "application.open")] {
+        let mine: Vec<&(u16, Value)> = sends
+            .iter()
+            .zip(&answers)
+            .filter(|(s, _)| s.2 == kind)
+            .map(|(_, a)| a)
+            .collect();
+        assert_eq!(mine.iter().filter(|a| a.0 == 201).count(), 1, "{mine:?}");
+        for a in mine.iter().filter(|a| a.0 != 201) {
+            refused((*a).clone(), 409, code);
+        }
+        let won = mine.iter().find(|a| a.0 == 201).unwrap();
+        let p = sends.iter().find(|s| s.2 == kind).unwrap().1;
+        collected.push((p, won.1["application"]["id"].as_i64().unwrap()));
+    }
+
+    // Every answered application is stored as answered, once, with its SMS when approved;
+    // the refused ones left nothing.
+    for (p, id) in &collected {
+        let a = w.application(*id);
+        assert_eq!(a["personal_id"], p.id.as_str());
+        let kinds = w.stored_kinds(p);
+        assert_eq!(
+            kinds
+                .iter()
+                .filter(|k| *k == "application_collected")
+                .count(),
+            1,
+            "{kinds:?}"
+        );
+        let sms = w.sms(phone_of(p)).len();
+        assert_eq!(sms, usize::from(a["state"] == "code_sent"), "{a}");
+    }
+    for p in [&forged_for, &nobody_for] {
+        assert!(w.stored_kinds(p).is_empty());
+        assert!(w.sms(phone_of(p)).is_empty());
+    }
+    let list = ok(
+        w.get("/api/v1/applications?limit=100", Some(&w.xa.token)),
+        200,
+    );
+    assert_eq!(
+        list["applications"].as_array().unwrap().len(),
+        collected.len() + 1
+    );
+}
+
+/// The intake group commit's (transactions, applications) so far, from `/metrics`.
+fn group_counts(w: &World) -> (u64, u64) {
+    let text = crate::helpers::call(agent().get(&format!("{}/metrics", w.base)))
+        .into_string()
+        .unwrap();
+    let count = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (
+        count("eid_intake_group_commits_total "),
+        count("eid_intake_group_applications_total "),
+    )
+}
