@@ -456,15 +456,8 @@ fn both_engines_migrate_to_the_same_schema() {
     ] {
         assert!(sqlite.contains(fact), "SQLite lacks {fact:?}");
     }
-    let Some(url) = std::env::var("EID_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!(
-            "both_engines_migrate_to_the_same_schema: EID_TEST_DATABASE_URL is unset, so only \
-             the SQLite half ran; the comparison with PostgreSQL did NOT run (scripts/test runs it)"
-        );
-        return;
+    let Some(url) = eid_core::testkit::postgres_url() else {
+        return; // EID_SKIP_POSTGRES=1, said on stderr
     };
     let pg = pg_facts(&url).unwrap_or_else(|e| panic!("{e}"));
     let report = diff(&sqlite, &pg);

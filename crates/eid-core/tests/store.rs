@@ -28,13 +28,13 @@ fn unique(prefix: &str) -> String {
     )
 }
 
-/// The engines under test: SQLite always, PostgreSQL when configured.
+/// The engines under test: SQLite and PostgreSQL (`eid_core::testkit::postgres_url`).
 fn engines() -> Vec<Arc<dyn Store>> {
     let dir = std::env::temp_dir().join(unique("eid-store-test"));
     let mut out: Vec<Arc<dyn Store>> = Vec::new();
     let sqlite = SqliteStore::open(dir.join("eid.db").to_str().unwrap()).unwrap();
     out.push(Arc::new(sqlite));
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
+    if let Some(url) = eid_core::testkit::postgres_url() {
         let schema = unique("t");
         out.push(Arc::new(PgStore::connect(&url, Some(&schema)).unwrap()));
     }
@@ -666,8 +666,8 @@ fn events_and_audit_cannot_be_rewritten_in_sqlite() {
 
 #[test]
 fn events_and_audit_cannot_be_rewritten_in_postgres() {
-    let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") else {
-        return;
+    let Some(url) = eid_core::testkit::postgres_url() else {
+        return; // EID_SKIP_POSTGRES=1, said on stderr
     };
     let schema = unique("t");
     let s = PgStore::connect(&url, Some(&schema)).unwrap();
@@ -764,7 +764,7 @@ fn a_bulk_load_into_an_empty_register_rebuilds_every_index() {
     import(&s, &csv(ROWS), OnError::Abort);
     assert_eq!(indexes(&raw), before);
 
-    if let Ok(url) = std::env::var("EID_TEST_DATABASE_URL") {
+    if let Some(url) = eid_core::testkit::postgres_url() {
         let schema = unique("t");
         let s = PgStore::connect(&url, Some(&schema)).unwrap();
         s.migrate().unwrap();

@@ -186,11 +186,8 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn reads_go_to_a_fresh_replica_and_see_own_writes() {
-    let Some(url) = std::env::var("EID_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        return; // SQLite-only run: the PostgreSQL run of scripts/test sets it
+    let Some(url) = crate::testkit::postgres_url() else {
+        return; // EID_SKIP_POSTGRES=1, said on stderr
     };
     let base = split_pool(&url).unwrap().0;
     let replica = Replica::start(&base.parse().unwrap());
@@ -268,11 +265,8 @@ fn reads_go_to_a_fresh_replica_and_see_own_writes() {
 
 #[test]
 fn a_dead_connection_empties_the_pool_and_the_next_call_reconnects() {
-    let Some(url) = std::env::var("EID_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        return;
+    let Some(url) = crate::testkit::postgres_url() else {
+        return; // EID_SKIP_POSTGRES=1, said on stderr
     };
     let base = split_pool(&url).unwrap().0;
     let app = format!("eid-reconnect-{:08x}", rand::random::<u32>());

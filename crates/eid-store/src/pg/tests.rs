@@ -39,9 +39,7 @@ fn fresh(name: &str) -> Option<Fresh> {
 
 /// A fresh store migrated up to version `last`.
 fn fresh_at(name: &str, last: i32) -> Option<Fresh> {
-    let url = std::env::var("EID_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())?;
+    let url = crate::testkit::postgres_url()?;
     let salt = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
     let schema = format!("eid_pg_{name}_{}_{salt}", std::process::id());
     let store = PgStore::connect(&url, Some(&schema)).unwrap();
