@@ -17,7 +17,8 @@
 #    verification with eid's parameters measured in the same run (cargo bench argon_cost). Goal:
 #    within 1.3×. Durable writes per sign-in: writing transactions counted as the transaction ids
 #    PostgreSQL assigned over the sign-ins (pg_current_xact_id() delta; a read-only transaction
-#    gets none). Goal: ≤ 2.
+#    gets none). Goal: ≤ 2. The CPU the bound-browser sign-ins cost eid's process and the
+#    PostgreSQL cluster is printed beside it, per sign-in and against one verification.
 #
 # Usage: bench/oidc-token.sh [CODES (default 10000)] [SIGNINS (default 30)]
 # (EID_BENCH_BIN=target/debug/eid bench/oidc-token.sh 300 3 tries the script without a release build;
@@ -250,8 +251,18 @@ pg_start
 trap cleanup EXIT
 start_eid "$PG_URL" pg
 python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count 3 >/dev/null  # consent given, caches warm
+# CPU of the sign-ins: eid's process and the PostgreSQL cluster's (the postmaster and its
+# children: the pool's backends live through the run), in clock ticks.
+pg_ticks() {
+  local pm s=0 p
+  pm=$(head -n 1 "$pg_dir/data/postmaster.pid")
+  for p in "$pm" $(pgrep -P "$pm"); do s=$((s + $(cpu_ticks "$p" 2>/dev/null || echo 0))); done
+  echo "$s"
+}
+c0=$(cpu_ticks "$pid_eid"); g0=$(pg_ticks)
 python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count "$signins" --steps \
   --probe "$pg_bin/psql $PG_URL -Atqc 'select pg_current_xact_id()'" > "$dir/signin.txt"
+c1=$(cpu_ticks "$pid_eid"); g1=$(pg_ticks)
 # The same in a new browser each time (password, then the SMS code to the bound phone, which
 # binds it): the first sign-in on a device, reported on its own line.
 python3 "$root/bench/oidc_flow.py" signin "${flow[@]}" --count "$signins" --steps --new-device \
@@ -269,6 +280,9 @@ echo "Full password sign-in on PostgreSQL, $signins one after the other (authori
 printf '  one sign-in: %.1f ms; one Argon2id verification (m=19 MiB, t=2, p=1): %.1f ms; ratio %s (goal ≤ 1.30)\n' \
   "$(awk -v s="$per" 'BEGIN { print s * 1000 }')" "$(awk -v s="$argon" 'BEGIN { print s * 1000 }')" "$(ratio "$per" "$argon")"
 echo "  durable writes (writing transactions) per sign-in: $writes (goal ≤ 2)"
+awk -v e=$((c1 - c0)) -v g=$((g1 - g0)) -v hz="$hz" -v n="$signins" -v a="$argon" 'BEGIN {
+  printf "  CPU per sign-in: eid %.1f ms, PostgreSQL %.1f ms, together %.2f× one Argon2id verification\n",
+    e / hz / n * 1000, g / hz / n * 1000, (e + g) / hz / n / a }'
 echo "  its requests (mean ms to the answer's headers, as the client saw them; xN = times per sign-in):"
 sed -n 's/^step /    /p' "$dir/signin.txt"
 nwrites=$(awk -v a="$n0" -v b="$n1" -v n="$signins" 'BEGIN { printf "%.2f", (b - a - 1) / n }')

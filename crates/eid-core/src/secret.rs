@@ -5,10 +5,8 @@
 //! store keeps only their SHA-256, so a copy of the database grants nothing. Verification of an
 //! unknown user costs the same as a wrong password ([`verify_password`] with `None`).
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -44,10 +42,78 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    argon2()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
-        && real
+    verify_phc(password.as_bytes(), &parsed) && real
+}
+
+/// Working memories kept between checks, at most: one per hashing thread of the server (one per
+/// core) and a few for the other threads that check secrets.
+const MEMORIES_KEPT: usize = 8;
+/// A check whose stored parameters ask for more memory than this (in 1 KiB blocks) gets it for
+/// itself and gives it back to the system afterwards.
+const MEMORY_KEPT_BLOCKS: usize = 64 * 1024;
+
+/// Argon2's working memories (19 MiB each with eid's parameters), kept between checks. Taking a
+/// new one for every check, as `PasswordVerifier` does, zeroes it and makes the kernel fault in
+/// and clear every page again: on the server's hashing threads that was about a tenth of a
+/// sign-in's CPU (`perf`, `bench/oidc-token.sh`). Argon2 writes each block before reading it,
+/// so a reused memory needs no clearing.
+static MEMORIES: std::sync::Mutex<Vec<Vec<Block>>> = std::sync::Mutex::new(Vec::new());
+
+fn take_memory(blocks: usize) -> Vec<Block> {
+    let kept = MEMORIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .pop();
+    let mut memory = kept.unwrap_or_default();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    memory
+}
+
+fn give_back(memory: Vec<Block>) {
+    if memory.len() > MEMORY_KEPT_BLOCKS {
+        return;
+    }
+    let mut kept = MEMORIES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if kept.len() < MEMORIES_KEPT {
+        kept.push(memory);
+    }
+}
+
+/// Verifies a password against a parsed PHC string with the algorithm, version and parameters
+/// it names, in a kept working memory; the outputs are compared in constant time.
+fn verify_phc(password: &[u8], parsed: &PasswordHash<'_>) -> bool {
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(parsed) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let mut memory = take_memory(blocks);
+    let mut out = vec![0u8; expected.len()];
+    let done = match memory.get_mut(..blocks) {
+        Some(m) => Argon2::new(algorithm, version, params)
+            .hash_password_into_with_memory(password, salt, &mut out, m)
+            .is_ok(),
+        None => false,
+    };
+    give_back(memory);
+    done && constant_time_eq(&out, expected.as_bytes())
 }
 
 /// The password policy for staff: at least 12 characters, not all of one class.
@@ -127,6 +193,61 @@ mod tests {
         assert!(!verify_password("correct horse 1a", Some(&h)));
         assert!(!verify_password("correct horse 1A", None));
         assert!(!verify_password("x", Some("not a phc string")));
+    }
+
+    #[test]
+    fn a_kept_memory_gives_the_answers_of_a_fresh_one() {
+        use argon2::password_hash::PasswordVerifier;
+        // Hashes with other parameters than eid's (smaller and larger memories, more passes)
+        // check as argon2's own verifier checks them, whichever memory is taken from the kept
+        // ones, and one kept memory serves checks one after the other.
+        let salt = SaltString::generate(&mut OsRng);
+        let mut phcs = vec![hash_password("correct horse 1A").unwrap()];
+        for (m, t) in [(8 * 1024, 3), (24 * 1024, 1), (19 * 1024, 2)] {
+            let a = Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(m, t, 1, None).unwrap(),
+            );
+            phcs.push(
+                a.hash_password(b"correct horse 1A", &salt)
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        for _ in 0..2 {
+            for phc in &phcs {
+                let parsed = PasswordHash::new(phc).unwrap();
+                for (pw, right) in [("correct horse 1A", true), ("correct horse 1B", false)] {
+                    let theirs = argon2().verify_password(pw.as_bytes(), &parsed).is_ok();
+                    assert_eq!(theirs, right, "{phc}");
+                    assert_eq!(verify_password(pw, Some(phc)), right, "{phc} {pw}");
+                }
+            }
+        }
+        let kept = MEMORIES.lock().unwrap();
+        assert!(!kept.is_empty() && kept.len() <= MEMORIES_KEPT);
+        drop(kept);
+        // A stored hash that is altered fails, and one asking for more memory than is kept
+        // still verifies (its memory is not kept).
+        let (head, output) = phcs[0].rsplit_once('$').unwrap();
+        let first = if output.starts_with('A') { 'B' } else { 'A' };
+        let altered = format!("{head}${first}{}", &output[1..]);
+        assert!(!verify_password("correct horse 1A", Some(&altered)));
+        let big = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(65 * 1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"correct horse 1A", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_password("correct horse 1A", Some(&big)));
+        assert!(MEMORIES
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|m| m.len() <= MEMORY_KEPT_BLOCKS));
     }
 
     #[test]
