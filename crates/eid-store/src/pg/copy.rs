@@ -640,7 +640,8 @@ impl PersonWriter for PgWriter<'_> {
     fn tx(&mut self) -> Result<Box<dyn Tx + '_>, StoreError> {
         self.flush()?;
         // The writer sent `BEGIN` itself: statements on its connection run inside it.
-        Ok(Box::new(super::db::PgTx::auto(self.conn.c()?)))
+        let (client, statements) = self.conn.parts()?;
+        Ok(Box::new(super::db::PgTx::auto(client, statements)))
     }
 
     fn commit(mut self: Box<Self>) -> Result<BatchCounts, StoreError> {
@@ -663,7 +664,7 @@ impl Drop for PgWriter<'_> {
             return;
         }
         let rolled_back = match self.conn.client.as_mut() {
-            Some(c) => c.batch_execute("ROLLBACK").is_ok(),
+            Some(p) => p.client.batch_execute("ROLLBACK").is_ok(),
             None => false,
         };
         if !rolled_back {

@@ -1,5 +1,6 @@
 //! The shared SQL interface (`src/sql.rs`) on PostgreSQL: values, rows and transactions.
 
+use super::pool::Statements;
 use super::*;
 
 impl ToSql for Val {
@@ -85,22 +86,37 @@ pub(super) enum On<'a, 'c> {
 /// back to the pool.
 pub(super) struct PgTx<'a, 'c> {
     on: On<'a, 'c>,
+    statements: &'a mut Statements,
     lost: bool,
 }
 
 impl<'a, 'c> PgTx<'a, 'c> {
-    pub(super) fn tx(tx: &'a mut postgres::Transaction<'c>) -> Self {
+    pub(super) fn tx(
+        tx: &'a mut postgres::Transaction<'c>,
+        statements: &'a mut Statements,
+    ) -> Self {
         PgTx {
             on: On::Tx(tx),
+            statements,
             lost: false,
         }
     }
 
-    pub(super) fn auto(c: &'a mut Client) -> Self {
+    pub(super) fn auto(c: &'a mut Client, statements: &'a mut Statements) -> Self {
         PgTx {
             on: On::Auto(c),
+            statements,
             lost: false,
         }
+    }
+
+    /// `sql`'s statement, kept on this connection ([`Statements`]).
+    fn prepared(&mut self, sql: &str) -> Result<postgres::Statement, postgres::Error> {
+        let on = &mut self.on;
+        self.statements.get(sql, |q| match on {
+            On::Tx(tx) => tx.prepare(q),
+            On::Auto(c) => c.prepare(q),
+        })
     }
 
     fn note(&mut self, e: postgres::Error) -> StoreError {
@@ -116,21 +132,43 @@ pub(super) fn pg_args(args: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
 
+/// Whether an execution failed because its kept statement no longer fits the schema (a cached
+/// plan whose result type changed, a statement the server no longer has): it is prepared
+/// again next time.
+fn stale(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        *c == SqlState::FEATURE_NOT_SUPPORTED || *c == SqlState::INVALID_SQL_STATEMENT_NAME
+    })
+}
+
 impl Tx for PgTx<'_, '_> {
     fn exec(&mut self, sql: &str, args: &[Val]) -> Result<u64, StoreError> {
+        let st = self.prepared(sql).map_err(|e| self.note(e))?;
         match &mut self.on {
-            On::Tx(tx) => tx.execute(sql, &pg_args(args)),
-            On::Auto(c) => c.execute(sql, &pg_args(args)),
+            On::Tx(tx) => tx.execute(&st, &pg_args(args)),
+            On::Auto(c) => c.execute(&st, &pg_args(args)),
         }
-        .map_err(|e| self.note(e))
+        .map_err(|e| {
+            if stale(&e) {
+                self.statements.forget(sql);
+            }
+            self.note(e)
+        })
     }
 
     fn query(&mut self, sql: &str, args: &[Val]) -> Result<Vec<SqlRow>, StoreError> {
+        let st = self.prepared(sql).map_err(|e| self.note(e))?;
         let rows = match &mut self.on {
-            On::Tx(tx) => tx.query(sql, &pg_args(args)),
-            On::Auto(c) => c.query(sql, &pg_args(args)),
+            On::Tx(tx) => tx.query(&st, &pg_args(args)),
+            On::Auto(c) => c.query(&st, &pg_args(args)),
         }
-        .map_err(|e| self.note(e))?;
+        .map_err(|e| {
+            if stale(&e) {
+                self.statements.forget(sql);
+            }
+            self.note(e)
+        })?;
         rows.iter().map(pg_row).collect()
     }
 
@@ -147,8 +185,9 @@ impl Db for PgStore {
         let mut conn = self.writer_conn()?;
         let mut lost = false;
         let r = (|| {
-            let mut tx = conn.c()?.transaction().map_err(db)?;
-            let mut on = PgTx::tx(&mut tx);
+            let (client, statements) = conn.parts()?;
+            let mut tx = client.transaction().map_err(db)?;
+            let mut on = PgTx::tx(&mut tx, statements);
             let r = body(&mut on);
             lost = on.lost;
             r?;
@@ -164,13 +203,13 @@ impl Db for PgStore {
         let mut conn = self.reader()?;
         let mut lost = false;
         let r = (|| {
-            let mut tx = conn
-                .c()?
+            let (client, statements) = conn.parts()?;
+            let mut tx = client
                 .build_transaction()
                 .read_only(true)
                 .start()
                 .map_err(db)?;
-            let mut on = PgTx::tx(&mut tx);
+            let mut on = PgTx::tx(&mut tx, statements);
             let r = body(&mut on);
             lost = on.lost;
             r?;
@@ -191,9 +230,9 @@ impl Db for PgStore {
             self.reader()?
         };
         let mut lost = false;
-        let r = match conn.c() {
-            Ok(c) => {
-                let mut on = PgTx::auto(c);
+        let r = match conn.parts() {
+            Ok((c, statements)) => {
+                let mut on = PgTx::auto(c, statements);
                 let r = body(&mut on);
                 lost = on.lost;
                 r

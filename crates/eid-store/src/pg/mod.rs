@@ -368,6 +368,15 @@ impl PgStore {
         Ok(conn)
     }
 
+    /// The schema changed (a migration ran): statements kept on every connection, the
+    /// replicas' too, are prepared again.
+    fn schema_changed(&self) {
+        self.pool.schema_changed();
+        if let Some(r) = &self.replicas {
+            r.schema_changed();
+        }
+    }
+
     /// A connection for read-only work: a fresh enough replica, else the primary.
     fn reader(&self) -> Result<Conn<'_>, StoreError> {
         match self.replicas.as_ref().and_then(Replicas::conn) {

@@ -4,13 +4,59 @@
 //! every idle one — they lead to the same server — so the next caller opens a fresh one, which
 //! a URL listing several hosts with `target_session_attrs=read-write` sends to the new primary.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::replica::Floor;
 use super::*;
 
+/// Statements prepared on a connection, kept with it: a statement sent as text is parsed by the
+/// server each time and costs a round trip more (parse and describe, then bind and execute); a
+/// kept one is bound and executed at once. Plans are still made per execution where PostgreSQL
+/// judges a custom plan better (a person's lookup keeps pruning to one partition at plan time).
+pub(super) struct Statements {
+    kept: HashMap<String, postgres::Statement>,
+    /// The pool's schema generation when they were prepared ([`Pool::schema_changed`]).
+    generation: u64,
+}
+
+/// Statements kept per connection; past this the connection's are dropped and prepared again
+/// as they come (eid sends a few hundred distinct statements in all).
+const STATEMENTS_KEPT: usize = 512;
+
+impl Statements {
+    /// The kept statement for `sql`, prepared with `prepare` the first time.
+    pub(super) fn get(
+        &mut self,
+        sql: &str,
+        prepare: impl FnOnce(&str) -> Result<postgres::Statement, postgres::Error>,
+    ) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(s) = self.kept.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = prepare(sql)?;
+        if self.kept.len() >= STATEMENTS_KEPT {
+            self.kept.clear();
+        }
+        self.kept.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    /// Forgets `sql`'s statement (its execution failed: it is prepared again next time).
+    pub(super) fn forget(&mut self, sql: &str) {
+        self.kept.remove(sql);
+    }
+}
+
+/// A connection and what is kept with it.
+pub(super) struct Pooled {
+    pub(super) client: Client,
+    pub(super) statements: Statements,
+}
+
 pub(super) struct PoolState {
-    pub(super) idle: Vec<Client>,
+    pub(super) idle: Vec<Pooled>,
     /// Connections open, idle or lent.
     pub(super) open: usize,
 }
@@ -23,6 +69,8 @@ pub(super) struct Pool {
     pub(super) freed: Condvar,
     /// Where the commit position of writes is recorded (only when there are replicas).
     pub(super) floor: Option<Arc<Floor>>,
+    /// Bumped when the schema changes (a migration): statements kept from before are dropped.
+    pub(super) generation: AtomicU64,
 }
 
 impl Pool {
@@ -42,6 +90,26 @@ impl Pool {
             }),
             freed: Condvar::new(),
             floor,
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The schema changed: every connection prepares its statements again.
+    pub(super) fn schema_changed(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn lend(&self, mut pooled: Pooled) -> Conn<'_> {
+        let now = self.generation.load(Ordering::SeqCst);
+        if pooled.statements.generation != now {
+            pooled.statements.kept.clear();
+            pooled.statements.generation = now;
+        }
+        Conn {
+            pool: self,
+            client: Some(pooled),
+            discard: false,
+            wrote: false,
         }
     }
 
@@ -69,28 +137,25 @@ impl Pool {
     pub(super) fn get(&self) -> Result<Conn<'_>, StoreError> {
         let mut state = self.lock();
         loop {
-            if let Some(client) = state.idle.pop() {
-                if client.is_closed() {
+            if let Some(pooled) = state.idle.pop() {
+                if pooled.client.is_closed() {
                     state.open -= 1;
                     continue;
                 }
-                return Ok(Conn {
-                    pool: self,
-                    client: Some(client),
-                    discard: false,
-                    wrote: false,
-                });
+                drop(state);
+                return Ok(self.lend(pooled));
             }
             if state.open < self.max {
                 state.open += 1;
                 drop(state);
                 return match self.open_client() {
-                    Ok(client) => Ok(Conn {
-                        pool: self,
-                        client: Some(client),
-                        discard: false,
-                        wrote: false,
-                    }),
+                    Ok(client) => Ok(self.lend(Pooled {
+                        client,
+                        statements: Statements {
+                            kept: HashMap::new(),
+                            generation: 0,
+                        },
+                    })),
                     Err(e) => {
                         self.lock().open -= 1;
                         self.freed.notify_one();
@@ -111,9 +176,9 @@ impl Pool {
         }
     }
 
-    pub(super) fn put_back(&self, client: Option<Client>, discard: bool, lost: bool) {
+    pub(super) fn put_back(&self, client: Option<Pooled>, discard: bool, lost: bool) {
         let mut state = self.lock();
-        let dead = lost || client.as_ref().is_some_and(Client::is_closed);
+        let dead = lost || client.as_ref().is_some_and(|p| p.client.is_closed());
         let mut stale = Vec::new();
         match client {
             Some(c) if !discard && !dead => state.idle.push(c),
@@ -139,7 +204,7 @@ pub(super) fn is_lost(e: &StoreError) -> bool {
 /// A connection lent by the pool; goes back when dropped.
 pub(super) struct Conn<'a> {
     pub(super) pool: &'a Pool,
-    pub(super) client: Option<Client>,
+    pub(super) client: Option<Pooled>,
     /// Close instead of returning (its session state is unknown).
     pub(super) discard: bool,
     /// It ran a write: its commit position is recorded when it goes back (with replicas).
@@ -175,9 +240,16 @@ impl Conn<'_> {
     }
 
     pub(super) fn c(&mut self) -> Result<&mut Client, StoreError> {
-        self.client
+        Ok(self.parts()?.0)
+    }
+
+    /// The connection and its kept statements, borrowed apart.
+    pub(super) fn parts(&mut self) -> Result<(&mut Client, &mut Statements), StoreError> {
+        let p = self
+            .client
             .as_mut()
-            .ok_or_else(|| StoreError::Db("connection already returned".into()))
+            .ok_or_else(|| StoreError::Db("connection already returned".into()))?;
+        Ok((&mut p.client, &mut p.statements))
     }
 }
 
@@ -187,8 +259,8 @@ impl Drop for Conn<'_> {
             return; // already given back by `check`
         }
         if self.wrote && !self.discard {
-            if let (Some(floor), Some(client)) = (&self.pool.floor, self.client.as_mut()) {
-                floor.record(client);
+            if let (Some(floor), Some(p)) = (&self.pool.floor, self.client.as_mut()) {
+                floor.record(&mut p.client);
             }
         }
         self.pool.put_back(self.client.take(), self.discard, false);

@@ -36,7 +36,9 @@ impl PgStore {
             )
             .map_err(db)?;
         }
-        tx.commit().map_err(db)
+        tx.commit().map_err(db)?;
+        self.schema_changed();
+        Ok(())
     }
 }
 

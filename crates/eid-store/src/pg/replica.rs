@@ -162,6 +162,13 @@ impl Replicas {
         })
     }
 
+    /// The schema changed on the primary: the replicas' connections prepare again too.
+    pub(super) fn schema_changed(&self) {
+        for r in &self.list {
+            r.pool.schema_changed();
+        }
+    }
+
     /// A connection to a replica fresh enough for this read, if one is.
     pub(super) fn conn(&self) -> Option<Conn<'_>> {
         let floor = self.floor.get();

@@ -120,6 +120,65 @@ fn url_pool_size_is_split_off() {
 }
 
 #[test]
+fn statements_are_kept_per_connection_and_prepared_again_when_the_schema_changes() {
+    let Some(t) = fresh("statements") else {
+        return;
+    };
+    // One connection, so that every call below meets the same kept statements.
+    let sep = if t.url.contains('?') { '&' } else { '?' };
+    let s = PgStore::connect(&format!("{}{sep}pool=1", t.url), Some(&t.schema)).unwrap();
+    let columns = |s: &PgStore| -> Result<usize, StoreError> {
+        crate::sql::read(s.db(), |tx| {
+            let rows = tx.query("SELECT * FROM probe ORDER BY a", &[])?;
+            Ok(rows.first().map_or(0, Vec::len))
+        })
+    };
+    crate::sql::transact(s.db(), |tx| {
+        tx.exec("CREATE TABLE probe (a bigint)", &[])?;
+        tx.exec("INSERT INTO probe (a) VALUES ($1)", &[Val::Int(1)])?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    for _ in 0..3 {
+        assert_eq!(columns(&s).unwrap(), 1);
+    }
+    // Prepared once on the connection, not once a call.
+    let kept = |s: &PgStore| -> i64 {
+        crate::sql::read(s.db(), |tx| {
+            tx.query(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+                &[Val::Text("SELECT * FROM probe ORDER BY a".into())],
+            )
+        })
+        .unwrap()[0][0]
+            .clone()
+            .int()
+            .unwrap()
+    };
+    assert_eq!(kept(&s), 1);
+
+    // A change of the table's columns outside a migration: the kept statement's result no
+    // longer fits; the call that meets it fails and the statement is prepared again after.
+    crate::sql::transact(s.db(), |tx| {
+        tx.exec("ALTER TABLE probe ADD COLUMN b bigint", &[])?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    assert!(columns(&s).is_err());
+    assert_eq!(columns(&s).unwrap(), 2);
+
+    // After a migration every kept statement is dropped before the next call meets it.
+    crate::sql::transact(s.db(), |tx| {
+        tx.exec("ALTER TABLE probe ADD COLUMN c bigint", &[])?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    s.migrate().unwrap();
+    assert_eq!(columns(&s).unwrap(), 3);
+    assert_eq!(kept(&s), 1);
+}
+
+#[test]
 fn connection_errors_say_why() {
     // Nothing listens on port 1.
     let Err(e) = PgStore::connect("postgres://postgres@127.0.0.1:1/x?connect_timeout=5", None)
