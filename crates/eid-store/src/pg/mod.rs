@@ -144,6 +144,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         32,
         include_str!("../../migrations/postgres/0032_partition_audit.sql"),
     ),
+    (
+        33,
+        include_str!("../../migrations/postgres/0033_partition_account_event.sql"),
+    ),
 ];
 
 /// The migration that partitions the audit trail by month (see its file).

@@ -935,3 +935,111 @@ fn migration_32_partitions_an_audit_trail_by_month() {
         "{plan:#?}"
     );
 }
+
+#[test]
+fn migration_33_partitions_account_events_by_person() {
+    let Some(t) = required_at("account_event", 32) else {
+        return;
+    };
+    // Account histories as they were before migration 33: 40 persons with two events each.
+    let mut c = Client::connect(&split_pool(&t.url).unwrap().0, NoTls).unwrap();
+    c.batch_execute(&format!("SET search_path TO {}", quote_ident(&t.schema)))
+        .unwrap();
+    let s = &t.store;
+    let ids: Vec<String> = (0..40).map(|i| format!("0380900{:05}", 1234 + i)).collect();
+    let insert = "INSERT INTO account_event (personal_id, kind, at, day, res_path, actor, detail) \
+                  VALUES ($1, $2, $3, 20454, 3814755000, 'cli:test', '{}')";
+    for (i, pid) in ids.iter().enumerate() {
+        let at = i64::try_from(i).unwrap();
+        c.execute(insert, &[pid, &"level1_activated", &at]).unwrap();
+        c.execute(insert, &[pid, &"level2_activated", &(at + 100)])
+            .unwrap();
+    }
+    let last: i64 = c
+        .query_one("SELECT max(seq) FROM account_event", &[])
+        .unwrap()
+        .get(0);
+
+    // Act: the conversion.
+    s.migrate().unwrap();
+
+    // Every event is kept, spread over the 16 partitions, and a person's are in one of them.
+    let (n, partitions, max): (i64, i64, i64) = {
+        let r = c
+            .query_one(
+                "SELECT count(*), count(DISTINCT tableoid), max(seq) FROM account_event",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!((n, max), (80, last));
+    assert!(partitions > 1, "{partitions}");
+    let made: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'account_event'::regclass",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(made, 16);
+    let split: i64 = c
+        .query_one(
+            "SELECT count(*) FROM (SELECT personal_id FROM account_event GROUP BY personal_id \
+             HAVING count(DISTINCT tableoid) > 1) AS s",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(split, 0);
+
+    // A person's history, oldest first, reads one partition, kept when the statement is planned.
+    let history = "SELECT seq, at, kind FROM account_event WHERE personal_id = $1 ORDER BY seq";
+    let kinds: Vec<String> = c
+        .query(history, &[&ids[7]])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(2))
+        .collect();
+    assert_eq!(kinds, ["level1_activated", "level2_activated"]);
+    c.batch_execute("ANALYZE account_event").unwrap();
+    assert_eq!(
+        partitions_planned(&mut c, "account_event", history, &[&ids[7]]).len(),
+        1
+    );
+    assert_eq!(
+        partitions_of(&mut c, "account_event", history, &[&ids[7]]).len(),
+        1
+    );
+
+    // New events go on from the old identity's sequence, without a `seq` given.
+    let seq: i64 = c
+        .query_one(
+            "INSERT INTO account_event (personal_id, kind, at, day, actor, detail) \
+             VALUES ($1, 'level1_activated', 1, 1, 'cli:test', '{}') RETURNING seq",
+            &[&ids[0]],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(seq, last + 1);
+
+    // Append-only on the table and on a partition written directly.
+    let partition: String = c
+        .query_one(
+            "SELECT tableoid::regclass::text FROM account_event WHERE personal_id = $1 LIMIT 1",
+            &[&ids[0]],
+        )
+        .unwrap()
+        .get(0);
+    for table in ["account_event", partition.as_str()] {
+        refused(&mut c, &format!("UPDATE {table} SET kind = 'x'"));
+        refused(&mut c, &format!("DELETE FROM {table}"));
+        let msg = refused(&mut c, &format!("TRUNCATE {table}"));
+        assert!(msg.contains(table), "{msg}");
+    }
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM account_event", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 81);
+}
