@@ -42,7 +42,7 @@
 //!   key (PostgreSQL requires them there: `person (personal_id, res_path)` is SQLite's
 //!   `person (personal_id)`). Tables that only route and guard a partitioned table on
 //!   PostgreSQL (`ROUTING_TABLES`: `person_key`, which keeps `person`'s IDs unique across its
-//!   partitions) are left out.
+//!   partitions, and `audit_key`, which does the same for the trail's `seq`) are left out.
 //! - Triggers, defaults and collations are not compared.
 //!
 //! The PostgreSQL half needs `EID_TEST_DATABASE_URL` (`scripts/test` sets it). Without it the
@@ -271,7 +271,7 @@ fn sqlite_facts() -> Result<BTreeSet<String>, String> {
 }
 
 /// PostgreSQL-only tables that route and guard a partitioned table (see the module's doc).
-const ROUTING_TABLES: &[&str] = &["person_key"];
+const ROUTING_TABLES: &[&str] = &["person_key", "audit_key"];
 
 fn pg_facts(url: &str) -> Result<BTreeSet<String>, String> {
     let schema = unique("schema");

@@ -140,7 +140,22 @@ const MIGRATIONS: &[(i32, &str)] = &[
         31,
         include_str!("../../migrations/postgres/0031_partition_register.sql"),
     ),
+    (
+        32,
+        include_str!("../../migrations/postgres/0032_partition_audit.sql"),
+    ),
+    (
+        33,
+        include_str!("../../migrations/postgres/0033_partition_account_event.sql"),
+    ),
 ];
+
+/// The migration that partitions the audit trail by month (see its file).
+const AUDIT_BY_MONTH: i32 = 32;
+/// Months after the current one whose audit partitions are made at every migration (every
+/// server start and `eid migrate`): a server that runs longer than that without a restart
+/// appends to the default partition, where the lines are kept and read, only not pruned.
+const AUDIT_MONTHS_AHEAD: i32 = 3;
 
 /// Connections in the pool unless the URL says `?pool=N`.
 const DEFAULT_POOL: usize = 8;

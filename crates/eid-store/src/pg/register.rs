@@ -36,6 +36,10 @@ impl PgStore {
             )
             .map_err(db)?;
         }
+        if applied.contains(&AUDIT_BY_MONTH) || AUDIT_BY_MONTH <= last {
+            tx.execute("SELECT eid_audit_ahead($1)", &[&AUDIT_MONTHS_AHEAD])
+                .map_err(db)?;
+        }
         tx.commit().map_err(db)?;
         self.schema_changed();
         Ok(())
