@@ -21,6 +21,7 @@
 #    PostgreSQL cluster is printed beside it, per sign-in and against one verification.
 #
 # Usage: bench/oidc-token.sh [CODES (default 10000)] [SIGNINS (default 30)]
+# (EID_OIDC_PART=signin runs the sign-in part alone.)
 # (EID_BENCH_BIN=target/debug/eid bench/oidc-token.sh 300 3 tries the script without a release build;
 # EID_BENCH_BIN=<a copy of a release build> measures that build, Argon2id then in the release profile.)
 # Needs wrk, node + npm (oidc-provider is installed under $EID_BENCH_DIR), python3 with requests.
@@ -216,6 +217,8 @@ report() {
 }
 
 # --- 1. token endpoint: eid (SQLite) and oidc-provider ------------------------------------------
+# EID_OIDC_PART=signin runs part 2 alone.
+if [ "${EID_OIDC_PART:-all}" != signin ]; then
 start_eid "sqlite://$dir/eid.db" sqlite
 eid_addr=$addr
 python3 "$root/bench/oidc_flow.py" mint "${flow[@]}" --count "$codes" --out "$dir/eid-codes.txt"
@@ -245,6 +248,7 @@ report "oidc-provider refresh" "$or_ok" "$or_cpu" "$or_wall"
 echo "  eid / oidc-provider per core: code $(ratio "$(rate "$e_ok" "$e_cpu")" "$(rate "$o_ok" "$o_cpu")")," \
   "refresh $(ratio "$(rate "$er_ok" "$er_cpu")" "$(rate "$or_ok" "$or_cpu")")" \
   "(goal ≥ 3000/s per core and > 1.00; oidc-provider keeps everything in memory, eid commits each answer)"
+fi
 
 # --- 2. the full password sign-in (PostgreSQL) ------------------------------------------------
 pg_start
