@@ -337,6 +337,14 @@ pub trait Store: Send + Sync {
     fn migrate(&self) -> Result<(), StoreError>;
     /// Checks that the database answers.
     fn ping(&self) -> Result<(), StoreError>;
+    /// Makes ahead of time what the store's tables will need (on PostgreSQL, the audit trail's
+    /// partitions of the current month and the `months` after it, which `migrate` also makes);
+    /// answers how many it made. The server calls it every few hours, so a server that runs for
+    /// months still appends each month's lines to that month's partition. SQLite needs nothing.
+    fn prepare_ahead(&self, months: u32) -> Result<u32, StoreError> {
+        let _ = months;
+        Ok(0)
+    }
     /// Copies the database, while it serves, into the new file `to` (see [`crate::backup`]).
     /// Only SQLite does this here; PostgreSQL has base backups and WAL archiving.
     fn backup_to(&self, to: &std::path::Path) -> Result<crate::backup::Copied, StoreError> {

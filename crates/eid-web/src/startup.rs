@@ -93,6 +93,7 @@ impl Application {
             std::time::Duration::from_secs(2),
             stopped.clone(),
         );
+        crate::trust::spawn_preparer(&state, stopped.clone());
         crate::trust::spawn_folder(&state, stopped);
         crate::linkage::jobs::resume_open(&state);
         let router = router(state.clone());

@@ -59,6 +59,25 @@ impl Store for PgStore {
         self.migrate_to(i32::MAX)
     }
 
+    fn prepare_ahead(&self, months: u32) -> Result<u32, StoreError> {
+        let months = i32::try_from(months.min(120)).unwrap_or(120);
+        let mut conn = self.writer_conn()?;
+        let r = (|| {
+            let mut tx = conn.c()?.transaction().map_err(db)?;
+            // As `migrate` does: two nodes must not make the same month at once.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+                .map_err(db)?;
+            let made: i32 = tx
+                .query_one("SELECT eid_audit_ahead($1)", &[&months])
+                .map_err(db)?
+                .try_get(0)
+                .map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(u32::try_from(made).unwrap_or(0))
+        })();
+        conn.check(r)
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         conn.c()?.batch_execute("SELECT 1").map_err(db)

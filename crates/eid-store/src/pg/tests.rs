@@ -179,6 +179,66 @@ fn statements_are_kept_per_connection_and_prepared_again_when_the_schema_changes
 }
 
 #[test]
+fn audit_months_are_made_ahead_while_the_server_runs() {
+    let Some(t) = fresh("ahead") else {
+        return;
+    };
+    let months = |s: &PgStore| -> i64 {
+        crate::sql::read(s.db(), |tx| {
+            tx.query(
+                "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                 WHERE i.inhparent = 'audit'::regclass AND c.relname LIKE 'audit\\_2%'",
+                &[],
+            )
+        })
+        .unwrap()[0][0]
+            .clone()
+            .int()
+            .unwrap()
+    };
+    // `migrate` made the current month and the next three.
+    let before = months(&t.store);
+    assert!(before >= 4, "{before}");
+    assert_eq!(t.store.prepare_ahead(3).unwrap(), 0);
+    // Asked for six ahead, the three missing are made, once.
+    assert_eq!(t.store.prepare_ahead(6).unwrap(), 3);
+    assert_eq!(months(&t.store), before + 3);
+    assert_eq!(t.store.prepare_ahead(6).unwrap(), 0);
+    // A line written at the last of them goes to its own partition, not the default one.
+    let far = crate::sql::read(t.store.db(), |tx| {
+        tx.query(
+            "SELECT (extract(epoch FROM (date_trunc('month', now() AT TIME ZONE 'Asia/Ho_Chi_Minh') \
+             + interval '6 months' + interval '1 day') AT TIME ZONE 'Asia/Ho_Chi_Minh') * 1000)::bigint",
+            &[],
+        )
+    })
+    .unwrap()[0][0]
+        .clone()
+        .int()
+        .unwrap();
+    crate::sql::transact(t.store.db(), |tx| {
+        tx.exec(
+            "INSERT INTO audit (at, actor, action, target, outcome, request_id) \
+             VALUES ($1, 'test', 'probe', '-', 'ok', 'r')",
+            &[Val::Int(far)],
+        )?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    let part = crate::sql::read(t.store.db(), |tx| {
+        tx.query(
+            "SELECT tableoid::regclass::text FROM audit WHERE action = 'probe'",
+            &[],
+        )
+    })
+    .unwrap()[0][0]
+        .clone()
+        .text()
+        .unwrap();
+    assert!(part.starts_with("audit_2"), "{part}");
+}
+
+#[test]
 fn connection_errors_say_why() {
     // Nothing listens on port 1.
     let Err(e) = PgStore::connect("postgres://postgres@127.0.0.1:1/x?connect_timeout=5", None)

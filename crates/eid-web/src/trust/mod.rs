@@ -161,6 +161,37 @@ pub fn spawn_folder(state: &AppState, mut stopped: tokio::sync::watch::Receiver<
     });
 }
 
+/// Months of the audit trail's partitions kept made ahead (PostgreSQL; see
+/// `Store::prepare_ahead`).
+const AUDIT_MONTHS_AHEAD: u32 = 3;
+
+/// Makes the store's tables ready ahead of time ([`eid_core::store::Store::prepare_ahead`])
+/// at start and every six hours until `stopped`. A failure is logged and tried again.
+pub fn spawn_preparer(state: &AppState, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stopped.changed() => return,
+            }
+            if *stopped.borrow() {
+                return;
+            }
+            let made = state
+                .blocking(|store| Ok(store.prepare_ahead(AUDIT_MONTHS_AHEAD)?))
+                .await;
+            match made {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(partitions = n, "audit trail: months made ahead"),
+                Err(e) => tracing::warn!(error = ?e, "audit trail: months not made ahead"),
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod config_tests {
