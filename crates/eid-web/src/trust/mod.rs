@@ -136,12 +136,22 @@ async fn refresh_checkpoint(state: &AppState, mine: Option<String>) -> Result<()
         .await
 }
 
-/// Folds staff reads from the audit trail into the data-use log every second until `stopped`
-/// (see `eid_core::transparency::staff_reads`). A failure is logged and tried again.
-pub fn spawn_folder(state: &AppState, mut stopped: tokio::sync::watch::Receiver<bool>) {
+/// Runs `work` on the blocking pool every `period` (the first time at once) until `stopped`,
+/// handing each outcome to `report`.
+fn spawn_every<T, W, R>(
+    state: &AppState,
+    period: std::time::Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+    work: W,
+    report: R,
+) where
+    T: Send + 'static,
+    W: Fn(&dyn eid_core::store::Store) -> Result<T, AppError> + Clone + Send + Sync + 'static,
+    R: Fn(Result<T, AppError>) + Send + Sync + 'static,
+{
     let state = state.clone();
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut every = tokio::time::interval(period);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -151,14 +161,25 @@ pub fn spawn_folder(state: &AppState, mut stopped: tokio::sync::watch::Receiver<
             if *stopped.borrow() {
                 return;
             }
-            let folded = state
-                .blocking(|store| Ok(eid_core::transparency::staff_reads::fold(store)?))
-                .await;
+            report(state.blocking(work.clone()).await);
+        }
+    });
+}
+
+/// Folds staff reads from the audit trail into the data-use log every second until `stopped`
+/// (see `eid_core::transparency::staff_reads`). A failure is logged and tried again.
+pub fn spawn_folder(state: &AppState, stopped: tokio::sync::watch::Receiver<bool>) {
+    spawn_every(
+        state,
+        std::time::Duration::from_secs(1),
+        stopped,
+        |store| Ok(eid_core::transparency::staff_reads::fold(store)?),
+        |folded| {
             if let Err(e) = folded {
                 tracing::warn!(error = ?e, "transparency: staff reads not folded");
             }
-        }
-    });
+        },
+    );
 }
 
 /// Months of the audit trail's partitions kept made ahead (PostgreSQL; see
@@ -167,29 +188,18 @@ const AUDIT_MONTHS_AHEAD: u32 = 3;
 
 /// Makes the store's tables ready ahead of time ([`eid_core::store::Store::prepare_ahead`])
 /// at start and every six hours until `stopped`. A failure is logged and tried again.
-pub fn spawn_preparer(state: &AppState, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = every.tick() => {}
-                _ = stopped.changed() => return,
-            }
-            if *stopped.borrow() {
-                return;
-            }
-            let made = state
-                .blocking(|store| Ok(store.prepare_ahead(AUDIT_MONTHS_AHEAD)?))
-                .await;
-            match made {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(partitions = n, "audit trail: months made ahead"),
-                Err(e) => tracing::warn!(error = ?e, "audit trail: months not made ahead"),
-            }
-        }
-    });
+pub fn spawn_preparer(state: &AppState, stopped: tokio::sync::watch::Receiver<bool>) {
+    spawn_every(
+        state,
+        std::time::Duration::from_secs(6 * 3600),
+        stopped,
+        |store| Ok(store.prepare_ahead(AUDIT_MONTHS_AHEAD)?),
+        |made| match made {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(partitions = n, "audit trail: months made ahead"),
+            Err(e) => tracing::warn!(error = ?e, "audit trail: months not made ahead"),
+        },
+    );
 }
 
 #[cfg(test)]
