@@ -79,24 +79,14 @@ pub fn write(
     let bumped = if tx.engine() == "postgres" {
         // The person's partition (migration 31): its range from `person_key`, as parameters, so
         // the statement is planned for that one partition (see `pg::by_id`).
-        let province = tx.row(
-            "SELECT province FROM person_key WHERE personal_id = $1",
-            &[id.as_str().into()],
-        )?;
-        match province.and_then(|r| r.first().cloned()) {
-            Some(p) => {
-                let (lo, hi) = crate::pg::province_range(
-                    i16::try_from(p.int()?)
-                        .map_err(|_| StoreError::Corrupt("a province out of range".into()))?,
-                );
-                tx.exec(
-                    &format!(
-                        "UPDATE person SET version = version + 1, updated_at = $1 WHERE {}",
-                        crate::pg::by_id("$2", "$3", "$4")
-                    ),
-                    &[at.into(), id.as_str().into(), lo.into(), hi.into()],
-                )?
-            }
+        match crate::pg::partition_in(tx, id.as_str())? {
+            Some((lo, hi)) => tx.exec(
+                &format!(
+                    "UPDATE person SET version = version + 1, updated_at = $1 WHERE {}",
+                    crate::pg::by_id("$2", "$3", "$4")
+                ),
+                &[at.into(), id.as_str().into(), lo.into(), hi.into()],
+            )?,
             None => 0,
         }
     } else {

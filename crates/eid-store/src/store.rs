@@ -338,11 +338,10 @@ pub trait Store: Send + Sync {
     /// Checks that the database answers.
     fn ping(&self) -> Result<(), StoreError>;
     /// Makes ahead of time what the store's tables will need (on PostgreSQL, the audit trail's
-    /// partitions of the current month and the `months` after it, which `migrate` also makes);
-    /// answers how many it made. The server calls it every few hours, so a server that runs for
-    /// months still appends each month's lines to that month's partition. SQLite needs nothing.
-    fn prepare_ahead(&self, months: u32) -> Result<u32, StoreError> {
-        let _ = months;
+    /// partitions of the current month and the few after it, as `migrate` also does); answers
+    /// how many it made. The server calls it every few hours, so a server that runs for months
+    /// still appends each month's lines to that month's partition. SQLite needs nothing.
+    fn prepare_ahead(&self) -> Result<u32, StoreError> {
         Ok(0)
     }
     /// Copies the database, while it serves, into the new file `to` (see [`crate::backup`]).

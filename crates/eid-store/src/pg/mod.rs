@@ -153,8 +153,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
 /// The migration that partitions the audit trail by month (see its file).
 const AUDIT_BY_MONTH: i32 = 32;
 /// Months after the current one whose audit partitions are made at every migration (every
-/// server start and `eid migrate`): a server that runs longer than that without a restart
-/// appends to the default partition, where the lines are kept and read, only not pruned.
+/// server start and `eid migrate`) and by a running server every few hours
+/// (`Store::prepare_ahead`).
 const AUDIT_MONTHS_AHEAD: i32 = 3;
 
 /// Connections in the pool unless the URL says `?pool=N`.
@@ -204,6 +204,29 @@ pub(crate) fn partition_of(
     row.map(|r| r.try_get::<_, i16>(0).map(province_range))
         .transpose()
         .map_err(db)
+}
+
+/// [`partition_of`] inside a transaction of the shared interface (`sql::Tx`), for a use case
+/// that writes a person by ID on either engine.
+pub(crate) fn partition_in(
+    tx: &mut dyn crate::sql::Tx,
+    id: &str,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    let Some(row) = tx.row(
+        "SELECT province FROM person_key WHERE personal_id = $1",
+        &[id.into()],
+    )?
+    else {
+        return Ok(None);
+    };
+    let province = row
+        .first()
+        .cloned()
+        .unwrap_or(crate::sql::Val::Null)
+        .int()?;
+    let province = i16::try_from(province)
+        .map_err(|_| StoreError::Corrupt(format!("province {province} out of range")))?;
+    Ok(Some(province_range(province)))
 }
 
 /// Runs `read` on the person `id`'s partition (see [`partition_of`]) and returns what it found.

@@ -44,23 +44,11 @@ impl PgStore {
         self.schema_changed();
         Ok(())
     }
-}
 
-impl Store for PgStore {
-    fn engine(&self) -> &'static str {
-        "postgres"
-    }
-
-    fn db(&self) -> &dyn Db {
-        self
-    }
-
-    fn migrate(&self) -> Result<(), StoreError> {
-        self.migrate_to(i32::MAX)
-    }
-
-    fn prepare_ahead(&self, months: u32) -> Result<u32, StoreError> {
-        let months = i32::try_from(months.min(120)).unwrap_or(120);
+    /// Makes the audit trail's partitions of the current month and the `months` after it
+    /// (`eid_audit_ahead`, migration 32) under the migration lock, so that two nodes do not make
+    /// one month twice; answers how many it made.
+    pub(crate) fn audit_months_ahead(&self, months: i32) -> Result<u32, StoreError> {
         let mut conn = self.writer_conn()?;
         let r = (|| {
             let mut tx = conn.c()?.transaction().map_err(db)?;
@@ -76,6 +64,24 @@ impl Store for PgStore {
             Ok(u32::try_from(made).unwrap_or(0))
         })();
         conn.check(r)
+    }
+}
+
+impl Store for PgStore {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn db(&self) -> &dyn Db {
+        self
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        self.migrate_to(i32::MAX)
+    }
+
+    fn prepare_ahead(&self) -> Result<u32, StoreError> {
+        self.audit_months_ahead(AUDIT_MONTHS_AHEAD)
     }
 
     fn ping(&self) -> Result<(), StoreError> {

@@ -37,6 +37,16 @@ fn fresh(name: &str) -> Option<Fresh> {
     fresh_at(name, i32::MAX)
 }
 
+impl Fresh {
+    /// A connection of its own to the store's schema, outside the store's pool.
+    fn raw(&self) -> Client {
+        let mut c = Client::connect(&split_pool(&self.url).unwrap().0, NoTls).unwrap();
+        c.batch_execute(&format!("SET search_path TO {}", quote_ident(&self.schema)))
+            .unwrap();
+        c
+    }
+}
+
 /// A fresh store migrated up to version `last`.
 fn fresh_at(name: &str, last: i32) -> Option<Fresh> {
     let url = crate::testkit::postgres_url()?;
@@ -199,11 +209,11 @@ fn audit_months_are_made_ahead_while_the_server_runs() {
     // `migrate` made the current month and the next three.
     let before = months(&t.store);
     assert!(before >= 4, "{before}");
-    assert_eq!(t.store.prepare_ahead(3).unwrap(), 0);
+    assert_eq!(t.store.prepare_ahead().unwrap(), 0);
     // Asked for six ahead, the three missing are made, once.
-    assert_eq!(t.store.prepare_ahead(6).unwrap(), 3);
+    assert_eq!(t.store.audit_months_ahead(6).unwrap(), 3);
     assert_eq!(months(&t.store), before + 3);
-    assert_eq!(t.store.prepare_ahead(6).unwrap(), 0);
+    assert_eq!(t.store.audit_months_ahead(6).unwrap(), 0);
     // A line written at the last of them goes to its own partition, not the default one.
     let far = crate::sql::read(t.store.db(), |tx| {
         tx.query(
@@ -699,9 +709,7 @@ fn migration_31_partitions_a_register_that_has_persons() {
         return;
     };
     // A database as it was before migration 31, with persons and their history in it.
-    let mut c = Client::connect(&split_pool(&t.url).unwrap().0, NoTls).unwrap();
-    c.batch_execute(&format!("SET search_path TO {}", quote_ident(&t.schema)))
-        .unwrap();
+    let mut c = t.raw();
     let s = &t.store;
     let ids: Vec<String> = (0..40).map(|i| format!("0380900{:05}", 1234 + i)).collect();
     let hanoi = "00001";
@@ -850,21 +858,6 @@ fn migration_31_partitions_a_register_that_has_persons() {
     assert!(seqs[1] > 41, "{seqs:?}");
 }
 
-/// A fresh store at version `last` for a test of PostgreSQL itself. Without a test database it
-/// says so; on the PostgreSQL pass (`EID_TEST_ENGINE=postgres`) a missing URL fails the test.
-fn required_at(name: &str, last: i32) -> Option<Fresh> {
-    let t = fresh_at(name, last);
-    if t.is_none() {
-        assert_ne!(
-            std::env::var("EID_TEST_ENGINE").as_deref(),
-            Ok("postgres"),
-            "the PostgreSQL pass needs EID_TEST_DATABASE_URL"
-        );
-        eprintln!("{name}: not run, EID_TEST_DATABASE_URL is not set");
-    }
-    t
-}
-
 /// The plan's lines of `EXPLAIN (COSTS OFF) sql` that scan a partition of `table`: what the
 /// planner kept, before the executor skips anything.
 fn partitions_planned(
@@ -894,14 +887,12 @@ fn refused(c: &mut Client, sql: &str) -> String {
 
 #[test]
 fn migration_32_partitions_an_audit_trail_by_month() {
-    let Some(t) = required_at("audit", 31) else {
+    let Some(t) = fresh_at("audit", 31) else {
         return;
     };
     // A trail as it was before migration 32: lines in November and December 2025 (one just
     // after midnight of 1 December in Vietnam, still 30 November in UTC) and January 2026.
-    let mut c = Client::connect(&split_pool(&t.url).unwrap().0, NoTls).unwrap();
-    c.batch_execute(&format!("SET search_path TO {}", quote_ident(&t.schema)))
-        .unwrap();
+    let mut c = t.raw();
     let s = &t.store;
     let cli = Actor::Cli("test".into());
     let times = [
@@ -1055,13 +1046,11 @@ fn migration_32_partitions_an_audit_trail_by_month() {
 
 #[test]
 fn migration_33_partitions_account_events_by_person() {
-    let Some(t) = required_at("account_event", 32) else {
+    let Some(t) = fresh_at("account_event", 32) else {
         return;
     };
     // Account histories as they were before migration 33: 40 persons with two events each.
-    let mut c = Client::connect(&split_pool(&t.url).unwrap().0, NoTls).unwrap();
-    c.batch_execute(&format!("SET search_path TO {}", quote_ident(&t.schema)))
-        .unwrap();
+    let mut c = t.raw();
     let s = &t.store;
     let ids: Vec<String> = (0..40).map(|i| format!("0380900{:05}", 1234 + i)).collect();
     let insert = "INSERT INTO account_event (personal_id, kind, at, day, res_path, actor, detail) \

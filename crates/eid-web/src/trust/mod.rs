@@ -182,10 +182,6 @@ pub fn spawn_folder(state: &AppState, stopped: tokio::sync::watch::Receiver<bool
     );
 }
 
-/// Months of the audit trail's partitions kept made ahead (PostgreSQL; see
-/// `Store::prepare_ahead`).
-const AUDIT_MONTHS_AHEAD: u32 = 3;
-
 /// Makes the store's tables ready ahead of time ([`eid_core::store::Store::prepare_ahead`])
 /// at start and every six hours until `stopped`. A failure is logged and tried again.
 pub fn spawn_preparer(state: &AppState, stopped: tokio::sync::watch::Receiver<bool>) {
@@ -193,7 +189,7 @@ pub fn spawn_preparer(state: &AppState, stopped: tokio::sync::watch::Receiver<bo
         state,
         std::time::Duration::from_secs(6 * 3600),
         stopped,
-        |store| Ok(store.prepare_ahead(AUDIT_MONTHS_AHEAD)?),
+        |store| Ok(store.prepare_ahead()?),
         |made| match made {
             Ok(0) => {}
             Ok(n) => tracing::info!(partitions = n, "audit trail: months made ahead"),
