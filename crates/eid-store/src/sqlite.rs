@@ -13,12 +13,11 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use time::OffsetDateTime;
 
 use crate::audit::{self, AuditQuery};
-use crate::csvfmt;
 use crate::sql::{to_sqlite_placeholders, Db, SqlRow, Tx, Val};
 use crate::store::{
-    created_changes, digest, from_ms, path_range, person_from_fields, phone_national, to_ms,
-    unit_path, updated_changes, Actor, AuditEntry, BatchCounts, PersonEvent, PersonWriter,
-    Population, PutOutcome, SearchQuery, Store, StoreError, StoredPerson,
+    created_changes, from_ms, path_range, person_from_fields, phone_national, to_ms,
+    updated_changes, Actor, AuditEntry, BatchCounts, PersonEvent, PersonWriter, Population,
+    PreparedPerson, PutOutcome, SearchQuery, Store, StoreError, StoredPerson,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -390,6 +389,115 @@ fn expand_changes(text: &str) -> Result<serde_json::Value, StoreError> {
     }
 }
 
+/// A register row, with the placeholders `?1`..`?24`.
+const INSERT_PERSON: &str = "INSERT INTO person (personal_id, surname, middle_name, given_name, name_folded, \
+     birth_date, birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, \
+     temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, \
+     card_revoked, digest, version, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+     ?21, ?22, ?23, ?24)";
+
+/// [`INSERT_PERSON`], or nothing when a row of the same ID exists.
+const INSERT_NEW_PERSON: &str = concat!(
+    "INSERT INTO person (personal_id, surname, middle_name, given_name, name_folded, \
+     birth_date, birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, \
+     temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, \
+     card_revoked, digest, version, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+     ?21, ?22, ?23, ?24)",
+    " ON CONFLICT (personal_id) DO NOTHING"
+);
+
+/// [`INSERT_PERSON`], or the new values over the row of the same ID.
+const UPSERT_PERSON: &str = concat!(
+    "INSERT INTO person (personal_id, surname, middle_name, given_name, name_folded, \
+     birth_date, birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, \
+     temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, \
+     card_revoked, digest, version, updated_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
+     ?21, ?22, ?23, ?24)",
+    " ON CONFLICT (personal_id) DO UPDATE SET surname = excluded.surname, \
+     middle_name = excluded.middle_name, given_name = excluded.given_name, \
+     name_folded = excluded.name_folded, birth_date = excluded.birth_date, \
+     birth_year = excluded.birth_year, sex = excluded.sex, hometown_unit = excluded.hometown_unit, \
+     residence_unit = excluded.residence_unit, res_path = excluded.res_path, \
+     residence_address = excluded.residence_address, temp_unit = excluded.temp_unit, \
+     temp_address = excluded.temp_address, household_id = excluded.household_id, \
+     phone = excluded.phone, phone_type = excluded.phone_type, life_status = excluded.life_status, \
+     life_status_date = excluded.life_status_date, card_issued = excluded.card_issued, \
+     card_revoked = excluded.card_revoked, digest = excluded.digest, version = excluded.version, \
+     updated_at = excluded.updated_at"
+);
+
+/// A person's event, with the placeholders `?1`..`?6`.
+const INSERT_EVENT: &str =
+    "INSERT INTO person_event (personal_id, at, actor, kind, reason, changes) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// What is written with a person's row besides its columns.
+struct RowWrite<'a> {
+    kind: &'a str,
+    changes: &'a str,
+    version: i64,
+    at: i64,
+    actor: &'a str,
+    reason: &'a str,
+}
+
+impl RowWrite<'_> {
+    /// Writes the row through `person` ([`INSERT_PERSON`], [`UPSERT_PERSON`] or
+    /// [`INSERT_NEW_PERSON`]) and, if that wrote it, its event through `event`
+    /// ([`INSERT_EVENT`]). Returns whether it wrote them.
+    fn write(
+        &self,
+        prepared: &PreparedPerson,
+        person: &mut rusqlite::Statement<'_>,
+        event: &mut rusqlite::Statement<'_>,
+    ) -> Result<bool, StoreError> {
+        let p = &prepared.person;
+        let fields = &prepared.fields;
+        let id = p.id.as_str();
+        let written = person.execute(params![
+            id,
+            fields[1],
+            fields[2],
+            fields[3],
+            prepared.folded,
+            fields[4],
+            p.birth.year(),
+            fields[5],
+            opt_text(&fields[6]),
+            fields[7],
+            prepared.res_path,
+            fields[8],
+            opt_text(&fields[9]),
+            opt_text(&fields[10]),
+            opt_text(&fields[11]),
+            p.phone.as_ref().map(|x| x.as_str()),
+            fields[13],
+            fields[14],
+            opt_text(&fields[15]),
+            opt_text(&fields[16]),
+            p.card.map(|c| i64::from(c.revoked)),
+            prepared.digest,
+            self.version,
+            self.at,
+        ])?;
+        if written == 0 {
+            return Ok(false);
+        }
+        event.execute(params![
+            id,
+            self.at,
+            self.actor,
+            self.kind,
+            self.reason,
+            self.changes
+        ])?;
+        Ok(true)
+    }
+}
+
 /// A write transaction on the single writer connection.
 struct SqliteWriter<'a> {
     conn: MutexGuard<'a, Connection>,
@@ -405,9 +513,10 @@ struct SqliteWriter<'a> {
 }
 
 impl SqliteWriter<'_> {
-    fn put_one(&mut self, p: &Person) -> Result<PutOutcome, StoreError> {
-        let fields = csvfmt::fields(p);
-        let dig = digest(&fields);
+    fn put_one(&mut self, prepared: &PreparedPerson) -> Result<PutOutcome, StoreError> {
+        let p = &prepared.person;
+        let fields = &prepared.fields;
+        let dig = &prepared.digest;
         let id = p.id.as_str();
         let bulk_new = !self.deferred_indexes.is_empty() && self.bulk_written.insert(p.id);
         let existing: Option<(Vec<u8>, i64)> = if !bulk_new {
@@ -419,8 +528,9 @@ impl SqliteWriter<'_> {
             // Bulk load into an empty register, and an ID not seen before: it cannot exist.
             None
         };
+        let updated;
         let (kind, changes, version) = match existing {
-            Some((old, _)) if old == dig => return Ok(PutOutcome::Unchanged),
+            Some((old, _)) if &old == dig => return Ok(PutOutcome::Unchanged),
             Some((_, version)) => {
                 let old_fields = self
                     .conn
@@ -428,76 +538,36 @@ impl SqliteWriter<'_> {
                         "SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"
                     ))?
                     .query_row([id], row_fields)?;
-                match updated_changes(&old_fields, &fields) {
-                    Some(c) => ("updated", c.to_string(), version + 1),
+                match updated_changes(&old_fields, fields) {
+                    Some(c) => {
+                        updated = c.to_string();
+                        ("updated", updated.as_str(), version + 1)
+                    }
                     None => return Ok(PutOutcome::Unchanged),
                 }
             }
-            // A created event stores its columns as a JSON array in CSV order (a third of the
-            // bytes of an object); `history` expands it back to the object of the API.
-            None => (
-                "created",
-                // Serialised straight from the array: no `Value` tree per row.
-                serde_json::to_string(&fields)
-                    .map_err(|e| StoreError::Db(format!("encoding an event: {e}")))?,
-                1,
-            ),
+            None => ("created", prepared.created.as_str(), 1),
         };
-        let res_path = unit_path(&p.residence.unit)
-            .ok_or_else(|| StoreError::Corrupt("residence unit is not a commune".into()))?;
-        let phone = p.phone.as_ref().map(|x| x.as_str());
-        let revoked = p.card.map(|c| i64::from(c.revoked));
-        self.conn
-            .prepare_cached(
-                "INSERT INTO person (personal_id, surname, middle_name, given_name, name_folded, \
-                 birth_date, birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, \
-                 temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, \
-                 card_revoked, digest, version, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
-                 ?21, ?22, ?23, ?24) \
-                 ON CONFLICT (personal_id) DO UPDATE SET surname = excluded.surname, \
-                 middle_name = excluded.middle_name, given_name = excluded.given_name, \
-                 name_folded = excluded.name_folded, birth_date = excluded.birth_date, \
-                 birth_year = excluded.birth_year, sex = excluded.sex, hometown_unit = excluded.hometown_unit, \
-                 residence_unit = excluded.residence_unit, res_path = excluded.res_path, \
-                 residence_address = excluded.residence_address, temp_unit = excluded.temp_unit, \
-                 temp_address = excluded.temp_address, household_id = excluded.household_id, \
-                 phone = excluded.phone, phone_type = excluded.phone_type, life_status = excluded.life_status, \
-                 life_status_date = excluded.life_status_date, card_issued = excluded.card_issued, \
-                 card_revoked = excluded.card_revoked, digest = excluded.digest, version = excluded.version, \
-                 updated_at = excluded.updated_at",
-            )?
-            .execute(params![
-                id,
-                fields[1],
-                fields[2],
-                fields[3],
-                p.name.folded(),
-                fields[4],
-                p.birth.year(),
-                fields[5],
-                opt_text(&fields[6]),
-                fields[7],
-                res_path,
-                fields[8],
-                opt_text(&fields[9]),
-                opt_text(&fields[10]),
-                opt_text(&fields[11]),
-                phone,
-                fields[13],
-                fields[14],
-                opt_text(&fields[15]),
-                opt_text(&fields[16]),
-                revoked,
-                dig,
-                version,
-                self.now_ms,
-            ])?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO person_event (personal_id, at, actor, kind, reason, changes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![id, self.now_ms, self.actor, kind, self.reason, changes])?;
+        // A row new to a bulk load is a plain insert: a shorter statement and no conflict
+        // clause to run.
+        let sql = if bulk_new {
+            INSERT_PERSON
+        } else {
+            UPSERT_PERSON
+        };
+        let (mut person, mut event) = (
+            self.conn.prepare_cached(sql)?,
+            self.conn.prepare_cached(INSERT_EVENT)?,
+        );
+        let row = RowWrite {
+            kind,
+            changes,
+            version,
+            at: self.now_ms,
+            actor: &self.actor,
+            reason: &self.reason,
+        };
+        row.write(prepared, &mut person, &mut event)?;
         Ok(if kind == "created" {
             PutOutcome::Created
         } else {
@@ -508,9 +578,51 @@ impl SqliteWriter<'_> {
 
 impl PersonWriter for SqliteWriter<'_> {
     fn put(&mut self, person: &Person) -> Result<(), StoreError> {
+        self.put_prepared(&PreparedPerson::new(person.clone())?)
+    }
+
+    fn put_prepared(&mut self, person: &PreparedPerson) -> Result<(), StoreError> {
         let outcome = self.put_one(person)?;
         self.counts.add(outcome);
         Ok(())
+    }
+
+    fn put_many(&mut self, persons: &[PreparedPerson]) -> Result<(), StoreError> {
+        // Each is tried as a new row first, through statements looked up once for all of them
+        // (the rows of an import are mostly new, and a lookup per row costs as much as the
+        // insert). A row whose ID is taken is written after them, in order, by `put_one`.
+        let bulk = !self.deferred_indexes.is_empty();
+        let mut again = Vec::new();
+        {
+            let (mut person, mut event) = (
+                self.conn.prepare_cached(INSERT_NEW_PERSON)?,
+                self.conn.prepare_cached(INSERT_EVENT)?,
+            );
+            for p in persons {
+                if bulk && self.bulk_written.contains(&p.person.id) {
+                    again.push(p);
+                    continue;
+                }
+                let written = RowWrite {
+                    kind: "created",
+                    changes: &p.created,
+                    version: 1,
+                    at: self.now_ms,
+                    actor: &self.actor,
+                    reason: &self.reason,
+                }
+                .write(p, &mut person, &mut event)?;
+                if !written {
+                    again.push(p);
+                    continue;
+                }
+                if bulk {
+                    self.bulk_written.insert(p.person.id);
+                }
+                self.counts.add(PutOutcome::Created);
+            }
+        }
+        again.into_iter().try_for_each(|p| self.put_prepared(p))
     }
 
     fn current(&mut self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {

@@ -157,14 +157,20 @@ pub fn import_persons<R: Read + Send>(
     std::thread::scope(|scope| -> Result<(), ImportError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(16);
         let today = opts.today;
-        let parser = scope.spawn(move || parse_rows(reader, record, today, &tx));
+        let as_fields = sink.as_ref().is_some_and(Sink::takes_fields);
+        let parser = scope.spawn(move || parse_rows(reader, record, today, as_fields, &tx));
         for batch in rx {
             for item in batch.items {
                 summary.rows += 1;
                 match item {
-                    Parsed::Person(person) => {
+                    Parsed::Person(_) | Parsed::Fields(_) => {
                         if let Some(s) = sink.as_mut() {
-                            if let Err(e) = s.put(&person) {
+                            let put = match item {
+                                Parsed::Person(person) => s.put(&person),
+                                Parsed::Fields(fields) => s.put_fields(fields),
+                                Parsed::Rejected(_) => Ok(()),
+                            };
+                            if let Err(e) = put {
                                 if let Some(s) = sink.take() {
                                     let _ = s.abandon();
                                 }
@@ -206,17 +212,21 @@ struct Batch {
 #[allow(clippy::large_enum_variant)]
 enum Parsed {
     Person(Person),
+    /// A good row as its stored fields, for a sink that takes them ([`Sink::takes_fields`]).
+    Fields([String; 18]),
     Rejected(Rejected),
 }
 
 const BATCH_ROWS: usize = 1024;
 
 /// The parser thread: reads data rows, parses and checks each, rejects repeated IDs, and sends
-/// batches. Stops early when the receiver is gone (the writer failed).
+/// batches (good rows as their stored fields when `as_fields`: the writing thread then has
+/// nothing left to work out). Stops early when the receiver is gone (the writer failed).
 fn parse_rows<R: Read>(
     mut reader: csv::Reader<R>,
     mut record: csv::ByteRecord,
     today: Date,
+    as_fields: bool,
     tx: &std::sync::mpsc::SyncSender<Batch>,
 ) {
     let mut seen: HashMap<PersonalId, u64> = HashMap::new();
@@ -247,6 +257,7 @@ fn parse_rows<R: Read>(
                 None => Ok(p),
             });
         items.push(match parsed {
+            Ok(person) if as_fields => Parsed::Fields(csvfmt::fields(&person)),
             Ok(person) => Parsed::Person(person),
             Err(e) => Parsed::Rejected(Rejected {
                 line,
