@@ -382,19 +382,15 @@ fn block(store: &dyn Store, run: i64, seq: i64) -> Result<Vec<[String; 18]>, Sto
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("staged import rows: {e}")))
 }
 
-/// The secondary indexes of the register's person tables (name, SQL), from the schema.
+/// The register's indexes an import into an empty register builds at its end (name, SQL).
 fn register_indexes(tx: &mut dyn sql::Tx) -> Result<Vec<(String, String)>, StoreError> {
-    tx.query(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
-         AND tbl_name IN ('person', 'person_event') ORDER BY name",
-        &[],
-    )?
-    .into_iter()
-    .map(|r| {
-        let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
-        Ok((g(0).text()?, g(1).text()?))
-    })
-    .collect()
+    tx.query(crate::sqlite::DEFERRABLE_INDEXES, &[])?
+        .into_iter()
+        .map(|r| {
+            let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
+            Ok((g(0).text()?, g(1).text()?))
+        })
+        .collect()
 }
 
 /// Merges a run staged in sorted sequences, in personal-ID order, in short transactions; each
