@@ -1149,3 +1149,341 @@ fn migration_33_partitions_account_events_by_person() {
         .get(0);
     assert_eq!(n, 81);
 }
+
+/// An account row for a test, through the shared interface: `(personal_id, commune, res_path)`.
+const ACCOUNT_INSERT: &str = "INSERT INTO account (personal_id, level, state, phone, commune, \
+     res_path, created_at, updated_at) VALUES ($1, 1, 'active', '+84912345678', $2, $3, 1, 1)";
+
+/// The accounts' id sequence as `(last_value, is_called)`.
+fn account_ids(c: &mut Client) -> (i64, bool) {
+    let r = c
+        .query_one("SELECT last_value, is_called FROM account_id_seq", &[])
+        .unwrap();
+    (r.get(0), r.get(1))
+}
+
+#[test]
+fn migration_34_partitions_accounts_by_province() {
+    use crate::account_key::{self, Key};
+    use crate::sql;
+    let Some(t) = fresh_at("account", 33) else {
+        return;
+    };
+    // Accounts as they were before migration 34: 40 in two provinces, two of them with an app
+    // session and a browser session.
+    let mut c = t.raw();
+    let s = &t.store;
+    let ids: Vec<String> = (0..40).map(|i| format!("0380900{:05}", 1234 + i)).collect();
+    let (thanh_hoa, hanoi) = ("14755", "00001");
+    let path = |u: &str| unit_path(&unit(u)).unwrap();
+    let mut account_ids_made = Vec::new();
+    for (i, pid) in ids.iter().enumerate() {
+        let u = if i % 2 == 0 { thanh_hoa } else { hanoi };
+        let id: i64 = c
+            .query_one(
+                &format!("{ACCOUNT_INSERT} RETURNING id"),
+                &[pid, &u, &path(u)],
+            )
+            .unwrap()
+            .get(0);
+        account_ids_made.push(id);
+    }
+    for &a in &account_ids_made[..2] {
+        c.execute(
+            "INSERT INTO citizen_session (token_hash, account_id, device_hash, created_at, \
+             expires_at) VALUES ($1, $2, '\\x00', 1, 2)",
+            &[&a.to_be_bytes().to_vec(), &a],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO citizen_web_session (token_hash, account_id, personal_id, device_hash, \
+             level, auth_time, amr, created_at, last_seen, idle_until, expires_at) \
+             VALUES ($1, $2, 'x', '\\x00', 1, 1, 'pwd', 1, 1, 2, 2)",
+            &[&a.to_be_bytes().to_vec(), &a],
+        )
+        .unwrap();
+    }
+    let before = account_ids(&mut c);
+    assert_eq!(before, (*account_ids_made.last().unwrap(), true));
+
+    // Act: the conversion.
+    s.migrate().unwrap();
+
+    // Every account is kept, in its province's partition, with its key row.
+    let partitions: Vec<(String, i64)> = c
+        .query(
+            "SELECT tableoid::regclass::text, count(*) FROM account GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        partitions,
+        [
+            ("account_001".to_owned(), 20),
+            ("account_038".to_owned(), 20)
+        ]
+    );
+    let made: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'account'::regclass",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(made, 64);
+    let keyed: i64 = c
+        .query_one(
+            "SELECT count(*) FROM account a JOIN account_key k ON k.id = a.id \
+             AND k.personal_id = a.personal_id AND k.province = a.res_path / 100000000",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(keyed, 40);
+    assert_eq!(account_ids(&mut c), before);
+
+    // Found by id and by personal ID through the two steps, in its one partition.
+    let phone = "SELECT personal_id FROM account WHERE {account}";
+    let found = |key: Key<'_>| -> Option<String> {
+        sql::read(s, |tx| account_key::row(tx, phone, &[], key))
+            .unwrap()
+            .map(|r| r[0].text().unwrap())
+    };
+    for (pid, &a) in ids.iter().zip(&account_ids_made) {
+        assert_eq!(found(Key::Id(a)).as_deref(), Some(pid.as_str()));
+        assert_eq!(found(Key::Person(pid)).as_deref(), Some(pid.as_str()));
+    }
+    assert_eq!(found(Key::Id(-1)), None);
+    assert_eq!(found(Key::Person("999999999999")), None);
+
+    // New accounts take ids after the old identity's last value.
+    let (fresh_pid, fresh_path) = ("038090099999".to_owned(), path(hanoi));
+    let new_id = sql::transact(s, |tx| {
+        account_key::insert_new(
+            tx,
+            ACCOUNT_INSERT,
+            &[fresh_pid.as_str().into(), hanoi.into(), fresh_path.into()],
+        )
+    })
+    .unwrap();
+    assert_eq!(new_id, Some(before.0 + 1));
+
+    // A second account for a person is refused in any province, and for an id too: through
+    // `insert_new` as "has one already", leaving the transaction usable.
+    for u in [thanh_hoa, hanoi] {
+        let e = c
+            .execute(ACCOUNT_INSERT, &[&ids[4], &u, &path(u)])
+            .unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::UNIQUE_VIOLATION), "{e}");
+    }
+    let e = c
+        .execute(
+            "INSERT INTO account (id, personal_id, level, state, phone, commune, res_path, \
+             created_at, updated_at) VALUES ($1, '038090088888', 1, 'active', '+84912345678', \
+             '00001', $2, 1, 1)",
+            &[&account_ids_made[4], &path(hanoi)],
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::UNIQUE_VIOLATION), "{e}");
+    let (refused, after) = sql::transact(s, |tx| {
+        let refused = account_key::insert_new(
+            tx,
+            ACCOUNT_INSERT,
+            &[
+                ids[5].as_str().into(),
+                thanh_hoa.into(),
+                path(thanh_hoa).into(),
+            ],
+        )?;
+        let after = account_key::insert_new(
+            tx,
+            ACCOUNT_INSERT,
+            &[
+                "038090077777".into(),
+                thanh_hoa.into(),
+                path(thanh_hoa).into(),
+            ],
+        )?;
+        Ok::<_, StoreError>((refused, after))
+    })
+    .unwrap();
+    assert_eq!(refused, None);
+    assert!(after.is_some());
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM account", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 42);
+    let e = c
+        .execute(
+            "UPDATE account SET personal_id = '038090066666' WHERE id = $1",
+            &[&account_ids_made[0]],
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some(&SqlState::INTEGRITY_CONSTRAINT_VIOLATION),
+        "{e}"
+    );
+
+    // An account moved to another province is found there, by a key read before the move too.
+    let mover = account_ids_made[2];
+    let stale = Key::At {
+        id: mover,
+        res_path: path(thanh_hoa),
+    };
+    let moved = sql::transact(s, |tx| {
+        account_key::exec(
+            tx,
+            "UPDATE account SET commune = $1, res_path = $2 WHERE {account}",
+            &[hanoi.into(), path(hanoi).into()],
+            stale,
+        )
+    })
+    .unwrap();
+    assert_eq!(moved, 1);
+    let (where_now, province): (String, i16) = {
+        let r = c
+            .query_one(
+                "SELECT a.tableoid::regclass::text, k.province FROM account a \
+                 JOIN account_key k ON k.id = a.id WHERE a.id = $1",
+                &[&mover],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((where_now.as_str(), province), ("account_001", 1));
+    assert_eq!(found(stale).as_deref(), Some(ids[2].as_str()));
+    assert_eq!(
+        found(Key::Person(&ids[2])).as_deref(),
+        Some(ids[2].as_str())
+    );
+    let changed = sql::transact(s, |tx| {
+        account_key::exec(
+            tx,
+            "UPDATE account SET failures = 1 WHERE {account}",
+            &[],
+            stale,
+        )
+    })
+    .unwrap();
+    assert_eq!(changed, 1);
+
+    // The sessions' foreign keys hold, on `account_key`: no session for an unknown account, no
+    // account deleted under its sessions; an account without sessions goes with its key row.
+    let fks: Vec<String> = c
+        .query(
+            "SELECT conrelid::regclass::text || ' -> ' || confrelid::regclass::text \
+             FROM pg_constraint WHERE contype = 'f' AND confrelid = 'account_key'::regclass \
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        fks,
+        [
+            "citizen_session -> account_key",
+            "citizen_web_session -> account_key"
+        ]
+    );
+    let e = c
+        .execute(
+            "INSERT INTO citizen_session (token_hash, account_id, device_hash, created_at, \
+             expires_at) VALUES ('\\x0102', -5, '\\x00', 1, 2)",
+            &[],
+        )
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::FOREIGN_KEY_VIOLATION), "{e}");
+    let e = c
+        .execute("DELETE FROM account WHERE id = $1", &[&account_ids_made[0]])
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::FOREIGN_KEY_VIOLATION), "{e}");
+    let gone = sql::transact(s, |tx| {
+        account_key::exec(
+            tx,
+            "DELETE FROM account WHERE {account}",
+            &[],
+            Key::Person(&ids[9]),
+        )
+    })
+    .unwrap();
+    assert_eq!(gone, 1);
+    let keys: i64 = c
+        .query_one(
+            "SELECT count(*) FROM account_key WHERE personal_id = $1",
+            &[&ids[9]],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 0);
+
+    // Pruning: a lookup by id and one by personal ID each plan and read one partition, and a
+    // commune's outreach join reads its province's partition of `account` alone.
+    c.batch_execute("ANALYZE account; ANALYZE account_key")
+        .unwrap();
+    let by_id = "SELECT * FROM account WHERE id = $1 AND res_path >= $2 AND res_path < $3";
+    let by_person =
+        "SELECT * FROM account WHERE personal_id = $1 AND res_path >= $2 AND res_path < $3";
+    let (lo, hi) = province_range(38);
+    let pid = ids[6].as_str();
+    let a = account_ids_made[6];
+    assert_eq!(
+        partitions_planned(&mut c, "account", by_id, &[&a, &lo, &hi]).len(),
+        1
+    );
+    assert_eq!(
+        partitions_of(&mut c, "account", by_id, &[&a, &lo, &hi]),
+        ["account_038"]
+    );
+    assert_eq!(
+        partitions_planned(&mut c, "account", by_person, &[&pid, &lo, &hi]).len(),
+        1
+    );
+    assert_eq!(
+        partitions_of(&mut c, "account", by_person, &[&pid, &lo, &hi]),
+        ["account_038"]
+    );
+    let persons: Vec<Person> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, pid)| {
+            let u = if i % 2 == 0 { thanh_hoa } else { hanoi };
+            person(&[(0, pid.as_str()), (7, u)])
+        })
+        .collect();
+    assert_eq!(put_all(s, &persons), counts(40, 0, 0));
+    let commune = path(thanh_hoa);
+    let join = account_key::of_province("postgres", commune, 2);
+    let outreach = format!(
+        "SELECT p.personal_id, a.level, {} FROM person p {} WHERE p.res_path = $1",
+        join.elsewhere, join.join
+    );
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&commune];
+    params.extend(join.args.iter().map(|v| v as &(dyn ToSql + Sync)));
+    assert_eq!(
+        partitions_planned(&mut c, "account", &outreach, &params)
+            .iter()
+            .filter(|l| !l.contains(" on account_key"))
+            .count(),
+        1
+    );
+    assert_eq!(
+        partitions_of(&mut c, "account", &outreach, &params),
+        ["account_038"]
+    );
+    // The mover lives in Thanh Hoá by the register and has their account in Hanoi's partition:
+    // the join says it is elsewhere.
+    let rows = c.query(&outreach, &params).unwrap();
+    let elsewhere: Vec<String> = rows
+        .iter()
+        .filter(|r| r.get::<_, Option<i64>>(2).is_some())
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(elsewhere, [ids[2].clone()]);
+}
