@@ -33,7 +33,9 @@ pub mod wallet;
 
 // The storage crate under its old paths (`eid_core::store`, `eid_core::sql`, …).
 pub use caller::{Acting, Caller};
-pub use eid_store::{audit, backup, csvfmt, pg, residency, sql, sqlite, store, testkit};
+pub use eid_store::{
+    account_key, audit, backup, csvfmt, pg, residency, sql, sqlite, store, testkit,
+};
 pub use eid_store::{open, Actor, Store, StoreError};
 pub use error::Error;
 pub use register::import;

@@ -11,7 +11,7 @@ use eid_core::ops::{self, NewQuota, OutreachFilter, Split};
 use eid_core::sql;
 use eid_core::store::{unit_path, Actor, Store};
 use eid_domain::campaign::{Schedule, Status, Timeliness};
-use eid_domain::{LifeState, Person, Tree, UnitCode, Units};
+use eid_domain::{AccountLevel, LifeState, Person, Tree, UnitCode, Units};
 use eid_gen::{GenConfig, Generator};
 use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
@@ -758,6 +758,78 @@ fn outreach_lists_the_unreached_and_a_reported_death_becomes_a_confirmed_change(
                 .code(),
             "outreach.outcome"
         );
+    }
+}
+
+/// An account row as the account use cases write it, at `commune` (its residence when it was
+/// registered).
+fn account_at(store: &dyn Store, personal_id: &str, commune: &UnitCode, level: i64) {
+    sql::transact(store.db(), |tx| {
+        tx.exec(
+            "INSERT INTO account (personal_id, level, state, phone, commune, res_path, created_at, \
+             updated_at) VALUES ($1, $2, 'active', '+84912345678', $3, $4, 1, 1)",
+            &[
+                personal_id.into(),
+                level.into(),
+                commune.as_str().into(),
+                unit_path(commune).unwrap().into(),
+            ],
+        )?;
+        Ok::<_, eid_core::StoreError>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn outreach_sees_an_account_registered_in_another_province() {
+    // On PostgreSQL `account` is partitioned by province: the commune's list reads its
+    // province's partition, and an account registered where its holder lived before is in
+    // another one (migration 34).
+    let persons = people(1500);
+    for store in eid_core::testkit::engines("ops") {
+        let s = store.as_ref();
+        load(s, &persons);
+        let eligible = ops::eligible_by_commune(s, &code("62"), TODAY).unwrap();
+        let commune = eligible
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(c, _)| *c)
+            .unwrap();
+        let list = |missing: &str| {
+            ops::outreach(
+                s,
+                &commune,
+                TODAY,
+                &OutreachFilter {
+                    missing: missing.into(),
+                    limit: 10_000,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        };
+        let all = list("no_account");
+        let (here, moved, none) = (
+            all[0].personal_id.clone(),
+            all[1].personal_id.clone(),
+            all[2].personal_id.clone(),
+        );
+        account_at(s, &here, &commune, 1);
+        account_at(s, &moved, &code("00001"), 1); // Phúc Xá, Hà Nội
+        let without = list("no_account");
+        assert_eq!(without.len(), all.len() - 2);
+        assert!(without
+            .iter()
+            .all(|r| r.personal_id != here && r.personal_id != moved));
+        let level = |rows: &[ops::OutreachRow], pid: &str| {
+            rows.iter()
+                .find(|r| r.personal_id == pid)
+                .map(|r| r.account_level)
+        };
+        let no_level_2 = list("no_application");
+        assert_eq!(level(&no_level_2, &here), Some(Some(AccountLevel::One)));
+        assert_eq!(level(&no_level_2, &moved), Some(Some(AccountLevel::One)));
+        assert_eq!(level(&no_level_2, &none), Some(None));
     }
 }
 

@@ -36,13 +36,18 @@
 //!   SQLite keeps no name, so the same name is derived from the `CREATE TABLE` text for every
 //!   column definition that has a `CHECK` (a named `CONSTRAINT x CHECK` keeps its name).
 //!   Their expressions are not compared (PostgreSQL rewrites them).
-//! - **Partitioned tables** (PostgreSQL only, migration 31): a partitioned table is compared
-//!   as the one table it stands for; its partitions (`relispartition`) and their indexes and
-//!   constraints are left out, and its partition key's columns are taken out of its primary
-//!   key (PostgreSQL requires them there: `person (personal_id, res_path)` is SQLite's
-//!   `person (personal_id)`). Tables that only route and guard a partitioned table on
-//!   PostgreSQL (`ROUTING_TABLES`: `person_key`, which keeps `person`'s IDs unique across its
-//!   partitions, and `audit_key`, which does the same for the trail's `seq`) are left out.
+//! - **Partitioned tables** (PostgreSQL only, migrations 31–34): a partitioned table is
+//!   compared as the one table it stands for; its partitions (`relispartition`) and their
+//!   indexes and constraints are left out, and its partition key's columns are taken out of its
+//!   primary key and unique constraints (PostgreSQL requires them there: `person (personal_id,
+//!   res_path)` is SQLite's `person (personal_id)`, `account`'s unique `(personal_id,
+//!   res_path)` SQLite's unique `(personal_id)`). Tables that only route and guard a
+//!   partitioned table on PostgreSQL (`ROUTING_TABLES`: `person_key`, which keeps `person`'s
+//!   IDs unique across its partitions, `audit_key`, which does the same for the trail's `seq`,
+//!   and `account_key`, for `account`'s ids and personal IDs) are left out, and a foreign key
+//!   that points at one of them is compared as pointing at the table it stands for (the
+//!   sessions' `account_id` references `account_key (id)` on PostgreSQL, `account (id)` on
+//!   SQLite).
 //! - Triggers, defaults and collations are not compared.
 //!
 //! The PostgreSQL half needs `EID_TEST_DATABASE_URL` (`scripts/test` sets it). Without it the
@@ -270,8 +275,13 @@ fn sqlite_facts() -> Result<BTreeSet<String>, String> {
     Ok(facts)
 }
 
-/// PostgreSQL-only tables that route and guard a partitioned table (see the module's doc).
-const ROUTING_TABLES: &[&str] = &["person_key", "audit_key"];
+/// PostgreSQL-only tables that route and guard a partitioned table (see the module's doc),
+/// with the table each stands for.
+const ROUTING_TABLES: &[(&str, &str)] = &[
+    ("person_key", "person"),
+    ("audit_key", "audit"),
+    ("account_key", "account"),
+];
 
 fn pg_facts(url: &str) -> Result<BTreeSet<String>, String> {
     let schema = unique("schema");
@@ -279,7 +289,10 @@ fn pg_facts(url: &str) -> Result<BTreeSet<String>, String> {
     store.migrate().unwrap();
     drop(store);
     let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    let mut left_out: BTreeSet<String> = ROUTING_TABLES.iter().map(|t| (*t).to_owned()).collect();
+    let mut left_out: BTreeSet<String> = ROUTING_TABLES
+        .iter()
+        .map(|(t, _)| (*t).to_owned())
+        .collect();
     for r in c
         .query(
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -370,6 +383,10 @@ fn pg_facts(url: &str) -> Result<BTreeSet<String>, String> {
             continue;
         }
         let mut cols = cols.unwrap_or_default();
+        let to_table = ROUTING_TABLES
+            .iter()
+            .find(|(key, _)| *key == to_table)
+            .map_or(to_table.clone(), |(_, stands_for)| (*stands_for).to_owned());
         if let (Some(key), "p" | "u") = (partition_keys.get(&table), kind.as_str()) {
             cols = cols
                 .split(", ")

@@ -6,6 +6,7 @@
 //! This is the only crate that depends on `rusqlite` or `postgres` (checked by a test). It knows
 //! no use case: accounts, operations and the rest live in `eid-core` on top of `sql`.
 
+pub mod account_key;
 pub mod audit;
 pub mod backup;
 pub mod csvfmt;

@@ -6,6 +6,7 @@ use eid_domain::redact;
 use eid_domain::{AccountLevel, AccountState, AccountStatus, PersonalId, UnitCode};
 use time::OffsetDateTime;
 
+use crate::account_key::{self, Key, ACCOUNT};
 use crate::sql::{self, SqlRow, Tx, Val};
 use crate::store::{from_ms, Store, StoreError};
 
@@ -48,6 +49,14 @@ impl Account {
             v.push("register");
         }
         v
+    }
+    /// How a statement names this account: by its id, in the partition of the `res_path` it
+    /// was read with (see [`crate::account_key`]).
+    pub fn key(&self) -> Key<'static> {
+        Key::At {
+            id: self.id,
+            res_path: self.res_path,
+        }
     }
     /// Whether the account is active (it may still be locked).
     pub fn is_active(&self) -> bool {
@@ -102,36 +111,37 @@ pub(super) fn corrupt(e: eid_domain::UnknownState) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-pub(super) fn account_where(
-    tx: &mut dyn Tx,
-    cond: &str,
-    arg: Val,
-) -> Result<Option<Account>, StoreError> {
-    let sql = format!("SELECT {ACCOUNT_COLS} FROM account WHERE {cond}");
-    tx.row(&sql, &[arg])?.as_ref().map(account_from).transpose()
+/// The account `key` names, read inside `tx` (on PostgreSQL from its one partition, see
+/// [`crate::account_key`]).
+pub(crate) fn account_where(tx: &mut dyn Tx, key: Key<'_>) -> Result<Option<Account>, StoreError> {
+    let sql = format!("SELECT {ACCOUNT_COLS} FROM account WHERE {ACCOUNT}");
+    account_key::row(tx, &sql, &[], key)?
+        .as_ref()
+        .map(account_from)
+        .transpose()
 }
 
 /// The account of a person, if any.
 pub fn account_of(store: &dyn Store, id: &PersonalId) -> Result<Option<Account>, StoreError> {
-    sql::read(store.db(), |tx| {
-        account_where(tx, "personal_id = $1", id.as_str().into())
-    })
+    sql::read(store.db(), |tx| account_where(tx, Key::Person(id.as_str())))
 }
 
 /// An account by its id.
 pub fn account_by_id(store: &dyn Store, id: i64) -> Result<Option<Account>, StoreError> {
-    sql::read(store.db(), |tx| account_where(tx, "id = $1", id.into()))
+    sql::read(store.db(), |tx| account_where(tx, Key::Id(id)))
 }
 
 /// The Argon2id hashes of an account's password and passcode, for checking off the runtime.
 pub fn secrets(
     store: &dyn Store,
-    account_id: i64,
+    a: &Account,
 ) -> Result<(Option<String>, Option<String>), StoreError> {
     sql::read(store.db(), |tx| {
-        let r = tx.row(
-            "SELECT password_hash, passcode_hash FROM account WHERE id = $1",
-            &[account_id.into()],
+        let r = account_key::row(
+            tx,
+            "SELECT password_hash, passcode_hash FROM account WHERE {account}",
+            &[],
+            a.key(),
         )?;
         match r {
             Some(r) => Ok((

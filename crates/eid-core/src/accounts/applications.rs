@@ -722,24 +722,17 @@ pub fn activate(
             };
             let (commune, res_path) = residence(p)?;
             let phone = c.phone.clone().unwrap_or_default();
-            let existing = account_where(tx, "personal_id = $1", id.as_str().into())?;
+            let existing = account_where(tx, Key::Person(id.as_str()))?;
             let newly_active = !existing.as_ref().is_some_and(Account::is_active);
             let account_id = match existing {
             Some(a) => {
-                tx.exec(
+                account_key::exec(
+                    tx,
                     "UPDATE account SET level = 2, state = 'active', phone = $1, password_hash = $2, passcode_hash = $3, \
                      device_hash = $4, commune = $5, res_path = $6, failures = 0, locked_out_until = NULL, \
-                     activated_at = COALESCE(activated_at, $7), updated_at = $7 WHERE id = $8",
-                    &[
-                        phone.clone().into(),
-                        password_hash.into(),
-                        passcode_hash.into(),
-                        device_hash.to_vec().into(),
-                        commune.as_str().into(),
-                        res_path.into(),
-                        to_ms(now).into(),
-                        a.id.into(),
-                    ],
+                     activated_at = COALESCE(activated_at, $7), updated_at = $7 WHERE {account}",
+                    &[phone.clone().into(), password_hash.into(), passcode_hash.into(), device_hash.to_vec().into(), commune.as_str().into(), res_path.into(), to_ms(now).into()],
+                    a.key(),
                 )?;
                 a.id
             }
@@ -764,7 +757,7 @@ pub fn activate(
                 "UPDATE application SET state = 'activated', updated_at = $1 WHERE id = $2",
                 &[to_ms(now).into(), app_id.into()],
             )?;
-            let a = account_where(tx, "id = $1", account_id.into())?
+            let a = account_where(tx, Key::Id(account_id))?
                 .ok_or(Refusal::NotFound("account.not_found"))?;
             let actor = Actor::Anonymous;
             let mut e = NewEvent::account(&a, "level2_activated", &actor);
@@ -811,9 +804,11 @@ pub fn self_upgrade(
         return Err(Refusal::FaceMismatch);
     }
     sql::transact(store.db(), |tx| {
-        tx.exec(
-            "UPDATE account SET level = 2, verifier = $1, verifier_score = $2, updated_at = $3 WHERE id = $4 AND level = 1",
-            &[verifier.into(), score.into(), to_ms(now).into(), account.id.into()],
+        account_key::exec(
+            tx,
+            "UPDATE account SET level = 2, verifier = $1, verifier_score = $2, updated_at = $3 WHERE {account} AND level = 1",
+            &[verifier.into(), score.into(), to_ms(now).into()],
+            account.key(),
         )?;
         let actor = Actor::Anonymous;
         record(
@@ -824,8 +819,7 @@ pub fn self_upgrade(
             now,
         )?;
         bump(tx, metric::LEVEL2_ACTIVATED, account.res_path, now)?;
-        account_where(tx, "id = $1", account.id.into())?
-            .ok_or(Refusal::NotFound("account.not_found"))
+        account_where(tx, account.key())?.ok_or(Refusal::NotFound("account.not_found"))
     })
 }
 

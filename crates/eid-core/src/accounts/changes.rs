@@ -102,9 +102,11 @@ pub(super) fn change_phone(
     reason: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
-    tx.exec(
-        "UPDATE account SET phone = $1, updated_at = $2 WHERE id = $3",
-        &[phone.into(), to_ms(now).into(), a.id.into()],
+    account_key::exec(
+        tx,
+        "UPDATE account SET phone = $1, updated_at = $2 WHERE {account}",
+        &[phone.into(), to_ms(now).into()],
+        a.key(),
     )?;
     let masked = PhoneNumber::parse(phone)
         .map(|p| p.masked())
@@ -115,7 +117,7 @@ pub(super) fn change_phone(
             .detail(serde_json::json!({ "to": masked, "reason": reason })),
         now,
     )?;
-    account_where(tx, "id = $1", a.id.into())?.ok_or(Refusal::NotFound("account.not_found"))
+    account_where(tx, a.key())?.ok_or(Refusal::NotFound("account.not_found"))
 }
 
 /// An officer changes the phone number (the holder came in person), with a reason.
@@ -211,12 +213,14 @@ pub fn confirm_reset(
         (code, None),
         |tx| code_by_handle(tx, "reset", handle),
         |tx, c| {
-            let Some(a) = account_where(tx, "id = $1", c.account_id.unwrap_or(-1).into())? else {
+            let Some(a) = account_where(tx, Key::Id(c.account_id.unwrap_or(-1)))? else {
                 return Err(Refusal::BadCode);
             };
-            tx.exec(
-                "UPDATE account SET password_hash = $1, failures = 0, locked_out_until = NULL, updated_at = $2 WHERE id = $3",
-                &[password_hash.into(), to_ms(now).into(), a.id.into()],
+            account_key::exec(
+                tx,
+                "UPDATE account SET password_hash = $1, failures = 0, locked_out_until = NULL, updated_at = $2 WHERE {account}",
+                &[password_hash.into(), to_ms(now).into()],
+                a.key(),
             )?;
             tx.exec(
                 "UPDATE citizen_session SET revoked = 1 WHERE account_id = $1",
@@ -245,11 +249,11 @@ pub fn set_secret(
 ) -> Result<(), Refusal> {
     let (sql, kind) = match which {
         "password" => (
-            "UPDATE account SET password_hash = $1, updated_at = $2 WHERE id = $3",
+            "UPDATE account SET password_hash = $1, updated_at = $2 WHERE {account}",
             "password_changed",
         ),
         "passcode" => (
-            "UPDATE account SET passcode_hash = $1, updated_at = $2 WHERE id = $3",
+            "UPDATE account SET passcode_hash = $1, updated_at = $2 WHERE {account}",
             "passcode_changed",
         ),
         _ => {
@@ -260,7 +264,7 @@ pub fn set_secret(
         }
     };
     sql::transact(store.db(), |tx| {
-        tx.exec(sql, &[hash.into(), to_ms(now).into(), a.id.into()])?;
+        account_key::exec(tx, sql, &[hash.into(), to_ms(now).into()], a.key())?;
         let actor = Actor::Anonymous;
         record(tx, NewEvent::account(a, kind, &actor), now)?;
         Ok(())
@@ -273,9 +277,11 @@ pub fn secret_ok(store: &dyn Store, a: &Account) -> Result<(), StoreError> {
         return Ok(());
     }
     sql::transact(store.db(), |tx| {
-        tx.exec(
-            "UPDATE account SET failures = 0 WHERE id = $1",
-            &[a.id.into()],
+        account_key::exec(
+            tx,
+            "UPDATE account SET failures = 0 WHERE {account}",
+            &[],
+            a.key(),
         )?;
         Ok(())
     })

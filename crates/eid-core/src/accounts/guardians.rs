@@ -105,21 +105,24 @@ pub fn register_child(
     }
     let (commune, res_path) = residence(&p)?;
     sql::transact(store.db(), |tx| {
-        if account_where(tx, "personal_id = $1", child.as_str().into())?
-            .is_some_and(|a| a.is_active())
-        {
+        let existing = account_where(tx, Key::Person(child.as_str()))?;
+        if existing.as_ref().is_some_and(Account::is_active) {
             return Err(Refusal::WrongState(
                 "the child already has an account".into(),
             ));
         }
-        tx.exec(
-            "DELETE FROM account WHERE personal_id = $1 AND state = 'pending'",
-            &[child.as_str().into()],
-        )?;
-        let id = tx.row(
+        if let Some(pending) = existing {
+            account_key::exec(
+                tx,
+                "DELETE FROM account WHERE {account} AND state = 'pending'",
+                &[],
+                pending.key(),
+            )?;
+        }
+        let id = account_key::insert_new(
+            tx,
             "INSERT INTO account (personal_id, level, state, phone, password_hash, passcode_hash, guardian_id, commune, \
-             res_path, created_at, activated_at, updated_at) VALUES ($1, 1, 'active', $2, $3, $4, $5, $6, $7, $8, $8, $8) \
-             ON CONFLICT (personal_id) DO NOTHING RETURNING id",
+             res_path, created_at, activated_at, updated_at) VALUES ($1, 1, 'active', $2, $3, $4, $5, $6, $7, $8, $8, $8)",
             &[
                 child.as_str().into(),
                 guardian.phone.as_str().into(),
@@ -131,10 +134,8 @@ pub fn register_child(
                 to_ms(now).into(),
             ],
         )?
-        .and_then(|r| r.first().cloned())
-        .ok_or_else(|| Refusal::WrongState("the child already has an account".into()))?
-        .int()?;
-        let a = account_where(tx, "id = $1", id.into())?
+        .ok_or_else(|| Refusal::WrongState("the child already has an account".into()))?;
+        let a = account_where(tx, Key::At { id, res_path })?
             .ok_or(Refusal::NotFound("account.not_found"))?;
         let actor = Actor::Cli(format!("guardian:{}", guardian.id));
         record(

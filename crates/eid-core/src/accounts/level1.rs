@@ -4,7 +4,7 @@ use eid_domain::{PersonalId, PhoneNumber};
 use time::OffsetDateTime;
 
 use crate::secret::hex;
-use crate::sql::{self, Val};
+use crate::sql;
 use crate::store::{to_ms, Actor, Store};
 
 use super::*;
@@ -76,7 +76,7 @@ pub fn register(
             )?);
         };
         let (commune, res_path) = residence(p)?;
-        let existing = account_where(tx, "personal_id = $1", p.id.as_str().into())?;
+        let existing = account_where(tx, Key::Person(p.id.as_str()))?;
         let refused = if alive(p).is_err() {
             Some("not alive in the register")
         } else if existing.as_ref().is_some_and(Account::is_active) {
@@ -116,20 +116,12 @@ pub fn register(
         )?;
         let account_id = match existing {
             Some(a) => {
-                tx.exec(
+                account_key::exec(
+                    tx,
                     "UPDATE account SET phone = $1, photo_hash = $2, verifier = $3, verifier_score = $4, \
-                     device_hash = $5, commune = $6, res_path = $7, updated_at = $8 WHERE id = $9",
-                    &[
-                        r.phone.as_str().into(),
-                        r.photo_hash.to_vec().into(),
-                        r.verifier.into(),
-                        r.score.into(),
-                        r.device_hash.clone().into(),
-                        commune.as_str().into(),
-                        res_path.into(),
-                        to_ms(now).into(),
-                        a.id.into(),
-                    ],
+                     device_hash = $5, commune = $6, res_path = $7, updated_at = $8 WHERE {account}",
+                    &[r.phone.as_str().into(), r.photo_hash.to_vec().into(), r.verifier.into(), r.score.into(), r.device_hash.clone().into(), commune.as_str().into(), res_path.into(), to_ms(now).into()],
+                    a.key(),
                 )?;
                 tx.exec(
                     "UPDATE code SET state = 'dead' WHERE account_id = $1 AND purpose = 'register' AND state = 'open'",
@@ -137,11 +129,11 @@ pub fn register(
                 )?;
                 a.id
             }
-            None => match tx.row(
+            None => match account_key::insert_new(
+                tx,
                 "INSERT INTO account (personal_id, level, state, phone, commune, res_path, photo_hash, verifier, \
                  verifier_score, device_hash, register_lock, created_at, updated_at) \
-                 VALUES ($1, 0, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
-                 ON CONFLICT (personal_id) DO NOTHING RETURNING id",
+                 VALUES ($1, 0, 'pending', $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
                 &[
                     p.id.as_str().into(),
                     r.phone.as_str().into(),
@@ -155,7 +147,7 @@ pub fn register(
                     to_ms(now).into(),
                 ],
             )? {
-                Some(r) => r.first().cloned().unwrap_or(Val::Null).int()?,
+                Some(id) => id,
                 // A registration for the same person committed meanwhile: answer as for any
                 // refused registration.
                 None => return Ok(decoy_code(tx, "register", r.personal_id.as_str(), s.otp_ttl, now)?),
@@ -233,22 +225,24 @@ pub fn confirm_registration(
             Ok(found)
         },
         |tx, c| {
-            let Some(a) = account_where(tx, "id = $1", c.account_id.unwrap_or(-1).into())? else {
+            let Some(a) = account_where(tx, Key::Id(c.account_id.unwrap_or(-1)))? else {
                 return Err(Refusal::BadCode);
             };
             if a.is_active() {
                 return Err(Refusal::BadCode);
             }
-            tx.exec(
+            account_key::exec(
+            tx,
             "UPDATE account SET level = 1, state = 'active', password_hash = $1, passcode_hash = $2, \
-             activated_at = $3, updated_at = $3 WHERE id = $4",
-            &[password_hash.into(), passcode_hash.into(), to_ms(now).into(), a.id.into()],
+             activated_at = $3, updated_at = $3 WHERE {account}",
+            &[password_hash.into(), passcode_hash.into(), to_ms(now).into()],
+            a.key(),
         )?;
             let actor = Actor::Anonymous;
             record(tx, NewEvent::account(&a, "level1_activated", &actor), now)?;
             bump(tx, metric::LEVEL1_ACTIVATED, a.res_path, now)?;
             bump(tx, metric::ACCOUNTS_ACTIVATED, a.res_path, now)?;
-            account_where(tx, "id = $1", a.id.into())?.ok_or(Refusal::NotFound("account.not_found"))
+            account_where(tx, a.key())?.ok_or(Refusal::NotFound("account.not_found"))
         },
     )
 }

@@ -78,15 +78,17 @@ pub fn sync_account_lock(
     }
     let fallback = a.clone();
     sql::transact(store.db(), |tx| {
-        let Some(a) = account_where(tx, "id = $1", a.id.into())? else {
+        let Some(a) = account_where(tx, a.key())? else {
             return Ok(fallback);
         };
         if a.register_lock.as_deref() == want {
             return Ok(a);
         }
-        tx.exec(
-            "UPDATE account SET register_lock = $1, updated_at = $2 WHERE id = $3",
-            &[want.into(), to_ms(now).into(), a.id.into()],
+        account_key::exec(
+            tx,
+            "UPDATE account SET register_lock = $1, updated_at = $2 WHERE {account}",
+            &[want.into(), to_ms(now).into()],
+            a.key(),
         )?;
         let actor = Actor::Cli("register".into());
         let (kind, why) = match want {
@@ -101,7 +103,7 @@ pub fn sync_account_lock(
             NewEvent::account(&a, kind, &actor).detail(serde_json::json!({ "reason": why })),
             now,
         )?;
-        Ok(account_where(tx, "id = $1", a.id.into())?.unwrap_or(a))
+        Ok(account_where(tx, a.key())?.unwrap_or(a))
     })
 }
 
@@ -123,8 +125,7 @@ pub fn set_lock(
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
     sql::transact(store.db(), |tx| {
-        let a = account_where(tx, "id = $1", a.id.into())?
-            .ok_or(Refusal::NotFound("account.not_found"))?;
+        let a = account_where(tx, a.key())?.ok_or(Refusal::NotFound("account.not_found"))?;
         let (actor, kind, detail) = match by {
             LockBy::Holder => {
                 if a.holder_lock == lock {
@@ -133,9 +134,11 @@ pub fn set_lock(
                         if lock { "on" } else { "off" }
                     )));
                 }
-                tx.exec(
-                    "UPDATE account SET holder_lock = $1, updated_at = $2 WHERE id = $3",
-                    &[lock.into(), to_ms(now).into(), a.id.into()],
+                account_key::exec(
+                    tx,
+                    "UPDATE account SET holder_lock = $1, updated_at = $2 WHERE {account}",
+                    &[lock.into(), to_ms(now).into()],
+                    a.key(),
                 )?;
                 (
                     Actor::Anonymous,
@@ -164,13 +167,14 @@ pub fn set_lock(
                         if lock { "on" } else { "off" }
                     )));
                 }
-                tx.exec(
-                    "UPDATE account SET officer_lock = $1, updated_at = $2 WHERE id = $3",
+                account_key::exec(
+                    tx,
+                    "UPDATE account SET officer_lock = $1, updated_at = $2 WHERE {account}",
                     &[
                         (if lock { Some(reason) } else { None }).into(),
                         to_ms(now).into(),
-                        a.id.into(),
                     ],
+                    a.key(),
                 )?;
                 if lock {
                     tx.exec(
@@ -197,7 +201,7 @@ pub fn set_lock(
             web_session::end_all_in(tx, a.id, now)?;
         }
         record(tx, NewEvent::account(&a, kind, &actor).detail(detail), now)?;
-        account_where(tx, "id = $1", a.id.into())?.ok_or(Refusal::NotFound("account.not_found"))
+        account_where(tx, a.key())?.ok_or(Refusal::NotFound("account.not_found"))
     })
 }
 

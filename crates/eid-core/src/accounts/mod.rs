@@ -49,6 +49,7 @@ pub use locks::*;
 pub use refusal::*;
 pub use signin::*;
 
+use crate::account_key::{self, Key};
 pub(crate) use crate::outbox::queue_sms;
 pub use crate::outbox::{sms_due, sms_list, sms_record, Sms, SmsResult};
 pub use crate::rollup::{bump, count, day_date, day_number, day_of, metric, vietnam};

@@ -21,6 +21,7 @@ use time::{Duration, OffsetDateTime};
 use super::account::account_of;
 use super::limits;
 use super::Refusal;
+use crate::account_key::{self, Key};
 use crate::secret::{random_token, token_hash, verify_password};
 use crate::sql::{self, Val};
 use crate::store::{from_ms, to_ms, Store, StoreError};
@@ -159,7 +160,7 @@ fn start_inner(store: &dyn Store, r: &Start<'_>, now: OffsetDateTime) -> Result<
         let _ = verify_password(r.passcode, None);
         return Err(Refusal::BadPasscode);
     };
-    let (_, passcode_hash) = super::account::secrets(store, account.id)?;
+    let (_, passcode_hash) = super::account::secrets(store, &account)?;
     if !verify_password(r.passcode, passcode_hash.as_deref()) {
         return Err(Refusal::BadPasscode);
     }
@@ -248,14 +249,15 @@ pub fn confirm(
             "UPDATE account_recovery SET state = 'waiting', unlock_at = $2, cancel_hash = $3 WHERE id = $1",
             &[id.into(), to_ms(unlock_at).into(), token_hash(&cancel).into()],
         )?;
-        let bound = tx
-            .row(
-                "SELECT phone FROM account WHERE id = $1",
-                &[account_id.into()],
-            )?
-            .and_then(|r| r.first().cloned())
-            .map(|v| v.text())
-            .transpose()?;
+        let bound = account_key::row(
+            tx,
+            "SELECT phone FROM account WHERE {account}",
+            &[],
+            Key::Id(account_id),
+        )?
+        .and_then(|r| r.first().cloned())
+        .map(|v| v.text())
+        .transpose()?;
         if let Some(bound) = bound {
             crate::outbox::queue_sms(
                 tx,
@@ -381,22 +383,24 @@ pub fn complete(store: &dyn Store, handle: &str, now: OffsetDateTime) -> Result<
             ));
         }
         let new_phone = g(4).text()?;
-        let old_phone = tx
-            .row(
-                "SELECT phone FROM account WHERE id = $1",
-                &[account_id.into()],
-            )?
-            .and_then(|r| r.first().cloned())
-            .map(|v| v.text())
-            .transpose()?;
-        tx.exec(
-            "UPDATE account SET phone = $1, device_hash = $2, updated_at = $3 WHERE id = $4",
+        let old = account_key::row(
+            tx,
+            "SELECT phone, res_path FROM account WHERE {account}",
+            &[],
+            Key::Id(account_id),
+        )?;
+        let at = |i: usize| old.as_ref().and_then(|r| r.get(i).cloned());
+        let old_phone = at(0).map(|v| v.text()).transpose()?;
+        let res_path = at(1).map(|v| v.int()).transpose()?;
+        account_key::exec(
+            tx,
+            "UPDATE account SET phone = $1, device_hash = $2, updated_at = $3 WHERE {account}",
             &[
                 new_phone.as_str().into(),
                 g(5).opt_blob()?.into(),
                 to_ms(now).into(),
-                account_id.into(),
             ],
+            Key::hinted(account_id, res_path),
         )?;
         tx.exec(
             "UPDATE citizen_session SET revoked = 1 WHERE account_id = $1",

@@ -37,7 +37,7 @@ pub fn signin_lookup(
     if !a.is_active() {
         return Ok(None);
     }
-    let (pw, _) = secrets(store, a.id)?;
+    let (pw, _) = secrets(store, &a)?;
     Ok(Some((a, pw)))
 }
 
@@ -57,26 +57,31 @@ pub fn secret_failed(
     sql::transact(store.db(), |tx| {
         // Counted in the database (failures sent at once all count), and never while a
         // lock-out is in force: a failure that was already in flight leaves it as it is.
-        tx.exec(
-            "UPDATE account SET failures = failures + 1, updated_at = $1 WHERE id = $2 \
+        account_key::exec(
+            tx,
+            "UPDATE account SET failures = failures + 1, updated_at = $1 WHERE {account} \
              AND (locked_out_until IS NULL OR locked_out_until <= $1)",
-            &[to_ms(now).into(), a.id.into()],
+            &[to_ms(now).into()],
+            a.key(),
         )?;
-        let row = tx
-            .row(
-                "SELECT failures, locked_out_until FROM account WHERE id = $1",
-                &[a.id.into()],
-            )?
-            .unwrap_or_default();
+        let row = account_key::row(
+            tx,
+            "SELECT failures, locked_out_until FROM account WHERE {account}",
+            &[],
+            a.key(),
+        )?
+        .unwrap_or_default();
         let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
         let failures = g(0).opt_int()?.unwrap_or(0);
         let in_force = g(1).opt_int()?.map(from_ms).filter(|&u| u > now);
         let lock =
             (in_force.is_none() && failures >= i64::from(s.max_failures)).then(|| now + s.lockout);
         if let Some(until) = lock {
-            tx.exec(
-                "UPDATE account SET failures = 0, locked_out_until = $1 WHERE id = $2",
-                &[to_ms(until).into(), a.id.into()],
+            account_key::exec(
+                tx,
+                "UPDATE account SET failures = 0, locked_out_until = $1 WHERE {account}",
+                &[to_ms(until).into()],
+                a.key(),
             )?;
         }
         let actor = Actor::Anonymous;
@@ -121,9 +126,11 @@ pub(super) fn new_session(
 
 /// A right secret clears the account's failure count and lock-out.
 pub(super) fn clear_failures(tx: &mut dyn Tx, a: &Account) -> Result<(), StoreError> {
-    tx.exec(
-        "UPDATE account SET failures = 0, locked_out_until = NULL WHERE id = $1",
-        &[a.id.into()],
+    account_key::exec(
+        tx,
+        "UPDATE account SET failures = 0, locked_out_until = NULL WHERE {account}",
+        &[],
+        a.key(),
     )?;
     Ok(())
 }
@@ -227,9 +234,11 @@ pub(super) fn signin_for(
             .is_some_and(|d| constant_time_eq(d, device_hash));
         if bound || a.device_hash.is_none() {
             if a.device_hash.is_none() {
-                tx.exec(
-                    "UPDATE account SET device_hash = $1 WHERE id = $2",
-                    &[device_hash.to_vec().into(), a.id.into()],
+                account_key::exec(
+                    tx,
+                    "UPDATE account SET device_hash = $1 WHERE {account}",
+                    &[device_hash.to_vec().into()],
+                    a.key(),
                 )?;
             }
             let out = front.open(tx, s, &a, device_hash, &["pwd"], now)?;
@@ -310,7 +319,7 @@ pub(super) fn confirm_device_for(
             Ok(found)
         },
         |tx, c| {
-            let Some(a) = account_where(tx, "id = $1", c.account_id.unwrap_or(-1).into())? else {
+            let Some(a) = account_where(tx, Key::Id(c.account_id.unwrap_or(-1)))? else {
                 return Err(Refusal::BadCode);
             };
             if !a.locks().is_empty() {
@@ -320,9 +329,11 @@ pub(super) fn confirm_device_for(
             if sent_for != front {
                 return Err(Refusal::BadCode);
             }
-            tx.exec(
-                "UPDATE account SET device_hash = $1, updated_at = $2 WHERE id = $3",
-                &[device.clone().into(), to_ms(now).into(), a.id.into()],
+            account_key::exec(
+                tx,
+                "UPDATE account SET device_hash = $1, updated_at = $2 WHERE {account}",
+                &[device.clone().into(), to_ms(now).into()],
+                a.key(),
             )?;
             tx.exec(
                 "UPDATE citizen_session SET revoked = 1 WHERE account_id = $1",
@@ -355,19 +366,18 @@ pub fn session_account(
     now: OffsetDateTime,
 ) -> Result<Option<Account>, StoreError> {
     sql::read(store.db(), |tx| {
+        // The session, and on PostgreSQL its account's partition from `account_key`; then the
+        // account from that one partition (see `crate::account_key`).
         let sql = format!(
-            "SELECT {} FROM account a JOIN citizen_session s ON s.account_id = a.id \
+            "SELECT s.account_id, {} FROM citizen_session s \
              WHERE s.token_hash = $1 AND s.revoked = 0 AND s.expires_at > $2",
-            ACCOUNT_COLS
-                .split(", ")
-                .map(|c| format!("a.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            account_key::partition_hint(tx.engine(), "s.account_id")
         );
-        tx.row(&sql, &[token_hash(token).into(), to_ms(now).into()])?
-            .as_ref()
-            .map(account_from)
-            .transpose()
+        let Some(row) = tx.row(&sql, &[token_hash(token).into(), to_ms(now).into()])? else {
+            return Ok(None);
+        };
+        let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
+        account_where(tx, Key::hinted(g(0).int()?, g(1).opt_int()?))
     })
 }
 
@@ -495,7 +505,7 @@ pub(super) fn check_credentials_keyed(
         Some(id) => match signin_lookup(store, id)? {
             Some((a, pw)) => {
                 let pc = if c.passcode.is_some() {
-                    secrets(store, a.id)?.1
+                    secrets(store, &a)?.1
                 } else {
                     None
                 };
@@ -626,7 +636,7 @@ pub fn check_passcode(
     if !r.granted {
         return Err(Refusal::LockedOut(r.until));
     }
-    let (_, stored) = secrets(store, a.id)?;
+    let (_, stored) = secrets(store, a)?;
     if verify_password(passcode, stored.as_deref()) {
         limits::clear_now(store, &key)?;
         secret_ok(store, a)?;

@@ -170,19 +170,25 @@ pub fn find(
     now: OffsetDateTime,
 ) -> Result<Option<WebSession>, StoreError> {
     let found = sql::read(store.db(), |tx| {
+        // The session, and on PostgreSQL its account's partition beside it (`account_key`);
+        // then the account from that partition, in the same read.
         let sql = format!(
-            "SELECT {COLS} FROM citizen_web_session WHERE token_hash = $1 AND ended_at IS NULL \
-             AND expires_at > $2 AND idle_until > $2"
+            "SELECT {COLS}, {} FROM citizen_web_session WHERE token_hash = $1 AND ended_at IS NULL \
+             AND expires_at > $2 AND idle_until > $2",
+            account_key::partition_hint(tx.engine(), "account_id")
         );
-        tx.row(&sql, &[token_hash(token).into(), to_ms(now).into()])?
-            .as_ref()
-            .map(row_from)
-            .transpose()
+        let Some(r) = tx.row(&sql, &[token_hash(token).into(), to_ms(now).into()])? else {
+            return Ok(None);
+        };
+        let row = row_from(&r)?;
+        let hint = r.get(9).cloned().unwrap_or(Val::Null).opt_int()?;
+        let account = account_where(tx, Key::hinted(row.account_id, hint))?;
+        Ok::<_, StoreError>(Some((row, account)))
     })?;
-    let Some(row) = found else {
+    let Some((row, account)) = found else {
         return Ok(None);
     };
-    let usable = match account_by_id(store, row.account_id)? {
+    let usable = match account {
         Some(a) => {
             let a = sync_account_lock(store, a, now)?;
             a.is_active() && a.locks().is_empty()

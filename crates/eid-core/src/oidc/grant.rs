@@ -16,6 +16,7 @@ use super::clients::Client;
 use super::keys::Kek;
 use super::request::{AuthRequest, AuthorizeError};
 use super::{acr_of, claims, jose, ms, OAuthError, Session};
+use crate::account_key::{self, Key};
 use crate::sql::{self, Tx, Val};
 use crate::{secret, Error, Store, StoreError};
 
@@ -55,9 +56,11 @@ pub struct CodeDetails {
 /// The account's level (0 when there is no active account).
 pub fn account_level(store: &dyn Store, personal_id: &str) -> Result<u8, Error> {
     let row = sql::read(store.db(), |tx| {
-        tx.row(
-            "SELECT level FROM account WHERE personal_id = $1 AND state = 'active'",
-            &[personal_id.into()],
+        account_key::row(
+            tx,
+            "SELECT level FROM account WHERE {account} AND state = 'active'",
+            &[],
+            Key::Person(personal_id),
         )
     })?;
     Ok(match row {

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::clients::{self, Client};
 use super::grant::revoke_grant;
 use super::{claims, from_ms, ms, OAuthError};
+use crate::account_key::{self, Key};
 use crate::sql::{self, Val};
 use crate::{Error, Store, StoreError};
 use eid_domain::PersonalId;
@@ -29,13 +30,14 @@ pub fn userinfo(
         )?;
         let Some(g) = grant else { return Ok(None) };
         let pid = g.first().cloned().unwrap_or(Val::Null).text()?;
-        let phone = tx
-            .row(
-                "SELECT phone FROM account WHERE personal_id = $1",
-                &[pid.clone().into()],
-            )?
-            .map(|r| r.first().cloned().unwrap_or(Val::Null).text())
-            .transpose()?;
+        let phone = account_key::row(
+            tx,
+            "SELECT phone FROM account WHERE {account}",
+            &[],
+            Key::Person(&pid),
+        )?
+        .map(|r| r.first().cloned().unwrap_or(Val::Null).text())
+        .transpose()?;
         let key = claims::pairwise_key(tx)?;
         Ok::<_, StoreError>(Some((
             pid,

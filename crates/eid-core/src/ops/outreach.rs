@@ -4,9 +4,10 @@ use eid_domain::{redact, AccountLevel, AccountState, ApplicationState, PersonalI
 use time::{Date, OffsetDateTime};
 
 use super::{corrupt, OpsError, ELIGIBLE_AGE};
+use crate::account_key::{self, Key};
 use crate::accounts::{day_date, day_number, day_of};
 use crate::sql::{self, Val};
-use crate::store::{to_ms, unit_path, Actor, Store};
+use crate::store::{to_ms, unit_path, Actor, Store, StoreError};
 
 /// Outcomes of a contact.
 pub const OUTCOMES: [&str; 7] = [
@@ -70,16 +71,41 @@ pub fn outreach(
         .map(|a| eid_domain::birthday_cutoff(today, a + 1))
         .unwrap_or_default();
     let rows = sql::read(store.db(), |tx| {
-        tx.query(
+        // The commune's accounts from its province's partition (PostgreSQL); the few whose
+        // holder moved here after registering are read one by one from theirs.
+        let accounts = account_key::of_province(tx.engine(), path, 4);
+        let sql = format!(
             "SELECT p.personal_id, p.surname, p.middle_name, p.given_name, p.birth_date, p.residence_address, p.phone, p.phone_type, \
              a.level, a.state, (SELECT ap.state FROM application ap WHERE ap.personal_id = p.personal_id ORDER BY ap.id DESC LIMIT 1), \
-             o.assignee, o.due_day, (SELECT c.outcome FROM outreach_contact c WHERE c.personal_id = p.personal_id ORDER BY c.seq DESC LIMIT 1) \
-             FROM person p LEFT JOIN account a ON a.personal_id = p.personal_id \
+             o.assignee, o.due_day, (SELECT c.outcome FROM outreach_contact c WHERE c.personal_id = p.personal_id ORDER BY c.seq DESC LIMIT 1), \
+             {} \
+             FROM person p {} \
              LEFT JOIN outreach_assignment o ON o.personal_id = p.personal_id \
              WHERE p.res_path = $1 AND p.life_status = 'alive' AND p.birth_date <= $2 AND p.birth_date > $3 \
              ORDER BY p.residence_address, p.personal_id",
-            &[path.into(), cutoff.into(), oldest.into()],
-        )
+            accounts.elsewhere, accounts.join
+        );
+        let mut args: Vec<Val> = vec![path.into(), cutoff.into(), oldest.into()];
+        args.extend(accounts.args);
+        let mut rows = tx.query(&sql, &args)?;
+        for r in &mut rows {
+            if r.get(14).is_none_or(|v| *v == Val::Null) {
+                continue;
+            }
+            let pid = r.first().cloned().unwrap_or(Val::Null).text()?;
+            let found = account_key::row(
+                tx,
+                "SELECT level, state FROM account WHERE {account}",
+                &[],
+                Key::Person(&pid),
+            )?;
+            if let (Some(found), Some(slots)) = (found, r.get_mut(8..10)) {
+                for (slot, v) in slots.iter_mut().zip(found) {
+                    *slot = v;
+                }
+            }
+        }
+        Ok::<_, StoreError>(rows)
     })?;
     let mut out = Vec::new();
     let address = f.address.as_ref().map(|a| a.to_lowercase());

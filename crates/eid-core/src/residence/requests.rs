@@ -7,6 +7,7 @@ use time::{Date, OffsetDateTime};
 use super::attach::Checked;
 use super::calendar;
 use super::rules::{self, Procedure};
+use crate::account_key::{self, Key};
 use crate::clock::vietnam;
 use crate::error::Error;
 use crate::outbox::queue_sms;
@@ -345,14 +346,15 @@ pub(super) fn notify(
     what: &str,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let phone = tx
-        .row(
-            "SELECT phone FROM account WHERE personal_id = $1",
-            &[personal_id.into()],
-        )?
-        .and_then(|r| r.first().cloned())
-        .map(|v| v.text())
-        .transpose()?;
+    let phone = account_key::row(
+        tx,
+        "SELECT phone FROM account WHERE {account}",
+        &[],
+        Key::Person(personal_id),
+    )?
+    .and_then(|r| r.first().cloned())
+    .map(|v| v.text())
+    .transpose()?;
     if let Some(phone) = phone {
         let body = format!("eID: Ho so cu tru so {id}: {what}. Xem chi tiet tai muc Cu tru.");
         queue_sms(tx, &phone, &body, "residence", now)?;

@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use crate::account_key::{self, Key};
 use crate::sql::{self, SqlRow, Val};
 use crate::store::{from_ms, to_ms, Role};
 use crate::{Acting, Error, Store, StoreError};
@@ -176,15 +177,26 @@ pub fn answer(
                     "no open report has this id",
                 ));
             }
-            let phone = tx
+            let reporter = tx
                 .row(
-                    "SELECT a.phone FROM account a JOIN data_use_report r ON r.personal_id = a.personal_id \
-                     WHERE r.id = $1",
+                    "SELECT personal_id FROM data_use_report WHERE id = $1",
                     &[id.into()],
                 )?
                 .and_then(|r| r.first().cloned())
                 .map(|v| v.text())
                 .transpose()?;
+            let phone = match reporter {
+                Some(pid) => account_key::row(
+                    tx,
+                    "SELECT phone FROM account WHERE {account}",
+                    &[],
+                    Key::Person(&pid),
+                )?
+                .and_then(|r| r.first().cloned())
+                .map(|v| v.text())
+                .transpose()?,
+                None => None,
+            };
             if let Some(phone) = phone {
                 crate::outbox::queue_sms(
                     tx,

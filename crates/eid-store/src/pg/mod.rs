@@ -148,6 +148,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         33,
         include_str!("../../migrations/postgres/0033_partition_account_event.sql"),
     ),
+    (
+        34,
+        include_str!("../../migrations/postgres/0034_partition_account.sql"),
+    ),
 ];
 
 /// The migration that partitions the audit trail by month (see its file).
@@ -467,6 +471,9 @@ fn stored_person(row: &Row) -> Result<StoredPerson, StoreError> {
     })
 }
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod partition_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod replica_tests;
