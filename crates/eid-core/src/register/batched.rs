@@ -104,21 +104,6 @@ impl<'s> Sink<'s> {
         }
     }
 
-    /// Whether this sink keeps a person as its stored fields alone (the stage does): a caller
-    /// can then work them out on another thread and hand them to [`Sink::put_fields`].
-    pub(super) fn takes_fields(&self) -> bool {
-        matches!(self, Sink::Staged(_))
-    }
-
-    /// [`Sink::put`] of a person given as its stored fields ([`csvfmt::fields`] of a checked
-    /// person).
-    pub(super) fn put_fields(&mut self, fields: [String; 18]) -> Result<(), StoreError> {
-        match self {
-            Sink::Staged(s) => s.put_fields(fields),
-            Sink::Whole(_) | Sink::Batched(_) => self.put(&person_from_fields(&fields)?),
-        }
-    }
-
     /// Writes what is left and returns the counts of the whole import.
     pub(super) fn finish(self) -> Result<BatchCounts, StoreError> {
         match self {
@@ -514,7 +499,7 @@ fn merge_sorted(store: &dyn Store, run: i64, head: RunHead) -> Result<BatchCount
 /// Rows handed from [`read_sorted`] to the writing thread at a time, and batches in flight
 /// (a transaction ends, after [`HOLD`], between two batches).
 const PIPE_ROWS: usize = 256;
-const PIPE_BATCHES: usize = 8;
+const PIPE_BATCHES: usize = 32;
 
 type Prepared = Result<Vec<PreparedPerson>, StoreError>;
 

@@ -155,22 +155,19 @@ pub fn import_persons<R: Read + Send>(
     // Parsing and checking rows runs on a second thread while this one writes: the two halves
     // of an import cost about the same, and a machine has more than one core.
     std::thread::scope(|scope| -> Result<(), ImportError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(16);
+        // Room for more than the rows the stage sorts at a time: while this thread sorts and
+        // stages them, the parser goes on instead of waiting for it (with room for 16 batches
+        // the two threads took turns, each half idle).
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(IN_FLIGHT);
         let today = opts.today;
-        let as_fields = sink.as_ref().is_some_and(Sink::takes_fields);
-        let parser = scope.spawn(move || parse_rows(reader, record, today, as_fields, &tx));
+        let parser = scope.spawn(move || parse_rows(reader, record, today, &tx));
         for batch in rx {
             for item in batch.items {
                 summary.rows += 1;
                 match item {
-                    Parsed::Person(_) | Parsed::Fields(_) => {
+                    Parsed::Person(person) => {
                         if let Some(s) = sink.as_mut() {
-                            let put = match item {
-                                Parsed::Person(person) => s.put(&person),
-                                Parsed::Fields(fields) => s.put_fields(fields),
-                                Parsed::Rejected(_) => Ok(()),
-                            };
-                            if let Err(e) = put {
+                            if let Err(e) = s.put(&person) {
                                 if let Some(s) = sink.take() {
                                     let _ = s.abandon();
                                 }
@@ -212,21 +209,20 @@ struct Batch {
 #[allow(clippy::large_enum_variant)]
 enum Parsed {
     Person(Person),
-    /// A good row as its stored fields, for a sink that takes them ([`Sink::takes_fields`]).
-    Fields([String; 18]),
     Rejected(Rejected),
 }
 
 const BATCH_ROWS: usize = 1024;
+/// Batches the parser may be ahead of the writer: 128 Ki rows, above the stage's sort of 100,000
+/// (about 80 MB of rows at most).
+const IN_FLIGHT: usize = 128;
 
 /// The parser thread: reads data rows, parses and checks each, rejects repeated IDs, and sends
-/// batches (good rows as their stored fields when `as_fields`: the writing thread then has
-/// nothing left to work out). Stops early when the receiver is gone (the writer failed).
+/// batches. Stops early when the receiver is gone (the writer failed).
 fn parse_rows<R: Read>(
     mut reader: csv::Reader<R>,
     mut record: csv::ByteRecord,
     today: Date,
-    as_fields: bool,
     tx: &std::sync::mpsc::SyncSender<Batch>,
 ) {
     let mut seen: HashMap<PersonalId, u64> = HashMap::new();
@@ -257,7 +253,6 @@ fn parse_rows<R: Read>(
                 None => Ok(p),
             });
         items.push(match parsed {
-            Ok(person) if as_fields => Parsed::Fields(csvfmt::fields(&person)),
             Ok(person) => Parsed::Person(person),
             Err(e) => Parsed::Rejected(Rejected {
                 line,
