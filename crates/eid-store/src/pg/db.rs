@@ -121,7 +121,7 @@ impl<'a, 'c> PgTx<'a, 'c> {
 
     fn note(&mut self, e: postgres::Error) -> StoreError {
         let e = db(e);
-        if matches!(e, StoreError::Unavailable(_)) {
+        if super::pool::is_lost(&e) {
             self.lost = true;
         }
         e

@@ -267,14 +267,25 @@ pub(crate) fn province_range(province: i16) -> (i64, i64) {
 /// A database error as a [`StoreError`], without the server's `DETAIL` (it may quote values).
 /// Integrity errors become [`StoreError::Violated`], as SQLite's do; an error that says the
 /// server is gone or is no longer the primary becomes [`StoreError::Unavailable`] (see
-/// [`server_lost`]), wherever it surfaces, so the HTTP layer answers `503` for it.
+/// [`server_lost`]), wherever it surfaces, so the HTTP layer answers `503` for it. So does a
+/// transaction the server rolled back because another got in its way (class `40`: a deadlock,
+/// or a row moved to another partition by a concurrent update — an account's move between
+/// provinces): worth sending again, but its connection and the server are fine, so its message
+/// starts with [`ROLLED_BACK`], which [`pool::is_lost`] reads.
 pub(crate) fn db(e: postgres::Error) -> StoreError {
     let lost = server_lost(&e);
+    let rolled_back = e.code().is_some_and(|c| c.code().starts_with("40"));
     match db_kind(e) {
         StoreError::Db(msg) if lost => StoreError::Unavailable(msg),
+        StoreError::Db(msg) if rolled_back => {
+            StoreError::Unavailable(format!("{ROLLED_BACK}{msg}"))
+        }
         e => e,
     }
 }
+
+/// How the message of a [`StoreError::Unavailable`] for a rolled-back transaction begins.
+pub(crate) const ROLLED_BACK: &str = "rolled back by a concurrent transaction: ";
 
 /// Whether an error says the connection's server is gone or is no longer the primary: the
 /// connection is closed (a crash, kill -9), the server is shutting down (`57P01`–`57P03`), a

@@ -826,3 +826,69 @@ fn migration_34_partitions_accounts_by_province() {
         .collect();
     assert_eq!(elsewhere, [ids[2].clone()]);
 }
+
+/// A write to an account that another transaction moves to another province meanwhile is
+/// rolled back by PostgreSQL (`40001`: the row went to another partition): the store says it is
+/// worth sending again (`503` over HTTP), not a database failure (`500`), and sent again it
+/// lands in the account's new partition.
+#[test]
+fn a_write_that_meets_a_concurrent_move_is_worth_sending_again() {
+    use crate::account_key::{self, Key};
+    use crate::sql;
+    let Some(t) = fresh_at("account_race", 34) else {
+        return;
+    };
+    let (thanh_hoa, hanoi) = ("14755", "00001");
+    let path = |u: &str| unit_path(&unit(u)).unwrap();
+    let mut c = t.raw();
+    let id: i64 = c
+        .query_one(
+            &format!("{ACCOUNT_INSERT} RETURNING id"),
+            &[&"038090012345", &thanh_hoa, &path(thanh_hoa)],
+        )
+        .unwrap()
+        .get(0);
+    let set_phone = |s: &PgStore, phone: &str| {
+        sql::transact(s, |tx| {
+            account_key::exec(
+                tx,
+                "UPDATE account SET phone = $1 WHERE {account}",
+                &[phone.into()],
+                Key::At {
+                    id,
+                    res_path: path(thanh_hoa),
+                },
+            )
+        })
+    };
+
+    // Another transaction moves the account to Hà Nội and holds its lock...
+    let mut mover = t.raw();
+    let mut tx = mover.transaction().unwrap();
+    tx.execute(
+        "UPDATE account SET commune = $1, res_path = $2 WHERE id = $3",
+        &[&hanoi, &path(hanoi), &id],
+    )
+    .unwrap();
+    // ...while the store's write waits for it in the Thanh Hóa partition.
+    let blocked = std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| set_phone(&t.store, "+84911111111"));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        tx.commit().unwrap();
+        waiting.join().unwrap()
+    });
+
+    match blocked {
+        Err(StoreError::Unavailable(m)) => assert!(m.starts_with(ROLLED_BACK), "{m}"),
+        other => panic!("expected a rolled-back write, got {other:?}"),
+    }
+    // Sent again, it finds the account where it went (the key read again) and writes.
+    assert_eq!(set_phone(&t.store, "+84922222222").unwrap(), 1);
+    let (phone, commune): (String, String) = {
+        let r = c
+            .query_one("SELECT phone, commune FROM account WHERE id = $1", &[&id])
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((phone.as_str(), commune.as_str()), ("+84922222222", hanoi));
+}

@@ -196,9 +196,10 @@ impl Pool {
 }
 
 /// Whether an error says the connection's server is gone or is no longer the primary (sorted
-/// where the engine met it: [`super::db`]).
+/// where the engine met it: [`super::db`]); a transaction rolled back for a concurrent one is
+/// not.
 pub(super) fn is_lost(e: &StoreError) -> bool {
-    matches!(e, StoreError::Unavailable(_))
+    matches!(e, StoreError::Unavailable(m) if !m.starts_with(super::ROLLED_BACK))
 }
 
 /// A connection lent by the pool; goes back when dropped.
