@@ -389,33 +389,27 @@ fn expand_changes(text: &str) -> Result<serde_json::Value, StoreError> {
     }
 }
 
-/// A register row, with the placeholders `?1`..`?24`.
-const INSERT_PERSON: &str = "INSERT INTO person (personal_id, surname, middle_name, given_name, name_folded, \
-     birth_date, birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, \
-     temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, \
-     card_revoked, digest, version, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
-     ?21, ?22, ?23, ?24)";
+/// The insert of a register row, with the placeholders `?1`..`?24` (a macro, for `concat!`).
+macro_rules! insert_person {
+    () => {
+        "INSERT INTO person (personal_id, surname, middle_name, given_name, name_folded, \
+         birth_date, birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, \
+         temp_unit, temp_address, household_id, phone, phone_type, life_status, life_status_date, \
+         card_issued, card_revoked, digest, version, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+         ?19, ?20, ?21, ?22, ?23, ?24)"
+    };
+}
+
+/// A register row.
+const INSERT_PERSON: &str = insert_person!();
 
 /// [`INSERT_PERSON`], or nothing when a row of the same ID exists.
-const INSERT_NEW_PERSON: &str = concat!(
-    "INSERT INTO person (personal_id, surname, middle_name, given_name, name_folded, \
-     birth_date, birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, \
-     temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, \
-     card_revoked, digest, version, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
-     ?21, ?22, ?23, ?24)",
-    " ON CONFLICT (personal_id) DO NOTHING"
-);
+const INSERT_NEW_PERSON: &str = concat!(insert_person!(), " ON CONFLICT (personal_id) DO NOTHING");
 
 /// [`INSERT_PERSON`], or the new values over the row of the same ID.
 const UPSERT_PERSON: &str = concat!(
-    "INSERT INTO person (personal_id, surname, middle_name, given_name, name_folded, \
-     birth_date, birth_year, sex, hometown_unit, residence_unit, res_path, residence_address, temp_unit, \
-     temp_address, household_id, phone, phone_type, life_status, life_status_date, card_issued, \
-     card_revoked, digest, version, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
-     ?21, ?22, ?23, ?24)",
+    insert_person!(),
     " ON CONFLICT (personal_id) DO UPDATE SET surname = excluded.surname, \
      middle_name = excluded.middle_name, given_name = excluded.given_name, \
      name_folded = excluded.name_folded, birth_date = excluded.birth_date, \
