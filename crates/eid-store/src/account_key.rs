@@ -19,7 +19,7 @@
 //! `… WHERE id = $2 AND res_path >= $3 AND res_path < $4` on PostgreSQL).
 
 use crate::sql::{SqlRow, Tx, Val};
-use crate::store::{Rule, StoreError};
+use crate::store::{province_range, Rule, StoreError, PROVINCE_SPAN};
 
 /// Where a statement's condition on the account goes.
 pub const ACCOUNT: &str = "{account}";
@@ -61,7 +61,7 @@ impl Key<'_> {
 pub fn partition_hint(engine: &str, id_col: &str) -> String {
     if engine == "postgres" {
         format!(
-            "(SELECT CAST(province AS bigint) * {PROVINCE} FROM account_key WHERE id = {id_col})"
+            "(SELECT CAST(province AS bigint) * {PROVINCE_SPAN} FROM account_key WHERE id = {id_col})"
         )
     } else {
         "NULL".to_owned()
@@ -95,7 +95,8 @@ pub fn of_province(engine: &str, res_path: i64, first: usize) -> ProvinceJoin {
         };
     }
     let n = first;
-    let province = res_path / PROVINCE;
+    let province = res_path / PROVINCE_SPAN;
+    let (lo, hi) = province_range(province);
     ProvinceJoin {
         join: format!(
             "LEFT JOIN account a ON a.personal_id = p.personal_id \
@@ -105,16 +106,9 @@ pub fn of_province(engine: &str, res_path: i64, first: usize) -> ProvinceJoin {
             n + 2
         ),
         elsewhere: "k.id".to_owned(),
-        args: vec![
-            (province * PROVINCE).into(),
-            ((province + 1) * PROVINCE).into(),
-            province.into(),
-        ],
+        args: vec![lo.into(), hi.into(), province.into()],
     }
 }
-
-/// The width of a province's `res_path` range (`res_path / PROVINCE` is the province).
-const PROVINCE: i64 = 100_000_000;
 
 /// Attempts of a statement on an account that keeps moving province (see the module's doc).
 const ATTEMPTS: usize = 4;
@@ -129,7 +123,7 @@ fn partition(tx: &mut dyn Tx, key: Key<'_>) -> Result<Option<(i64, i64)>, StoreE
         return Ok(None);
     };
     let province = row.first().cloned().unwrap_or(Val::Null).int()?;
-    Ok(Some((province * PROVINCE, (province + 1) * PROVINCE)))
+    Ok(Some(province_range(province)))
 }
 
 /// Runs `sql` on the account `key` (see the module's doc) with `run`; `found` says whether it
@@ -159,10 +153,7 @@ fn on_account<T>(
         ),
     );
     let mut range = match key {
-        Key::At { res_path, .. } => {
-            let p = res_path / PROVINCE;
-            Some((p * PROVINCE, (p + 1) * PROVINCE))
-        }
+        Key::At { res_path, .. } => Some(province_range(res_path / PROVINCE_SPAN)),
         Key::Id(_) | Key::Person(_) => partition(tx, key)?,
     };
     let mut out = nothing();
@@ -211,6 +202,14 @@ pub fn row(
     key: Key<'_>,
 ) -> Result<Option<SqlRow>, StoreError> {
     Ok(query(tx, sql, args, key)?.into_iter().next())
+}
+
+/// The phone bound to the account `key` (E.164), `None` when there is no such account.
+pub fn phone(tx: &mut dyn Tx, key: Key<'_>) -> Result<Option<String>, StoreError> {
+    row(tx, "SELECT phone FROM account WHERE {account}", &[], key)?
+        .and_then(|r| r.into_iter().next())
+        .map(|v| v.text())
+        .transpose()
 }
 
 /// Runs a statement that changes the account `key` (see [`query`]); returns the rows changed.

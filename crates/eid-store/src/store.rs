@@ -607,6 +607,16 @@ fn split_schema(url: &str) -> Result<(String, Option<String>), StoreError> {
     Ok((url, schema))
 }
 
+/// The width of one province's range of [`unit_path`] keys: `unit_path / PROVINCE_SPAN` is the
+/// province's number.
+pub const PROVINCE_SPAN: i64 = 100_000_000;
+
+/// The half-open range of [`unit_path`] keys of province number `province` (the range of its
+/// partition of a table partitioned by `res_path` on PostgreSQL).
+pub fn province_range(province: i64) -> (i64, i64) {
+    (province * PROVINCE_SPAN, (province + 1) * PROVINCE_SPAN)
+}
+
 /// The hierarchical key of a commune of the 2024 tree, `PPDDDCCCCC`: a unit's subtree is one
 /// range of keys, so scoping a query to any unit is a range scan on one index.
 pub fn unit_path(commune: &UnitCode) -> Option<i64> {
@@ -624,7 +634,7 @@ pub fn unit_path(commune: &UnitCode) -> Option<i64> {
             _ => {}
         }
     }
-    Some(province * 100_000_000 + district * 100_000 + i64::from(commune.number()))
+    Some(province * PROVINCE_SPAN + district * 100_000 + i64::from(commune.number()))
 }
 
 /// The half-open range of [`unit_path`] keys inside a unit's subtree (2024 tree).
@@ -635,7 +645,7 @@ pub fn path_range(unit: &UnitCode) -> Option<(i64, i64)> {
         Level::Nation => Some((0, i64::MAX)),
         Level::Province => {
             let p = i64::from(unit.number());
-            Some((p * 100_000_000, (p + 1) * 100_000_000))
+            Some(province_range(p))
         }
         Level::District => {
             let p = units
@@ -644,7 +654,7 @@ pub fn path_range(unit: &UnitCode) -> Option<(i64, i64)> {
                 .find(|a| a.level == Level::Province)
                 .map(|a| i64::from(a.code.number()))?;
             let d = i64::from(unit.number());
-            let lo = p * 100_000_000 + d * 100_000;
+            let lo = p * PROVINCE_SPAN + d * 100_000;
             Some((lo, lo + 100_000))
         }
         Level::Commune => {

@@ -249,15 +249,7 @@ pub fn confirm(
             "UPDATE account_recovery SET state = 'waiting', unlock_at = $2, cancel_hash = $3 WHERE id = $1",
             &[id.into(), to_ms(unlock_at).into(), token_hash(&cancel).into()],
         )?;
-        let bound = account_key::row(
-            tx,
-            "SELECT phone FROM account WHERE {account}",
-            &[],
-            Key::Id(account_id),
-        )?
-        .and_then(|r| r.first().cloned())
-        .map(|v| v.text())
-        .transpose()?;
+        let bound = account_key::phone(tx, Key::Id(account_id))?;
         if let Some(bound) = bound {
             crate::outbox::queue_sms(
                 tx,

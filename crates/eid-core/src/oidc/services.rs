@@ -30,14 +30,7 @@ pub fn userinfo(
         )?;
         let Some(g) = grant else { return Ok(None) };
         let pid = g.first().cloned().unwrap_or(Val::Null).text()?;
-        let phone = account_key::row(
-            tx,
-            "SELECT phone FROM account WHERE {account}",
-            &[],
-            Key::Person(&pid),
-        )?
-        .map(|r| r.first().cloned().unwrap_or(Val::Null).text())
-        .transpose()?;
+        let phone = account_key::phone(tx, Key::Person(&pid))?;
         let key = claims::pairwise_key(tx)?;
         Ok::<_, StoreError>(Some((
             pid,

@@ -346,15 +346,7 @@ pub(super) fn notify(
     what: &str,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let phone = account_key::row(
-        tx,
-        "SELECT phone FROM account WHERE {account}",
-        &[],
-        Key::Person(personal_id),
-    )?
-    .and_then(|r| r.first().cloned())
-    .map(|v| v.text())
-    .transpose()?;
+    let phone = account_key::phone(tx, Key::Person(personal_id))?;
     if let Some(phone) = phone {
         let body = format!("eID: Ho so cu tru so {id}: {what}. Xem chi tiet tai muc Cu tru.");
         queue_sms(tx, &phone, &body, "residence", now)?;

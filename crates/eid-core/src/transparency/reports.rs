@@ -186,15 +186,7 @@ pub fn answer(
                 .map(|v| v.text())
                 .transpose()?;
             let phone = match reporter {
-                Some(pid) => account_key::row(
-                    tx,
-                    "SELECT phone FROM account WHERE {account}",
-                    &[],
-                    Key::Person(&pid),
-                )?
-                .and_then(|r| r.first().cloned())
-                .map(|v| v.text())
-                .transpose()?,
+                Some(pid) => account_key::phone(tx, Key::Person(&pid))?,
                 None => None,
             };
             if let Some(phone) = phone {

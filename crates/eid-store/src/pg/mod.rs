@@ -260,8 +260,7 @@ pub(crate) fn in_partition_of<C: postgres::GenericClient, T>(
 
 /// The half-open range of `res_path` of a province's partition (see [`by_id`]).
 pub(crate) fn province_range(province: i16) -> (i64, i64) {
-    let p = i64::from(province);
-    (p * 100_000_000, (p + 1) * 100_000_000)
+    crate::store::province_range(i64::from(province))
 }
 
 /// A database error as a [`StoreError`], without the server's `DETAIL` (it may quote values).
