@@ -66,6 +66,10 @@ def main():
     ap.add_argument("--probe", default=None,
                     help="signin: a shell command run just before and just after the measured "
                          "sign-ins; its outputs are printed as 'before X' and 'after Y'")
+    ap.add_argument("--metrics", default=None,
+                    help="signin: eid's /metrics URL; its request-latency histogram is read just "
+                         "before and just after the measured sign-ins, and the time eid itself "
+                         "took over their requests is printed as 'server_seconds S' (a sign-in)")
     ap.add_argument("--new-device", action="store_true",
                     help="signin: each sign-in in a new browser (the SMS code step included)")
     ap.add_argument("--steps", action="store_true",
@@ -122,7 +126,17 @@ def main():
             outside[0] += time.perf_counter() - t0
     authlib_client.subprocess.run = timed_run
 
+    def histogram():
+        """(sum of seconds, count) of eid's request-latency histogram."""
+        got = {}
+        for line in requests.get(a.metrics, timeout=30).text.splitlines():
+            for part in ("sum", "count"):
+                if line.startswith(f"eid_http_request_duration_seconds_{part} "):
+                    got[part] = float(line.split()[1])
+        return got["sum"], got["count"]
+
     probe("before")
+    h0 = histogram() if a.metrics else None
     total = 0.0
     for _ in range(a.count):
         browser = requests.Session()
@@ -140,6 +154,12 @@ def main():
         total += time.perf_counter() - start - outside[0]
         if r.status_code != 200 or "id_token" not in r.json():
             raise SystemExit(f"token endpoint answered {r.status_code}")
+    if a.metrics:
+        # The first read's own request is counted in the second: one request more than the
+        # sign-ins made, its time (a few hundred microseconds) included.
+        h1 = histogram()
+        print(f"server_seconds {(h1[0] - h0[0]) / a.count:.6f}")
+        print(f"server_requests {(h1[1] - h0[1] - 1) / a.count:g}")
     probe("after")
     for (method, path, status), ts in steps.items():
         print(f"step {1000 * sum(ts) / len(ts):.2f} {method} {path} {status} x{len(ts) / a.count:g}")

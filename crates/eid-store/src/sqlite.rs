@@ -264,7 +264,12 @@ impl SqliteStore {
         };
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            readers.push(connect(path)?);
+            // A reader refuses writes: a read body that wrote would otherwise take the write
+            // lock from beside the single writer (and on PostgreSQL, where reads run outside
+            // a transaction, nothing else would refuse it).
+            let reader = connect(path)?;
+            reader.pragma_update(None, "query_only", true)?;
+            readers.push(reader);
         }
         Ok(SqliteStore {
             writer,
@@ -687,7 +692,13 @@ impl Store for SqliteStore {
 
     fn backup_to(&self, to: &Path) -> Result<crate::backup::Copied, StoreError> {
         let audit_file = lock(&self.audit_conn).path().map(std::path::PathBuf::from);
-        self.read(|conn| crate::backup::backup(conn, audit_file.as_deref(), to))
+        self.read(|conn| {
+            // `VACUUM INTO` writes the copy through this reader, which otherwise refuses writes.
+            conn.pragma_update(None, "query_only", false)?;
+            let copied = crate::backup::backup(conn, audit_file.as_deref(), to);
+            conn.pragma_update(None, "query_only", true)?;
+            copied
+        })
     }
 
     fn ping(&self) -> Result<(), StoreError> {

@@ -124,8 +124,14 @@ pub(super) fn new_session(
     Ok(SignIn::Session { token, expires_at })
 }
 
-/// A right secret clears the account's failure count and lock-out.
+/// A right secret clears the account's failure count and lock-out. An account read with
+/// neither is not written (the returning citizen's sign-in: one statement and one row version
+/// fewer); a failure counted by a concurrent request after that read then stays counted, the
+/// cautious side.
 pub(super) fn clear_failures(tx: &mut dyn Tx, a: &Account) -> Result<(), StoreError> {
+    if a.failures == 0 && a.locked_out_until.is_none() {
+        return Ok(());
+    }
     account_key::exec(
         tx,
         "UPDATE account SET failures = 0, locked_out_until = NULL WHERE {account}",
@@ -485,13 +491,16 @@ pub(super) fn check_credentials_from(
     now: OffsetDateTime,
 ) -> Result<Account, Refusal> {
     let (a, key) = check_credentials_keyed(store, s, c, what, device, now)?;
-    limits::clear_now(store, &key)?;
+    if let Some(key) = key {
+        limits::clear_now(store, &key)?;
+    }
     Ok(a)
 }
 
 /// [`check_credentials_from`] that leaves the right secret's limit key for the caller to clear
 /// in the transaction it writes next (a sign-in's session), so a sign-in writes once after its
-/// reservation.
+/// reservation. `None` when nothing is counted under the key (the bound device's right
+/// password with no failure in the window): there is nothing to clear.
 pub(super) fn check_credentials_keyed(
     store: &dyn Store,
     s: &Settings,
@@ -499,7 +508,7 @@ pub(super) fn check_credentials_keyed(
     what: &str,
     device: Option<&[u8]>,
     now: OffsetDateTime,
-) -> Result<(Account, String), Refusal> {
+) -> Result<(Account, Option<String>), Refusal> {
     let parsed = PersonalId::parse(c.personal_id).ok();
     let found = match &parsed {
         Some(id) => match signin_lookup(store, id)? {
@@ -555,7 +564,8 @@ pub(super) fn check_credentials_keyed(
                 ok &= verify_password(p, pc.as_deref());
             }
             if ok {
-                return Ok((a.clone(), key.clone()));
+                // Nothing counted under the key in its window: nothing to clear.
+                return Ok((a.clone(), (count > 0).then(|| key.clone())));
             }
             let r = limits::reserve_now(store, &key, s.max_failures, s.lockout, now)?;
             secret_failed(store, s, a, what, now)?;
@@ -590,7 +600,7 @@ pub(super) fn check_credentials_keyed(
             Refusal::BadCredentials
         });
     }
-    Ok((a, key))
+    Ok((a, Some(key)))
 }
 
 /// Signs a person in with personal ID and password from a device (its hash, see
@@ -605,7 +615,7 @@ pub fn sign_in(
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
     let (a, key) = check_credentials_keyed(store, s, c, "password", Some(device_hash), now)?;
-    signin_for(store, s, &a, device_hash, Front::App, Some(&key), now)
+    signin_for(store, s, &a, device_hash, Front::App, key.as_deref(), now)
 }
 
 /// The holder lifts their own lock with password and passcode (no session: a locked account

@@ -113,7 +113,7 @@ pub fn sign_in(
     now: OffsetDateTime,
 ) -> Result<SignIn, Refusal> {
     let (a, key) = check_credentials_keyed(store, s, c, "password", Some(device_hash), now)?;
-    signin_for(store, s, &a, device_hash, Front::Web, Some(&key), now)
+    signin_for(store, s, &a, device_hash, Front::Web, key.as_deref(), now)
 }
 
 /// Binds a new browser with the code sent to the bound phone, ends every other session of the

@@ -196,26 +196,16 @@ impl Db for PgStore {
         conn.check_noted(r, lost)
     }
 
+    /// A read runs its statements on their own, without `START TRANSACTION READ ONLY` and
+    /// `COMMIT`: under READ COMMITTED (eid's isolation level) each statement of a transaction
+    /// takes its own snapshot anyway, so the explicit transaction bought no consistency and
+    /// cost two round trips a read (ten of them in an OIDC sign-in). A body that writes is
+    /// refused on SQLite, whose readers are `query_only`, and the same suites run there.
     fn read_dyn(
         &self,
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.reader()?;
-        let mut lost = false;
-        let r = (|| {
-            let (client, statements) = conn.parts()?;
-            let mut tx = client
-                .build_transaction()
-                .read_only(true)
-                .start()
-                .map_err(db)?;
-            let mut on = PgTx::tx(&mut tx, statements);
-            let r = body(&mut on);
-            lost = on.lost;
-            r?;
-            tx.commit().map_err(db)
-        })();
-        conn.check_noted(r, lost)
+        self.autocommit_dyn(false, body)
     }
 
     /// A read (`write` false) may go to a replica; a write goes to the primary.
