@@ -201,7 +201,10 @@ impl<'s> Staged<'s> {
         Ok(Staged {
             store,
             run,
-            buf: Vec::new(),
+            // Room for one sequence, kept from one to the next: grown by doubling and dropped
+            // each time, the buffer was copied on every growth and its fresh pages faulted in
+            // and cleared again (~4 % of a 1 M-row import's CPU). Address space only until used.
+            buf: Vec::with_capacity(SORT_ROWS),
             sequence: 0,
             staged: 0,
         })
@@ -256,6 +259,8 @@ impl<'s> Staged<'s> {
             std::thread::sleep(PAUSE);
         }
         self.sequence += 1;
+        rows.clear();
+        self.buf = rows;
         Ok(())
     }
 
