@@ -18,7 +18,7 @@
 #    request-latency histogram over the sign-ins' requests, read from /metrics before and
 #    after: from a request's arrival to its answer, audit line committed) and the Python
 #    client's wall clock, which adds the client's own work (HTML parsing, a new connection per
-#    request) and loopback. Durable writes per sign-in on PostgreSQL: writing transactions
+#    sign-in) and loopback. Durable writes per sign-in on PostgreSQL: writing transactions
 #    counted as the transaction ids PostgreSQL assigned over the sign-ins
 #    (pg_current_xact_id() delta; a read gets none). Goal: ≤ 2. Then the same on PostgreSQL
 #    in a new browser each time, which adds the SMS code step and binds it, on a line of its

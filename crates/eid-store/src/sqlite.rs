@@ -536,7 +536,7 @@ impl SqliteWriter<'_> {
             // Bulk load into an empty register, and an ID not seen before: it cannot exist.
             None
         };
-        let updated;
+        let (updated, created);
         let (kind, changes, version) = match existing {
             Some((old, _)) if &old == dig => return Ok(PutOutcome::Unchanged),
             Some((_, version)) => {
@@ -554,7 +554,10 @@ impl SqliteWriter<'_> {
                     None => return Ok(PutOutcome::Unchanged),
                 }
             }
-            None => ("created", prepared.created.as_str(), 1),
+            None => {
+                created = prepared.created()?;
+                ("created", created.as_ref(), 1)
+            }
         };
         // A row new to a bulk load is a plain insert: a shorter statement and no conflict
         // clause to run.
@@ -613,7 +616,7 @@ impl PersonWriter for SqliteWriter<'_> {
                 }
                 let written = RowWrite {
                     kind: "created",
-                    changes: &p.created,
+                    changes: &p.created()?,
                     version: 1,
                     at: self.now_ms,
                     actor: &self.actor,

@@ -688,28 +688,33 @@ pub struct PreparedPerson {
     pub digest: Vec<u8>,
     pub folded: String,
     pub res_path: i64,
-    /// The `changes` of a `created` event: the fields as a JSON array in CSV order (a third of
-    /// the bytes of an object; `history` expands it back to the object of the API).
-    pub created: String,
+    /// The `changes` of its `created` event, worked out ahead for a row expected to be new (an
+    /// import's staged rows); see [`PreparedPerson::created`].
+    created: Option<String>,
 }
 
 impl PreparedPerson {
+    /// A person about to be created or updated: the `created` event's changes are worked out
+    /// only if it turns out to be new.
     pub fn new(person: Person) -> Result<PreparedPerson, StoreError> {
         let fields = crate::csvfmt::fields(&person);
-        PreparedPerson::with_fields(person, fields)
+        PreparedPerson::with_fields(person, fields, None)
     }
 
-    /// From fields already in their stored form (an import's staged rows): the person is read
-    /// back from them, which checks them, and they are kept as they are.
+    /// From fields already in their stored form (an import's staged rows, mostly new): the
+    /// person is read back from them, which checks them, and they are kept as they are.
     pub fn from_fields(fields: [String; 18]) -> Result<PreparedPerson, StoreError> {
-        PreparedPerson::with_fields(person_from_fields(&fields)?, fields)
+        let created = Some(encode_created(&fields)?);
+        PreparedPerson::with_fields(person_from_fields(&fields)?, fields, created)
     }
 
-    fn with_fields(person: Person, fields: [String; 18]) -> Result<PreparedPerson, StoreError> {
+    fn with_fields(
+        person: Person,
+        fields: [String; 18],
+        created: Option<String>,
+    ) -> Result<PreparedPerson, StoreError> {
         let res_path = unit_path(&person.residence.unit)
             .ok_or_else(|| StoreError::Corrupt("residence unit is not a commune".into()))?;
-        let created = serde_json::to_string(&fields)
-            .map_err(|e| StoreError::Db(format!("encoding an event: {e}")))?;
         Ok(PreparedPerson {
             digest: digest(&fields),
             folded: person.name.folded(),
@@ -719,6 +724,19 @@ impl PreparedPerson {
             person,
         })
     }
+
+    /// The `changes` of a `created` event: the fields as a JSON array in CSV order (a third of
+    /// the bytes of an object; `history` expands it back to the object of the API).
+    pub fn created(&self) -> Result<std::borrow::Cow<'_, str>, StoreError> {
+        Ok(match &self.created {
+            Some(c) => std::borrow::Cow::Borrowed(c.as_str()),
+            None => std::borrow::Cow::Owned(encode_created(&self.fields)?),
+        })
+    }
+}
+
+fn encode_created(fields: &[String; 18]) -> Result<String, StoreError> {
+    serde_json::to_string(fields).map_err(|e| StoreError::Db(format!("encoding an event: {e}")))
 }
 
 /// The `changes` of a `created` event: every column with its value.
