@@ -156,9 +156,37 @@ pub trait Tx {
     fn query(&mut self, sql: &str, args: &[Val]) -> Result<Vec<SqlRow>, StoreError>;
     /// Which engine this is (`sqlite` or `postgres`), for the rare statement that differs.
     fn engine(&self) -> &'static str;
+    /// A per-database key already read on this connection ([`stored_key`](#method.stored_key)),
+    /// if the engine keeps them: PostgreSQL does, where each read is a round trip; SQLite reads
+    /// it in a few microseconds and keeps nothing.
+    fn kept_key(&mut self, _name: &'static str) -> Option<Vec<u8>> {
+        None
+    }
+    /// Keeps a key read in this unit of work, for the connection's next ones once this one has
+    /// committed (a key inserted by a unit of work that rolls back is never kept).
+    fn keep_key(&mut self, _name: &'static str, _value: &[u8]) {}
 }
 
 impl dyn Tx + '_ {
+    /// The per-database key `name` of `app_setting` (the code key, the pairwise key), if it
+    /// has been made. Such a key is written once, when first needed, and never changed, so an
+    /// engine may keep it with the connection after the first read ([`Tx::kept_key`]).
+    pub fn stored_key(&mut self, name: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(k) = self.kept_key(name) {
+            return Ok(Some(k));
+        }
+        let Some(r) = self.row(
+            "SELECT value FROM app_setting WHERE key = $1",
+            &[name.into()],
+        )?
+        else {
+            return Ok(None);
+        };
+        let k = r.into_iter().next().unwrap_or(Val::Null).blob()?;
+        self.keep_key(name, &k);
+        Ok(Some(k))
+    }
+
     /// The first row, if any.
     pub fn row(&mut self, sql: &str, args: &[Val]) -> Result<Option<SqlRow>, StoreError> {
         Ok(self.query(sql, args)?.into_iter().next())

@@ -131,6 +131,29 @@ pub fn account_by_id(store: &dyn Store, id: i64) -> Result<Option<Account>, Stor
     sql::read(store.db(), |tx| account_where(tx, Key::Id(id)))
 }
 
+/// The active account of a person with the Argon2id hashes of its password and passcode, in
+/// one statement (a sign-in's first read).
+pub(super) fn active_account_and_secrets(
+    store: &dyn Store,
+    id: &PersonalId,
+) -> Result<Option<(Account, Option<String>, Option<String>)>, StoreError> {
+    sql::read(store.db(), |tx| {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLS}, password_hash, passcode_hash FROM account WHERE {ACCOUNT}"
+        );
+        let Some(r) = account_key::row(tx, &sql, &[], Key::Person(id.as_str()))? else {
+            return Ok(None);
+        };
+        let a = account_from(&r)?;
+        if !a.is_active() {
+            return Ok(None);
+        }
+        let n = ACCOUNT_COLS.split(',').count();
+        let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null).opt_text();
+        Ok(Some((a, g(n)?, g(n + 1)?)))
+    })
+}
+
 /// The Argon2id hashes of an account's password and passcode, for checking off the runtime.
 pub fn secrets(
     store: &dyn Store,

@@ -13,8 +13,8 @@ use crate::store::{from_ms, to_ms, Store, StoreError};
 use super::*;
 
 pub(super) fn code_key(tx: &mut dyn Tx) -> Result<Vec<u8>, StoreError> {
-    if let Some(r) = tx.row("SELECT value FROM app_setting WHERE key = 'code_key'", &[])? {
-        return r.first().cloned().unwrap_or(Val::Null).blob();
+    if let Some(k) = tx.stored_key("code_key")? {
+        return Ok(k);
     }
     let mut key = vec![0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut key);
@@ -22,10 +22,8 @@ pub(super) fn code_key(tx: &mut dyn Tx) -> Result<Vec<u8>, StoreError> {
         "INSERT INTO app_setting (key, value) VALUES ('code_key', $1) ON CONFLICT (key) DO NOTHING",
         &[key.clone().into()],
     )?;
-    let r = tx.row("SELECT value FROM app_setting WHERE key = 'code_key'", &[])?;
-    r.and_then(|r| r.into_iter().next())
-        .ok_or_else(|| StoreError::Db("the code key could not be stored".into()))?
-        .blob()
+    tx.stored_key("code_key")?
+        .ok_or_else(|| StoreError::Db("the code key could not be stored".into()))
 }
 
 pub(super) fn code_mac(key: &[u8], handle: &[u8], code: &str) -> Vec<u8> {

@@ -146,10 +146,9 @@ pub fn hashed_key(tx: &mut dyn Tx, what: &str, value: &str) -> Result<String, St
 /// made, in a write, only the first time).
 pub fn hashed_key_now(store: &dyn Store, what: &str, value: &str) -> Result<String, StoreError> {
     let read = sql::read(store.db(), |tx| -> Result<Option<String>, StoreError> {
-        let Some(r) = tx.row("SELECT value FROM app_setting WHERE key = 'code_key'", &[])? else {
+        let Some(k) = tx.stored_key("code_key")? else {
             return Ok(None);
         };
-        let k = r.first().cloned().unwrap_or(Val::Null).blob()?;
         let mac = code_mac(&k, b"limit", value.trim());
         Ok(Some(format!(
             "{what}:{}",

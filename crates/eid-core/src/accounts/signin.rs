@@ -24,23 +24,6 @@ pub enum SignIn {
     DeviceCheck { handle: String },
 }
 
-/// The account a sign-in names, with its password hash, for the caller to check off the
-/// runtime. `None` when the person has no active account (the caller checks against a dummy
-/// hash so that the answer takes as long).
-pub fn signin_lookup(
-    store: &dyn Store,
-    id: &PersonalId,
-) -> Result<Option<(Account, Option<String>)>, StoreError> {
-    let Some(a) = account_of(store, id)? else {
-        return Ok(None);
-    };
-    if !a.is_active() {
-        return Ok(None);
-    }
-    let (pw, _) = secrets(store, &a)?;
-    Ok(Some((a, pw)))
-}
-
 /// Whether a lock-out is in force.
 pub fn locked_out(a: &Account, now: OffsetDateTime) -> Option<OffsetDateTime> {
     a.locked_out_until.filter(|&u| u > now)
@@ -511,17 +494,7 @@ pub(super) fn check_credentials_keyed(
 ) -> Result<(Account, Option<String>), Refusal> {
     let parsed = PersonalId::parse(c.personal_id).ok();
     let found = match &parsed {
-        Some(id) => match signin_lookup(store, id)? {
-            Some((a, pw)) => {
-                let pc = if c.passcode.is_some() {
-                    secrets(store, &a)?.1
-                } else {
-                    None
-                };
-                Some((a, pw, pc))
-            }
-            None => None,
-        },
+        Some(id) => active_account_and_secrets(store, id)?,
         None => None,
     };
     let (account, pw, pc) = match found {

@@ -8,15 +8,14 @@ use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
 use super::jose;
-use crate::sql::{Tx, Val};
+use crate::sql::Tx;
 use crate::StoreError;
 use eid_domain::{BirthDate, Person, Tree, Units};
 
 /// The per-database pairwise key (created on first use).
 pub fn pairwise_key(tx: &mut dyn Tx) -> Result<Vec<u8>, StoreError> {
-    const Q: &str = "SELECT value FROM app_setting WHERE key = 'oidc_pairwise_key'";
-    if let Some(r) = tx.row(Q, &[])? {
-        return r.first().cloned().unwrap_or(Val::Null).blob();
+    if let Some(k) = tx.stored_key("oidc_pairwise_key")? {
+        return Ok(k);
     }
     let mut key = vec![0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut key);
@@ -24,10 +23,8 @@ pub fn pairwise_key(tx: &mut dyn Tx) -> Result<Vec<u8>, StoreError> {
         "INSERT INTO app_setting (key, value) VALUES ('oidc_pairwise_key', $1) ON CONFLICT (key) DO NOTHING",
         &[key.into()],
     )?;
-    tx.row(Q, &[])?
-        .and_then(|r| r.into_iter().next())
-        .ok_or_else(|| StoreError::Db("the pairwise key could not be stored".into()))?
-        .blob()
+    tx.stored_key("oidc_pairwise_key")?
+        .ok_or_else(|| StoreError::Db("the pairwise key could not be stored".into()))
 }
 
 /// The pairwise subject of `personal_id` for `sector`.

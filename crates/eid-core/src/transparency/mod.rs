@@ -175,11 +175,10 @@ pub fn record_in(tx: &mut dyn Tx, use_: &DataUse) -> Result<u64, StoreError> {
 pub fn record_many_in(tx: &mut dyn Tx, uses: &[DataUse]) -> Result<u64, StoreError> {
     let n = i64::try_from(uses.len())
         .map_err(|_| StoreError::Corrupt("too many data uses in one batch".into()))?;
-    tx.exec(
-        "UPDATE transparency_head SET size = size + $1 WHERE id = 1",
+    let size = tx.int(
+        "UPDATE transparency_head SET size = size + $1 WHERE id = 1 RETURNING size",
         &[n.into()],
     )?;
-    let size = tx.int("SELECT size FROM transparency_head WHERE id = 1", &[])?;
     let first = u64::try_from(size - n)
         .map_err(|_| StoreError::Corrupt("the transparency head is negative".into()))?;
     for (k, use_) in uses.iter().enumerate() {

@@ -631,8 +631,8 @@ impl PersonWriter for PgWriter<'_> {
             "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {} FOR UPDATE",
             by_id("$1", "$2", "$3")
         );
-        let row = in_partition_of(self.conn.c()?, id.as_str(), |c, lo, hi| {
-            c.query_opt(&sql, &[&id.as_str(), &lo, &hi]).map_err(db)
+        let row = in_partition_of(&mut self.conn.kept()?, id.as_str(), |c, lo, hi| {
+            c.query_opt(&sql, &[&id.as_str(), &lo, &hi])
         })?;
         row.as_ref().map(stored_person).transpose()
     }

@@ -88,6 +88,8 @@ pub(super) struct PgTx<'a, 'c> {
     on: On<'a, 'c>,
     statements: &'a mut Statements,
     lost: bool,
+    /// Keys read by this unit of work, kept with the connection once it has committed.
+    fresh: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl<'a, 'c> PgTx<'a, 'c> {
@@ -99,6 +101,7 @@ impl<'a, 'c> PgTx<'a, 'c> {
             on: On::Tx(tx),
             statements,
             lost: false,
+            fresh: Vec::new(),
         }
     }
 
@@ -107,6 +110,7 @@ impl<'a, 'c> PgTx<'a, 'c> {
             on: On::Auto(c),
             statements,
             lost: false,
+            fresh: Vec::new(),
         }
     }
 
@@ -117,6 +121,11 @@ impl<'a, 'c> PgTx<'a, 'c> {
             On::Tx(tx) => tx.prepare(q),
             On::Auto(c) => c.prepare(q),
         })
+    }
+
+    /// The unit of work committed: the keys it read are kept with the connection.
+    fn committed(self) {
+        self.statements.keys.extend(self.fresh);
     }
 
     fn note(&mut self, e: postgres::Error) -> StoreError {
@@ -135,7 +144,7 @@ pub(super) fn pg_args(args: &[Val]) -> Vec<&(dyn ToSql + Sync)> {
 /// Whether an execution failed because its kept statement no longer fits the schema (a cached
 /// plan whose result type changed, a statement the server no longer has): it is prepared
 /// again next time.
-fn stale(e: &postgres::Error) -> bool {
+pub(super) fn stale(e: &postgres::Error) -> bool {
     use postgres::error::SqlState;
     e.code().is_some_and(|c| {
         *c == SqlState::FEATURE_NOT_SUPPORTED || *c == SqlState::INVALID_SQL_STATEMENT_NAME
@@ -175,6 +184,14 @@ impl Tx for PgTx<'_, '_> {
     fn engine(&self) -> &'static str {
         "postgres"
     }
+
+    fn kept_key(&mut self, name: &'static str) -> Option<Vec<u8>> {
+        self.statements.keys.get(name).cloned()
+    }
+
+    fn keep_key(&mut self, name: &'static str, value: &[u8]) {
+        self.fresh.push((name, value.to_vec()));
+    }
 }
 
 impl Db for PgStore {
@@ -191,7 +208,10 @@ impl Db for PgStore {
             let r = body(&mut on);
             lost = on.lost;
             r?;
-            tx.commit().map_err(db)
+            let fresh = std::mem::take(&mut on.fresh);
+            tx.commit().map_err(db)?;
+            statements.keys.extend(fresh);
+            Ok(())
         })();
         conn.check_noted(r, lost)
     }
@@ -225,6 +245,9 @@ impl Db for PgStore {
                 let mut on = PgTx::auto(c, statements);
                 let r = body(&mut on);
                 lost = on.lost;
+                if r.is_ok() {
+                    on.committed();
+                }
                 r
             }
             Err(e) => Err(e),

@@ -18,7 +18,7 @@ mod register;
 mod replica;
 
 pub use copy::PgWriter;
-use pool::{Conn, Pool};
+use pool::{Conn, Kept, Pool};
 pub use replica::DEFAULT_MAX_LAG_MS;
 use replica::{split_url, Floor, Replicas};
 
@@ -195,16 +195,11 @@ pub(crate) fn by_id(id: &str, lo: &str, hi: &str) -> String {
 
 /// The half-open `res_path` range of the partition that holds the person `id`, from
 /// `person_key`; `None` when no person has that ID.
-pub(crate) fn partition_of(
-    c: &mut impl postgres::GenericClient,
-    id: &str,
-) -> Result<Option<(i64, i64)>, StoreError> {
-    let row = c
-        .query_opt(
-            "SELECT province FROM person_key WHERE personal_id = $1",
-            &[&id],
-        )
-        .map_err(db)?;
+pub(crate) fn partition_of(c: &mut Kept<'_>, id: &str) -> Result<Option<(i64, i64)>, StoreError> {
+    let row = c.query_opt(
+        "SELECT province FROM person_key WHERE personal_id = $1",
+        &[&id],
+    )?;
     row.map(|r| r.try_get::<_, i16>(0).map(province_range))
         .transpose()
         .map_err(db)
@@ -236,10 +231,10 @@ pub(crate) fn partition_in(
 /// Runs `read` on the person `id`'s partition (see [`partition_of`]) and returns what it found.
 /// A person who moved province between the two statements is not in the partition read: the
 /// key is read again, and the read repeated while it keeps changing (a few times at most).
-pub(crate) fn in_partition_of<C: postgres::GenericClient, T>(
-    c: &mut C,
+pub(crate) fn in_partition_of<T>(
+    c: &mut Kept<'_>,
     id: &str,
-    mut read: impl FnMut(&mut C, i64, i64) -> Result<Option<T>, StoreError>,
+    mut read: impl FnMut(&mut Kept<'_>, i64, i64) -> Result<Option<T>, StoreError>,
 ) -> Result<Option<T>, StoreError> {
     let mut range = partition_of(c, id)?;
     for _ in 0..4 {

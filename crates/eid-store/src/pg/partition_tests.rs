@@ -149,7 +149,12 @@ fn migration_31_partitions_a_register_that_has_persons() {
     c.batch_execute("ANALYZE person").unwrap();
     let lookup = format!("SELECT * FROM person WHERE {}", by_id("$1", "$2", "$3"));
     for (i, partition) in [(1, "person_001"), (4, "person_038")] {
-        let (lo, hi) = partition_of(&mut c, &ids[i]).unwrap().unwrap();
+        let (lo, hi) = partition_of(
+            &mut pool::Kept::new(&mut c, &mut pool::Statements::new()),
+            &ids[i],
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(
             partitions_read(&mut c, &lookup, &[&ids[i], &lo, &hi]),
             [partition]
@@ -168,7 +173,14 @@ fn migration_31_partitions_a_register_that_has_persons() {
         let planned = plan.iter().filter(|l| l.contains(" on person_")).count();
         assert_eq!(planned, 1, "{plan:#?}");
     }
-    assert_eq!(partition_of(&mut c, "999999999999").unwrap(), None);
+    assert_eq!(
+        partition_of(
+            &mut pool::Kept::new(&mut c, &mut pool::Statements::new()),
+            "999999999999"
+        )
+        .unwrap(),
+        None
+    );
     let (lo, hi) = path_range(&unit("14755")).unwrap();
     let search = "SELECT personal_id FROM person WHERE name_folded LIKE 'le%' \
                   AND res_path >= $1 AND res_path < $2 ORDER BY name_folded, personal_id LIMIT 50";

@@ -17,6 +17,9 @@ use super::*;
 /// judges a custom plan better (a person's lookup keeps pruning to one partition at plan time).
 pub(super) struct Statements {
     kept: HashMap<String, postgres::Statement>,
+    /// Per-database keys read on this connection by a unit of work that then committed
+    /// ([`crate::sql::Tx::kept_key`]): written once and never changed, so never stale.
+    pub(super) keys: HashMap<&'static str, Vec<u8>>,
     /// The pool's schema generation when they were prepared ([`Pool::schema_changed`]).
     generation: u64,
 }
@@ -26,6 +29,14 @@ pub(super) struct Statements {
 const STATEMENTS_KEPT: usize = 512;
 
 impl Statements {
+    pub(super) fn new() -> Statements {
+        Statements {
+            kept: HashMap::new(),
+            keys: HashMap::new(),
+            generation: 0,
+        }
+    }
+
     /// The kept statement for `sql`, prepared with `prepare` the first time.
     pub(super) fn get(
         &mut self,
@@ -46,6 +57,48 @@ impl Statements {
     /// Forgets `sql`'s statement (its execution failed: it is prepared again next time).
     pub(super) fn forget(&mut self, sql: &str) {
         self.kept.remove(sql);
+    }
+}
+
+/// A connection with its kept statements, for the engine's own statements outside the shared
+/// interface (a person's lookup by ID and its partition key): each is prepared once on the
+/// connection, then bound and executed in one round trip instead of two.
+pub(crate) struct Kept<'a> {
+    client: &'a mut Client,
+    statements: &'a mut Statements,
+}
+
+impl<'a> Kept<'a> {
+    pub(super) fn new(client: &'a mut Client, statements: &'a mut Statements) -> Self {
+        Kept { client, statements }
+    }
+
+    /// Every row of `sql`'s kept statement run with `params`.
+    pub(super) fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let client = &mut *self.client;
+        let st = self
+            .statements
+            .get(sql, |q| client.prepare(q))
+            .map_err(db)?;
+        client.query(&st, params).map_err(|e| {
+            if super::db::stale(&e) {
+                self.statements.forget(sql);
+            }
+            db(e)
+        })
+    }
+
+    /// The first row of [`Kept::query`], if any.
+    pub(super) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params)?.into_iter().next())
     }
 }
 
@@ -103,6 +156,7 @@ impl Pool {
         let now = self.generation.load(Ordering::SeqCst);
         if pooled.statements.generation != now {
             pooled.statements.kept.clear();
+            pooled.statements.keys.clear();
             pooled.statements.generation = now;
         }
         Conn {
@@ -151,10 +205,7 @@ impl Pool {
                 return match self.open_client() {
                     Ok(client) => Ok(self.lend(Pooled {
                         client,
-                        statements: Statements {
-                            kept: HashMap::new(),
-                            generation: 0,
-                        },
+                        statements: Statements::new(),
                     })),
                     Err(e) => {
                         self.lock().open -= 1;
@@ -242,6 +293,12 @@ impl Conn<'_> {
 
     pub(super) fn c(&mut self) -> Result<&mut Client, StoreError> {
         Ok(self.parts()?.0)
+    }
+
+    /// The connection with its kept statements ([`Kept`]).
+    pub(super) fn kept(&mut self) -> Result<Kept<'_>, StoreError> {
+        let (client, statements) = self.parts()?;
+        Ok(Kept::new(client, statements))
     }
 
     /// The connection and its kept statements, borrowed apart.

@@ -95,8 +95,8 @@ impl Store for PgStore {
             "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {}",
             by_id("$1", "$2", "$3")
         );
-        let row = in_partition_of(conn.c()?, id.as_str(), |c, lo, hi| {
-            c.query_opt(&sql, &[&id.as_str(), &lo, &hi]).map_err(db)
+        let row = in_partition_of(&mut conn.kept()?, id.as_str(), |c, lo, hi| {
+            c.query_opt(&sql, &[&id.as_str(), &lo, &hi])
         })?;
         row.as_ref().map(stored_person).transpose()
     }
@@ -112,8 +112,8 @@ impl Store for PgStore {
             crate::residency::COLUMNS,
             by_id("$1", "$2", "$3")
         );
-        let row = in_partition_of(conn.c()?, id.as_str(), |c, lo, hi| {
-            c.query_opt(&sql, &[&id.as_str(), &lo, &hi]).map_err(db)
+        let row = in_partition_of(&mut conn.kept()?, id.as_str(), |c, lo, hi| {
+            c.query_opt(&sql, &[&id.as_str(), &lo, &hi])
         })?;
         let Some(row) = row else {
             return Ok(None);
@@ -125,14 +125,11 @@ impl Store for PgStore {
 
     fn history(&self, id: &PersonalId) -> Result<Vec<PersonEvent>, StoreError> {
         let mut conn = self.reader()?;
-        let rows = conn
-            .c()?
-            .query(
-                "SELECT seq, at, actor, kind, reason, changes::text FROM person_event \
-                 WHERE personal_id = $1 ORDER BY seq",
-                &[&id.as_str()],
-            )
-            .map_err(db)?;
+        let rows = conn.kept()?.query(
+            "SELECT seq, at, actor, kind, reason, changes::text FROM person_event \
+             WHERE personal_id = $1 ORDER BY seq",
+            &[&id.as_str()],
+        )?;
         rows.iter()
             .map(|r| {
                 let changes: &str = r.try_get(5).map_err(db)?;
@@ -198,10 +195,7 @@ impl Store for PgStore {
              ORDER BY birth_date, personal_id LIMIT 100"
         );
         let mut conn = self.reader()?;
-        let rows = conn
-            .c()?
-            .query(&sql, &[&household_id, &lo, &hi])
-            .map_err(db)?;
+        let rows = conn.kept()?.query(&sql, &[&household_id, &lo, &hi])?;
         rows.iter().map(stored_person).collect()
     }
 

@@ -188,6 +188,69 @@ fn statements_are_kept_per_connection_and_prepared_again_when_the_schema_changes
     assert_eq!(kept(&s), 1);
 }
 
+/// A person's lookup by ID (its partition key, then its row) runs kept statements; a
+/// per-database key is kept with the connection once the unit of work that read it committed,
+/// never from one that rolled back.
+#[test]
+fn lookups_and_keys_are_kept_on_the_connection() {
+    let Some(t) = fresh("kept") else {
+        return;
+    };
+    let sep = if t.url.contains('?') { '&' } else { '?' };
+    let s = PgStore::connect(&format!("{}{sep}pool=1", t.url), Some(&t.schema)).unwrap();
+    put_all(&s, &[person(&[])]);
+    let prepared = |s: &PgStore, like: &str| -> i64 {
+        crate::sql::read(s.db(), |tx| {
+            tx.int(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE $1",
+                &[Val::Text(like.into())],
+            )
+        })
+        .unwrap()
+    };
+    for _ in 0..3 {
+        let found = s.person(&id("038090001234")).unwrap().unwrap();
+        assert_eq!(found.person.id.as_str(), "038090001234");
+        assert!(s.person(&id("038090009999")).unwrap().is_none());
+    }
+    assert_eq!(prepared(&s, "SELECT province FROM person_key%"), 1);
+    assert_eq!(
+        prepared(&s, "SELECT personal_id, surname%FROM person WHERE%"),
+        1
+    );
+
+    // Inserted and read by a unit of work that then fails: not kept.
+    let failed = crate::sql::transact(s.db(), |tx| {
+        tx.exec(
+            "INSERT INTO app_setting (key, value) VALUES ('test_key', $1)",
+            &[Val::Blob(vec![1])],
+        )?;
+        assert_eq!(tx.stored_key("test_key")?, Some(vec![1]));
+        Err::<(), _>(StoreError::Db("rolled back on purpose".into()))
+    });
+    assert!(failed.is_err());
+    let read = |s: &PgStore| crate::sql::read(s.db(), |tx| tx.stored_key("test_key")).unwrap();
+    assert_eq!(read(&s), None);
+
+    // Committed, then read: kept, so the connection answers without asking again (a key is
+    // written once and never changed; deleting it here only shows where the answer came from).
+    crate::sql::transact(s.db(), |tx| {
+        tx.exec(
+            "INSERT INTO app_setting (key, value) VALUES ('test_key', $1)",
+            &[Val::Blob(vec![2])],
+        )
+    })
+    .unwrap();
+    assert_eq!(read(&s), Some(vec![2]));
+    let mut raw = t.raw();
+    raw.execute("DELETE FROM app_setting WHERE key = 'test_key'", &[])
+        .unwrap();
+    assert_eq!(read(&s), Some(vec![2]));
+    // After a migration the connection reads its keys again.
+    s.migrate().unwrap();
+    assert_eq!(read(&s), None);
+}
+
 #[test]
 fn audit_months_are_made_ahead_while_the_server_runs() {
     let Some(t) = fresh("ahead") else {
