@@ -131,12 +131,15 @@ pub fn account_by_id(store: &dyn Store, id: i64) -> Result<Option<Account>, Stor
     sql::read(store.db(), |tx| account_where(tx, Key::Id(id)))
 }
 
+/// An account with the Argon2id hashes of its password and passcode.
+pub(super) type WithSecrets = (Account, Option<String>, Option<String>);
+
 /// The active account of a person with the Argon2id hashes of its password and passcode, in
 /// one statement (a sign-in's first read).
 pub(super) fn active_account_and_secrets(
     store: &dyn Store,
     id: &PersonalId,
-) -> Result<Option<(Account, Option<String>, Option<String>)>, StoreError> {
+) -> Result<Option<WithSecrets>, StoreError> {
     sql::read(store.db(), |tx| {
         let sql = format!(
             "SELECT {ACCOUNT_COLS}, password_hash, passcode_hash FROM account WHERE {ACCOUNT}"
