@@ -379,6 +379,18 @@ pub trait Store: Send + Sync {
 
     // Persons.
     fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError>;
+    /// [`Store::person`] for a caller that knows where the person most likely lives (an
+    /// account's `res_path`, which follows the person): an engine whose register is split by
+    /// province reads that province's part first, and does the whole lookup only when the
+    /// person is not there (moved since). The answer is the same as [`Store::person`]'s.
+    fn person_near(
+        &self,
+        id: &PersonalId,
+        res_path: i64,
+    ) -> Result<Option<StoredPerson>, StoreError> {
+        let _ = res_path;
+        self.person(id)
+    }
     /// A person and their residence fields beyond the 18 columns (`person_residency`), read
     /// together: the person lookup's hot path. The engines answer it with one statement; this
     /// default reads one after the other.

@@ -69,7 +69,7 @@ pub fn sync_account_lock(
     a: Account,
     now: OffsetDateTime,
 ) -> Result<Account, StoreError> {
-    let Some(stored) = store.person(&a.personal_id)? else {
+    let Some(stored) = store.person_near(&a.personal_id, a.res_path)? else {
         return Ok(a);
     };
     let want = register_lock_reason(&stored.person);

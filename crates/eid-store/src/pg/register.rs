@@ -101,6 +101,28 @@ impl Store for PgStore {
         row.as_ref().map(stored_person).transpose()
     }
 
+    /// One statement instead of two when the person is in `res_path`'s province (the
+    /// partition key's look-up is skipped); otherwise [`Store::person`]'s lookup.
+    fn person_near(
+        &self,
+        id: &PersonalId,
+        res_path: i64,
+    ) -> Result<Option<StoredPerson>, StoreError> {
+        let (lo, hi) = store::province_range(res_path.div_euclid(store::PROVINCE_SPAN));
+        let row = {
+            let mut conn = self.reader()?;
+            let sql = format!(
+                "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {}",
+                by_id("$1", "$2", "$3")
+            );
+            conn.kept()?.query_opt(&sql, &[&id.as_str(), &lo, &hi])?
+        };
+        match row {
+            Some(row) => stored_person(&row).map(Some),
+            None => self.person(id),
+        }
+    }
+
     fn person_and_residency(
         &self,
         id: &PersonalId,

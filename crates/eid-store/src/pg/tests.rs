@@ -251,6 +251,33 @@ fn lookups_and_keys_are_kept_on_the_connection() {
     assert_eq!(read(&s), None);
 }
 
+/// A lookup with a hint of where the person lives reads that province's partition alone when
+/// they are there, and answers as a plain lookup when they are not (moved) or do not exist.
+#[test]
+fn a_lookup_near_a_province_falls_back_when_the_person_is_elsewhere() {
+    let Some(t) = fresh("near") else {
+        return;
+    };
+    let s = &t.store;
+    put_all(s, &[person(&[])]);
+    let id_ = id("038090001234");
+    let home = s.person(&id_).unwrap().unwrap();
+    let province = |p: i64| p * crate::store::PROVINCE_SPAN + 1;
+    let home_path = crate::store::unit_path(&home.person.residence.unit).unwrap();
+    let near = s.person_near(&id_, home_path).unwrap().unwrap();
+    assert_eq!(near, home);
+    let elsewhere = s.person_near(&id_, province(1)).unwrap().unwrap();
+    assert_eq!(elsewhere, home);
+    assert!(s
+        .person_near(&id("038090009999"), home_path)
+        .unwrap()
+        .is_none());
+    assert!(s
+        .person_near(&id("038090009999"), province(1))
+        .unwrap()
+        .is_none());
+}
+
 #[test]
 fn audit_months_are_made_ahead_while_the_server_runs() {
     let Some(t) = fresh("ahead") else {
