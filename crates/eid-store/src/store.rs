@@ -380,9 +380,10 @@ pub trait Store: Send + Sync {
     // Persons.
     fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError>;
     /// [`Store::person`] for a caller that knows where the person most likely lives (an
-    /// account's `res_path`, which follows the person): an engine whose register is split by
-    /// province reads that province's part first, and does the whole lookup only when the
-    /// person is not there (moved since). The answer is the same as [`Store::person`]'s.
+    /// account's `res_path`: their commune when the account was registered or activated): an
+    /// engine whose register is split by province reads that province's part first, and does
+    /// the whole lookup only when the person is not there (moved to another province since).
+    /// The answer is the same as [`Store::person`]'s.
     fn person_near(
         &self,
         id: &PersonalId,
