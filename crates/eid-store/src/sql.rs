@@ -156,9 +156,9 @@ pub trait Tx {
     fn query(&mut self, sql: &str, args: &[Val]) -> Result<Vec<SqlRow>, StoreError>;
     /// Which engine this is (`sqlite` or `postgres`), for the rare statement that differs.
     fn engine(&self) -> &'static str;
-    /// A per-database key already read on this connection ([`stored_key`](#method.stored_key)),
-    /// if the engine keeps them: PostgreSQL does, where each read is a round trip; SQLite reads
-    /// it in a few microseconds and keeps nothing.
+    /// A per-database key already read on this connection (`stored_key`), if the engine keeps
+    /// them: PostgreSQL does, where each read is a round trip; SQLite reads it in a few
+    /// microseconds and keeps nothing.
     fn kept_key(&mut self, _name: &'static str) -> Option<Vec<u8>> {
         None
     }

@@ -67,6 +67,34 @@ impl PgStore {
     }
 }
 
+impl PgStore {
+    /// A person by ID on one connection: in the partition `guess` (a `res_path` range) first
+    /// when there is one, else — or when they are not there — in the partition their key names.
+    fn person_in(
+        &self,
+        id: &PersonalId,
+        guess: Option<(i64, i64)>,
+    ) -> Result<Option<StoredPerson>, StoreError> {
+        let mut conn = self.reader()?;
+        let mut c = conn.kept()?;
+        let sql = format!(
+            "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {}",
+            by_id("$1", "$2", "$3")
+        );
+        let read =
+            |c: &mut Kept<'_>, lo: i64, hi: i64| c.query_opt(&sql, &[&id.as_str(), &lo, &hi]);
+        let found = match guess {
+            Some((lo, hi)) => read(&mut c, lo, hi)?,
+            None => None,
+        };
+        let row = match found {
+            Some(row) => Some(row),
+            None => in_partition_of(&mut c, id.as_str(), read)?,
+        };
+        row.as_ref().map(stored_person).transpose()
+    }
+}
+
 impl Store for PgStore {
     fn engine(&self) -> &'static str {
         "postgres"
@@ -90,15 +118,7 @@ impl Store for PgStore {
     }
 
     fn person(&self, id: &PersonalId) -> Result<Option<StoredPerson>, StoreError> {
-        let mut conn = self.reader()?;
-        let sql = format!(
-            "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {}",
-            by_id("$1", "$2", "$3")
-        );
-        let row = in_partition_of(&mut conn.kept()?, id.as_str(), |c, lo, hi| {
-            c.query_opt(&sql, &[&id.as_str(), &lo, &hi])
-        })?;
-        row.as_ref().map(stored_person).transpose()
+        self.person_in(id, None)
     }
 
     /// One statement instead of two when the person is in `res_path`'s province (the
@@ -108,19 +128,8 @@ impl Store for PgStore {
         id: &PersonalId,
         res_path: i64,
     ) -> Result<Option<StoredPerson>, StoreError> {
-        let (lo, hi) = store::province_range(res_path.div_euclid(store::PROVINCE_SPAN));
-        let row = {
-            let mut conn = self.reader()?;
-            let sql = format!(
-                "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {}",
-                by_id("$1", "$2", "$3")
-            );
-            conn.kept()?.query_opt(&sql, &[&id.as_str(), &lo, &hi])?
-        };
-        match row {
-            Some(row) => stored_person(&row).map(Some),
-            None => self.person(id),
-        }
+        let guess = store::province_range(res_path.div_euclid(store::PROVINCE_SPAN));
+        self.person_in(id, Some(guess))
     }
 
     fn person_and_residency(
