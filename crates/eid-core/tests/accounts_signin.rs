@@ -408,5 +408,31 @@ fn the_passcode_check_counts_and_guards_the_secret_change() {
             matches!(r, Err(Refusal::LockedOut(u)) if u == until),
             "{r:?}"
         );
+        // Passcodes guessed to the limit lock the password out too: on the bound device (its
+        // counts read together) and on another one.
+        let other = acc::device_hash("device-0002-test").unwrap();
+        for d in [device(), other] {
+            let r = acc::sign_in(
+                f.store.as_ref(),
+                &s,
+                &creds(&f.account, "mat-khau-moi-2"),
+                &d,
+                NOW,
+            );
+            assert!(
+                matches!(r, Err(Refusal::LockedOut(u)) if u == until),
+                "{r:?}"
+            );
+        }
+        // Once the window has passed, the bound device signs in again.
+        let later = until + Duration::seconds(1);
+        let r = acc::sign_in(
+            f.store.as_ref(),
+            &s,
+            &creds(&f.account, "mat-khau-moi-2"),
+            &device(),
+            later,
+        );
+        assert!(matches!(r, Ok(SignIn::Session { .. })), "{r:?}");
     }
 }

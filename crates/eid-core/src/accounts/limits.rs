@@ -100,18 +100,59 @@ pub fn spent(
     window: Duration,
     now: OffsetDateTime,
 ) -> Result<Option<OffsetDateTime>, StoreError> {
-    sql::read(store.db(), |tx| {
-        let Some(row) = tx.row(
-            "SELECT n, window_start FROM attempt WHERE key = $1",
-            &[key.into()],
-        )?
-        else {
-            return Ok(None);
-        };
+    let [c] = look(store, [key])?;
+    Ok(c.spent(limit, window, now))
+}
+
+/// What is counted under a key, as read by [`look`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counted {
+    /// Attempts counted (0 when the key has no row).
+    pub n: i64,
+    /// When the key's window began, when it has a row.
+    pub window_start: Option<OffsetDateTime>,
+}
+
+impl Counted {
+    /// [`spent`] on what was read.
+    pub fn spent(self, limit: u32, window: Duration, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        let until = self.window_start? + window;
+        (self.n >= i64::from(limit) && until > now).then_some(until)
+    }
+
+    /// [`count`] on what was read.
+    pub fn count(self, window: Duration, now: OffsetDateTime) -> (i64, OffsetDateTime) {
+        match self.window_start.map(|s| s + window) {
+            Some(until) if until > now => (self.n, until),
+            _ => (0, now + window),
+        }
+    }
+}
+
+/// What is counted under each of `keys`, in one read (a look only).
+pub fn look<const N: usize>(store: &dyn Store, keys: [&str; N]) -> Result<[Counted; N], StoreError> {
+    let marks: Vec<String> = (1..=N).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT key, n, window_start FROM attempt WHERE key IN ({})",
+        marks.join(", ")
+    );
+    let args: Vec<Val> = keys.iter().map(|&k| k.into()).collect();
+    let rows = sql::read(store.db(), |tx| tx.query(&sql, &args))?;
+    let mut out = [Counted::default(); N];
+    for row in rows {
         let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
-        let until = from_ms(g(1).int()?) + window;
-        Ok((g(0).int()? >= i64::from(limit) && until > now).then_some(until))
-    })
+        let key = g(0).text()?;
+        let counted = Counted {
+            n: g(1).int()?,
+            window_start: Some(from_ms(g(2).int()?)),
+        };
+        for (slot, k) in out.iter_mut().zip(keys) {
+            if k == key {
+                *slot = counted;
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Forgets the key's attempts (a right secret: the holder proved it).
@@ -169,25 +210,8 @@ pub fn count(
     window: Duration,
     now: OffsetDateTime,
 ) -> Result<(i64, OffsetDateTime), StoreError> {
-    sql::read(
-        store.db(),
-        |tx| -> Result<(i64, OffsetDateTime), StoreError> {
-            let Some(row) = tx.row(
-                "SELECT n, window_start FROM attempt WHERE key = $1",
-                &[key.into()],
-            )?
-            else {
-                return Ok((0, now + window));
-            };
-            let g = |i: usize| row.get(i).cloned().unwrap_or(Val::Null);
-            let until = from_ms(g(1).int()?) + window;
-            Ok(if until > now {
-                (g(0).int()?, until)
-            } else {
-                (0, now + window)
-            })
-        },
-    )
+    let [c] = look(store, [key])?;
+    Ok(c.count(window, now))
 }
 
 /// Runs `f` while no other call for `key` runs on this node: checks under one key wait for

@@ -512,13 +512,6 @@ pub(super) fn check_credentials_keyed(
         (Some(d), Some(b)) => constant_time_eq(d, b),
         _ => false,
     };
-    // Passcodes guessed to the limit on the holder's session lock the password out too.
-    if let Some(a) = &account {
-        if let Some(until) = limits::spent(store, &passcode_key(a), s.max_failures, s.lockout, now)?
-        {
-            return Err(Refusal::LockedOut(until));
-        }
-    }
     let any = limits::hashed_key_now(store, "pw", &typed)?;
     let key = if bound { format!("{any}:bound") } else { any };
     if let (true, Some(a)) = (bound, &account) {
@@ -528,7 +521,13 @@ pub(super) fn check_credentials_keyed(
         // is then two writes with its token). Across n nodes a burst with the stolen
         // identifier gets at most n − 1 checks beyond the limit.
         return limits::one_at_a_time(&key, || {
-            let (count, until) = limits::count(store, &key, s.lockout, now)?;
+            // Passcodes guessed to the limit on the holder's session lock the password out
+            // too; both counts come in one read.
+            let [passcodes, passwords] = limits::look(store, [&passcode_key(a), &key])?;
+            if let Some(until) = passcodes.spent(s.max_failures, s.lockout, now) {
+                return Err(Refusal::LockedOut(until));
+            }
+            let (count, until) = passwords.count(s.lockout, now);
             if count >= i64::from(s.max_failures) {
                 return Err(Refusal::LockedOut(until));
             }
@@ -548,6 +547,12 @@ pub(super) fn check_credentials_keyed(
                 Refusal::BadCredentials
             })
         });
+    }
+    if let Some(a) = &account {
+        if let Some(until) = limits::spent(store, &passcode_key(a), s.max_failures, s.lockout, now)?
+        {
+            return Err(Refusal::LockedOut(until));
+        }
     }
     let r = limits::reserve_now(store, &key, s.max_failures, s.lockout, now)?;
     if !r.granted {

@@ -362,6 +362,12 @@ fn code_refusal(
         Some("the code has expired")
     } else if d.redirect_uri != redirect_uri {
         Some("the redirect_uri differs from the request's")
+    } else if !client.redirect_uris.contains(&d.redirect_uri) {
+        // The client's row is confirmed current in the exchange's transaction: an edit made
+        // after the code was issued counts here.
+        Some("the redirect_uri is no longer registered for this client")
+    } else if d.scopes.iter().any(|s| !client.scopes.contains(s)) {
+        Some("the code's scopes are no longer allowed for this client")
     } else if !verifier_ok
         || !secret::constant_time_eq(challenge.as_bytes(), d.code_challenge.as_bytes())
     {
@@ -413,18 +419,30 @@ pub fn exchange(
                 "the client assertion was used before",
             ));
         }
-        // Used before: a replay revokes what the code issued.
-        if let Some(r) = tx.row(
-            "SELECT grant_id FROM oidc_code WHERE code_hash = $1",
-            &[hash.clone().into()],
-        )? {
-            let gid = r.first().cloned().unwrap_or(Val::Null).int()?;
+        // One read: whether the code was used before (a replay revokes what it issued), and
+        // whether the citizen took back their consent after the code was issued.
+        let seen = tx
+            .row(
+                "SELECT (SELECT grant_id FROM oidc_code WHERE code_hash = $1), \
+                 (SELECT 1 FROM oidc_consent WHERE personal_id = $2 AND client_id = $3 \
+                  AND revoked_at IS NOT NULL AND revoked_at >= $4)",
+                &[
+                    hash.clone().into(),
+                    sealed.personal_id.clone().into(),
+                    sealed.client_id.clone().into(),
+                    sealed.issued.into(),
+                ],
+            )?
+            .unwrap_or_default();
+        let col = |i: usize| seen.get(i).cloned().unwrap_or(Val::Null);
+        if let Some(gid) = col(0).opt_int()? {
             revoke_grant(tx, gid, t)?;
             return Ok(Outcome::Refused(
                 "invalid_grant",
                 "the code was used before; its tokens are revoked",
             ));
         }
+        let withdrawn = col(1) != Val::Null;
         // Now and then, the codes that ended long ago go (a code's row matters while it lives).
         if rand::random::<u8>() == 0 {
             tx.exec(
@@ -432,18 +450,6 @@ pub fn exchange(
                 &[(t - 3_600_000).into()],
             )?;
         }
-        // The citizen took back their consent after the code was issued.
-        let withdrawn = tx
-            .row(
-                "SELECT 1 FROM oidc_consent WHERE personal_id = $1 AND client_id = $2 \
-                 AND revoked_at IS NOT NULL AND revoked_at >= $3",
-                &[
-                    sealed.personal_id.clone().into(),
-                    sealed.client_id.clone().into(),
-                    sealed.issued.into(),
-                ],
-            )?
-            .is_some();
         let scopes = sealed.details.scopes.join(" ");
         let gid = tx.int(
             "INSERT INTO oidc_grant (personal_id, client_id, scopes, sid, created_at) \

@@ -225,21 +225,33 @@ pub fn validate(
     })
 }
 
-/// The client a request names, enabled.
-fn enabled_client(store: &dyn Store, client_id: Option<&str>) -> Result<Option<Client>, Error> {
+/// The client a request names, enabled, read through the node's cache of client rows
+/// ([`clients::Cache`]): a front-channel step writes nothing a client could misuse, and the
+/// token endpoint confirms the client's row in the exchange's own write transaction, so a
+/// client disabled or changed on another node is stopped there at the latest; this node's
+/// console forgets the row it changes.
+fn enabled_client(
+    store: &dyn Store,
+    cache: &clients::Cache,
+    client_id: Option<&str>,
+) -> Result<Option<Client>, Error> {
     let Some(id) = client_id.filter(|c| !c.is_empty() && c.len() <= 100) else {
         return Ok(None);
     };
-    Ok(clients::get(store, id)?.filter(|c| !c.disabled))
+    Ok(cache
+        .get(store, id)?
+        .map(|(read, _)| read.client)
+        .filter(|c| !c.disabled))
 }
 
 /// A front-channel request (`/oauth2/authorize`): by `request_uri` (consumed) or by value.
 pub fn front(
     store: &dyn Store,
+    cache: &clients::Cache,
     p: &Params,
     now: OffsetDateTime,
 ) -> Result<(Client, AuthRequest), AuthorizeError> {
-    let client = enabled_client(store, p.get("client_id").map(String::as_str))?
+    let client = enabled_client(store, cache, p.get("client_id").map(String::as_str))?
         .ok_or_else(|| page("invalid_client", "unknown client"))?;
     if let Some(uri) = p.get("request_uri") {
         let req = consume_par(store, &client.client_id, uri, now)?.ok_or_else(|| {
@@ -381,6 +393,7 @@ pub fn save_pending(kek: &Kek, req: &AuthRequest, now: OffsetDateTime) -> Result
 /// A waiting request by handle, with its client (enabled); `None` when unknown or expired.
 pub fn load_pending(
     store: &dyn Store,
+    cache: &clients::Cache,
     kek: &Kek,
     handle: &str,
     now: OffsetDateTime,
@@ -394,7 +407,7 @@ pub fn load_pending(
     if p.expires <= ms(now) {
         return Ok(None);
     }
-    let Some(client) = enabled_client(store, Some(&p.req.client_id))? else {
+    let Some(client) = enabled_client(store, cache, Some(&p.req.client_id))? else {
         return Ok(None);
     };
     Ok(Some((client, p.req)))

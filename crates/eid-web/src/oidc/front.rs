@@ -181,9 +181,10 @@ async fn start(
     };
     let now = state.now();
     let session = current_session(&state, &headers).await;
+    let st = state.clone();
     let run = async {
         let (client, req) = state
-            .blocking(move |store| Ok(request::front(store, &p, now)))
+            .blocking(move |store| Ok(request::front(store, &st.oidc.clients, &p, now)))
             .await
             .map_err(internal)??;
         proceed(&state, &headers, client, req, None, session).await
@@ -225,8 +226,17 @@ async fn pending(
     let now = state.now();
     let rid = rid.to_owned();
     let k = kek(state)?;
+    let st = state.clone();
     state
-        .blocking(move |store| Ok(request::load_pending(store, &k, &rid, now)))
+        .blocking(move |store| {
+            Ok(request::load_pending(
+                store,
+                &st.oidc.clients,
+                &k,
+                &rid,
+                now,
+            ))
+        })
         .await
         .map_err(internal)?
         .map_err(AuthorizeError::Server)

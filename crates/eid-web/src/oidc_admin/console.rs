@@ -475,9 +475,12 @@ pub async fn edit(
             };
             let acting = Acting::new(user.caller.clone(), request_id(), state.now());
             let cid = id.clone();
-            state
+            let saved = state
                 .blocking(move |store| rp::update(store, &acting, &cid, &edit).map_err(Into::into))
-                .await
+                .await;
+            // This node's flows read clients through a cache: the change counts here at once.
+            state.oidc.clients.forget(&id);
+            saved
         }
         Err(e) => Err(e),
     };
@@ -513,6 +516,7 @@ pub async fn rotate_secret(
             Ok((secret, c))
         })
         .await;
+    state.oidc.clients.forget(&id);
     match rotated {
         Ok((secret, c)) => render(&SecretPage {
             page: PageCtx::new(lang, Some(&user), "rp", "/relying-parties"),
@@ -546,6 +550,7 @@ pub async fn disable(
     let done = state
         .blocking(move |store| clients::disable(store, &acting, &cid).map_err(Into::into))
         .await;
+    state.oidc.clients.forget(&id);
     match done {
         Ok(()) => Ok(Redirect::to(&format!("{}?done=disabled", href(&id))).into_response()),
         Err(e) => {

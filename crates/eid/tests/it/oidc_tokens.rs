@@ -661,3 +661,64 @@ fn a_client_changed_in_the_store_is_seen_by_the_next_token_request() {
     assert_ne!(s, 200, "a disabled client's exchange: {r}");
     assert!(r.get("access_token").is_none());
 }
+
+/// A code issued before its client was edited is checked against the client as it is at the
+/// exchange: a redirect URI or a scope taken away since refuses the code (the front channel
+/// may read a client row up to 5 s old; the exchange confirms the row in its transaction).
+#[test]
+fn a_code_for_a_redirect_or_scope_taken_away_since_is_refused() {
+    use eid_core::oidc::clients;
+    use eid_core::rp::{self, ClientEdit};
+    let op = setup("oidc-client-edited");
+    let exchange = |code: &str, verifier: &str| {
+        portal_token(
+            &op,
+            &op.portal_secret,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", PORTAL_CB),
+                ("code_verifier", verifier),
+            ],
+        )
+    };
+    let edit_of = |c: &clients::Client| ClientEdit {
+        name_vi: c.name_vi.clone(),
+        name_en: c.name_en.clone(),
+        logo_uri: c.logo_uri.clone(),
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+        scopes: c.scopes.clone(),
+        acr_values: c.acr_values.clone(),
+        id_token_alg: c.id_token_alg,
+        jwks: None,
+        require_par: c.require_par,
+        dpop_bound: c.dpop_bound,
+    };
+    let before = clients::get(op.store.as_ref(), "portal").unwrap().unwrap();
+    assert!(before.scopes.iter().any(|s| s == "profile"), "{before:?}");
+
+    // The scope `profile` taken away after the code was issued.
+    let (code, verifier) = op.code("portal", "openid profile offline_access", 1);
+    let mut edit = edit_of(&before);
+    edit.scopes.retain(|s| s != "profile");
+    rp::update(op.store.as_ref(), &crate::oidc::ministry(), "portal", &edit).unwrap();
+    let (s, b) = exchange(&code, &verifier);
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")), "{b}");
+    assert!(b.get("access_token").is_none());
+    // A code within the scopes left is exchanged.
+    let (code, verifier) = op.code("portal", "openid offline_access", 1);
+    let (s, b) = exchange(&code, &verifier);
+    assert_eq!(s, 200, "{b}");
+
+    // The redirect URI replaced after the code was issued.
+    let (code, verifier) = op.code("portal", "openid offline_access", 1);
+    let now = clients::get(op.store.as_ref(), "portal").unwrap().unwrap();
+    let mut edit = edit_of(&now);
+    edit.redirect_uris = vec!["http://127.0.0.1:9/elsewhere".into()];
+    rp::update(op.store.as_ref(), &crate::oidc::ministry(), "portal", &edit).unwrap();
+    let (s, b) = exchange(&code, &verifier);
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")), "{b}");
+    assert!(b.get("access_token").is_none());
+}

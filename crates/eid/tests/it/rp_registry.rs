@@ -493,8 +493,32 @@ fn ministry_staff_register_edit_rotate_and_disable_a_client_in_the_console() {
         .unwrap();
     assert!(c.secret_matches(&fresh) && !c.secret_matches(&secret));
 
+    // The front channel reads clients through the node's cache: the sign-in request below
+    // caches the client, and the console's disable still counts at once on this node.
+    let authorize = || {
+        agent()
+            .get(&format!(
+                "{}/oauth2/authorize?response_type=code&client_id=benh-vien\
+                 &redirect_uri=https%3A%2F%2Fbenhvien.example.vn%2Fcb&scope=openid\
+                 &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
+                 &code_challenge_method=S256&state=s1",
+                f.base
+            ))
+            .call()
+            .unwrap()
+    };
+    let r = authorize();
+    assert_eq!(r.status(), 303, "enabled: back to the client");
+    assert!(r
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| l.starts_with("https://benhvien.example.vn/cb")));
     let r = bo.post("/relying-parties/benh-vien/disable", &[]);
     assert_eq!(r.status(), 303);
+    let r = authorize();
+    assert_eq!(r.status(), 400, "disabled: the provider's own page at once");
+    assert!(r.headers().get("location").is_none());
     assert!(
         clients::get(f.store.as_ref(), "benh-vien")
             .unwrap()
