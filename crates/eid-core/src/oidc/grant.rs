@@ -379,6 +379,132 @@ fn code_refusal(
     }
 }
 
+/// The claims a code's exchange releases (the ID token's; userinfo records its own).
+const RELEASED: &str = "sub acr amr auth_time";
+
+/// What an exchange that issues tokens writes besides the grant and the code's use.
+struct Issued {
+    /// The new refresh token's hash (the grant asked for `offline_access`).
+    refresh_hash: Option<Vec<u8>>,
+    dpop_jkt: Option<String>,
+    claims: &'static str,
+}
+
+/// The writes of a code's exchange before its tokens are minted: the grant, the code's single
+/// use and, when the exchange issues tokens, the refresh token and the release of the claims.
+struct Spend<'a> {
+    personal_id: &'a str,
+    client_id: &'a str,
+    scopes: String,
+    sid: &'a str,
+    code_hash: Vec<u8>,
+    details: String,
+    expires: i64,
+    issue: Option<Issued>,
+    t: i64,
+}
+
+impl Spend<'_> {
+    /// Writes them; the grant's id, or `None` when the code's row already exists (another use
+    /// of the same code got there first: the caller rolls back). On PostgreSQL the writes go
+    /// in one statement (each a round trip otherwise); on SQLite one by one.
+    fn write(&self, tx: &mut dyn Tx) -> Result<Option<i64>, StoreError> {
+        let refresh_end = self.t + REFRESH_SECONDS * 1000;
+        if tx.engine() == "postgres" {
+            let mut sql = String::from(
+                "WITH g AS (INSERT INTO oidc_grant (personal_id, client_id, scopes, sid, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id), \
+                 c AS (INSERT INTO oidc_code (code_hash, grant_id, client_id, details, expires_at, used) \
+                 SELECT $6::bytea, id, $2, $7::text, $8::bigint, 1 FROM g \
+                 ON CONFLICT (code_hash) DO NOTHING RETURNING grant_id)",
+            );
+            let mut args: Vec<Val> = vec![
+                self.personal_id.into(),
+                self.client_id.into(),
+                self.scopes.clone().into(),
+                self.sid.into(),
+                self.t.into(),
+                self.code_hash.clone().into(),
+                self.details.clone().into(),
+                self.expires.into(),
+            ];
+            if let Some(i) = &self.issue {
+                sql.push_str(
+                    ", l AS (INSERT INTO oidc_release (personal_id, client_id, claims, released_at) \
+                     SELECT $1, $2, $9::text, $5 FROM c)",
+                );
+                args.push(i.claims.into());
+                if let Some(h) = &i.refresh_hash {
+                    sql.push_str(
+                        ", r AS (INSERT INTO oidc_refresh \
+                         (token_hash, grant_id, dpop_jkt, created_at, expires_at, used) \
+                         SELECT $10::bytea, grant_id, $11::text, $5, $12::bigint, 0 FROM c)",
+                    );
+                    args.extend([h.clone().into(), i.dpop_jkt.clone().into(), refresh_end.into()]);
+                }
+            }
+            sql.push_str(" SELECT grant_id FROM c");
+            return tx
+                .row(&sql, &args)?
+                .and_then(|r| r.into_iter().next())
+                .map(|v| v.int())
+                .transpose();
+        }
+        let gid = tx.int(
+            "INSERT INTO oidc_grant (personal_id, client_id, scopes, sid, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                self.personal_id.into(),
+                self.client_id.into(),
+                self.scopes.clone().into(),
+                self.sid.into(),
+                self.t.into(),
+            ],
+        )?;
+        let first = tx.row(
+            "INSERT INTO oidc_code (code_hash, grant_id, client_id, details, expires_at, used) \
+             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (code_hash) DO NOTHING RETURNING grant_id",
+            &[
+                self.code_hash.clone().into(),
+                gid.into(),
+                self.client_id.into(),
+                self.details.clone().into(),
+                self.expires.into(),
+            ],
+        )?;
+        if first.is_none() {
+            return Ok(None);
+        }
+        if let Some(i) = &self.issue {
+            tx.exec(
+                "INSERT INTO oidc_release (personal_id, client_id, claims, released_at) \
+                 VALUES ($1, $2, $3, $4)",
+                &[
+                    self.personal_id.into(),
+                    self.client_id.into(),
+                    i.claims.into(),
+                    self.t.into(),
+                ],
+            )?;
+            if let Some(h) = &i.refresh_hash {
+                tx.exec(
+                    "INSERT INTO oidc_refresh \
+                     (token_hash, grant_id, dpop_jkt, created_at, expires_at, used) \
+                     VALUES ($1, $2, $3, $4, $5, 0)",
+                    &[
+                        h.clone().into(),
+                        gid.into(),
+                        i.dpop_jkt.clone().into(),
+                        self.t.into(),
+                        refresh_end.into(),
+                    ],
+                )?;
+            }
+        }
+        Ok(Some(gid))
+    }
+}
+
 /// The `authorization_code` grant.
 #[allow(clippy::too_many_arguments)]
 pub fn exchange(
@@ -450,58 +576,42 @@ pub fn exchange(
                 &[(t - 3_600_000).into()],
             )?;
         }
-        let scopes = sealed.details.scopes.join(" ");
-        let gid = tx.int(
-            "INSERT INTO oidc_grant (personal_id, client_id, scopes, sid, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            &[
-                sealed.personal_id.clone().into(),
-                sealed.client_id.clone().into(),
-                scopes.into(),
-                sealed.details.sid.clone().into(),
-                t.into(),
-            ],
-        )?;
-        let details =
-            serde_json::to_string(&sealed.details).map_err(|e| StoreError::Db(e.to_string()))?;
-        // The code's use: a concurrent use of the same code finds the row and this one rolls
-        // back (on SQLite the single writer orders them).
-        let first = tx.row(
-            "INSERT INTO oidc_code (code_hash, grant_id, client_id, details, expires_at, used) \
-             VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (code_hash) DO NOTHING RETURNING grant_id",
-            &[
-                hash.clone().into(),
-                gid.into(),
-                sealed.client_id.clone().into(),
-                details.into(),
-                sealed.expires.into(),
-            ],
-        )?;
-        if first.is_none() {
-            return Err(OAuthError::new(RACED, "the code was used at the same time"));
-        }
         // A refused use spends the code as well.
         let refused = refusal.or(withdrawn.then_some("the grant was revoked"));
-        if let Some(why) = refused {
-            revoke_grant(tx, gid, t)?;
-            return Ok(Outcome::Refused("invalid_grant", why));
-        }
         let mut details = sealed.details.clone();
         if details.dpop_jkt.is_none() {
             details.dpop_jkt = dpop_jkt;
         }
+        let refresh_token = (refused.is_none()
+            && details.scopes.iter().any(|s| s == "offline_access"))
+        .then(secret::random_token);
+        let spend = Spend {
+            personal_id: &sealed.personal_id,
+            client_id: &sealed.client_id,
+            scopes: sealed.details.scopes.join(" "),
+            sid: &sealed.details.sid,
+            code_hash: hash.clone(),
+            details: serde_json::to_string(&sealed.details)
+                .map_err(|e| StoreError::Db(e.to_string()))?,
+            expires: sealed.expires,
+            issue: refused.is_none().then(|| Issued {
+                refresh_hash: refresh_token.as_deref().map(secret::token_hash),
+                dpop_jkt: details.dpop_jkt.clone(),
+                claims: RELEASED,
+            }),
+            t,
+        };
+        // The code's use: a concurrent use of the same code finds the row and this one rolls
+        // back (on SQLite the single writer orders them).
+        let Some(gid) = spend.write(tx)? else {
+            return Err(OAuthError::new(RACED, "the code was used at the same time"));
+        };
+        if let Some(why) = refused {
+            revoke_grant(tx, gid, t)?;
+            return Ok(Outcome::Refused("invalid_grant", why));
+        }
         let key = claims::pairwise_key(tx)?;
         let sub = claims::subject(&key, &client.sector_identifier, &sealed.personal_id);
-        let refresh_token = new_refresh(tx, gid, &details, t)?;
-        tx.exec(
-            "INSERT INTO oidc_release (personal_id, client_id, claims, released_at) VALUES ($1, $2, $3, $4)",
-            &[
-                sealed.personal_id.clone().into(),
-                client.client_id.clone().into(),
-                "sub acr amr auth_time".into(),
-                t.into(),
-            ],
-        )?;
         crate::transparency::record_in(
             tx,
             &crate::transparency::DataUse {
@@ -510,7 +620,7 @@ pub fn exchange(
                     client_id: client.client_id.clone(),
                     name: client.name_vi.clone(),
                 },
-                what: "sub acr amr auth_time".to_owned(),
+                what: RELEASED.to_owned(),
                 purpose: "oidc.sign_in".to_owned(),
                 at: super::from_ms(t),
             },
