@@ -115,7 +115,12 @@ pub struct Counted {
 
 impl Counted {
     /// [`spent`] on what was read.
-    pub fn spent(self, limit: u32, window: Duration, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    pub fn spent(
+        self,
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
         let until = self.window_start? + window;
         (self.n >= i64::from(limit) && until > now).then_some(until)
     }
@@ -130,7 +135,10 @@ impl Counted {
 }
 
 /// What is counted under each of `keys`, in one read (a look only).
-pub fn look<const N: usize>(store: &dyn Store, keys: [&str; N]) -> Result<[Counted; N], StoreError> {
+pub fn look<const N: usize>(
+    store: &dyn Store,
+    keys: [&str; N],
+) -> Result<[Counted; N], StoreError> {
     let marks: Vec<String> = (1..=N).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT key, n, window_start FROM attempt WHERE key IN ({})",

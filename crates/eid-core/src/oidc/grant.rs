@@ -440,7 +440,11 @@ impl Spend<'_> {
                          (token_hash, grant_id, dpop_jkt, created_at, expires_at, used) \
                          SELECT $10::bytea, grant_id, $11::text, $5, $12::bigint, 0 FROM c)",
                     );
-                    args.extend([h.clone().into(), i.dpop_jkt.clone().into(), refresh_end.into()]);
+                    args.extend([
+                        h.clone().into(),
+                        i.dpop_jkt.clone().into(),
+                        refresh_end.into(),
+                    ]);
                 }
             }
             sql.push_str(" SELECT grant_id FROM c");

@@ -705,7 +705,11 @@ fn a_code_for_a_redirect_or_scope_taken_away_since_is_refused() {
     edit.scopes.retain(|s| s != "profile");
     rp::update(op.store.as_ref(), &crate::oidc::ministry(), "portal", &edit).unwrap();
     let (s, b) = exchange(&code, &verifier);
-    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")), "{b}");
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{b}"
+    );
     assert!(b.get("access_token").is_none());
     // A code within the scopes left is exchanged.
     let (code, verifier) = op.code("portal", "openid offline_access", 1);
@@ -719,6 +723,10 @@ fn a_code_for_a_redirect_or_scope_taken_away_since_is_refused() {
     edit.redirect_uris = vec!["http://127.0.0.1:9/elsewhere".into()];
     rp::update(op.store.as_ref(), &crate::oidc::ministry(), "portal", &edit).unwrap();
     let (s, b) = exchange(&code, &verifier);
-    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")), "{b}");
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{b}"
+    );
     assert!(b.get("access_token").is_none());
 }
