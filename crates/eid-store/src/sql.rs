@@ -596,7 +596,10 @@ mod tests {
         );
         assert_eq!(args, [1, 2, 3, 4, 5].map(Val::Int));
         assert_eq!(together(&[(b, vec![Val::Int(3)])]).0, b);
-        assert_eq!(renumber("VALUES ($9, $10, '$')", 3), "VALUES ($12, $13, '$')");
+        assert_eq!(
+            renumber("VALUES ($9, $10, '$')", 3),
+            "VALUES ($12, $13, '$')"
+        );
     }
 
     #[test]
