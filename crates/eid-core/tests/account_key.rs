@@ -1,8 +1,7 @@
 //! Statements on one account (`eid_core::account_key`) on both engines: SQLite always,
 //! PostgreSQL when `EID_TEST_DATABASE_URL` is set. On PostgreSQL `account` is partitioned by
 //! province and they go in two steps; the pruning itself is checked in
-//! `pg::partition_tests::migration_34_…`. Also `sql::insert_together`, which writes several
-//! inserts in one statement on PostgreSQL.
+//! `pg::partition_tests::migration_34_…`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -89,32 +88,5 @@ fn statements_on_one_account_find_it_on_both_engines() {
             Val::Null
         };
         assert_eq!(hint, [expected], "{engine}");
-    }
-}
-
-/// Inserts written together (one statement on PostgreSQL, one transaction on SQLite) are all
-/// written, or none when one of them fails.
-#[test]
-fn inserts_together_are_all_or_none_on_both_engines() {
-    let put = "INSERT INTO app_setting (key, value) VALUES ($1, $2)";
-    let count = |s: &dyn eid_core::Store, prefix: &str| -> i64 {
-        sql::read(s.db(), |tx| {
-            tx.int(
-                "SELECT COUNT(*) FROM app_setting WHERE key LIKE $1",
-                &[format!("{prefix}%").into()],
-            )
-        })
-        .unwrap()
-    };
-    for s in eid_core::testkit::engines("insert_together") {
-        let row = |k: &str| -> (&str, Vec<Val>) { (put, vec![k.into(), vec![1u8].into()]) };
-        sql::insert_together(s.db(), &[row("t1.a"), row("t1.b"), row("t1.c")]).unwrap();
-        assert_eq!(count(s.as_ref(), "t1."), 3);
-        sql::insert_together(s.db(), &[row("t2.a")]).unwrap();
-        assert_eq!(count(s.as_ref(), "t2."), 1);
-        // The second repeats a key: the first is not kept either.
-        let refused = sql::insert_together(s.db(), &[row("t3.a"), row("t1.a")]);
-        assert!(refused.is_err(), "{refused:?}");
-        assert_eq!(count(s.as_ref(), "t3."), 0);
     }
 }

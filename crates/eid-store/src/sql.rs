@@ -313,80 +313,6 @@ pub fn write_one<T>(
     autocommit(db, true, body)
 }
 
-/// INSERTs that depend on nothing but their own parameters, written all or none. On
-/// PostgreSQL they go as one statement outside an explicit transaction (the first ones as
-/// data-modifying `WITH` clauses of the last): one round trip where `BEGIN`, each insert and
-/// `COMMIT` took one each. On SQLite they go one by one in a transaction. Each statement is a
-/// plain `INSERT … VALUES (…)` numbering its own placeholders from `$1`, without `RETURNING`;
-/// none may need what another writes (in one PostgreSQL statement they do not see each other).
-pub fn insert_together(db: &dyn Db, inserts: &[(&str, Vec<Val>)]) -> Result<(), StoreError> {
-    let one = write_one(db, |tx| {
-        if inserts.len() > 1 && tx.engine() != "postgres" {
-            return Ok(false);
-        }
-        let (sql, args) = together(inserts);
-        tx.exec(&sql, &args)?;
-        Ok(true)
-    })?;
-    if one {
-        return Ok(());
-    }
-    transact(db, |tx| {
-        for (sql, args) in inserts {
-            tx.exec(sql, args)?;
-        }
-        Ok::<_, StoreError>(())
-    })
-}
-
-/// `inserts` as one statement (see [`insert_together`]), their placeholders numbered on.
-fn together(inserts: &[(&str, Vec<Val>)]) -> (String, Vec<Val>) {
-    let mut sql = String::new();
-    let mut args: Vec<Val> = Vec::new();
-    let n = inserts.len();
-    for (i, (one, own)) in inserts.iter().enumerate() {
-        let numbered = renumber(one, args.len());
-        if i + 1 < n {
-            sql.push_str(if i == 0 { "WITH " } else { ", " });
-            sql.push_str(&format!("w{i} AS ({numbered})"));
-        } else {
-            if n > 1 {
-                sql.push(' ');
-            }
-            sql.push_str(&numbered);
-        }
-        args.extend(own.iter().cloned());
-    }
-    (sql, args)
-}
-
-/// `sql` with each placeholder `$k` made `$(k + by)`.
-fn renumber(sql: &str, by: usize) -> String {
-    if by == 0 {
-        return sql.to_owned();
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        out.push(c);
-        if c != '$' {
-            continue;
-        }
-        let mut k = 0usize;
-        let mut digits = false;
-        while let Some(&(_, d)) = chars.peek() {
-            let Some(v) = d.to_digit(10) else { break };
-            k = k * 10 + v as usize;
-            digits = true;
-            chars.next();
-        }
-        if digits {
-            out.push_str(&(k + by).to_string());
-        }
-    }
-    out
-}
-
 /// Runs a body of one reading statement on a reader, outside an explicit transaction.
 pub fn read_one<T>(
     db: &dyn Db,
@@ -576,29 +502,6 @@ mod tests {
         assert_eq!(
             to_sqlite_placeholders("SELECT a FROM t WHERE b = $2 AND c = $1 OR d = $10"),
             "SELECT a FROM t WHERE b = ?2 AND c = ?1 OR d = ?10"
-        );
-    }
-
-    #[test]
-    fn inserts_together_number_their_placeholders_on() {
-        let a = "INSERT INTO t (x, y) VALUES ($1, $2)";
-        let b = "INSERT INTO u (z) VALUES ($1)";
-        let c = "INSERT INTO v (p, q) VALUES ($2, $1)";
-        let (sql, args) = together(&[
-            (a, vec![Val::Int(1), Val::Int(2)]),
-            (b, vec![Val::Int(3)]),
-            (c, vec![Val::Int(4), Val::Int(5)]),
-        ]);
-        assert_eq!(
-            sql,
-            "WITH w0 AS (INSERT INTO t (x, y) VALUES ($1, $2)), \
-             w1 AS (INSERT INTO u (z) VALUES ($3)) INSERT INTO v (p, q) VALUES ($5, $4)"
-        );
-        assert_eq!(args, [1, 2, 3, 4, 5].map(Val::Int));
-        assert_eq!(together(&[(b, vec![Val::Int(3)])]).0, b);
-        assert_eq!(
-            renumber("VALUES ($9, $10, '$')", 3),
-            "VALUES ($12, $13, '$')"
         );
     }
 

@@ -64,17 +64,10 @@ pub(super) fn record(
     e: NewEvent<'_>,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let (sql, args) = insert_statement(e, now);
-    tx.exec(sql, &args)?;
-    Ok(())
-}
-
-/// The statement that [`record`]s an event, for a caller that writes it with others.
-pub(super) fn insert_statement(e: NewEvent<'_>, now: OffsetDateTime) -> (&'static str, Vec<Val>) {
-    (
+    tx.exec(
         "INSERT INTO account_event (personal_id, account_id, application_id, kind, at, day, commune, \
          res_path, unit, device_id, actor, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        vec![
+        &[
             e.personal_id.into(),
             e.account_id.into(),
             e.application_id.into(),
@@ -88,7 +81,8 @@ pub(super) fn insert_statement(e: NewEvent<'_>, now: OffsetDateTime) -> (&'stati
             e.actor.to_db().into(),
             e.detail.to_string().into(),
         ],
-    )
+    )?;
+    Ok(())
 }
 
 /// Every event of a person's account and applications, oldest first.

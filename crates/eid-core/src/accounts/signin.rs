@@ -212,33 +212,15 @@ pub(super) fn signin_for(
         }
         return Err(Refusal::AccountLocked(locks));
     }
-    let actor = Actor::Anonymous;
-    let bound = a
-        .device_hash
-        .as_deref()
-        .is_some_and(|d| constant_time_eq(d, device_hash));
-    if bound
-        && clear.is_none()
-        && front == Front::Web
-        && a.failures == 0
-        && a.locked_out_until.is_none()
-    {
-        // The returning citizen's own browser with nothing to clear: the session and its
-        // event are the whole write, sent together (one statement on PostgreSQL).
-        let (token, expires_at, session) =
-            web_session::open_statement(s, &a, device_hash, &["pwd"], now);
-        let event = insert_statement(
-            NewEvent::account(&a, "signed_in", &actor)
-                .detail(serde_json::json!({ "device": device_label(device_hash) })),
-            now,
-        );
-        sql::insert_together(store.db(), &[session, event])?;
-        return Ok(SignIn::Session { token, expires_at });
-    }
     sql::transact(store.db(), |tx| {
         if let Some(k) = clear {
             limits::clear(tx, k)?;
         }
+        let actor = Actor::Anonymous;
+        let bound = a
+            .device_hash
+            .as_deref()
+            .is_some_and(|d| constant_time_eq(d, device_hash));
         if bound || a.device_hash.is_none() {
             if a.device_hash.is_none() {
                 account_key::exec(

@@ -64,28 +64,14 @@ pub(super) fn open_in(
     amr: &[&str],
     now: OffsetDateTime,
 ) -> Result<(String, OffsetDateTime), StoreError> {
-    let (token, expires_at, (sql, args)) = open_statement(s, a, device_hash, amr, now);
-    tx.exec(sql, &args)?;
-    Ok((token, expires_at))
-}
-
-/// The statement that opens a session ([`open_in`]), for a caller that writes it with others:
-/// the token, when the session expires, and the insert.
-pub(super) fn open_statement(
-    s: &Settings,
-    a: &Account,
-    device_hash: &[u8],
-    amr: &[&str],
-    now: OffsetDateTime,
-) -> (String, OffsetDateTime, (&'static str, Vec<Val>)) {
     let token = random_token();
     let expires_at = now + s.web_ttl;
     let idle_until = (now + s.web_idle).min(expires_at);
-    let insert = (
+    tx.exec(
         "INSERT INTO citizen_web_session (token_hash, account_id, personal_id, device_hash, level, \
          auth_time, amr, created_at, last_seen, idle_until, expires_at) \
          VALUES ($1, $2, $3, $4, 1, $5, $6, $5, $5, $7, $8)",
-        vec![
+        &[
             token_hash(&token).into(),
             a.id.into(),
             a.personal_id.as_str().into(),
@@ -95,8 +81,8 @@ pub(super) fn open_statement(
             to_ms(idle_until).into(),
             to_ms(expires_at).into(),
         ],
-    );
-    (token, expires_at, insert)
+    )?;
+    Ok((token, expires_at))
 }
 
 /// Opens a level-1 session for an account whose password was just checked elsewhere (the
