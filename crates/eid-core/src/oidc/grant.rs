@@ -272,22 +272,50 @@ fn new_refresh(
     details: &CodeDetails,
     t: i64,
 ) -> Result<Option<String>, StoreError> {
-    if !details.scopes.iter().any(|s| s == "offline_access") {
+    if !offline(details) {
         return Ok(None);
     }
     let token = secret::random_token();
+    insert_refresh(
+        tx,
+        secret::token_hash(&token),
+        grant_id,
+        details.dpop_jkt.clone(),
+        t,
+    )?;
+    Ok(Some(token))
+}
+
+/// Whether a grant gets refresh tokens (it asked for `offline_access`).
+fn offline(details: &CodeDetails) -> bool {
+    details.scopes.iter().any(|s| s == "offline_access")
+}
+
+/// Stores a new refresh token of the grant by its hash.
+fn insert_refresh(
+    tx: &mut dyn Tx,
+    hash: Vec<u8>,
+    grant_id: i64,
+    dpop_jkt: Option<String>,
+    t: i64,
+) -> Result<(), StoreError> {
     tx.exec(
         "INSERT INTO oidc_refresh (token_hash, grant_id, dpop_jkt, created_at, expires_at, used) \
          VALUES ($1, $2, $3, $4, $5, 0)",
         &[
-            secret::token_hash(&token).into(),
+            hash.into(),
             grant_id.into(),
-            details.dpop_jkt.clone().into(),
+            dpop_jkt.into(),
             t.into(),
-            (t + REFRESH_SECONDS * 1000).into(),
+            refresh_end(t).into(),
         ],
     )?;
-    Ok(Some(token))
+    Ok(())
+}
+
+/// When a refresh token made at `t` expires.
+fn refresh_end(t: i64) -> i64 {
+    t + REFRESH_SECONDS * 1000
 }
 
 /// The grant's person and whether it stands, for `client_id`.
@@ -387,7 +415,6 @@ struct Issued {
     /// The new refresh token's hash (the grant asked for `offline_access`).
     refresh_hash: Option<Vec<u8>>,
     dpop_jkt: Option<String>,
-    claims: &'static str,
 }
 
 /// The writes of a code's exchange before its tokens are minted: the grant, the code's single
@@ -409,7 +436,6 @@ impl Spend<'_> {
     /// of the same code got there first: the caller rolls back). On PostgreSQL the writes go
     /// in one statement (each a round trip otherwise); on SQLite one by one.
     fn write(&self, tx: &mut dyn Tx) -> Result<Option<i64>, StoreError> {
-        let refresh_end = self.t + REFRESH_SECONDS * 1000;
         if tx.engine() == "postgres" {
             let mut sql = String::from(
                 "WITH g AS (INSERT INTO oidc_grant (personal_id, client_id, scopes, sid, created_at) \
@@ -433,7 +459,7 @@ impl Spend<'_> {
                     ", l AS (INSERT INTO oidc_release (personal_id, client_id, claims, released_at) \
                      SELECT $1, $2, $9::text, $5 FROM c)",
                 );
-                args.push(i.claims.into());
+                args.push(RELEASED.into());
                 if let Some(h) = &i.refresh_hash {
                     sql.push_str(
                         ", r AS (INSERT INTO oidc_refresh \
@@ -443,7 +469,7 @@ impl Spend<'_> {
                     args.extend([
                         h.clone().into(),
                         i.dpop_jkt.clone().into(),
-                        refresh_end.into(),
+                        refresh_end(self.t).into(),
                     ]);
                 }
             }
@@ -486,23 +512,12 @@ impl Spend<'_> {
                 &[
                     self.personal_id.into(),
                     self.client_id.into(),
-                    i.claims.into(),
+                    RELEASED.into(),
                     self.t.into(),
                 ],
             )?;
             if let Some(h) = &i.refresh_hash {
-                tx.exec(
-                    "INSERT INTO oidc_refresh \
-                     (token_hash, grant_id, dpop_jkt, created_at, expires_at, used) \
-                     VALUES ($1, $2, $3, $4, $5, 0)",
-                    &[
-                        h.clone().into(),
-                        gid.into(),
-                        i.dpop_jkt.clone().into(),
-                        self.t.into(),
-                        refresh_end.into(),
-                    ],
-                )?;
+                insert_refresh(tx, h.clone(), gid, i.dpop_jkt.clone(), self.t)?;
             }
         }
         Ok(Some(gid))
@@ -586,9 +601,7 @@ pub fn exchange(
         if details.dpop_jkt.is_none() {
             details.dpop_jkt = dpop_jkt;
         }
-        let refresh_token = (refused.is_none()
-            && details.scopes.iter().any(|s| s == "offline_access"))
-        .then(secret::random_token);
+        let refresh_token = (refused.is_none() && offline(&details)).then(secret::random_token);
         let spend = Spend {
             personal_id: &sealed.personal_id,
             client_id: &sealed.client_id,
@@ -601,7 +614,6 @@ pub fn exchange(
             issue: refused.is_none().then(|| Issued {
                 refresh_hash: refresh_token.as_deref().map(secret::token_hash),
                 dpop_jkt: details.dpop_jkt.clone(),
-                claims: RELEASED,
             }),
             t,
         };

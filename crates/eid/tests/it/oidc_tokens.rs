@@ -696,6 +696,15 @@ fn a_code_for_a_redirect_or_scope_taken_away_since_is_refused() {
         require_par: c.require_par,
         dpop_bound: c.dpop_bound,
     };
+    let refused = |code: &str, verifier: &str| {
+        let (s, b) = exchange(code, verifier);
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "{b}"
+        );
+        assert!(b.get("access_token").is_none());
+    };
     let before = clients::get(op.store.as_ref(), "portal").unwrap().unwrap();
     assert!(before.scopes.iter().any(|s| s == "profile"), "{before:?}");
 
@@ -704,13 +713,7 @@ fn a_code_for_a_redirect_or_scope_taken_away_since_is_refused() {
     let mut edit = edit_of(&before);
     edit.scopes.retain(|s| s != "profile");
     rp::update(op.store.as_ref(), &crate::oidc::ministry(), "portal", &edit).unwrap();
-    let (s, b) = exchange(&code, &verifier);
-    assert_eq!(
-        (s, b["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{b}"
-    );
-    assert!(b.get("access_token").is_none());
+    refused(&code, &verifier);
     // A code within the scopes left is exchanged.
     let (code, verifier) = op.code("portal", "openid offline_access", 1);
     let (s, b) = exchange(&code, &verifier);
@@ -722,11 +725,5 @@ fn a_code_for_a_redirect_or_scope_taken_away_since_is_refused() {
     let mut edit = edit_of(&now);
     edit.redirect_uris = vec!["http://127.0.0.1:9/elsewhere".into()];
     rp::update(op.store.as_ref(), &crate::oidc::ministry(), "portal", &edit).unwrap();
-    let (s, b) = exchange(&code, &verifier);
-    assert_eq!(
-        (s, b["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{b}"
-    );
-    assert!(b.get("access_token").is_none());
+    refused(&code, &verifier);
 }
