@@ -180,15 +180,15 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     // rusqlite keeps 16 by default, so a group commit (plus its savepoints) re-parsed its
     // statements each time.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA cache_size = -262144;
+         PRAGMA cache_size = -{CACHE_KIB};
          PRAGMA mmap_size = 1073741824;
          PRAGMA temp_store = MEMORY;
-         PRAGMA threads = 2;",
-    )?;
+         PRAGMA threads = 2;"
+    ))?;
     Ok(conn)
 }
 
@@ -437,6 +437,29 @@ pub const DEFERRABLE_INDEXES: &str = "SELECT m.name, m.sql FROM sqlite_master m 
      AND (SELECT i.name FROM pragma_index_info(m.name) i WHERE i.seqno = 0) <> 'personal_id' \
      ORDER BY m.name";
 
+/// Each connection's page cache, in KiB (`PRAGMA cache_size`).
+const CACHE_KIB: i64 = 262_144;
+/// The page cache while [`build_indexes`] runs, in KiB.
+const SORT_CACHE_KIB: i64 = 2_048;
+
+/// Runs `creates` (the [`DEFERRABLE_INDEXES`] a load dropped) in `tx`, on the writer. For
+/// their duration the connection sorts through temporary files with a 2 MiB page cache:
+/// SQLite's sorter then sorts in pieces on its worker threads (`PRAGMA threads`) and merges
+/// them, where with `temp_store = MEMORY` it sorts everything in one piece on this thread. For
+/// the three person indexes at 1 M persons: 1.5 s instead of 3.1 s. A setting SQLite refuses
+/// (`temp_store` cannot change once the connection has temporary tables; eid makes none) only
+/// makes the build slower.
+pub fn build_indexes(tx: &mut dyn Tx, creates: &[String]) -> Result<(), StoreError> {
+    let _ = tx.exec("PRAGMA temp_store = FILE", &[]);
+    tx.exec(&format!("PRAGMA cache_size = -{SORT_CACHE_KIB}"), &[])?;
+    let built = creates
+        .iter()
+        .try_for_each(|create| tx.exec(create, &[]).map(drop));
+    let _ = tx.exec("PRAGMA temp_store = MEMORY", &[]);
+    tx.exec(&format!("PRAGMA cache_size = -{CACHE_KIB}"), &[])?;
+    built
+}
+
 /// A person's event, with the placeholders `?1`..`?6`.
 const INSERT_EVENT: &str =
     "INSERT INTO person_event (personal_id, at, actor, kind, reason, changes) \
@@ -654,9 +677,8 @@ impl PersonWriter for SqliteWriter<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> Result<BatchCounts, StoreError> {
-        for sql in std::mem::take(&mut self.deferred_indexes) {
-            self.conn.execute_batch(&sql)?;
-        }
+        let deferred = std::mem::take(&mut self.deferred_indexes);
+        build_indexes(&mut SqliteTx { conn: &self.conn }, &deferred)?;
         self.conn.execute_batch("COMMIT")?;
         self.open = false;
         Ok(self.counts)

@@ -43,9 +43,10 @@ const CHUNK: usize = 500;
 const SORT_ROWS: usize = 100_000;
 /// Rows per stage row.
 const BLOCK_ROWS: usize = 2_000;
-/// Stage rows written per transaction (a few MB: well under [`HOLD`]).
-const BLOCKS_PER_TX: usize = 10;
-/// Stage rows deleted per transaction when a run is cleaned up: blocks of [`BLOCK_ROWS`]...
+/// Stage rows written per transaction: a sorted sequence's 50 blocks, about 13 MB, in one
+/// (well under [`HOLD`]; ten of them paused more than they wrote).
+const BLOCKS_PER_TX: usize = 50;
+/// Stage rows deleted per statement when a run is cleaned up: blocks of [`BLOCK_ROWS`]...
 const BLOCKS_DELETED: i64 = 10;
 /// ...or, for a run staged one row per stage row, single rows.
 const ROWS_DELETED: i64 = 5_000;
@@ -231,10 +232,7 @@ impl<'s> Staged<'s> {
             let mut encoded = Vec::with_capacity(group.len());
             let mut n = 0i64;
             for b in group {
-                encoded.push(
-                    serde_json::to_string(b)
-                        .map_err(|e| StoreError::Db(format!("staging rows: {e}")))?,
-                );
+                encoded.push(encode_block(b));
                 n += i64::try_from(b.len()).unwrap_or(i64::MAX);
             }
             let (run, seq0, staged) = (self.run, (self.sequence << 32) | block, self.staged + n);
@@ -369,7 +367,45 @@ fn block(store: &dyn Store, run: i64, seq: i64) -> Result<Vec<[String; 18]>, Sto
         "a staged import block is missing".into(),
     ))?
     .text()?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("staged import rows: {e}")))
+    decode_block(&text)
+}
+
+/// A block of rows as stage text: each field as its length in bytes, `:`, and its bytes. No
+/// field needs escaping, and reading one back is a copy (a JSON array of arrays, the form
+/// before, cost staging and the merge a fifth of their time).
+fn encode_block(rows: &[[String; 18]]) -> String {
+    use std::fmt::Write;
+    let bytes: usize = rows.iter().flatten().map(|f| f.len() + 4).sum();
+    let mut out = String::with_capacity(bytes);
+    for field in rows.iter().flatten() {
+        let _ = write!(out, "{}:", field.len());
+        out.push_str(field);
+    }
+    out
+}
+
+/// Reads [`encode_block`]'s text back; a block staged as JSON (by an earlier build, resumed by
+/// this one) is read as JSON.
+fn decode_block(text: &str) -> Result<Vec<[String; 18]>, StoreError> {
+    let corrupt = || StoreError::Corrupt("a staged import block is malformed".into());
+    if text.starts_with('[') {
+        return serde_json::from_str(text)
+            .map_err(|e| StoreError::Corrupt(format!("staged import rows: {e}")));
+    }
+    let mut rows = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut row: [String; 18] = Default::default();
+        for field in &mut row {
+            let (len, tail) = rest.split_once(':').ok_or_else(corrupt)?;
+            let len: usize = len.parse().map_err(|_| corrupt())?;
+            let value = tail.get(..len).ok_or_else(corrupt)?;
+            *field = value.to_owned();
+            rest = tail.get(len..).ok_or_else(corrupt)?;
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 /// The register's indexes an import into an empty register builds at its end (name, SQL).
@@ -489,9 +525,7 @@ fn merge_sorted(store: &dyn Store, run: i64, head: RunHead) -> Result<BatchCount
         None => Vec::new(),
     };
     sql::transact(store.db(), |tx| {
-        for create in &rebuild {
-            tx.exec(create, &[])?;
-        }
+        crate::sqlite::build_indexes(tx, &rebuild)?;
         tx.exec(
             "UPDATE import_run SET state = 'done', deferred = NULL, beat = $2 WHERE id = $1",
             &[run.into(), beat().into()],
@@ -627,17 +661,26 @@ fn discard(store: &dyn Store, run: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Deletes a run's staged rows, `per_tx` stage rows per transaction.
-fn delete_stage(store: &dyn Store, run: i64, per_tx: i64) -> Result<(), StoreError> {
+/// Deletes a run's staged rows, `per_statement` stage rows at a time, in transactions of about
+/// [`HOLD`] with [`PAUSE`] between them (as the merge's): a transaction per few stage rows
+/// paused more than it deleted (a 1 M-row run: 50 transactions, 0.5 s of pauses).
+fn delete_stage(store: &dyn Store, run: i64, per_statement: i64) -> Result<(), StoreError> {
     loop {
-        let deleted = sql::transact(store.db(), |tx| {
-            tx.exec(
+        let started = Instant::now();
+        let more = sql::transact(store.db(), |tx| loop {
+            let deleted = tx.exec(
                 "DELETE FROM import_stage WHERE run = $1 AND seq IN \
                  (SELECT seq FROM import_stage WHERE run = $1 ORDER BY seq LIMIT $2)",
-                &[run.into(), per_tx.into()],
-            )
+                &[run.into(), per_statement.into()],
+            )?;
+            if deleted == 0 {
+                return Ok::<_, StoreError>(false);
+            }
+            if started.elapsed() >= HOLD {
+                return Ok(true);
+            }
         })?;
-        if deleted == 0 {
+        if !more {
             return Ok(());
         }
         std::thread::sleep(PAUSE);
@@ -670,4 +713,55 @@ pub fn resume_imports(store: &dyn Store) -> Result<u64, StoreError> {
         }
     }
     Ok(merged)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn row(first: &str, rest: &str) -> [String; 18] {
+        let mut r: [String; 18] = Default::default();
+        r[0] = first.to_owned();
+        r[5] = rest.to_owned();
+        r[17] = "12:34".to_owned();
+        r
+    }
+
+    #[test]
+    fn a_block_reads_back_as_it_was_staged() {
+        let rows = vec![
+            row("001201000001", "Nguyễn Văn A: 3 ngõ 7, \"Hà Nội\""),
+            row("001201000002", ""),
+            row("9:", "1:x"),
+        ];
+        let text = encode_block(&rows);
+        assert_eq!(decode_block(&text).unwrap(), rows);
+        assert!(decode_block("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_block_staged_as_json_is_still_read() {
+        let rows = vec![row("001201000001", "Lê Thị B")];
+        let json = serde_json::to_string(&rows).unwrap();
+        assert_eq!(decode_block(&json).unwrap(), rows);
+    }
+
+    #[test]
+    fn a_damaged_block_is_an_error_not_a_panic() {
+        let text = encode_block(&[row("001201000001", "Trần Văn Ơn")]);
+        // Cut anywhere, including inside a multi-byte letter: each cut is refused.
+        let mut refused = 0;
+        for cut in 1..text.len() {
+            if let Some(head) = text.get(..cut) {
+                assert!(decode_block(head).is_err(), "cut at {cut}");
+                refused += 1;
+            }
+        }
+        assert!(refused > 20);
+        // A length that ends inside a letter, one past the end, one that is not a number.
+        assert!(decode_block("2:ễ").is_err());
+        assert!(decode_block("99:abc").is_err());
+        assert!(decode_block("x:abc").is_err());
+    }
 }
