@@ -156,7 +156,8 @@ pub fn parse_iso_date(s: &str) -> Option<Date> {
     Date::from_calendar_date(year, month, day).ok()
 }
 
-fn write_iso(f: &mut impl fmt::Write, d: Date) -> fmt::Result {
+/// Writes a date in ISO form, `YYYY-MM-DD`.
+pub fn write_iso(f: &mut impl fmt::Write, d: Date) -> fmt::Result {
     write!(f, "{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
 }
 

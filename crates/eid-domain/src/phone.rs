@@ -101,7 +101,15 @@ impl PhoneNumber {
 
     /// The national form used on paper, `0912345678`.
     pub fn national(&self) -> String {
-        format!("0{}", self.0.get(3..).unwrap_or(""))
+        let mut s = String::with_capacity(self.0.len());
+        self.write_national(&mut s);
+        s
+    }
+
+    /// Appends [`PhoneNumber::national`] to `out`.
+    pub fn write_national(&self, out: &mut String) {
+        out.push('0');
+        out.push_str(self.0.get(3..).unwrap_or(""));
     }
 
     /// The number with all but the last three digits hidden, for screens and logs.

@@ -9,7 +9,7 @@
 
 use eid_domain::name::nfc;
 use eid_domain::{
-    iso, parse_iso_date, BirthDate, Card, LifeState, LifeStatus, Person, PersonName, PersonalId,
+    parse_iso_date, BirthDate, Card, LifeState, LifeStatus, Person, PersonName, PersonalId,
     PhoneNumber, PhoneType, Residence, Sex, UnitCode,
 };
 use time::Date;
@@ -235,41 +235,73 @@ pub fn parse_fields(fields: &[&str], today: Date) -> Result<Person, RowError> {
 
 /// The person's fields in [`COLUMNS`] order, as they are written to CSV and compared on import.
 pub fn fields(p: &Person) -> [String; 18] {
-    let unit_str = |u: &Option<UnitCode>| {
-        u.as_ref()
-            .map(|u| u.as_str().to_owned())
-            .unwrap_or_default()
-    };
-    [
-        p.id.as_str().to_owned(),
-        p.name.surname().to_owned(),
-        p.name.middle().to_owned(),
-        p.name.given().to_owned(),
-        p.birth.to_string(),
-        p.sex.as_str().to_owned(),
-        unit_str(&p.hometown),
-        p.residence.unit.as_str().to_owned(),
-        p.residence.address.clone(),
+    let mut out: [String; 18] = Default::default();
+    let mut slots = out.iter_mut();
+    each_field(p, &mut String::new(), |field| {
+        if let Some(slot) = slots.next() {
+            field.clone_into(slot);
+        }
+    });
+    out
+}
+
+/// Calls `field` with each of `p`'s 18 fields, in [`COLUMNS`] order, as [`fields`] gives them,
+/// without making a string of each: the ones that are formatted (dates, the phone) are written
+/// in `scratch`. (A staged import calls it for every row.)
+pub fn each_field(p: &Person, scratch: &mut String, mut field: impl FnMut(&str)) {
+    use eid_domain::person::write_iso;
+    use std::fmt::Write;
+    field(p.id.as_str());
+    field(p.name.surname());
+    field(p.name.middle());
+    field(p.name.given());
+    scratch.clear();
+    let _ = write!(scratch, "{}", p.birth);
+    field(scratch);
+    field(p.sex.as_str());
+    field(
+        p.hometown
+            .as_ref()
+            .map(UnitCode::as_str)
+            .unwrap_or_default(),
+    );
+    field(p.residence.unit.as_str());
+    field(&p.residence.address);
+    field(
         p.temporary
             .as_ref()
-            .map(|t| t.unit.as_str().to_owned())
+            .map(|t| t.unit.as_str())
             .unwrap_or_default(),
+    );
+    field(
         p.temporary
             .as_ref()
-            .map(|t| t.address.clone())
+            .map(|t| t.address.as_str())
             .unwrap_or_default(),
-        p.household.clone().unwrap_or_default(),
-        p.phone.as_ref().map(|x| x.national()).unwrap_or_default(),
-        p.phone_type.as_str().to_owned(),
-        p.life.state.as_str().to_owned(),
-        p.life.since.map(iso).unwrap_or_default(),
-        p.card.map(|c| iso(c.issued)).unwrap_or_default(),
-        match p.card {
-            Some(Card { revoked: true, .. }) => "1".to_owned(),
-            Some(_) => "0".to_owned(),
-            None => String::new(),
-        },
-    ]
+    );
+    field(p.household.as_deref().unwrap_or_default());
+    scratch.clear();
+    if let Some(phone) = &p.phone {
+        phone.write_national(scratch);
+    }
+    field(scratch);
+    field(p.phone_type.as_str());
+    field(p.life.state.as_str());
+    scratch.clear();
+    if let Some(d) = p.life.since {
+        let _ = write_iso(scratch, d);
+    }
+    field(scratch);
+    scratch.clear();
+    if let Some(c) = p.card {
+        let _ = write_iso(scratch, c.issued);
+    }
+    field(scratch);
+    field(match p.card {
+        Some(Card { revoked: true, .. }) => "1",
+        Some(_) => "0",
+        None => "",
+    });
 }
 
 /// Writes the header line.
