@@ -532,7 +532,8 @@ fn an_interrupted_import_is_finished_if_decided_and_thrown_away_if_not() {
 /// An abort-mode import on SQLite that died while merging its sorted sequences into an empty
 /// register, after dropping the person tables' secondary indexes: the next import or `eid
 /// migrate` merges the rest in personal-ID order from where it stopped (nothing twice) and
-/// builds the indexes again.
+/// builds the indexes again, reading blocks staged as JSON (an earlier build) and as
+/// length-prefixed text (this one).
 #[test]
 fn an_interrupted_sorted_merge_is_finished_and_its_deferred_indexes_built() {
     use eid_core::sql;
@@ -584,20 +585,30 @@ fn an_interrupted_sorted_merge_is_finished_and_its_deferred_indexes_built() {
                 serde_json::to_string(&[&index_sql]).unwrap().into(),
             ],
         )?;
-        let block = |rows: &[&Person]| {
+        // The first sequence's blocks as an earlier build staged them (JSON), the second's as
+        // this one does (each field its byte length, `:`, its bytes): a run is resumed by
+        // whichever build runs next.
+        let json = |rows: &[&Person]| {
             let fields: Vec<[String; 18]> =
                 rows.iter().map(|p| eid_core::csvfmt::fields(p)).collect();
             serde_json::to_string(&fields).unwrap()
         };
+        let text = |rows: &[&Person]| {
+            let mut out = String::new();
+            for f in rows.iter().flat_map(|p| eid_core::csvfmt::fields(p)) {
+                out.push_str(&format!("{}:{f}", f.len()));
+            }
+            out
+        };
         let half = even.len() / 2;
-        for (seq, rows) in [
-            (0i64, &even[..half]),
-            (1, &even[half..]),
-            (1 << 32, &odd[..]),
+        for (seq, block) in [
+            (0i64, json(&even[..half])),
+            (1, json(&even[half..])),
+            (1 << 32, text(&odd[..])),
         ] {
             tx.exec(
                 "INSERT INTO import_stage (run, seq, fields) VALUES ($1, $2, $3)",
-                &[run.into(), seq.into(), block(rows).into()],
+                &[run.into(), seq.into(), block.into()],
             )?;
         }
         Ok::<_, eid_core::StoreError>(run)
