@@ -724,6 +724,21 @@ fn staff_reads_reach_the_data_use_log_once_each() {
         });
         staff_reads::fold(s).unwrap();
         assert_eq!(count(s), 106, "{}", s.engine());
+        // More reads than one batch of the trail (2,000 lines): in one transaction, then with
+        // a transaction for each batch.
+        for (round, hold) in [(0, staff_reads::HOLD), (1, std::time::Duration::ZERO)] {
+            for k in 0..2_100 {
+                let rid = format!("rid-many-{round}-{k}");
+                register::read_person(s, &acting(&commune, &rid), &p.id).unwrap();
+            }
+            assert_eq!(
+                staff_reads::fold_holding(s, hold).unwrap(),
+                2_100,
+                "{}",
+                s.engine()
+            );
+        }
+        assert_eq!(count(s), 4_306, "{}", s.engine());
         let v = transparency::verify::verify(s).unwrap();
         assert!(v.ok(), "{}: {:?}", s.engine(), v.problems);
     }
@@ -748,7 +763,7 @@ fn staff_reads_reach_the_data_use_log_once_each() {
         )
     })
     .unwrap();
-    assert_eq!(n, 109);
+    assert_eq!(n, 4_309);
 }
 
 /// The person [`populate`] returned, found again in a store it populated.
