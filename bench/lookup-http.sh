@@ -28,14 +28,19 @@ for _ in $(seq 1 100); do
 done
 [ -n "$addr" ] || { cat "$dir/serve.log"; exit 1; }
 
+# Every request is formatted once, before the run: per lookup the client then makes one Lua
+# call that hands over a ready string. Formatting each request as it was sent cost wrk ~2 µs
+# of CPU a lookup, on the same two cores as the server.
 cat > "$dir/lookup.lua" <<LUA
-local ids = {}
-for line in io.lines("$dir/ids.txt") do ids[#ids + 1] = line end
-local i = 0
+local requests = {}
 wrk.headers["Authorization"] = "Bearer $token"
+for line in io.lines("$dir/ids.txt") do
+  requests[#requests + 1] = wrk.format("GET", "/api/v1/persons/" .. line)
+end
+local i = 0
 request = function()
-  i = i % #ids + 1
-  return wrk.format("GET", "/api/v1/persons/" .. ids[i])
+  i = i % #requests + 1
+  return requests[i]
 end
 done = function(summary, latency, requests)
   io.write(string.format("errors: %d non-2xx\n", summary.errors.status))

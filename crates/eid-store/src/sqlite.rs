@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::audit::{self, AuditQuery};
 use crate::sql::{to_sqlite_placeholders, Db, SqlRow, Tx, Val};
 use crate::store::{
-    created_changes, from_ms, path_range, person_from_fields, phone_national, to_ms,
+    created_changes, from_ms, path_range, person_from_strs, phone_national, to_ms,
     updated_changes, Actor, AuditEntry, BatchCounts, PersonEvent, PersonWriter, Population,
     PreparedPerson, PutOutcome, SearchQuery, Store, StoreError, StoredPerson,
 };
@@ -364,10 +364,32 @@ fn row_fields(row: &Row<'_>) -> rusqlite::Result<[String; 18]> {
     Ok(f)
 }
 
+/// Column `i` as borrowed text (`None` for NULL).
+fn text_ref<'r>(row: &'r Row<'_>, i: usize) -> Result<Option<&'r str>, StoreError> {
+    row.get_ref(i)?
+        .as_str_or_null()
+        .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+}
+
+/// A person read from the register columns (the first 18 of [`PERSON_COLUMNS`]), checked as
+/// an imported row is, from the row's own text: only the phone and the revoked flag, which are
+/// stored in another form than the CSV's, are made into strings.
 fn stored_person(row: &Row<'_>) -> Result<StoredPerson, StoreError> {
-    let fields = row_fields(row)?;
+    let phone = text_ref(row, 12)?.map(phone_national).unwrap_or_default();
+    let revoked = row
+        .get::<_, Option<i64>>(17)?
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    let mut fields = [""; 18];
+    for (i, slot) in fields.iter_mut().enumerate() {
+        *slot = match i {
+            12 => phone.as_str(),
+            17 => revoked.as_str(),
+            _ => text_ref(row, i)?.unwrap_or_default(),
+        };
+    }
     Ok(StoredPerson {
-        person: person_from_fields(&fields)?,
+        person: person_from_strs(&fields)?,
         version: row.get(18)?,
         updated_at: from_ms(row.get(19)?),
     })

@@ -815,9 +815,14 @@ pub fn replay(events: &[PersonEvent]) -> Option<[String; 18]> {
 
 /// Rebuilds a person from the 18 stored CSV fields.
 pub fn person_from_fields(fields: &[String; 18]) -> Result<Person, StoreError> {
+    let refs: [&str; 18] = std::array::from_fn(|i| fields[i].as_str());
+    person_from_strs(&refs)
+}
+
+/// [`person_from_fields`] from borrowed text.
+pub fn person_from_strs(fields: &[&str; 18]) -> Result<Person, StoreError> {
     const FAR_FUTURE: time::Date = time::macros::date!(9999 - 12 - 31);
-    let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
-    crate::csvfmt::parse_fields(&refs, FAR_FUTURE)
+    crate::csvfmt::parse_fields(fields, FAR_FUTURE)
         .map_err(|e| StoreError::Corrupt(format!("column {}", e.column)))
 }
 
