@@ -121,19 +121,21 @@ pub fn query(tx: &mut dyn Tx, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreEr
     args.push(Val::from(q.limit));
     let order = if q.oldest_first { "ASC" } else { "DESC" };
     sql.push_str(&format!(" ORDER BY seq {order} LIMIT ${}", args.len()));
-    tx.query(&sql, &args)?.iter().map(entry).collect()
+    tx.query(&sql, &args)?.into_iter().map(entry).collect()
 }
 
-fn entry(r: &SqlRow) -> Result<AuditEntry, StoreError> {
-    let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
+fn entry(r: SqlRow) -> Result<AuditEntry, StoreError> {
+    // The row's values are moved into the entry, in the query's column order.
+    let mut values = r.into_iter();
+    let mut next = || values.next().unwrap_or(Val::Null);
     Ok(AuditEntry {
-        seq: g(0).int()?,
-        at: from_ms(g(1).int()?),
-        actor: Actor::from_db(&g(2).text()?),
-        action: g(3).text()?,
-        target: g(4).text()?,
-        outcome: g(5).text()?,
-        request_id: g(6).text()?,
+        seq: next().int()?,
+        at: from_ms(next().int()?),
+        actor: Actor::from_db(&next().into_text()?),
+        action: next().into_text()?,
+        target: next().into_text()?,
+        outcome: next().into_text()?,
+        request_id: next().into_text()?,
     })
 }
 

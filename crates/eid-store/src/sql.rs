@@ -53,6 +53,17 @@ impl Val {
             v => v.real().map(Some),
         }
     }
+    /// The text, moved out.
+    pub fn into_text(self) -> Result<String, StoreError> {
+        match self {
+            Val::Text(s) => Ok(s),
+            other => Err(StoreError::Corrupt(format!(
+                "expected text, got {}",
+                other.kind()
+            ))),
+        }
+    }
+
     pub fn text(&self) -> Result<String, StoreError> {
         match self {
             Val::Text(s) => Ok(s.clone()),

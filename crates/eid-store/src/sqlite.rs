@@ -15,9 +15,9 @@ use time::OffsetDateTime;
 use crate::audit::{self, AuditQuery};
 use crate::sql::{to_sqlite_placeholders, Db, SqlRow, Tx, Val};
 use crate::store::{
-    created_changes, from_ms, path_range, person_from_strs, phone_national, to_ms,
-    updated_changes, Actor, AuditEntry, BatchCounts, PersonEvent, PersonWriter, Population,
-    PreparedPerson, PutOutcome, SearchQuery, Store, StoreError, StoredPerson,
+    created_changes, from_ms, path_range, person_from_strs, phone_national, to_ms, updated_changes,
+    Actor, AuditEntry, BatchCounts, PersonEvent, PersonWriter, Population, PreparedPerson,
+    PutOutcome, SearchQuery, Store, StoreError, StoredPerson,
 };
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -776,12 +776,15 @@ impl Store for SqliteStore {
         &self,
         id: &PersonalId,
     ) -> Result<Option<(StoredPerson, eid_domain::Residency)>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
                 "SELECT {PERSON_COLUMNS}, {} FROM person \
                  LEFT JOIN person_residency USING (personal_id) WHERE personal_id = ?1",
                 crate::residency::COLUMNS
-            ))?;
+            )
+        });
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&SQL)?;
             let mut rows = stmt.query([id.as_str()])?;
             let Some(row) = rows.next()? else {
                 return Ok(None);

@@ -12,7 +12,7 @@ use eid_domain::{Level, Person, PersonalId, Tree, UnitCode, Units};
 use time::OffsetDateTime;
 
 /// Who made a change, as recorded in events and the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Actor {
     /// A staff user, by id.
     Staff(i64),

@@ -295,15 +295,14 @@ fn cursor_set(store: &dyn Store) -> Result<i64, Error> {
 /// Who each audit actor is, looked up once per fold.
 #[derive(Default)]
 struct WhoCache {
-    known: HashMap<String, Option<Who>>,
+    known: HashMap<Actor, Option<Who>>,
     /// Token id → staff id, read when a token not in it is met.
     tokens: Option<HashMap<i64, i64>>,
 }
 
 impl WhoCache {
     fn of(&mut self, store: &dyn Store, actor: &Actor) -> Result<Option<Who>, Error> {
-        let key = actor.to_db();
-        if let Some(w) = self.known.get(&key) {
+        if let Some(w) = self.known.get(actor) {
             return Ok(w.clone());
         }
         let staff_id = match actor {
@@ -332,7 +331,7 @@ impl WhoCache {
             }),
             None => None,
         };
-        self.known.insert(key, who.clone());
+        self.known.insert(actor.clone(), who.clone());
         Ok(who)
     }
 }
