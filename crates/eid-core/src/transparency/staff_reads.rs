@@ -137,14 +137,18 @@ fn fold_pending(store: &dyn Store) -> Result<usize, Error> {
 }
 
 /// Appends the staff reads audited since the last fold to the data-use log; returns how many.
-/// Safe to run from several threads or servers at once: a transaction whose cursor another
-/// folder moved first is rolled back and read again.
+/// Safe to run from several threads or servers at once: a folder whose cursor another one moved
+/// since it read it writes nothing and reads it again.
 ///
 /// On the grouped path one transaction takes batch after batch until the trail is read or it
 /// has held the write lock for [`HOLD`]. Each entry dirties a leaf of the log's per-person
 /// index, and a commit writes every leaf it dirtied: one commit per 2,000 lines wrote ~1,400
 /// pages under `bench/lookup-http.sh`'s load, where a commit per [`HOLD`] writes the same
-/// leaves once for several times as many lines.
+/// leaves once for several times as many lines. After a transaction that ended on its hold,
+/// the fold pauses as an import does between its transactions ([`PAUSE`]), so that the
+/// writers waiting for the lock go before its next one.
+///
+/// [`PAUSE`]: crate::register::batched::PAUSE
 pub fn fold(store: &dyn Store) -> Result<usize, Error> {
     fold_holding(store, HOLD)
 }
@@ -218,6 +222,9 @@ pub fn fold_holding(store: &dyn Store, hold: Duration) -> Result<usize, Error> {
                 if !more {
                     return Ok(total);
                 }
+                // The transaction ended on its hold with more to fold: other writers, which
+                // queue for the same lock, go first (as between an import's transactions).
+                std::thread::sleep(crate::register::batched::PAUSE);
             }
         }
     }
