@@ -197,21 +197,36 @@ pub fn record_many_in(tx: &mut dyn Tx, uses: &[DataUse]) -> Result<u64, StoreErr
             // Stored in milliseconds: the canonical bytes use the stored value.
             at: from_ms(to_ms(use_.at)),
         };
+        let leaf_hash = entry.leaf_hash().to_vec();
+        // The entry's texts move into the statement's values (the fold of staff reads
+        // records tens of thousands a second).
+        let Entry {
+            personal_id,
+            who_kind,
+            who_id,
+            who_name,
+            who_unit,
+            who_role,
+            what,
+            purpose,
+            at,
+            ..
+        } = entry;
         tx.exec(
             "INSERT INTO data_use (seq, personal_id, who_kind, who_id, who_name, who_unit, who_role, \
              what, purpose, at, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             &[
                 (seq as i64).into(),
-                entry.personal_id.as_str().into(),
-                entry.who_kind.as_str().into(),
-                entry.who_id.as_str().into(),
-                entry.who_name.as_str().into(),
-                entry.who_unit.clone().into(),
-                entry.who_role.clone().into(),
-                entry.what.as_str().into(),
-                entry.purpose.as_str().into(),
-                to_ms(entry.at).into(),
-                entry.leaf_hash().to_vec().into(),
+                personal_id.into(),
+                who_kind.into(),
+                who_id.into(),
+                who_name.into(),
+                who_unit.into(),
+                who_role.into(),
+                what.into(),
+                purpose.into(),
+                to_ms(at).into(),
+                leaf_hash.into(),
             ],
         )?;
     }
