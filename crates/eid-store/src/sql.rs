@@ -53,14 +53,11 @@ impl Val {
             v => v.real().map(Some),
         }
     }
-    /// The text, moved out.
+    /// [`Val::text`], moved out instead of copied.
     pub fn into_text(self) -> Result<String, StoreError> {
         match self {
             Val::Text(s) => Ok(s),
-            other => Err(StoreError::Corrupt(format!(
-                "expected text, got {}",
-                other.kind()
-            ))),
+            other => other.text(),
         }
     }
 

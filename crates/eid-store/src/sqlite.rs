@@ -345,25 +345,6 @@ fn opt_text(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-/// Reads the 18 CSV fields (columns 0..18 of [`PERSON_COLUMNS`]) from a row.
-fn row_fields(row: &Row<'_>) -> rusqlite::Result<[String; 18]> {
-    let mut f: [String; 18] = Default::default();
-    for (i, slot) in f.iter_mut().enumerate() {
-        *slot = match i {
-            12 => row
-                .get::<_, Option<String>>(i)?
-                .map(|p| phone_national(&p))
-                .unwrap_or_default(),
-            17 => row
-                .get::<_, Option<i64>>(i)?
-                .map(|r| r.to_string())
-                .unwrap_or_default(),
-            _ => row.get::<_, Option<String>>(i)?.unwrap_or_default(),
-        };
-    }
-    Ok(f)
-}
-
 /// Column `i` as borrowed text (`None` for NULL).
 fn text_ref<'r>(row: &'r Row<'_>, i: usize) -> Result<Option<&'r str>, StoreError> {
     row.get_ref(i)?
@@ -371,25 +352,46 @@ fn text_ref<'r>(row: &'r Row<'_>, i: usize) -> Result<Option<&'r str>, StoreErro
         .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
 }
 
-/// A person read from the register columns (the first 18 of [`PERSON_COLUMNS`]), checked as
-/// an imported row is, from the row's own text: only the phone and the revoked flag, which are
-/// stored in another form than the CSV's, are made into strings.
-fn stored_person(row: &Row<'_>) -> Result<StoredPerson, StoreError> {
+/// The two CSV fields a row does not hold as their text: the phone (stored as E.164) and the
+/// revoked flag (stored as an integer), in their CSV form.
+fn converted_fields(row: &Row<'_>) -> Result<[String; 2], StoreError> {
     let phone = text_ref(row, 12)?.map(phone_national).unwrap_or_default();
     let revoked = row
         .get::<_, Option<i64>>(17)?
         .map(|r| r.to_string())
         .unwrap_or_default();
+    Ok([phone, revoked])
+}
+
+/// The 18 CSV fields (columns 0..18 of [`PERSON_COLUMNS`]) of a row, borrowed from it but for
+/// the phone and the revoked flag, taken from `converted` ([`converted_fields`]).
+fn row_texts<'r>(
+    row: &'r Row<'_>,
+    converted: &'r [String; 2],
+) -> Result<[&'r str; 18], StoreError> {
     let mut fields = [""; 18];
     for (i, slot) in fields.iter_mut().enumerate() {
         *slot = match i {
-            12 => phone.as_str(),
-            17 => revoked.as_str(),
+            12 => converted[0].as_str(),
+            17 => converted[1].as_str(),
             _ => text_ref(row, i)?.unwrap_or_default(),
         };
     }
+    Ok(fields)
+}
+
+/// The 18 CSV fields of a row, owned (the old values an update is compared with).
+fn row_fields(row: &Row<'_>) -> Result<[String; 18], StoreError> {
+    let converted = converted_fields(row)?;
+    Ok(row_texts(row, &converted)?.map(str::to_owned))
+}
+
+/// A person read from the register columns (the first 18 of [`PERSON_COLUMNS`]), checked as
+/// an imported row is, from the row's own text (no string made per field).
+fn stored_person(row: &Row<'_>) -> Result<StoredPerson, StoreError> {
+    let converted = converted_fields(row)?;
     Ok(StoredPerson {
-        person: person_from_strs(&fields)?,
+        person: person_from_strs(&row_texts(row, &converted)?)?,
         version: row.get(18)?,
         updated_at: from_ms(row.get(19)?),
     })
@@ -594,7 +596,7 @@ impl SqliteWriter<'_> {
                     .prepare_cached(&format!(
                         "SELECT {PERSON_COLUMNS} FROM person WHERE personal_id = ?1"
                     ))?
-                    .query_row([id], row_fields)?;
+                    .query_row([id], |r| Ok(row_fields(r)))??;
                 match updated_changes(&old_fields, fields) {
                     Some(c) => {
                         updated = c.to_string();
