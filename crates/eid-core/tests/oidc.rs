@@ -266,3 +266,37 @@ fn grouped_transactions_keep_or_lose_each_body_on_its_own() {
     .unwrap();
     assert_eq!(note, "first");
 }
+
+/// The exchange's one read: the client's cached row confirmed, and the caller's values, in one
+/// statement; a row changed or gone since is not confirmed, and no cached row needs none.
+#[test]
+fn a_cached_client_row_is_confirmed_with_the_exchange_read() {
+    let store = testkit::fresh_store("oidc-confirm-and");
+    let m = acting(Role::Ministry);
+    clients::add(&*store, &m, &portal()).unwrap();
+    let read = clients::get_row(&*store, "portal").unwrap().unwrap();
+    let select = "(SELECT $1 + 1), (SELECT client_id FROM oidc_client WHERE client_id = $2)";
+    let check = |row: Option<&eid_core::sql::SqlRow>| {
+        eid_core::sql::transact(store.db(), |tx| {
+            clients::still_current_and(tx, row, select, &[41i64.into(), "portal".into()])
+        })
+        .unwrap()
+    };
+    let values = vec![42i64.into(), "portal".into()];
+    assert_eq!(check(Some(&read.row)), (true, values.clone()));
+    assert_eq!(check(None), (true, values.clone()));
+    // Changed behind the cache (as `eid admin client rotate-secret` does): not confirmed.
+    clients::rotate_secret(&*store, &m, "portal").unwrap();
+    assert_eq!(check(Some(&read.row)), (false, values.clone()));
+    let now = clients::get_row(&*store, "portal").unwrap().unwrap();
+    assert_eq!(check(Some(&now.row)), (true, values));
+    // Gone: not confirmed, and the caller's read still answers.
+    eid_core::sql::transact(store.db(), |tx| {
+        tx.exec("DELETE FROM oidc_client WHERE client_id = 'portal'", &[])
+    })
+    .unwrap();
+    assert_eq!(
+        check(Some(&now.row)),
+        (false, vec![42i64.into(), eid_core::sql::Val::Null])
+    );
+}

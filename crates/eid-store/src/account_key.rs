@@ -6,7 +6,8 @@
 //! two steps: the province is read from `account_key`, then the statement goes with that
 //! province's `res_path` range as parameters, so that the planner keeps one partition of 64 (read
 //! inside the same statement, the range would leave the planner to prepare all 64: 1.5 ms of
-//! planning against 0.04 ms, `EXPLAIN ANALYZE` on the development cluster). An account already
+//! planning against 0.04 ms, `EXPLAIN ANALYZE` on the development cluster). A read names that
+//! province's partition instead of the range ([`READ_FROM`]). An account already
 //! read carries its `res_path` ([`Key::At`]), which names its partition without the first step.
 //! An account that moved province between the two steps (a level 1 registration or a level 2
 //! activation sets its `res_path`) is not in the partition read: when a statement finds nothing
@@ -16,10 +17,12 @@
 //!
 //! A statement names the account with [`ACCOUNT`] where its condition goes; the key's parameters
 //! follow the statement's own (`UPDATE account SET phone = $1 WHERE {account}` becomes
-//! `… WHERE id = $2 AND res_path >= $3 AND res_path < $4` on PostgreSQL).
+//! `… WHERE id = $2 AND res_path >= $3 AND res_path < $4` on PostgreSQL, and
+//! `SELECT phone FROM account WHERE {account}` becomes
+//! `SELECT phone FROM account_062 WHERE id = $1`).
 
 use crate::sql::{SqlRow, Tx, Val};
-use crate::store::{province_range, Rule, StoreError, PROVINCE_SPAN};
+use crate::store::{province_partition, province_range, Rule, StoreError, PROVINCE_SPAN};
 
 /// Where a statement's condition on the account goes.
 pub const ACCOUNT: &str = "{account}";
@@ -110,6 +113,13 @@ pub fn of_province(engine: &str, res_path: i64, first: usize) -> ProvinceJoin {
     }
 }
 
+/// How a read of one account names it (`SELECT … FROM account WHERE {account} …`). On PostgreSQL
+/// such a read goes to the province's partition by name ([`province_partition`]: planned once per
+/// connection, not at each execution). A write goes through the parent with the province's range
+/// as parameters: the parent's statement triggers keep `account_key`, and an update that changes
+/// `res_path` moves the row to another province's partition.
+const READ_FROM: &str = "FROM account WHERE {account}";
+
 /// Attempts of a statement on an account that keeps moving province (see the module's doc).
 const ATTEMPTS: usize = 4;
 
@@ -144,14 +154,20 @@ fn on_account<T>(
     if tx.engine() != "postgres" {
         return run(tx, &sql.replace(ACCOUNT, &format!("{column} = ${n}")), &all);
     }
-    let sql = sql.replace(
-        ACCOUNT,
-        &format!(
-            "{column} = ${n} AND res_path >= ${} AND res_path < ${}",
-            n + 1,
-            n + 2
-        ),
-    );
+    // A read names the province's partition; a write goes through the parent with the range.
+    let read = sql.starts_with("SELECT ") && sql.contains(READ_FROM);
+    let ranged = if read {
+        String::new()
+    } else {
+        sql.replace(
+            ACCOUNT,
+            &format!(
+                "{column} = ${n} AND res_path >= ${} AND res_path < ${}",
+                n + 1,
+                n + 2
+            ),
+        )
+    };
     let mut range = match key {
         Key::At { res_path, .. } => Some(province_range(res_path / PROVINCE_SPAN)),
         Key::Id(_) | Key::Person(_) => partition(tx, key)?,
@@ -162,8 +178,17 @@ fn on_account<T>(
             return Ok(out);
         };
         all.truncate(n);
-        all.extend([lo.into(), hi.into()]);
-        out = run(tx, &sql, &all)?;
+        out = if read {
+            let partition = province_partition("account", lo / PROVINCE_SPAN);
+            let sql = sql.replace(
+                READ_FROM,
+                &format!("FROM {partition} WHERE {column} = ${n}"),
+            );
+            run(tx, &sql, &all)?
+        } else {
+            all.extend([lo.into(), hi.into()]);
+            run(tx, &ranged, &all)?
+        };
         if found(&out) {
             return Ok(out);
         }

@@ -267,6 +267,18 @@ impl Authenticated {
         }
     }
 
+    /// [`Authenticated::confirm_client`] and a read of the caller's in one statement
+    /// ([`clients::still_current_and`]): whether the client is confirmed, and the values of
+    /// `select` (a select list of scalar subqueries, with parameters `args`).
+    pub fn confirm_client_and(
+        &self,
+        tx: &mut dyn Tx,
+        select: &str,
+        args: &[sql::Val],
+    ) -> Result<(bool, sql::SqlRow), StoreError> {
+        clients::still_current_and(tx, self.cached_row.as_ref(), select, args)
+    }
+
     /// Spends the assertion's `jti` inside `tx` (the exchange's own transaction, so no extra
     /// commit); `false` if it was spent before.
     pub fn spend_jti(&self, tx: &mut dyn Tx, now: OffsetDateTime) -> Result<bool, StoreError> {

@@ -475,6 +475,46 @@ pub fn still_current(tx: &mut dyn sql::Tx, row: &SqlRow) -> Result<bool, StoreEr
     Ok(now.as_ref() == Some(row))
 }
 
+/// [`still_current`]'s check and a read of the caller's in one statement (one round trip less
+/// on PostgreSQL): `select` is a select list without `FROM` (scalar subqueries) whose parameters
+/// are `args`. Answers whether the client's row is still `row` (`None`: not from the cache, so
+/// nothing to check) and the values of `select`.
+pub fn still_current_and(
+    tx: &mut dyn sql::Tx,
+    row: Option<&SqlRow>,
+    select: &str,
+    args: &[Val],
+) -> Result<(bool, SqlRow), StoreError> {
+    let Some(row) = row else {
+        return Ok((
+            true,
+            tx.row(&format!("SELECT {select}"), args)?
+                .unwrap_or_default(),
+        ));
+    };
+    let Some(Val::Text(id)) = row.first() else {
+        return Ok((false, SqlRow::default()));
+    };
+    let mut all = args.to_vec();
+    all.push(id.clone().into());
+    // The client's columns are NULL when its row is gone: never equal to a cached row.
+    let mut values = tx
+        .row(
+            &format!(
+                "SELECT {select}, c.* FROM (SELECT 1 AS one) o LEFT JOIN \
+                 (SELECT {COLUMNS} FROM oidc_client WHERE client_id = ${}) c ON 1 = 1",
+                all.len()
+            ),
+            &all,
+        )?
+        .unwrap_or_default();
+    let Some(split) = values.len().checked_sub(row.len()) else {
+        return Ok((false, values));
+    };
+    let now = values.split_off(split);
+    Ok((&now == row, values))
+}
+
 /// A new secret for a `client_secret_basic` client (the old one stops working); shown once.
 pub fn rotate_secret(store: &dyn Store, acting: &Acting, client_id: &str) -> Result<String, Error> {
     let result = (|| -> Result<String, Error> {

@@ -555,7 +555,22 @@ pub fn exchange(
     let dpop_jkt = dpop_jkt.map(str::to_owned);
     let outcome = sql::transact_grouped(store.db(), group, move |tx| {
         let (auth, hash, client) = (&me, code_hash, &me.client);
-        if !auth.confirm_client(tx)? {
+        // One read: whether the client's row is still the one cached, whether the code was
+        // used before (a replay revokes what it issued), and whether the citizen took back
+        // their consent after the code was issued.
+        let (current, seen) = auth.confirm_client_and(
+            tx,
+            "(SELECT grant_id FROM oidc_code WHERE code_hash = $1), \
+             (SELECT 1 FROM oidc_consent WHERE personal_id = $2 AND client_id = $3 \
+              AND revoked_at IS NOT NULL AND revoked_at >= $4)",
+            &[
+                hash.clone().into(),
+                sealed.personal_id.clone().into(),
+                sealed.client_id.clone().into(),
+                sealed.issued.into(),
+            ],
+        )?;
+        if !current {
             return Err(OAuthError::new(STALE_CLIENT, "the client changed"));
         }
         if !auth.spend_jti(tx, now)? {
@@ -564,21 +579,6 @@ pub fn exchange(
                 "the client assertion was used before",
             ));
         }
-        // One read: whether the code was used before (a replay revokes what it issued), and
-        // whether the citizen took back their consent after the code was issued.
-        let seen = tx
-            .row(
-                "SELECT (SELECT grant_id FROM oidc_code WHERE code_hash = $1), \
-                 (SELECT 1 FROM oidc_consent WHERE personal_id = $2 AND client_id = $3 \
-                  AND revoked_at IS NOT NULL AND revoked_at >= $4)",
-                &[
-                    hash.clone().into(),
-                    sealed.personal_id.clone().into(),
-                    sealed.client_id.clone().into(),
-                    sealed.issued.into(),
-                ],
-            )?
-            .unwrap_or_default();
         let col = |i: usize| seen.get(i).cloned().unwrap_or(Val::Null);
         if let Some(gid) = col(0).opt_int()? {
             revoke_grant(tx, gid, t)?;

@@ -193,6 +193,14 @@ pub(crate) fn by_id(id: &str, lo: &str, hi: &str) -> String {
     format!("person.personal_id = {id} AND person.res_path >= {lo} AND person.res_path < {hi}")
 }
 
+/// The partition of `person` whose `res_path` range begins at `lo` (from [`partition_of`]), by
+/// name: a read of one person is sent to it, planned once per connection
+/// ([`crate::store::province_partition`]); [`by_id`] serves the statements that go through the
+/// parent.
+pub(crate) fn person_partition(lo: i64) -> String {
+    crate::store::province_partition("person", lo.div_euclid(crate::store::PROVINCE_SPAN))
+}
+
 /// The half-open `res_path` range of the partition that holds the person `id`, from
 /// `person_key`; `None` when no person has that ID.
 pub(crate) fn partition_of(c: &mut Kept<'_>, id: &str) -> Result<Option<(i64, i64)>, StoreError> {

@@ -585,6 +585,37 @@ fn migration_34_partitions_accounts_by_province() {
         .unwrap()
         .get(0);
     assert_eq!(made, 64);
+    // The partitions a read names (`store::province_partition`) are the catalog's, with the
+    // catalog's bounds, for `person` (migration 31) and `account`.
+    for table in ["person", "account"] {
+        let catalog: Vec<(String, String)> = c
+            .query(
+                "SELECT c.relname::text, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i \
+                 JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = $1::text::regclass \
+                 ORDER BY 1",
+                &[&table],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut named: Vec<(String, String)> = crate::store::PARTITIONED_PROVINCES
+            .iter()
+            .map(|&p| {
+                let (lo, hi) = crate::store::province_range(p);
+                (
+                    crate::store::province_partition(table, p),
+                    format!("FOR VALUES FROM ('{lo}') TO ('{hi}')"),
+                )
+            })
+            .collect();
+        named.push((
+            crate::store::province_partition(table, 3),
+            "DEFAULT".to_owned(),
+        ));
+        named.sort();
+        assert_eq!(catalog, named, "{table}");
+    }
     let keyed: i64 = c
         .query_one(
             "SELECT count(*) FROM account a JOIN account_key k ON k.id = a.id \
@@ -609,6 +640,26 @@ fn migration_34_partitions_accounts_by_province() {
     }
     assert_eq!(found(Key::Id(-1)), None);
     assert_eq!(found(Key::Person("999999999999")), None);
+    // A read names the province's partition, and its plan is made once for the connection (a
+    // generic plan), not at every execution as through the parent.
+    let one = t.one_connection();
+    for _ in 0..8 {
+        let r = sql::read(&one, |tx| {
+            account_key::row(tx, phone, &[], Key::Id(account_ids_made[1]))
+        })
+        .unwrap();
+        assert_eq!(r.unwrap()[0].text().unwrap(), ids[1]);
+    }
+    let plans = sql::read(&one, |tx| {
+        tx.row(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements \
+             WHERE statement = 'SELECT personal_id FROM account_001 WHERE id = $1'",
+            &[],
+        )
+    })
+    .unwrap()
+    .expect("the read of account_001 is kept on the connection");
+    assert!(plans[0].int().unwrap() > 0, "{plans:?}");
 
     // New accounts take ids after the old identity's last value.
     let (fresh_pid, fresh_path) = ("038090099999".to_owned(), path(hanoi));

@@ -25,8 +25,9 @@ pub(super) struct Statements {
 }
 
 /// Statements kept per connection; past this the connection's are dropped and prepared again
-/// as they come (eid sends a few hundred distinct statements in all).
-const STATEMENTS_KEPT: usize = 512;
+/// as they come. eid sends a few hundred distinct statements, and a read of one person or one
+/// account one per province partition it meets (`store::province_partition`): up to 64 each.
+const STATEMENTS_KEPT: usize = 1024;
 
 impl Statements {
     pub(super) fn new() -> Statements {

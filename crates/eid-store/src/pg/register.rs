@@ -77,12 +77,14 @@ impl PgStore {
     ) -> Result<Option<StoredPerson>, StoreError> {
         let mut conn = self.reader()?;
         let mut c = conn.kept()?;
-        let sql = format!(
-            "SELECT {PERSON_COLS}, version, updated_at FROM person WHERE {}",
-            by_id("$1", "$2", "$3")
-        );
-        let read =
-            |c: &mut Kept<'_>, lo: i64, hi: i64| c.query_opt(&sql, &[&id.as_str(), &lo, &hi]);
+        let read = |c: &mut Kept<'_>, lo: i64, _: i64| {
+            let sql = format!(
+                "SELECT {PERSON_COLS}, version, updated_at FROM {} person \
+                 WHERE person.personal_id = $1",
+                person_partition(lo)
+            );
+            c.query_opt(&sql, &[&id.as_str()])
+        };
         let found = match guess {
             Some((lo, hi)) => read(&mut c, lo, hi)?,
             None => None,
@@ -137,14 +139,14 @@ impl Store for PgStore {
         id: &PersonalId,
     ) -> Result<Option<(StoredPerson, eid_domain::Residency)>, StoreError> {
         let mut conn = self.reader()?;
-        let sql = format!(
-            "SELECT {PERSON_COLS}, version, updated_at, {} FROM person \
-             LEFT JOIN person_residency USING (personal_id) WHERE {}",
-            crate::residency::COLUMNS,
-            by_id("$1", "$2", "$3")
-        );
-        let row = in_partition_of(&mut conn.kept()?, id.as_str(), |c, lo, hi| {
-            c.query_opt(&sql, &[&id.as_str(), &lo, &hi])
+        let row = in_partition_of(&mut conn.kept()?, id.as_str(), |c, lo, _| {
+            let sql = format!(
+                "SELECT {PERSON_COLS}, version, updated_at, {} FROM {} person \
+                 LEFT JOIN person_residency USING (personal_id) WHERE person.personal_id = $1",
+                crate::residency::COLUMNS,
+                person_partition(lo)
+            );
+            c.query_opt(&sql, &[&id.as_str()])
         })?;
         let Some(row) = row else {
             return Ok(None);

@@ -19,6 +19,15 @@ pub(super) struct Fresh {
     schema: String,
 }
 
+impl Fresh {
+    /// Another store on the same schema whose pool has one connection (to see what that
+    /// connection keeps).
+    pub(super) fn one_connection(&self) -> PgStore {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        PgStore::connect(&format!("{}{sep}pool=1", self.url), Some(&self.schema)).unwrap()
+    }
+}
+
 impl Drop for Fresh {
     fn drop(&mut self) {
         if std::thread::panicking() {
@@ -135,8 +144,7 @@ fn statements_are_kept_per_connection_and_prepared_again_when_the_schema_changes
         return;
     };
     // One connection, so that every call below meets the same kept statements.
-    let sep = if t.url.contains('?') { '&' } else { '?' };
-    let s = PgStore::connect(&format!("{}{sep}pool=1", t.url), Some(&t.schema)).unwrap();
+    let s = t.one_connection();
     let columns = |s: &PgStore| -> Result<usize, StoreError> {
         crate::sql::read(s.db(), |tx| {
             let rows = tx.query("SELECT * FROM probe ORDER BY a", &[])?;
@@ -196,8 +204,7 @@ fn lookups_and_keys_are_kept_on_the_connection() {
     let Some(t) = fresh("kept") else {
         return;
     };
-    let sep = if t.url.contains('?') { '&' } else { '?' };
-    let s = PgStore::connect(&format!("{}{sep}pool=1", t.url), Some(&t.schema)).unwrap();
+    let s = t.one_connection();
     put_all(&s, &[person(&[])]);
     let prepared = |s: &PgStore, like: &str| -> i64 {
         crate::sql::read(s.db(), |tx| {
@@ -208,16 +215,34 @@ fn lookups_and_keys_are_kept_on_the_connection() {
         })
         .unwrap()
     };
-    for _ in 0..3 {
+    for _ in 0..8 {
         let found = s.person(&id("038090001234")).unwrap().unwrap();
         assert_eq!(found.person.id.as_str(), "038090001234");
         assert!(s.person(&id("038090009999")).unwrap().is_none());
     }
     assert_eq!(prepared(&s, "SELECT province FROM person_key%"), 1);
+    // The read names the person's partition (Thanh Hóa's, 038), and is planned once for the
+    // connection: a generic plan after PostgreSQL's five custom ones.
     assert_eq!(
-        prepared(&s, "SELECT personal_id, surname%FROM person WHERE%"),
+        prepared(
+            &s,
+            "SELECT personal_id, surname%FROM person_038 person WHERE%"
+        ),
         1
     );
+    assert_eq!(
+        prepared(&s, "SELECT personal_id, surname%FROM person WHERE%"),
+        0
+    );
+    let generic = crate::sql::read(s.db(), |tx| {
+        tx.int(
+            "SELECT generic_plans FROM pg_prepared_statements \
+             WHERE statement LIKE 'SELECT personal_id, surname%FROM person_038 person WHERE%'",
+            &[],
+        )
+    })
+    .unwrap();
+    assert!(generic > 0, "generic plans: {generic}");
 
     // Inserted and read by a unit of work that then fails: not kept.
     let failed = crate::sql::transact(s.db(), |tx| {
