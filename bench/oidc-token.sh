@@ -18,7 +18,9 @@
 #    request-latency histogram over the sign-ins' requests, read from /metrics before and
 #    after: from a request's arrival to its answer, audit line committed) and the Python
 #    client's wall clock, which adds the client's own work (HTML parsing, a new connection per
-#    sign-in) and loopback. Durable writes per sign-in on PostgreSQL: writing transactions
+#    sign-in) and loopback. eid's own time is also split into its Argon2id checks (its hashing
+#    pool's counters on /metrics) and the rest, which the host's drifting speed moves less than
+#    the ratio. Durable writes per sign-in on PostgreSQL: writing transactions
 #    counted as the transaction ids PostgreSQL assigned over the sign-ins
 #    (pg_current_xact_id() delta; a read gets none). Goal: ≤ 2. Then the same on PostgreSQL
 #    in a new browser each time, which adds the SMS code step and binds it, on a line of its
@@ -289,6 +291,10 @@ signins() {
   awk -v a="$a0" -v b="$a1" 'BEGIN { printf "  one Argon2id verification with eid'"'"'s parameters (m=19 MiB, t=2, p=1; cargo bench argon_cost) just before and after: %.1f / %.1f ms\n", a * 1000, b * 1000 }'
   printf '  eid'"'"'s own time a sign-in (its request-latency histogram, %s requests): %.1f ms, ratio %s (goal ≤ 1.30)\n' \
     "$nreq" "$(awk -v s="$server" 'BEGIN { print s * 1000 }')" "$(ratio "$server" "$argon")"
+  checks=$(sed -n 's/^server_check_seconds //p' "$dir/signin-$engine.txt")
+  nchecks=$(sed -n 's/^server_checks //p' "$dir/signin-$engine.txt")
+  [ -z "$checks" ] || printf '    of which its Argon2id checks (%s a sign-in, its hashing pool'"'"'s counters): %.1f ms; the rest of the sign-in: %.1f ms\n' \
+    "$nchecks" "$(awk -v s="$checks" 'BEGIN { print s * 1000 }')" "$(awk -v s="$server" -v c="$checks" 'BEGIN { print (s - c) * 1000 }')"
   printf '  as the Python client saw it (its own work and the connections included): %.1f ms, ratio %s\n' \
     "$(awk -v s="$per" 'BEGIN { print s * 1000 }')" "$(ratio "$per" "$argon")"
   awk -v e=$((c1 - c0)) -v g=$((g1 - g0)) -v hz="$hz" -v n="$signins" -v a="$argon" -v engine="$engine" 'BEGIN {

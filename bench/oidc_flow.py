@@ -69,7 +69,9 @@ def main():
     ap.add_argument("--metrics", default=None,
                     help="signin: eid's /metrics URL; its request-latency histogram is read just "
                          "before and just after the measured sign-ins, and the time eid itself "
-                         "took over their requests is printed as 'server_seconds S' (a sign-in)")
+                         "took over their requests is printed as 'server_seconds S' (a sign-in), "
+                         "with the time and number of its Argon2id checks as "
+                         "'server_check_seconds S' and 'server_checks N'")
     ap.add_argument("--new-device", action="store_true",
                     help="signin: each sign-in in a new browser (the SMS code step included)")
     ap.add_argument("--steps", action="store_true",
@@ -127,13 +129,21 @@ def main():
     authlib_client.subprocess.run = timed_run
 
     def histogram():
-        """(sum of seconds, count) of eid's request-latency histogram."""
+        """(sum of seconds, count) of eid's request-latency histogram, and the seconds and
+        number of eid's Argon2id checks (its hashing pool's counters)."""
         got = {}
+        names = {
+            "eid_http_request_duration_seconds_sum": "sum",
+            "eid_http_request_duration_seconds_count": "count",
+            "eid_secret_check_seconds_total": "checks_s",
+            "eid_secret_checks_total": "checks",
+        }
         for line in requests.get(a.metrics, timeout=30).text.splitlines():
-            for part in ("sum", "count"):
-                if line.startswith(f"eid_http_request_duration_seconds_{part} "):
-                    got[part] = float(line.split()[1])
-        return got["sum"], got["count"]
+            name, _, value = line.partition(" ")
+            if name in names:
+                got[names[name]] = float(value)
+        # A build before the hashing pool's counters has none: None for both.
+        return got["sum"], got["count"], got.get("checks_s"), got.get("checks")
 
     probe("before")
     h0 = histogram() if a.metrics else None
@@ -160,6 +170,9 @@ def main():
         h1 = histogram()
         print(f"server_seconds {(h1[0] - h0[0]) / a.count:.6f}")
         print(f"server_requests {(h1[1] - h0[1] - 1) / a.count:g}")
+        if h1[2] is not None:
+            print(f"server_check_seconds {(h1[2] - h0[2]) / a.count:.6f}")
+            print(f"server_checks {(h1[3] - h0[3]) / a.count:g}")
     probe("after")
     for (method, path, status), ts in steps.items():
         print(f"step {1000 * sum(ts) / len(ts):.2f} {method} {path} {status} x{len(ts) / a.count:g}")

@@ -47,6 +47,9 @@ struct Shared {
     max_wait: Duration,
     /// The recent time of one check, in microseconds (moving average).
     service_us: AtomicU64,
+    /// Checks run since the pool started, and their time in all, in microseconds (`/metrics`).
+    checks: AtomicU64,
+    checks_us: AtomicU64,
 }
 
 struct Queue {
@@ -99,6 +102,8 @@ impl HashPool {
             capacity,
             max_wait,
             service_us: AtomicU64::new(0),
+            checks: AtomicU64::new(0),
+            checks_us: AtomicU64::new(0),
         });
         for i in 0..threads {
             let s = Arc::clone(&shared);
@@ -154,6 +159,15 @@ impl HashPool {
     }
 
     /// Checks waiting now.
+    /// The checks run since the pool started and their time in all, in microseconds.
+    pub fn served(&self) -> (u64, u64) {
+        let s = &self.shared;
+        (
+            s.checks.load(Ordering::Relaxed),
+            s.checks_us.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn queued(&self) -> usize {
         lock(&self.shared.queue).jobs.len()
     }
@@ -195,6 +209,8 @@ fn work(s: &Shared) {
         let old = s.service_us.load(Ordering::Relaxed);
         let avg = if old == 0 { took } else { (old * 7 + took) / 8 };
         s.service_us.store(avg, Ordering::Relaxed);
+        s.checks_us.fetch_add(took, Ordering::Relaxed);
+        s.checks.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -250,6 +266,10 @@ mod tests {
         assert_eq!(got, vec![2, 3]);
         // And the queue takes checks again.
         assert_eq!(pool.run(|| Ok(5)).await.unwrap(), 5);
+        // Four checks ran (the refused one did not); the held one took at least its wait.
+        let (checks, micros) = pool.served();
+        assert_eq!(checks, 4);
+        assert!(micros > 0, "{micros}");
     }
 
     #[tokio::test]

@@ -178,6 +178,8 @@ pub struct Metrics {
     scope_denied: Counter,
     intake_groups: Counter,
     intake_grouped: Counter,
+    secret_checks: Counter,
+    secret_check_seconds: Counter<f64, std::sync::atomic::AtomicU64>,
     /// The matched templates beyond [`ROUTES`] seen so far.
     own_routes: std::sync::RwLock<Vec<&'static str>>,
 }
@@ -236,6 +238,16 @@ impl Default for Metrics {
             "eid_intake_group_applications",
             "Applications those transactions held",
         );
+        let secret_checks = counter(
+            "eid_secret_checks",
+            "Password and passcode checks run by the hashing pool",
+        );
+        let secret_check_seconds = Counter::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "eid_secret_check_seconds",
+            "Time the hashing pool spent checking passwords and passcodes (Argon2id)",
+            secret_check_seconds.clone(),
+        );
         Metrics {
             registry,
             admission,
@@ -248,6 +260,8 @@ impl Default for Metrics {
             scope_denied,
             intake_groups,
             intake_grouped,
+            secret_checks,
+            secret_check_seconds,
             own_routes: std::sync::RwLock::new(Vec::new()),
         }
     }
@@ -298,6 +312,17 @@ impl Metrics {
         self.intake_grouped.inner().store(bodies, Relaxed);
     }
 
+    /// Sets the hashing pool's counters: checks run and their microseconds in all
+    /// ([`crate::hashpool::HashPool::served`]).
+    pub fn secret_checks(&self, (checks, micros): (u64, u64)) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.secret_checks.inner().store(checks, Relaxed);
+        // f64 in its bits, as the counter keeps it.
+        self.secret_check_seconds
+            .inner()
+            .store((micros as f64 / 1e6).to_bits(), Relaxed);
+    }
+
     /// The Prometheus text format (version 0.0.4), see [`CONTENT_TYPE`].
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -326,6 +351,13 @@ mod tests {
         assert!(text.contains("eid_http_request_duration_seconds_bucket{le=\"0.05\"} 2"));
         assert!(text.contains("eid_http_request_duration_seconds_bucket{le=\"+Inf\"} 3"));
         assert!(text.contains("eid_build_info{version=\""));
+        m.secret_checks((3, 45_500));
+        let text = m.render();
+        assert!(text.contains("eid_secret_checks_total 3\n"), "{text}");
+        assert!(
+            text.contains("eid_secret_check_seconds_total 0.0455\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -260,6 +260,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     if let Some(g) = state.intake_writes_started() {
         state.metrics.intake_group(g.counts());
     }
+    state.metrics.secret_checks(state.hash_pool.served());
     (
         [(
             header::CONTENT_TYPE,
