@@ -410,15 +410,28 @@ fn code_refusal(
 /// The claims a code's exchange releases (the ID token's; userinfo records its own).
 const RELEASED: &str = "sub acr amr auth_time";
 
+/// The purpose of a code exchange's entry in the data-use log.
+const RELEASE_PURPOSE: &str = "oidc.sign_in";
+
 /// What an exchange that issues tokens writes besides the grant and the code's use.
 struct Issued {
     /// The new refresh token's hash (the grant asked for `offline_access`).
     refresh_hash: Option<Vec<u8>>,
     dpop_jkt: Option<String>,
+    /// The client's name as the citizen's data-use log shows it.
+    client_name: String,
 }
 
 /// The writes of a code's exchange before its tokens are minted: the grant, the code's single
-/// use and, when the exchange issues tokens, the refresh token and the release of the claims.
+/// use and, when the exchange issues tokens, the refresh token and the release of the claims,
+/// in `oidc_release` (the citizen's connected services) and in the data-use log.
+///
+/// The data-use entry: on SQLite appended to the log in the exchange's transaction; on
+/// PostgreSQL a row of `data_use_pending` in the same statement as the other writes, which the
+/// server's fold moves into the log within a second and before the citizen's data-use page is
+/// read (`transparency::staff_reads`), as it does for staff reads. Appending it here took two
+/// round trips more and the log head's row lock, which every exchange would queue on until its
+/// commit.
 struct Spend<'a> {
     personal_id: &'a str,
     client_id: &'a str,
@@ -457,14 +470,22 @@ impl Spend<'_> {
             if let Some(i) = &self.issue {
                 sql.push_str(
                     ", l AS (INSERT INTO oidc_release (personal_id, client_id, claims, released_at) \
-                     SELECT $1, $2, $9::text, $5 FROM c)",
+                     SELECT $1, $2, $9::text, $5 FROM c), \
+                     p AS (INSERT INTO data_use_pending (personal_id, who_kind, who_id, who_name, \
+                     who_unit, who_role, what, purpose, at) \
+                     SELECT $1, $10::text, $2, $11::text, NULL, NULL, $9, $12::text, $5 FROM c)",
                 );
-                args.push(RELEASED.into());
+                args.extend([
+                    RELEASED.into(),
+                    "relying_party".into(),
+                    i.client_name.clone().into(),
+                    RELEASE_PURPOSE.into(),
+                ]);
                 if let Some(h) = &i.refresh_hash {
                     sql.push_str(
                         ", r AS (INSERT INTO oidc_refresh \
                          (token_hash, grant_id, dpop_jkt, created_at, expires_at, used) \
-                         SELECT $10::bytea, grant_id, $11::text, $5, $12::bigint, 0 FROM c)",
+                         SELECT $13::bytea, grant_id, $14::text, $5, $15::bigint, 0 FROM c)",
                     );
                     args.extend([
                         h.clone().into(),
@@ -519,6 +540,19 @@ impl Spend<'_> {
             if let Some(h) = &i.refresh_hash {
                 insert_refresh(tx, h.clone(), gid, i.dpop_jkt.clone(), self.t)?;
             }
+            crate::transparency::record_in(
+                tx,
+                &crate::transparency::DataUse {
+                    personal_id: self.personal_id.to_owned(),
+                    who: crate::transparency::Who::RelyingParty {
+                        client_id: self.client_id.to_owned(),
+                        name: i.client_name.clone(),
+                    },
+                    what: RELEASED.to_owned(),
+                    purpose: RELEASE_PURPOSE.to_owned(),
+                    at: super::from_ms(self.t),
+                },
+            )?;
         }
         Ok(Some(gid))
     }
@@ -614,6 +648,7 @@ pub fn exchange(
             issue: refused.is_none().then(|| Issued {
                 refresh_hash: refresh_token.as_deref().map(secret::token_hash),
                 dpop_jkt: details.dpop_jkt.clone(),
+                client_name: client.name_vi.clone(),
             }),
             t,
         };
@@ -628,19 +663,6 @@ pub fn exchange(
         }
         let key = claims::pairwise_key(tx)?;
         let sub = claims::subject(&key, &client.sector_identifier, &sealed.personal_id);
-        crate::transparency::record_in(
-            tx,
-            &crate::transparency::DataUse {
-                personal_id: sealed.personal_id.clone(),
-                who: crate::transparency::Who::RelyingParty {
-                    client_id: client.client_id.clone(),
-                    name: client.name_vi.clone(),
-                },
-                what: RELEASED.to_owned(),
-                purpose: "oidc.sign_in".to_owned(),
-                at: super::from_ms(t),
-            },
-        )?;
         Ok(Outcome::Issued(Box::new(Issue {
             grant_id: gid,
             client_id: client.client_id.clone(),

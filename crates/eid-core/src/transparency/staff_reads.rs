@@ -14,7 +14,8 @@
 //! - Elsewhere (PostgreSQL), the line and a row of `data_use_pending` commit in the lookup's
 //!   transaction, and [`fold`] moves pending rows into the log in batches (leaf numbers from the
 //!   head, the moved rows deleted, in one transaction). Lookups do not queue on the head's row
-//!   lock, and a crash neither loses nor repeats an entry.
+//!   lock, and a crash neither loses nor repeats an entry. A relying party's release at an
+//!   OpenID Connect code exchange takes the same way there (`oidc::grant`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -81,7 +82,8 @@ pub fn record_read(store: &dyn Store, acting: &Acting, personal_id: &str) -> Res
     Ok(())
 }
 
-/// Moves pending staff reads (PostgreSQL's path) into the log; returns how many.
+/// Moves pending data uses (PostgreSQL's path: staff reads, relying parties' releases) into the
+/// log; returns how many.
 fn fold_pending(store: &dyn Store) -> Result<usize, Error> {
     // Nothing pending (the usual case between staff reads): no writing transaction. Taking
     // the head's lock first made every periodic fold a durable write of its own, a third of
@@ -100,8 +102,8 @@ fn fold_pending(store: &dyn Store) -> Result<usize, Error> {
             // pending rows only after this one's deletes are committed.
             tx.exec("UPDATE transparency_head SET size = size WHERE id = 1", &[])?;
             let rows = tx.query(
-                "SELECT id, personal_id, who_id, who_unit, who_role, what, purpose, at \
-                 FROM data_use_pending ORDER BY id LIMIT $1",
+                "SELECT id, personal_id, who_id, who_unit, who_role, what, purpose, at, who_kind, \
+                 who_name FROM data_use_pending ORDER BY id LIMIT $1",
                 &[i64::from(BATCH).into()],
             )?;
             let mut ids = Vec::with_capacity(rows.len());
@@ -109,13 +111,26 @@ fn fold_pending(store: &dyn Store) -> Result<usize, Error> {
             for r in &rows {
                 let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
                 ids.push(g(0).int()?);
-                uses.push(DataUse {
-                    personal_id: g(1).text()?,
-                    who: Who::Staff {
+                let who = match g(8).text()?.as_str() {
+                    "staff" => Who::Staff {
                         username: g(2).text()?,
                         unit: g(3).opt_text()?.unwrap_or_default(),
                         role: g(4).opt_text()?.unwrap_or_default(),
                     },
+                    // A relying party's release at a code exchange (`oidc::grant`).
+                    "relying_party" => Who::RelyingParty {
+                        client_id: g(2).text()?,
+                        name: g(9).text()?,
+                    },
+                    other => {
+                        return Err(StoreError::Corrupt(format!(
+                            "a pending data use of an unknown kind: {other}"
+                        )))
+                    }
+                };
+                uses.push(DataUse {
+                    personal_id: g(1).text()?,
+                    who,
                     what: g(5).text()?,
                     purpose: g(6).text()?,
                     at: from_ms(g(7).int()?),

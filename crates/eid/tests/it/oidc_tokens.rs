@@ -91,6 +91,60 @@ fn verified(op: &Op, token: &str) -> (Value, Value) {
     (jws.header, jws.claims)
 }
 
+/// Every release of claims at a code exchange is an entry of the citizen's data-use log
+/// ("who received my data, when"), once, naming the client; a refused exchange releases
+/// nothing. (On PostgreSQL the entry commits as a pending row with the exchange and the fold
+/// moves it into the log; on SQLite it is appended in the exchange's transaction.)
+#[test]
+fn a_code_exchange_is_recorded_once_in_the_citizens_data_use_log() {
+    use eid_core::transparency::{self, staff_reads};
+    let op = setup("oidc-data-use");
+    let pid = op.person.id.as_str().to_owned();
+    let released = |op: &Op| -> Vec<(String, String, String, String)> {
+        // What the citizen's page does before it reads the log.
+        staff_reads::fold(op.store.as_ref()).unwrap();
+        transparency::entries_for(op.store.as_ref(), &pid, 0)
+            .unwrap()
+            .0
+            .into_iter()
+            .filter(|e| e.who_kind == "relying_party")
+            .map(|e| (e.who_id, e.who_name, e.what, e.purpose))
+            .collect()
+    };
+    assert!(released(&op).is_empty());
+    let (code, verifier) = op.code("bank", "openid profile offline_access", 2);
+    let (s, tok) = exchange(&op, &code, &verifier);
+    assert_eq!(s, 200, "{tok}");
+    let bank = eid_core::oidc::clients::get(op.store.as_ref(), "bank")
+        .unwrap()
+        .unwrap();
+    let one = (
+        "bank".to_owned(),
+        bank.name_vi.clone(),
+        "sub acr amr auth_time".to_owned(),
+        "oidc.sign_in".to_owned(),
+    );
+    assert_eq!(released(&op), vec![one.clone()]);
+    // Folded again: still once. A replayed code and a wrong verifier release nothing.
+    assert_eq!(released(&op), vec![one.clone()]);
+    let (s, _) = exchange(&op, &code, &verifier);
+    assert_eq!(s, 400);
+    let (code, _) = op.code("bank", "openid profile", 2);
+    let (s, _) = exchange(&op, &code, &"x".repeat(43));
+    assert_eq!(s, 400);
+    assert_eq!(released(&op), vec![one.clone()]);
+    // A second sign-in: a second entry.
+    let (code, verifier) = op.code("bank", "openid profile", 2);
+    assert_eq!(exchange(&op, &code, &verifier).0, 200);
+    assert_eq!(released(&op), vec![one.clone(), one]);
+    // Nothing is left pending (PostgreSQL's path; SQLite's table stays empty).
+    let pending = eid_core::sql::read(op.store.db(), |tx| {
+        tx.int("SELECT count(*) FROM data_use_pending", &[])
+    })
+    .unwrap();
+    assert_eq!(pending, 0);
+}
+
 #[test]
 fn a_code_exchanges_once_with_its_pkce_verifier_and_a_replay_revokes_its_tokens() {
     let op = setup("oidc-code");
