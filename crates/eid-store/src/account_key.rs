@@ -156,9 +156,7 @@ fn on_account<T>(
     }
     // A read names the province's partition; a write goes through the parent with the range.
     let read = sql.starts_with("SELECT ") && sql.contains(READ_FROM);
-    let ranged = if read {
-        String::new()
-    } else {
+    let ranged = (!read).then(|| {
         sql.replace(
             ACCOUNT,
             &format!(
@@ -167,7 +165,7 @@ fn on_account<T>(
                 n + 2
             ),
         )
-    };
+    });
     let mut range = match key {
         Key::At { res_path, .. } => Some(province_range(res_path / PROVINCE_SPAN)),
         Key::Id(_) | Key::Person(_) => partition(tx, key)?,
@@ -178,16 +176,19 @@ fn on_account<T>(
             return Ok(out);
         };
         all.truncate(n);
-        out = if read {
-            let partition = province_partition("account", lo / PROVINCE_SPAN);
-            let sql = sql.replace(
-                READ_FROM,
-                &format!("FROM {partition} WHERE {column} = ${n}"),
-            );
-            run(tx, &sql, &all)?
-        } else {
-            all.extend([lo.into(), hi.into()]);
-            run(tx, &ranged, &all)?
+        out = match &ranged {
+            Some(ranged) => {
+                all.extend([lo.into(), hi.into()]);
+                run(tx, ranged, &all)?
+            }
+            None => {
+                let partition = province_partition("account", lo / PROVINCE_SPAN);
+                let sql = sql.replace(
+                    READ_FROM,
+                    &format!("FROM {partition} WHERE {column} = ${n}"),
+                );
+                run(tx, &sql, &all)?
+            }
         };
         if found(&out) {
             return Ok(out);

@@ -465,14 +465,7 @@ pub fn get_row(store: &dyn Store, client_id: &str) -> Result<Option<Read>, Error
 /// Whether the client's row is still `row`, read inside `tx` (the write transaction that
 /// acts on a cached client).
 pub fn still_current(tx: &mut dyn sql::Tx, row: &SqlRow) -> Result<bool, StoreError> {
-    let Some(Val::Text(id)) = row.first() else {
-        return Ok(false);
-    };
-    let now = tx.row(
-        &format!("SELECT {COLUMNS} FROM oidc_client WHERE client_id = $1"),
-        &[id.clone().into()],
-    )?;
-    Ok(now.as_ref() == Some(row))
+    Ok(still_current_and(tx, Some(row), "NULL", &[])?.0)
 }
 
 /// [`still_current`]'s check and a read of the caller's in one statement (one round trip less

@@ -18,6 +18,7 @@ use super::request::{AuthRequest, AuthorizeError};
 use super::{acr_of, claims, jose, ms, OAuthError, Session};
 use crate::account_key::{self, Key};
 use crate::sql::{self, Tx, Val};
+use crate::transparency::{DataUse, Who, PENDING_COLUMNS};
 use crate::{secret, Error, Store, StoreError};
 
 /// How long a code lives.
@@ -468,24 +469,20 @@ impl Spend<'_> {
                 self.expires.into(),
             ];
             if let Some(i) = &self.issue {
-                sql.push_str(
+                sql.push_str(&format!(
                     ", l AS (INSERT INTO oidc_release (personal_id, client_id, claims, released_at) \
                      SELECT $1, $2, $9::text, $5 FROM c), \
-                     p AS (INSERT INTO data_use_pending (personal_id, who_kind, who_id, who_name, \
-                     who_unit, who_role, what, purpose, at) \
-                     SELECT $1, $10::text, $2, $11::text, NULL, NULL, $9, $12::text, $5 FROM c)",
-                );
-                args.extend([
-                    RELEASED.into(),
-                    "relying_party".into(),
-                    i.client_name.clone().into(),
-                    RELEASE_PURPOSE.into(),
-                ]);
+                     p AS (INSERT INTO data_use_pending ({PENDING_COLUMNS}) \
+                     SELECT $10::text, $11::text, $12::text, $13::text, $14::text, $15::text, \
+                     $16::text, $17::text, $18::bigint FROM c)"
+                ));
+                args.push(RELEASED.into());
+                args.extend(self.data_use(i).pending_values());
                 if let Some(h) = &i.refresh_hash {
                     sql.push_str(
                         ", r AS (INSERT INTO oidc_refresh \
                          (token_hash, grant_id, dpop_jkt, created_at, expires_at, used) \
-                         SELECT $13::bytea, grant_id, $14::text, $5, $15::bigint, 0 FROM c)",
+                         SELECT $19::bytea, grant_id, $20::text, $5, $21::bigint, 0 FROM c)",
                     );
                     args.extend([
                         h.clone().into(),
@@ -540,21 +537,23 @@ impl Spend<'_> {
             if let Some(h) = &i.refresh_hash {
                 insert_refresh(tx, h.clone(), gid, i.dpop_jkt.clone(), self.t)?;
             }
-            crate::transparency::record_in(
-                tx,
-                &crate::transparency::DataUse {
-                    personal_id: self.personal_id.to_owned(),
-                    who: crate::transparency::Who::RelyingParty {
-                        client_id: self.client_id.to_owned(),
-                        name: i.client_name.clone(),
-                    },
-                    what: RELEASED.to_owned(),
-                    purpose: RELEASE_PURPOSE.to_owned(),
-                    at: super::from_ms(self.t),
-                },
-            )?;
+            crate::transparency::record_in(tx, &self.data_use(i))?;
         }
         Ok(Some(gid))
+    }
+
+    /// The release's entry in the citizen's data-use log.
+    fn data_use(&self, i: &Issued) -> DataUse {
+        DataUse {
+            personal_id: self.personal_id.to_owned(),
+            who: Who::RelyingParty {
+                client_id: self.client_id.to_owned(),
+                name: i.client_name.clone(),
+            },
+            what: RELEASED.to_owned(),
+            purpose: RELEASE_PURPOSE.to_owned(),
+            at: super::from_ms(self.t),
+        }
     }
 }
 

@@ -84,7 +84,35 @@ impl Who {
             }
         }
     }
+
+    /// A staff member or a relying party from its stored kind and [`Who::columns`]: the two
+    /// that wait in `data_use_pending` on PostgreSQL (`staff_reads`). `None` for another kind.
+    pub(crate) fn pending(
+        kind: &str,
+        id: String,
+        name: String,
+        unit: Option<String>,
+        role: Option<String>,
+    ) -> Option<Who> {
+        match kind {
+            "staff" => Some(Who::Staff {
+                username: id,
+                unit: unit.unwrap_or_default(),
+                role: role.unwrap_or_default(),
+            }),
+            "relying_party" => Some(Who::RelyingParty {
+                client_id: id,
+                name,
+            }),
+            _ => None,
+        }
+    }
 }
+
+/// The columns of a row of `data_use_pending` (PostgreSQL), in [`DataUse::pending_values`]'
+/// order.
+pub(crate) const PENDING_COLUMNS: &str =
+    "personal_id, who_kind, who_id, who_name, who_unit, who_role, what, purpose, at";
 
 /// One use of a person's data, as a source reports it.
 #[derive(Clone)]
@@ -97,6 +125,25 @@ pub struct DataUse {
     /// The stated purpose (a code such as `register.lookup`, or the reason given).
     pub purpose: String,
     pub at: OffsetDateTime,
+}
+
+impl DataUse {
+    /// The values of its row of `data_use_pending` ([`PENDING_COLUMNS`]), where a use waits on
+    /// PostgreSQL until `staff_reads`' fold gives it its leaf number.
+    pub(crate) fn pending_values(&self) -> [Val; 9] {
+        let (who_id, who_name, who_unit, who_role) = self.who.columns();
+        [
+            self.personal_id.as_str().into(),
+            self.who.kind().into(),
+            who_id.into(),
+            who_name.into(),
+            who_unit.into(),
+            who_role.into(),
+            self.what.as_str().into(),
+            self.purpose.as_str().into(),
+            to_ms(self.at).into(),
+        ]
+    }
 }
 
 impl std::fmt::Debug for DataUse {

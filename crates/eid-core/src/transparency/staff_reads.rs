@@ -20,11 +20,11 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::{record_many_in, DataUse, Who};
+use super::{record_many_in, DataUse, Who, PENDING_COLUMNS};
 use crate::audit::{AuditQuery, Line};
 use crate::sql::{self, Val};
+use crate::store::from_ms;
 use crate::store::AuditEntry;
-use crate::store::{from_ms, to_ms};
 use crate::{Acting, Actor, Error, Store, StoreError};
 
 /// The audit action of a staff read of one person (the target is the personal ID).
@@ -59,23 +59,14 @@ pub fn record_read(store: &dyn Store, acting: &Acting, personal_id: &str) -> Res
         purpose: PURPOSE.to_owned(),
         at: acting.now,
     };
-    let (who_id, who_name, who_unit, who_role) = use_.who.columns();
     sql::transact(store.db(), |tx| {
         crate::audit::append(tx, &line)?;
         tx.exec(
-            "INSERT INTO data_use_pending (personal_id, who_kind, who_id, who_name, who_unit, \
-             who_role, what, purpose, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                use_.personal_id.as_str().into(),
-                use_.who.kind().into(),
-                who_id.as_str().into(),
-                who_name.as_str().into(),
-                who_unit.into(),
-                who_role.into(),
-                use_.what.as_str().into(),
-                use_.purpose.as_str().into(),
-                to_ms(use_.at).into(),
-            ],
+            &format!(
+                "INSERT INTO data_use_pending ({PENDING_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            &use_.pending_values(),
         )?;
         Ok::<_, StoreError>(())
     })?;
@@ -102,8 +93,8 @@ fn fold_pending(store: &dyn Store) -> Result<usize, Error> {
             // pending rows only after this one's deletes are committed.
             tx.exec("UPDATE transparency_head SET size = size WHERE id = 1", &[])?;
             let rows = tx.query(
-                "SELECT id, personal_id, who_id, who_unit, who_role, what, purpose, at, who_kind, \
-                 who_name FROM data_use_pending ORDER BY id LIMIT $1",
+                "SELECT id, personal_id, who_kind, who_id, who_name, who_unit, who_role, what, \
+                 purpose, at FROM data_use_pending ORDER BY id LIMIT $1",
                 &[i64::from(BATCH).into()],
             )?;
             let mut ids = Vec::with_capacity(rows.len());
@@ -111,29 +102,23 @@ fn fold_pending(store: &dyn Store) -> Result<usize, Error> {
             for r in &rows {
                 let g = |i: usize| r.get(i).cloned().unwrap_or(Val::Null);
                 ids.push(g(0).int()?);
-                let who = match g(8).text()?.as_str() {
-                    "staff" => Who::Staff {
-                        username: g(2).text()?,
-                        unit: g(3).opt_text()?.unwrap_or_default(),
-                        role: g(4).opt_text()?.unwrap_or_default(),
-                    },
-                    // A relying party's release at a code exchange (`oidc::grant`).
-                    "relying_party" => Who::RelyingParty {
-                        client_id: g(2).text()?,
-                        name: g(9).text()?,
-                    },
-                    other => {
-                        return Err(StoreError::Corrupt(format!(
-                            "a pending data use of an unknown kind: {other}"
-                        )))
-                    }
-                };
+                let kind = g(2).text()?;
+                let who = Who::pending(
+                    &kind,
+                    g(3).text()?,
+                    g(4).text()?,
+                    g(5).opt_text()?,
+                    g(6).opt_text()?,
+                )
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("a pending data use of an unknown kind: {kind}"))
+                })?;
                 uses.push(DataUse {
                     personal_id: g(1).text()?,
                     who,
-                    what: g(5).text()?,
-                    purpose: g(6).text()?,
-                    at: from_ms(g(7).int()?),
+                    what: g(7).text()?,
+                    purpose: g(8).text()?,
+                    at: from_ms(g(9).int()?),
                 });
             }
             if !uses.is_empty() {
