@@ -171,7 +171,7 @@ impl<'a> PgWriter<'a> {
             actor: actor.to_db(),
             reason: reason.to_owned(),
             now_ms: to_ms(now),
-            buf: Vec::with_capacity(BATCH),
+            buf: Vec::new(),
             counts: BatchCounts::default(),
             stage_created: false,
             paths: HashMap::new(),
@@ -211,7 +211,7 @@ impl<'a> PgWriter<'a> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH));
+        let batch = std::mem::take(&mut self.buf);
         let (out, events) = self.classify(batch)?;
         self.write_rows(&out)?;
         self.write_events(&events, &out)
@@ -360,28 +360,69 @@ impl<'a> PgWriter<'a> {
         Ok((out, events))
     }
 
-    /// New rows go straight into `person` with COPY (a row someone else created meanwhile is a
-    /// conflict); changed rows go through a staging table and one UPDATE that checks the
+    /// New rows go straight into their province's partition of `person` with COPY, and their
+    /// keys into `person_key` (a row someone else created meanwhile is a conflict on its
+    /// primary key); changed rows go through a staging table and one UPDATE that checks the
     /// version each was read at (optimistic locking).
+    ///
+    /// Why the partitions and not the parent: PostgreSQL 15 copies into a partitioned table
+    /// that has a statement trigger with a transition table (migration 31's, which keeps
+    /// `person_key` for every other writer) one row at a time, and fills the transition table
+    /// besides. A partition has neither trigger, so its COPY inserts rows in blocks; the keys
+    /// the trigger would have written go in with a COPY of their own, before the rows.
     pub(super) fn write_rows(&mut self, out: &[OutRow]) -> Result<(), StoreError> {
         let now_ms = self.now_ms;
-        if out.iter().any(|r| r.base_version == 0) {
-            let mut copy = CopyStream::new(
-                self.conn.c()?,
-                &format!("COPY person ({PERSON_ALL_COLS}) FROM STDIN"),
-            )
-            .map_err(db)?;
-            for r in out.iter().filter(|r| r.base_version == 0) {
-                encode_row(copy.buf(), r, now_ms, false);
-                copy.row_done();
-            }
-            copy.finish().map_err(|e| {
+        let mut new: Vec<(i64, &OutRow)> = out
+            .iter()
+            .filter(|r| r.base_version == 0)
+            .map(|r| (r.p.res_path.div_euclid(store::PROVINCE_SPAN), r))
+            .collect();
+        if !new.is_empty() {
+            let conflict = |e: postgres::Error| {
                 if is_code(&e, &SqlState::UNIQUE_VIOLATION) {
                     StoreError::Conflict("a person was created by another writer at the same time")
                 } else {
                     db(e)
                 }
-            })?;
+            };
+            let mut copy = CopyStream::new(
+                self.conn.c()?,
+                "COPY person_key (personal_id, province) FROM STDIN",
+            )
+            .map_err(db)?;
+            for (province, r) in &new {
+                let buf = copy.buf();
+                copy_text(buf, &r.p.fields[0]);
+                buf.push(b'\t');
+                copy_int(buf, *province);
+                buf.push(b'\n');
+                copy.row_done();
+            }
+            copy.finish().map_err(conflict)?;
+            // One COPY per partition; the sort is stable, so each keeps the file's order. The
+            // provinces without a partition of their own share `person_other`.
+            let own = |p: i64| {
+                store::PARTITIONED_PROVINCES
+                    .binary_search(&p)
+                    .map_or(-1, |_| p)
+            };
+            new.sort_by_key(|(province, _)| own(*province));
+            for group in new.chunk_by(|a, b| own(a.0) == own(b.0)) {
+                let Some((province, _)) = group.first() else {
+                    continue;
+                };
+                let partition = store::province_partition("person", *province);
+                let mut copy = CopyStream::new(
+                    self.conn.c()?,
+                    &format!("COPY {partition} ({PERSON_ALL_COLS}) FROM STDIN"),
+                )
+                .map_err(db)?;
+                for (_, r) in group {
+                    encode_row(copy.buf(), r, now_ms, false);
+                    copy.row_done();
+                }
+                copy.finish().map_err(conflict)?;
+            }
         }
         let changed = out.iter().filter(|r| r.base_version > 0).count();
         if changed == 0 {

@@ -42,6 +42,40 @@ fn partitions_of(
     read
 }
 
+/// Fills the `person` and `person_event` tables of a schema as it was before migration 31
+/// (one table each, no `person_key`) with `persons` as the writer writes them: written into a
+/// current schema, then copied over. Today's writer needs the partitions and `person_key`.
+fn fill_as_before_31(old: &mut Client, persons: &[Person]) {
+    use std::io::{Read as _, Write as _};
+    let current = super::tests::fresh("partition_src").expect("a server");
+    assert_eq!(
+        put_all(&current.store, persons).imported,
+        persons.len() as u64
+    );
+    let mut src = current.raw();
+    for (table, cols, order) in [
+        ("person", PERSON_ALL_COLS, "personal_id"),
+        (
+            "person_event",
+            "personal_id, at, actor, kind, reason, changes",
+            "seq",
+        ),
+    ] {
+        let mut rows = Vec::new();
+        src.copy_out(&format!(
+            "COPY (SELECT {cols} FROM {table} ORDER BY {order}) TO STDOUT"
+        ))
+        .unwrap()
+        .read_to_end(&mut rows)
+        .unwrap();
+        let mut w = old
+            .copy_in(&format!("COPY {table} ({cols}) FROM STDIN"))
+            .unwrap();
+        w.write_all(&rows).unwrap();
+        w.finish().unwrap();
+    }
+}
+
 #[test]
 fn migration_31_partitions_a_register_that_has_persons() {
     let Some(t) = fresh_at("partition", 30) else {
@@ -60,8 +94,8 @@ fn migration_31_partitions_a_register_that_has_persons() {
             person(&[(0, pid.as_str()), (7, unit)])
         })
         .collect();
-    assert_eq!(put_all(s, &persons), counts(40, 0, 0));
-    // (The writer of this version reads `person_key`: a second event is written by hand.)
+    fill_as_before_31(&mut c, &persons);
+    // (A second event is written by hand.)
     c.execute(
         "INSERT INTO person_event (personal_id, at, actor, kind, reason, changes) \
          VALUES ($1, 1, 'cli:test', 'updated', 'test', '{}')",
@@ -954,4 +988,106 @@ fn a_write_that_meets_a_concurrent_move_is_worth_sending_again() {
         (r.get(0), r.get(1))
     };
     assert_eq!((phone.as_str(), commune.as_str()), ("+84922222222", hanoi));
+}
+
+/// The writer copies new rows into their provinces' partitions, not through the parent, and
+/// writes their keys itself (the parent's trigger does not see them): every row lands in its
+/// province's partition with its key beside it, and an ID another writer is creating at the
+/// same time is a conflict on the key, not a second row in another partition.
+#[test]
+fn the_writer_copies_new_rows_into_their_partitions_with_their_keys() {
+    let Some(t) = super::tests::fresh("writer_parts") else {
+        return;
+    };
+    let s = &t.store;
+    let mut c = t.raw();
+    let units = ["14755", "00001", "14755", "00001", "00001"];
+    let ids: Vec<String> = (0..50).map(|i| format!("0380900{:05}", 2000 + i)).collect();
+    let persons: Vec<Person> = ids
+        .iter()
+        .zip(units.iter().cycle())
+        .map(|(pid, u)| person(&[(0, pid.as_str()), (7, u)]))
+        .collect();
+    assert_eq!(put_all(s, &persons), counts(50, 0, 0));
+
+    // Each row in its province's partition; one key per row, naming that province.
+    let rows = c
+        .query(
+            "SELECT p.tableoid::regclass::text, p.res_path / 100000000, k.province \
+             FROM person p LEFT JOIN person_key k USING (personal_id)",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 50);
+    let mut by_partition: HashMap<String, usize> = HashMap::new();
+    for r in &rows {
+        let (partition, province, key): (String, i64, Option<i16>) = (r.get(0), r.get(1), r.get(2));
+        assert_eq!(
+            partition,
+            crate::store::province_partition("person", province)
+        );
+        assert_eq!(key.map(i64::from), Some(province));
+        *by_partition.entry(partition).or_default() += 1;
+    }
+    assert_eq!(by_partition.get("person_001"), Some(&30));
+    assert_eq!(by_partition.get("person_038"), Some(&20));
+    let keys: i64 = c
+        .query_one("SELECT count(*) FROM person_key", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(keys, 50);
+    // Read back by ID, and a second import of the same file changes nothing.
+    let got = s.person(&id(&ids[1])).unwrap().unwrap();
+    assert_eq!(got.person.residence.unit.as_str(), "00001");
+    assert_eq!(put_all(s, &persons), counts(0, 0, 50));
+
+    // Two writers creating the same new ID: the first has written it (not committed); the
+    // second, which read no such ID, waits on its key and is refused once the first commits.
+    let fresh_id = "038090099999";
+    let newcomer = person(&[(0, fresh_id), (7, "14755")]);
+    let actor = Actor::Cli("test".into());
+    let mut first = s.writer(&actor, "test", NOW).unwrap();
+    first.put(&newcomer).unwrap();
+    first.current(&id(&ids[0])).unwrap(); // flushes the buffered row
+    let elsewhere = person(&[(0, fresh_id), (7, "00001")]);
+    let second = std::thread::scope(|scope| {
+        let h = scope.spawn(|| {
+            let mut w = s.writer(&actor, "test", NOW)?;
+            w.put(&elsewhere)?;
+            w.commit()
+        });
+        // The second writer's key waits for the first's transaction.
+        let waited = (0..200).any(|_| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            n > 0 || {
+                std::thread::sleep(Duration::from_millis(25));
+                false
+            }
+        });
+        assert!(
+            waited,
+            "the second writer never waited on the first one's key"
+        );
+        assert_eq!(first.commit().unwrap(), counts(1, 0, 0));
+        h.join().unwrap()
+    });
+    assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+    let (rows, key): (i64, i16) = {
+        let r = c
+            .query_one(
+                "SELECT (SELECT count(*) FROM person WHERE personal_id = $1), \
+                 (SELECT province FROM person_key WHERE personal_id = $1)",
+                &[&fresh_id],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((rows, key), (1, 38));
 }

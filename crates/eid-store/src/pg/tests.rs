@@ -42,7 +42,7 @@ impl Drop for Fresh {
     }
 }
 
-fn fresh(name: &str) -> Option<Fresh> {
+pub(super) fn fresh(name: &str) -> Option<Fresh> {
     fresh_at(name, i32::MAX)
 }
 
