@@ -49,17 +49,16 @@ for part in $parts; do
 done
 psql -q "$url" -c "\\copy person_key TO '$floor/person_key.tsv'"
 psql -q "$url" -c "\\copy (SELECT personal_id, at, actor, kind, reason, changes FROM person_event ORDER BY seq) TO '$floor/event.tsv'"
-indexes=$(psql -tA "$url" -c "SELECT replace(indexdef, ' ON ONLY ', ' ON ') || ';' FROM pg_indexes \
-  WHERE schemaname = current_schema() AND tablename IN ('person', 'person_event') \
-  AND indexname NOT LIKE '%pkey' ORDER BY indexname")
+# The secondary indexes eid drops for a load into an empty register and builds at the end.
+secondary="FROM pg_indexes WHERE schemaname = current_schema() \
+  AND tablename IN ('person', 'person_event') AND indexname NOT LIKE '%pkey' ORDER BY indexname"
+indexes=$(psql -tA "$url" -c "SELECT replace(indexdef, ' ON ONLY ', ' ON ') || ';' $secondary")
 psql -q "$PG_URL" -c "DROP DATABASE $db" >/dev/null
 psql -q "$PG_URL" -c "CREATE DATABASE $db" >/dev/null
 "$eid" --db "$url" migrate >/dev/null
 {
   echo "BEGIN;"
-  psql -tA "$url" -c "SELECT 'DROP INDEX ' || indexname || ';' FROM pg_indexes \
-    WHERE schemaname = current_schema() AND tablename IN ('person', 'person_event') \
-    AND indexname NOT LIKE '%pkey' ORDER BY indexname"
+  psql -tA "$url" -c "SELECT 'DROP INDEX ' || indexname || ';' $secondary"
   echo "\\copy person_key FROM '$floor/person_key.tsv'"
   for part in $parts; do echo "\\copy $part FROM '$floor/$part.tsv'"; done
   echo "\\copy person_event (personal_id, at, actor, kind, reason, changes) FROM '$floor/event.tsv'"

@@ -403,15 +403,10 @@ impl<'a> PgWriter<'a> {
                 copy.row_done();
             }
             copy.finish().map_err(conflict)?;
-            // One COPY per partition; the sort is stable, so each keeps the file's order. The
-            // provinces without a partition of their own share `person_other`.
-            let own = |p: i64| {
-                store::PARTITIONED_PROVINCES
-                    .binary_search(&p)
-                    .map_or(-1, |_| p)
-            };
-            new.sort_by_key(|(province, _)| own(*province));
-            for group in new.chunk_by(|a, b| own(a.0) == own(b.0)) {
+            // One COPY per province, into its partition (`person_other` for a province without
+            // one of its own); the sort is stable, so each keeps the file's order.
+            new.sort_by_key(|(province, _)| *province);
+            for group in new.chunk_by(|a, b| a.0 == b.0) {
                 let Some((province, _)) = group.first() else {
                     continue;
                 };

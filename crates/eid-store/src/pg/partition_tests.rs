@@ -1066,10 +1066,10 @@ fn the_writer_copies_new_rows_into_their_partitions_with_their_keys() {
                 )
                 .unwrap()
                 .get(0);
-            n > 0 || {
+            if n == 0 {
                 std::thread::sleep(Duration::from_millis(25));
-                false
             }
+            n > 0
         });
         assert!(
             waited,
