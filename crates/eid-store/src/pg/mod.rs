@@ -43,7 +43,7 @@ use crate::store::{
 };
 
 /// The numbered migrations, applied in order. Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[(i32, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (
         2,
