@@ -357,6 +357,109 @@ fn concurrent_records_get_distinct_gapless_leaves() {
     }
 }
 
+/// Uses noted without a leaf index (stays, wallet checks, sector matches): on SQLite in the log
+/// at once; on PostgreSQL pending until the fold, and two writers do not queue on the log's
+/// head — a second one commits while the first is still open. Every kind comes back as noted,
+/// once.
+#[test]
+fn noted_uses_reach_the_log_once_each_without_queueing_on_its_head() {
+    use std::sync::mpsc;
+    let kinds = [
+        Who::Sector {
+            source: "BHXH tỉnh".into(),
+        },
+        Who::Verifier {
+            id: "desk-7".into(),
+            name: "Quầy 7".into(),
+        },
+        Who::Establishment {
+            id: "42".into(),
+            name: "Khách sạn Sông Hàn".into(),
+        },
+    ];
+    let pid = "001099000456";
+    for s in eid_core::testkit::engines("transparency-noted") {
+        let postgres = sql::read(s.db(), |tx| {
+            Ok::<_, eid_core::StoreError>(tx.engine() == "postgres")
+        })
+        .unwrap();
+        let noted = |n: usize| DataUse {
+            personal_id: pid.into(),
+            who: kinds[n].clone(),
+            what: format!("field_{n}"),
+            purpose: format!("purpose.{n}"),
+            at: NOW + Duration::minutes(n as i64),
+        };
+        if postgres {
+            // The first writer notes a use and stays open until the second has committed.
+            let (opened, is_open) = mpsc::channel::<()>();
+            let (release, released) = mpsc::channel::<()>();
+            let (store, first_use) = (&s, noted(0));
+            std::thread::scope(|scope| {
+                let first = scope.spawn(move || {
+                    sql::transact(store.db(), |tx| {
+                        transparency::note_in(tx, &first_use)?;
+                        opened.send(()).unwrap();
+                        released
+                            .recv_timeout(std::time::Duration::from_secs(10))
+                            .unwrap();
+                        Ok::<_, eid_core::StoreError>(())
+                    })
+                    .unwrap();
+                });
+                is_open.recv().unwrap();
+                let started = std::time::Instant::now();
+                sql::transact(s.db(), |tx| transparency::note_in(tx, &noted(1))).unwrap();
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(5),
+                    "the second writer waited for the first"
+                );
+                release.send(()).unwrap();
+                first.join().unwrap();
+            });
+            sql::transact(s.db(), |tx| transparency::note_in(tx, &noted(2))).unwrap();
+            assert!(
+                transparency::entries_for(s.as_ref(), pid, 0)
+                    .unwrap()
+                    .0
+                    .is_empty(),
+                "pending until the fold"
+            );
+        } else {
+            for n in 0..3 {
+                sql::transact(s.db(), |tx| transparency::note_in(tx, &noted(n))).unwrap();
+            }
+        }
+        transparency::staff_reads::fold(s.as_ref()).unwrap();
+        // A second fold finds nothing more.
+        transparency::staff_reads::fold(s.as_ref()).unwrap();
+        let mut got: Vec<_> = transparency::entries_for(s.as_ref(), pid, 0)
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|e| (e.who_kind, e.who_id, e.who_name, e.what, e.purpose, e.at))
+            .collect();
+        got.sort_by(|a, b| a.3.cmp(&b.3));
+        let want: Vec<_> = (0..3)
+            .map(|n| {
+                let u = noted(n);
+                let (id, name) = match &u.who {
+                    Who::Sector { source } => (source.clone(), source.clone()),
+                    Who::Verifier { id, name } | Who::Establishment { id, name } => {
+                        (id.clone(), name.clone())
+                    }
+                    _ => unreachable!(),
+                };
+                (u.who.kind().to_owned(), id, name, u.what, u.purpose, u.at)
+            })
+            .collect();
+        assert_eq!(got, want);
+        let report = transparency::verify::verify(s.as_ref()).unwrap();
+        assert!(report.ok(), "{:?}", report.problems);
+        assert_eq!(report.entries, 3);
+    }
+}
+
 #[test]
 fn a_misuse_report_reaches_the_auditors_and_its_answer_the_citizen() {
     for s in eid_core::testkit::engines("transparency-reports") {

@@ -234,7 +234,7 @@ fn decide_unaudited(
             return Err(already());
         }
         if let Some(pid) = person.as_deref() {
-            crate::transparency::record_in(
+            crate::transparency::note_in(
                 tx,
                 &crate::transparency::DataUse {
                     personal_id: pid.to_owned(),

@@ -313,7 +313,7 @@ impl Prepared {
             }
             if d.outcome == Outcome::Matched {
                 if let Some(pid) = id_of(d.person) {
-                    crate::transparency::record_in(
+                    crate::transparency::note_in(
                         tx,
                         &crate::transparency::DataUse {
                             personal_id: pid,

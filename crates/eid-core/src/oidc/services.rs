@@ -67,7 +67,7 @@ pub fn userinfo(
                     ms(now).into(),
                 ],
             )?;
-            crate::transparency::record_in(
+            crate::transparency::note_in(
                 tx,
                 &crate::transparency::DataUse {
                     personal_id: pid.clone(),

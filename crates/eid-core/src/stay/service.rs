@@ -559,7 +559,7 @@ fn write(
             // A guest from the register: the stay is in their "who used my data" log, in the
             // same transaction (what the check read: the ID, the name and the birth date).
             if let Some(pid) = &r.guest_pid {
-                crate::transparency::record_in(
+                crate::transparency::note_in(
                     tx,
                     &crate::transparency::DataUse {
                         personal_id: pid.clone(),

@@ -85,8 +85,8 @@ impl Who {
         }
     }
 
-    /// A staff member or a relying party from its stored kind and [`Who::columns`]: the two
-    /// that wait in `data_use_pending` on PostgreSQL (`staff_reads`). `None` for another kind.
+    /// Who it was, from its stored kind and [`Who::columns`], as a use waits in
+    /// `data_use_pending` on PostgreSQL ([`note_in`], `staff_reads`). `None` for an unknown kind.
     pub(crate) fn pending(
         kind: &str,
         id: String,
@@ -104,6 +104,9 @@ impl Who {
                 client_id: id,
                 name,
             }),
+            "sector" => Some(Who::Sector { source: id }),
+            "verifier" => Some(Who::Verifier { id, name }),
+            "establishment" => Some(Who::Establishment { id, name }),
             _ => None,
         }
     }
@@ -215,6 +218,26 @@ pub fn record(store: &dyn Store, use_: &DataUse) -> Result<u64, Error> {
 /// whose update also serialises concurrent appends.
 pub fn record_in(tx: &mut dyn Tx, use_: &DataUse) -> Result<u64, StoreError> {
     record_many_in(tx, std::slice::from_ref(use_))
+}
+
+/// Records one use of a person's data inside the caller's transaction, when the caller needs
+/// no leaf index: on SQLite appended to the log at once ([`record_in`]); on PostgreSQL a row of
+/// `data_use_pending`, which the server's fold moves into the log within a second and before a
+/// citizen's data-use page is read (`staff_reads`). There, appending took the head's row lock,
+/// which every writer of an entry then held to its commit: stays, wallet checks, sector
+/// matches and a whole linkage import queued on one row.
+pub fn note_in(tx: &mut dyn Tx, use_: &DataUse) -> Result<(), StoreError> {
+    if tx.engine() == "postgres" {
+        tx.exec(
+            &format!(
+                "INSERT INTO data_use_pending ({PENDING_COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            &use_.pending_values(),
+        )?;
+        return Ok(());
+    }
+    record_in(tx, use_).map(|_| ())
 }
 
 /// Records several uses in the caller's transaction, in order, with one update of the head;

@@ -14,13 +14,15 @@
 //! - Elsewhere (PostgreSQL), the line and a row of `data_use_pending` commit in the lookup's
 //!   transaction, and [`fold`] moves pending rows into the log in batches (leaf numbers from the
 //!   head, the moved rows deleted, in one transaction). Lookups do not queue on the head's row
-//!   lock, and a crash neither loses nor repeats an entry. A relying party's release at an
-//!   OpenID Connect code exchange takes the same way there (`oidc::grant`).
+//!   lock, and a crash neither loses nor repeats an entry. Every other use recorded without
+//!   needing its leaf index takes the same way there ([`super::note_in`]: stays, wallet checks,
+//!   sector matches and decisions, userinfo releases), as does a relying party's release at an
+//!   OpenID Connect code exchange (`oidc::grant`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use super::{record_many_in, DataUse, Who, PENDING_COLUMNS};
+use super::{record_many_in, DataUse, Who};
 use crate::audit::{AuditQuery, Line};
 use crate::sql::{self, Val};
 use crate::store::from_ms;
@@ -61,20 +63,13 @@ pub fn record_read(store: &dyn Store, acting: &Acting, personal_id: &str) -> Res
     };
     sql::transact(store.db(), |tx| {
         crate::audit::append(tx, &line)?;
-        tx.exec(
-            &format!(
-                "INSERT INTO data_use_pending ({PENDING_COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            ),
-            &use_.pending_values(),
-        )?;
-        Ok::<_, StoreError>(())
+        super::note_in(tx, &use_)
     })?;
     Ok(())
 }
 
-/// Moves pending data uses (PostgreSQL's path: staff reads, relying parties' releases) into the
-/// log; returns how many.
+/// Moves pending data uses (PostgreSQL's path: staff reads and every use noted with
+/// [`super::note_in`] or at a code exchange) into the log; returns how many.
 fn fold_pending(store: &dyn Store) -> Result<usize, Error> {
     // Nothing pending (the usual case between staff reads): no writing transaction. Taking
     // the head's lock first made every periodic fold a durable write of its own, a third of

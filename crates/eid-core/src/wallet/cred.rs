@@ -623,7 +623,7 @@ fn record_read_in(tx: &mut dyn Tx, read: &Read, reader: &Reader) -> Result<(), S
         ],
     )?;
     let (who, purpose) = reader.data_use(&read.purpose);
-    crate::transparency::record_in(
+    crate::transparency::note_in(
         tx,
         &crate::transparency::DataUse {
             personal_id: read.personal_id.clone(),

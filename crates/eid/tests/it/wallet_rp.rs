@@ -78,6 +78,8 @@ fn as_bank(op: &Op, a: &str, mut body: Value) -> (u16, Value) {
 
 /// The holder's "who used my data" entries, newest first.
 fn uses(op: &Op) -> Vec<Entry> {
+    // What the citizen's page does first (on PostgreSQL, entries wait to be folded).
+    transparency::staff_reads::fold(op.store.as_ref()).unwrap();
     transparency::entries_for(op.store.as_ref(), op.person.id.as_str(), 0)
         .unwrap()
         .0
