@@ -72,9 +72,9 @@ pub fn temp_dir(label: &str) -> PathBuf {
     dir
 }
 
-/// The URL of a fresh database on `engine`, already migrated: a new SQLite file in a new folder
-/// (migrated when first opened), or a new database on the test PostgreSQL server, copied from a
-/// migrated template ([`pg_template`]). `eid --db URL` and [`crate::open`] take it.
+/// The URL of a fresh database on `engine`: a new SQLite file in a new folder (empty until it
+/// is opened and migrated), or a new database on the test PostgreSQL server, already migrated:
+/// a copy of a template ([`pg_template`]). `eid --db URL` and [`crate::open`] take it.
 pub fn fresh_url(engine: Engine, label: &str) -> String {
     match engine {
         Engine::Sqlite => {
@@ -103,7 +103,7 @@ pub fn fresh_url(engine: Engine, label: &str) -> String {
 /// about 900 tables, partitions and indexes, so by the HTTP suite the shared catalog held some
 /// 300,000 of them and a migration took 9 s instead of 1.3 s. A database per test keeps each
 /// catalog small, and copying the template is cheaper than migrating.
-pub fn pg_template(url: &str) -> String {
+fn pg_template(url: &str) -> String {
     use sha2::{Digest, Sha256};
     static TEMPLATE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
     let mut made = TEMPLATE.lock().unwrap_or_else(|p| p.into_inner());

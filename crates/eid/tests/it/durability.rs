@@ -207,10 +207,9 @@ fn every_acknowledged_request_has_its_audit_line_after_a_kill_9() {
                 }
             }));
         }
-        // Let the load build up (however slow the machine), then crash the server in the
+        // Let the load of both kinds build up (however slow the machine: lookups alone fill up
+        // while the editors are still at their first form), then crash the server in the
         // middle of it.
-        // Both kinds: lookups alone fill up fast while the editors are still at their first
-        // form, above all on PostgreSQL beside other suites' load.
         let waited = std::time::Instant::now();
         let since = |kind: &str| {
             lock(&acked)[before..]
