@@ -357,6 +357,108 @@ fn concurrent_records_get_distinct_gapless_leaves() {
     }
 }
 
+/// A person's entries are found the same way whether they sit in the log's unindexed tail, in
+/// `data_use_by_person`, or some in each: the copy moves the whole tail once, in key order, and
+/// only when the tail is long enough; a second copy finds nothing to do.
+#[test]
+fn a_persons_entries_read_the_same_from_the_tail_and_from_the_copy() {
+    for s in eid_core::testkit::engines("transparency-tail") {
+        let s = s.as_ref();
+        let people = ["001099000123", "079088000456", "062077000789"];
+        // 45 entries, 15 each, interleaved: every person's entries are spread over the log.
+        for n in 0..45 {
+            transparency::record(s, &use_of(people[n as usize % 3], n)).unwrap();
+        }
+        let read = |pid: &str| {
+            let mut seqs = Vec::new();
+            for page in 0.. {
+                let (entries, more) = transparency::entries_for(s, pid, page).unwrap();
+                seqs.extend(entries.iter().map(|e| (e.seq, e.personal_id.clone())));
+                if !more {
+                    break;
+                }
+            }
+            (seqs, transparency::newest_seq(s, pid).unwrap())
+        };
+        let in_tail: Vec<_> = people.iter().map(|p| read(p)).collect();
+        for (k, (seqs, newest)) in in_tail.iter().enumerate() {
+            assert_eq!(seqs.len(), 15, "{}", s.engine());
+            assert!(seqs.iter().all(|(_, pid)| pid == people[k]));
+            assert!(seqs.windows(2).all(|w| w[0].0 > w[1].0), "newest first");
+            assert_eq!(*newest, Some(seqs[0].0));
+        }
+        assert_eq!(transparency::newest_seq(s, "001000000000").unwrap(), None);
+
+        // A tail shorter than asked for stays where it is.
+        assert_eq!(transparency::index_tail(s, 46).unwrap(), 0);
+        assert_eq!(
+            transparency::index_tail(s, 45).unwrap(),
+            45,
+            "{}",
+            s.engine()
+        );
+        assert_eq!(transparency::index_tail(s, 0).unwrap(), 0, "nothing left");
+        // 10 more: now some of each person's entries are copied and some in the tail.
+        for n in 45..55 {
+            transparency::record(s, &use_of(people[n as usize % 3], n)).unwrap();
+        }
+        let split: Vec<_> = people.iter().map(|p| read(p)).collect();
+        for (k, (seqs, newest)) in split.iter().enumerate() {
+            let tail_seqs: Vec<_> = seqs.iter().filter(|(seq, _)| *seq >= 45).collect();
+            assert!(!tail_seqs.is_empty());
+            assert_eq!(seqs.len(), 15 + tail_seqs.len());
+            assert_eq!(
+                &seqs[tail_seqs.len()..],
+                &in_tail[k].0[..],
+                "{}",
+                s.engine()
+            );
+            assert_eq!(*newest, Some(seqs[0].0));
+        }
+        assert_eq!(transparency::index_tail(s, 1).unwrap(), 10);
+        let copied: Vec<_> = people.iter().map(|p| read(p)).collect();
+        assert_eq!(copied, split, "{}", s.engine());
+        // Each entry is in the copy once.
+        let rows = sql::read(s.db(), |tx| {
+            tx.int("SELECT count(*) FROM data_use_by_person", &[])
+        })
+        .unwrap();
+        assert_eq!(rows, 55);
+        let report = transparency::verify::verify(s).unwrap();
+        assert!(report.ok(), "{:?}", report.problems);
+
+        // The copy is append-only, and a row removed behind its back is named.
+        let removed = sql::transact(s.db(), |tx| {
+            tx.exec("DELETE FROM data_use_by_person WHERE seq = 7", &[])
+        });
+        assert!(removed.is_err(), "{}", s.engine());
+        sql::transact(s.db(), |tx| {
+            if tx.engine() == "sqlite" {
+                tx.exec("DROP TRIGGER data_use_by_person_no_delete", &[])?;
+            } else {
+                tx.exec(
+                    "ALTER TABLE data_use_by_person DISABLE TRIGGER data_use_by_person_append_only",
+                    &[],
+                )?;
+            }
+            tx.exec("DELETE FROM data_use_by_person WHERE seq = 7", &[])
+        })
+        .unwrap();
+        let report = transparency::verify::verify(s).unwrap();
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(
+            report.problems[0].contains("holds 54 of them"),
+            "{:?}",
+            report.problems
+        );
+        assert_eq!(
+            read(people[1]).0.len(),
+            copied[1].0.len() - 1,
+            "hidden from the page"
+        );
+    }
+}
+
 /// Uses noted without a leaf index (stays, wallet checks, sector matches): on SQLite in the log
 /// at once; on PostgreSQL pending until the fold, and two writers do not queue on the log's
 /// head — a second one commits while the first is still open. Every kind comes back as noted,

@@ -79,6 +79,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         30,
         include_str!("../migrations/sqlite/0030_reported_overlap.sql"),
     ),
+    (
+        35,
+        include_str!("../migrations/sqlite/0035_data_use_by_person.sql"),
+    ),
 ];
 const AUDIT_MIGRATIONS: &[(i64, &str)] =
     &[(1, include_str!("../migrations/sqlite/audit/0001_audit.sql"))];

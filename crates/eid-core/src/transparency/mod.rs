@@ -4,7 +4,9 @@
 //! read). The entries are the leaves of an append-only Merkle tree (RFC 6962/9162, [`merkle`]):
 //! signed checkpoints ([`checkpoint`]) publish its size and root, a citizen's entries carry
 //! inclusion proofs, successive checkpoints consistency proofs, and [`verify::verify`] checks the
-//! whole log (`eid audit verify`). Citizens report misuse of an entry ([`reports`]).
+//! whole log (`eid audit verify`). Citizens report misuse of an entry ([`reports`]). A person's
+//! entries are found through a copy of the log keyed by person, filled in sorted runs
+//! ([`index_tail`]), and the log's newest entries by scanning them ([`entries_for`]).
 
 pub mod checkpoint;
 pub mod merkle;
@@ -330,6 +332,13 @@ fn entry_from(r: &SqlRow) -> Result<(Entry, Vec<u8>), StoreError> {
 /// Entries per page on the citizen's list.
 pub const PAGE: u32 = 20;
 
+/// The leaf indexes of a person's entries (`$1`): those copied into `data_use_by_person` and
+/// those of the log's tail, which [`index_tail`] has not copied yet (found by scanning that
+/// range of the log). Both parts are read in one statement, so they agree on `indexed`.
+const SEQS_OF_PERSON: &str = "SELECT seq FROM data_use_by_person WHERE personal_id = $1 \
+     UNION ALL SELECT seq FROM data_use WHERE personal_id = $1 \
+     AND seq >= (SELECT indexed FROM transparency_head WHERE id = 1)";
+
 /// One page of a person's entries, newest first (page 0 is the newest), and whether more follow.
 pub fn entries_for(
     store: &dyn Store,
@@ -339,7 +348,7 @@ pub fn entries_for(
     let rows = sql::read(store.db(), |tx| {
         tx.query(
             &format!(
-                "SELECT {COLS} FROM data_use WHERE personal_id = $1 ORDER BY seq DESC \
+                "SELECT {COLS} FROM data_use WHERE seq IN ({SEQS_OF_PERSON}) ORDER BY seq DESC \
                  LIMIT $2 OFFSET $3"
             ),
             &[
@@ -362,7 +371,7 @@ pub fn entries_for(
 pub fn newest_seq(store: &dyn Store, personal_id: &str) -> Result<Option<u64>, Error> {
     let row = sql::read(store.db(), |tx| {
         tx.row(
-            "SELECT max(seq) FROM data_use WHERE personal_id = $1",
+            &format!("SELECT max(seq) FROM ({SEQS_OF_PERSON}) AS s"),
             &[personal_id.into()],
         )
     })?;
@@ -370,6 +379,55 @@ pub fn newest_seq(store: &dyn Store, personal_id: &str) -> Result<Option<u64>, E
         .and_then(|r| r.first().cloned())
         .and_then(|v| v.opt_int().ok().flatten())
         .and_then(|n| u64::try_from(n).ok()))
+}
+
+/// How long the log's unindexed tail grows before the fold copies it into
+/// `data_use_by_person` ([`index_tail`]). A citizen's page scans at most about this many
+/// entries of the log (plus what arrived since the last fold); a copy of this many writes each
+/// page of the table about once when the table has fewer pages than that (some 6,000 at a
+/// million entries), where entries added one by one each wrote a page.
+pub const TAIL: u64 = 32_768;
+
+/// Copies the log's tail into `data_use_by_person` in key order and moves `indexed` to the
+/// log's size, in one transaction, if the tail holds at least `at_least` entries; returns how
+/// many were copied. Safe to run from several threads or servers at once: the head's row is
+/// taken first, and a second one finds the tail already copied.
+pub fn index_tail(store: &dyn Store, at_least: u64) -> Result<u64, Error> {
+    // A look first, without a write: the periodic fold calls this every second.
+    let tail = sql::read(store.db(), |tx| {
+        tx.int(
+            "SELECT size - indexed FROM transparency_head WHERE id = 1",
+            &[],
+        )
+    })?;
+    if tail <= 0 || (tail as u64) < at_least {
+        return Ok(0);
+    }
+    let copied = sql::transact(store.db(), |tx| {
+        let row = tx
+            .row(
+                "UPDATE transparency_head SET indexed = indexed WHERE id = 1 \
+                 RETURNING size, indexed",
+                &[],
+            )?
+            .ok_or_else(|| StoreError::Corrupt("the transparency head is missing".into()))?;
+        let size = row.first().cloned().unwrap_or(Val::Null).int()?;
+        let indexed = row.get(1).cloned().unwrap_or(Val::Null).int()?;
+        if size - indexed < i64::try_from(at_least).unwrap_or(i64::MAX) || size <= indexed {
+            return Ok::<_, StoreError>(0);
+        }
+        tx.exec(
+            "INSERT INTO data_use_by_person (personal_id, seq) SELECT personal_id, seq \
+             FROM data_use WHERE seq >= $1 AND seq < $2 ORDER BY personal_id, seq",
+            &[indexed.into(), size.into()],
+        )?;
+        tx.exec(
+            "UPDATE transparency_head SET indexed = $1 WHERE id = 1",
+            &[size.into()],
+        )?;
+        Ok(u64::try_from(size - indexed).unwrap_or(0))
+    })?;
+    Ok(copied)
 }
 
 /// One entry by leaf index.

@@ -136,12 +136,11 @@ fn fold_pending(store: &dyn Store) -> Result<usize, Error> {
 /// since it read it writes nothing and reads it again.
 ///
 /// On the grouped path one transaction takes batch after batch until the trail is read or it
-/// has held the write lock for [`HOLD`]. Each entry dirties a leaf of the log's per-person
-/// index, and a commit writes every leaf it dirtied: one commit per 2,000 lines wrote ~1,400
-/// pages under `bench/lookup-http.sh`'s load, where a commit per [`HOLD`] writes the same
-/// leaves once for several times as many lines. After a transaction that ended on its hold,
-/// the fold pauses as an import does between its transactions ([`PAUSE`]), so that the
-/// writers waiting for the lock go before its next one.
+/// has held the write lock for [`HOLD`]: fewer, larger commits cost less per entry. After a
+/// transaction that ended on its hold, the fold pauses as an import does between its
+/// transactions ([`PAUSE`]), so that the writers waiting for the lock go before its next one.
+/// After each transaction (and after the pending rows on PostgreSQL) the log's tail is copied
+/// into the per-person table once it is long enough ([`super::index_tail`]).
 ///
 /// [`PAUSE`]: crate::register::batched::PAUSE
 pub fn fold(store: &dyn Store) -> Result<usize, Error> {
@@ -152,7 +151,9 @@ pub fn fold(store: &dyn Store) -> Result<usize, Error> {
 /// [`Duration::ZERO`] commits each batch on its own).
 pub fn fold_holding(store: &dyn Store, hold: Duration) -> Result<usize, Error> {
     if !store.audit_is_grouped() {
-        return fold_pending(store);
+        let moved = fold_pending(store)?;
+        super::index_tail(store, super::TAIL)?;
+        return Ok(moved);
     }
     let mut who = WhoCache::default();
     let mut total = 0;
@@ -214,6 +215,9 @@ pub fn fold_holding(store: &dyn Store, hold: Duration) -> Result<usize, Error> {
             None => continue,
             Some((moved, more)) => {
                 total += moved;
+                // The tail also grows between folds (stays, wallet checks and sector matches
+                // append to the log on SQLite), and a long fold copies it as it goes.
+                super::index_tail(store, super::TAIL)?;
                 if !more {
                     return Ok(total);
                 }

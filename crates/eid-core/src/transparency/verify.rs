@@ -22,14 +22,64 @@ impl Report {
     }
 }
 
+/// What the per-person copy of the log (`data_use_by_person`, filled by
+/// [`super::index_tail`]) holds against what it should: a citizen's page reads their entries
+/// through it, so a row deleted or changed there would hide an entry from them while the log
+/// itself still verifies.
+struct CopyCounts {
+    /// Rows in the copy.
+    rows: i64,
+    /// Entries copied so far (`transparency_head.indexed`): leaves 0 to this, each once.
+    indexed: i64,
+    /// Rows naming no entry of that person, or an entry not copied yet.
+    stray: i64,
+}
+
+impl CopyCounts {
+    fn read(tx: &mut dyn sql::Tx) -> Result<CopyCounts, StoreError> {
+        Ok(CopyCounts {
+            rows: tx.int("SELECT count(*) FROM data_use_by_person", &[])?,
+            indexed: tx.int("SELECT indexed FROM transparency_head WHERE id = 1", &[])?,
+            stray: tx.int(
+                "SELECT count(*) FROM data_use_by_person b \
+                 WHERE b.seq >= (SELECT indexed FROM transparency_head WHERE id = 1) \
+                 OR NOT EXISTS (SELECT 1 FROM data_use d \
+                 WHERE d.seq = b.seq AND d.personal_id = b.personal_id)",
+                &[],
+            )?,
+        })
+    }
+
+    /// With no stray row, the rows name distinct entries below `indexed` (two rows of one
+    /// entry would name two persons, and one of them is stray); so `indexed` of them is each
+    /// copied entry once.
+    fn check(&self, problems: &mut Vec<String>) {
+        if self.stray > 0 {
+            problems.push(format!(
+                "the per-person copy has {} rows that name no such entry of that person",
+                self.stray
+            ));
+        }
+        if self.rows - self.stray != self.indexed {
+            problems.push(format!(
+                "the per-person copy should hold entries 0 to {} once each and holds {} of them \
+                 (a person's entry is hidden from their page)",
+                self.indexed,
+                self.rows - self.stray
+            ));
+        }
+    }
+}
+
 /// Verifies the whole log.
 pub fn verify(store: &dyn Store) -> Result<Report, Error> {
-    let (entries, head, nodes, filled) = sql::read(store.db(), |tx| {
+    let (entries, head, nodes, filled, copy) = sql::read(store.db(), |tx| {
         let head = tx.int("SELECT size FROM transparency_head WHERE id = 1", &[])?;
         let entries = super::all_entries(tx)?;
         let nodes = tree::all_nodes(tx)?;
         let filled = tree::filled(tx)?;
-        Ok::<_, StoreError>((entries, head, nodes, filled))
+        let copy = CopyCounts::read(tx)?;
+        Ok::<_, StoreError>((entries, head, nodes, filled, copy))
     })?;
     let mut report = Report {
         entries: entries.len() as u64,
@@ -60,6 +110,7 @@ pub fn verify(store: &dyn Store) -> Result<Report, Error> {
         ));
     }
     check_nodes(&leaves, &nodes, filled, &mut report.problems);
+    copy.check(&mut report.problems);
     let checkpoints = checkpoint::all(store)?;
     report.checkpoints = checkpoints.len() as u64;
     let mut previous: Option<&Checkpoint> = None;

@@ -152,6 +152,10 @@ pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
         34,
         include_str!("../../migrations/postgres/0034_partition_account.sql"),
     ),
+    (
+        35,
+        include_str!("../../migrations/postgres/0035_data_use_by_person.sql"),
+    ),
 ];
 
 /// The migration that partitions the audit trail by month (see its file).
