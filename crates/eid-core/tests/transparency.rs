@@ -238,24 +238,32 @@ fn use_of(pid: &str, n: i64) -> DataUse {
     }
 }
 
-/// Alters entry `seq`'s purpose behind the log's back (the append-only trigger dropped first, as
-/// someone with the database's keys could).
-fn tamper(store: &dyn Store, seq: u64) {
+/// Runs `change` on `table` behind the log's back: its append-only guard (`sqlite_trigger`
+/// dropped on SQLite, `pg_trigger` disabled on PostgreSQL) out of the way first, as someone with
+/// the database's keys could.
+fn behind_the_back(store: &dyn Store, table: &str, triggers: (&str, &str), change: &str) {
     sql::transact(store.db(), |tx| {
         if tx.engine() == "sqlite" {
-            tx.exec("DROP TRIGGER data_use_no_update", &[])?;
+            tx.exec(&format!("DROP TRIGGER {}", triggers.0), &[])?;
         } else {
             tx.exec(
-                "ALTER TABLE data_use DISABLE TRIGGER data_use_append_only",
+                &format!("ALTER TABLE {table} DISABLE TRIGGER {}", triggers.1),
                 &[],
             )?;
         }
-        tx.exec(
-            "UPDATE data_use SET purpose = 'nothing to see' WHERE seq = $1",
-            &[(seq as i64).into()],
-        )
+        tx.exec(change, &[])
     })
     .unwrap();
+}
+
+/// Alters entry `seq`'s purpose behind the log's back.
+fn tamper(store: &dyn Store, seq: u64) {
+    behind_the_back(
+        store,
+        "data_use",
+        ("data_use_no_update", "data_use_append_only"),
+        &format!("UPDATE data_use SET purpose = 'nothing to see' WHERE seq = {seq}"),
+    );
 }
 
 #[test]
@@ -432,18 +440,15 @@ fn a_persons_entries_read_the_same_from_the_tail_and_from_the_copy() {
             tx.exec("DELETE FROM data_use_by_person WHERE seq = 7", &[])
         });
         assert!(removed.is_err(), "{}", s.engine());
-        sql::transact(s.db(), |tx| {
-            if tx.engine() == "sqlite" {
-                tx.exec("DROP TRIGGER data_use_by_person_no_delete", &[])?;
-            } else {
-                tx.exec(
-                    "ALTER TABLE data_use_by_person DISABLE TRIGGER data_use_by_person_append_only",
-                    &[],
-                )?;
-            }
-            tx.exec("DELETE FROM data_use_by_person WHERE seq = 7", &[])
-        })
-        .unwrap();
+        behind_the_back(
+            s,
+            "data_use_by_person",
+            (
+                "data_use_by_person_no_delete",
+                "data_use_by_person_append_only",
+            ),
+            "DELETE FROM data_use_by_person WHERE seq = 7",
+        );
         let report = transparency::verify::verify(s).unwrap();
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
         assert!(
