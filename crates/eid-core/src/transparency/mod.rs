@@ -400,7 +400,7 @@ pub fn index_tail(store: &dyn Store, at_least: u64) -> Result<u64, Error> {
             &[],
         )
     })?;
-    if tail <= 0 || (tail as u64) < at_least {
+    if !tail_due(tail, at_least) {
         return Ok(0);
     }
     let copied = sql::transact(store.db(), |tx| {
@@ -413,7 +413,8 @@ pub fn index_tail(store: &dyn Store, at_least: u64) -> Result<u64, Error> {
             .ok_or_else(|| StoreError::Corrupt("the transparency head is missing".into()))?;
         let size = row.first().cloned().unwrap_or(Val::Null).int()?;
         let indexed = row.get(1).cloned().unwrap_or(Val::Null).int()?;
-        if size - indexed < i64::try_from(at_least).unwrap_or(i64::MAX) || size <= indexed {
+        // Looked at again under the head's row: another folder may have copied it meanwhile.
+        if !tail_due(size - indexed, at_least) {
             return Ok::<_, StoreError>(0);
         }
         tx.exec(
@@ -428,6 +429,11 @@ pub fn index_tail(store: &dyn Store, at_least: u64) -> Result<u64, Error> {
         Ok(u64::try_from(size - indexed).unwrap_or(0))
     })?;
     Ok(copied)
+}
+
+/// Whether a tail of `tail` entries is to be copied by [`index_tail`]: some, and `at_least`.
+fn tail_due(tail: i64, at_least: u64) -> bool {
+    u64::try_from(tail).is_ok_and(|t| t > 0 && t >= at_least)
 }
 
 /// One entry by leaf index.
